@@ -1,0 +1,28 @@
+/**
+ * The reference backend: plain TypeScript, float64 accumulation, float32 results. It is the
+ * definition of truth that `verify` compares every other backend with, and it runs everywhere.
+ *
+ * @module
+ */
+import { registerBackend, setReferenceAsyncRunner } from '../../dispatch';
+import type { OpName, ReferenceKernel } from '../../kernels';
+import { runReferenceInWorker } from './async';
+import { sdpaReference } from './sdpa';
+
+/** Every reference kernel, by op (each may restrict itself to a row subset for sampled verify). */
+export const referenceKernels: { [O in OpName]?: ReferenceKernel<O> } = {
+  sdpa: sdpaReference,
+};
+
+registerBackend({
+  name: 'reference',
+  probe: () => ({ available: true }),
+  kernels: referenceKernels,
+  // Reference compared with itself is exact.
+  tolerances: { default: { rtol: 0, atol: 0 } },
+  // Measured (bench/): reference is the slowest backend on every default shape, so auto picks it last.
+  autoRank: () => 100,
+  info: () => ({ details: { accumulation: 'float64', async: 'worker_threads' } }),
+});
+
+setReferenceAsyncRunner(runReferenceInWorker);

@@ -1,0 +1,65 @@
+/**
+ * Reference sdpa: plain loops, float64 accumulation. This file is the specification of the op.
+ *
+ * @module
+ */
+import type { AttentionResult, RowFilter, SdpaArgs } from '../../kernels';
+import { softmaxRow } from './softmaxRow';
+
+/** sdpa, row by row: logits, exclusion, stable softmax, weighted sum of values. */
+export function sdpaReference(a: SdpaArgs, rows: RowFilter = null): AttentionResult {
+  const { B, Hq, Hkv, L, S, D, Dv, scale, causal, mask, bias, keyLengths } = a;
+  const group = Hq / Hkv;
+  const output = new Float32Array(B * Hq * L * Dv);
+  const weights = a.returnWeights ? new Float32Array(B * Hq * L * S) : undefined;
+  const lse = a.returnLse ? new Float32Array(B * Hq * L) : undefined;
+  const logits = new Float64Array(S);
+  const allowed = new Uint8Array(S);
+  const p = new Float64Array(S);
+  const acc = new Float64Array(Dv);
+  for (let b = 0; b < B; b++) {
+    const len = keyLengths ? keyLengths[b] : S;
+    for (let h = 0; h < Hq; h++) {
+      const hk = Math.floor(h / group);
+      const kBase = (b * Hkv + hk) * S;
+      for (let i = 0; i < L; i++) {
+        const row = (b * Hq + h) * L + i;
+        if (rows && !rows[row]) continue;
+        const qOff = row * D;
+        for (let j = 0; j < S; j++) {
+          let ok = j < len && (!causal || j <= i + S - L);
+          if (ok && mask) ok = mask.data[b * mask.strides[0] + h * mask.strides[1] + i * mask.strides[2] + j * mask.strides[3]] !== 0;
+          allowed[j] = 0;
+          if (!ok) continue;
+          const kOff = (kBase + j) * D;
+          let dot = 0;
+          for (let d = 0; d < D; d++) dot += a.q[qOff + d] * a.k[kOff + d];
+          let s = dot * scale;
+          if (bias) s += bias.data[b * bias.strides[0] + h * bias.strides[1] + i * bias.strides[2] + j * bias.strides[3]];
+          if (s === -Infinity) continue; // an excluded key, exactly as if masked
+          logits[j] = s;
+          allowed[j] = 1;
+        }
+        const lseValue = softmaxRow(logits, allowed, S, p);
+        if (lse) lse[row] = lseValue;
+        acc.fill(0);
+        for (let j = 0; j < S; j++) {
+          if (!allowed[j]) continue;
+          const vOff = (kBase + j) * Dv;
+          const pj = p[j];
+          for (let d = 0; d < Dv; d++) acc[d] += pj * a.v[vOff + d];
+        }
+        const oOff = row * Dv;
+        for (let d = 0; d < Dv; d++) output[oOff + d] = acc[d];
+        if (weights) {
+          const wOff = row * S;
+          for (let j = 0; j < S; j++) weights[wOff + j] = allowed[j] ? p[j] : 0;
+        }
+      }
+    }
+  }
+  const res: { output: Float32Array; weights?: Float32Array; lse?: Float32Array } = { output };
+  if (weights) res.weights = weights;
+  if (lse) res.lse = lse;
+  return res;
+}

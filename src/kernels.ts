@@ -1,0 +1,321 @@
+/**
+ * The kernel contract: what every backend receives and returns for each op.
+ *
+ * Ops (src/ops/) validate the user's arguments once and turn them into these flat, checked
+ * structures: plain typed arrays plus integer sizes, with broadcast masks and biases described by
+ * strides (0 on broadcast axes) over the op's canonical index space. A backend kernel may trust
+ * every field here (sizes match, indices are in range); the native layer checks again anyway.
+ *
+ * @module
+ */
+
+/** A broadcast operand: element `(i0, i1, ...)` of the canonical index space is `data[Σ ik*strides[k]]`. */
+export interface Strided<T> {
+  /** The operand's elements. */
+  readonly data: T;
+  /** One stride per canonical axis, 0 where the operand broadcasts. */
+  readonly strides: readonly number[];
+}
+
+/** Names of the ops that backends implement. */
+export type OpName =
+  | 'sdpa'
+  | 'multiHeadAttention'
+  | 'additiveAttention'
+  | 'targetAttention'
+  | 'transformerEncoderLayer'
+  | 'softmax'
+  | 'layerNorm'
+  | 'linear'
+  | 'gelu'
+  | 'topK';
+
+/** Every op name, in a stable order. */
+export const OP_NAMES: readonly OpName[] = [
+  'sdpa',
+  'multiHeadAttention',
+  'additiveAttention',
+  'targetAttention',
+  'transformerEncoderLayer',
+  'softmax',
+  'layerNorm',
+  'linear',
+  'gelu',
+  'topK',
+];
+
+/**
+ * Row restriction for `reference` when `verify: { rows }` samples: `rows[r] = 1` marks the rows
+ * to compute (the row space of each op is documented on its args type); other rows may be left 0.
+ */
+export type RowFilter = Uint8Array | null;
+
+/**
+ * sdpa. q `[B,Hq,L,D]`, k `[B,Hkv,S,D]`, v `[B,Hkv,S,Dv]`; query head h reads kv head
+ * `floor(h / (Hq/Hkv))`. mask/bias strides are over `[B,Hq,L,S]`. Key j is excluded from row
+ * (b,h,i) when: `keyLengths && j >= keyLengths[b]`, `causal && j > i + S - L`, `mask == 0`, or its
+ * biased, scaled logit is -Infinity. Excluded keys contribute nothing (NaN in their k or v does
+ * not leak). A row with no key left gives zeros (output and weights) and lse = -Infinity.
+ * Row space: `B*Hq*L` rows `(b,h,i)`.
+ */
+export interface SdpaArgs {
+  readonly q: Float32Array;
+  readonly k: Float32Array;
+  readonly v: Float32Array;
+  readonly B: number;
+  readonly Hq: number;
+  readonly Hkv: number;
+  readonly L: number;
+  readonly S: number;
+  readonly D: number;
+  readonly Dv: number;
+  readonly scale: number;
+  readonly causal: boolean;
+  readonly mask: Strided<Uint8Array> | null;
+  readonly bias: Strided<Float32Array> | null;
+  readonly keyLengths: Int32Array | null;
+  readonly returnWeights: boolean;
+  readonly returnLse: boolean;
+}
+
+/** Result of attention kernels: output, and weights / lse when asked for. */
+export interface AttentionResult {
+  readonly output: Float32Array;
+  readonly weights?: Float32Array;
+  readonly lse?: Float32Array;
+}
+
+/**
+ * multiHeadAttention. query `[B,L,E]`, key `[B,S,Ek]`, value `[B,S,Ev]`; `wq [E,Hq*D]`,
+ * `wk [Ek,Hkv*D]`, `wv [Ev,Hkv*Dv]`, `wo [Hq*Dv,Eo]` (x·W layout), biases optional.
+ * `selfAttention` is true when query, key and value are the same array (a backend may fuse the
+ * three projections). mask/bias strides over `[B,Hq,L,S]`. Output `[B,L,Eo]`, weights
+ * `[B,Hq,L,S]`, lse `[B,Hq,L]`. Row space: `B*L` rows `(b,i)`.
+ */
+export interface MhaArgs {
+  readonly query: Float32Array;
+  readonly key: Float32Array;
+  readonly value: Float32Array;
+  readonly selfAttention: boolean;
+  readonly B: number;
+  readonly L: number;
+  readonly S: number;
+  readonly E: number;
+  readonly Ek: number;
+  readonly Ev: number;
+  readonly Hq: number;
+  readonly Hkv: number;
+  readonly D: number;
+  readonly Dv: number;
+  readonly Eo: number;
+  readonly wq: Float32Array;
+  readonly bq: Float32Array | null;
+  readonly wk: Float32Array;
+  readonly bk: Float32Array | null;
+  readonly wv: Float32Array;
+  readonly bv: Float32Array | null;
+  readonly wo: Float32Array;
+  readonly bo: Float32Array | null;
+  readonly scale: number;
+  readonly causal: boolean;
+  readonly mask: Strided<Uint8Array> | null;
+  readonly bias: Strided<Float32Array> | null;
+  readonly keyLengths: Int32Array | null;
+  readonly returnWeights: boolean;
+  readonly returnLse: boolean;
+}
+
+/**
+ * additiveAttention. `score(i,j) = v · tanh(q_i·wq + k_j·wk + b)`; softmax over allowed j;
+ * output `[B,L,Dv]` = weighted sum of values, weights `[B,L,S]`. `query === null` is attention
+ * pooling: L = 1 and no query term (wq is null). mask strides over `[B,L,S]`. Same exclusion and
+ * empty-row rules as sdpa. Row space: `B*L` rows.
+ */
+export interface AdditiveArgs {
+  readonly query: Float32Array | null;
+  readonly keys: Float32Array;
+  readonly values: Float32Array;
+  readonly B: number;
+  readonly L: number;
+  readonly S: number;
+  readonly Dq: number;
+  readonly Dk: number;
+  readonly Dv: number;
+  readonly A: number;
+  readonly wq: Float32Array | null;
+  readonly wk: Float32Array;
+  readonly b: Float32Array;
+  readonly v: Float32Array;
+  readonly mask: Strided<Uint8Array> | null;
+  readonly keyLengths: Int32Array | null;
+  readonly returnWeights: boolean;
+}
+
+/** One dense layer of the DIN activation unit: `w [inDim,outDim]`, `b [outDim]`, PReLU slope `alpha`. */
+export interface DenseLayer {
+  readonly w: Float32Array;
+  readonly b: Float32Array;
+  readonly inDim: number;
+  readonly outDim: number;
+  /** PReLU slope per output unit (`[outDim]`), or null when the activation is not prelu. */
+  readonly alpha: Float32Array | null;
+}
+
+/**
+ * targetAttention (DIN). For each history item h_j: MLP over `[h_j, t, h_j - t, h_j * t]`
+ * (4D inputs; hidden layers use `activation`, the last layer has width 1 and no activation) gives
+ * a_j. `normalize: 'none'`: output `Σ_j a_j h_j` over valid j; `'softmax'`: softmax over valid j
+ * first (no valid item: zeros). Padded items (`j >= keyLengths[b]`) have weight 0. Output `[B,D]`,
+ * weights `[B,S]`. Row space: `B` rows.
+ */
+export interface TargetArgs {
+  readonly target: Float32Array;
+  readonly history: Float32Array;
+  readonly B: number;
+  readonly S: number;
+  readonly D: number;
+  readonly layers: readonly DenseLayer[];
+  readonly activation: 'relu' | 'sigmoid' | 'prelu';
+  readonly normalize: 'none' | 'softmax';
+  readonly keyLengths: Int32Array | null;
+  readonly returnWeights: boolean;
+}
+
+/** Result of targetAttention and additiveAttention. */
+export interface PoolResult {
+  readonly output: Float32Array;
+  readonly weights?: Float32Array;
+}
+
+/**
+ * transformerEncoderLayer, x `[B,L,E]`, H heads of D = E/H, FFN width F. Post-norm:
+ * `x = norm1(x + mha(x)); x = norm2(x + ffn(x))`; pre-norm: `x = x + mha(norm1(x));
+ * x = x + ffn(norm2(x))`. `ffn(x) = act(x·w1 + b1)·w2 + b2`. Output `[B,L,E]`. Row space: `B*L`.
+ */
+export interface EncoderArgs {
+  readonly x: Float32Array;
+  readonly B: number;
+  readonly L: number;
+  readonly E: number;
+  readonly H: number;
+  readonly D: number;
+  readonly F: number;
+  readonly wq: Float32Array;
+  readonly bq: Float32Array | null;
+  readonly wk: Float32Array;
+  readonly bk: Float32Array | null;
+  readonly wv: Float32Array;
+  readonly bv: Float32Array | null;
+  readonly wo: Float32Array;
+  readonly bo: Float32Array | null;
+  readonly gamma1: Float32Array | null;
+  readonly beta1: Float32Array | null;
+  readonly w1: Float32Array;
+  readonly b1: Float32Array | null;
+  readonly w2: Float32Array;
+  readonly b2: Float32Array | null;
+  readonly gamma2: Float32Array | null;
+  readonly beta2: Float32Array | null;
+  readonly norm: 'pre' | 'post';
+  readonly activation: 'relu' | 'gelu';
+  readonly causal: boolean;
+  readonly keyLengths: Int32Array | null;
+  readonly eps: number;
+}
+
+/**
+ * softmax over the last axis of x (shape `shape`, last dim `cols`, `rows` = the product of the
+ * rest). mask strides are over `shape` (one per axis). Masked or -Infinity entries get 0; a row
+ * with nothing left is all zeros. Row space: `rows`.
+ */
+export interface SoftmaxArgs {
+  readonly x: Float32Array;
+  readonly shape: readonly number[];
+  readonly rows: number;
+  readonly cols: number;
+  readonly mask: Strided<Uint8Array> | null;
+}
+
+/** layerNorm over the last axis (`cols`), biased variance. Row space: `rows`. */
+export interface LayerNormArgs {
+  readonly x: Float32Array;
+  readonly rows: number;
+  readonly cols: number;
+  readonly gamma: Float32Array | null;
+  readonly beta: Float32Array | null;
+  readonly eps: number;
+}
+
+/** linear: `y [rows,outDim] = x [rows,inDim] · w [inDim,outDim] + b`. Row space: `rows`. */
+export interface LinearArgs {
+  readonly x: Float32Array;
+  readonly rows: number;
+  readonly inDim: number;
+  readonly outDim: number;
+  readonly w: Float32Array;
+  readonly b: Float32Array | null;
+}
+
+/** gelu, elementwise: exact `x·Φ(x)` or the tanh approximation. Row space: `rows` of `cols`. */
+export interface GeluArgs {
+  readonly x: Float32Array;
+  readonly rows: number;
+  readonly cols: number;
+  readonly approximate: 'none' | 'tanh';
+}
+
+/**
+ * topK: score `users[b]·items[n]`, keep the k best per user (ties: lower index first; NaN ranks
+ * above every number, as in PyTorch), skipping `exclude[b]` (indices, each in range, may repeat).
+ * If fewer than k remain, the tail is index -1, score -Infinity. Row space: `B`.
+ */
+export interface TopKArgs {
+  readonly users: Float32Array;
+  readonly items: Float32Array;
+  readonly B: number;
+  readonly N: number;
+  readonly D: number;
+  readonly k: number;
+  readonly exclude: readonly (Int32Array | null)[] | null;
+}
+
+/** Result of topK: `[B,k]` indices and scores. */
+export interface TopKResult {
+  readonly indices: Int32Array;
+  readonly scores: Float32Array;
+}
+
+/** Kernel argument type per op. */
+export interface OpArgs {
+  sdpa: SdpaArgs;
+  multiHeadAttention: MhaArgs;
+  additiveAttention: AdditiveArgs;
+  targetAttention: TargetArgs;
+  transformerEncoderLayer: EncoderArgs;
+  softmax: SoftmaxArgs;
+  layerNorm: LayerNormArgs;
+  linear: LinearArgs;
+  gelu: GeluArgs;
+  topK: TopKArgs;
+}
+
+/** Kernel result type per op. */
+export interface OpResults {
+  sdpa: AttentionResult;
+  multiHeadAttention: AttentionResult;
+  additiveAttention: PoolResult;
+  targetAttention: PoolResult;
+  transformerEncoderLayer: Float32Array;
+  softmax: Float32Array;
+  layerNorm: Float32Array;
+  linear: Float32Array;
+  gelu: Float32Array;
+  topK: TopKResult;
+}
+
+/** A synchronous kernel for op `O`. */
+export type Kernel<O extends OpName> = (args: OpArgs[O]) => OpResults[O];
+/** An asynchronous kernel for op `O` (runs off the main thread). */
+export type AsyncKernel<O extends OpName> = (args: OpArgs[O]) => Promise<OpResults[O]>;
+/** A reference kernel: may restrict its work to the rows flagged in `rows`. */
+export type ReferenceKernel<O extends OpName> = (args: OpArgs[O], rows?: RowFilter) => OpResults[O];

@@ -1,0 +1,42 @@
+/**
+ * Glue shared by every op: run a prepared call through the dispatcher, sync or async, and wrap
+ * the flat kernel result into tensors.
+ *
+ * @module
+ */
+import { dispatch, dispatchAsync, type DispatchOptions, type OutputLayout } from '../dispatch';
+import type { OpArgs, OpName, OpResults } from '../kernels';
+
+/** An op call whose arguments are checked: the kernel args, how to lay out its outputs, how to wrap them. */
+export interface Prepared<O extends OpName, R> {
+  op: O;
+  args: OpArgs[O];
+  layout: () => OutputLayout;
+  wrap: (result: OpResults[O]) => R;
+}
+
+/** Run a prepared call synchronously. */
+export function run<O extends OpName, R>(p: Prepared<O, R>, options?: DispatchOptions): R {
+  return p.wrap(dispatch(p.op, p.args, p.layout, options));
+}
+
+/** Run a prepared call off the main thread where the backend can. Argument errors still reject the promise. */
+export async function runAsync<O extends OpName, R>(prepare: () => Prepared<O, R>, options?: DispatchOptions): Promise<R> {
+  const p = prepare();
+  return p.wrap(await dispatchAsync(p.op, p.args, p.layout, options));
+}
+
+/** Layout for ops whose every output is `[rows, cols_k]` row-major over the same row space. */
+export function rowMajorLayout(rows: number, shapes: Record<string, readonly number[]>): OutputLayout {
+  const colsOf: Record<string, number> = {};
+  for (const [name, shape] of Object.entries(shapes)) {
+    let n = 1;
+    for (const d of shape) n *= d;
+    colsOf[name] = rows > 0 ? n / rows : 1;
+  }
+  return {
+    rows,
+    rowOf: (name, flat) => Math.floor(flat / (colsOf[name] || 1)),
+    shapeOf: (name) => shapes[name] ?? [],
+  };
+}

@@ -1,0 +1,273 @@
+/**
+ * Tensors: row-major, contiguous `Float32Array` plus a shape; masks are `Uint8Array`-backed and
+ * lengths `Int32Array`. Helpers build tensors from nested arrays, typed arrays, seeded random
+ * numbers, and convert tfjs-like (`{data, shape}`) and onnxruntime-like (`{data, dims}`) objects
+ * without copying.
+ *
+ * @module
+ */
+import { DTypeError, ShapeError, ValueError, describeType, formatShape } from './errors';
+
+/** A dense float32 tensor: row-major, contiguous, `data.length === product(shape)`. */
+export interface Tensor {
+  /** The elements, row-major. */
+  readonly data: Float32Array;
+  /** The dimensions. */
+  readonly shape: readonly number[];
+}
+
+/** A boolean tensor: 1 (or any non-zero byte) = may attend, 0 = masked. */
+export interface MaskTensor {
+  /** The elements, row-major, one byte each. */
+  readonly data: Uint8Array;
+  /** The dimensions. */
+  readonly shape: readonly number[];
+}
+
+/** Anything attnkit accepts where a float tensor is expected: ours, tfjs-like or onnxruntime-like. */
+export type TensorLike =
+  | Tensor
+  | { readonly data: Float32Array; readonly dims: readonly number[] };
+
+/** Anything attnkit accepts where a mask is expected. */
+export type MaskLike =
+  | MaskTensor
+  | { readonly data: Uint8Array; readonly dims: readonly number[] };
+
+/** Nested arrays of numbers, e.g. `[[1, 2], [3, 4]]`. */
+export type NestedArray = number | readonly NestedArray[];
+
+/** Product of the dimensions (1 for a scalar shape `[]`). */
+export function sizeOf(shape: readonly number[]): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+/** True when `d` is a valid dimension: a non-negative safe integer. */
+function isDim(d: unknown): d is number {
+  return typeof d === 'number' && Number.isSafeInteger(d) && d >= 0;
+}
+
+/**
+ * Check a shape and return a frozen copy. Dimensions must be non-negative integers whose product
+ * is a safe integer and no larger than 2^31 - 1 elements (the largest typed array we allow).
+ */
+export function checkShape(shape: unknown, argument: string): number[] {
+  let arr: unknown[];
+  try {
+    if (!Array.isArray(shape) && !(ArrayBuffer.isView(shape) && !(shape instanceof DataView))) {
+      throw new DTypeError(`${argument}.shape`, 'an array of dimensions', describeType(shape));
+    }
+    arr = Array.from(shape as ArrayLike<unknown>);
+  } catch (e) {
+    if (e instanceof DTypeError) throw e;
+    throw new DTypeError(`${argument}.shape`, 'an array of dimensions', 'an unreadable value');
+  }
+  let n = 1;
+  for (let i = 0; i < arr.length; i++) {
+    const d = arr[i];
+    if (!isDim(d)) {
+      throw new ShapeError(
+        argument,
+        'non-negative integer dimensions',
+        `[${arr.map((x) => String(x)).join(',')}]`,
+        `dimension ${i} is ${String(d)}`,
+      );
+    }
+    n *= d;
+    if (n > 0x7fffffff) {
+      throw new ShapeError(
+        argument,
+        'at most 2^31-1 elements',
+        `[${arr.join(',')}]`,
+        'the product of the dimensions is too large',
+      );
+    }
+  }
+  return arr as number[];
+}
+
+function readField(obj: object, key: string, argument: string): unknown {
+  try {
+    return (obj as Record<string, unknown>)[key];
+  } catch (e) {
+    throw new DTypeError(argument, 'a tensor object with readable fields', `an object whose '${key}' throws`, String((e as Error)?.message ?? e));
+  }
+}
+
+function isDetached(buf: ArrayBufferLike): boolean {
+  // A detached ArrayBuffer reports byteLength 0 and `detached` true (Node >= 20).
+  const b = buf as ArrayBuffer & { detached?: boolean };
+  return b.detached === true;
+}
+
+/**
+ * Accept a tensor-like value of element type `ctor` and return `{ data, shape }` without copying.
+ * Checks the element type, the shape, that `data.length` matches it and that the buffer is not detached.
+ */
+function toTyped<T extends ArrayBufferView & { length: number }>(
+  value: unknown,
+  argument: string,
+  ctor: { new (n: number): T; name: string },
+): { data: T; shape: number[] } {
+  if (value === null || typeof value !== 'object') {
+    throw new DTypeError(argument, `a tensor ({ data: ${ctor.name}, shape })`, describeType(value));
+  }
+  const data = readField(value, 'data', argument);
+  let rawShape = readField(value, 'shape', argument);
+  if (rawShape === undefined) rawShape = readField(value, 'dims', argument);
+  if (!(data instanceof (ctor as unknown as Function))) {
+    throw new DTypeError(`${argument}.data`, ctor.name, describeType(data));
+  }
+  const typed = data as T;
+  if (isDetached(typed.buffer)) {
+    throw new DTypeError(`${argument}.data`, `a ${ctor.name} with a live buffer`, 'a detached ArrayBuffer');
+  }
+  const shape = checkShape(rawShape, argument);
+  const n = sizeOf(shape);
+  if (typed.length !== n) {
+    throw new ShapeError(
+      argument,
+      `data of ${n} elements for shape ${formatShape(shape)}`,
+      `${typed.length} elements`,
+      'data.length must equal the product of the shape',
+    );
+  }
+  return { data: typed, shape };
+}
+
+/** Validate and normalise a float tensor argument (no copy). Throws typed errors naming `argument`. */
+export function asTensor(value: unknown, argument: string): { data: Float32Array; shape: number[] } {
+  return toTyped(value, argument, Float32Array);
+}
+
+/** Validate and normalise a mask argument (no copy). */
+export function asMask(value: unknown, argument: string): { data: Uint8Array; shape: number[] } {
+  return toTyped(value, argument, Uint8Array);
+}
+
+/** Build a tensor from a typed array (float32, no copy) or a plain array (copied), and a shape. */
+export function tensor(data: Float32Array | ArrayLike<number>, shape: readonly number[]): Tensor {
+  const s = checkShape(shape, 'shape');
+  const d = data instanceof Float32Array ? data : Float32Array.from(data as ArrayLike<number>);
+  if (d.length !== sizeOf(s)) {
+    throw new ShapeError('data', `${sizeOf(s)} elements for shape ${formatShape(s)}`, `${d.length} elements`);
+  }
+  return { data: d, shape: Object.freeze(s) };
+}
+
+/** Build a tensor from nested arrays; the shape is read from the nesting (must be rectangular). */
+export function fromNested(nested: NestedArray): Tensor {
+  const shape: number[] = [];
+  let probe: NestedArray = nested;
+  while (Array.isArray(probe)) {
+    shape.push(probe.length);
+    probe = (probe as readonly NestedArray[])[0] as NestedArray;
+    if (probe === undefined) break;
+  }
+  const out = new Float32Array(sizeOf(shape));
+  let pos = 0;
+  const walk = (x: NestedArray, depth: number): void => {
+    if (depth === shape.length) {
+      if (typeof x !== 'number') throw new DTypeError('nested', 'numbers at the innermost level', describeType(x));
+      out[pos++] = x;
+      return;
+    }
+    if (!Array.isArray(x) || x.length !== shape[depth]) {
+      throw new ShapeError('nested', `a rectangular array of shape ${formatShape(shape)}`, `a ragged array at depth ${depth}`);
+    }
+    for (const y of x as readonly NestedArray[]) walk(y, depth + 1);
+  };
+  walk(nested, 0);
+  return { data: out, shape: Object.freeze(shape) };
+}
+
+/** Build a mask from a typed array or booleans/numbers, and a shape. */
+export function mask(data: Uint8Array | ArrayLike<number | boolean>, shape: readonly number[]): MaskTensor {
+  const s = checkShape(shape, 'shape');
+  const d = data instanceof Uint8Array ? data : Uint8Array.from(Array.from(data as ArrayLike<number | boolean>, (x) => (x ? 1 : 0)));
+  if (d.length !== sizeOf(s)) {
+    throw new ShapeError('data', `${sizeOf(s)} elements for shape ${formatShape(s)}`, `${d.length} elements`);
+  }
+  return { data: d, shape: Object.freeze(s) };
+}
+
+/** A tensor of zeros. */
+export function zeros(shape: readonly number[]): Tensor {
+  const s = checkShape(shape, 'shape');
+  return { data: new Float32Array(sizeOf(s)), shape: Object.freeze(s) };
+}
+
+/**
+ * A small, fast, seeded generator (mulberry32). Deterministic across platforms, so tests and
+ * benchmarks can name their inputs by a seed.
+ */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Options of {@link random}. */
+export interface RandomOptions {
+  /** Seed of the generator (default 1). */
+  seed?: number;
+  /** `'uniform'` in [low, high) or `'normal'` with mean 0 and std `std` (default `'uniform'`). */
+  distribution?: 'uniform' | 'normal';
+  /** Lower bound for uniform (default -1). */
+  low?: number;
+  /** Upper bound for uniform (default 1). */
+  high?: number;
+  /** Standard deviation for normal (default 1). */
+  std?: number;
+}
+
+/** A tensor of seeded random numbers (uniform in [-1, 1) by default). */
+export function random(shape: readonly number[], options: RandomOptions = {}): Tensor {
+  const s = checkShape(shape, 'shape');
+  const rnd = seededRandom(options.seed ?? 1);
+  const out = new Float32Array(sizeOf(s));
+  if ((options.distribution ?? 'uniform') === 'normal') {
+    const std = options.std ?? 1;
+    for (let i = 0; i < out.length; i++) {
+      const u1 = Math.max(rnd(), 1e-12);
+      const u2 = rnd();
+      out[i] = std * Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * u2);
+    }
+  } else {
+    const lo = options.low ?? -1;
+    const hi = options.high ?? 1;
+    for (let i = 0; i < out.length; i++) out[i] = lo + (hi - lo) * rnd();
+  }
+  return { data: out, shape: Object.freeze(s) };
+}
+
+/** Key lengths (`[B]`) as an Int32Array, from any array of integers. */
+export function lengths(values: Int32Array | ArrayLike<number>): Int32Array {
+  if (values instanceof Int32Array) return values;
+  const arr = Array.from(values);
+  for (let i = 0; i < arr.length; i++) {
+    if (!Number.isInteger(arr[i])) throw new ValueError(`lengths[${i}]`, `expected an integer, received ${arr[i]}`);
+  }
+  return Int32Array.from(arr);
+}
+
+/** Convert a tensor back to nested arrays (for printing and tests). */
+export function toNested(t: { data: ArrayLike<number>; shape: readonly number[] }): NestedArray {
+  const { data, shape } = t;
+  if (shape.length === 0) return data[0];
+  let pos = 0;
+  const build = (depth: number): NestedArray => {
+    const n = shape[depth];
+    const out: NestedArray[] = [];
+    for (let i = 0; i < n; i++) out.push(depth === shape.length - 1 ? data[pos++] : build(depth + 1));
+    return out;
+  };
+  return build(0);
+}

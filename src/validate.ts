@@ -1,0 +1,155 @@
+/**
+ * Argument checks shared by the ops. Each throws a typed error that names the argument and the
+ * expected and received shape or type.
+ *
+ * @module
+ */
+import { DTypeError, ShapeError, ValueError, describeType, formatShape } from './errors';
+import type { Strided } from './kernels';
+import { asMask, asTensor, sizeOf } from './tensor';
+
+/** A checked float tensor. */
+export interface Checked {
+  data: Float32Array;
+  shape: number[];
+}
+
+/** Check a float tensor of a given rank; `pattern` names the dims for messages, e.g. `['B','L','E']`. */
+export function tensorOfRank(value: unknown, argument: string, pattern: readonly string[]): Checked {
+  const t = asTensor(value, argument);
+  if (t.shape.length !== pattern.length) {
+    throw new ShapeError(argument, `[${pattern.join(',')}] (rank ${pattern.length})`, formatShape(t.shape), `rank ${t.shape.length}`);
+  }
+  return t;
+}
+
+/** Require `shape[axis] === want`, naming the dim. */
+export function expectDim(argument: string, shape: readonly number[], axis: number, want: number, pattern: readonly string[], why: string): void {
+  if (shape[axis] !== want) {
+    const expected = `[${pattern.map((p, i) => (i === axis ? `${p}=${want}` : p)).join(',')}]`;
+    throw new ShapeError(argument, expected, formatShape(shape), why);
+  }
+}
+
+/** Require at least one element along an axis. */
+export function expectNonEmpty(argument: string, shape: readonly number[], axis: number, pattern: readonly string[]): void {
+  if (!(shape[axis] >= 1)) {
+    throw new ShapeError(argument, `[${pattern.join(',')}] with ${pattern[axis]} >= 1`, formatShape(shape), `${pattern[axis]} must be at least 1`);
+  }
+}
+
+/**
+ * Strides for broadcasting an operand of shape `shape` to `target` (numpy rules: align on the
+ * right, each dim equal or 1, rank at most the target's). 0 on broadcast axes.
+ */
+export function broadcastStrides(argument: string, shape: readonly number[], target: readonly number[], targetPattern: string): number[] {
+  if (shape.length > target.length) {
+    throw new ShapeError(argument, `a shape broadcastable to ${targetPattern}=${formatShape(target)}`, formatShape(shape), `rank ${shape.length} exceeds ${target.length}`);
+  }
+  const strides = new Array<number>(target.length).fill(0);
+  let stride = 1;
+  for (let i = shape.length - 1, t = target.length - 1; i >= 0; i--, t--) {
+    const d = shape[i];
+    if (d !== target[t] && d !== 1) {
+      throw new ShapeError(argument, `a shape broadcastable to ${targetPattern}=${formatShape(target)}`, formatShape(shape), `dim ${i} is ${d}, must be ${target[t]} or 1`);
+    }
+    strides[t] = d === 1 ? 0 : stride;
+    stride *= d;
+  }
+  return strides;
+}
+
+/** Check an optional bool mask broadcastable to `target`. */
+export function optionalMask(value: unknown, argument: string, target: readonly number[], pattern: string): Strided<Uint8Array> | null {
+  if (value === undefined || value === null) return null;
+  const m = asMask(value, argument);
+  return { data: m.data, strides: broadcastStrides(argument, m.shape, target, pattern) };
+}
+
+/** Check an optional float bias broadcastable to `target`. */
+export function optionalBias(value: unknown, argument: string, target: readonly number[], pattern: string): Strided<Float32Array> | null {
+  if (value === undefined || value === null) return null;
+  const m = asTensor(value, argument);
+  return { data: m.data, strides: broadcastStrides(argument, m.shape, target, pattern) };
+}
+
+/** Check optional key lengths: an Int32Array of `[B]` with each value in 0..S. */
+export function optionalLengths(value: unknown, argument: string, B: number, S: number): Int32Array | null {
+  if (value === undefined || value === null) return null;
+  if (!(value instanceof Int32Array)) throw new DTypeError(argument, `Int32Array of length B=${B}`, describeType(value));
+  if ((value.buffer as ArrayBuffer & { detached?: boolean }).detached) throw new DTypeError(argument, 'an Int32Array with a live buffer', 'a detached ArrayBuffer');
+  if (value.length !== B) throw new ShapeError(argument, `[B=${B}]`, `[${value.length}]`);
+  for (let b = 0; b < B; b++) {
+    const n = value[b];
+    if (n < 0 || n > S) throw new ValueError(`${argument}[${b}]`, `expected a length within 0..${S}, received ${n}`);
+  }
+  return value;
+}
+
+/** Check a 1-D float vector of length n (optional when `optional`). */
+export function vector(value: unknown, argument: string, n: number, name: string, optional: true): Float32Array | null;
+export function vector(value: unknown, argument: string, n: number, name: string, optional?: false): Float32Array;
+export function vector(value: unknown, argument: string, n: number, name: string, optional = false): Float32Array | null {
+  if (optional && (value === undefined || value === null)) return null;
+  const t = asTensor(value, argument);
+  if (t.shape.length !== 1 || t.shape[0] !== n) throw new ShapeError(argument, `[${name}=${n}]`, formatShape(t.shape));
+  return t.data;
+}
+
+/** Check a 2-D weight `[rows, cols]` with known sizes (either may be -1 for "any", then returned). */
+export function matrix(value: unknown, argument: string, rows: number, cols: number, rowName: string, colName: string): Checked {
+  const t = asTensor(value, argument);
+  const exp = `[${rowName}${rows >= 0 ? `=${rows}` : ''},${colName}${cols >= 0 ? `=${cols}` : ''}]`;
+  if (t.shape.length !== 2) throw new ShapeError(argument, exp, formatShape(t.shape), `rank ${t.shape.length}`);
+  if ((rows >= 0 && t.shape[0] !== rows) || (cols >= 0 && t.shape[1] !== cols)) throw new ShapeError(argument, exp, formatShape(t.shape));
+  return t;
+}
+
+/** Check that an options argument is an object (or absent). */
+export function optionsObject<T extends object>(value: unknown, argument: string): Partial<T> {
+  if (value === undefined || value === null) return {};
+  if (typeof value !== 'object') throw new DTypeError(argument, 'an options object', describeType(value));
+  return value as Partial<T>;
+}
+
+/** Check an optional boolean option. */
+export function optBool(value: unknown, argument: string, def: boolean): boolean {
+  if (value === undefined) return def;
+  if (typeof value !== 'boolean') throw new DTypeError(argument, 'boolean', describeType(value));
+  return value;
+}
+
+/** Check an optional enumerated option. */
+export function optEnum<T extends string>(value: unknown, argument: string, allowed: readonly T[], def: T): T {
+  if (value === undefined) return def;
+  if (typeof value !== 'string' || !allowed.includes(value as T)) {
+    throw new ValueError(argument, `expected one of ${allowed.map((a) => `'${a}'`).join(', ')}, received ${typeof value === 'string' ? `'${value}'` : describeType(value)}`);
+  }
+  return value as T;
+}
+
+/** Check an optional finite number option (with an optional lower bound, exclusive). */
+export function optFinite(value: unknown, argument: string, def: number, greaterThan?: number): number {
+  if (value === undefined) return def;
+  if (typeof value !== 'number' || !Number.isFinite(value)) {
+    throw new ValueError(argument, `expected a finite number, received ${typeof value === 'number' ? value : describeType(value)}`);
+  }
+  if (greaterThan !== undefined && !(value > greaterThan)) throw new ValueError(argument, `expected a number > ${greaterThan}, received ${value}`);
+  return value;
+}
+
+/** Check a positive integer option (required when `def` is undefined). */
+export function positiveInt(value: unknown, argument: string, def?: number): number {
+  if (value === undefined && def !== undefined) return def;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+    throw new ValueError(argument, `expected a positive integer, received ${typeof value === 'number' ? value : describeType(value)}`);
+  }
+  return value;
+}
+
+/** The row count (product of all but the last dim) and the last dim of a shape. */
+export function rowsCols(shape: readonly number[]): { rows: number; cols: number } {
+  const cols = shape.length ? shape[shape.length - 1] : 1;
+  const rows = shape.length ? sizeOf(shape.slice(0, -1)) : 1;
+  return { rows, cols };
+}

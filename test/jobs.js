@@ -1,0 +1,10 @@
+// The test jobs: one process each. `env` is added to the environment; `display: true` runs the
+// job under xvfb-run when no X display is set (headless-gl needs one).
+'use strict';
+module.exports = function jobs() {
+  return [
+    { label: 'reference', file: 'test/reference.test.mjs' },
+    { label: 'dispatch', file: 'test/dispatch.test.mjs' },
+    { label: 'errors', file: 'test/errors.test.mjs' },
+  ];
+};
