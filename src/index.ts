@@ -51,4 +51,13 @@ export {
   type VerifyOptions,
 } from './dispatch';
 export { sdpa, sdpaAsync, type SdpaOptions, type AttentionOutput, type WithExtras } from './ops/sdpa';
+export { multiHeadAttention, multiHeadAttentionAsync, type MhaParams, type MhaOptions } from './ops/multiHeadAttention';
+export { additiveAttention, additiveAttentionAsync, type AdditiveParams, type AdditiveOptions, type PoolOutput } from './ops/additiveAttention';
+export { targetAttention, targetAttentionAsync, type TargetParams, type TargetLayer, type TargetOptions } from './ops/targetAttention';
+export { transformerEncoderLayer, transformerEncoderLayerAsync, positionalEncoding, type EncoderParams, type EncoderOptions } from './ops/transformerEncoderLayer';
+export { softmax, softmaxAsync, type SoftmaxOptions } from './ops/softmax';
+export { layerNorm, layerNormAsync, type LayerNormOptions } from './ops/layerNorm';
+export { linear, linearAsync } from './ops/linear';
+export { gelu, geluAsync, type GeluOptions } from './ops/gelu';
+export { topK, topKAsync, type TopKOptions, type TopKOutput } from './ops/topK';
 export { referenceKernels } from './backends/reference';

@@ -153,3 +153,10 @@ export function rowsCols(shape: readonly number[]): { rows: number; cols: number
   const rows = shape.length ? sizeOf(shape.slice(0, -1)) : 1;
   return { rows, cols };
 }
+
+/** Check a float tensor of rank >= 1 (ops over the last axis). */
+export function nonScalar(value: unknown, argument: string): Checked {
+  const t = asTensor(value, argument);
+  if (t.shape.length < 1) throw new ShapeError(argument, '[...,N] (rank >= 1)', formatShape(t.shape));
+  return t;
+}

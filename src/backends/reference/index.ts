@@ -7,11 +7,29 @@
 import { registerBackend, setReferenceAsyncRunner } from '../../dispatch';
 import type { OpName, ReferenceKernel } from '../../kernels';
 import { runReferenceInWorker } from './async';
+import { additiveReference } from './additiveAttention';
+import { geluReference } from './gelu';
+import { layerNormReference } from './layerNorm';
+import { linearReference } from './linear';
+import { mhaReference } from './multiHeadAttention';
 import { sdpaReference } from './sdpa';
+import { softmaxReference } from './softmax';
+import { targetReference } from './targetAttention';
+import { topKReference } from './topK';
+import { encoderReference } from './transformerEncoderLayer';
 
 /** Every reference kernel, by op (each may restrict itself to a row subset for sampled verify). */
 export const referenceKernels: { [O in OpName]?: ReferenceKernel<O> } = {
   sdpa: sdpaReference,
+  multiHeadAttention: mhaReference,
+  additiveAttention: additiveReference,
+  targetAttention: targetReference,
+  transformerEncoderLayer: encoderReference,
+  softmax: softmaxReference,
+  layerNorm: layerNormReference,
+  linear: linearReference,
+  gelu: geluReference,
+  topK: topKReference,
 };
 
 registerBackend({

@@ -1,0 +1,48 @@
+/**
+ * Reference top-K: every user against every item, by dot product.
+ *
+ * @module
+ */
+import type { RowFilter, TopKArgs, TopKResult } from '../../kernels';
+
+/**
+ * Order for ranking: higher score first, NaN above every number (PyTorch's convention), ties to
+ * the lower index. Scores are compared as the float32 values returned, so equal returned scores
+ * are always ordered by index.
+ */
+export function ranksBefore(sa: number, ia: number, sb: number, ib: number): boolean {
+  const na = Number.isNaN(sa);
+  const nb = Number.isNaN(sb);
+  if (na || nb) return na && nb ? ia < ib : na;
+  return sa > sb || (sa === sb && ia < ib);
+}
+
+/** Scores in float64 rounded to float32, then a full sort of the non-excluded items (clear, not fast). */
+export function topKReference(a: TopKArgs, rows: RowFilter = null): TopKResult {
+  const { users, items, B, N, D, k, exclude } = a;
+  const indices = new Int32Array(B * k).fill(-1);
+  const scores = new Float32Array(B * k).fill(-Infinity);
+  const score = new Float32Array(N);
+  const excluded = new Uint8Array(N);
+  for (let b = 0; b < B; b++) {
+    if (rows && !rows[b]) continue;
+    excluded.fill(0);
+    const ex = exclude ? exclude[b] : null;
+    if (ex) for (let i = 0; i < ex.length; i++) excluded[ex[i]] = 1;
+    const candidates: number[] = [];
+    for (let n = 0; n < N; n++) {
+      if (excluded[n]) continue;
+      let dot = 0;
+      for (let d = 0; d < D; d++) dot += users[b * D + d] * items[n * D + d];
+      score[n] = dot;
+      candidates.push(n);
+    }
+    candidates.sort((x, y) => (ranksBefore(score[x], x, score[y], y) ? -1 : 1));
+    const m = Math.min(k, candidates.length);
+    for (let r = 0; r < m; r++) {
+      indices[b * k + r] = candidates[r];
+      scores[b * k + r] = score[candidates[r]];
+    }
+  }
+  return { indices, scores };
+}
