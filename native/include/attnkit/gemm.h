@@ -1,0 +1,86 @@
+// Blocked SIMD GEMM of our own (no BLAS): C[M,N] (+)= A[M,K]·B[K,N] (+ bias), optional activation.
+// Plain C++ API, no N-API. attnkit stores weights as [in,out] row-major (the x·W layout), so B is
+// usually a weight matrix; topK passes the item table [N,K] as a transposed B.
+//
+// Determinism: every output element is reduced over K in the same order (K blocks of a fixed size
+// in ascending order, k ascending inside a block, one FMA chain per element) whatever the thread
+// count or the task partition, so results are bit-identical for any number of threads. They
+// differ between ISAs (different block sizes, FMA vs mul+add), which is expected.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "attnkit/isa.h"
+
+namespace attnkit {
+
+/** Activation applied to the finished tile (the GEMM epilogue). */
+enum class GemmAct : int { None = 0, Relu = 1, Gelu = 2, GeluTanh = 3 };
+
+/** Register-blocked microkernel: tile[MR,NR] = init + Ap·Bp over kc (see gemm kernels). */
+using GemmMicroFn = void (*)(int64_t kc, const float* Ap, const float* Bp, float* C, int64_t ldc, int init,
+                             const float* bias);
+/** Epilogue over a finished tile of rows x cols (row stride ldc): relu / gelu / tanh-gelu in place. */
+using GemmActFn = void (*)(float* C, int64_t ldc, int64_t rows, int64_t cols, int act);
+
+/** Micro-kernel init modes. */
+enum : int { kGemmInitZero = 0, kGemmInitLoad = 1, kGemmInitBias = 2 };
+
+/** One ISA's GEMM: microkernel shape, blocking and functions. */
+struct GemmKernel {
+  const char* name;  ///< "avx512", "avx2", "scalar", "neon"
+  int mr, nr;        ///< microkernel tile
+  int kc;            ///< K block (fixed per ISA: part of the reduction order)
+  int mc, nc;        ///< task tile: M and N extent of one parallel task (multiples of mr / nr)
+  GemmMicroFn micro;
+  GemmActFn act;
+};
+
+/** Per-ISA GEMM descriptors, registered in gemm_<isa>.cc (ATTNKIT_REGISTER). */
+using GemmKernelFn = const GemmKernel* (*)();
+ATTNKIT_DECLARE_TABLE(GemmKernelFn, gemm_table)
+
+/** The GEMM of the active ISA level (ATTNKIT_ISA respected); `used` gets the level. */
+const GemmKernel& gemm_kernel(Isa* used = nullptr);
+
+/**
+ * B packed into K blocks of `kc` and column panels of `nr` (zero-padded), ready for the
+ * microkernel. Pack once and reuse (weights in MHA / DIN, the item table in topK).
+ */
+struct PackedB {
+  const GemmKernel* kern = nullptr;
+  int64_t K = 0, N = 0, Npad = 0;
+  std::vector<float> data;
+  /** Panel p (columns p*nr ..) of the K block starting at k0 (length kcb). */
+  const float* panel(int64_t k0, int64_t kcb, int64_t p) const {
+    return data.data() + k0 * Npad + p * kcb * kern->nr;
+  }
+};
+
+/**
+ * Pack B, element (k,n) at `B[k*ldb + n]` or, when `bTrans`, at `B[n*ldb + k]`.
+ * `parallel`: split the packing over the thread pool (inline inside a task).
+ */
+void gemm_pack_b(const GemmKernel& kern, int64_t K, int64_t N, const float* B, int64_t ldb, bool bTrans,
+                 PackedB& out, bool parallel);
+
+/**
+ * C[M,N] = (accumulate ? C : 0) + A·B + bias, then `act`. A element (i,k) at `A[i*lda + k]`,
+ * C element (i,j) at `C[i*ldc + j]`; bias `[N]` or null. M == 0 or N == 0 is a no-op; K == 0
+ * gives the initial value (+bias, act). `parallel`: run the fixed tasks (mc x nc tiles of C) on
+ * the thread pool; the result is the same either way.
+ */
+void gemm_packed(int64_t M, const float* A, int64_t lda, const PackedB& B, float* C, int64_t ldc,
+                 const float* bias, GemmAct act, bool accumulate, bool parallel);
+
+/** Convenience: pack B (x·W layout, `ldb = N` usually) then run {@link gemm_packed}. */
+void gemm(const GemmKernel& kern, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B,
+          int64_t ldb, bool bTrans, float* C, int64_t ldc, const float* bias, GemmAct act, bool accumulate,
+          bool parallel);
+
+/** Scalar GELU helpers shared by the epilogues (float accuracy; exact form uses erff). */
+float gelu_exact_scalar(float x);
+float gelu_tanh_scalar(float x);
+
+}  // namespace attnkit

@@ -1,0 +1,74 @@
+// AVX-512 GEMM microkernel: 14x32 tile = 28 zmm accumulators + 2 B vectors + 1 broadcast, which
+// fits the 32 zmm registers exactly and keeps 2 FMA ports busy (each k step: 2 loads, 14
+// broadcasts, 28 FMAs). Enabled per function over the portable baseline (no -march flags).
+#include <cstdint>
+
+#include "attnkit/gemm.h"
+#include "gemm_internal.h"
+
+#if defined(__x86_64__) || defined(_M_X64)
+#include "vmath_avx512.h"
+
+namespace attnkit {
+namespace {
+constexpr int MR = 14, NR = 32;
+
+ATTNKIT_AVX512 void micro_avx512(int64_t kc, const float* A, const float* B, float* C, int64_t ldc, int init,
+                                 const float* bias) {
+  __m512 c0[MR], c1[MR];
+#pragma GCC unroll 14
+  for (int i = 0; i < MR; i++) {
+    if (init == kGemmInitLoad) {
+      c0[i] = _mm512_loadu_ps(C + i * ldc);
+      c1[i] = _mm512_loadu_ps(C + i * ldc + 16);
+    } else if (init == kGemmInitBias) {
+      c0[i] = _mm512_loadu_ps(bias);
+      c1[i] = _mm512_loadu_ps(bias + 16);
+    } else {
+      c0[i] = _mm512_setzero_ps();
+      c1[i] = _mm512_setzero_ps();
+    }
+  }
+  for (int64_t k = 0; k < kc; k++) {
+    const __m512 b0 = _mm512_loadu_ps(B);
+    const __m512 b1 = _mm512_loadu_ps(B + 16);
+#pragma GCC unroll 14
+    for (int i = 0; i < MR; i++) {
+      const __m512 a = _mm512_set1_ps(A[i]);
+      c0[i] = _mm512_fmadd_ps(a, b0, c0[i]);
+      c1[i] = _mm512_fmadd_ps(a, b1, c1[i]);
+    }
+    A += MR;
+    B += NR;
+  }
+#pragma GCC unroll 14
+  for (int i = 0; i < MR; i++) {
+    _mm512_storeu_ps(C + i * ldc, c0[i]);
+    _mm512_storeu_ps(C + i * ldc + 16, c1[i]);
+  }
+}
+
+ATTNKIT_AVX512 void act_avx512(float* C, int64_t ldc, int64_t rows, int64_t cols, int act) {
+  for (int64_t i = 0; i < rows; i++) {
+    float* c = C + i * ldc;
+    for (int64_t j = 0; j < cols; j += 16) {
+      const int64_t n = cols - j < 16 ? cols - j : 16;
+      const __mmask16 m = (__mmask16)((n == 16) ? 0xFFFF : ((1u << n) - 1));
+      __m512 x = _mm512_maskz_loadu_ps(m, c + j);
+      if (act == (int)GemmAct::Relu) x = v512::relu(x);
+      else if (act == (int)GemmAct::Gelu) x = v512::gelu(x);
+      else if (act == (int)GemmAct::GeluTanh) x = v512::gelu_tanh(x);
+      _mm512_mask_storeu_ps(c + j, m, x);
+    }
+  }
+}
+
+// kc 256: a 14x256 A panel (14 KB) and a 256x32 B panel (32 KB) stay in L1/L2 on Zen4/SKX.
+const GemmKernel kAvx512 = {"avx512", MR, NR, 256, MR * 8, NR * 8, micro_avx512, act_avx512};
+}  // namespace
+
+const GemmKernel* gemm_kernel_avx512() { return &kAvx512; }
+ATTNKIT_REGISTER(gemm_table, avx512, &gemm_kernel_avx512);
+}  // namespace attnkit
+
+#endif

@@ -1,0 +1,50 @@
+// Scalar GEMM microkernel (portable baseline, any CPU). 4x16 tile: small enough for 16 general
+// FP registers' worth of accumulators, and the compiler may still use the baseline SSE2 for the
+// 16 independent columns (no FMA, so the reduction order is the plain mul+add chain).
+#include <cstdint>
+
+#include "attnkit/gemm.h"
+#include "gemm_internal.h"
+
+namespace attnkit {
+
+namespace {
+constexpr int MR = 4, NR = 16;
+
+void micro_scalar(int64_t kc, const float* A, const float* B, float* C, int64_t ldc, int init, const float* bias) {
+  float c[MR][NR];
+  for (int i = 0; i < MR; i++)
+    for (int j = 0; j < NR; j++)
+      c[i][j] = init == kGemmInitLoad ? C[i * ldc + j] : init == kGemmInitBias ? bias[j] : 0.0f;
+  for (int64_t k = 0; k < kc; k++) {
+    const float* b = B + k * NR;
+    const float* a = A + k * MR;
+    for (int i = 0; i < MR; i++) {
+      const float ai = a[i];
+      for (int j = 0; j < NR; j++) c[i][j] += ai * b[j];
+    }
+  }
+  for (int i = 0; i < MR; i++)
+    for (int j = 0; j < NR; j++) C[i * ldc + j] = c[i][j];
+}
+
+const GemmKernel kScalar = {"scalar", MR, NR, 256, MR * 16, NR * 8, micro_scalar, gemm_act_portable};
+}  // namespace
+
+void gemm_act_portable(float* C, int64_t ldc, int64_t rows, int64_t cols, int act) {
+  for (int64_t i = 0; i < rows; i++) {
+    float* c = C + i * ldc;
+    if (act == (int)GemmAct::Relu) {
+      for (int64_t j = 0; j < cols; j++) c[j] = c[j] > 0.0f ? c[j] : (c[j] < 0.0f ? 0.0f : c[j]);  // keeps NaN
+    } else if (act == (int)GemmAct::Gelu) {
+      for (int64_t j = 0; j < cols; j++) c[j] = gelu_exact_scalar(c[j]);
+    } else if (act == (int)GemmAct::GeluTanh) {
+      for (int64_t j = 0; j < cols; j++) c[j] = gelu_tanh_scalar(c[j]);
+    }
+  }
+}
+
+const GemmKernel* gemm_kernel_scalar() { return &kScalar; }
+ATTNKIT_REGISTER(gemm_table, scalar, &gemm_kernel_scalar);
+
+}  // namespace attnkit
