@@ -1,0 +1,106 @@
+// softmax, layerNorm, linear, gelu spec.
+import { maskOf, rnd, tensorOf } from './util.mjs';
+
+export default function primitivesSpec({ suite, d, tolFor, assertClose, ak, assert }) {
+  const test = suite('primitives');
+  const { softmax, layerNorm, linear, gelu, fromNested } = ak;
+
+  test('softmax known values, masks, fully masked rows, -Infinity and NaN', () => {
+    const tol = tolFor('softmax');
+    const o = d();
+    const p = softmax(fromNested([[1, 2, 3], [0, 0, 0]]), {}, o);
+    o.check();
+    const e = [Math.exp(1), Math.exp(2), Math.exp(3)];
+    const s = e[0] + e[1] + e[2];
+    assertClose(p, [e[0] / s, e[1] / s, e[2] / s, 1 / 3, 1 / 3, 1 / 3], tol, 'softmax');
+    const o2 = d();
+    const m = softmax(fromNested([[1, 2, 3], [4, 5, 6], [1, -Infinity, 1]]), { mask: maskOf([3, 3], (i, j) => i !== 1 && !(i === 0 && j === 2)) }, o2);
+    o2.check();
+    assertClose(m, [1 / (1 + Math.E), Math.E / (1 + Math.E), 0, 0, 0, 0, 0.5, 0, 0.5], tol, 'masked softmax');
+    const o3 = d();
+    const n = softmax(fromNested([[1, NaN, 0], [1, 2, 3]]), {}, o3);
+    o3.check();
+    assert.ok(Number.isNaN(n.data[0]) && Number.isNaN(n.data[2]), 'NaN row is NaN');
+    assert.ok(n.data.slice(3).every(Number.isFinite), 'other rows finite');
+    for (const [shape, mshape] of [[[1], null], [[3, 1000], [1000]], [[2, 3, 129], [2, 1, 129]], [[5, 17], [5, 1]]]) {
+      const o4 = d();
+      softmax(rnd(shape, shape.length, 30), mshape ? { mask: maskOf(mshape, (...i) => i.reduce((a, b) => a + b, 0) % 3 !== 0) } : {}, o4);
+      o4.check();
+    }
+  });
+
+  test('layerNorm of a known vector, and random rows', () => {
+    const tol = tolFor('layerNorm');
+    const o = d();
+    const y = layerNorm(fromNested([[1, 2, 3, 4]]), null, null, { eps: 0 }, o);
+    o.check();
+    const sd = Math.sqrt(1.25);
+    assertClose(y, [-1.5 / sd, -0.5 / sd, 0.5 / sd, 1.5 / sd], tol, 'layerNorm');
+    const o2 = d();
+    const g = layerNorm(fromNested([[1, 2, 3, 4]]), fromNested([1, 2, 3, 4]), fromNested([0, 1, 0, -1]), 1e-5, o2);
+    o2.check();
+    const sde = Math.sqrt(1.25 + 1e-5);
+    assertClose(g, [-1.5 / sde, 1 - 1 / sde, 1.5 / sde, 6 / sde - 1], tol, 'affine layerNorm');
+    for (const shape of [[1, 1], [7, 3], [4, 129], [2, 3, 65], [1, 4096]]) {
+      const E = shape[shape.length - 1];
+      const o3 = d();
+      layerNorm(rnd(shape, E, 10), rnd([E], E + 1), rnd([E], E + 2), {}, o3);
+      o3.check();
+    }
+    const o4 = d();
+    const c = layerNorm(fromNested([[3, 3, 3]]), null, null, {}, o4);
+    o4.check();
+    assert.ok(c.data.every((v) => v === 0), 'constant row → zeros');
+  });
+
+  test('linear known values and random shapes (not multiples of the SIMD width)', () => {
+    const tol = tolFor('linear');
+    const o = d();
+    const y = linear(fromNested([[1, 2], [3, 4], [5, 6]]), fromNested([[1, 0, 2], [0, 1, -1]]), fromNested([0.5, 0, 0]), o);
+    o.check();
+    assert.equal(y.shape, [3, 3]);
+    assertClose(y, [1.5, 2, 0, 3.5, 4, 2, 5.5, 6, 4], tol, 'linear');
+    for (const [M, I, O] of [[1, 1, 1], [3, 17, 5], [65, 63, 129], [200, 64, 64], [7, 129, 1]]) {
+      const o2 = d();
+      linear(rnd([M, I], M + I), rnd([I, O], I + O, 0.2), O % 2 ? rnd([O], O) : null, o2);
+      o2.check();
+    }
+    const o3 = d();
+    const r3 = linear(rnd([2, 3, 5], 1), rnd([5, 4], 2), null, o3);
+    o3.check();
+    assert.equal(r3.shape, [2, 3, 4]);
+  });
+
+  test('gelu known values (exact and tanh) and random inputs', () => {
+    const tol = tolFor('gelu');
+    const o = d();
+    const g = gelu(fromNested([0, 1, -1, 3, -3]), {}, o);
+    o.check();
+    assertClose(g, [0, 0.8413447460685429, -0.15865525393145707, 2.9959502197, -0.0040497802], tol, 'gelu exact');
+    const o2 = d();
+    const t = gelu(fromNested([1, -1]), { approximate: 'tanh' }, o2);
+    o2.check();
+    assertClose(t, [0.8411919906082768, -0.15880800939172324], tol, 'gelu tanh');
+    for (const approximate of ['none', 'tanh']) {
+      const o3 = d();
+      gelu(rnd([3, 1001], 7, 8), { approximate }, o3);
+      o3.check();
+    }
+    const o4 = d();
+    const nf = gelu(fromNested([NaN, Infinity, -Infinity]), {}, o4);
+    o4.check();
+    assert.ok(Number.isNaN(nf.data[0]) && nf.data[1] === Infinity, 'gelu(NaN) = NaN, gelu(+Inf) = +Inf');
+  });
+
+  test('async twins', async () => {
+    const x = rnd([4, 9], 3);
+    const o = d();
+    assertClose(await ak.softmaxAsync(x, {}, o), softmax(x, {}, { backend: d().backend }), { atol: 0, rtol: 0 });
+    o.check();
+    assertClose(await ak.layerNormAsync(x, null, null, {}, d()), layerNorm(x, null, null, {}, { backend: d().backend }), { atol: 0, rtol: 0 });
+    assertClose(await ak.linearAsync(x, rnd([9, 3], 4), null, d()), linear(x, rnd([9, 3], 4), null, { backend: d().backend }), { atol: 0, rtol: 0 });
+    assertClose(await ak.geluAsync(x, {}, d()), gelu(x, {}, { backend: d().backend }), { atol: 0, rtol: 0 });
+  });
+
+  test.run();
+}
