@@ -4,6 +4,7 @@
  * @packageDocumentation
  */
 import './backends/reference';
+import './backends/native';
 
 export * from './errors';
 export * from './tensor';
@@ -61,3 +62,14 @@ export { linear, linearAsync } from './ops/linear';
 export { gelu, geluAsync, type GeluOptions } from './ops/gelu';
 export { topK, topKAsync, type TopKOptions, type TopKOutput } from './ops/topK';
 export { referenceKernels } from './backends/reference';
+export {
+  setThreads,
+  getThreads,
+  nativeInfo,
+  measurePeak,
+  nativeAsyncStats,
+  resetNative,
+  type NativeAddonInfo,
+  type NativeAsyncStats,
+  type NativePeak,
+} from './backends/native';

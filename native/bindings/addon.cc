@@ -1,0 +1,188 @@
+// attnkit addon entry: module init (context-aware: each Node environment, including
+// worker_threads, gets its own instance data), the system functions (info, threads, async
+// stats, FMA peak) and the exports of every self-registered op (see common.h).
+#include <napi.h>
+
+#include <atomic>
+#include <chrono>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "attnkit/isa.h"
+#include "attnkit/parallel.h"
+#include "attnkit/peak.h"
+#include "common.h"
+#include "cpu.h"
+#include "thread_pool.h"
+
+namespace attnkit {
+namespace bind {
+namespace {
+
+Napi::Value Info(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("isa", isa_name(active_isa()));
+  o.Set("detectedIsa", isa_name(detected_isa()));
+  const char* err = isa_error();
+  if (err && *err) o.Set("isaError", err);
+  o.Set("threads", num_threads());
+  o.Set("hardwareThreads", hardware_threads());
+  Napi::Object kernels = Napi::Object::New(env);
+  for (KernelTableBase* t = KernelTableBase::head(); t; t = t->next) {
+    Napi::Object k = Napi::Object::New(env);
+    const char* sel = t->selected();
+    k.Set("selected", sel ? Napi::Value(Napi::String::New(env, sel)) : env.Null());
+    Napi::Array avail = Napi::Array::New(env);
+    uint32_t n = 0;
+    for (int i = 0; i < kIsaCount; ++i)
+      if (t->available_mask() & (1u << i)) avail.Set(n++, isa_name(static_cast<Isa>(i)));
+    k.Set("variants", avail);
+    std::string name = t->name;
+    if (name.size() > 6 && name.compare(name.size() - 6, 6, "_table") == 0) name.resize(name.size() - 6);
+    kernels.Set(name, k);
+  }
+  o.Set("kernels", kernels);
+  const CpuFeatures& f = cpu_features();
+  Napi::Object cpu = Napi::Object::New(env);
+  cpu.Set("vendor", f.vendor);
+  cpu.Set("brand", f.brand);
+  cpu.Set("avx2", f.avx2);
+  cpu.Set("fma", f.fma);
+  cpu.Set("avx512f", f.avx512f);
+  cpu.Set("avx512bw", f.avx512bw);
+  cpu.Set("avx512dq", f.avx512dq);
+  cpu.Set("avx512vl", f.avx512vl);
+  cpu.Set("osAvx", f.os_avx);
+  cpu.Set("osAvx512", f.os_avx512);
+  cpu.Set("neon", f.neon);
+  o.Set("cpu", cpu);
+#if defined(__clang__)
+  o.Set("compiler", std::string("clang ") + __clang_version__);
+#elif defined(__GNUC__)
+  o.Set("compiler", std::string("gcc ") + __VERSION__);
+#elif defined(_MSC_VER)
+  o.Set("compiler", std::string("msvc ") + std::to_string(_MSC_VER));
+#endif
+  o.Set("napiVersion", NAPI_VERSION);
+  return o;
+}
+
+Napi::Value SetThreads(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsNumber()) throw Napi::TypeError::New(env, "attnkit native setThreads: expected an integer");
+  double d = info[0].As<Napi::Number>().DoubleValue();
+  if (!(d >= 0 && d <= 256) || d != static_cast<double>(static_cast<int>(d))) {
+    throw Napi::RangeError::New(env, "attnkit native setThreads: expected an integer in [0, 256] (0 = machine default), received " + std::to_string(d));
+  }
+  set_threads(static_cast<int>(d));
+  return Napi::Number::New(env, num_threads());
+}
+
+Napi::Value GetThreads(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), num_threads()); }
+
+Napi::Value AsyncStats(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  AddonData& d = addon_data(env);
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("queued", static_cast<double>(d.pending.size()));
+  o.Set("running", d.running);
+  o.Set("limit", d.limit);
+  o.Set("completed", static_cast<double>(d.completed));
+  PoolStats ps = pool_stats();
+  o.Set("regions", static_cast<double>(ps.regions));
+  o.Set("inlineRegions", static_cast<double>(ps.inline_regions));
+  return o;
+}
+
+Napi::Value SetAsyncLimit(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsNumber()) throw Napi::TypeError::New(env, "attnkit native setAsyncLimit: expected an integer");
+  double d = info[0].As<Napi::Number>().DoubleValue();
+  if (!(d >= 1 && d <= 64) || d != static_cast<double>(static_cast<int>(d))) {
+    throw Napi::RangeError::New(env, "attnkit native setAsyncLimit: expected an integer in [1, 64]");
+  }
+  addon_data(env).limit = static_cast<int>(d);
+  return env.Undefined();
+}
+
+Napi::Value LastKernel(const Napi::CallbackInfo& info) {
+  AddonData& d = addon_data(info.Env());
+  if (d.last_kernel.empty()) return info.Env().Null();
+  return Napi::String::New(info.Env(), d.last_kernel);
+}
+
+// measurePeak({ threads, ms }): independent FMA chains at the widest ISA on `threads` plain
+// threads (not the pool, so the count is exact); returns { gflops, threads, ms, isa }.
+Napi::Value MeasurePeak(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int threads = num_threads();
+  double ms = 200;
+  if (info.Length() >= 1 && !info[0].IsUndefined() && !info[0].IsNull()) {
+    if (!info[0].IsObject()) throw Napi::TypeError::New(env, "attnkit native measurePeak: expected { threads?, ms? }");
+    Napi::Object o = info[0].As<Napi::Object>();
+    Napi::Value t = o.Get("threads"), m = o.Get("ms");
+    if (!t.IsUndefined()) {
+      double d = t.IsNumber() ? t.As<Napi::Number>().DoubleValue() : -1;
+      if (!(d >= 1 && d <= 256) || d != static_cast<double>(static_cast<int>(d)))
+        throw Napi::RangeError::New(env, "attnkit native measurePeak: threads must be an integer in [1, 256]");
+      threads = static_cast<int>(d);
+    }
+    if (!m.IsUndefined()) {
+      double d = m.IsNumber() ? m.As<Napi::Number>().DoubleValue() : -1;
+      if (!(d >= 1 && d <= 60000)) throw Napi::RangeError::New(env, "attnkit native measurePeak: ms must be in [1, 60000]");
+      ms = d;
+    }
+  }
+  Isa used = Isa::scalar;
+  PeakFn fn = peak_table().get(&used);
+  std::atomic<bool> go{false};
+  std::vector<double> flops(threads, 0.0);
+  std::vector<float> sinks(threads, 0.0f);
+  std::vector<std::thread> ts;
+  const auto budget = std::chrono::duration<double, std::milli>(ms);
+  auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < threads; ++i) {
+    ts.emplace_back([&, i] {
+      while (!go.load(std::memory_order_acquire)) {
+      }
+      auto start = std::chrono::steady_clock::now();
+      double f = 0;
+      while (std::chrono::steady_clock::now() - start < budget) f += fn(1 << 16, &sinks[i]);
+      flops[i] = f;
+    });
+  }
+  t0 = std::chrono::steady_clock::now();
+  go.store(true, std::memory_order_release);
+  for (auto& t : ts) t.join();
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  double total = 0;
+  for (double f : flops) total += f;
+  Napi::Object r = Napi::Object::New(env);
+  r.Set("gflops", total / secs / 1e9);
+  r.Set("threads", threads);
+  r.Set("ms", secs * 1e3);
+  r.Set("isa", isa_name(used));
+  return r;
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  addon_data(env);  // create this environment's state now
+  exports.Set("info", Napi::Function::New(env, Info, "info"));
+  exports.Set("setThreads", Napi::Function::New(env, SetThreads, "setThreads"));
+  exports.Set("getThreads", Napi::Function::New(env, GetThreads, "getThreads"));
+  exports.Set("asyncStats", Napi::Function::New(env, AsyncStats, "asyncStats"));
+  exports.Set("setAsyncLimit", Napi::Function::New(env, SetAsyncLimit, "setAsyncLimit"));
+  exports.Set("lastKernel", Napi::Function::New(env, LastKernel, "lastKernel"));
+  exports.Set("measurePeak", Napi::Function::New(env, MeasurePeak, "measurePeak"));
+  export_ops(env, exports);
+  return exports;
+}
+
+}  // namespace
+}  // namespace bind
+}  // namespace attnkit
+
+static Napi::Object InitAttnkit(Napi::Env env, Napi::Object exports) { return attnkit::bind::Init(env, exports); }
+NODE_API_MODULE(attnkit, InitAttnkit)

@@ -1,0 +1,363 @@
+// attnkit bindings: argument checking, the op registry, sync calls and the async queue.
+#include "common.h"
+
+#include <cmath>
+#include <exception>
+#include <limits>
+#include <new>
+#include <stdexcept>
+
+namespace attnkit {
+namespace bind {
+
+OpEntry*& op_list() {
+  static OpEntry* head = nullptr;
+  return head;
+}
+
+uint64_t checked_product(Napi::Env env, const std::string& what, std::initializer_list<uint64_t> dims) {
+  uint64_t p = 1;
+  for (uint64_t d : dims) {
+    if (d != 0 && p > kMaxElements / d) {
+      throw Napi::RangeError::New(env, "attnkit native: " + what + ": size product overflows (over 2^53 elements)");
+    }
+    p *= d;
+  }
+  return p;
+}
+
+static std::string type_of(Napi::Value v) {
+  if (v.IsUndefined()) return "undefined";
+  if (v.IsNull()) return "null";
+  if (v.IsBoolean()) return "boolean";
+  if (v.IsNumber()) return "number";
+  if (v.IsString()) return "string";
+  if (v.IsTypedArray()) {
+    switch (v.As<Napi::TypedArray>().TypedArrayType()) {
+      case napi_int8_array: return "Int8Array";
+      case napi_uint8_array: return "Uint8Array";
+      case napi_uint8_clamped_array: return "Uint8ClampedArray";
+      case napi_int16_array: return "Int16Array";
+      case napi_uint16_array: return "Uint16Array";
+      case napi_int32_array: return "Int32Array";
+      case napi_uint32_array: return "Uint32Array";
+      case napi_float32_array: return "Float32Array";
+      case napi_float64_array: return "Float64Array";
+      case napi_bigint64_array: return "BigInt64Array";
+      case napi_biguint64_array: return "BigUint64Array";
+      default: return "TypedArray";
+    }
+  }
+  if (v.IsArray()) return "Array";
+  if (v.IsFunction()) return "function";
+  if (v.IsObject()) return "object";
+  return "value";
+}
+
+Args::Args(const Napi::CallbackInfo& info, Job& job, const char* op)
+    : env_(info.Env()), obj_(), job_(job), op_(op), prefix_() {
+  if (info.Length() < 1 || !info[0].IsObject() || info[0].IsArray()) {
+    throw Napi::TypeError::New(env_, std::string("attnkit native ") + op + ": expected one argument object, received " +
+                                         (info.Length() < 1 ? std::string("nothing") : type_of(info[0])));
+  }
+  obj_ = info[0].As<Napi::Object>();
+}
+
+Args::Args(Napi::Env env, Napi::Object obj, Job& job, const char* op, std::string prefix)
+    : env_(env), obj_(obj), job_(job), op_(op), prefix_(std::move(prefix)) {}
+
+std::string Args::field(const char* name) const { return prefix_ + name; }
+
+void Args::type_error(const char* name, const std::string& msg) {
+  throw Napi::TypeError::New(env_, std::string("attnkit native ") + op_ + ": " + field(name) + ": " + msg);
+}
+void Args::range_error(const char* name, const std::string& msg) {
+  throw Napi::RangeError::New(env_, std::string("attnkit native ") + op_ + ": " + field(name) + ": " + msg);
+}
+
+Napi::Value Args::get(const char* name) { return obj_.Get(name); }
+
+bool Args::absent(const char* name) {
+  Napi::Value v = get(name);
+  return v.IsUndefined() || v.IsNull();
+}
+
+int64_t Args::integer(const char* name, int64_t lo, int64_t hi) {
+  Napi::Value v = get(name);
+  if (!v.IsNumber()) type_error(name, "expected an integer, received " + type_of(v));
+  double d = v.As<Napi::Number>().DoubleValue();
+  if (!std::isfinite(d) || d != std::floor(d)) range_error(name, "expected an integer, received " + std::to_string(d));
+  if (d < static_cast<double>(lo) || d > static_cast<double>(hi)) {
+    range_error(name, "expected an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "], received " + std::to_string(d));
+  }
+  return static_cast<int64_t>(d);
+}
+
+double Args::number(const char* name, bool finite) {
+  Napi::Value v = get(name);
+  if (!v.IsNumber()) type_error(name, "expected a number, received " + type_of(v));
+  double d = v.As<Napi::Number>().DoubleValue();
+  if (finite && !std::isfinite(d)) range_error(name, "expected a finite number, received " + std::to_string(d));
+  return d;
+}
+
+bool Args::boolean(const char* name) {
+  Napi::Value v = get(name);
+  if (!v.IsBoolean()) type_error(name, "expected a boolean, received " + type_of(v));
+  return v.As<Napi::Boolean>().Value();
+}
+
+int Args::choice(const char* name, std::initializer_list<const char*> allowed) {
+  Napi::Value v = get(name);
+  std::string list;
+  for (const char* a : allowed) list += (list.empty() ? "'" : ", '") + std::string(a) + "'";
+  if (!v.IsString()) type_error(name, "expected one of " + list + ", received " + type_of(v));
+  std::string s = v.As<Napi::String>().Utf8Value();
+  int i = 0;
+  for (const char* a : allowed) {
+    if (s == a) return i;
+    ++i;
+  }
+  range_error(name, "expected one of " + list + ", received '" + s + "'");
+}
+
+template <class T, napi_typedarray_type Kind>
+const T* Args::typed(const char* name, uint64_t expected, bool optional, const char* tname) {
+  Napi::Value v = get(name);
+  if (optional && (v.IsUndefined() || v.IsNull())) return nullptr;
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != Kind) {
+    type_error(name, std::string("expected a ") + tname + (optional ? " or null" : "") + ", received " + type_of(v));
+  }
+  auto ta = v.As<Napi::TypedArray>();
+  const uint64_t len = ta.ElementLength();
+  if (len != expected) {
+    range_error(name, std::string("expected ") + std::to_string(expected) + " elements, received " + tname + "(" + std::to_string(len) + ")" +
+                          (len == 0 && expected != 0 ? " (a detached buffer?)" : ""));
+  }
+  job_.keep.emplace_back(Napi::Persistent(v));
+  if (expected == 0) return reinterpret_cast<const T*>(this);  // never dereferenced; non-null marks "present"
+  auto* base = static_cast<uint8_t*>(ta.ArrayBuffer().Data());
+  if (!base) range_error(name, "buffer has no data (detached?)");
+  return reinterpret_cast<const T*>(base + ta.ByteOffset());
+}
+
+const float* Args::f32(const char* name, uint64_t expected) {
+  return typed<float, napi_float32_array>(name, expected, false, "Float32Array");
+}
+const float* Args::f32_opt(const char* name, uint64_t expected) {
+  return typed<float, napi_float32_array>(name, expected, true, "Float32Array");
+}
+const int32_t* Args::i32(const char* name, uint64_t expected, int64_t lo, int64_t hi, bool optional) {
+  const int32_t* p = typed<int32_t, napi_int32_array>(name, expected, optional, "Int32Array");
+  if (!p) return nullptr;
+  for (uint64_t i = 0; i < expected; ++i) {
+    if (p[i] < lo || p[i] > hi) {
+      range_error(name, "element " + std::to_string(i) + " = " + std::to_string(p[i]) + " is outside [" + std::to_string(lo) + ", " +
+                            std::to_string(hi) + "]");
+    }
+  }
+  return p;
+}
+
+template <class T, napi_typedarray_type Kind>
+StridedView<T> Args::strided(const char* name, const std::vector<int64_t>& dims, const char* tname) {
+  StridedView<T> out;
+  Napi::Value v = get(name);
+  if (v.IsUndefined() || v.IsNull()) return out;
+  if (!v.IsObject() || v.IsArray() || v.IsTypedArray()) type_error(name, "expected { data, strides } or null, received " + type_of(v));
+  Args s = sub(name);
+  Napi::Value sv = s.get("strides");
+  if (!sv.IsArray()) s.type_error("strides", "expected an array of " + std::to_string(dims.size()) + " integers, received " + type_of(sv));
+  auto arr = sv.As<Napi::Array>();
+  if (arr.Length() != dims.size()) {
+    s.range_error("strides", "expected " + std::to_string(dims.size()) + " strides, received " + std::to_string(arr.Length()));
+  }
+  Napi::Value dv = s.get("data");
+  if (!dv.IsTypedArray() || dv.As<Napi::TypedArray>().TypedArrayType() != Kind) {
+    s.type_error("data", std::string("expected a ") + tname + ", received " + type_of(dv));
+  }
+  const uint64_t len = dv.As<Napi::TypedArray>().ElementLength();
+  // The largest offset reachable is sum(stride * (dim - 1)); it must be inside the buffer.
+  uint64_t maxOff = 0;
+  for (uint32_t a = 0; a < arr.Length(); ++a) {
+    Napi::Value e = arr.Get(a);
+    if (!e.IsNumber()) s.type_error("strides", "element " + std::to_string(a) + " is " + type_of(e) + ", expected an integer");
+    double d = e.As<Napi::Number>().DoubleValue();
+    if (!std::isfinite(d) || d != std::floor(d) || d < 0 || d > static_cast<double>(kMaxElements)) {
+      s.range_error("strides", "element " + std::to_string(a) + " = " + std::to_string(d) + " is not an integer in [0, 2^53)");
+    }
+    const uint64_t st = static_cast<uint64_t>(d);
+    const uint64_t dm = dims[a] > 0 ? static_cast<uint64_t>(dims[a] - 1) : 0;
+    if (dm != 0 && st > (kMaxElements - maxOff) / dm) s.range_error("strides", "offsets overflow");
+    maxOff += st * dm;
+    out.strides.push_back(static_cast<int64_t>(st));
+  }
+  if (maxOff >= len) {
+    s.range_error("data", "strides reach element " + std::to_string(maxOff) + " but data has " + std::to_string(len) + " elements");
+  }
+  out.data = s.typed<T, Kind>("data", len, false, tname);
+  return out;
+}
+
+StridedView<uint8_t> Args::strided_u8(const char* name, const std::vector<int64_t>& dims) {
+  return strided<uint8_t, napi_uint8_array>(name, dims, "Uint8Array");
+}
+StridedView<float> Args::strided_f32(const char* name, const std::vector<int64_t>& dims) {
+  return strided<float, napi_float32_array>(name, dims, "Float32Array");
+}
+
+Args Args::sub(const char* name) {
+  Napi::Value v = get(name);
+  if (!v.IsObject()) type_error(name, "expected an object, received " + type_of(v));
+  return Args(env_, v.As<Napi::Object>(), job_, op_, field(name) + ".");
+}
+
+Args Args::sub_value(Napi::Value v, const std::string& path) {
+  if (!v.IsObject()) {
+    throw Napi::TypeError::New(env_, std::string("attnkit native ") + op_ + ": " + prefix_ + path + ": expected an object, received " + type_of(v));
+  }
+  return Args(env_, v.As<Napi::Object>(), job_, op_, prefix_ + path + ".");
+}
+
+float* Args::out_f32(uint64_t n, Napi::Float32Array* out) {
+  if (n > static_cast<uint64_t>(std::numeric_limits<int32_t>::max()) * 2) {
+    throw Napi::RangeError::New(env_, std::string("attnkit native ") + op_ + ": output of " + std::to_string(n) + " elements is too large");
+  }
+  *out = Napi::Float32Array::New(env_, static_cast<size_t>(n));
+  job_.keep.emplace_back(Napi::Persistent(static_cast<Napi::Value>(*out)));
+  return out->Data();
+}
+
+int32_t* Args::out_i32(uint64_t n, Napi::Int32Array* out) {
+  if (n > static_cast<uint64_t>(std::numeric_limits<int32_t>::max()) * 2) {
+    throw Napi::RangeError::New(env_, std::string("attnkit native ") + op_ + ": output of " + std::to_string(n) + " elements is too large");
+  }
+  *out = Napi::Int32Array::New(env_, static_cast<size_t>(n));
+  job_.keep.emplace_back(Napi::Persistent(static_cast<Napi::Value>(*out)));
+  return out->Data();
+}
+
+AddonData& addon_data(Napi::Env env) {
+  AddonData* d = env.GetInstanceData<AddonData>();
+  if (!d) {
+    d = new AddonData();
+    env.SetInstanceData<AddonData>(d);
+  }
+  return *d;
+}
+
+// ---- sync and async calls -------------------------------------------------------------------
+
+static std::string what_of(std::exception_ptr p) {
+  try {
+    std::rethrow_exception(p);
+  } catch (const std::bad_alloc&) {
+    return "out of memory";
+  } catch (const std::exception& e) {
+    return e.what();
+  } catch (...) {
+    return "unknown C++ exception";
+  }
+}
+
+static Napi::Value call_sync(const Napi::CallbackInfo& info) {
+  auto* entry = static_cast<OpEntry*>(info.Data());
+  std::unique_ptr<Job> job = entry->parse(info);
+  job->op = entry->name;
+  try {
+    job->run();
+  } catch (const Napi::Error&) {
+    throw;
+  } catch (...) {
+    throw Napi::Error::New(info.Env(), std::string("attnkit native ") + entry->name + ": " + what_of(std::current_exception()));
+  }
+  if (job->variant) addon_data(info.Env()).last_kernel = std::string(entry->name) + ":" + job->variant;
+  return job->result(info.Env());
+}
+
+/// Runs one Job on a libuv thread (the kernel itself on the pool); settles a Promise.
+class OpWorker : public Napi::AsyncWorker {
+ public:
+  OpWorker(Napi::Env env, std::unique_ptr<Job> job)
+      : Napi::AsyncWorker(env, "attnkit"), deferred_(Napi::Promise::Deferred::New(env)), job_(std::move(job)) {}
+  Napi::Promise promise() { return deferred_.Promise(); }
+
+  void Execute() override {
+    try {
+      job_->run();
+    } catch (...) {
+      SetError(std::string("attnkit native ") + job_->op + ": " + what_of(std::current_exception()));
+    }
+  }
+  void OnOK() override {
+    Napi::Env env = Env();
+    AddonData& d = addon_data(env);
+    if (job_->variant) d.last_kernel = std::string(job_->op) + ":" + job_->variant;
+    try {
+      deferred_.Resolve(job_->result(env));
+    } catch (const Napi::Error& e) {
+      deferred_.Reject(e.Value());
+    }
+    finish(env);
+  }
+  void OnError(const Napi::Error& e) override {
+    deferred_.Reject(e.Value());
+    finish(Env());
+  }
+
+ private:
+  void finish(Napi::Env env) {
+    job_.reset();  // drop the buffer references now, on the main thread
+    AddonData& d = addon_data(env);
+    d.running--;
+    d.completed++;
+    pump(env);
+  }
+
+ public:
+  /// Hand waiting jobs to libuv while fewer than `limit` run.
+  static void pump(Napi::Env env) {
+    AddonData& d = addon_data(env);
+    while (d.running < d.limit && !d.pending.empty()) {
+      OpWorker* w = d.pending.front();
+      d.pending.pop_front();
+      d.running++;
+      w->Queue();
+    }
+  }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  std::unique_ptr<Job> job_;
+};
+
+static Napi::Value call_async(const Napi::CallbackInfo& info) {
+  auto* entry = static_cast<OpEntry*>(info.Data());
+  Napi::Env env = info.Env();
+  std::unique_ptr<Job> job;
+  try {
+    job = entry->parse(info);
+  } catch (const Napi::Error& e) {
+    // Bad arguments reject the Promise (an async function never throws synchronously).
+    auto def = Napi::Promise::Deferred::New(env);
+    def.Reject(e.Value());
+    return def.Promise();
+  }
+  job->op = entry->name;
+  auto* w = new OpWorker(env, std::move(job));  // deletes itself after OnOK/OnError
+  Napi::Promise p = w->promise();
+  addon_data(env).pending.push_back(w);
+  OpWorker::pump(env);
+  return p;
+}
+
+void export_ops(Napi::Env env, Napi::Object exports) {
+  for (OpEntry* e = op_list(); e; e = e->next) {
+    exports.Set(e->name, Napi::Function::New(env, call_sync, e->name, e));
+    std::string an = std::string(e->name) + "Async";
+    exports.Set(an, Napi::Function::New(env, call_async, an, e));
+  }
+}
+
+}  // namespace bind
+}  // namespace attnkit

@@ -1,0 +1,140 @@
+/**
+ * The native backend: the C++ Node-API addon (SIMD per ISA, chosen at load; a thread pool).
+ * Probing is lazy: the addon is loaded on first use or on `backends()`, and a missing or broken
+ * binary makes the backend unavailable with the exact reason and the fix, never an exception at
+ * import time.
+ *
+ * Adding an op: write `ops/<op>.ts` (a {@link NativeOp} passed to `registerNativeOp`) and add
+ * one `import './ops/<op>';` line below.
+ *
+ * @module
+ */
+import { registerBackend, resetAvailability, type Availability, type Tolerance } from '../../dispatch';
+import { BackendUnavailableError, ValueError, describeType } from '../../errors';
+import type { AsyncKernel, Kernel, OpName } from '../../kernels';
+import { forgetFailedLoad, loadAddon, type NativeAddon, type NativeAddonInfo, type NativeAsyncStats, type NativePeak } from './loader';
+import { nativeOps } from './ops/types';
+// One line per op adapter (each registers itself):
+// import './ops/sdpa';
+
+export type { NativeAddonInfo, NativeAsyncStats, NativePeak } from './loader';
+
+function probe(): Availability {
+  const r = loadAddon();
+  if (!r.addon) return { available: false, reason: r.reason ?? 'the native addon did not load', fix: r.fix };
+  let info: NativeAddonInfo;
+  try {
+    info = r.addon.info();
+  } catch (e) {
+    return { available: false, reason: `the native addon loaded from ${r.path} but info() failed: ${(e as Error)?.message ?? String(e)}`, fix: 'rebuild it: npm run build:native' };
+  }
+  if (info.isaError) {
+    return {
+      available: false,
+      reason: info.isaError,
+      fix: `unset ATTNKIT_ISA, or set it to ${info.detectedIsa} or lower (scalar${info.detectedIsa === 'avx512' ? ', avx2' : ''})`,
+    };
+  }
+  return { available: true };
+}
+
+/** The loaded addon, or a BackendUnavailableError with the reason and the fix. */
+function addon(): NativeAddon {
+  const a = probe();
+  if (!a.available) throw new BackendUnavailableError('native', a.reason, a.fix);
+  return loadAddon().addon!;
+}
+
+const kernels: { [O in OpName]?: Kernel<O> } = {};
+const asyncKernels: { [O in OpName]?: AsyncKernel<O> } = {};
+const tolerances: { [O in OpName]?: Tolerance } & { default: Tolerance } = {
+  // Only used for ops without a measured entry (every op has one; see native/README.md).
+  default: { rtol: 1e-4, atol: 1e-5 },
+};
+for (const name of Object.keys(nativeOps) as OpName[]) {
+  const op = nativeOps[name]!;
+  (kernels as Record<string, unknown>)[name] = (args: never) => (op.sync as (a: NativeAddon, x: never) => unknown)(addon(), args);
+  (asyncKernels as Record<string, unknown>)[name] = (args: never) => (op.async as (a: NativeAddon, x: never) => Promise<unknown>)(addon(), args);
+  (tolerances as Record<string, Tolerance>)[name] = op.tolerance;
+}
+
+registerBackend({
+  name: 'native',
+  probe,
+  kernels,
+  asyncKernels,
+  tolerances,
+  // Native is the fastest CPU path on every shape measured (bench/native-sdpa.mjs); auto prefers it.
+  autoRank: () => 10,
+  info: () => {
+    const r = loadAddon();
+    const i = r.addon!.info();
+    return {
+      isa: i.isa,
+      threads: i.threads,
+      details: {
+        path: r.path,
+        detectedIsa: i.detectedIsa,
+        hardwareThreads: i.hardwareThreads,
+        kernels: Object.fromEntries(Object.entries(i.kernels).map(([k, v]) => [k, v.selected])),
+        cpu: i.cpu.brand,
+        compiler: i.compiler,
+      },
+    };
+  },
+});
+
+/**
+ * Set the native thread pool's size (1..256); `0` restores the machine default. Results are
+ * bit-identical for any thread count. Returns the new count.
+ * @throws BackendUnavailableError when the native addon is not available.
+ */
+export function setThreads(n: number): number {
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > 256) {
+    throw new ValueError('threads', `expected an integer in [0, 256] (0 = machine default), received ${typeof n === 'number' ? n : describeType(n)}`);
+  }
+  return addon().setThreads(n);
+}
+
+/**
+ * The native thread pool's size (threads that run a kernel, the caller included).
+ * @throws BackendUnavailableError when the native addon is not available.
+ */
+export function getThreads(): number {
+  return addon().getThreads();
+}
+
+/**
+ * What the native addon reports: the ISA in use and detected, threads, the kernel variant per
+ * family, CPU features, compiler, and where it was loaded from; or why it is unavailable.
+ */
+export function nativeInfo(): (NativeAddonInfo & { available: true; path: string }) | { available: false; reason: string; fix?: string } {
+  const a = probe();
+  if (!a.available) return { available: false, reason: a.reason, fix: a.fix };
+  const r = loadAddon();
+  return { available: true, path: r.path!, ...r.addon!.info() };
+}
+
+/**
+ * Measure the machine's fp32 FMA peak (independent FMA chains at the widest ISA in use) on
+ * `threads` threads for about `ms` milliseconds. Used by the bench to report share of peak.
+ * @throws BackendUnavailableError when the native addon is not available.
+ */
+export function measurePeak(options: { threads?: number; ms?: number } = {}): NativePeak {
+  return addon().measurePeak(options);
+}
+
+/**
+ * Async queue counters of the native backend in this thread: calls queued, running, the running
+ * limit, completed, and parallel regions run by the pool.
+ * @throws BackendUnavailableError when the native addon is not available.
+ */
+export function nativeAsyncStats(): NativeAsyncStats {
+  return addon().asyncStats();
+}
+
+/** Forget the cached probe of the native backend (after building the addon in-process). */
+export function resetNative(): void {
+  forgetFailedLoad();
+  resetAvailability('native');
+}
