@@ -111,8 +111,8 @@ function toTyped<T extends ArrayBufferView & { length: number }>(
   argument: string,
   ctor: { new (n: number): T; name: string },
 ): { data: T; shape: number[] } {
-  if (value === null || typeof value !== 'object') {
-    throw new DTypeError(argument, `a tensor ({ data: ${ctor.name}, shape })`, describeType(value));
+  if (value === null || typeof value !== 'object' || Array.isArray(value) || ArrayBuffer.isView(value)) {
+    throw new DTypeError(argument, `a tensor ({ data: ${ctor.name}, shape })`, describeType(value), Array.isArray(value) || ArrayBuffer.isView(value) ? 'wrap it with tensor(data, shape)' : undefined);
   }
   const data = readField(value, 'data', argument);
   let rawShape = readField(value, 'shape', argument);

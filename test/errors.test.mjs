@@ -1,0 +1,234 @@
+// Bad input: every op, every argument gets a typed error that names the argument, before any
+// backend runs (checked by registering a backend that records whether it was called).
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import * as ak from 'attnkit';
+
+const { random, ShapeError, DTypeError, ValueError, AttnkitError } = ak;
+const r = (shape, seed = 1) => random(shape, { seed });
+const m = (shape) => ({ data: new Uint8Array(shape.reduce((a, b) => a * b, 1)).fill(1), shape });
+
+let kernelCalls = 0;
+ak.registerBackend({
+  name: 'spy',
+  probe: () => ({ available: true }),
+  kernels: Object.fromEntries(ak.OP_NAMES.map((op) => [op, (a) => { kernelCalls++; return ak.referenceKernels[op](a); }])),
+  tolerances: { default: { rtol: 0, atol: 0 } },
+});
+const spy = { backend: 'spy' };
+
+/** For every op: a valid call and a list of [what, call-with-one-bad-argument, error class, argument named]. */
+const cases = {
+  sdpa: {
+    ok: () => ak.sdpa(r([2, 4, 3, 5]), r([2, 2, 7, 5]), r([2, 2, 7, 6]), {}, spy),
+    bad: [
+      ['q null', () => ak.sdpa(null, r([2, 2, 7, 5]), r([2, 2, 7, 6]), {}, spy), DTypeError, 'q'],
+      ['q plain array', () => ak.sdpa([1, 2, 3], r([2, 2, 7, 5]), r([2, 2, 7, 6]), {}, spy), DTypeError, 'q'],
+      ['q Float64Array', () => ak.sdpa({ data: new Float64Array(120), shape: [2, 4, 3, 5] }, r([2, 2, 7, 5]), r([2, 2, 7, 6]), {}, spy), DTypeError, 'q.data'],
+      ['q rank 3', () => ak.sdpa(r([8, 3, 5]), r([2, 2, 7, 5]), r([2, 2, 7, 6]), {}, spy), ShapeError, 'q'],
+      ['q shape lies about its data', () => ak.sdpa({ data: new Float32Array(10), shape: [2, 4, 3, 5] }, r([2, 2, 7, 5]), r([2, 2, 7, 6]), {}, spy), ShapeError, 'q'],
+      ['q negative dim', () => ak.sdpa({ data: new Float32Array(0), shape: [2, -4, 3, 5] }, r([2, 2, 7, 5]), r([2, 2, 7, 6]), {}, spy), ShapeError, 'q'],
+      ['q fractional dim', () => ak.sdpa({ data: new Float32Array(0), shape: [2, 4.5, 3, 5] }, r([2, 2, 7, 5]), r([2, 2, 7, 6]), {}, spy), ShapeError, 'q'],
+      ['q NaN dim', () => ak.sdpa({ data: new Float32Array(0), shape: [2, NaN, 3, 5] }, r([2, 2, 7, 5]), r([2, 2, 7, 6]), {}, spy), ShapeError, 'q'],
+      ['q huge dims overflow', () => ak.sdpa({ data: new Float32Array(4), shape: [2 ** 20, 2 ** 20, 2 ** 20, 4] }, r([2, 2, 7, 5]), r([2, 2, 7, 6]), {}, spy), ShapeError, 'q'],
+      ['q zero dim', () => ak.sdpa({ data: new Float32Array(0), shape: [2, 4, 0, 5] }, r([2, 2, 7, 5]), r([2, 2, 7, 6]), {}, spy), ShapeError, 'q'],
+      ['k batch mismatch', () => ak.sdpa(r([2, 4, 3, 5]), r([1, 2, 7, 5]), r([2, 2, 7, 6]), {}, spy), ShapeError, 'k'],
+      ['k head dim mismatch', () => ak.sdpa(r([2, 4, 3, 5]), r([2, 2, 7, 4]), r([2, 2, 7, 6]), {}, spy), ShapeError, 'k'],
+      ['Hq % Hkv != 0', () => ak.sdpa(r([2, 4, 3, 5]), r([2, 3, 7, 5]), r([2, 3, 7, 6]), {}, spy), ShapeError, 'k'],
+      ['v length mismatch', () => ak.sdpa(r([2, 4, 3, 5]), r([2, 2, 7, 5]), r([2, 2, 6, 6]), {}, spy), ShapeError, 'v'],
+      ['v heads mismatch', () => ak.sdpa(r([2, 4, 3, 5]), r([2, 2, 7, 5]), r([2, 1, 7, 6]), {}, spy), ShapeError, 'v'],
+      ['scale NaN', () => ak.sdpa(r([2, 4, 3, 5]), r([2, 2, 7, 5]), r([2, 2, 7, 6]), { scale: NaN }, spy), ValueError, 'options.scale'],
+      ['scale Infinity', () => ak.sdpa(r([2, 4, 3, 5]), r([2, 2, 7, 5]), r([2, 2, 7, 6]), { scale: Infinity }, spy), ValueError, 'options.scale'],
+      ['causal not boolean', () => ak.sdpa(r([2, 4, 3, 5]), r([2, 2, 7, 5]), r([2, 2, 7, 6]), { causal: 1 }, spy), DTypeError, 'options.causal'],
+      ['mask not broadcastable', () => ak.sdpa(r([2, 4, 3, 5]), r([2, 2, 7, 5]), r([2, 2, 7, 6]), { mask: m([3, 6]) }, spy), ShapeError, 'options.mask'],
+      ['mask rank 5', () => ak.sdpa(r([2, 4, 3, 5]), r([2, 2, 7, 5]), r([2, 2, 7, 6]), { mask: m([1, 2, 4, 3, 7]) }, spy), ShapeError, 'options.mask'],
+      ['mask Float32Array', () => ak.sdpa(r([2, 4, 3, 5]), r([2, 2, 7, 5]), r([2, 2, 7, 6]), { mask: r([3, 7]) }, spy), DTypeError, 'options.mask.data'],
+      ['bias not broadcastable', () => ak.sdpa(r([2, 4, 3, 5]), r([2, 2, 7, 5]), r([2, 2, 7, 6]), { bias: r([4, 3, 6]) }, spy), ShapeError, 'options.bias'],
+      ['bias Uint8Array', () => ak.sdpa(r([2, 4, 3, 5]), r([2, 2, 7, 5]), r([2, 2, 7, 6]), { bias: m([3, 7]) }, spy), DTypeError, 'options.bias.data'],
+      ['keyLengths plain array', () => ak.sdpa(r([2, 4, 3, 5]), r([2, 2, 7, 5]), r([2, 2, 7, 6]), { keyLengths: [1, 2] }, spy), DTypeError, 'options.keyLengths'],
+      ['keyLengths wrong length', () => ak.sdpa(r([2, 4, 3, 5]), r([2, 2, 7, 5]), r([2, 2, 7, 6]), { keyLengths: new Int32Array(3) }, spy), ShapeError, 'options.keyLengths'],
+      ['keyLengths > S', () => ak.sdpa(r([2, 4, 3, 5]), r([2, 2, 7, 5]), r([2, 2, 7, 6]), { keyLengths: new Int32Array([7, 8]) }, spy), ValueError, 'options.keyLengths[1]'],
+      ['keyLengths negative', () => ak.sdpa(r([2, 4, 3, 5]), r([2, 2, 7, 5]), r([2, 2, 7, 6]), { keyLengths: new Int32Array([-1, 2]) }, spy), ValueError, 'options.keyLengths[0]'],
+      ['options a string', () => ak.sdpa(r([2, 4, 3, 5]), r([2, 2, 7, 5]), r([2, 2, 7, 6]), 'causal', spy), DTypeError, 'options'],
+      ['getter that throws', () => ak.sdpa({ get data() { throw new Error('boom'); }, shape: [1] }, r([2, 2, 7, 5]), r([2, 2, 7, 6]), {}, spy), DTypeError, 'q'],
+      ['detached buffer', () => { const t = r([2, 4, 3, 5]); structuredClone(t.data.buffer, { transfer: [t.data.buffer] }); return ak.sdpa(t, r([2, 2, 7, 5]), r([2, 2, 7, 6]), {}, spy); }, AttnkitError, 'q'],
+    ],
+  },
+  multiHeadAttention: (() => {
+    const p = { wq: r([6, 8]), wk: r([5, 4]), wv: r([3, 6]), wo: r([12, 7]) };
+    const call = (over = {}, opts = { numHeads: 4, numKvHeads: 2 }, q = r([2, 3, 6]), k = r([2, 5, 5]), v = r([2, 5, 3])) => () => ak.multiHeadAttention(q, k, v, { ...p, ...over }, opts, spy);
+    return {
+      ok: call(),
+      bad: [
+        ['numHeads missing', call({}, {}), ValueError, 'options.numHeads'],
+        ['numHeads fractional', call({}, { numHeads: 2.5 }), ValueError, 'options.numHeads'],
+        ['numKvHeads not a divisor', call({}, { numHeads: 4, numKvHeads: 3 }), ShapeError, 'options.numKvHeads'],
+        ['wq not divisible by heads', call({ wq: r([6, 9]) }), ShapeError, 'params.wq'],
+        ['wq wrong input dim', call({ wq: r([5, 8]) }), ShapeError, 'params.wq'],
+        ['wk wrong shape', call({ wk: r([5, 6]) }), ShapeError, 'params.wk'],
+        ['wv missing', call({ wv: undefined }), DTypeError, 'params.wv'],
+        ['wo wrong input dim', call({ wo: r([8, 7]) }), ShapeError, 'params.wo'],
+        ['bq wrong length', call({ bq: r([7]) }), ShapeError, 'params.bq'],
+        ['bo Float64', call({ bo: { data: new Float64Array(7), shape: [7] } }), DTypeError, 'params.bo.data'],
+        ['key batch mismatch', call({}, undefined, r([2, 3, 6]), r([1, 5, 5])), ShapeError, 'key'],
+        ['value length mismatch', call({}, undefined, r([2, 3, 6]), r([2, 5, 5]), r([2, 4, 3])), ShapeError, 'value'],
+        ['query rank 2', call({}, undefined, r([3, 6])), ShapeError, 'query'],
+        ['mask not broadcastable', () => ak.multiHeadAttention(r([2, 3, 6]), r([2, 5, 5]), r([2, 5, 3]), p, { numHeads: 4, numKvHeads: 2, mask: m([4, 3, 4]) }, spy), ShapeError, 'options.mask'],
+      ],
+    };
+  })(),
+  additiveAttention: (() => {
+    const p = { wq: r([4, 6]), wk: r([5, 6]), b: r([6]), v: r([6]) };
+    const call = (over = {}, q = r([2, 3, 4]), k = r([2, 7, 5]), v = r([2, 7, 2]), opts = {}) => () => ak.additiveAttention(q, k, v, { ...p, ...over }, opts, spy);
+    return {
+      ok: call(),
+      bad: [
+        ['wq missing with a query', call({ wq: undefined }), DTypeError, 'params.wq'],
+        ['wq wrong shape', call({ wq: r([4, 5]) }), ShapeError, 'params.wq'],
+        ['wk wrong input', call({ wk: r([4, 6]) }), ShapeError, 'params.wk'],
+        ['b wrong length', call({ b: r([5]) }), ShapeError, 'params.b'],
+        ['v wrong length', call({ v: r([7]) }), ShapeError, 'params.v'],
+        ['values length mismatch', call({}, r([2, 3, 4]), r([2, 7, 5]), r([2, 6, 2])), ShapeError, 'values'],
+        ['query batch mismatch', call({}, r([3, 3, 4])), ShapeError, 'query'],
+        ['keys plain object', call({}, r([2, 3, 4]), { data: [1], shape: [1] }), DTypeError, 'keys.data'],
+        ['mask wrong', call({}, r([2, 3, 4]), r([2, 7, 5]), r([2, 7, 2]), { mask: m([2, 3, 6]) }), ShapeError, 'options.mask'],
+        ['keyLengths > S', call({}, r([2, 3, 4]), r([2, 7, 5]), r([2, 7, 2]), { keyLengths: new Int32Array([8, 1]) }), ValueError, 'options.keyLengths[0]'],
+        ['returnWeights string', call({}, r([2, 3, 4]), r([2, 7, 5]), r([2, 7, 2]), { returnWeights: 'yes' }), DTypeError, 'options.returnWeights'],
+      ],
+    };
+  })(),
+  targetAttention: (() => {
+    const layers = [{ w: r([12, 4]), b: r([4]) }, { w: r([4, 1]), b: r([1]) }];
+    const call = (ls = layers, opts = {}, t = r([2, 3]), h = r([2, 5, 3])) => () => ak.targetAttention(t, h, { layers: ls }, opts, spy);
+    return {
+      ok: call(),
+      bad: [
+        ['layers empty', call([]), DTypeError, 'params.layers'],
+        ['layers not an array', () => ak.targetAttention(r([2, 3]), r([2, 5, 3]), { layers: 'x' }, {}, spy), DTypeError, 'params.layers'],
+        ['first layer not 4D inputs', call([{ w: r([9, 4]), b: r([4]) }, layers[1]]), ShapeError, 'params.layers[0].w'],
+        ['last layer width not 1', call([layers[0], { w: r([4, 2]), b: r([2]) }]), ShapeError, 'params.layers[1].w'],
+        ['bias wrong length', call([{ w: r([12, 4]), b: r([3]) }, layers[1]]), ShapeError, 'params.layers[0].b'],
+        ['alpha wrong length', call([{ w: r([12, 4]), b: r([4]), alpha: r([3]) }, layers[1]], { activation: 'prelu' }), ShapeError, 'params.layers[0].alpha'],
+        ['alpha NaN', call([{ w: r([12, 4]), b: r([4]), alpha: NaN }, layers[1]], { activation: 'prelu' }), ValueError, 'params.layers[0].alpha'],
+        ['activation unknown', call(layers, { activation: 'tanh' }), ValueError, 'options.activation'],
+        ['normalize unknown', call(layers, { normalize: 'l2' }), ValueError, 'options.normalize'],
+        ['history dim mismatch', call(layers, {}, r([2, 3]), r([2, 5, 4])), ShapeError, 'history'],
+        ['history batch mismatch', call(layers, {}, r([2, 3]), r([3, 5, 3])), ShapeError, 'history'],
+        ['keyLengths Float32Array', call(layers, { keyLengths: new Float32Array(2) }), DTypeError, 'options.keyLengths'],
+      ],
+    };
+  })(),
+  transformerEncoderLayer: (() => {
+    const E = 4;
+    const p = { attention: { wq: r([E, E]), wk: r([E, E]), wv: r([E, E]), wo: r([E, E]) }, ffn: { w1: r([E, 6]), w2: r([6, E]) } };
+    const call = (over = {}, opts = { numHeads: 2 }, x = r([2, 3, E])) => () => ak.transformerEncoderLayer(x, { ...p, ...over }, opts, spy);
+    return {
+      ok: call(),
+      bad: [
+        ['E not divisible by heads', call({}, { numHeads: 3 }), ShapeError, 'x'],
+        ['wq not square', call({ attention: { ...p.attention, wq: r([E, 2]) } }), ShapeError, 'params.attention.wq'],
+        ['attention missing', call({ attention: undefined }), DTypeError, 'params.attention.wq'],
+        ['w2 wrong', call({ ffn: { w1: r([E, 6]), w2: r([5, E]) } }), ShapeError, 'params.ffn.w2'],
+        ['norm1.gamma wrong', call({ norm1: { gamma: r([3]) } }), ShapeError, 'params.norm1.gamma'],
+        ['norm unknown', call({}, { numHeads: 2, norm: 'mid' }), ValueError, 'options.norm'],
+        ['activation unknown', call({}, { numHeads: 2, activation: 'swish' }), ValueError, 'options.activation'],
+        ['eps negative', call({}, { numHeads: 2, eps: -1 }), ValueError, 'options.eps'],
+        ['keyLengths > L', call({}, { numHeads: 2, keyLengths: new Int32Array([4, 1]) }), ValueError, 'options.keyLengths[0]'],
+        ['x rank 2', call({}, { numHeads: 2 }, r([3, E])), ShapeError, 'x'],
+      ],
+    };
+  })(),
+  softmax: {
+    ok: () => ak.softmax(r([2, 3]), {}, spy),
+    bad: [
+      ['x scalar', () => ak.softmax({ data: new Float32Array(1), shape: [] }, {}, spy), ShapeError, 'x'],
+      ['x Int32Array', () => ak.softmax({ data: new Int32Array(6), shape: [2, 3] }, {}, spy), DTypeError, 'x.data'],
+      ['mask not broadcastable', () => ak.softmax(r([2, 3]), { mask: m([2, 2]) }, spy), ShapeError, 'options.mask'],
+      ['mask BigInt64Array', () => ak.softmax(r([2, 3]), { mask: { data: new BigInt64Array(3), shape: [3] } }, spy), DTypeError, 'options.mask.data'],
+    ],
+  },
+  layerNorm: {
+    ok: () => ak.layerNorm(r([2, 3]), r([3]), r([3]), {}, spy),
+    bad: [
+      ['gamma wrong length', () => ak.layerNorm(r([2, 3]), r([4]), null, {}, spy), ShapeError, 'gamma'],
+      ['beta rank 2', () => ak.layerNorm(r([2, 3]), null, r([1, 3]), {}, spy), ShapeError, 'beta'],
+      ['eps NaN', () => ak.layerNorm(r([2, 3]), null, null, { eps: NaN }, spy), ValueError, 'options.eps'],
+      ['eps negative number', () => ak.layerNorm(r([2, 3]), null, null, -1, spy), ValueError, 'eps'],
+      ['x string', () => ak.layerNorm('x', null, null, {}, spy), DTypeError, 'x'],
+    ],
+  },
+  linear: {
+    ok: () => ak.linear(r([2, 3]), r([3, 4]), r([4]), spy),
+    bad: [
+      ['w wrong input dim', () => ak.linear(r([2, 3]), r([2, 4]), null, spy), ShapeError, 'w'],
+      ['w rank 3', () => ak.linear(r([2, 3]), r([3, 4, 1]), null, spy), ShapeError, 'w'],
+      ['b wrong length', () => ak.linear(r([2, 3]), r([3, 4]), r([3]), spy), ShapeError, 'b'],
+      ['x subarray view with offset and lying shape', () => ak.linear({ data: r([10]).data.subarray(3), shape: [2, 3] }, r([3, 4]), null, spy), ShapeError, 'x'],
+    ],
+  },
+  gelu: {
+    ok: () => ak.gelu(r([5]), {}, spy),
+    bad: [
+      ['approximate unknown', () => ak.gelu(r([5]), { approximate: 'fast' }, spy), ValueError, 'options.approximate'],
+      ['x Proxy with bad data', () => ak.gelu(new Proxy({}, { get: () => 42 }), {}, spy), DTypeError, 'x.data'],
+    ],
+  },
+  topK: {
+    ok: () => ak.topK(r([2, 3]), r([9, 3]), 4, { exclude: [[1], null] }, spy),
+    bad: [
+      ['k zero', () => ak.topK(r([2, 3]), r([9, 3]), 0, {}, spy), ValueError, 'k'],
+      ['k > N', () => ak.topK(r([2, 3]), r([9, 3]), 10, {}, spy), ValueError, 'k'],
+      ['k fractional', () => ak.topK(r([2, 3]), r([9, 3]), 2.5, {}, spy), ValueError, 'k'],
+      ['items dim mismatch', () => ak.topK(r([2, 3]), r([9, 4]), 2, {}, spy), ShapeError, 'items'],
+      ['exclude wrong length', () => ak.topK(r([2, 3]), r([9, 3]), 2, { exclude: [[1]] }, spy), ValueError, 'options.exclude'],
+      ['exclude index out of range', () => ak.topK(r([2, 3]), r([9, 3]), 2, { exclude: [[9], null] }, spy), ValueError, 'options.exclude[0][0]'],
+      ['exclude negative index', () => ak.topK(r([2, 3]), r([9, 3]), 2, { exclude: [null, [-1]] }, spy), ValueError, 'options.exclude[1][0]'],
+      ['exclude not a list', () => ak.topK(r([2, 3]), r([9, 3]), 2, { exclude: [5, null] }, spy), DTypeError, 'options.exclude[0]'],
+    ],
+  },
+};
+
+for (const [op, { ok, bad }] of Object.entries(cases)) {
+  test(`${op}: a valid call runs the kernel`, () => {
+    const before = kernelCalls;
+    ok();
+    assert.is(kernelCalls, before + 1);
+  });
+  test(`${op}: every bad argument is a typed error naming it, before any kernel runs`, () => {
+    for (const [what, call, cls, argument] of bad) {
+      const before = kernelCalls;
+      let err;
+      try {
+        call();
+      } catch (e) {
+        err = e;
+      }
+      assert.ok(err, `${op} / ${what}: expected an error`);
+      assert.ok(err instanceof cls, `${op} / ${what}: expected ${cls.name}, got ${err?.name}: ${err?.message}`);
+      assert.ok(err.message.startsWith(`${argument}`) || err.message.includes(`${argument}:`), `${op} / ${what}: message names '${argument}': ${err.message}`);
+      if (err.argument !== undefined) assert.is(err.argument, argument, `${op} / ${what}: err.argument`);
+      assert.is(kernelCalls, before, `${op} / ${what}: no kernel ran`);
+    }
+  });
+}
+
+test('ShapeError carries expected and received shapes', () => {
+  try {
+    ak.sdpa(r([2, 4, 3, 5]), r([2, 2, 7, 4]), r([2, 2, 7, 6]));
+  } catch (e) {
+    assert.instance(e, ShapeError);
+    assert.is(e.received, '[2,2,7,4]');
+    assert.match(e.expected, /D=5/);
+    assert.is(e.code, 'ERR_ATTNKIT_SHAPE');
+    return;
+  }
+  assert.unreachable();
+});
+
+test('async twins reject (not throw) on bad input', async () => {
+  const p = ak.sdpaAsync(null, null, null);
+  assert.instance(p, Promise);
+  await p.then(() => assert.unreachable(), (e) => assert.instance(e, DTypeError));
+});
+
+test.run();
