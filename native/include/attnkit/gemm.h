@@ -74,6 +74,13 @@ void gemm_pack_b(const GemmKernel& kern, int64_t K, int64_t N, const float* B, i
 void gemm_packed(int64_t M, const float* A, int64_t lda, const PackedB& B, float* C, int64_t ldc,
                  const float* bias, GemmAct act, bool accumulate, bool parallel);
 
+/**
+ * Same on a column window of B: C[:, 0:cols] = A · B[:, j0:j0+cols] (+ bias[0:cols]); `j0` must be
+ * a multiple of the kernel's nr. Used by topK to score the item table block by block.
+ */
+void gemm_packed_cols(int64_t M, const float* A, int64_t lda, const PackedB& B, int64_t j0, int64_t cols, float* C,
+                      int64_t ldc, const float* bias, GemmAct act, bool accumulate, bool parallel);
+
 /** Convenience: pack B (x·W layout, `ldb = N` usually) then run {@link gemm_packed}. */
 void gemm(const GemmKernel& kern, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B,
           int64_t ldb, bool bTrans, float* C, int64_t ldc, const float* bias, GemmAct act, bool accumulate,

@@ -100,8 +100,14 @@ void pack_a(const float* A, int64_t lda, int64_t i0, int64_t rows, int64_t k0, i
 
 void gemm_packed(int64_t M, const float* A, int64_t lda, const PackedB& Bp, float* C, int64_t ldc,
                  const float* bias, GemmAct act, bool accumulate, bool parallel) {
+  gemm_packed_cols(M, A, lda, Bp, 0, Bp.N, C, ldc, bias, act, accumulate, parallel);
+}
+
+void gemm_packed_cols(int64_t M, const float* A, int64_t lda, const PackedB& Bp, int64_t jb, int64_t N, float* C,
+                      int64_t ldc, const float* bias, GemmAct act, bool accumulate, bool parallel) {
   const GemmKernel& kern = *Bp.kern;
-  const int64_t K = Bp.K, N = Bp.N;
+  const int64_t K = Bp.K;
+  const int64_t pbase = jb / kern.nr;  // first panel of the window
   if (M <= 0 || N <= 0) return;
   const int64_t mr = kern.mr, nr = kern.nr, kc = kern.kc, mc = kern.mc, nc = kern.nc;
   const int actv = (int)act;
@@ -128,7 +134,7 @@ void gemm_packed(int64_t M, const float* A, int64_t lda, const PackedB& Bp, floa
       const int init = k0 > 0 || accumulate ? kGemmInitLoad : (bias ? kGemmInitBias : kGemmInitZero);
       for (int64_t jj = 0; jj < cols; jj += nr) {
         const int64_t j = j0 + jj, nn = std::min(nr, N - j);
-        const float* bpanel = Bp.panel(k0, kcb, j / nr);
+        const float* bpanel = Bp.panel(k0, kcb, pbase + j / nr);
         const float* bb = bias ? bias + j : nullptr;
         for (int64_t ii = 0; ii < rows; ii += mr) {
           const int64_t i = i0 + ii, mm = std::min(mr, M - i);

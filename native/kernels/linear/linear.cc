@@ -1,0 +1,16 @@
+// linear = one GEMM with the bias fused into the accumulator init (bias + Σ x·w, the reference's
+// order). ISA-specific work is all in the GEMM microkernels, so this file is portable.
+#include "attnkit/linear.h"
+
+#include "attnkit/gemm.h"
+
+namespace attnkit {
+
+Isa linear_forward(const LinearParams& p) {
+  Isa used = Isa::scalar;
+  const GemmKernel& k = gemm_kernel(&used);
+  gemm(k, p.rows, p.outDim, p.inDim, p.x, p.inDim, p.w, p.outDim, false, p.y, p.outDim, p.b, GemmAct::None, false, true);
+  return used;
+}
+
+}  // namespace attnkit
