@@ -16,6 +16,8 @@ import { forgetFailedLoad, loadAddon, type NativeAddon, type NativeAddonInfo, ty
 import { nativeOps } from './ops/types';
 // One line per op adapter (each registers itself):
 // import './ops/sdpa';
+import './ops/linear';
+import './ops/topK';
 
 export type { NativeAddonInfo, NativeAsyncStats, NativePeak } from './loader';
 
