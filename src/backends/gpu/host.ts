@@ -1,0 +1,123 @@
+/**
+ * Where the gpu backend gets its GL: a "host" is a gpu.js `GPU` instance bound to a real GL
+ * context, plus the facts the backend needs about it. Node uses headless-gl (./node-host, the
+ * only Node-specific file); a browser bundle installs a WebGL host with {@link setGpuHostFactory}
+ * (see {@link createWebGlHost}). Nothing here touches Node APIs.
+ *
+ * @module
+ */
+
+/** The part of the gpu.js module the backend uses (`require('gpu.js')` or the browser build). */
+export interface GpuJsModule {
+  /** gpu.js's `GPU` class. */
+  GPU: new (settings?: Record<string, unknown>) => GpuJsInstance;
+  /** gpu.js's `input(value, size)`: a flat array viewed with dimensions `[x, y, z]`. */
+  input: (value: Float32Array, size: number[]) => unknown;
+}
+
+/** The part of a gpu.js `GPU` instance the backend uses. */
+export interface GpuJsInstance {
+  createKernel(source: string, settings: Record<string, unknown>): GpuJsKernelRun;
+  destroy(): Promise<void> | void;
+  context?: unknown;
+}
+
+/** A gpu.js kernel "shortcut" (callable, with the real kernel on `.kernel`). */
+export interface GpuJsKernelRun {
+  (...args: unknown[]): unknown;
+  kernel: { constructor: { name: string }; compiledFragmentShader?: string };
+  destroy(removeCanvasReferences?: boolean): void;
+}
+
+/** A texture returned by a pipeline kernel. */
+export interface GpuJsTexture {
+  readonly output: number[];
+  renderValues(): Float32Array | null;
+  delete(): void;
+}
+
+/** A GL context with the facts the backend needs: which kernel classes are genuine GL, the limits. */
+export interface GpuHost {
+  /** The gpu.js module. */
+  readonly lib: GpuJsModule;
+  /** The GPU instance (one GL context). */
+  readonly gpu: GpuJsInstance;
+  /** Kernel classes that count as running on the GL context (e.g. `['HeadlessGLKernel']`). */
+  readonly allowedKernelClasses: readonly string[];
+  /** MAX_TEXTURE_SIZE of the context. */
+  readonly maxTextureSize: number;
+  /** The GL renderer / vendor strings, for `backends()`. */
+  readonly renderer: string;
+  /** `'headlessgl'`, `'webgl2'`, ... */
+  readonly mode: string;
+  /** Release the GL context. */
+  destroy(): void;
+}
+
+/** Thrown by a host factory when no GL context can be made: the reason and the fix. */
+export class GpuHostUnavailable extends Error {
+  /** The command or step that fixes it. */
+  readonly fix: string;
+  constructor(reason: string, fix: string) {
+    super(reason);
+    this.name = 'GpuHostUnavailable';
+    this.fix = fix;
+  }
+}
+
+/** Makes a host, or throws {@link GpuHostUnavailable}. */
+export type GpuHostFactory = () => GpuHost;
+
+let factory: GpuHostFactory | null = null;
+
+/**
+ * Install the function that creates the GL host (a browser bundle installs a WebGL one; tests can
+ * install a failing one). Takes effect at the next (re)creation of the context.
+ */
+export function setGpuHostFactory(f: GpuHostFactory | null): void {
+  factory = f;
+}
+
+/** The installed factory, or the default one (headless-gl in Node; none elsewhere). */
+export function getGpuHostFactory(): GpuHostFactory {
+  if (factory) return factory;
+  const isNode = typeof process !== 'undefined' && !!(process as { versions?: { node?: string } }).versions?.node;
+  if (!isNode) {
+    return () => {
+      throw new GpuHostUnavailable(
+        'no GL host is installed for this environment',
+        "call setGpuHostFactory(() => createWebGlHost(require('gpu.js'))) in the browser bundle",
+      );
+    };
+  }
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { createHeadlessGlHost } = require('./node-host') as typeof import('./node-host');
+  return createHeadlessGlHost;
+}
+
+/**
+ * A browser host: gpu.js in WebGL2 (or WebGL) mode on a canvas. Only GL kernel classes are
+ * accepted: a CPU fallback is an error, never a silent downgrade.
+ */
+export function createWebGlHost(lib: GpuJsModule, mode: 'webgl2' | 'webgl' = 'webgl2', canvas?: unknown): GpuHost {
+  let gpu: GpuJsInstance;
+  try {
+    gpu = new lib.GPU(canvas ? { mode, canvas } : { mode });
+  } catch (e) {
+    throw new GpuHostUnavailable(`gpu.js could not start in ${mode} mode: ${(e as Error)?.message ?? String(e)}`, 'use a browser with WebGL2 and float render targets (EXT_color_buffer_float)');
+  }
+  const ctx = (gpu as { context?: { getParameter?: (p: number) => unknown; MAX_TEXTURE_SIZE?: number; RENDERER?: number } }).context;
+  const max = ctx?.getParameter && ctx.MAX_TEXTURE_SIZE !== undefined ? Number(ctx.getParameter(ctx.MAX_TEXTURE_SIZE)) : 4096;
+  const renderer = ctx?.getParameter && ctx.RENDERER !== undefined ? String(ctx.getParameter(ctx.RENDERER)) : 'unknown';
+  return {
+    lib,
+    gpu,
+    allowedKernelClasses: mode === 'webgl2' ? ['WebGL2Kernel'] : ['WebGLKernel'],
+    maxTextureSize: max,
+    renderer,
+    mode,
+    destroy: () => {
+      void gpu.destroy();
+    },
+  };
+}

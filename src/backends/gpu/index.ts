@@ -1,0 +1,140 @@
+/**
+ * The gpu backend: gpu.js kernels compiled to GLSL, on headless-gl in Node (under an X display,
+ * e.g. Xvfb + Mesa llvmpipe) and on WebGL in browsers. Every op is a pipeline of kernels whose
+ * intermediates stay in textures, read back once at the end.
+ *
+ * Never silent: the backend only ever runs kernels whose class is a GL kernel
+ * (`HeadlessGLKernel` in Node); gpu.js's CPU and WebAssembly fallbacks are refused. Without the
+ * gl module or a display, `backends()` says why and how to fix it.
+ *
+ * Async: headless-gl loads once per process and cannot be used from worker threads, so the async
+ * twins run the GPU pipeline on the main thread after yielding to the event loop once (the GL
+ * work itself blocks while it runs).
+ *
+ * @module
+ */
+import { BackendUnavailableError, ValueError } from '../../errors';
+import { registerBackend, type Availability } from '../../dispatch';
+import type { OpArgs, OpName, OpResults } from '../../kernels';
+import { GpuHostUnavailable } from './host';
+import { additiveGpu, encoderGpu, geluGpu, layerNormGpu, linearGpu, mhaGpu, sdpaGpu, softmaxGpu, targetGpu, topKGpu } from './ops';
+import { Runtime, Scope, fn, type RuntimeStats } from './runtime';
+
+export { GpuLimitError, GpuFallbackError } from './runtime';
+export { setGpuHostFactory, createWebGlHost, GpuHostUnavailable, type GpuHost, type GpuHostFactory, type GpuJsModule } from './host';
+
+const runtime = new Runtime();
+
+/** Probe: make the context, and run a kernel whose loop (1500 iterations, over gpu.js's 1000 cap) proves constants-bounded loops run whole on a real GL kernel. */
+function probe(): Availability {
+  try {
+    const host = runtime.getHost();
+    const scope = new Scope();
+    try {
+      const src = fn(['a'], '  let s = 0.0;\n  for (let j = 0; j < this.constants.N; j++) { s += a[j]; }\n  return s + this.thread.x;');
+      const n = 1500;
+      const t = runtime.run(scope, { name: 'probe', src, output: [2, 1, 1], constants: { N: n } }, [new Float32Array(n).fill(1)]);
+      const got = runtime.read(t, 2);
+      if (got[0] !== n || got[1] !== n + 1) {
+        return { available: false, reason: `the GL probe kernel returned [${got[0]}, ${got[1]}], expected [${n}, ${n + 1}] (renderer ${host.renderer})`, fix: 'report this GL driver; use another backend meanwhile' };
+      }
+    } finally {
+      scope.close();
+    }
+    return { available: true };
+  } catch (e) {
+    runtime.dispose();
+    if (e instanceof GpuHostUnavailable) return { available: false, reason: e.message, fix: e.fix };
+    return { available: false, reason: `gpu backend probe failed: ${(e as Error)?.message ?? String(e)}`, fix: "run under xvfb-run -a -s '-screen 0 1x1x24 -nolisten tcp' node <script>, or: bash scripts/install-system-deps.sh && npm_config_build_from_source=gl npm rebuild gl" };
+  }
+}
+
+function wrap<O extends OpName>(f: (rt: Runtime, a: OpArgs[O]) => OpResults[O]): (a: OpArgs[O]) => OpResults[O] {
+  return (a) => {
+    try {
+      return f(runtime, a);
+    } catch (e) {
+      // The context is recreated lazily after dispose(); if that fails now, say so the typed way.
+      if (e instanceof GpuHostUnavailable) throw new BackendUnavailableError('gpu', e.message, e.fix);
+      throw e;
+    }
+  };
+}
+
+/**
+ * Measured default verify tolerances (see the README, "GPU backend"): max abs / rel error against
+ * reference over random inputs (test/gpu.test.mjs prints them), with about 4x headroom. fp32
+ * accumulation in GLSL on every reduction; Mesa llvmpipe.
+ */
+const tolerances = {
+  sdpa: { rtol: 1e-4, atol: 2e-5 },
+  multiHeadAttention: { rtol: 1e-4, atol: 5e-5 },
+  additiveAttention: { rtol: 1e-4, atol: 2e-5 },
+  targetAttention: { rtol: 1e-4, atol: 5e-5 },
+  transformerEncoderLayer: { rtol: 1e-4, atol: 2e-4 },
+  softmax: { rtol: 1e-5, atol: 1e-6 },
+  layerNorm: { rtol: 1e-4, atol: 2e-5 },
+  linear: { rtol: 1e-4, atol: 2e-5 },
+  gelu: { rtol: 1e-5, atol: 1e-6 },
+  topK: { rtol: 1e-4, atol: 2e-5 },
+  default: { rtol: 1e-4, atol: 5e-5 },
+};
+
+registerBackend({
+  name: 'gpu',
+  probe,
+  kernels: {
+    sdpa: wrap<'sdpa'>(sdpaGpu),
+    multiHeadAttention: wrap<'multiHeadAttention'>(mhaGpu),
+    additiveAttention: wrap<'additiveAttention'>(additiveGpu),
+    targetAttention: wrap<'targetAttention'>(targetGpu),
+    transformerEncoderLayer: wrap<'transformerEncoderLayer'>(encoderGpu),
+    softmax: wrap<'softmax'>(softmaxGpu),
+    layerNorm: wrap<'layerNorm'>(layerNormGpu),
+    linear: wrap<'linear'>(linearGpu),
+    gelu: wrap<'gelu'>(geluGpu),
+    topK: wrap<'topK'>(topKGpu),
+  },
+  tolerances,
+  // Measured with bench/gpu.mjs on Mesa llvmpipe (2 vCPUs): every op and shape tried is slower on
+  // the GL path than on the CPU backends, so auto never picks gpu; name it to use it.
+  autoRank: () => null,
+  info: () => {
+    const s = runtime.getStats();
+    const host = runtime.active ? runtime.getHost() : null;
+    return {
+      renderer: host?.renderer,
+      details: {
+        mode: host?.mode,
+        kernelClass: host?.allowedKernelClasses.join('/'),
+        maxTextureSize: host?.maxTextureSize,
+        precision: 'single',
+        kernelsCached: s.kernelsCached,
+        kernelCacheLimit: runtime.cacheLimit,
+        async: 'main thread after one yield (headless-gl cannot run in worker threads)',
+      },
+    };
+  },
+});
+
+/**
+ * Release every compiled gpu kernel, every texture and the GL context. The gpu backend stays
+ * registered and available: the next gpu call creates a fresh context.
+ */
+export function disposeGpu(): void {
+  runtime.dispose();
+}
+
+/**
+ * Counters of the gpu backend's runtime: kernels cached (bounded by the LRU limit), compiled and
+ * evicted, textures alive (0 between ops), kernel calls. For tests and diagnostics.
+ */
+export function gpuStats(): RuntimeStats & { kernelClasses: string[]; cacheLimit: number } {
+  return { ...runtime.getStats(), kernelClasses: runtime.kernelClasses(), cacheLimit: runtime.cacheLimit };
+}
+
+/** Set how many compiled kernels the gpu backend keeps (each distinct shader holds about 1 MB); default 48. */
+export function setGpuKernelCacheLimit(n: number): void {
+  if (!Number.isInteger(n) || n < 1) throw new ValueError('n', `the kernel cache limit must be a positive integer, received ${String(n)}`);
+  runtime.cacheLimit = n;
+}
