@@ -18,6 +18,8 @@ import { nativeOps } from './ops/types';
 // import './ops/sdpa';
 import './ops/linear';
 import './ops/topK';
+import './ops/additiveAttention';
+import './ops/targetAttention';
 
 export type { NativeAddonInfo, NativeAsyncStats, NativePeak } from './loader';
 

@@ -1,0 +1,18 @@
+/**
+ * Native targetAttention (DIN): the activation unit fused over the history, with the first
+ * layer's t-part computed once per batch row; batch x item-block parallel.
+ *
+ * @module
+ */
+import type { PoolResult, TargetArgs } from '../../../kernels';
+import { callAsync, callSync, registerNativeOp, type NativeOp } from './types';
+
+/** The native targetAttention adapter. */
+export const targetAttentionOp: NativeOp<'targetAttention'> = {
+  op: 'targetAttention',
+  sync: (addon, args: TargetArgs) => callSync<PoolResult>(addon, 'targetAttention', args),
+  async: (addon, args: TargetArgs) => callAsync<PoolResult>(addon, 'targetAttention', args),
+  tolerance: { rtol: 1e-4, atol: 1e-4 },
+};
+
+registerNativeOp(targetAttentionOp);
