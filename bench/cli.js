@@ -1,0 +1,81 @@
+'use strict';
+// The attnkit CLI: `attnkit bench | verify | info` (see --help).
+const fs = require('fs');
+
+const HELP = `attnkit <command> [options]
+
+commands:
+  bench    time every op on every available backend (and peers: onnxruntime-node, tfjs) on the
+           default shapes; GFLOP/s, share of the measured fp32 FMA peak, error vs reference
+  verify   random and adversarial inputs for every op on every available backend, checked against
+           reference at each backend's documented tolerance; exits 1 on any failure
+  info     backends with availability and reason, ISA, threads, GL renderer, versions
+
+options:
+  --op a,b          only these ops (sdpa, multiHeadAttention, additiveAttention, targetAttention,
+                    transformerEncoderLayer, softmax, layerNorm, linear, gelu, topK)
+  --backend a,b     only these backends (reference, native, gpu; 'peers' keeps only the peers)
+  --shape TEXT      only cases whose shape text contains TEXT, e.g. "(1,8,512,512,64)"
+  --threads 1,2     native and onnxruntime thread counts for sdpa rows (default 1,2; --quick: default)
+  --quick           smaller shapes and shorter timing (CI smoke)
+  --no-peers        leave out onnxruntime-node and tfjs
+  --json            print JSON (rows + machine facts) instead of the table
+  --report FILE     also write an HTML report with an SVG chart of GFLOP/s against sequence length
+  --help`;
+
+function parseArgs(argv) {
+  const opts = { _: [] };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (!a.startsWith('--')) {
+      opts._.push(a);
+      continue;
+    }
+    const [k, inline] = a.slice(2).split('=');
+    const key = k.replace(/-([a-z])/g, (_, c) => c.toUpperCase());
+    if (['quick', 'json', 'help', 'noPeers'].includes(key)) opts[key] = true;
+    else opts[key] = inline ?? argv[++i];
+  }
+  return opts;
+}
+
+async function main(argv = process.argv.slice(2)) {
+  const opts = parseArgs(argv);
+  const cmd = opts._[0] ?? 'bench';
+  if (opts.help || cmd === 'help') {
+    process.stdout.write(`${HELP}\n`);
+    return 0;
+  }
+  if (cmd === 'info') {
+    const { machineFacts, printInfo } = require('./info.js');
+    const facts = machineFacts();
+    if (opts.json) process.stdout.write(`${JSON.stringify(facts, null, 2)}\n`);
+    else printInfo(facts);
+    return 0;
+  }
+  if (cmd === 'verify') {
+    const { runVerify, printVerify } = require('./verify.js');
+    const res = runVerify(opts);
+    if (opts.json) {
+      process.stdout.write(`${JSON.stringify(res, null, 2)}\n`);
+      return res.rows.some((r) => !r.pass) ? 1 : 0;
+    }
+    return printVerify(res) > 0 ? 1 : 0;
+  }
+  if (cmd === 'bench') {
+    const { runBench, printTable } = require('./run-bench.js');
+    const result = await runBench(opts);
+    if (opts.json) process.stdout.write(`${JSON.stringify(result, (k, v) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v), 2)}\n`);
+    else printTable(result);
+    if (opts.report) {
+      const { htmlReport } = require('./report.js');
+      fs.writeFileSync(opts.report, htmlReport(result, `npx attnkit ${argv.join(' ')}`));
+      process.stderr.write(`report written to ${opts.report}\n`);
+    }
+    return result.rows.some((r) => r.note && r.note.startsWith('error')) ? 1 : 0;
+  }
+  process.stderr.write(`attnkit: unknown command '${cmd}'\n\n${HELP}\n`);
+  return 2;
+}
+
+module.exports = { main, parseArgs };

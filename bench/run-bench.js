@@ -1,0 +1,199 @@
+'use strict';
+// `attnkit bench`: every op x every available backend x default shapes, with peers on the sdpa
+// shapes. Each row: median and spread of the time, GFLOP/s, share of the measured fp32 FMA peak,
+// and the max abs / rel error against reference on the same inputs.
+const ak = require('../dist/cjs/index.js');
+const { defaultCases } = require('./cases.js');
+const { time } = require('./timing.js');
+const { ortPeers } = require('./peers/onnx.js');
+const { tfjsPeer } = require('./peers/tfjs.js');
+const { machineFacts } = require('./info.js');
+
+/** reference is float64 JS: run it only where one call takes well under a second. */
+const REFERENCE_MAX_FLOPS = 4e8;
+/** Rows compared with reference on big problems (a deterministic sample; see verify.rows). */
+const VERIFY_ROWS = 64;
+
+function fmt(x, digits = 3) {
+  if (x === undefined || x === null || Number.isNaN(x)) return '-';
+  if (x === 0) return '0';
+  const a = Math.abs(x);
+  if (a >= 1000) return x.toFixed(0);
+  if (a >= 0.01) return x.toPrecision(digits);
+  return x.toExponential(1);
+}
+
+/** Max abs/rel error of a [B,H,L,D] output against reference on sampled query rows. */
+function sdpaError(inputs, got) {
+  const { q, k, v, opts } = inputs;
+  const [B, H, L, D] = q.shape;
+  const S = k.shape[2];
+  const rows = ak.sampleRows(B * H * L, VERIFY_ROWS);
+  const want = ak.referenceKernels.sdpa({ q: q.data, k: k.data, v: v.data, B, Hq: H, Hkv: k.shape[1], L, S, D, Dv: D, scale: 1 / Math.sqrt(D), causal: !!opts.causal, mask: null, bias: null, keyLengths: null, returnWeights: false, returnLse: false }, rows).output;
+  let maxAbs = 0;
+  let maxRel = 0;
+  for (let r = 0; r < rows.length; r++) {
+    if (!rows[r]) continue;
+    for (let c = 0; c < D; c++) {
+      const i = r * D + c;
+      const e = Math.abs(got[i] - want[i]);
+      if (!(e <= maxAbs)) maxAbs = Number.isNaN(e) ? NaN : e;
+      if (want[i] !== 0) maxRel = Math.max(maxRel, e / Math.abs(want[i]));
+    }
+  }
+  return { maxAbs, maxRel };
+}
+
+function parseList(s) {
+  return s ? String(s).split(',').map((x) => x.trim()).filter(Boolean) : null;
+}
+
+async function runBench(opts) {
+  const quick = !!opts.quick;
+  const maxTime = quick ? 0.25 : 1.5;
+  const minSamples = quick ? 3 : 7;
+  const ops = parseList(opts.op);
+  const backendFilter = parseList(opts.backend);
+  const shapeFilter = opts.shape ? String(opts.shape) : null;
+  const threadList = (parseList(opts.threads) ?? (quick ? [] : ['1', '2'])).map(Number);
+  const log = (s) => process.stderr.write(`${s}\n`);
+  const facts = machineFacts();
+  const nativeOk = facts.backends.some((b) => b.name === 'native' && b.available);
+  const defaultThreads = nativeOk ? ak.getThreads() : null;
+
+  // Peak: the addon's FMA microbenchmark (independent FMA chains on the widest ISA in use).
+  const peak = {};
+  if (nativeOk) {
+    for (const t of [1, defaultThreads]) peak[t] = ak.measurePeak({ threads: t, ms: quick ? 100 : 400 }).gflops;
+    log(`peak fp32 FMA: ${Object.entries(peak).map(([t, g]) => `${fmt(g)} GFLOP/s at ${t} thread(s)`).join(', ')}`);
+  }
+
+  const available = facts.backends.filter((b) => b.available).map((b) => b.name);
+  const backendsToRun = available.filter((b) => !backendFilter || backendFilter.includes(b));
+  const peersWanted = !opts.noPeers && (!backendFilter || backendFilter.some((b) => b.startsWith('ort') || b.startsWith('tfjs') || b === 'peers'));
+  const cases = defaultCases({ quick }).filter((c) => (!ops || ops.includes(c.op)) && (!shapeFilter || c.shapeText.includes(shapeFilter)));
+
+  // Plan every measurement first so progress can say "k of n".
+  const plan = [];
+  for (const c of cases) {
+    for (const be of backendsToRun) {
+      if (be === 'reference' && c.flops > REFERENCE_MAX_FLOPS && !(backendFilter && backendFilter.includes('reference'))) {
+        plan.push({ c, kind: 'skip', name: 'reference', note: `skipped: ~${fmt(c.flops / 1e9)} GFLOP in float64 JS (force with --backend reference)` });
+        continue;
+      }
+      const def = ak.getBackend(be);
+      if (!def.kernels[c.op]) continue;
+      const threads = be === 'native' && c.op === 'sdpa' && threadList.length ? threadList : [be === 'native' ? defaultThreads : null];
+      for (const t of threads) plan.push({ c, kind: 'backend', name: be, threads: t });
+    }
+    if (peersWanted && c.op === 'sdpa') {
+      for (const t of threadList.length ? threadList : [defaultThreads ?? 2]) plan.push({ c, kind: 'ort', threads: t });
+      plan.push({ c, kind: 'tfjs', name: 'cpu' });
+      plan.push({ c, kind: 'tfjs', name: 'wasm' });
+    }
+  }
+
+  const rows = [];
+  const notes = new Set();
+  let k = 0;
+  for (const p of plan) {
+    k++;
+    const { c } = p;
+    const label = `${c.op} ${c.shapeText}`;
+    if (p.kind === 'skip') {
+      rows.push({ op: c.op, shape: c.shapeText, backend: p.name, note: p.note });
+      continue;
+    }
+    log(`[${k}/${plan.length}] ${label} · ${p.kind === 'backend' ? p.name : p.kind === 'ort' ? 'onnxruntime' : `tfjs-${p.name}`}${p.threads ? ` · ${p.threads} thread(s)` : ''}`);
+    const inputs = c.make();
+    try {
+      if (p.kind === 'backend') {
+        if (p.name === 'native' && p.threads) ak.setThreads(p.threads);
+        const reports = [];
+        // One verified call on the same inputs gives the error figures; then the timed calls.
+        inputs.run({ backend: p.name, verify: p.name === 'reference' ? false : { rows: VERIFY_ROWS, rtol: Infinity, atol: Infinity }, onReport: (r) => reports.push(r) });
+        const t = await time(() => inputs.run({ backend: p.name }), { maxTime, minSamples });
+        const v = reports[0]?.verify;
+        rows.push({
+          op: c.op, shape: c.shapeText, backend: p.name, threads: p.threads ?? undefined, ...t,
+          gflops: c.flops / (t.median * 1e6),
+          peakPct: p.name === 'native' && peak[p.threads] ? (c.flops / (t.median * 1e6) / peak[p.threads]) * 100 : undefined,
+          maxAbs: v ? v.maxAbsError : 0, maxRel: v ? v.maxRelError : 0,
+          flops: c.flops, seqLen: c.shape.L ?? null, caseShape: c.shape,
+        });
+        if (p.name === 'native' && p.threads) ak.setThreads(defaultThreads);
+      } else if (p.kind === 'ort') {
+        const res = await ortPeers(c.shape, inputs, p.threads);
+        if (res.error) notes.add(res.error);
+        for (const e of res.errors ?? []) notes.add(`${c.op} ${c.shapeText}: ${e}`);
+        for (const peer of res.peers ?? []) {
+          if (peer.name === 'ort-mha' && c.shape.causal && c.shape.L !== c.shape.S) {
+            notes.add('ort-mha with unidirectional=1 aligns the causal mask top-left; rows with L != S are not comparable and are left out');
+            continue;
+          }
+          const out = peer.toBHLD(await peer.run());
+          const err = sdpaError(inputs, out);
+          const t = await time(peer.run, { maxTime, minSamples, isAsync: true });
+          rows.push({ op: c.op, shape: c.shapeText, backend: peer.name, threads: p.threads, peer: true, version: res.version, ...t, gflops: c.flops / (t.median * 1e6), maxAbs: err.maxAbs, maxRel: err.maxRel, flops: c.flops, seqLen: c.shape.L, caseShape: c.shape });
+          peer.release();
+        }
+      } else {
+        const res = await tfjsPeer(p.name, c.shape, inputs, defaultThreads ?? 1);
+        if (res.error) {
+          notes.add(res.error);
+          continue;
+        }
+        if (p.name === 'cpu' && c.flops > 2e9) {
+          notes.add('tfjs-cpu (plain JS kernels) is left out of shapes above 2 GFLOP: one call takes many seconds');
+          res.peer.release();
+          continue;
+        }
+        const out = res.peer.run();
+        const err = sdpaError(inputs, out);
+        const t = await time(res.peer.run, { maxTime, minSamples });
+        rows.push({ op: c.op, shape: c.shapeText, backend: res.peer.name, threads: res.peer.threads, peer: true, version: res.version, ...t, gflops: c.flops / (t.median * 1e6), maxAbs: err.maxAbs, maxRel: err.maxRel, flops: c.flops, seqLen: c.shape.L, caseShape: c.shape });
+        res.peer.release();
+      }
+    } catch (e) {
+      rows.push({ op: c.op, shape: c.shapeText, backend: p.kind === 'backend' ? p.name : p.kind, threads: p.threads, note: `error: ${String(e && e.message).split('\n')[0]}` });
+    }
+  }
+
+  // Ratios: attnkit time vs the fastest ORT graph and each tfjs backend, same shape, same threads.
+  for (const r of rows) {
+    if (r.peer || r.median === undefined) continue;
+    const same = (p) => p.peer && p.shape === r.shape && p.median !== undefined;
+    const ort = rows.filter((p) => same(p) && p.backend.startsWith('ort') && (r.threads === undefined || p.threads === r.threads));
+    if (ort.length) {
+      const best = ort.reduce((a, b) => (a.median <= b.median ? a : b));
+      r.vsOrt = best.median / r.median;
+      r.vsOrtName = best.backend;
+      r.errVsOrt = r.maxAbs <= best.maxAbs ? 'ok' : `worse (${fmt(best.maxAbs)})`;
+    }
+    for (const name of ['tfjs-cpu', 'tfjs-wasm']) {
+      const t = rows.find((p) => same(p) && p.backend === name);
+      if (t) r[name === 'tfjs-cpu' ? 'vsTfjsCpu' : 'vsTfjsWasm'] = t.median / r.median;
+    }
+  }
+  return { facts, peak, rows, notes: [...notes], quick, flopsNote: 'flop counts per op are written down in bench/cases.js (FLOPS); sdpa counts 2·B·H·(D+Dv) per visible (query, key) pair, so causal rows count only the visible half' };
+}
+
+function printTable(result, out = process.stdout) {
+  const head = ['op', 'shape', 'backend', 'thr', 'median ms', '±IQR', 'GFLOP/s', '%peak', 'max abs err', 'max rel err', 'xORT', 'xtfjs-wasm', 'xtfjs-cpu', 'note'];
+  const body = result.rows.map((r) => [
+    r.op, r.shape, r.backend, r.threads ?? '', fmt(r.median), r.spreadPct !== undefined ? `${r.spreadPct.toFixed(1)}%` : '', fmt(r.gflops), r.peakPct !== undefined ? `${r.peakPct.toFixed(0)}%` : '',
+    fmt(r.maxAbs), fmt(r.maxRel), r.vsOrt ? `${r.vsOrt.toFixed(2)}` : '', r.vsTfjsWasm ? r.vsTfjsWasm.toFixed(1) : '', r.vsTfjsCpu ? r.vsTfjsCpu.toFixed(1) : '', r.note ?? (r.errVsOrt && r.errVsOrt !== 'ok' ? `error ${r.errVsOrt} than ORT` : ''),
+  ].map(String));
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
+  const line = (cells) => cells.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
+  const f = result.facts;
+  out.write(`attnkit ${f.versions.attnkit} · ${f.cpu} · ${f.cores} cores · node ${f.versions.node} · native: ${f.native ?? 'unavailable'} · gpu: ${f.gl ?? 'unavailable'}\n`);
+  if (Object.keys(result.peak).length) out.write(`measured fp32 FMA peak: ${Object.entries(result.peak).map(([t, g]) => `${fmt(g)} GFLOP/s (${t} thr)`).join(', ')}\n`);
+  out.write(`${line(head)}\n${line(widths.map((w) => '-'.repeat(w)))}\n`);
+  for (const b of body) out.write(`${line(b)}\n`);
+  out.write(`\nxORT = time of the faster onnxruntime graph (MatMul-Softmax-MatMul or com.microsoft.MultiHeadAttention) / attnkit time, same inputs, same thread count, same run (>1: attnkit is faster).\n`);
+  out.write(`Errors are against attnkit's float64 reference on the same inputs (${VERIFY_ROWS} sampled query rows on big problems).\n${result.flopsNote}.\n`);
+  for (const n of result.notes) out.write(`note: ${n}\n`);
+}
+
+module.exports = { runBench, printTable, fmt, REFERENCE_MAX_FLOPS };
