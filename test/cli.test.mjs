@@ -1,0 +1,61 @@
+// The CLI: info, verify (and that it fails loudly on a planted error), bench --json and --report.
+// Smoke only: no timing assertions.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawnSync } from 'child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
+
+const cli = (args, extra = []) => spawnSync(process.execPath, [...extra, 'bin/attnkit.js', ...args], { encoding: 'utf8', env: { ...process.env, ATTNKIT_NO_XVFB: '1' }, maxBuffer: 64 << 20 });
+
+test('info --json lists every backend with availability', () => {
+  const r = cli(['info', '--json']);
+  assert.is(r.status, 0, r.stderr);
+  const facts = JSON.parse(r.stdout);
+  const names = facts.backends.map((b) => b.name);
+  for (const n of ['reference', 'native', 'gpu']) assert.ok(names.includes(n), `${n} listed`);
+  for (const b of facts.backends) assert.ok(b.available || (b.reason && b.reason.length > 0), `${b.name}: available or a reason`);
+  assert.ok(facts.versions.node && facts.cpu);
+});
+
+test('verify passes on reference and prints one table', () => {
+  const r = cli(['verify', '--quick', '--backend', 'reference']);
+  assert.is(r.status, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /op\s+backend\s+case\s+max abs/);
+  assert.match(r.stdout, /verify: \d+ passed, 0 failed/);
+});
+
+test('verify fails loudly (exit 1, FAIL rows naming the error) on a backend with a planted error', () => {
+  const r = cli(['verify', '--quick', '--backend', 'broken', '--op', 'sdpa'], ['-r', './test/fixtures/broken-backend.cjs']);
+  assert.is(r.status, 1, r.stdout + r.stderr);
+  assert.match(r.stdout, /FAIL sdpa on backend 'broken' differs from reference/);
+  assert.match(r.stdout, /verify: \d+ passed, [1-9]\d* failed/);
+});
+
+test('bench --quick --json gives timed rows with GFLOP/s and errors; --report writes an HTML chart', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'attnkit-'));
+  const report = join(dir, 'report.html');
+  const r = cli(['bench', '--quick', '--op', 'sdpa,softmax', '--backend', 'reference', '--no-peers', '--json', '--report', report]);
+  assert.is(r.status, 0, r.stderr);
+  const res = JSON.parse(r.stdout);
+  const timed = res.rows.filter((x) => x.median !== undefined);
+  assert.ok(timed.length >= 2, 'timed rows');
+  for (const row of timed) {
+    assert.ok(row.median > 0 && row.gflops > 0, `${row.op} ${row.shape}: time and GFLOP/s`);
+    assert.is(row.maxAbs, 0, 'reference against itself');
+  }
+  assert.match(r.stderr, /\[\d+\/\d+\] sdpa/, 'progress lines');
+  assert.ok(existsSync(report));
+  const html = readFileSync(report, 'utf8');
+  assert.match(html, /<svg/);
+  assert.match(html, /GFLOP\/s/);
+});
+
+test('unknown command: usage and exit 2', () => {
+  const r = cli(['frobnicate']);
+  assert.is(r.status, 2);
+  assert.match(r.stderr, /commands:/);
+});
+
+test.run();
