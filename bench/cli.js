@@ -20,6 +20,7 @@ options:
   --quick           smaller shapes and shorter timing (CI smoke)
   --no-peers        leave out onnxruntime-node and tfjs
   --json            print JSON (rows + machine facts) instead of the table
+  --markdown        print the table as Markdown (for the README)
   --report FILE     also write an HTML report with an SVG chart of GFLOP/s against sequence length
   --help`;
 
@@ -33,7 +34,7 @@ function parseArgs(argv) {
     }
     const [k, inline] = a.slice(2).split('=');
     const key = k.replace(/-([a-z])/g, (_, c) => c.toUpperCase());
-    if (['quick', 'json', 'help', 'noPeers'].includes(key)) opts[key] = true;
+    if (['quick', 'json', 'help', 'noPeers', 'markdown'].includes(key)) opts[key] = true;
     else opts[key] = inline ?? argv[++i];
   }
   return opts;
@@ -66,9 +67,11 @@ async function main(argv = process.argv.slice(2)) {
     const { runBench, printTable } = require('./run-bench.js');
     const result = await runBench(opts);
     if (opts.json) process.stdout.write(`${JSON.stringify(result, (k, v) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v), 2)}\n`);
+    else if (opts.markdown) printTable(result, process.stdout, { markdown: true });
     else printTable(result);
     if (opts.report) {
       const { htmlReport } = require('./report.js');
+      require('path').dirname(opts.report) && fs.mkdirSync(require('path').dirname(opts.report), { recursive: true });
       fs.writeFileSync(opts.report, htmlReport(result, `npx attnkit ${argv.join(' ')}`));
       process.stderr.write(`report written to ${opts.report}\n`);
     }

@@ -178,18 +178,18 @@ async function runBench(opts) {
   return { facts, peak, rows, notes: [...notes], quick, flopsNote: 'flop counts per op are written down in bench/cases.js (FLOPS); sdpa counts 2·B·H·(D+Dv) per visible (query, key) pair, so causal rows count only the visible half' };
 }
 
-function printTable(result, out = process.stdout) {
+function printTable(result, out = process.stdout, { markdown = false } = {}) {
   const head = ['op', 'shape', 'backend', 'thr', 'median ms', '±IQR', 'GFLOP/s', '%peak', 'max abs err', 'max rel err', 'xORT', 'xtfjs-wasm', 'xtfjs-cpu', 'note'];
   const body = result.rows.map((r) => [
     r.op, r.shape, r.backend, r.threads ?? '', fmt(r.median), r.spreadPct !== undefined ? `${r.spreadPct.toFixed(1)}%` : '', fmt(r.gflops), r.peakPct !== undefined ? `${r.peakPct.toFixed(0)}%` : '',
     fmt(r.maxAbs), fmt(r.maxRel), r.vsOrt ? `${r.vsOrt.toFixed(2)}` : '', r.vsTfjsWasm ? r.vsTfjsWasm.toFixed(1) : '', r.vsTfjsCpu ? r.vsTfjsCpu.toFixed(1) : '', r.note ?? (r.errVsOrt && r.errVsOrt !== 'ok' ? `error ${r.errVsOrt} than ORT` : ''),
   ].map(String));
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
-  const line = (cells) => cells.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
+  const line = markdown ? (cells) => `| ${cells.join(' | ')} |` : (cells) => cells.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
   const f = result.facts;
   out.write(`attnkit ${f.versions.attnkit} · ${f.cpu} · ${f.cores} cores · node ${f.versions.node} · native: ${f.native ?? 'unavailable'} · gpu: ${f.gl ?? 'unavailable'}\n`);
   if (Object.keys(result.peak).length) out.write(`measured fp32 FMA peak: ${Object.entries(result.peak).map(([t, g]) => `${fmt(g)} GFLOP/s (${t} thr)`).join(', ')}\n`);
-  out.write(`${line(head)}\n${line(widths.map((w) => '-'.repeat(w)))}\n`);
+  out.write(`${line(head)}\n${line(widths.map((w) => '-'.repeat(markdown ? 3 : w)))}\n`);
   for (const b of body) out.write(`${line(b)}\n`);
   out.write(`\nxORT = time of the faster onnxruntime graph (MatMul-Softmax-MatMul or com.microsoft.MultiHeadAttention) / attnkit time, same inputs, same thread count, same run (>1: attnkit is faster).\n`);
   out.write(`Errors are against attnkit's float64 reference on the same inputs (${VERIFY_ROWS} sampled query rows on big problems).\n${result.flopsNote}.\n`);
