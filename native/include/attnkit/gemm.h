@@ -66,7 +66,7 @@ void gemm_pack_b(const GemmKernel& kern, int64_t K, int64_t N, const float* B, i
                  PackedB& out, bool parallel);
 
 /**
- * C[M,N] = (accumulate ? C : 0) + A·B + bias, then `act`. A element (i,k) at `A[i*lda + k]`,
+ * C[M,N] = (accumulate ? C : 0) + A·B + bias, then `act` (accumulating: (C + bias) + A·B). A element (i,k) at `A[i*lda + k]`,
  * C element (i,j) at `C[i*ldc + j]`; bias `[N]` or null. M == 0 or N == 0 is a no-op; K == 0
  * gives the initial value (+bias, act). `parallel`: run the fixed tasks (mc x nc tiles of C) on
  * the thread pool; the result is the same either way.

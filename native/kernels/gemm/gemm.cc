@@ -128,6 +128,13 @@ void gemm_packed_cols(int64_t M, const float* A, int64_t lda, const PackedB& Bp,
     thread_local std::vector<float> abuf;
     if ((int64_t)abuf.size() < rowsPad * kc) abuf.resize((size_t)(rowsPad * kc));
     alignas(64) float tmp[64 * 64];  // edge tile (mr*nr <= 4096 for every kernel)
+    if (accumulate && bias) {
+      // C + bias first, then the products (the microkernel's load-init has no bias term).
+      for (int64_t r = 0; r < rows; r++) {
+        float* c = C + (i0 + r) * ldc + j0;
+        for (int64_t q = 0; q < cols; q++) c[q] += bias[j0 + q];
+      }
+    }
     for (int64_t k0 = 0; k0 < K; k0 += kc) {
       const int64_t kcb = std::min(kc, K - k0);
       pack_a(A, lda, i0, rows, k0, kcb, mr, abuf.data());

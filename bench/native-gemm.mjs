@@ -1,0 +1,198 @@
+#!/usr/bin/env node
+// Native GEMM-family ops: accuracy against reference (per ISA) and speed.
+//
+//   node bench/native-gemm.mjs            errors at every ISA this CPU has, then speed
+//   node bench/native-gemm.mjs errors     errors only      (child process per ATTNKIT_ISA level)
+//   node bench/native-gemm.mjs speed      speed only       (2 threads unless ATTNKIT_BENCH_THREADS)
+//
+// Errors: for each op, random inputs (several shapes and seeds, including sizes that are not
+// multiples of the SIMD width), native vs the float64 reference: max |got - want|, max relative
+// error where |want| >= 1e-2, and the largest |want| seen, plus the atol each op needs at its
+// rtol. Speed: GFLOP/s of linear (2·M·N·K flops) and topK (2·B·N·D flops), median of repeats.
+// The machine is shared: the script prints the load average before and after timing.
+import { spawnSync } from 'node:child_process';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import * as ak from 'attnkit';
+
+const mode = process.argv[2] ?? 'all';
+const R = (shape, seed, scale = 1) => {
+  const t = ak.random(shape, { seed });
+  if (scale !== 1) for (let i = 0; i < t.data.length; i++) t.data[i] *= scale;
+  return t;
+};
+
+/** Accumulate error stats of one output pair. */
+function account(st, got, want) {
+  for (let i = 0; i < want.length; i++) {
+    const g = got[i];
+    const w = want[i];
+    if (!Number.isFinite(w) || !Number.isFinite(g)) {
+      if (!(Number.isNaN(w) ? Number.isNaN(g) : g === w)) st.nonFinite++;
+      continue;
+    }
+    const e = Math.abs(g - w);
+    const aw = Math.abs(w);
+    st.abs = Math.max(st.abs, e);
+    if (aw >= 1e-2) st.rel = Math.max(st.rel, e / aw);
+    st.scale = Math.max(st.scale, aw);
+    st.pairs.push([e, aw]);
+    st.n++;
+  }
+}
+
+/** The smallest atol that passes every element at this rtol. */
+const atolNeeded = (st, rtol) => st.pairs.reduce((m, [e, aw]) => Math.max(m, e - rtol * aw), 0);
+
+function cases() {
+  const out = [];
+  // linear
+  for (const [M, K, N] of [[1, 1, 1], [3, 17, 63], [65, 129, 17], [129, 63, 65], [200, 256, 300], [64, 1024, 64]]) {
+    out.push(['linear', `${M}x${K}x${N}`, (o) => ak.linear(R([M, K], M + K), R([K, N], K + N, 1 / Math.sqrt(K)), R([N], N, 0.1), o)]);
+  }
+  // topK: compare the returned scores (indices can differ legitimately on near-ties)
+  for (const [B, N, D, k] of [[3, 1000, 17, 10], [17, 4099, 64, 33], [65, 2000, 129, 5]]) {
+    out.push(['topK', `B${B} N${N} D${D} k${k}`, (o) => ak.topK(R([B, D], B), R([N, D], N), k, {}, o).scores]);
+  }
+  // multiHeadAttention
+  for (const [B, L, S, E, Hq, Hkv, D] of [[2, 17, 17, 64, 4, 4, 16], [2, 7, 65, 24, 6, 2, 5], [1, 129, 63, 48, 8, 1, 6]]) {
+    const p = { wq: R([E, Hq * D], 1, 0.2), bq: R([Hq * D], 2, 0.1), wk: R([E, Hkv * D], 3, 0.2), bk: R([Hkv * D], 4, 0.1), wv: R([E, Hkv * D], 5, 0.2), bv: R([Hkv * D], 6, 0.1), wo: R([Hq * D, E], 7, 0.2), bo: R([E], 8, 0.1) };
+    const x = R([B, L, E], 9);
+    const kv = R([B, S, E], 10);
+    const lens = new Int32Array(B).map((_, b) => (b === 1 ? 0 : S - b));
+    out.push(['multiHeadAttention', `self B${B} L${L} E${E} H${Hq}/${Hkv} causal`, (o) => ak.multiHeadAttention(x, x, x, p, { numHeads: Hq, numKvHeads: Hkv, causal: true }, o)]);
+    out.push(['multiHeadAttention', `cross B${B} L${L} S${S} keyLengths`, (o) => ak.multiHeadAttention(x, kv, kv, p, { numHeads: Hq, numKvHeads: Hkv, keyLengths: lens }, o)]);
+  }
+  // transformerEncoderLayer
+  for (const [B, L, E, H, F] of [[2, 17, 64, 4, 256], [3, 33, 24, 3, 65], [1, 65, 48, 6, 129]]) {
+    const p = {
+      attention: { wq: R([E, E], 1, 0.2), bq: R([E], 2, 0.1), wk: R([E, E], 3, 0.2), bk: R([E], 4, 0.1), wv: R([E, E], 5, 0.2), bv: R([E], 6, 0.1), wo: R([E, E], 7, 0.2), bo: R([E], 8, 0.1) },
+      norm1: { gamma: R([E], 9, 0.5), beta: R([E], 10, 0.1) },
+      ffn: { w1: R([E, F], 11, 0.2), b1: R([F], 12, 0.1), w2: R([F, E], 13, 0.2), b2: R([E], 14, 0.1) },
+      norm2: { gamma: R([E], 15, 0.5), beta: R([E], 16, 0.1) },
+    };
+    const x = R([B, L, E], 17);
+    const lens = new Int32Array(B).map((_, b) => L - 3 * b);
+    for (const norm of ['post', 'pre'])
+      for (const activation of ['relu', 'gelu'])
+        out.push(['transformerEncoderLayer', `B${B} L${L} E${E} F${F} ${norm} ${activation}`, (o) => ak.transformerEncoderLayer(x, p, { numHeads: H, norm, activation, causal: true, keyLengths: lens }, o)]);
+  }
+  // additiveAttention
+  for (const [B, L, S, Dq, Dk, Dv, A] of [[2, 5, 17, 8, 12, 7, 16], [3, 1, 129, 0, 33, 65, 63], [1, 33, 65, 17, 17, 3, 129]]) {
+    const p = { wq: Dq ? R([Dq, A], 1, 0.3) : null, wk: R([Dk, A], 2, 0.3), b: R([A], 3, 0.1), v: R([A], 4, 0.5) };
+    const q = Dq ? R([B, L, Dq], 5) : null;
+    const lens = new Int32Array(B).map((_, b) => (b === 1 ? 0 : S - b));
+    out.push(['additiveAttention', `B${B} L${L} S${S} A${A}${q ? '' : ' pooling'}`, (o) => ak.additiveAttention(q, R([B, S, Dk], 6), R([B, S, Dv], 7), p, { keyLengths: lens }, o)]);
+  }
+  // targetAttention
+  for (const [B, S, D, hidden] of [[4, 50, 32, [80, 40]], [3, 129, 17, [16, 8, 4]], [2, 65, 63, [65]]]) {
+    for (const activation of ['sigmoid', 'relu', 'prelu'])
+      for (const normalize of ['none', 'softmax']) {
+        const layers = [];
+        let inDim = 4 * D;
+        [...hidden, 1].forEach((o, l) => {
+          layers.push({ w: R([inDim, o], 20 + l, 1 / Math.sqrt(inDim)), b: R([o], 30 + l, 0.1), alpha: activation === 'prelu' && l < hidden.length ? R([o], 40 + l, 0.3) : undefined });
+          inDim = o;
+        });
+        const lens = new Int32Array(B).map((_, b) => (b === 1 ? 0 : S - b));
+        out.push(['targetAttention', `B${B} S${S} D${D} ${hidden.join('-')} ${activation} ${normalize}`, (o) => ak.targetAttention(R([B, D], 50), R([B, S, D], 51), { layers }, { activation, normalize, keyLengths: lens }, o)]);
+      }
+  }
+  return out;
+}
+
+function errorsHere() {
+  const info = ak.nativeInfo();
+  if (!info.available) throw new Error(`native unavailable: ${info.reason}`);
+  const stats = {};
+  for (const [op, label, run] of cases()) {
+    const st = (stats[op] ??= { abs: 0, rel: 0, scale: 0, n: 0, nonFinite: 0, pairs: [], cases: 0 });
+    let got;
+    try {
+      got = run({ backend: 'native' });
+    } catch (e) {
+      st.error = `${label}: ${e.message}`;
+      continue;
+    }
+    const want = run({ backend: 'reference' });
+    account(st, (got.data ?? got).output?.data ?? got.data ?? got, (want.data ?? want).output?.data ?? want.data ?? want);
+    st.cases++;
+  }
+  const tol = ak.getBackend('native').tolerances;
+  const rows = {};
+  for (const [op, st] of Object.entries(stats)) {
+    const t = tol[op] ?? tol.default;
+    rows[op] = {
+      cases: st.cases,
+      maxAbs: +st.abs.toExponential(2),
+      maxRel: +st.rel.toExponential(2),
+      maxWant: +st.scale.toPrecision(3),
+      atolNeeded: +atolNeeded(st, t.rtol).toExponential(2),
+      tolerance: `rtol ${t.rtol} atol ${t.atol}`,
+      nonFiniteMismatch: st.nonFinite,
+      ...(st.error ? { error: st.error } : {}),
+    };
+  }
+  return { isa: info.isa, rows };
+}
+
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+function time(fn, minMs = 400, minReps = 3) {
+  fn();
+  const ts = [];
+  const t0 = performance.now();
+  while (ts.length < minReps || performance.now() - t0 < minMs) {
+    const a = performance.now();
+    fn();
+    ts.push(performance.now() - a);
+  }
+  return { ms: median(ts), reps: ts.length, spread: (Math.max(...ts) - Math.min(...ts)) / median(ts) };
+}
+
+function speed() {
+  const threads = Number(process.env.ATTNKIT_BENCH_THREADS ?? 2);
+  ak.setThreads(threads);
+  const info = ak.nativeInfo();
+  console.log(`speed: isa ${info.isa}, ${threads} threads, load average before: ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  const o = { backend: 'native' };
+  const rows = [];
+  for (const [M, K, N, what] of [[1024, 1024, 1024, 'square'], [25600, 64, 64, 'SASRec x·W (B=128,L=200,E=64)'], [25600, 64, 192, 'SASRec fused QKV'], [25600, 64, 256, 'SASRec FFN up (F=256)'], [25600, 256, 64, 'SASRec FFN down']]) {
+      const x = R([M, K], 1);
+      const w = R([K, N], 2);
+      const b = R([N], 3);
+      const t = time(() => ak.linear(x, w, b, o));
+      rows.push({ op: 'linear', shape: `${M}x${K}x${N}`, what, ms: +t.ms.toFixed(3), gflops: +((2 * M * N * K) / t.ms / 1e6).toFixed(1), reps: t.reps, spread: +t.spread.toFixed(2) });
+  }
+  {
+    const [B, N, D, k] = [1024, 100000, 64, 10];
+    const users = R([B, D], 4);
+    const items = R([N, D], 5);
+    const t = time(() => ak.topK(users, items, k, {}, o), 1500);
+    rows.push({ op: 'topK', shape: `B${B} N${N} D${D} k${k}`, what: 'users x item table', ms: +t.ms.toFixed(1), gflops: +((2 * B * N * D) / t.ms / 1e6).toFixed(1), reps: t.reps, spread: +t.spread.toFixed(2) });
+  }
+  console.table(rows);
+  console.log(`load average after: ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+}
+
+if (process.env.ATTNKIT_BENCH_CHILD === 'errors') {
+  process.stdout.write(JSON.stringify(errorsHere()));
+} else {
+  if (mode === 'all' || mode === 'errors') {
+    const detected = ak.nativeInfo().detectedIsa;
+    const levels = ['scalar', 'avx2', 'avx512'].slice(0, detected === 'avx512' ? 3 : detected === 'avx2' ? 2 : 1);
+    for (const isa of levels) {
+      const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url)], { env: { ...process.env, ATTNKIT_ISA: isa, ATTNKIT_BENCH_CHILD: 'errors' }, encoding: 'utf8', maxBuffer: 1 << 28 });
+      if (r.status !== 0) {
+        console.log(`errors at ${isa}: failed\n${r.stderr}`);
+        continue;
+      }
+      const res = JSON.parse(r.stdout);
+      console.log(`\nnative vs reference, ISA ${res.isa}:`);
+      console.table(res.rows);
+    }
+  }
+  if (mode === 'all' || mode === 'speed') speed();
+}
