@@ -24,10 +24,14 @@ export interface MaskTensor {
   readonly shape: readonly number[];
 }
 
-/** Anything attnkit accepts where a float tensor is expected: ours, tfjs-like or onnxruntime-like. */
+/**
+ * Anything attnkit accepts where a float tensor is expected: ours, onnxruntime's (`data` + `dims`),
+ * or a tfjs float32 tensor (read with `dataSync()`). None is copied.
+ */
 export type TensorLike =
   | Tensor
-  | { readonly data: Float32Array; readonly dims: readonly number[] };
+  | { readonly data: Float32Array; readonly dims: readonly number[] }
+  | { readonly shape: readonly number[]; dataSync(): Float32Array | ArrayLike<number> };
 
 /** Anything attnkit accepts where a mask is expected. */
 export type MaskLike =
@@ -114,7 +118,15 @@ function toTyped<T extends ArrayBufferView & { length: number }>(
   if (value === null || typeof value !== 'object' || Array.isArray(value) || ArrayBuffer.isView(value)) {
     throw new DTypeError(argument, `a tensor ({ data: ${ctor.name}, shape })`, describeType(value), Array.isArray(value) || ArrayBuffer.isView(value) ? 'wrap it with tensor(data, shape)' : undefined);
   }
-  const data = readField(value, 'data', argument);
+  let data = readField(value, 'data', argument);
+  // A tfjs Tensor itself: `data` is an async method; dataSync() gives its values (no copy on tfjs's cpu backend).
+  if (typeof data === 'function' && typeof readField(value, 'dataSync', argument) === 'function') {
+    try {
+      data = (value as { dataSync(): unknown }).dataSync();
+    } catch (e) {
+      throw new DTypeError(argument, 'a readable tfjs tensor', 'a tensor whose dataSync() throws', String((e as Error)?.message ?? e));
+    }
+  }
   let rawShape = readField(value, 'shape', argument);
   if (rawShape === undefined) rawShape = readField(value, 'dims', argument);
   if (!(data instanceof (ctor as unknown as Function))) {

@@ -6,6 +6,7 @@ module.exports = function jobs() {
     { label: 'reference', file: 'test/reference.test.mjs' },
     { label: 'dispatch', file: 'test/dispatch.test.mjs' },
     { label: 'errors', file: 'test/errors.test.mjs' },
+    { label: 'tensor', file: 'test/tensor.test.mjs' },
     { label: 'cli', file: 'test/cli.test.mjs' },
     { label: 'smoke (verify + bench --quick, every backend)', file: 'test/smoke.test.mjs', display: true },
   ];
