@@ -1,0 +1,68 @@
+// attnkit: scaled dot-product attention, plain C++ API (no Node-API).
+//
+// out[b,h,i,:] = Σ_j softmax_j(scale·q[b,h,i]·k[b,hk,j] + bias[b,h,i,j]) · v[b,hk,j,:]
+// over the keys j not excluded, hk = h / (Hq/Hkv) (grouped-query heads read the shared kv head
+// in place, no copies). Key j is excluded from row (b,h,i) when j >= key_lengths[b], when
+// causal && j > i + S - L (bottom-right aligned), when mask[...] == 0, or when its biased, scaled
+// logit is -Inf. Excluded keys contribute nothing (NaN/Inf in their k, v or bias never leaks).
+// A row with no key left gives zeros and lse = -Inf. A NaN or +Inf logit among a row's allowed
+// keys makes that row's output, lse and allowed weights NaN (that row only).
+//
+// Strided tensors (so multiHeadAttention can pass projections without transposing):
+//   q   element (b,h,i,d)  at q[b*q_sb + h*q_sh + i*q_si + d]       (d contiguous)
+//   k   element (b,hk,j,d) at k[b*k_sb + hk*k_sh + j*k_sj + d]
+//   v   element (b,hk,j,e) at v[b*v_sb + hk*v_sh + j*v_sj + e]
+//   out element (b,h,i,e)  at out[b*o_sb + h*o_sh + i*o_si + e]
+// e.g. contiguous [B,H,L,D]: sb = H*L*D, sh = L*D, si = D; projections laid out [B,L,H*D]:
+// sb = L*H*D, sh = D, si = H*D. mask/bias: element (b,h,i,j) at data[Σ idx*strides] (0 on
+// broadcast axes). weights (optional) is contiguous [B,Hq,L,S], lse (optional) [B,Hq,L].
+//
+// Algorithm: without weights, a tiled online softmax (flash-attention style; extra memory per
+// task O(tile)): blocks of query rows × tiles of keys, tiles that causal/key_lengths rule out for
+// the whole block are skipped. Few query rows (decode): keys split into fixed chunks across
+// threads, partial (max, sum, out) merged by log-sum-exp rescaling in chunk order. With weights:
+// per row, two passes (the returned weights are the probabilities the output is summed with).
+// Task boundaries never depend on the thread count: results are bit-identical for any count.
+#pragma once
+
+#include <cstdint>
+
+#include "attnkit/isa.h"
+
+namespace attnkit {
+
+/// Arguments of sdpa_forward (see the file comment for the layout of every pointer).
+struct SdpaParams {
+  const float* q = nullptr;
+  int64_t q_sb = 0, q_sh = 0, q_si = 0;
+  const float* k = nullptr;
+  int64_t k_sb = 0, k_sh = 0, k_sj = 0;
+  const float* v = nullptr;
+  int64_t v_sb = 0, v_sh = 0, v_sj = 0;
+  float* out = nullptr;
+  int64_t o_sb = 0, o_sh = 0, o_si = 0;
+  int64_t B = 0, Hq = 0, Hkv = 0, L = 0, S = 0, D = 0, Dv = 0;
+  float scale = 1.0f;
+  bool causal = false;
+  const uint8_t* mask = nullptr;  ///< optional, 1 = may attend
+  int64_t mask_s[4] = {0, 0, 0, 0};
+  const float* bias = nullptr;    ///< optional, added to the scaled logits
+  int64_t bias_s[4] = {0, 0, 0, 0};
+  const int32_t* key_lengths = nullptr;  ///< optional [B], each in [0, S]
+  float* weights = nullptr;       ///< optional out [B,Hq,L,S]
+  float* lse = nullptr;           ///< optional out [B,Hq,L]
+};
+
+/// One ISA variant. Throws std::bad_alloc when scratch memory cannot be allocated.
+using SdpaFn = void (*)(const SdpaParams& p);
+ATTNKIT_DECLARE_TABLE(SdpaFn, sdpa_table)
+
+/// Run sdpa with the best variant for the active ISA (uses the thread pool). Returns the ISA
+/// level that ran ("avx512", "avx2", "neon", "scalar").
+const char* sdpa_forward(const SdpaParams& p);
+
+/// Simple contiguous-layout helper: fill the strides of `p` for q [B,Hq,L,D], k [B,Hkv,S,D],
+/// v [B,Hkv,S,Dv], out [B,Hq,L,Dv] (sizes must already be set).
+void sdpa_contiguous_strides(SdpaParams& p);
+
+}  // namespace attnkit

@@ -1,0 +1,609 @@
+// Generic sdpa over a vector traits type V (native/kernels/vec/) and a blocking config Cfg.
+// Included INSIDE an ISA region and an anonymous namespace, after V, vexp and Cfg are defined;
+// it defines `bool sdpa_run(const attnkit::SdpaParams&)` (false = out of memory).
+//
+// Three paths (chosen from the problem, never from the thread count):
+//  * block (no weights, L >= BR/2): tasks (b, h, block of BR query rows). Query rows live in
+//    vector lanes: Qt [D][BR] is packed once per task (pre-scaled), logits St [key][row] come
+//    from an NJ-keys x RV-row-vectors register-blocked microkernel that broadcasts k[j][d]
+//    straight from K (no K packing), so the online-softmax max/sum are vertical vector ops.
+//    P·V is an MR-rows x NV-vectors microkernel that also applies the per-row rescale factor.
+//    Key tiles beyond a block's causal / keyLengths limit are never computed.
+//  * rows (no weights, small L): tasks (b, kv head, key chunk, head in group) so the query
+//    heads sharing a kv head read the same chunk back to back; each task leaves (max, sum, out)
+//    partials per row and chunk, merged afterwards per row in chunk order (log-sum-exp
+//    rescaling), so the result does not depend on which thread ran which chunk.
+//  * weights: per row, logits written into the weights row, normalised there, and the output
+//    summed with exactly those probabilities.
+// Excluded keys (mask, keyLengths, causal, -Inf logit) get logit -Inf; a NaN/+Inf logit marks its
+// row (NaN result). Excluded keys never touch the output: in the block path, a tile that has an
+// excluded element and a non-finite value in its V rows is summed key by key, skipping them.
+
+using attnkit::SdpaParams;
+
+constexpr int W = V::W;
+constexpr int RV = Cfg::RV;
+constexpr int BR = W * RV;
+constexpr int BC = Cfg::BC;
+constexpr int NJ = Cfg::NJ;
+constexpr int MR = Cfg::MR;
+constexpr int NVMAX = Cfg::NVMAX;
+constexpr int NVR = Cfg::NVR;  // output vectors kept in registers by the row path
+constexpr int64_t CHUNK = 512;  // keys per task in the row path (decode)
+static_assert(BR % MR == 0, "MR must divide BR");
+static_assert(W <= 16, "lane masks are 32-bit");
+
+inline int64_t imin(int64_t a, int64_t b) { return a < b ? a : b; }
+inline int64_t imax(int64_t a, int64_t b) { return a > b ? a : b; }
+inline float ninf() { return -__builtin_inff(); }
+inline float pinf() { return __builtin_inff(); }
+inline float qnan() { return __builtin_nanf(""); }
+
+struct Geo {
+  const float* q;
+  const float* k;
+  const float* v;
+  float* o;
+  const uint8_t* mask;
+  const float* bias;
+  int64_t kend;  // keys >= kend are padding (keyLengths)
+  int64_t off;   // S - L: causal row i sees keys j <= i + off
+};
+
+inline Geo geo(const SdpaParams& p, int64_t b, int64_t h) {
+  const int64_t hk = h / (p.Hq / p.Hkv);
+  Geo g;
+  g.q = p.q + b * p.q_sb + h * p.q_sh;
+  g.k = p.k + b * p.k_sb + hk * p.k_sh;
+  g.v = p.v + b * p.v_sb + hk * p.v_sh;
+  g.o = p.out + b * p.o_sb + h * p.o_sh;
+  g.mask = p.mask ? p.mask + b * p.mask_s[0] + h * p.mask_s[1] : nullptr;
+  g.bias = p.bias ? p.bias + b * p.bias_s[0] + h * p.bias_s[1] : nullptr;
+  g.kend = p.key_lengths ? imax(0, imin(p.S, p.key_lengths[b])) : p.S;
+  g.off = p.S - p.L;
+  return g;
+}
+
+/// Keys [0, row_end) are candidates for row i (keyLengths and causal); the mask and -Inf
+/// logits may exclude more.
+inline int64_t row_end(const SdpaParams& p, const Geo& g, int64_t i) {
+  int64_t e = g.kend;
+  if (p.causal) e = imin(e, imax(0, i + g.off + 1));
+  return e;
+}
+
+inline void write_row_result(const SdpaParams& p, const Geo& g, int64_t b, int64_t h, int64_t i, const float* o, float m, float l, bool flag) {
+  float* out = g.o + i * p.o_si;
+  float lse;
+  if (flag) {
+    for (int64_t e = 0; e < p.Dv; ++e) out[e] = qnan();
+    lse = qnan();
+  } else if (!(l > 0.0f)) {
+    for (int64_t e = 0; e < p.Dv; ++e) out[e] = 0.0f;
+    lse = ninf();
+  } else {
+    const float inv = 1.0f / l;
+    for (int64_t e = 0; e < p.Dv; ++e) out[e] = o[e] * inv;
+    lse = m + __builtin_logf(l);
+  }
+  if (p.lse) p.lse[(b * p.Hq + h) * p.L + i] = lse;
+}
+
+// ---------------------------------------------------------------- block path ------------------
+
+/// St[c][r] = Σ_d Qt[d][r] · K[j0+c][d] for c < nc (rows of St past nc up to the next NJ multiple
+/// are scratch).
+inline void qk_tile(const float* qt, int64_t D, const float* kb, int64_t k_sj, int64_t j0, int nc, const float* zero, float* st) {
+  for (int c0 = 0; c0 < nc; c0 += NJ) {
+    const float* kp[NJ];
+    for (int t = 0; t < NJ; ++t) kp[t] = (c0 + t < nc) ? kb + (j0 + c0 + t) * k_sj : zero;
+    V::F acc[NJ][RV];
+#pragma GCC unroll 16
+    for (int t = 0; t < NJ; ++t)
+#pragma GCC unroll 8
+      for (int r = 0; r < RV; ++r) acc[t][r] = V::zero();
+    for (int64_t d = 0; d < D; ++d) {
+      V::F qv[RV];
+#pragma GCC unroll 8
+      for (int r = 0; r < RV; ++r) qv[r] = V::load(qt + d * BR + r * W);
+#pragma GCC unroll 16
+      for (int t = 0; t < NJ; ++t) {
+        const V::F kv = V::set1(kp[t][d]);
+#pragma GCC unroll 8
+        for (int r = 0; r < RV; ++r) acc[t][r] = V::fmadd(qv[r], kv, acc[t][r]);
+      }
+    }
+#pragma GCC unroll 16
+    for (int t = 0; t < NJ; ++t)
+#pragma GCC unroll 8
+      for (int r = 0; r < RV; ++r) V::store(st + (c0 + t) * BR + r * W, acc[t][r]);
+  }
+}
+
+/// O[r][0..NV*W) = O[r]·alpha[r] + Σ_c P[c][r]·V[c][..] for MR rows (last vector partial if PART).
+template <int NV, bool PART>
+inline void pv_micro(float* o, int64_t ldo, const float* pt, const float* alpha, const float* vb, int64_t v_sj, int nc, int tail) {
+  V::F acc[MR][NV];
+#pragma GCC unroll 16
+  for (int r = 0; r < MR; ++r) {
+    const V::F a = V::set1(alpha[r]);
+#pragma GCC unroll 4
+    for (int t = 0; t < NV; ++t) acc[r][t] = V::mul(V::load(o + r * ldo + t * W), a);
+  }
+  for (int c = 0; c < nc; ++c) {
+    const float* vr = vb + c * v_sj;
+    V::F vv[NV];
+#pragma GCC unroll 4
+    for (int t = 0; t < NV; ++t) vv[t] = (PART && t == NV - 1) ? V::loadp(vr + t * W, tail) : V::load(vr + t * W);
+    const float* pr = pt + c * BR;
+#pragma GCC unroll 16
+    for (int r = 0; r < MR; ++r) {
+      const V::F pb = V::set1(pr[r]);
+#pragma GCC unroll 4
+      for (int t = 0; t < NV; ++t) acc[r][t] = V::fmadd(pb, vv[t], acc[r][t]);
+    }
+  }
+#pragma GCC unroll 16
+  for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 4
+    for (int t = 0; t < NV; ++t) V::store(o + r * ldo + t * W, acc[r][t]);
+}
+
+template <bool PART>
+inline void pv_dispatch(int nv, float* o, int64_t ldo, const float* pt, const float* alpha, const float* vb, int64_t v_sj, int nc, int tail) {
+  switch (nv) {
+    case 1: pv_micro<1, PART>(o, ldo, pt, alpha, vb, v_sj, nc, tail); break;
+    case 2: if constexpr (NVMAX >= 2) pv_micro<2, PART>(o, ldo, pt, alpha, vb, v_sj, nc, tail); break;
+    case 3: if constexpr (NVMAX >= 3) pv_micro<3, PART>(o, ldo, pt, alpha, vb, v_sj, nc, tail); break;
+    case 4: if constexpr (NVMAX >= 4) pv_micro<4, PART>(o, ldo, pt, alpha, vb, v_sj, nc, tail); break;
+    default: break;
+  }
+}
+
+inline void pv_tile(float* o, int64_t ldo, const float* st, const float* alpha, const float* vb, int64_t v_sj, int nc, int64_t Dv) {
+  const int64_t nvec = (Dv + W - 1) / W;
+  const int tail = static_cast<int>(Dv - (nvec - 1) * W);
+  for (int r0 = 0; r0 < BR; r0 += MR) {
+    for (int64_t v0 = 0; v0 < nvec; v0 += NVMAX) {
+      const int nv = static_cast<int>(imin(NVMAX, nvec - v0));
+      const bool part = (v0 + nv == nvec) && tail != W;
+      if (part) pv_dispatch<true>(nv, o + r0 * ldo + v0 * W, ldo, st + r0, alpha + r0, vb + v0 * W, v_sj, nc, tail);
+      else pv_dispatch<false>(nv, o + r0 * ldo + v0 * W, ldo, st + r0, alpha + r0, vb + v0 * W, v_sj, nc, tail);
+    }
+  }
+}
+
+/// Key by key, skipping excluded (row, key) pairs: used when an excluded key's V row is non-finite.
+inline void pv_careful(float* o, int64_t ldo, const float* st, const float* alpha, const uint32_t* ab, const float* vb, int64_t v_sj, int nc, int64_t Dv) {
+  for (int r = 0; r < BR; ++r)
+    for (int64_t e = 0; e < ldo; ++e) o[r * ldo + e] *= alpha[r];
+  for (int c = 0; c < nc; ++c) {
+    const float* vr = vb + c * v_sj;
+    for (int r = 0; r < BR; ++r) {
+      if (!((ab[c * RV + r / W] >> (r % W)) & 1u)) continue;
+      const float pr = st[c * BR + r];
+      float* orow = o + r * ldo;
+      for (int64_t e = 0; e < Dv; ++e) orow[e] += pr * vr[e];
+    }
+  }
+}
+
+inline bool v_rows_nonfinite(const float* vb, int64_t v_sj, int nc, int64_t Dv) {
+  for (int c = 0; c < nc; ++c) {
+    const float* vr = vb + c * v_sj;
+    V::M bad = V::from_bits(0);
+    int64_t e = 0;
+    for (; e + W <= Dv; e += W) bad = V::mor(bad, V::nonfinite(V::load(vr + e)));
+    if (e < Dv) bad = V::mor(bad, V::nonfinite(V::loadp(vr + e, static_cast<int>(Dv - e))));
+    if (V::any(bad)) return true;
+  }
+  return false;
+}
+
+struct BlockState {
+  V::F m[RV], l[RV];
+  uint32_t flags[RV];
+};
+
+/// Exclusions, bias, NaN flags and the online-softmax update of one tile (St becomes P).
+/// Returns whether any (row, key) of the tile is excluded.
+inline bool softmax_tile(const SdpaParams& p, const Geo& g, int64_t i0, int64_t j0, int nc, bool need_causal, float* st, uint32_t* ab, float* alpha, BlockState& s) {
+  const V::F NI = V::set1(ninf());
+  const V::F PI = V::set1(pinf());
+  const uint32_t full = (W >= 32) ? 0xffffffffu : ((1u << W) - 1u);
+  V::F tmax[RV];
+  for (int r = 0; r < RV; ++r) tmax[r] = NI;
+  bool anyex = false;
+  const int64_t ms2 = p.mask_s[2], ms3 = p.mask_s[3], bs2 = p.bias_s[2], bs3 = p.bias_s[3];
+  for (int c = 0; c < nc; ++c) {
+    const int64_t j = j0 + c;
+    for (int r = 0; r < RV; ++r) {
+      V::F x = V::load(st + c * BR + r * W);
+      const int64_t ib = i0 + r * W;
+      uint32_t ex = 0;
+      if (need_causal) {
+        const int64_t e = (j - g.off) - ib;  // lanes with i < j - off cannot see key j
+        if (e > 0) ex = e >= W ? full : ((1u << e) - 1u);
+      }
+      if (g.mask) {
+        if (ms2 == 0) {
+          if (!g.mask[j * ms3]) ex = full;
+        } else {
+          for (int t = 0; t < W; ++t) {
+            const int64_t i = ib + t;
+            if (i < p.L && !g.mask[i * ms2 + j * ms3]) ex |= 1u << t;
+          }
+        }
+      }
+      if (g.bias) {
+        if (bs2 == 0) {
+          x = V::add(x, V::set1(g.bias[j * bs3]));
+        } else {
+          alignas(64) float tmp[W];
+          for (int t = 0; t < W; ++t) {
+            const int64_t i = ib + t;
+            tmp[t] = i < p.L ? g.bias[i * bs2 + j * bs3] : 0.0f;
+          }
+          x = V::add(x, V::load(tmp));
+        }
+      }
+      if (ex) x = V::blend(V::from_bits(ex), x, NI);
+      const V::M nf = V::mor(V::isnan(x), V::eq(x, PI));
+      if (V::any(nf)) {
+        s.flags[r] |= V::bits(nf);
+        x = V::blend(nf, x, NI);
+      }
+      const uint32_t xb = V::bits(V::eq(x, NI));
+      anyex |= xb != 0;
+      ab[c * RV + r] = ~xb & full;
+      tmax[r] = V::max(tmax[r], x);
+      V::store(st + c * BR + r * W, x);
+    }
+  }
+  V::F ms[RV], lsum[RV], al[RV];
+  for (int r = 0; r < RV; ++r) {
+    const V::F mnew = V::max(s.m[r], tmax[r]);
+    ms[r] = V::blend(V::eq(mnew, NI), mnew, V::zero());  // an all-excluded row keeps exp() at 0
+    al[r] = vexp(V::sub(s.m[r], ms[r]));
+    V::store(alpha + r * W, al[r]);
+    s.m[r] = mnew;
+    lsum[r] = V::zero();
+  }
+  for (int c = 0; c < nc; ++c) {
+    for (int r = 0; r < RV; ++r) {
+      const V::F e = vexp(V::sub(V::load(st + c * BR + r * W), ms[r]));
+      lsum[r] = V::add(lsum[r], e);
+      V::store(st + c * BR + r * W, e);
+    }
+  }
+  for (int r = 0; r < RV; ++r) s.l[r] = V::fmadd(s.l[r], al[r], lsum[r]);
+  return anyex;
+}
+
+struct BlockScratch {
+  float* qt;     // [D][BR]
+  float* st;     // [BC + NJ][BR]
+  float* o;      // [BR][ldo]
+  float* alpha;  // [BR]
+  float* zero;   // [D]
+  uint32_t* ab;  // [BC][RV]
+  int64_t ldo;
+};
+
+inline size_t block_scratch_bytes(int64_t D, int64_t Dv) {
+  const int64_t ldo = (Dv + W - 1) / W * W;
+  return static_cast<size_t>(D * BR + (BC + NJ) * BR + BR * ldo + BR + D + 64) * sizeof(float) + BC * RV * sizeof(uint32_t) + 256;
+}
+
+inline BlockScratch carve(void* mem, int64_t D, int64_t Dv) {
+  BlockScratch s;
+  s.ldo = (Dv + W - 1) / W * W;
+  uintptr_t a = (reinterpret_cast<uintptr_t>(mem) + 63) & ~uintptr_t(63);
+  float* f = reinterpret_cast<float*>(a);
+  s.qt = f; f += D * BR;
+  s.st = f; f += (BC + NJ) * BR;
+  s.o = f; f += BR * s.ldo;
+  s.alpha = f; f += BR;
+  s.zero = f; f += D;
+  s.ab = reinterpret_cast<uint32_t*>(f);
+  return s;
+}
+
+inline void block_task(const SdpaParams& p, int64_t b, int64_t h, int64_t blk, BlockScratch& w) {
+  const Geo g = geo(p, b, h);
+  const int64_t i0 = blk * BR;
+  const int nr = static_cast<int>(imin(BR, p.L - i0));
+  const int64_t D = p.D, Dv = p.Dv;
+  for (int64_t d = 0; d < D; ++d) {
+    float* qd = w.qt + d * BR;
+    for (int r = 0; r < BR; ++r) qd[r] = r < nr ? g.q[(i0 + r) * p.q_si + d] * p.scale : 0.0f;
+  }
+  for (int64_t d = 0; d < D; ++d) w.zero[d] = 0.0f;
+  for (int64_t e = 0; e < BR * w.ldo; ++e) w.o[e] = 0.0f;
+  BlockState s;
+  for (int r = 0; r < RV; ++r) {
+    s.m[r] = V::set1(ninf());
+    s.l[r] = V::zero();
+    s.flags[r] = 0;
+  }
+  int64_t jlimit = g.kend;
+  if (p.causal) jlimit = imin(jlimit, imax(0, i0 + nr - 1 + g.off + 1));
+  for (int64_t j0 = 0; j0 < jlimit; j0 += BC) {
+    const int nc = static_cast<int>(imin(BC, jlimit - j0));
+    qk_tile(w.qt, D, g.k, p.k_sj, j0, nc, w.zero, w.st);
+    const bool need_causal = p.causal && (j0 + nc - 1 > i0 + g.off);
+    const bool anyex = softmax_tile(p, g, i0, j0, nc, need_causal, w.st, w.ab, w.alpha, s);
+    const float* vb = g.v + j0 * p.v_sj;
+    if (anyex && v_rows_nonfinite(vb, p.v_sj, nc, Dv)) pv_careful(w.o, w.ldo, w.st, w.alpha, w.ab, vb, p.v_sj, nc, Dv);
+    else pv_tile(w.o, w.ldo, w.st, w.alpha, vb, p.v_sj, nc, Dv);
+  }
+  alignas(64) float mv[BR], lv[BR];
+  for (int r = 0; r < RV; ++r) {
+    V::store(mv + r * W, s.m[r]);
+    V::store(lv + r * W, s.l[r]);
+  }
+  for (int r = 0; r < nr; ++r) {
+    const bool flag = (s.flags[r / W] >> (r % W)) & 1u;
+    write_row_result(p, g, b, h, i0 + r, w.o + r * w.ldo, mv[r], lv[r], flag);
+  }
+}
+
+// ---------------------------------------------------------------- row path --------------------
+
+/// One row over keys [c0, c1): logits into sbuf (excluded = -Inf), allowed flags into abuf,
+/// then p = exp(s - m) in sbuf (normalised by 1/l when `normalize`), o = Σ allowed p·v.
+/// Returns the partial (m, l, flag); o has Dv entries (unnormalised unless `normalize`).
+inline void row_chunk(const SdpaParams& p, const Geo& g, int64_t i, int64_t c0, int64_t c1, float* sbuf, uint8_t* abuf, float* o,
+                      bool normalize, float& m_out, float& l_out, bool& flag_out) {
+  const int64_t D = p.D, Dv = p.Dv;
+  const int64_t e = imin(c1, row_end(p, g, i));
+  const int64_t n = imax(0, e - c0);
+  m_out = ninf();
+  l_out = 0.0f;
+  flag_out = false;
+  for (int64_t d = 0; d < Dv; ++d) o[d] = 0.0f;
+  if (n == 0) return;
+  const float* qr = g.q + i * p.q_si;
+  // Logits, four keys at a time (independent accumulators over d).
+  for (int64_t t0 = 0; t0 < n; t0 += 4) {
+    const float* kp[4];
+    for (int u = 0; u < 4; ++u) kp[u] = g.k + (c0 + (t0 + u < n ? t0 + u : t0)) * p.k_sj;
+    V::F a0 = V::zero(), a1 = V::zero(), a2 = V::zero(), a3 = V::zero();
+    int64_t d = 0;
+    for (; d + W <= D; d += W) {
+      const V::F qv = V::load(qr + d);
+      a0 = V::fmadd(qv, V::load(kp[0] + d), a0);
+      a1 = V::fmadd(qv, V::load(kp[1] + d), a1);
+      a2 = V::fmadd(qv, V::load(kp[2] + d), a2);
+      a3 = V::fmadd(qv, V::load(kp[3] + d), a3);
+    }
+    if (d < D) {
+      const int rem = static_cast<int>(D - d);
+      const V::F qv = V::loadp(qr + d, rem);
+      a0 = V::fmadd(qv, V::loadp(kp[0] + d, rem), a0);
+      a1 = V::fmadd(qv, V::loadp(kp[1] + d, rem), a1);
+      a2 = V::fmadd(qv, V::loadp(kp[2] + d, rem), a2);
+      a3 = V::fmadd(qv, V::loadp(kp[3] + d, rem), a3);
+    }
+    const float r4[4] = {V::hsum(a0), V::hsum(a1), V::hsum(a2), V::hsum(a3)};
+    for (int u = 0; u < 4 && t0 + u < n; ++u) sbuf[t0 + u] = r4[u] * p.scale;
+  }
+  // Exclusions, bias, NaN/+Inf flag, max.
+  float m = ninf();
+  bool flag = false;
+  for (int64_t t = 0; t < n; ++t) {
+    const int64_t j = c0 + t;
+    float x = sbuf[t];
+    bool ok = !g.mask || g.mask[i * p.mask_s[2] + j * p.mask_s[3]] != 0;
+    if (ok && g.bias) x += g.bias[i * p.bias_s[2] + j * p.bias_s[3]];
+    if (ok && x == ninf()) ok = false;
+    abuf[t] = ok ? 1 : 0;
+    if (!ok) {
+      sbuf[t] = ninf();
+      continue;
+    }
+    if (x != x || x == pinf()) {
+      flag = true;
+      x = ninf();
+    } else if (x > m) {
+      m = x;
+    }
+    sbuf[t] = x;
+  }
+  if (flag) {
+    flag_out = true;
+    return;
+  }
+  if (m == ninf()) return;  // nothing allowed
+  // p = exp(s - m), l = Σ p (vector accumulator, fixed order).
+  const V::F mv = V::set1(m);
+  V::F lacc = V::zero();
+  int64_t t = 0;
+  for (; t + W <= n; t += W) {
+    const V::F x = vexp(V::sub(V::load(sbuf + t), mv));
+    lacc = V::add(lacc, x);
+    V::store(sbuf + t, x);
+  }
+  if (t < n) {
+    const int rem = static_cast<int>(n - t);
+    V::F x = vexp(V::sub(V::loadp(sbuf + t, rem), mv));
+    x = V::blend(V::from_bits((1u << rem) - 1u), V::zero(), x);
+    lacc = V::add(lacc, x);
+    V::storep(sbuf + t, x, rem);
+  }
+  const float l = V::hsum(lacc);
+  if (normalize) {
+    const V::F inv = V::set1(1.0f / l);
+    for (t = 0; t + W <= n; t += W) V::store(sbuf + t, V::mul(V::load(sbuf + t), inv));
+    if (t < n) {
+      const int rem = static_cast<int>(n - t);
+      V::storep(sbuf + t, V::mul(V::loadp(sbuf + t, rem), inv), rem);
+    }
+  }
+  // o = Σ allowed p·v, NVR vectors of o in registers at a time.
+  const float* vb = g.v + c0 * p.v_sj;
+  for (int64_t e0 = 0; e0 < Dv; e0 += NVR * W) {
+    const int64_t span = imin(NVR * W, Dv - e0);
+    const int nfull = static_cast<int>(span / W);
+    const int rem = static_cast<int>(span - nfull * W);
+    V::F acc[NVR + 1];
+    for (int u = 0; u <= NVR; ++u) acc[u] = V::zero();
+    for (int64_t k = 0; k < n; ++k) {
+      if (!abuf[k]) continue;
+      const V::F pb = V::set1(sbuf[k]);
+      const float* vr = vb + k * p.v_sj + e0;
+      for (int u = 0; u < nfull; ++u) acc[u] = V::fmadd(pb, V::load(vr + u * W), acc[u]);
+      if (rem) acc[nfull] = V::fmadd(pb, V::loadp(vr + nfull * W, rem), acc[nfull]);
+    }
+    for (int u = 0; u < nfull; ++u) V::store(o + e0 + u * W, acc[u]);
+    if (rem) V::storep(o + e0 + nfull * W, acc[nfull], rem);
+  }
+  m_out = m;
+  l_out = l;
+}
+
+// ---------------------------------------------------------------- driver ----------------------
+
+inline bool sdpa_run(const SdpaParams& p) {
+  const int64_t B = p.B, Hq = p.Hq, Hkv = p.Hkv, L = p.L, S = p.S, Dv = p.Dv;
+  if (B <= 0 || Hq <= 0 || L <= 0) return true;
+  bool oom = false;
+  if (p.weights) {
+    // Weights path: tasks of up to 8 rows of one (b, h).
+    constexpr int64_t RB = 8;
+    const int64_t nrb = (L + RB - 1) / RB;
+    auto body = [&](int64_t t0, int64_t t1) {
+      uint8_t* abuf = static_cast<uint8_t*>(std::malloc(static_cast<size_t>(S > 0 ? S : 1)));
+      float* o = static_cast<float*>(std::malloc(static_cast<size_t>(Dv) * sizeof(float)));
+      if (!abuf || !o) {
+        __atomic_store_n(&oom, true, __ATOMIC_RELAXED);
+        std::free(abuf);
+        std::free(o);
+        return;
+      }
+      for (int64_t t = t0; t < t1; ++t) {
+        const int64_t bh = t / nrb, rb = t % nrb;
+        const int64_t b = bh / Hq, h = bh % Hq;
+        const Geo g = geo(p, b, h);
+        for (int64_t i = rb * RB; i < imin(L, rb * RB + RB); ++i) {
+          float* wrow = p.weights + ((b * Hq + h) * L + i) * S;
+          float m, l;
+          bool flag;
+          row_chunk(p, g, i, 0, S, wrow, abuf, o, true, m, l, flag);
+          const int64_t n = imax(0, imin(S, row_end(p, g, i)));
+          if (flag) {
+            for (int64_t j = 0; j < S; ++j) wrow[j] = (j < n && abuf[j]) ? qnan() : 0.0f;
+          } else if (!(l > 0.0f)) {
+            for (int64_t j = 0; j < S; ++j) wrow[j] = 0.0f;
+          } else {
+            for (int64_t j = n; j < S; ++j) wrow[j] = 0.0f;
+          }
+          // o was summed with the normalised weights: write it as is (sum 1), then the true lse.
+          write_row_result(p, g, b, h, i, o, m, l > 0.0f ? 1.0f : 0.0f, flag);
+          if (p.lse && !flag && l > 0.0f) p.lse[(b * Hq + h) * L + i] = m + __builtin_logf(l);
+        }
+      }
+      std::free(abuf);
+      std::free(o);
+    };
+    attnkit::parallel_for_each(B * Hq * nrb, body, 1);
+    return !oom;
+  }
+  if (L >= BR / 2) {
+    // Block path.
+    const int64_t nblk = (L + BR - 1) / BR;
+    const size_t bytes = block_scratch_bytes(p.D, Dv);
+    auto body = [&](int64_t t0, int64_t t1) {
+      void* mem = std::malloc(bytes);
+      if (!mem) {
+        __atomic_store_n(&oom, true, __ATOMIC_RELAXED);
+        return;
+      }
+      BlockScratch w = carve(mem, p.D, Dv);
+      for (int64_t t = t0; t < t1; ++t) {
+        const int64_t bh = t / nblk, blk = t % nblk;
+        block_task(p, bh / Hq, bh % Hq, blk, w);
+      }
+      std::free(mem);
+    };
+    attnkit::parallel_for_each(B * Hq * nblk, body, 1);
+    return !oom;
+  }
+  // Row path: keys in chunks when L is tiny (decode), else one chunk per row.
+  const int64_t group = Hq / Hkv;
+  const int64_t nch = (L <= 4 && S > CHUNK) ? (S + CHUNK - 1) / CHUNK : 1;
+  const int64_t csize = nch == 1 ? S : CHUNK;
+  const int64_t PS = Dv + 4;  // partial record: m, l, flag, pad, o[Dv]
+  const size_t pbytes = static_cast<size_t>(B * Hq * L * nch * PS) * sizeof(float);
+  float* part = static_cast<float*>(std::malloc(pbytes ? pbytes : 4));
+  if (!part) return false;
+  auto body = [&](int64_t t0, int64_t t1) {
+    float* sbuf = static_cast<float*>(std::malloc(static_cast<size_t>(csize + W) * sizeof(float)));
+    uint8_t* abuf = static_cast<uint8_t*>(std::malloc(static_cast<size_t>(csize + W)));
+    if (!sbuf || !abuf) {
+      __atomic_store_n(&oom, true, __ATOMIC_RELAXED);
+      std::free(sbuf);
+      std::free(abuf);
+      return;
+    }
+    for (int64_t t = t0; t < t1; ++t) {
+      // t = ((b * Hkv + hk) * nch + c) * group + hg: heads sharing a kv head read a chunk back to back.
+      const int64_t hg = t % group;
+      const int64_t c = (t / group) % nch;
+      const int64_t bhk = t / (group * nch);
+      const int64_t b = bhk / Hkv, h = (bhk % Hkv) * group + hg;
+      const Geo g = geo(p, b, h);
+      const int64_t c0 = c * csize, c1 = imin(S, c0 + csize);
+      for (int64_t i = 0; i < L; ++i) {
+        float* rec = part + (((b * Hq + h) * L + i) * nch + c) * PS;
+        float m, l;
+        bool flag;
+        row_chunk(p, g, i, c0, c1, sbuf, abuf, rec + 4, false, m, l, flag);
+        rec[0] = m;
+        rec[1] = l;
+        rec[2] = flag ? 1.0f : 0.0f;
+      }
+    }
+    std::free(sbuf);
+    std::free(abuf);
+  };
+  attnkit::parallel_for_each(B * Hkv * nch * group, body, 1);
+  if (oom) {
+    std::free(part);
+    return false;
+  }
+  // Merge the chunks of each row in chunk order.
+  auto merge = [&](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; ++t) {
+      const int64_t bh = t / L, i = t % L;
+      const int64_t b = bh / Hq, h = bh % Hq;
+      const Geo g = geo(p, b, h);
+      float* rec0 = part + (bh * L + i) * nch * PS;
+      bool flag = false;
+      float M = ninf();
+      for (int64_t c = 0; c < nch; ++c) {
+        const float* rec = rec0 + c * PS;
+        if (rec[2] != 0.0f) flag = true;
+        else if (rec[1] > 0.0f && rec[0] > M) M = rec[0];
+      }
+      float* acc = rec0 + 4;  // accumulate into chunk 0's record
+      float lsum = 0.0f;
+      if (!flag && M != ninf()) {
+        const float w0 = rec0[1] > 0.0f ? __builtin_expf(rec0[0] - M) : 0.0f;
+        lsum = rec0[1] * w0;
+        for (int64_t e = 0; e < Dv; ++e) acc[e] *= w0;
+        for (int64_t c = 1; c < nch; ++c) {
+          const float* rec = rec0 + c * PS;
+          if (!(rec[1] > 0.0f)) continue;
+          const float wc = __builtin_expf(rec[0] - M);
+          lsum += rec[1] * wc;
+          for (int64_t e = 0; e < Dv; ++e) acc[e] += rec[4 + e] * wc;
+        }
+      }
+      write_row_result(p, g, b, h, i, acc, M, lsum, flag);
+    }
+  };
+  attnkit::parallel_for_each(B * Hq * L, merge, 16);
+  std::free(part);
+  return true;
+}

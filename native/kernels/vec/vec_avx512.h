@@ -1,0 +1,38 @@
+// Vector traits, AVX-512 (W = 16). Include inside ATTNKIT_TARGET_AVX512 region.
+struct V {
+  static constexpr int W = 16;
+  using F = __m512;
+  using M = __mmask16;
+  static F zero() { return _mm512_setzero_ps(); }
+  static F set1(float x) { return _mm512_set1_ps(x); }
+  static F load(const float* p) { return _mm512_loadu_ps(p); }
+  static void store(float* p, F x) { _mm512_storeu_ps(p, x); }
+  static F loadp(const float* p, int n) { return _mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << n) - 1u), p); }
+  static void storep(float* p, F x, int n) { _mm512_mask_storeu_ps(p, static_cast<__mmask16>((1u << n) - 1u), x); }
+  static F add(F a, F b) { return _mm512_add_ps(a, b); }
+  static F sub(F a, F b) { return _mm512_sub_ps(a, b); }
+  static F mul(F a, F b) { return _mm512_mul_ps(a, b); }
+  static F div(F a, F b) { return _mm512_div_ps(a, b); }
+  static F fmadd(F a, F b, F c) { return _mm512_fmadd_ps(a, b, c); }
+  static F fnmadd(F a, F b, F c) { return _mm512_fnmadd_ps(a, b, c); }
+  static F max(F a, F b) { return _mm512_max_ps(a, b); }
+  static F min(F a, F b) { return _mm512_min_ps(a, b); }
+  static F round(F x) { return _mm512_roundscale_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+  static F abs(F x) { return _mm512_abs_ps(x); }
+  static F pow2i(F n) {
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23));
+  }
+  static M eq(F a, F b) { return _mm512_cmp_ps_mask(a, b, _CMP_EQ_OQ); }
+  static M lt(F a, F b) { return _mm512_cmp_ps_mask(a, b, _CMP_LT_OQ); }
+  static M gt(F a, F b) { return _mm512_cmp_ps_mask(a, b, _CMP_GT_OQ); }
+  static M isnan(F a) { return _mm512_cmp_ps_mask(a, a, _CMP_UNORD_Q); }
+  static M nonfinite(F a) { F d = _mm512_sub_ps(a, a); return _mm512_cmp_ps_mask(d, d, _CMP_UNORD_Q); }
+  static M mor(M a, M b) { return static_cast<M>(a | b); }
+  static M mandnot(M a, M b) { return static_cast<M>(a & ~b); }
+  static bool any(M m) { return m != 0; }
+  static uint32_t bits(M m) { return m; }
+  static M from_bits(uint32_t b) { return static_cast<M>(b); }
+  static F blend(M m, F a, F b) { return _mm512_mask_blend_ps(m, a, b); }
+  static float hsum(F a) { return _mm512_reduce_add_ps(a); }
+  static float hmax(F a) { return _mm512_reduce_max_ps(a); }
+};

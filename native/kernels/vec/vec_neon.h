@@ -1,0 +1,58 @@
+// Vector traits, NEON (W = 4, AArch64). Compiled only on arm64 (not built on the x86 CI box).
+struct V {
+  static constexpr int W = 4;
+  using F = float32x4_t;
+  using M = uint32x4_t;
+  static uint32x4_t tailmask(int n) {
+    const uint32_t idx[4] = {0, 1, 2, 3};
+    return vcltq_u32(vld1q_u32(idx), vdupq_n_u32(static_cast<uint32_t>(n)));
+  }
+  static F zero() { return vdupq_n_f32(0.0f); }
+  static F set1(float x) { return vdupq_n_f32(x); }
+  static F load(const float* p) { return vld1q_f32(p); }
+  static void store(float* p, F x) { vst1q_f32(p, x); }
+  static F loadp(const float* p, int n) {
+    float t[4] = {0, 0, 0, 0};
+    for (int i = 0; i < n; ++i) t[i] = p[i];
+    return vld1q_f32(t);
+  }
+  static void storep(float* p, F x, int n) {
+    float t[4];
+    vst1q_f32(t, x);
+    for (int i = 0; i < n; ++i) p[i] = t[i];
+  }
+  static F add(F a, F b) { return vaddq_f32(a, b); }
+  static F sub(F a, F b) { return vsubq_f32(a, b); }
+  static F mul(F a, F b) { return vmulq_f32(a, b); }
+  static F div(F a, F b) { return vdivq_f32(a, b); }
+  static F fmadd(F a, F b, F c) { return vfmaq_f32(c, a, b); }
+  static F fnmadd(F a, F b, F c) { return vfmsq_f32(c, a, b); }
+  // x86 semantics (second operand on NaN), so NaN handling matches the other ISAs.
+  static F max(F a, F b) { return vbslq_f32(vcgtq_f32(a, b), a, b); }
+  static F min(F a, F b) { return vbslq_f32(vcltq_f32(a, b), a, b); }
+  static F round(F x) { return vrndnq_f32(x); }
+  static F abs(F x) { return vabsq_f32(x); }
+  static F pow2i(F n) {
+    return vreinterpretq_f32_s32(vshlq_n_s32(vaddq_s32(vcvtnq_s32_f32(n), vdupq_n_s32(127)), 23));
+  }
+  static M eq(F a, F b) { return vceqq_f32(a, b); }
+  static M lt(F a, F b) { return vcltq_f32(a, b); }
+  static M gt(F a, F b) { return vcgtq_f32(a, b); }
+  static M isnan(F a) { return vmvnq_u32(vceqq_f32(a, a)); }
+  static M nonfinite(F a) { F d = vsubq_f32(a, a); return vmvnq_u32(vceqq_f32(d, d)); }
+  static M mor(M a, M b) { return vorrq_u32(a, b); }
+  static M mandnot(M a, M b) { return vbicq_u32(a, b); }
+  static bool any(M m) { return vmaxvq_u32(m) != 0; }
+  static uint32_t bits(M m) {
+    const uint32_t w[4] = {1, 2, 4, 8};
+    return vaddvq_u32(vandq_u32(m, vld1q_u32(w)));
+  }
+  static M from_bits(uint32_t b) {
+    const uint32_t w[4] = {1, 2, 4, 8};
+    uint32x4_t lane = vld1q_u32(w);
+    return vceqq_u32(vandq_u32(vdupq_n_u32(b), lane), lane);
+  }
+  static F blend(M m, F a, F b) { return vbslq_f32(m, b, a); }
+  static float hsum(F a) { return vaddvq_f32(a); }
+  static float hmax(F a) { return vmaxvq_f32(a); }
+};

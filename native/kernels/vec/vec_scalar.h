@@ -1,0 +1,43 @@
+// Vector traits, scalar (W = 1). Also the reference for the interface every V provides.
+// Include inside an anonymous namespace region; needs <cstdint>, <cstring>, <cmath> above.
+struct V {
+  static constexpr int W = 1;
+  using F = float;
+  using M = uint32_t;  // bit l = lane l
+  static F zero() { return 0.0f; }
+  static F set1(float x) { return x; }
+  static F load(const float* p) { return *p; }
+  static void store(float* p, F x) { *p = x; }
+  static F loadp(const float* p, int n) { return n > 0 ? *p : 0.0f; }  // first n lanes, rest 0
+  static void storep(float* p, F x, int n) { if (n > 0) *p = x; }
+  static F add(F a, F b) { return a + b; }
+  static F sub(F a, F b) { return a - b; }
+  static F mul(F a, F b) { return a * b; }
+  static F div(F a, F b) { return a / b; }
+  static F fmadd(F a, F b, F c) { return a * b + c; }  // may or may not fuse; fine
+  static F fnmadd(F a, F b, F c) { return c - a * b; }
+  // max/min: when either is NaN the SECOND operand is returned (x86 semantics).
+  static F max(F a, F b) { return a > b ? a : b; }
+  static F min(F a, F b) { return a < b ? a : b; }
+  static F round(F x) { return std::nearbyint(x); }
+  static F abs(F x) { return std::fabs(x); }
+  static F pow2i(F n) {  // 2^n for integral n in [-126, 127]
+    int32_t e = (static_cast<int32_t>(n) + 127) << 23;
+    float r;
+    std::memcpy(&r, &e, 4);
+    return r;
+  }
+  static M eq(F a, F b) { return a == b ? 1u : 0u; }
+  static M lt(F a, F b) { return a < b ? 1u : 0u; }
+  static M gt(F a, F b) { return a > b ? 1u : 0u; }
+  static M isnan(F a) { return a != a ? 1u : 0u; }
+  static M nonfinite(F a) { return (a - a) != (a - a) ? 1u : 0u; }  // NaN or ±Inf
+  static M mor(M a, M b) { return a | b; }
+  static M mandnot(M a, M b) { return a & ~b; }  // a and not b
+  static bool any(M m) { return m != 0; }
+  static uint32_t bits(M m) { return m; }
+  static M from_bits(uint32_t b) { return b & 1u; }
+  static F blend(M m, F a, F b) { return m ? b : a; }  // m ? b : a
+  static float hsum(F a) { return a; }
+  static float hmax(F a) { return a; }
+};
