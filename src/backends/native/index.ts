@@ -15,11 +15,13 @@ import type { AsyncKernel, Kernel, OpName } from '../../kernels';
 import { forgetFailedLoad, loadAddon, type NativeAddon, type NativeAddonInfo, type NativeAsyncStats, type NativePeak } from './loader';
 import { nativeOps } from './ops/types';
 // One line per op adapter (each registers itself):
-// import './ops/sdpa';
+import './ops/sdpa';
 import './ops/linear';
 import './ops/topK';
 import './ops/additiveAttention';
 import './ops/targetAttention';
+import './ops/multiHeadAttention';
+import './ops/transformerEncoderLayer';
 
 export type { NativeAddonInfo, NativeAsyncStats, NativePeak } from './loader';
 
