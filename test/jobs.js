@@ -8,6 +8,9 @@ module.exports = function jobs() {
     { label: 'errors', file: 'test/errors.test.mjs' },
     { label: 'tensor', file: 'test/tensor.test.mjs' },
     { label: 'cli', file: 'test/cli.test.mjs' },
+    { label: 'native-gemm-ops (avx512)', file: 'test/native-gemm-ops.test.mjs', env: { ATTNKIT_ISA: 'avx512' } },
+    { label: 'native-gemm-ops (avx2)', file: 'test/native-gemm-ops.test.mjs', env: { ATTNKIT_ISA: 'avx2' } },
+    { label: 'native-gemm-ops (scalar)', file: 'test/native-gemm-ops.test.mjs', env: { ATTNKIT_ISA: 'scalar' } },
     { label: 'smoke (verify + bench --quick, every backend)', file: 'test/smoke.test.mjs', display: true },
   ];
 };
