@@ -4,7 +4,11 @@
 #pragma once
 #include <immintrin.h>
 
+#if defined(__GNUC__) || defined(__clang__)
 #define ATTNKIT_AVX2 __attribute__((target("avx2,fma")))
+#else
+#define ATTNKIT_AVX2  // MSVC: intrinsics need no target switch
+#endif
 
 namespace attnkit {
 namespace v256 {

@@ -8,7 +8,11 @@
 #pragma once
 #include <immintrin.h>
 
+#if defined(__GNUC__) || defined(__clang__)
 #define ATTNKIT_AVX512 __attribute__((target("avx512f,avx512dq,avx512vl,avx512bw,avx2,fma")))
+#else
+#define ATTNKIT_AVX512  // MSVC: intrinsics need no target switch
+#endif
 
 namespace attnkit {
 namespace v512 {

@@ -86,9 +86,11 @@ Isa topk_forward(const TopKParams& p) {
   const int64_t ublocks = (B + ub - 1) / ub;
   const int64_t chunks = (N + ic - 1) / ic;
   // Split the items too when there are few user blocks, so small B still uses every core.
-  const int64_t splits = std::max<int64_t>(1, std::min<int64_t>(chunks, (16 + ublocks - 1) / ublocks));
+  const int64_t kk = std::min(k, N);  // a heap never holds more than N entries
+  // ... but each split keeps its own k candidates per user: cap that memory at 16M entries.
+  const int64_t memSplits = std::max<int64_t>(1, ((int64_t)1 << 24) / std::max<int64_t>(1, B * kk));
+  const int64_t splits = std::max<int64_t>(1, std::min({chunks, (16 + ublocks - 1) / ublocks, memSplits}));
   const int64_t chunksPer = (chunks + splits - 1) / splits;
-  const int64_t kk = std::min(k, N);                    // a heap never holds more than N entries
   std::vector<Cand> cand((size_t)(splits * B * kk));
   std::vector<int64_t> count((size_t)(splits * B), 0);
 

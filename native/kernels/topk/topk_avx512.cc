@@ -5,10 +5,23 @@
 
 #if ATTNKIT_X86_64
 #include <immintrin.h>
+#if defined(_MSC_VER) && !defined(__clang__)
+#include <intrin.h>
+#endif
 
 ATTNKIT_TARGET_AVX512_BEGIN
 namespace attnkit {
 namespace {
+// Index of the lowest set bit (m != 0).
+inline int low_bit(uint64_t m) {
+#if defined(_MSC_VER) && !defined(__clang__)
+  unsigned long i;
+  _BitScanForward64(&i, m);
+  return (int)i;
+#else
+  return __builtin_ctzll(m);
+#endif
+}
 int64_t scan_avx512(const float* s, int64_t n, float thr) {
   const __m512 t = _mm512_set1_ps(thr);
   int64_t j = 0;
@@ -18,13 +31,13 @@ int64_t scan_avx512(const float* s, int64_t n, float thr) {
     const __mmask16 m2 = _mm512_cmp_ps_mask(_mm512_loadu_ps(s + j + 32), t, _CMP_NLE_UQ);
     const __mmask16 m3 = _mm512_cmp_ps_mask(_mm512_loadu_ps(s + j + 48), t, _CMP_NLE_UQ);
     const uint64_t m = (uint64_t)m0 | ((uint64_t)m1 << 16) | ((uint64_t)m2 << 32) | ((uint64_t)m3 << 48);
-    if (m) return j + __builtin_ctzll(m);
+    if (m) return j + low_bit(m);
   }
   for (; j < n; j += 16) {
     const int64_t r = n - j < 16 ? n - j : 16;
     const __mmask16 valid = (__mmask16)(r == 16 ? 0xFFFF : ((1u << r) - 1));
     const __mmask16 m = _mm512_mask_cmp_ps_mask(valid, _mm512_maskz_loadu_ps(valid, s + j), t, _CMP_NLE_UQ);
-    if (m) return j + __builtin_ctz((unsigned)m);
+    if (m) return j + low_bit((uint64_t)m);
   }
   return n;
 }
