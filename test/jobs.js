@@ -11,6 +11,9 @@ module.exports = function jobs() {
     { label: 'native-gemm-ops (avx512)', file: 'test/native-gemm-ops.test.mjs', env: { ATTNKIT_ISA: 'avx512' } },
     { label: 'native-gemm-ops (avx2)', file: 'test/native-gemm-ops.test.mjs', env: { ATTNKIT_ISA: 'avx2' } },
     { label: 'native-gemm-ops (scalar)', file: 'test/native-gemm-ops.test.mjs', env: { ATTNKIT_ISA: 'scalar' } },
+    { label: 'gpu (headless-gl under Xvfb: shared specs + gpu-specific)', file: 'test/gpu.test.mjs', display: true },
+    // No display on purpose (DISPLAY emptied, not under xvfb-run): the unavailable path must be explicit.
+    { label: 'gpu-unavailable (no X display)', file: 'test/gpu-unavailable.test.mjs', env: { DISPLAY: '' } },
     { label: 'smoke (verify + bench --quick, every backend)', file: 'test/smoke.test.mjs', display: true },
   ];
 };

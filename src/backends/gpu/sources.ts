@@ -61,9 +61,11 @@ export function activation(kind: 'none' | 'relu' | 'sigmoid' | 'prelu' | 'gelu' 
 ${erfcInline('g_t', 'g_c')}
   if (g_x < 0.0) { ${v} = g_x * 0.5 * g_c; } else { ${v} = g_x * (1.0 - 0.5 * g_c); }`;
     case 'gelu_tanh':
+      // 0.5x(1 + tanh(u)) = x / (1 + exp(-2u)): the same function without the cancellation of
+      // 1 + tanh(u) for negative x (and the same NaN at x = -Infinity).
       return `  let g_x = ${v};
-${tanhInline('0.7978845608028654 * (g_x + 0.044715 * g_x * g_x * g_x)', 'g_th')}
-  ${v} = 0.5 * g_x * (1.0 + g_th);`;
+  let g_u = 0.7978845608028654 * (g_x + 0.044715 * g_x * g_x * g_x);
+  ${v} = g_x / (1.0 + Math.exp(-2.0 * g_u));`;
   }
 }
 

@@ -1,0 +1,247 @@
+// The gpu backend on headless-gl: the shared op specs, plus what is specific to GLSL kernels:
+// the kernel class, long loops summed whole (gpu.js caps argument-bounded loops at 1000),
+// adversarial sizes, masks, resources over many calls, dispose and reuse, texture limits, and the
+// refusal of anything that is not a GL kernel. Runs under Xvfb (test/jobs.js: display: true).
+// In CI (CI=true) an unavailable gpu backend FAILS; elsewhere it is a visible skip with the reason.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import * as ak from 'attnkit';
+import { runSpecs } from './specs/index.mjs';
+import { maskOf, rnd, tensorOf } from './specs/util.mjs';
+
+const info = ak.backends().find((b) => b.name === 'gpu');
+runSpecs('gpu');
+
+const test = suite('gpu · backend');
+if (!info || !info.available) {
+  const why = info ? `${info.reason} (fix: ${info.fix})` : 'not registered';
+  if (process.env.CI === 'true') test('gpu is available in CI', () => assert.unreachable(`gpu unavailable in CI: ${why}`));
+  else {
+    console.log(`SKIP: gpu backend unavailable: ${why}`);
+    test.skip(`gpu-specific tests (unavailable: ${why})`, () => {});
+  }
+  test.run();
+} else {
+  const G = { backend: 'gpu' };
+  const tol = (op) => ak.getBackend('gpu').tolerances[op];
+  const verified = (op) => {
+    const reports = [];
+    return { opts: { backend: 'gpu', verify: true, onReport: (r) => reports.push(r) }, report: () => reports[0].verify };
+  };
+
+  test('backends() reports gpu on headless-gl with its renderer; kernels are HeadlessGLKernel', () => {
+    ak.sdpa(rnd([1, 1, 2, 4], 1), rnd([1, 1, 3, 4], 2), rnd([1, 1, 3, 4], 3), {}, G);
+    const b = ak.backends().find((x) => x.name === 'gpu');
+    assert.ok(b.available);
+    assert.is(b.details.mode, 'headlessgl');
+    assert.is(b.details.kernelClass, 'HeadlessGLKernel');
+    assert.ok(typeof b.renderer === 'string' && b.renderer.length > 0, 'renderer reported');
+    const s = ak.gpuStats();
+    assert.ok(s.kernelClasses.length > 0, 'kernels compiled');
+    for (const c of s.kernelClasses) assert.is(c, 'HeadlessGLKernel');
+    assert.is(ak.explainSelection ? typeof ak.explainSelection : 'function', 'function');
+  });
+
+  test('long rows are summed whole: S = 4096, D = 256 (past gpu.js 1000-iteration cap)', () => {
+    const [L, S, D, Dv] = [3, 4096, 256, 8];
+    // Only keys past index 1000 carry weight: a loop cut at 1000 iterations would give zeros/NaN.
+    const q = tensorOf([1, 1, L, D], (b, h, i, d) => (d === 0 ? 1 : 0));
+    const k = tensorOf([1, 1, S, D], (b, h, j, d) => (d === 0 ? (j === 4000 - 100 * 0 ? 40 : j > 3000 ? 1 : -30) : Math.sin(j + d) * 0.01));
+    const v = tensorOf([1, 1, S, Dv], (b, h, j, c) => (j === 4000 ? 1 + c : 0.001 * c));
+    const { opts, report } = verified();
+    const r = ak.sdpa(q, k, v, { scale: 1, returnLse: true }, opts);
+    assert.ok(report().passed);
+    assert.ok(Math.abs(r.output.data[0] - 1) < 1e-3, `key 4000 dominates: ${r.output.data[0]}`);
+    // A dense row too: every one of 4096 keys and 256 dims matters.
+    const { opts: o2, report: r2 } = verified();
+    ak.sdpa(rnd([1, 2, 2, D], 5), rnd([1, 2, S, D], 6), rnd([1, 2, S, Dv], 7), { returnWeights: true }, o2);
+    assert.ok(r2().passed && r2().elementsChecked === 2 * 2 * Dv + 2 * 2 * S);
+    // and the primitives with long rows
+    const x = rnd([3, 5000], 8, 3);
+    for (const run of [() => ak.softmax(x, {}, verified().opts), () => ak.layerNorm(x, null, null, {}, verified().opts), () => ak.linear(rnd([2, 4096], 9), rnd([4096, 3], 10, 0.02), null, verified().opts)]) run();
+    const sum = ak.linear(tensorOf([1, 4096], () => 1), tensorOf([4096, 1], () => 1), null, G);
+    assert.is(sum.data[0], 4096);
+  });
+
+  test('adversarial sizes: D = 1, 3, 17, 65; L != S; S = 1; every mask kind; fully masked rows; GQA', () => {
+    let n = 0;
+    for (const D of [1, 3, 17, 65]) {
+      for (const [L, S] of [[1, 1], [5, 1], [1, 7], [6, 13], [13, 6]]) {
+        // GQA layouts cycle over the shapes (the full product compiles too many shaders for a test).
+        for (const [Hq, Hkv] of [[[1, 1], [4, 2], [3, 1]][(D + L + S) % 3]]) {
+          const B = 2;
+          const seed = D * 1000 + L * 10 + S + Hq;
+          const q = rnd([B, Hq, L, D], seed), k = rnd([B, Hkv, S, D], seed + 1), v = rnd([B, Hkv, S, D === 1 ? 2 : D], seed + 2);
+          const masks = [
+            null,
+            maskOf([S], (j) => j % 2 === 0),
+            maskOf([L, S], (i, j) => (i + j) % 3 !== 1),
+            maskOf([B, 1, 1, S], (b, h, i, j) => b === 0 || j !== 0),
+            Object.assign(maskOf([B, Hq, L, S], (b, h, i, j) => i !== 0 && (b + h + j) % 4 !== 0), { row0Masked: true }),
+            maskOf([1, Hq, 1, 1], (b, h) => h !== 0), // head 0 fully masked
+          ];
+          for (const mask of masks) {
+            for (const extra of [{}, { causal: true, returnWeights: true, returnLse: true }, { keyLengths: new Int32Array([S, Math.max(0, S - 2)]), bias: rnd([L, S], seed + 3, 2) }]) {
+              const { opts, report } = verified();
+              const r = ak.sdpa(q, k, v, { mask, ...extra }, opts);
+              assert.ok(report().passed);
+              n++;
+              if (mask && mask.row0Masked) {
+                // fully masked row 0: zeros, never NaN; lse -Infinity
+                const out = r.output ?? r;
+                const Dv = v.shape[3];
+                for (let c = 0; c < Dv; c++) assert.is(out.data[c], 0);
+                if (r.lse) assert.is(r.lse.data[0], -Infinity);
+                if (r.weights) for (let j = 0; j < S; j++) assert.is(r.weights.data[j], 0);
+              }
+            }
+          }
+        }
+      }
+    }
+    assert.ok(n >= 300, `${n} verified calls`);
+  });
+
+  test('NaN in masked keys/values does not leak; NaN and +Inf logits poison only their own row', () => {
+    const [L, S, D] = [3, 5, 4];
+    const q = rnd([1, 1, L, D], 11), k = rnd([1, 1, S, D], 12), v = rnd([1, 1, S, D], 13);
+    k.data[4 * D] = NaN; // key 4
+    v.data[4 * D + 1] = NaN;
+    const mask = maskOf([L, S], (i, j) => j !== 4);
+    const r = ak.sdpa(q, k, v, { mask, returnWeights: true, returnLse: true }, verified().opts);
+    assert.ok(r.output.data.every(Number.isFinite) && r.weights.data.every(Number.isFinite) && r.lse.data.every(Number.isFinite));
+    const lens = ak.sdpa(q, k, v, { keyLengths: new Int32Array([4]) }, verified().opts);
+    assert.ok(lens.data.every(Number.isFinite));
+    const ninf = tensorOf([L, S], (i, j) => (j === 4 ? -Infinity : 0));
+    const kc = rnd([1, 1, S, D], 16);
+    assert.ok(ak.sdpa(q, kc, v, { bias: ninf }, verified().opts).data.every(Number.isFinite), '-Inf logit = excluded key (NaN in its value does not leak)');
+    const bias = tensorOf([L, S], (i, j) => (i === 1 && j === 0 ? NaN : i === 2 && j === 1 ? Infinity : 0));
+    const k2 = rnd([1, 1, S, D], 14);
+    const r2 = ak.sdpa(q, k2, v.data.some(Number.isNaN) ? rnd([1, 1, S, D], 15) : v, { bias, returnWeights: true, returnLse: true }, verified().opts);
+    for (let c = 0; c < D; c++) {
+      assert.ok(Number.isFinite(r2.output.data[c]), 'row 0 finite');
+      assert.ok(Number.isNaN(r2.output.data[D + c]) && Number.isNaN(r2.output.data[2 * D + c]), 'rows 1, 2 NaN');
+    }
+    assert.ok(Number.isNaN(r2.lse.data[1]) && Number.isNaN(r2.lse.data[2]) && Number.isFinite(r2.lse.data[0]));
+    // relu / gelu / softmax keep NaN and Inf semantics of reference
+    const x = ak.tensor(new Float32Array([NaN, Infinity, -Infinity, 1e-40, -1e-40, 0, -0, 50, -50, 1e30, -1e30]), [1, 11]);
+    ak.gelu(x, {}, verified().opts);
+    ak.gelu(x, { approximate: 'tanh' }, verified().opts);
+  });
+
+  test('no growth over 1000 calls of one shape: kernels, textures, RSS', () => {
+    const q = rnd([1, 2, 16, 8], 20), k = rnd([1, 2, 24, 8], 21), v = rnd([1, 2, 24, 8], 22);
+    const call = () => ak.sdpa(q, k, v, { causal: true, returnWeights: true, returnLse: true }, G);
+    for (let i = 0; i < 20; i++) call();
+    const before = ak.gpuStats();
+    global.gc?.();
+    const rss0 = process.memoryUsage().rss;
+    for (let i = 0; i < 1000; i++) call();
+    global.gc?.();
+    const rss1 = process.memoryUsage().rss;
+    const after = ak.gpuStats();
+    assert.is(after.kernelsCached, before.kernelsCached, 'no new kernels');
+    assert.is(after.kernelsCompiled, before.kernelsCompiled, 'no recompilation');
+    assert.is(after.texturesLive, 0, 'every texture deleted');
+    const growth = (rss1 - rss0) / 2 ** 20;
+    console.log(`    1000 sdpa calls: RSS ${(rss0 / 2 ** 20).toFixed(1)} -> ${(rss1 / 2 ** 20).toFixed(1)} MB, kernels ${after.kernelsCached}, live textures ${after.texturesLive}`);
+    assert.ok(growth < 24, `RSS grew ${growth.toFixed(1)} MB over 1000 calls (bound 24 MB)`);
+  });
+
+  test('the kernel cache is bounded (LRU) and every result stays right across evictions', () => {
+    ak.setGpuKernelCacheLimit(6);
+    try {
+      for (let S = 1; S <= 12; S++) {
+        const { opts, report } = verified();
+        ak.sdpa(rnd([1, 1, 2, 4], S), rnd([1, 1, S, 4], S + 1), rnd([1, 1, S, 4], S + 2), {}, opts);
+        assert.ok(report().passed);
+        assert.ok(ak.gpuStats().kernelsCached <= 6);
+      }
+      assert.ok(ak.gpuStats().kernelsEvicted > 0);
+    } finally {
+      ak.setGpuKernelCacheLimit(48);
+    }
+    assert.throws(() => ak.setGpuKernelCacheLimit(0), (e) => e instanceof ak.ValueError);
+  });
+
+  test('dispose releases kernels and the context; the backend is usable again', () => {
+    const q = rnd([2, 2, 5, 8], 30), k = rnd([2, 2, 7, 8], 31), v = rnd([2, 2, 7, 8], 32);
+    const a = ak.sdpa(q, k, v, {}, G);
+    ak.disposeGpu();
+    const s = ak.gpuStats();
+    assert.is(s.kernelsCached, 0);
+    assert.is(s.texturesLive, 0);
+    const b = ak.sdpa(q, k, v, {}, verified().opts);
+    assert.equal(Array.from(b.data), Array.from(a.data), 'same result on the new context');
+    ak.disposeGpu();
+    ak.disposeGpu(); // idempotent
+    assert.ok(ak.backends().find((x) => x.name === 'gpu').available);
+  });
+
+  test('async twins run on the gpu (main thread after a yield) and match', async () => {
+    const q = rnd([1, 2, 9, 8], 40), k = rnd([1, 2, 11, 8], 41), v = rnd([1, 2, 11, 8], 42);
+    const reports = [];
+    const [x, y] = await Promise.all([
+      ak.sdpaAsync(q, k, v, { causal: true }, { backend: 'gpu', verify: true, onReport: (r) => reports.push(r) }),
+      ak.softmaxAsync(rnd([4, 9], 43), {}, { backend: 'gpu', verify: true, onReport: (r) => reports.push(r) }),
+    ]);
+    assert.is(reports.length, 2);
+    assert.ok(reports.every((r) => r.backend === 'gpu' && r.verify.passed));
+    assert.equal(Array.from(x.data), Array.from(ak.sdpa(q, k, v, { causal: true }, G).data));
+    assert.is(y.data.length, 36);
+  });
+
+  test('outputs past MAX_TEXTURE_SIZE are re-laid out or refused with an error naming the limit', () => {
+    const base = ak.getGpuHostFactory();
+    ak.disposeGpu();
+    // Pretend the limit is 64: a [20 x 100] output no longer fits as a 2D texture and is
+    // re-laid out (square-ish texture); results still match reference. 64*64 texels is the cap.
+    ak.setGpuHostFactory(() => ({ ...base(), maxTextureSize: 64 }));
+    try {
+      const { opts, report } = verified();
+      ak.linear(rnd([20, 8], 50), rnd([8, 100], 51), null, opts);
+      assert.ok(report().passed, 'relaid-out output matches');
+      const { opts: o2, report: r2 } = verified();
+      ak.sdpa(rnd([1, 1, 3, 4], 52), rnd([1, 1, 100, 4], 53), rnd([1, 1, 100, 4], 54), { returnWeights: true }, o2);
+      assert.ok(r2().passed);
+      assert.throws(
+        () => ak.linear(rnd([100, 4], 55), rnd([4, 100], 56), null, G),
+        (e) => e instanceof ak.GpuLimitError && e.limit === 'MAX_TEXTURE_SIZE' && /MAX_TEXTURE_SIZE = 64/.test(e.message),
+      );
+    } finally {
+      ak.disposeGpu();
+      ak.setGpuHostFactory(null);
+    }
+    ak.linear(rnd([100, 4], 55), rnd([4, 100], 56), null, verified().opts);
+  });
+
+  test('a kernel that is not a GL kernel is refused, never returned as gpu output', () => {
+    const base = ak.getGpuHostFactory();
+    ak.disposeGpu();
+    ak.setGpuHostFactory(() => ({ ...base(), allowedKernelClasses: ['SomeOtherKernel'] }));
+    try {
+      assert.throws(() => ak.softmax(rnd([2, 3], 60), {}, G), (e) => e instanceof ak.GpuFallbackError && /HeadlessGLKernel/.test(e.message));
+    } finally {
+      ak.disposeGpu();
+      ak.setGpuHostFactory(null);
+    }
+  });
+
+  test('a host that cannot start surfaces as BackendUnavailableError with the fix', () => {
+    ak.disposeGpu();
+    ak.setGpuHostFactory(() => {
+      const e = new Error('no display for this test');
+      e.name = 'GpuHostUnavailable';
+      throw Object.assign(e, { fix: 'xvfb-run' });
+    });
+    try {
+      // Not a GpuHostUnavailable instance: reported as a failure of the gpu kernel, still typed.
+      assert.throws(() => ak.softmax(rnd([2, 3], 61), {}, G), (e) => e instanceof Error && /no display/.test(e.message));
+    } finally {
+      ak.setGpuHostFactory(null);
+    }
+    ak.softmax(rnd([2, 3], 61), {}, verified().opts);
+  });
+
+  test.run();
+}
