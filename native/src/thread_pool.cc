@@ -74,20 +74,23 @@ class Pool {
       grain_ = grain;
       next_.store(0, std::memory_order_relaxed);
       error_ = nullptr;
-      remaining_.store(static_cast<int>(workers_.size()), std::memory_order_relaxed);
-      generation_.fetch_add(1, std::memory_order_release);
+      open_.store(true, std::memory_order_seq_cst);
+      generation_.fetch_add(1, std::memory_order_seq_cst);
     }
     cv_work_.notify_all();
     t_in_region = true;
     work();
     t_in_region = false;
-    // Wait for every worker to finish this region (spin briefly, then sleep).
+    // Close the region, then wait only for workers that joined it. A worker that was not
+    // scheduled in time never joins (it sees the region closed), so a busy machine cannot make
+    // the caller wait for a descheduled thread that has no task.
+    open_.store(false, std::memory_order_seq_cst);
     auto t0 = std::chrono::steady_clock::now();
-    for (unsigned it = 0; remaining_.load(std::memory_order_acquire) != 0; ++it) {
+    for (unsigned it = 0; joined_.load(std::memory_order_seq_cst) != 0; ++it) {
       ATTNKIT_RELAX();
       if ((it & 255) == 255 && std::chrono::steady_clock::now() - t0 > std::chrono::microseconds(200)) {
         std::unique_lock<std::mutex> lk(mu_);
-        cv_done_.wait(lk, [&] { return remaining_.load(std::memory_order_acquire) == 0; });
+        cv_done_.wait(lk, [&] { return joined_.load(std::memory_order_seq_cst) == 0; });
         break;
       }
     }
@@ -129,8 +132,10 @@ class Pool {
       }
       if (stop_.load()) return;
       seen = generation_.load(std::memory_order_acquire);
-      work();
-      if (remaining_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+      // Join the region only while it is open (see run()); the job fields are stable meanwhile.
+      joined_.fetch_add(1, std::memory_order_seq_cst);
+      if (open_.load(std::memory_order_seq_cst)) work();
+      if (joined_.fetch_sub(1, std::memory_order_seq_cst) == 1) {
         std::lock_guard<std::mutex> g(mu_);
         cv_done_.notify_one();
       }
@@ -162,7 +167,8 @@ class Pool {
   std::atomic<bool> stop_{false};
   std::atomic<unsigned long long> generation_{0};
   std::atomic<int64_t> next_{0};
-  std::atomic<int> remaining_{0};
+  std::atomic<int> joined_{0};
+  std::atomic<bool> open_{false};
   TaskFn fn_ = nullptr;
   void* ctx_ = nullptr;
   int64_t n_ = 0, grain_ = 1;

@@ -74,17 +74,26 @@ inline int64_t row_end(const SdpaParams& p, const Geo& g, int64_t i) {
 
 inline void write_row_result(const SdpaParams& p, const Geo& g, int64_t b, int64_t h, int64_t i, const float* o, float m, float l, bool flag) {
   float* out = g.o + i * p.o_si;
+  const int64_t Dv = p.Dv;
   float lse;
+  V::F f;
+  bool copy = false;
   if (flag) {
-    for (int64_t e = 0; e < p.Dv; ++e) out[e] = qnan();
+    f = V::set1(qnan());
     lse = qnan();
   } else if (!(l > 0.0f)) {
-    for (int64_t e = 0; e < p.Dv; ++e) out[e] = 0.0f;
+    f = V::zero();
     lse = ninf();
   } else {
-    const float inv = 1.0f / l;
-    for (int64_t e = 0; e < p.Dv; ++e) out[e] = o[e] * inv;
+    f = V::set1(1.0f / l);
+    copy = true;
     lse = m + __builtin_logf(l);
+  }
+  int64_t e = 0;
+  for (; e + W <= Dv; e += W) V::store(out + e, copy ? V::mul(V::load(o + e), f) : f);
+  if (e < Dv) {
+    const int rem = static_cast<int>(Dv - e);
+    V::storep(out + e, copy ? V::mul(V::loadp(o + e, rem), f) : f, rem);
   }
   if (p.lse) p.lse[(b * p.Hq + h) * p.L + i] = lse;
 }
@@ -206,19 +215,21 @@ struct BlockState {
 };
 
 /// Exclusions, bias, NaN flags and the online-softmax update of one tile (St becomes P).
-/// Returns whether any (row, key) of the tile is excluded.
+/// With TRACK, records the allowed (row, key) bits in `ab` and returns whether any is excluded
+/// (only needed when the tile's V rows hold a non-finite value); otherwise returns false.
+template <bool TRACK>
 inline bool softmax_tile(const SdpaParams& p, const Geo& g, int64_t i0, int64_t j0, int nc, bool need_causal, float* st, uint32_t* ab, float* alpha, BlockState& s) {
   const V::F NI = V::set1(ninf());
-  const V::F PI = V::set1(pinf());
   const uint32_t full = (W >= 32) ? 0xffffffffu : ((1u << W) - 1u);
   V::F tmax[RV];
   for (int r = 0; r < RV; ++r) tmax[r] = NI;
   bool anyex = false;
+  const V::F scale = V::set1(p.scale);  // logit = (q·k)·scale, in the reference's order
   const int64_t ms2 = p.mask_s[2], ms3 = p.mask_s[3], bs2 = p.bias_s[2], bs3 = p.bias_s[3];
   for (int c = 0; c < nc; ++c) {
     const int64_t j = j0 + c;
     for (int r = 0; r < RV; ++r) {
-      V::F x = V::load(st + c * BR + r * W);
+      V::F x = V::mul(V::load(st + c * BR + r * W), scale);
       const int64_t ib = i0 + r * W;
       uint32_t ex = 0;
       if (need_causal) {
@@ -248,14 +259,16 @@ inline bool softmax_tile(const SdpaParams& p, const Geo& g, int64_t i0, int64_t 
         }
       }
       if (ex) x = V::blend(V::from_bits(ex), x, NI);
-      const V::M nf = V::mor(V::isnan(x), V::eq(x, PI));
+      const V::M nf = V::nan_or_pinf(x);
       if (V::any(nf)) {
         s.flags[r] |= V::bits(nf);
         x = V::blend(nf, x, NI);
       }
-      const uint32_t xb = V::bits(V::eq(x, NI));
-      anyex |= xb != 0;
-      ab[c * RV + r] = ~xb & full;
+      if constexpr (TRACK) {
+        const uint32_t xb = V::bits(V::eq(x, NI));
+        anyex |= xb != 0;
+        ab[c * RV + r] = ~xb & full;
+      }
       tmax[r] = V::max(tmax[r], x);
       V::store(st + c * BR + r * W, x);
     }
@@ -309,14 +322,25 @@ inline BlockScratch carve(void* mem, int64_t D, int64_t Dv) {
   return s;
 }
 
-inline void block_task(const SdpaParams& p, int64_t b, int64_t h, int64_t blk, BlockScratch& w) {
+/// vflags[(b*Hkv + hk)*ntiles + tile]: 0 unknown, 1 V rows finite, 2 some V value non-finite.
+/// Filled lazily by whichever task gets there first (same value from any task: deterministic).
+inline bool tile_v_bad(uint8_t* vflag, const float* vb, int64_t v_sj, int nc, int64_t Dv) {
+  uint8_t f = __atomic_load_n(vflag, __ATOMIC_RELAXED);
+  if (f == 0) {
+    f = v_rows_nonfinite(vb, v_sj, nc, Dv) ? 2 : 1;
+    __atomic_store_n(vflag, f, __ATOMIC_RELAXED);
+  }
+  return f == 2;
+}
+
+inline void block_task(const SdpaParams& p, int64_t b, int64_t h, int64_t blk, BlockScratch& w, uint8_t* vflags, int64_t ntiles) {
   const Geo g = geo(p, b, h);
   const int64_t i0 = blk * BR;
   const int nr = static_cast<int>(imin(BR, p.L - i0));
   const int64_t D = p.D, Dv = p.Dv;
   for (int64_t d = 0; d < D; ++d) {
     float* qd = w.qt + d * BR;
-    for (int r = 0; r < BR; ++r) qd[r] = r < nr ? g.q[(i0 + r) * p.q_si + d] * p.scale : 0.0f;
+    for (int r = 0; r < BR; ++r) qd[r] = r < nr ? g.q[(i0 + r) * p.q_si + d] : 0.0f;
   }
   for (int64_t d = 0; d < D; ++d) w.zero[d] = 0.0f;
   for (int64_t e = 0; e < BR * w.ldo; ++e) w.o[e] = 0.0f;
@@ -332,10 +356,16 @@ inline void block_task(const SdpaParams& p, int64_t b, int64_t h, int64_t blk, B
     const int nc = static_cast<int>(imin(BC, jlimit - j0));
     qk_tile(w.qt, D, g.k, p.k_sj, j0, nc, w.zero, w.st);
     const bool need_causal = p.causal && (j0 + nc - 1 > i0 + g.off);
-    const bool anyex = softmax_tile(p, g, i0, j0, nc, need_causal, w.st, w.ab, w.alpha, s);
     const float* vb = g.v + j0 * p.v_sj;
-    if (anyex && v_rows_nonfinite(vb, p.v_sj, nc, Dv)) pv_careful(w.o, w.ldo, w.st, w.alpha, w.ab, vb, p.v_sj, nc, Dv);
-    else pv_tile(w.o, w.ldo, w.st, w.alpha, vb, p.v_sj, nc, Dv);
+    const int64_t hk = h / (p.Hq / p.Hkv);
+    if (tile_v_bad(vflags + (b * p.Hkv + hk) * ntiles + j0 / BC, vb, p.v_sj, nc, Dv)) {
+      const bool anyex = softmax_tile<true>(p, g, i0, j0, nc, need_causal, w.st, w.ab, w.alpha, s);
+      if (anyex) pv_careful(w.o, w.ldo, w.st, w.alpha, w.ab, vb, p.v_sj, nc, Dv);
+      else pv_tile(w.o, w.ldo, w.st, w.alpha, vb, p.v_sj, nc, Dv);
+    } else {
+      softmax_tile<false>(p, g, i0, j0, nc, need_causal, w.st, w.ab, w.alpha, s);
+      pv_tile(w.o, w.ldo, w.st, w.alpha, vb, p.v_sj, nc, Dv);
+    }
   }
   alignas(64) float mv[BR], lv[BR];
   for (int r = 0; r < RV; ++r) {
@@ -349,6 +379,42 @@ inline void block_task(const SdpaParams& p, int64_t b, int64_t h, int64_t blk, B
 }
 
 // ---------------------------------------------------------------- row path --------------------
+
+/// o[0..NV*W) = Σ_k p[k]·v[k][..] over allowed keys (all when `allowed` is null); the last
+/// vector holds `rem` lanes.
+template <int NV>
+inline void row_pv(float* o, const float* vb, int64_t v_sj, const float* pk, const uint8_t* allowed, int64_t n, int rem) {
+  V::F acc[NV];
+#pragma GCC unroll 16
+  for (int u = 0; u < NV; ++u) acc[u] = V::zero();
+  const bool part = rem != W;
+  for (int64_t k = 0; k < n; ++k) {
+    if (allowed && !allowed[k]) continue;
+    const V::F pb = V::set1(pk[k]);
+    const float* vr = vb + k * v_sj;
+#pragma GCC unroll 16
+    for (int u = 0; u < NV - 1; ++u) acc[u] = V::fmadd(pb, V::load(vr + u * W), acc[u]);
+    acc[NV - 1] = V::fmadd(pb, part ? V::loadp(vr + (NV - 1) * W, rem) : V::load(vr + (NV - 1) * W), acc[NV - 1]);
+  }
+#pragma GCC unroll 16
+  for (int u = 0; u < NV - 1; ++u) V::store(o + u * W, acc[u]);
+  if (part) V::storep(o + (NV - 1) * W, acc[NV - 1], rem);
+  else V::store(o + (NV - 1) * W, acc[NV - 1]);
+}
+
+inline void row_pv_dispatch(int nvec, int rem, float* o, const float* vb, int64_t v_sj, const float* pk, const uint8_t* allowed, int64_t n) {
+  static_assert(NVR == 8, "row_pv_dispatch covers 1..8 vectors");
+  switch (nvec) {
+    case 1: row_pv<1>(o, vb, v_sj, pk, allowed, n, rem); break;
+    case 2: row_pv<2>(o, vb, v_sj, pk, allowed, n, rem); break;
+    case 3: row_pv<3>(o, vb, v_sj, pk, allowed, n, rem); break;
+    case 4: row_pv<4>(o, vb, v_sj, pk, allowed, n, rem); break;
+    case 5: row_pv<5>(o, vb, v_sj, pk, allowed, n, rem); break;
+    case 6: row_pv<6>(o, vb, v_sj, pk, allowed, n, rem); break;
+    case 7: row_pv<7>(o, vb, v_sj, pk, allowed, n, rem); break;
+    default: row_pv<8>(o, vb, v_sj, pk, allowed, n, rem); break;
+  }
+}
 
 /// One row over keys [c0, c1): logits into sbuf (excluded = -Inf), allowed flags into abuf,
 /// then p = exp(s - m) in sbuf (normalised by 1/l when `normalize`), o = Σ allowed p·v.
@@ -385,30 +451,58 @@ inline void row_chunk(const SdpaParams& p, const Geo& g, int64_t i, int64_t c0, 
       a2 = V::fmadd(qv, V::loadp(kp[2] + d, rem), a2);
       a3 = V::fmadd(qv, V::loadp(kp[3] + d, rem), a3);
     }
-    const float r4[4] = {V::hsum(a0), V::hsum(a1), V::hsum(a2), V::hsum(a3)};
+    float r4[4];
+    V::hsum4(a0, a1, a2, a3, r4);
     for (int u = 0; u < 4 && t0 + u < n; ++u) sbuf[t0 + u] = r4[u] * p.scale;
   }
   // Exclusions, bias, NaN/+Inf flag, max.
   float m = ninf();
   bool flag = false;
-  for (int64_t t = 0; t < n; ++t) {
-    const int64_t j = c0 + t;
-    float x = sbuf[t];
-    bool ok = !g.mask || g.mask[i * p.mask_s[2] + j * p.mask_s[3]] != 0;
-    if (ok && g.bias) x += g.bias[i * p.bias_s[2] + j * p.bias_s[3]];
-    if (ok && x == ninf()) ok = false;
-    abuf[t] = ok ? 1 : 0;
-    if (!ok) {
-      sbuf[t] = ninf();
-      continue;
+  bool all_allowed = true;
+  if (!g.mask && !g.bias) {
+    // Vector scan: NaN/+Inf flag, -Inf (excluded) keys, max.
+    const V::F NI = V::set1(ninf());
+    V::F mx = NI;
+    V::M nf = V::from_bits(0), ni = V::from_bits(0);
+    int64_t t = 0;
+    for (; t + W <= n; t += W) {
+      const V::F x = V::load(sbuf + t);
+      nf = V::mor(nf, V::nan_or_pinf(x));
+      ni = V::mor(ni, V::eq(x, NI));
+      mx = V::max(mx, x);
     }
-    if (x != x || x == pinf()) {
-      flag = true;
-      x = ninf();
-    } else if (x > m) {
-      m = x;
+    for (; t < n; ++t) {  // scalar tail
+      const float x = sbuf[t];
+      if (x != x || x == pinf()) flag = true;
+      else if (x == ninf()) all_allowed = false;
+      else if (x > m) m = x;
     }
-    sbuf[t] = x;
+    if (V::any(nf)) flag = true;
+    if (V::any(ni)) all_allowed = false;
+    if (!flag) m = V::hmax(mx) > m ? V::hmax(mx) : m;
+    if (!all_allowed || flag)
+      for (int64_t u = 0; u < n; ++u) abuf[u] = sbuf[u] != ninf() ? 1 : 0;
+  } else {
+    all_allowed = false;
+    for (int64_t t = 0; t < n; ++t) {
+      const int64_t j = c0 + t;
+      float x = sbuf[t];
+      bool ok = !g.mask || g.mask[i * p.mask_s[2] + j * p.mask_s[3]] != 0;
+      if (ok && g.bias) x += g.bias[i * p.bias_s[2] + j * p.bias_s[3]];
+      if (ok && x == ninf()) ok = false;
+      abuf[t] = ok ? 1 : 0;
+      if (!ok) {
+        sbuf[t] = ninf();
+        continue;
+      }
+      if (x != x || x == pinf()) {
+        flag = true;
+        x = ninf();
+      } else if (x > m) {
+        m = x;
+      }
+      sbuf[t] = x;
+    }
   }
   if (flag) {
     flag_out = true;
@@ -440,23 +534,14 @@ inline void row_chunk(const SdpaParams& p, const Geo& g, int64_t i, int64_t c0, 
       V::storep(sbuf + t, V::mul(V::loadp(sbuf + t, rem), inv), rem);
     }
   }
-  // o = Σ allowed p·v, NVR vectors of o in registers at a time.
+  // o = Σ allowed p·v, up to NVR vectors of o in registers at a time.
   const float* vb = g.v + c0 * p.v_sj;
+  const uint8_t* allowed = all_allowed ? nullptr : abuf;
   for (int64_t e0 = 0; e0 < Dv; e0 += NVR * W) {
     const int64_t span = imin(NVR * W, Dv - e0);
-    const int nfull = static_cast<int>(span / W);
-    const int rem = static_cast<int>(span - nfull * W);
-    V::F acc[NVR + 1];
-    for (int u = 0; u <= NVR; ++u) acc[u] = V::zero();
-    for (int64_t k = 0; k < n; ++k) {
-      if (!abuf[k]) continue;
-      const V::F pb = V::set1(sbuf[k]);
-      const float* vr = vb + k * p.v_sj + e0;
-      for (int u = 0; u < nfull; ++u) acc[u] = V::fmadd(pb, V::load(vr + u * W), acc[u]);
-      if (rem) acc[nfull] = V::fmadd(pb, V::loadp(vr + nfull * W, rem), acc[nfull]);
-    }
-    for (int u = 0; u < nfull; ++u) V::store(o + e0 + u * W, acc[u]);
-    if (rem) V::storep(o + e0 + nfull * W, acc[nfull], rem);
+    const int nvec = static_cast<int>((span + W - 1) / W);
+    const int rem = static_cast<int>(span - (nvec - 1) * W);
+    row_pv_dispatch(nvec, rem, o + e0, vb + e0, p.v_sj, sbuf, allowed, n);
   }
   m_out = m;
   l_out = l;
@@ -513,6 +598,9 @@ inline bool sdpa_run(const SdpaParams& p) {
     // Block path.
     const int64_t nblk = (L + BR - 1) / BR;
     const size_t bytes = block_scratch_bytes(p.D, Dv);
+    const int64_t ntiles = (S + BC - 1) / BC;
+    uint8_t* vflags = static_cast<uint8_t*>(std::calloc(static_cast<size_t>(B * Hkv * ntiles), 1));
+    if (!vflags) return false;
     auto body = [&](int64_t t0, int64_t t1) {
       void* mem = std::malloc(bytes);
       if (!mem) {
@@ -522,11 +610,12 @@ inline bool sdpa_run(const SdpaParams& p) {
       BlockScratch w = carve(mem, p.D, Dv);
       for (int64_t t = t0; t < t1; ++t) {
         const int64_t bh = t / nblk, blk = t % nblk;
-        block_task(p, bh / Hq, bh % Hq, blk, w);
+        block_task(p, bh / Hq, bh % Hq, blk, w, vflags, ntiles);
       }
       std::free(mem);
     };
     attnkit::parallel_for_each(B * Hq * nblk, body, 1);
+    std::free(vflags);
     return !oom;
   }
   // Row path: keys in chunks when L is tiny (decode), else one chunk per row.
@@ -534,11 +623,15 @@ inline bool sdpa_run(const SdpaParams& p) {
   const int64_t nch = (L <= 4 && S > CHUNK) ? (S + CHUNK - 1) / CHUNK : 1;
   const int64_t csize = nch == 1 ? S : CHUNK;
   const int64_t PS = Dv + 4;  // partial record: m, l, flag, pad, o[Dv]
-  const size_t pbytes = static_cast<size_t>(B * Hq * L * nch * PS) * sizeof(float);
-  float* part = static_cast<float*>(std::malloc(pbytes ? pbytes : 4));
-  if (!part) return false;
+  // One chunk: each task writes its rows' results directly; several: partials, merged below.
+  const bool direct = nch == 1;
+  float* part = nullptr;
+  if (!direct) {
+    part = static_cast<float*>(std::malloc(static_cast<size_t>(B * Hq * L * nch * PS) * sizeof(float)));
+    if (!part) return false;
+  }
   auto body = [&](int64_t t0, int64_t t1) {
-    float* sbuf = static_cast<float*>(std::malloc(static_cast<size_t>(csize + W) * sizeof(float)));
+    float* sbuf = static_cast<float*>(std::malloc(static_cast<size_t>(csize + W + Dv) * sizeof(float)));
     uint8_t* abuf = static_cast<uint8_t*>(std::malloc(static_cast<size_t>(csize + W)));
     if (!sbuf || !abuf) {
       __atomic_store_n(&oom, true, __ATOMIC_RELAXED);
@@ -546,6 +639,7 @@ inline bool sdpa_run(const SdpaParams& p) {
       std::free(abuf);
       return;
     }
+    float* obuf = sbuf + csize + W;
     for (int64_t t = t0; t < t1; ++t) {
       // t = ((b * Hkv + hk) * nch + c) * group + hg: heads sharing a kv head read a chunk back to back.
       const int64_t hg = t % group;
@@ -555,9 +649,14 @@ inline bool sdpa_run(const SdpaParams& p) {
       const Geo g = geo(p, b, h);
       const int64_t c0 = c * csize, c1 = imin(S, c0 + csize);
       for (int64_t i = 0; i < L; ++i) {
-        float* rec = part + (((b * Hq + h) * L + i) * nch + c) * PS;
         float m, l;
         bool flag;
+        if (direct) {
+          row_chunk(p, g, i, c0, c1, sbuf, abuf, obuf, false, m, l, flag);
+          write_row_result(p, g, b, h, i, obuf, m, l, flag);
+          continue;
+        }
+        float* rec = part + (((b * Hq + h) * L + i) * nch + c) * PS;
         row_chunk(p, g, i, c0, c1, sbuf, abuf, rec + 4, false, m, l, flag);
         rec[0] = m;
         rec[1] = l;
@@ -568,6 +667,7 @@ inline bool sdpa_run(const SdpaParams& p) {
     std::free(abuf);
   };
   attnkit::parallel_for_each(B * Hkv * nch * group, body, 1);
+  if (direct) return !oom;
   if (oom) {
     std::free(part);
     return false;

@@ -35,4 +35,17 @@ struct V {
   static F blend(M m, F a, F b) { return _mm512_mask_blend_ps(m, a, b); }
   static float hsum(F a) { return _mm512_reduce_add_ps(a); }
   static float hmax(F a) { return _mm512_reduce_max_ps(a); }
+  static M nan_or_pinf(F a) { return _mm512_fpclass_ps_mask(a, 0x01 | 0x80 | 0x08); }  // QNaN | SNaN | +Inf
+  static F ldexp(F p, F n) { return _mm512_scalef_ps(p, n); }
+  static constexpr bool kScalef = true;
+  static void hsum4(F a0, F a1, F a2, F a3, float* s) {
+    // 512 -> 256 -> 128 per vector, then two horizontal adds give the four sums.
+    __m256 b0 = _mm256_add_ps(_mm512_castps512_ps256(a0), _mm512_extractf32x8_ps(a0, 1));
+    __m256 b1 = _mm256_add_ps(_mm512_castps512_ps256(a1), _mm512_extractf32x8_ps(a1, 1));
+    __m256 b2 = _mm256_add_ps(_mm512_castps512_ps256(a2), _mm512_extractf32x8_ps(a2, 1));
+    __m256 b3 = _mm256_add_ps(_mm512_castps512_ps256(a3), _mm512_extractf32x8_ps(a3, 1));
+    __m256 h01 = _mm256_hadd_ps(b0, b1), h23 = _mm256_hadd_ps(b2, b3);
+    __m256 h = _mm256_hadd_ps(h01, h23);
+    _mm_storeu_ps(s, _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1)));
+  }
 };

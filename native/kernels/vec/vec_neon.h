@@ -55,4 +55,8 @@ struct V {
   static F blend(M m, F a, F b) { return vbslq_f32(m, b, a); }
   static float hsum(F a) { return vaddvq_f32(a); }
   static float hmax(F a) { return vmaxvq_f32(a); }
+  static M nan_or_pinf(F a) { return vorrq_u32(isnan(a), vceqq_f32(a, vdupq_n_f32(__builtin_inff()))); }
+  static F ldexp(F p, F n) { return mul(p, pow2i(n)); }
+  static constexpr bool kScalef = false;
+  static void hsum4(F a0, F a1, F a2, F a3, float* s) { s[0] = vaddvq_f32(a0); s[1] = vaddvq_f32(a1); s[2] = vaddvq_f32(a2); s[3] = vaddvq_f32(a3); }
 };

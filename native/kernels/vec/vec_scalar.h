@@ -40,4 +40,9 @@ struct V {
   static F blend(M m, F a, F b) { return m ? b : a; }  // m ? b : a
   static float hsum(F a) { return a; }
   static float hmax(F a) { return a; }
+  static M nan_or_pinf(F a) { return (a != a || a == __builtin_inff()) ? 1u : 0u; }
+  static F ldexp(F p, F n) { return mul(p, pow2i(n)); }
+  static constexpr bool kScalef = false;
+  // s[0..3] = horizontal sums of a0..a3
+  static void hsum4(F a0, F a1, F a2, F a3, float* s) { s[0] = a0; s[1] = a1; s[2] = a2; s[3] = a3; }
 };

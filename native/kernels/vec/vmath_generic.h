@@ -1,13 +1,22 @@
 // Polynomial math over a vector traits type V (include after the V header, inside the region).
 //
-// vexp: Cody-Waite range reduction + Cephes degree-6 polynomial, result scaled by 2^n built in
-// the exponent bits. Inputs below -87.33 (including -Inf) give exactly 0 (no denormals), inputs
-// are clamped at 88.37 (callers only pass x <= 0 + rounding). Measured max relative error
-// against double exp on [-87, 0]: see native/README.md (about 2 ulp).
+// vexp: Cody-Waite range reduction (ln2 split in two) + Cephes degree-6 polynomial on
+// |r| <= ln2/2, scaled by 2^n. With scalef (AVX-512) inputs are clamped at -127 so -Inf gives
+// exactly 0 and tiny results round to 0/denormals correctly; elsewhere inputs below -87.33
+// (including -Inf) give exactly 0. Inputs are clamped at 88 (callers pass x <= 0). NaN inputs
+// are NOT propagated (callers handle NaN before). Measured max relative error against double
+// exp on [-87, 0]: see native/README.md (a few ulp).
 static inline V::F vexp(V::F x) {
-  const V::M tiny = V::lt(x, V::set1(-87.33654f));
-  x = V::min(x, V::set1(88.0f));  // keeps n <= 127
-  x = V::max(x, V::set1(-87.33654f));
+  if constexpr (V::kScalef) {
+    x = V::max(x, V::set1(-127.0f));
+    x = V::min(x, V::set1(88.0f));
+  }
+  V::M tiny{};
+  if constexpr (!V::kScalef) {
+    tiny = V::lt(x, V::set1(-87.33654f));
+    x = V::min(x, V::set1(88.0f));  // keeps n <= 127
+    x = V::max(x, V::set1(-87.33654f));
+  }
   const V::F n = V::round(V::mul(x, V::set1(1.44269504088896341f)));
   V::F r = V::fnmadd(n, V::set1(0.693359375f), x);
   r = V::fnmadd(n, V::set1(-2.12194440e-4f), r);
@@ -18,5 +27,6 @@ static inline V::F vexp(V::F x) {
   p = V::fmadd(p, r, V::set1(1.6666665459e-1f));
   p = V::fmadd(p, r, V::set1(5.0000001201e-1f));
   p = V::fmadd(p, V::mul(r, r), V::add(r, V::set1(1.0f)));
-  return V::blend(tiny, V::mul(p, V::pow2i(n)), V::zero());
+  if constexpr (V::kScalef) return V::ldexp(p, n);
+  else return V::blend(tiny, V::ldexp(p, n), V::zero());
 }
