@@ -63,7 +63,7 @@ export { linear, linearAsync } from './ops/linear';
 export { gelu, geluAsync, type GeluOptions } from './ops/gelu';
 export { topK, topKAsync, type TopKOptions, type TopKOutput } from './ops/topK';
 export { referenceKernels } from './backends/reference';
-export { disposeGpu, gpuStats, setGpuKernelCacheLimit, setGpuHostFactory, getGpuHostFactory, createWebGlHost, GpuLimitError, GpuFallbackError, type GpuHost, type GpuHostFactory, type GpuJsModule } from './backends/gpu';
+export { disposeGpu, gpuStats, setGpuKernelCacheLimit, setGpuHostFactory, getGpuHostFactory, createWebGlHost, GpuHostUnavailable, GpuLimitError, GpuFallbackError, type GpuHost, type GpuHostFactory, type GpuJsModule } from './backends/gpu';
 export {
   setThreads,
   getThreads,

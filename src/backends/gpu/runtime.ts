@@ -50,6 +50,17 @@ export function fn(params: string[], body: string): string {
   return `function (${params.join(', ')}) {\n  if (this.thread.z >= this.constants.ZN) { return 0.0; }\n${body}\n}`;
 }
 
+/** Whether gpu.js's square-ish layout of `m` texels (utils.closestSquareDimensions) fits in `max` x `max`. */
+function fitsSquare(m: number, max: number): boolean {
+  let high = Math.ceil(Math.sqrt(m));
+  let low = Math.floor(Math.sqrt(m));
+  while (high * low < m) {
+    high--;
+    low = Math.ceil(m / high);
+  }
+  return low <= max && Math.ceil(m / low) <= max;
+}
+
 /** Things an op has allocated: textures to delete when it is done. */
 export class Scope {
   private readonly textures: GpuJsTexture[] = [];
@@ -121,7 +132,7 @@ export class Runtime {
     if (n !== data.length) throw new Error(`internal: upload of ${data.length} values viewed as [${dims.join(',')}]`);
     // Single-precision uploads pack 4 floats per texel into a square-ish texture.
     const max = this.maxTextureSize;
-    if (Math.ceil(n / 4) > max * max) {
+    if (!fitsSquare(Math.ceil(n / 4), max)) {
       throw new GpuLimitError('MAX_TEXTURE_SIZE', `an input of ${n} floats needs more than ${max}x${max} RGBA texels (MAX_TEXTURE_SIZE = ${max}); split the problem or use another backend`);
     }
     return this.getHost().lib.input(data, dims.length === 1 ? [dims[0]] : dims);
@@ -136,16 +147,7 @@ export class Runtime {
     const max = this.maxTextureSize;
     const [x, y, z] = out;
     const n = x * y * z;
-    // gpu.js's utils.closestSquareDimensions, which lays out every non-2D output.
-    const square = (m: number): boolean => {
-      let high = Math.ceil(Math.sqrt(m));
-      let low = Math.floor(Math.sqrt(m));
-      while (high * low < m) {
-        high--;
-        low = Math.ceil(m / high);
-      }
-      return low <= max && Math.ceil(m / low) <= max;
-    };
+    const square = (m: number): boolean => fitsSquare(m, max);
     if (z === 1 && y > 1 && (x > max || y > max)) {
       if (!square(2 * n)) throw limit();
       return [x, y, 2];
