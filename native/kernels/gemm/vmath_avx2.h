@@ -1,6 +1,7 @@
 // Private AVX2+FMA vector math (8 lanes) shared by the GEMM-family kernels. Same algorithms and
-// coefficients as vmath_avx512.h, so the error bounds documented there hold here too, except
-// exp flushes results below ~1e-38 to 0 (2^n is built from the exponent bits, no denormals).
+// coefficients as vmath_avx512.h; measured bounds are the same (exp 1.24 ulp, tanh 2.74e-7 abs,
+// erf 3.39e-7 abs), except exp flushes results below ~1e-38 to 0 and overflows to inf from
+// x = 88.69 instead of 88.72 (2^n is built from the exponent bits: no denormals, n <= 127).
 #pragma once
 #include <immintrin.h>
 
