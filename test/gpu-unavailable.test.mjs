@@ -4,6 +4,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as ak from 'attnkit';
+import { spawnSync } from 'child_process';
 
 test('precondition: no X display in this process', () => {
   assert.ok(!process.env.DISPLAY, `DISPLAY must be unset for this test, is '${process.env.DISPLAY}'`);
@@ -41,6 +42,26 @@ test('the async twin rejects the same way', async () => {
   } catch (e) {
     assert.instance(e, ak.BackendUnavailableError);
   }
+});
+
+test('without the gl module: unavailable, and the fix builds it', () => {
+  // A child process in which require('gl') fails, as when gl was never built.
+  const code = `
+    const Module = require('module');
+    const load = Module._load;
+    Module._load = function (request, ...rest) {
+      if (request === 'gl') throw new Error("Cannot find module 'gl' (simulated)");
+      return load.call(this, request, ...rest);
+    };
+    const g = require('attnkit').backends().find((b) => b.name === 'gpu');
+    process.stdout.write(JSON.stringify(g));`;
+  const r = spawnSync(process.execPath, ['-e', code], { encoding: 'utf8', env: { ...process.env, DISPLAY: ':0' } });
+  assert.is(r.status, 0, r.stderr);
+  const g = JSON.parse(r.stdout);
+  assert.is(g.available, false);
+  assert.match(g.reason, /the gl module \(headless-gl\) cannot be loaded: Cannot find module 'gl' \(simulated\)/);
+  assert.match(g.fix, /install-system-deps\.sh/);
+  assert.match(g.fix, /npm rebuild gl/);
 });
 
 test.run();

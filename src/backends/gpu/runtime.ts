@@ -64,6 +64,8 @@ function fitsSquare(m: number, max: number): boolean {
 /** Things an op has allocated: textures to delete when it is done. */
 export class Scope {
   private readonly textures: GpuJsTexture[] = [];
+  /** Cache keys of the kernels this op has run: never evicted while the op runs (destroying a kernel can delete its textures). */
+  readonly kernels = new Set<string>();
   /** Remember a texture for deletion. */
   track(t: GpuJsTexture): GpuJsTexture {
     this.textures.push(t);
@@ -166,6 +168,7 @@ export class Runtime {
     const output = this.fitOutput(spec.name, spec.output);
     const constants = { ...spec.constants, ZN: spec.output[2] };
     const key = `${spec.src}\u0000${output.join(',')}\u0000${JSON.stringify(constants)}`;
+    scope.kernels.add(key);
     let k = this.cache.get(key);
     if (k) {
       this.cache.delete(key); // LRU: move to the back
@@ -185,8 +188,18 @@ export class Runtime {
       });
       this.stats.kernelsCompiled++;
       this.cache.set(key, k);
+      // Evict least recently used kernels, but none of the running op's (it may exceed the limit
+      // for its duration; the next op trims the cache back).
       while (this.cache.size > this.cacheLimit) {
-        const [oldKey, old] = this.cache.entries().next().value as [string, GpuJsKernelRun];
+        let victim: [string, GpuJsKernelRun] | null = null;
+        for (const e of this.cache) {
+          if (!scope.kernels.has(e[0]) && e[0] !== key) {
+            victim = e;
+            break;
+          }
+        }
+        if (!victim) break;
+        const [oldKey, old] = victim;
         this.cache.delete(oldKey);
         this.stats.kernelsEvicted++;
         try {
