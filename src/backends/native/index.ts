@@ -16,6 +16,9 @@ import { forgetFailedLoad, loadAddon, type NativeAddon, type NativeAddonInfo, ty
 import { nativeOps } from './ops/types';
 // One line per op adapter (each registers itself):
 import './ops/sdpa';
+import './ops/softmax';
+import './ops/layerNorm';
+import './ops/gelu';
 import './ops/linear';
 import './ops/topK';
 import './ops/additiveAttention';

@@ -1,0 +1,39 @@
+// gelu binding: checks GeluArgs (src/kernels.ts) and runs the gelu kernel table.
+#include <napi.h>
+
+#include "attnkit/elementwise.h"
+#include "common.h"
+
+namespace attnkit {
+namespace bind {
+namespace {
+
+struct GeluJob final : Job {
+  GeluParams p;
+  Napi::Float32Array out;
+  void run() override {
+    Isa used = Isa::scalar;
+    gelu_table().get(&used)(p);
+    variant = isa_name(used);
+  }
+  Napi::Value result(Napi::Env) override { return out; }
+};
+
+std::unique_ptr<Job> parse_gelu(const Napi::CallbackInfo& info) {
+  auto job = std::make_unique<GeluJob>();
+  Args a(info, *job, "gelu");
+  GeluParams& p = job->p;
+  const int64_t rows = a.integer("rows", 1, 0x7fffffff);
+  const int64_t cols = a.integer("cols", 1, 0x7fffffff);
+  const uint64_t n = checked_product(a.env(), "gelu x", {static_cast<uint64_t>(rows), static_cast<uint64_t>(cols)});
+  p.n = static_cast<int64_t>(n);
+  p.x = a.f32("x", n);
+  p.tanh_approx = a.choice("approximate", {"none", "tanh"}) == 1;
+  p.out = a.out_f32(n, &job->out);
+  return job;
+}
+
+}  // namespace
+ATTNKIT_OP(gelu, parse_gelu);
+}  // namespace bind
+}  // namespace attnkit

@@ -1,0 +1,42 @@
+// layerNorm binding: checks LayerNormArgs (src/kernels.ts) and runs the layernorm kernel table.
+#include <napi.h>
+
+#include "attnkit/elementwise.h"
+#include "common.h"
+
+namespace attnkit {
+namespace bind {
+namespace {
+
+struct LayerNormJob final : Job {
+  LayerNormParams p;
+  Napi::Float32Array out;
+  void run() override {
+    Isa used = Isa::scalar;
+    layernorm_table().get(&used)(p);
+    variant = isa_name(used);
+  }
+  Napi::Value result(Napi::Env) override { return out; }
+};
+
+std::unique_ptr<Job> parse_layernorm(const Napi::CallbackInfo& info) {
+  auto job = std::make_unique<LayerNormJob>();
+  Args a(info, *job, "layerNorm");
+  LayerNormParams& p = job->p;
+  p.rows = a.integer("rows", 1, 0x7fffffff);
+  p.cols = a.integer("cols", 1, 0x7fffffff);
+  const uint64_t n = checked_product(a.env(), "layerNorm x", {static_cast<uint64_t>(p.rows), static_cast<uint64_t>(p.cols)});
+  p.x = a.f32("x", n);
+  p.gamma = a.f32_opt("gamma", static_cast<uint64_t>(p.cols));
+  p.beta = a.f32_opt("beta", static_cast<uint64_t>(p.cols));
+  const double eps = a.number("eps", true);
+  if (eps < 0) a.range_error("eps", "must be >= 0");
+  p.eps = static_cast<float>(eps);
+  p.out = a.out_f32(n, &job->out);
+  return job;
+}
+
+}  // namespace
+ATTNKIT_OP(layerNorm, parse_layernorm);
+}  // namespace bind
+}  // namespace attnkit

@@ -1,0 +1,31 @@
+// softmax, avx2. Algorithm: softmax_impl.h.
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+
+#include "attnkit/elementwise.h"
+#include "attnkit/parallel.h"
+#include "attnkit/target.h"
+
+#if ATTNKIT_X86_64
+#include <immintrin.h>
+
+ATTNKIT_TARGET_AVX2_BEGIN
+namespace attnkit {
+namespace {
+#include "../vec/vec_avx2.h"
+#include "../vec/vmath_generic.h"
+constexpr int W = V::W;
+#include "softmax_impl.h"
+}  // namespace
+}  // namespace attnkit
+ATTNKIT_TARGET_END
+
+namespace attnkit {
+namespace {
+void softmax_avx2(const SoftmaxParams& p) { softmax_run(p); }
+}  // namespace
+ATTNKIT_REGISTER(softmax_table, avx2, &softmax_avx2);
+}  // namespace attnkit
+#endif
