@@ -102,6 +102,49 @@ if (!info || !info.available) {
     assert.ok(n >= 300, `${n} verified calls`);
   });
 
+  test('adversarial sizes for every other op: dims 1, 3, 17, 65; L != S; S = 1; masks; empty rows', () => {
+    let n = 0;
+    const check = (run) => {
+      const { opts, report } = verified();
+      const r = run(opts);
+      assert.ok(report().passed);
+      n++;
+      return r;
+    };
+    for (const d of [1, 3, 17, 65]) {
+      for (const [L, S] of [[1, 1], [4, 1], [1, 6], [5, 9]]) {
+        const B = 2;
+        const seed = d * 100 + L * 10 + S;
+        // additive (with query and pooled), with a mask that empties row 0 of batch 0
+        const p = { wq: rnd([d, 5], seed, 0.3), wk: rnd([3, 5], seed + 1, 0.3), b: rnd([5], seed + 2, 0.1), v: rnd([5], seed + 3) };
+        const keys = rnd([B, S, 3], seed + 4), vals = rnd([B, S, d], seed + 5);
+        const mask = maskOf([B, L, S], (b, i, j) => !(b === 0 && i === 0) && (i + j) % 3 !== 2);
+        const r = check((o) => ak.additiveAttention(rnd([B, L, d], seed + 6), keys, vals, p, { mask, returnWeights: true }, o));
+        for (let c = 0; c < d; c++) assert.is(r.output.data[c], 0, 'additive: empty row gives zeros');
+        check((o) => ak.additiveAttention(null, keys, vals, { wk: p.wk, b: p.b, v: p.v }, { keyLengths: new Int32Array([0, S]), returnWeights: true }, o));
+        // target attention, both normalisations, one history fully padded
+        const layers = [{ w: rnd([4 * d, 4], seed + 7, 0.3), b: rnd([4], seed + 8, 0.1), alpha: rnd([4], seed + 9, 0.2) }, { w: rnd([4, 1], seed + 10), b: rnd([1], seed + 11) }];
+        for (const normalize of ['none', 'softmax']) {
+          const t = check((o) => ak.targetAttention(rnd([B, d], seed + 12), rnd([B, S, d], seed + 13), { layers }, { activation: 'prelu', normalize, keyLengths: new Int32Array([S, 0]), returnWeights: true }, o));
+          for (let c = 0; c < d; c++) assert.is(t.output.data[d + c], 0, 'target: empty history gives zeros');
+        }
+        // primitives with rows of d
+        const x = rnd([L, S, d], seed + 14, 3);
+        check((o) => ak.softmax(x, { mask: maskOf([S, d], (j, c) => j !== 0 && (c + j) % 2 === 0) }, o));
+        check((o) => ak.layerNorm(x, rnd([d], seed + 15), null, {}, o));
+        check((o) => ak.linear(x, rnd([d, S], seed + 16), rnd([S], seed + 17), o));
+        check((o) => ak.gelu(x, {}, o));
+        check((o) => ak.gelu(x, { approximate: 'tanh' }, o));
+        // topK with k up to N and exclusions that leave fewer than k
+        const N = S * 3;
+        const tk = check((o) => ak.topK(rnd([B, d], seed + 18), rnd([N, d], seed + 19), N, { exclude: [[0, N - 1, 0], null] }, o));
+        assert.equal([tk.indices.data[N - 2], tk.indices.data[N - 1]], [-1, -1], 'two excluded: the tail is -1');
+        assert.is(tk.scores.data[N - 1], -Infinity);
+      }
+    }
+    assert.ok(n >= 150, `${n} verified calls`);
+  });
+
   test('NaN in masked keys/values does not leak; NaN and +Inf logits poison only their own row', () => {
     const [L, S, D] = [3, 5, 4];
     const q = rnd([1, 1, L, D], 11), k = rnd([1, 1, S, D], 12), v = rnd([1, 1, S, D], 13);
