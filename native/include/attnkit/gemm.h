@@ -18,9 +18,12 @@ namespace attnkit {
 /** Activation applied to the finished tile (the GEMM epilogue). */
 enum class GemmAct : int { None = 0, Relu = 1, Gelu = 2, GeluTanh = 3 };
 
-/** Register-blocked microkernel: tile[MR,NR] = init + Ap·Bp over kc (see gemm kernels). */
-using GemmMicroFn = void (*)(int64_t kc, const float* Ap, const float* Bp, float* C, int64_t ldc, int init,
-                             const float* bias);
+/**
+ * Register-blocked microkernel: tile[MR,NR] = init + A·Bp over kc, A element (i,k) at
+ * `A[i*rs + k*cs]` (a packed panel: rs = 1, cs = MR; rows read in place: rs = lda, cs = 1).
+ */
+using GemmMicroFn = void (*)(int64_t kc, const float* A, int64_t rs, int64_t cs, const float* Bp, float* C,
+                             int64_t ldc, int init, const float* bias);
 /** Epilogue over a finished tile of rows x cols (row stride ldc): relu / gelu / tanh-gelu in place. */
 using GemmActFn = void (*)(float* C, int64_t ldc, int64_t rows, int64_t cols, int act);
 

@@ -121,6 +121,9 @@ void gemm_packed_cols(int64_t M, const float* A, int64_t lda, const PackedB& Bp,
   }
   const int64_t mt = (M + mc - 1) / mc, nt = (N + nc - 1) / nc;
   // Small products are not worth waking threads for (the result is the same either way).
+  // Short rows (lda <= 256 floats, 1 KB) are read in place: 14 of them sit in distinct L1 sets.
+  // Long rows are packed: a 4 KB stride would put every row of a micro-panel in the same set.
+  const bool direct = lda <= 256;
   run_tasks(parallel && M * N * K >= 32768, mt * nt, [&](int64_t t) {
     const int64_t i0 = (t / nt) * mc, j0 = (t % nt) * nc;
     const int64_t rows = std::min(mc, M - i0), cols = std::min(nc, N - j0);
@@ -137,7 +140,10 @@ void gemm_packed_cols(int64_t M, const float* A, int64_t lda, const PackedB& Bp,
     }
     for (int64_t k0 = 0; k0 < K; k0 += kc) {
       const int64_t kcb = std::min(kc, K - k0);
-      pack_a(A, lda, i0, rows, k0, kcb, mr, abuf.data());
+      // Full micro-panels may read A's rows in place (packing costs ~1 cycle per element, up to
+      // a third of the work when N is small); a ragged last panel is always packed (padded).
+      const int64_t fullRows = direct ? rows / mr * mr : 0;
+      if (fullRows < rows) pack_a(A, lda, i0 + fullRows, rows - fullRows, k0, kcb, mr, abuf.data() + fullRows * kcb);
       const int init = k0 > 0 || accumulate ? kGemmInitLoad : (bias ? kGemmInitBias : kGemmInitZero);
       for (int64_t jj = 0; jj < cols; jj += nr) {
         const int64_t j = j0 + jj, nn = std::min(nr, N - j);
@@ -145,10 +151,12 @@ void gemm_packed_cols(int64_t M, const float* A, int64_t lda, const PackedB& Bp,
         const float* bb = bias ? bias + j : nullptr;
         for (int64_t ii = 0; ii < rows; ii += mr) {
           const int64_t i = i0 + ii, mm = std::min(mr, M - i);
-          const float* apanel = abuf.data() + ii * kcb;
+          const bool inPlace = ii < fullRows;
+          const float* apanel = inPlace ? A + i * lda + k0 : abuf.data() + ii * kcb;
+          const int64_t rs = inPlace ? lda : 1, cs = inPlace ? 1 : mr;
           float* c = C + i * ldc + j;
           if (mm == mr && nn == nr) {
-            kern.micro(kcb, apanel, bpanel, c, ldc, init, bb);
+            kern.micro(kcb, apanel, rs, cs, bpanel, c, ldc, init, bb);
             continue;
           }
           // Edge tile: stage through tmp so the microkernel always runs full width.
@@ -161,7 +169,7 @@ void gemm_packed_cols(int64_t M, const float* A, int64_t lda, const PackedB& Bp,
               }
               tmp[r * nr + q] = v;
             }
-          kern.micro(kcb, apanel, bpanel, tmp, nr, kGemmInitLoad, nullptr);
+          kern.micro(kcb, apanel, rs, cs, bpanel, tmp, nr, kGemmInitLoad, nullptr);
           for (int64_t r = 0; r < mm; r++) std::memcpy(c + r * ldc, tmp + r * nr, (size_t)nn * sizeof(float));
         }
       }

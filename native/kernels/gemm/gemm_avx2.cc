@@ -12,8 +12,8 @@ namespace attnkit {
 namespace {
 constexpr int MR = 6, NR = 16;
 
-ATTNKIT_AVX2 void micro_avx2(int64_t kc, const float* A, const float* B, float* C, int64_t ldc, int init,
-                             const float* bias) {
+ATTNKIT_AVX2 void micro_avx2(int64_t kc, const float* A, int64_t rs, int64_t cs, const float* B, float* C,
+                             int64_t ldc, int init, const float* bias) {
   __m256 c0[MR], c1[MR];
 #pragma GCC unroll 6
   for (int i = 0; i < MR; i++) {
@@ -28,16 +28,24 @@ ATTNKIT_AVX2 void micro_avx2(int64_t kc, const float* A, const float* B, float* 
       c1[i] = _mm256_setzero_ps();
     }
   }
+  // Two base pointers and two row offsets: one addressing mode per broadcast (see gemm_avx512.cc).
+  const float* a0 = A;
+  const float* a3 = A + 3 * rs;
+  const int64_t r1 = rs, r2 = 2 * rs;
   for (int64_t k = 0; k < kc; k++) {
     const __m256 b0 = _mm256_loadu_ps(B);
     const __m256 b1 = _mm256_loadu_ps(B + 8);
-#pragma GCC unroll 6
-    for (int i = 0; i < MR; i++) {
-      const __m256 a = _mm256_broadcast_ss(A + i);
-      c0[i] = _mm256_fmadd_ps(a, b0, c0[i]);
-      c1[i] = _mm256_fmadd_ps(a, b1, c1[i]);
-    }
-    A += MR;
+#define ATTNKIT_ROW(i, p, o)                          \
+  {                                                   \
+    const __m256 a = _mm256_broadcast_ss(p + o);      \
+    c0[i] = _mm256_fmadd_ps(a, b0, c0[i]);            \
+    c1[i] = _mm256_fmadd_ps(a, b1, c1[i]);            \
+  }
+    ATTNKIT_ROW(0, a0, 0) ATTNKIT_ROW(1, a0, r1) ATTNKIT_ROW(2, a0, r2)
+    ATTNKIT_ROW(3, a3, 0) ATTNKIT_ROW(4, a3, r1) ATTNKIT_ROW(5, a3, r2)
+#undef ATTNKIT_ROW
+    a0 += cs;
+    a3 += cs;
     B += NR;
   }
 #pragma GCC unroll 6

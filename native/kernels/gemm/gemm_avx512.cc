@@ -13,8 +13,8 @@ namespace attnkit {
 namespace {
 constexpr int MR = 14, NR = 32;
 
-ATTNKIT_AVX512 void micro_avx512(int64_t kc, const float* A, const float* B, float* C, int64_t ldc, int init,
-                                 const float* bias) {
+ATTNKIT_AVX512 void micro_avx512(int64_t kc, const float* A, int64_t rs, int64_t cs, const float* B, float* C,
+                                 int64_t ldc, int init, const float* bias) {
   __m512 c0[MR], c1[MR];
 #pragma GCC unroll 14
   for (int i = 0; i < MR; i++) {
@@ -29,16 +29,31 @@ ATTNKIT_AVX512 void micro_avx512(int64_t kc, const float* A, const float* B, flo
       c1[i] = _mm512_setzero_ps();
     }
   }
+  // Rows through 4 base pointers and 3 row offsets, so every broadcast is one addressing mode
+  // (base + offset*4) for packed panels and rows read in place alike.
+  const float* a0 = A;
+  const float* a4 = A + 4 * rs;
+  const float* a8 = A + 8 * rs;
+  const float* a12 = A + 12 * rs;
+  const int64_t r1 = rs, r2 = 2 * rs, r3 = 3 * rs;
   for (int64_t k = 0; k < kc; k++) {
     const __m512 b0 = _mm512_loadu_ps(B);
     const __m512 b1 = _mm512_loadu_ps(B + 16);
-#pragma GCC unroll 14
-    for (int i = 0; i < MR; i++) {
-      const __m512 a = _mm512_set1_ps(A[i]);
-      c0[i] = _mm512_fmadd_ps(a, b0, c0[i]);
-      c1[i] = _mm512_fmadd_ps(a, b1, c1[i]);
-    }
-    A += MR;
+#define ATTNKIT_ROW(i, p, o)                          \
+  {                                                   \
+    const __m512 a = _mm512_set1_ps(p[o]);            \
+    c0[i] = _mm512_fmadd_ps(a, b0, c0[i]);            \
+    c1[i] = _mm512_fmadd_ps(a, b1, c1[i]);            \
+  }
+    ATTNKIT_ROW(0, a0, 0) ATTNKIT_ROW(1, a0, r1) ATTNKIT_ROW(2, a0, r2) ATTNKIT_ROW(3, a0, r3)
+    ATTNKIT_ROW(4, a4, 0) ATTNKIT_ROW(5, a4, r1) ATTNKIT_ROW(6, a4, r2) ATTNKIT_ROW(7, a4, r3)
+    ATTNKIT_ROW(8, a8, 0) ATTNKIT_ROW(9, a8, r1) ATTNKIT_ROW(10, a8, r2) ATTNKIT_ROW(11, a8, r3)
+    ATTNKIT_ROW(12, a12, 0) ATTNKIT_ROW(13, a12, r1)
+#undef ATTNKIT_ROW
+    a0 += cs;
+    a4 += cs;
+    a8 += cs;
+    a12 += cs;
     B += NR;
   }
 #pragma GCC unroll 14

@@ -12,7 +12,8 @@ namespace attnkit {
 namespace {
 constexpr int MR = 8, NR = 8;
 
-void micro_neon(int64_t kc, const float* A, const float* B, float* C, int64_t ldc, int init, const float* bias) {
+void micro_neon(int64_t kc, const float* A, int64_t rs, int64_t cs, const float* B, float* C, int64_t ldc, int init,
+                const float* bias) {
   float32x4_t c0[MR], c1[MR];
   for (int i = 0; i < MR; i++) {
     if (init == kGemmInitLoad) {
@@ -29,10 +30,10 @@ void micro_neon(int64_t kc, const float* A, const float* B, float* C, int64_t ld
   for (int64_t k = 0; k < kc; k++) {
     const float32x4_t b0 = vld1q_f32(B), b1 = vld1q_f32(B + 4);
     for (int i = 0; i < MR; i++) {
-      c0[i] = vfmaq_n_f32(c0[i], b0, A[i]);
-      c1[i] = vfmaq_n_f32(c1[i], b1, A[i]);
+      c0[i] = vfmaq_n_f32(c0[i], b0, A[i * rs]);
+      c1[i] = vfmaq_n_f32(c1[i], b1, A[i * rs]);
     }
-    A += MR;
+    A += cs;
     B += NR;
   }
   for (int i = 0; i < MR; i++) {
