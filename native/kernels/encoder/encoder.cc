@@ -5,6 +5,7 @@
 #include <cstring>
 #include <vector>
 
+#include "attnkit/elementwise.h"
 #include "attnkit/gemm.h"
 #include "attnkit/mha.h"
 #include "attnkit/parallel.h"
@@ -12,31 +13,17 @@
 namespace attnkit {
 
 namespace {
-// Row layerNorm (private helper): mean and biased variance in double, as in reference.
+// Row layerNorm through the native layerNorm kernel (attnkit/elementwise.h, vectorised per ISA).
 void layer_norm_rows(const float* x, float* y, int64_t rows, int64_t cols, const float* gamma, const float* beta, double eps) {
-  auto body = [&](int64_t r0, int64_t r1) {
-    for (int64_t r = r0; r < r1; r++) {
-      const float* xr = x + r * cols;
-      float* yr = y + r * cols;
-      double mean = 0;
-      for (int64_t j = 0; j < cols; j++) mean += xr[j];
-      mean /= (double)cols;
-      double var = 0;
-      for (int64_t j = 0; j < cols; j++) {
-        const double d = xr[j] - mean;
-        var += d * d;
-      }
-      var /= (double)cols;
-      const double inv = 1.0 / std::sqrt(var + eps);
-      for (int64_t j = 0; j < cols; j++) {
-        double v = (xr[j] - mean) * inv;
-        if (gamma) v *= gamma[j];
-        if (beta) v += beta[j];
-        yr[j] = (float)v;
-      }
-    }
-  };
-  parallel_for_each(rows, body, 64);
+  LayerNormParams lp;
+  lp.x = x;
+  lp.out = y;
+  lp.rows = rows;
+  lp.cols = cols;
+  lp.gamma = gamma;
+  lp.beta = beta;
+  lp.eps = (float)eps;
+  layernorm_table().get()(lp);
 }
 }  // namespace
 
