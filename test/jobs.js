@@ -8,6 +8,11 @@ module.exports = function jobs() {
     { label: 'errors', file: 'test/errors.test.mjs' },
     { label: 'tensor', file: 'test/tensor.test.mjs' },
     { label: 'cli', file: 'test/cli.test.mjs' },
+    { label: 'native (avx512)', file: 'test/native.test.mjs', env: { ATTNKIT_ISA: 'avx512' } },
+    { label: 'native (avx2)', file: 'test/native.test.mjs', env: { ATTNKIT_ISA: 'avx2' } },
+    { label: 'native (scalar)', file: 'test/native.test.mjs', env: { ATTNKIT_ISA: 'scalar' } },
+    // The cmake-js build of the same sources (npm run build:cmake), loaded explicitly.
+    { label: 'native (cmake-js build)', file: 'test/native-cmake.test.mjs', env: { ATTNKIT_NATIVE_PATH: 'build-cmake/Release/attnkit.node' } },
     { label: 'native-gemm-ops (avx512)', file: 'test/native-gemm-ops.test.mjs', env: { ATTNKIT_ISA: 'avx512' } },
     { label: 'native-gemm-ops (avx2)', file: 'test/native-gemm-ops.test.mjs', env: { ATTNKIT_ISA: 'avx2' } },
     { label: 'native-gemm-ops (scalar)', file: 'test/native-gemm-ops.test.mjs', env: { ATTNKIT_ISA: 'scalar' } },

@@ -103,6 +103,8 @@ class Args {
   StridedView<float> strided_f32(const char* name, const std::vector<int64_t>& dims);
 
   /// A new Float32Array of n elements (zero-filled), kept alive by the job; `out` receives it.
+  /// `out` is a handle valid only during this call: to return the array from result() (which
+  /// runs later for async calls), remember `job.keep.size() - 1` and use `keep[i].Value()`.
   float* out_f32(uint64_t n, Napi::Float32Array* out);
   /// A new Int32Array of n elements, kept alive by the job.
   int32_t* out_i32(uint64_t n, Napi::Int32Array* out);

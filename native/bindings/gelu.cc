@@ -10,13 +10,13 @@ namespace {
 
 struct GeluJob final : Job {
   GeluParams p;
-  Napi::Float32Array out;
+  size_t out = 0;  // index into keep (napi_values do not outlive their scope)
   void run() override {
     Isa used = Isa::scalar;
     gelu_table().get(&used)(p);
     variant = isa_name(used);
   }
-  Napi::Value result(Napi::Env) override { return out; }
+  Napi::Value result(Napi::Env) override { return keep[out].Value(); }
 };
 
 std::unique_ptr<Job> parse_gelu(const Napi::CallbackInfo& info) {
@@ -29,7 +29,9 @@ std::unique_ptr<Job> parse_gelu(const Napi::CallbackInfo& info) {
   p.n = static_cast<int64_t>(n);
   p.x = a.f32("x", n);
   p.tanh_approx = a.choice("approximate", {"none", "tanh"}) == 1;
-  p.out = a.out_f32(n, &job->out);
+  Napi::Float32Array tmp;
+  p.out = a.out_f32(n, &tmp);
+  job->out = job->keep.size() - 1;
   return job;
 }
 

@@ -10,13 +10,13 @@ namespace {
 
 struct LayerNormJob final : Job {
   LayerNormParams p;
-  Napi::Float32Array out;
+  size_t out = 0;  // index into keep (napi_values do not outlive their scope)
   void run() override {
     Isa used = Isa::scalar;
     layernorm_table().get(&used)(p);
     variant = isa_name(used);
   }
-  Napi::Value result(Napi::Env) override { return out; }
+  Napi::Value result(Napi::Env) override { return keep[out].Value(); }
 };
 
 std::unique_ptr<Job> parse_layernorm(const Napi::CallbackInfo& info) {
@@ -32,7 +32,9 @@ std::unique_ptr<Job> parse_layernorm(const Napi::CallbackInfo& info) {
   const double eps = a.number("eps", true);
   if (eps < 0) a.range_error("eps", "must be >= 0");
   p.eps = static_cast<float>(eps);
-  p.out = a.out_f32(n, &job->out);
+  Napi::Float32Array tmp;
+  p.out = a.out_f32(n, &tmp);
+  job->out = job->keep.size() - 1;
   return job;
 }
 

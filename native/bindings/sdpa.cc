@@ -10,13 +10,15 @@ namespace {
 
 struct SdpaJob final : Job {
   SdpaParams p;
-  Napi::Float32Array out, weights, lse;
+  // Indices into `keep` (a napi_value is only valid in the scope that made it; async results
+  // are built later, so outputs are fetched back through their references).
+  size_t out = 0, weights = 0, lse = 0;
   void run() override { variant = sdpa_forward(p); }
   Napi::Value result(Napi::Env env) override {
     Napi::Object r = Napi::Object::New(env);
-    r.Set("output", out);
-    if (p.weights) r.Set("weights", weights);
-    if (p.lse) r.Set("lse", lse);
+    r.Set("output", keep[out].Value());
+    if (p.weights) r.Set("weights", keep[weights].Value());
+    if (p.lse) r.Set("lse", keep[lse].Value());
     if (variant) r.Set("kernel", variant);
     return r;
   }
@@ -59,9 +61,17 @@ std::unique_ptr<Job> parse_sdpa(const Napi::CallbackInfo& info) {
   const bool rw = a.boolean("returnWeights");
   const bool rl = a.boolean("returnLse");
   sdpa_contiguous_strides(p);
-  p.out = a.out_f32(outN, &job->out);
-  if (rw) p.weights = a.out_f32(checked_product(env, "sdpa weights", {B, Hq, L, S}), &job->weights);
-  if (rl) p.lse = a.out_f32(checked_product(env, "sdpa lse", {B, Hq, L}), &job->lse);
+  Napi::Float32Array tmp;
+  p.out = a.out_f32(outN, &tmp);
+  job->out = job->keep.size() - 1;
+  if (rw) {
+    p.weights = a.out_f32(checked_product(env, "sdpa weights", {B, Hq, L, S}), &tmp);
+    job->weights = job->keep.size() - 1;
+  }
+  if (rl) {
+    p.lse = a.out_f32(checked_product(env, "sdpa lse", {B, Hq, L}), &tmp);
+    job->lse = job->keep.size() - 1;
+  }
   return job;
 }
 

@@ -10,13 +10,13 @@ namespace {
 
 struct SoftmaxJob final : Job {
   SoftmaxParams p;
-  Napi::Float32Array out;
+  size_t out = 0;  // index into keep (napi_values do not outlive their scope)
   void run() override {
     Isa used = Isa::scalar;
     softmax_table().get(&used)(p);
     variant = isa_name(used);
   }
-  Napi::Value result(Napi::Env) override { return out; }
+  Napi::Value result(Napi::Env) override { return keep[out].Value(); }
 };
 
 std::unique_ptr<Job> parse_softmax(const Napi::CallbackInfo& info) {
@@ -50,7 +50,9 @@ std::unique_ptr<Job> parse_softmax(const Napi::CallbackInfo& info) {
     p.mask = mask.data;
     for (int i = 0; i < p.rank; ++i) p.mask_strides[i] = mask.strides[i];
   }
-  p.out = a.out_f32(n, &job->out);
+  Napi::Float32Array tmp;
+  p.out = a.out_f32(n, &tmp);
+  job->out = job->keep.size() - 1;
   return job;
 }
 

@@ -419,7 +419,7 @@ inline void row_pv_dispatch(int nvec, int rem, float* o, const float* vb, int64_
 /// One row over keys [c0, c1): logits into sbuf (excluded = -Inf), allowed flags into abuf,
 /// then p = exp(s - m) in sbuf (normalised by 1/l when `normalize`), o = Σ allowed p·v.
 /// Returns the partial (m, l, flag); o has Dv entries (unnormalised unless `normalize`).
-inline void row_chunk(const SdpaParams& p, const Geo& g, int64_t i, int64_t c0, int64_t c1, float* sbuf, uint8_t* abuf, float* o,
+inline void row_chunk(const SdpaParams& p, const Geo& g, int64_t i, int64_t c0, int64_t c1, float* sbuf, uint8_t* abuf, double* dbuf, float* o,
                       bool normalize, float& m_out, float& l_out, bool& flag_out) {
   const int64_t D = p.D, Dv = p.Dv;
   const int64_t e = imin(c1, row_end(p, g, i));
@@ -457,6 +457,7 @@ inline void row_chunk(const SdpaParams& p, const Geo& g, int64_t i, int64_t c0, 
   }
   // Exclusions, bias, NaN/+Inf flag, max.
   float m = ninf();
+  float shift = 0.0f;  // the exp pass computes exp(s - shift)
   bool flag = false;
   bool all_allowed = true;
   if (!g.mask && !g.bias) {
@@ -480,28 +481,32 @@ inline void row_chunk(const SdpaParams& p, const Geo& g, int64_t i, int64_t c0, 
     if (V::any(nf)) flag = true;
     if (V::any(ni)) all_allowed = false;
     if (!flag) m = V::hmax(mx) > m ? V::hmax(mx) : m;
+    shift = m;
     if (!all_allowed || flag)
       for (int64_t u = 0; u < n; ++u) abuf[u] = sbuf[u] != ninf() ? 1 : 0;
   } else {
+    // Mask / bias: logits in double so that a large bias (±1e4) does not round away the dot
+    // products' differences; the exp pass then gets s - max already formed in double.
     all_allowed = false;
+    double md = -__builtin_inf();
     for (int64_t t = 0; t < n; ++t) {
       const int64_t j = c0 + t;
-      float x = sbuf[t];
+      double x = sbuf[t];
       bool ok = !g.mask || g.mask[i * p.mask_s[2] + j * p.mask_s[3]] != 0;
-      if (ok && g.bias) x += g.bias[i * p.bias_s[2] + j * p.bias_s[3]];
-      if (ok && x == ninf()) ok = false;
+      if (ok && g.bias) x += static_cast<double>(g.bias[i * p.bias_s[2] + j * p.bias_s[3]]);
+      if (ok && x == -__builtin_inf()) ok = false;
       abuf[t] = ok ? 1 : 0;
-      if (!ok) {
-        sbuf[t] = ninf();
-        continue;
-      }
-      if (x != x || x == pinf()) {
-        flag = true;
-        x = ninf();
-      } else if (x > m) {
-        m = x;
-      }
-      sbuf[t] = x;
+      dbuf[t] = ok ? x : -__builtin_inf();
+      if (!ok) continue;
+      if (x != x || x == __builtin_inf()) flag = true;
+      else if (x > md) md = x;
+    }
+    if (!flag && md != -__builtin_inf()) {
+      for (int64_t t = 0; t < n; ++t) sbuf[t] = static_cast<float>(dbuf[t] - md);
+      m = static_cast<float>(md);
+      shift = 0.0f;
+    } else if (!flag) {
+      m = ninf();
     }
   }
   if (flag) {
@@ -509,8 +514,8 @@ inline void row_chunk(const SdpaParams& p, const Geo& g, int64_t i, int64_t c0, 
     return;
   }
   if (m == ninf()) return;  // nothing allowed
-  // p = exp(s - m), l = Σ p (vector accumulator, fixed order).
-  const V::F mv = V::set1(m);
+  // p = exp(s - shift), l = Σ p (vector accumulator, fixed order).
+  const V::F mv = V::set1(shift);
   V::F lacc = V::zero();
   int64_t t = 0;
   for (; t + W <= n; t += W) {
@@ -560,10 +565,12 @@ inline bool sdpa_run(const SdpaParams& p) {
     auto body = [&](int64_t t0, int64_t t1) {
       uint8_t* abuf = static_cast<uint8_t*>(std::malloc(static_cast<size_t>(S > 0 ? S : 1)));
       float* o = static_cast<float*>(std::malloc(static_cast<size_t>(Dv) * sizeof(float)));
-      if (!abuf || !o) {
+      double* dbuf = (p.mask || p.bias) ? static_cast<double*>(std::malloc(static_cast<size_t>(S) * sizeof(double))) : nullptr;
+      if (!abuf || !o || ((p.mask || p.bias) && !dbuf)) {
         __atomic_store_n(&oom, true, __ATOMIC_RELAXED);
         std::free(abuf);
         std::free(o);
+        std::free(dbuf);
         return;
       }
       for (int64_t t = t0; t < t1; ++t) {
@@ -574,7 +581,7 @@ inline bool sdpa_run(const SdpaParams& p) {
           float* wrow = p.weights + ((b * Hq + h) * L + i) * S;
           float m, l;
           bool flag;
-          row_chunk(p, g, i, 0, S, wrow, abuf, o, true, m, l, flag);
+          row_chunk(p, g, i, 0, S, wrow, abuf, dbuf, o, true, m, l, flag);
           const int64_t n = imax(0, imin(S, row_end(p, g, i)));
           if (flag) {
             for (int64_t j = 0; j < S; ++j) wrow[j] = (j < n && abuf[j]) ? qnan() : 0.0f;
@@ -590,6 +597,7 @@ inline bool sdpa_run(const SdpaParams& p) {
       }
       std::free(abuf);
       std::free(o);
+      std::free(dbuf);
     };
     attnkit::parallel_for_each(B * Hq * nrb, body, 1);
     return !oom;
@@ -633,10 +641,12 @@ inline bool sdpa_run(const SdpaParams& p) {
   auto body = [&](int64_t t0, int64_t t1) {
     float* sbuf = static_cast<float*>(std::malloc(static_cast<size_t>(csize + W + Dv) * sizeof(float)));
     uint8_t* abuf = static_cast<uint8_t*>(std::malloc(static_cast<size_t>(csize + W)));
-    if (!sbuf || !abuf) {
+    double* dbuf = (p.mask || p.bias) ? static_cast<double*>(std::malloc(static_cast<size_t>(csize) * sizeof(double))) : nullptr;
+    if (!sbuf || !abuf || ((p.mask || p.bias) && !dbuf)) {
       __atomic_store_n(&oom, true, __ATOMIC_RELAXED);
       std::free(sbuf);
       std::free(abuf);
+      std::free(dbuf);
       return;
     }
     float* obuf = sbuf + csize + W;
@@ -652,12 +662,12 @@ inline bool sdpa_run(const SdpaParams& p) {
         float m, l;
         bool flag;
         if (direct) {
-          row_chunk(p, g, i, c0, c1, sbuf, abuf, obuf, false, m, l, flag);
+          row_chunk(p, g, i, c0, c1, sbuf, abuf, dbuf, obuf, false, m, l, flag);
           write_row_result(p, g, b, h, i, obuf, m, l, flag);
           continue;
         }
         float* rec = part + (((b * Hq + h) * L + i) * nch + c) * PS;
-        row_chunk(p, g, i, c0, c1, sbuf, abuf, rec + 4, false, m, l, flag);
+        row_chunk(p, g, i, c0, c1, sbuf, abuf, dbuf, rec + 4, false, m, l, flag);
         rec[0] = m;
         rec[1] = l;
         rec[2] = flag ? 1.0f : 0.0f;
@@ -665,6 +675,7 @@ inline bool sdpa_run(const SdpaParams& p) {
     }
     std::free(sbuf);
     std::free(abuf);
+    std::free(dbuf);
   };
   attnkit::parallel_for_each(B * Hkv * nch * group, body, 1);
   if (direct) return !oom;

@@ -1,0 +1,398 @@
+// The native backend: the shared op specs, then native-only tests (adversarial sizes, every
+// mask/bias kind, NaN/Inf rules, thread-count determinism, async, argument checking in the addon
+// itself). Run once per ISA level via ATTNKIT_ISA (see test/jobs.js).
+import { createRequire } from 'module';
+import { spawnSync } from 'child_process';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import * as ak from 'attnkit';
+import { runSpecs } from './specs/index.mjs';
+
+const require = createRequire(import.meta.url);
+const info = ak.nativeInfo();
+const inCI = process.env.CI === 'true';
+
+runSpecs('native');
+
+if (!info.available) {
+  const s = suite('native · availability');
+  if (inCI) s('native is available in CI', () => assert.unreachable(info.reason));
+  else s.skip(`native tests (unavailable: ${info.reason})`, () => {});
+  s.run();
+} else {
+  nativeTests();
+}
+
+function nativeTests() {
+  const addon = require(info.path);
+  const { sdpa, sdpaAsync, random, mask, tensor } = ak;
+  const NATIVE = { backend: 'native' };
+  const verified = (rows) => {
+    const o = { backend: 'native', verify: rows ? { rows } : true, onReport: (r) => (o.report = r.verify) };
+    return o;
+  };
+  const rnd = (shape, seed, scale = 1) => random(shape, { seed, scale });
+  const bitsEqual = (a, b, what) => {
+    assert.is(a.length, b.length, `${what}: length`);
+    const ua = new Uint32Array(a.buffer, a.byteOffset, a.length);
+    const ub = new Uint32Array(b.buffer, b.byteOffset, b.length);
+    for (let i = 0; i < ua.length; i++) if (ua[i] !== ub[i]) assert.unreachable(`${what}: element ${i} differs (${a[i]} vs ${b[i]})`);
+  };
+
+  // ------------------------------------------------------------------------------------------
+  const sys = suite('native · system');
+  sys('info reports the ISA in use, threads and kernel variants', () => {
+    const want = process.env.ATTNKIT_ISA;
+    if (want) assert.is(info.isa, want, 'ATTNKIT_ISA selects the path');
+    const b = ak.backends().find((x) => x.name === 'native');
+    assert.ok(b.available);
+    assert.is(b.isa, info.isa);
+    assert.ok(b.threads >= 1);
+    assert.is(info.kernels.sdpa.selected, info.isa === 'neon' || info.kernels.sdpa.variants.includes(info.isa) ? info.isa : 'scalar');
+    const r = sdpa(rnd([1, 1, 3, 4], 1), rnd([1, 1, 5, 4], 2), rnd([1, 1, 5, 4], 3), {}, NATIVE);
+    assert.ok(r.data.length === 12);
+    assert.is(addon.lastKernel(), `sdpa:${info.kernels.sdpa.selected}`);
+  });
+  sys('setThreads / getThreads', () => {
+    const n0 = ak.getThreads();
+    assert.is(ak.setThreads(3), 3);
+    assert.is(ak.getThreads(), 3);
+    assert.throws(() => ak.setThreads(-1), /threads/);
+    assert.throws(() => ak.setThreads(1.5), /threads/);
+    ak.setThreads(0);
+    assert.is(ak.getThreads(), info.hardwareThreads);
+    ak.setThreads(n0);
+  });
+  sys('measurePeak returns a positive GFLOP/s', () => {
+    const p = ak.measurePeak({ threads: 1, ms: 20 });
+    assert.ok(p.gflops > 0.1, `gflops ${p.gflops}`);
+    assert.is(p.threads, 1);
+  });
+  sys.run();
+
+  // ------------------------------------------------------------------------------------------
+  const adv = suite('native · sdpa adversarial sizes');
+  // Every D with every (L, S) pair; verify against reference (sampled rows on the biggest).
+  const Ds = [1, 3, 17, 63, 64, 65, 129];
+  const LS = [1, 7, 129, 1000];
+  for (const D of Ds) {
+    adv(`D=${D}, L,S in {1,7,129,1000}, causal alternating, weights+lse on small`, () => {
+      let n = 0;
+      for (const L of LS) {
+        for (const S of LS) {
+          const big = L * S * D > 2e6;
+          const q = rnd([1, 2, L, D], 10 + D);
+          const k = rnd([1, 2, S, D], 20 + D);
+          const v = rnd([1, 2, S, (D % 5) + 2], 30 + D);
+          const causal = (n++ & 1) === 1;
+          const small = L * S <= 129 * 129;
+          const o = verified(big ? 48 : null);
+          sdpa(q, k, v, { causal, returnLse: true, returnWeights: small }, o);
+          assert.ok(o.report.passed, `L=${L} S=${S}`);
+        }
+      }
+    });
+  }
+  adv('L != S with grouped-query heads (Hq=6, Hkv=2 and Hkv=1), Dv != D', () => {
+    for (const [Hq, Hkv] of [[6, 2], [6, 1], [4, 4]]) {
+      for (const [L, S] of [[33, 70], [70, 33], [2, 1500], [1, 3000]]) {
+        const o = verified();
+        sdpa(rnd([2, Hq, L, 24], 1), rnd([2, Hkv, S, 24], 2), rnd([2, Hkv, S, 40], 3), { causal: L <= S, returnLse: true }, o);
+        assert.ok(o.report.passed);
+      }
+    }
+  });
+  adv.run();
+
+  // ------------------------------------------------------------------------------------------
+  const masks = suite('native · sdpa masks, biases, lengths');
+  const [B, H, L, S, D] = [2, 3, 70, 90, 20];
+  const q = rnd([B, H, L, D], 41);
+  const k = rnd([B, H, S, D], 42);
+  const v = rnd([B, H, S, D], 43);
+  const maskKinds = {
+    'key padding [B,1,1,S]': [B, 1, 1, S],
+    'full [B,H,L,S]': [B, H, L, S],
+    'per head [H,1,S]': [H, 1, S],
+    'rows [L,S]': [L, S],
+    'per query [B,1,L,1]': [B, 1, L, 1],
+  };
+  for (const [name, shape] of Object.entries(maskKinds)) {
+    masks(`mask ${name}, with causal / keyLengths / weights`, () => {
+      const n = shape.reduce((a, b) => a * b, 1);
+      const m = mask(Uint8Array.from({ length: n }, (_, i) => ((i * 2654435761) >>> 0) % 7 !== 0), shape);
+      for (const extra of [{}, { causal: true }, { keyLengths: new Int32Array([40, 0]) }, { returnWeights: true }]) {
+        const o = verified();
+        sdpa(q, k, v, { mask: m, returnLse: true, ...extra }, o);
+        assert.ok(o.report.passed);
+      }
+    });
+    masks(`bias ${name}, with -Inf entries, causal and weights`, () => {
+      const n = shape.reduce((a, b) => a * b, 1);
+      const data = rnd([n], 44, 3).data;
+      for (let i = 0; i < n; i += 11) data[i] = -Infinity;
+      const bias = tensor(data, shape);
+      for (const extra of [{}, { causal: true }, { returnWeights: true }, { keyLengths: new Int32Array([90, 5]) }]) {
+        const o = verified();
+        sdpa(q, k, v, { bias, returnLse: true, ...extra }, o);
+        assert.ok(o.report.passed);
+      }
+    });
+  }
+  masks('fully masked rows give zeros and lse -Infinity (block, row and weights paths)', () => {
+    for (const Lq of [70, 2]) {
+      const m = mask(Uint8Array.from({ length: Lq * S }, (_, i) => (Math.floor(i / S) % 3 === 1 ? 0 : 1)), [Lq, S]);
+      for (const rw of [false, true]) {
+        const r = sdpa(q.data.length ? rnd([B, H, Lq, D], 5) : q, k, v, { mask: m, returnLse: true, returnWeights: rw }, verified());
+        for (let b = 0; b < B; b++)
+          for (let h = 0; h < H; h++) {
+            const row = (b * H + h) * Lq + 1;
+            assert.is(r.lse.data[row], -Infinity);
+            for (let e = 0; e < D; e++) assert.is(r.output.data[row * D + e], 0);
+          }
+      }
+    }
+  });
+  masks('keyLengths 0 and causal with L > S leave empty rows at zero', () => {
+    const r = sdpa(rnd([2, 2, 80, 8], 1), rnd([2, 2, 30, 8], 2), rnd([2, 2, 30, 8], 3), { causal: true, keyLengths: new Int32Array([0, 30]), returnLse: true }, verified());
+    for (let h = 0; h < 2; h++) for (let i = 0; i < 80; i++) assert.is(r.lse.data[h * 80 + i], -Infinity);
+    assert.is(r.lse.data[(2 + 0) * 80 + 0], -Infinity, 'row 0 of batch 1 sees no key (i + S - L < 0)');
+    assert.ok(Number.isFinite(r.lse.data[(2 + 0) * 80 + 79]));
+  });
+  masks('logits of ±1e4 stay exact (no overflow, no NaN)', () => {
+    for (const Lq of [64, 3]) {
+      const qq = rnd([1, 2, Lq, 16], 7, 100);
+      const kk = rnd([1, 2, 300, 16], 8, 100);
+      const o = verified();
+      const r = sdpa(qq, kk, rnd([1, 2, 300, 16], 9), { scale: 1, returnLse: true, returnWeights: Lq === 3 }, o);
+      assert.ok(o.report.passed);
+      assert.ok(r.output.data.every(Number.isFinite));
+    }
+  });
+  masks.run();
+
+  // ------------------------------------------------------------------------------------------
+  const nan = suite('native · sdpa NaN / Inf rules');
+  const paths = [
+    ['block', 70],
+    ['row', 3],
+  ];
+  for (const [pathName, Lq] of paths) {
+    for (const rw of [false, true]) {
+      nan(`${pathName} path${rw ? ' + weights' : ''}: NaN in q poisons its row only`, () => {
+        const qq = rnd([1, 2, Lq, 16], 1);
+        qq.data[16 * 1 + 3] = NaN; // head 0, row 1
+        const r = sdpa(qq, rnd([1, 2, 200, 16], 2), rnd([1, 2, 200, 16], 3), { returnLse: true, returnWeights: rw }, verified());
+        assert.ok(Number.isNaN(r.output.data[1 * 16]));
+        assert.ok(Number.isNaN(r.lse.data[1]));
+        assert.ok(Number.isFinite(r.output.data[0]) && Number.isFinite(r.output.data[2 * 16]));
+      });
+      nan(`${pathName} path${rw ? ' + weights' : ''}: NaN/Inf in masked keys' k and v do not leak`, () => {
+        const kk = rnd([1, 2, 200, 16], 2);
+        const vv = rnd([1, 2, 200, 16], 3);
+        for (const j of [5, 77, 150]) {
+          kk.data[j * 16 + 2] = NaN;
+          vv.data[j * 16 + 4] = NaN;
+          vv.data[(200 + j) * 16 + 1] = Infinity;
+        }
+        const keep = Uint8Array.from({ length: 200 }, (_, j) => (j === 5 || j === 77 || j === 150 ? 0 : 1));
+        const o = verified();
+        const r = sdpa(rnd([1, 2, Lq, 16], 1), kk, vv, { mask: mask(keep, [200]), returnWeights: rw }, o);
+        const out = r.output ?? r;
+        assert.ok(out.data.every(Number.isFinite), 'no NaN leaked from masked keys');
+        // Same through keyLengths and a -Infinity bias.
+        const kl = sdpa(rnd([1, 2, Lq, 16], 1), kk, vv, { keyLengths: new Int32Array([5]) }, verified());
+        assert.ok(kl.data.every(Number.isFinite));
+        // A -Infinity bias excludes a key whose k is finite (with NaN in k the logit is NaN, not
+        // -Infinity, and the contract makes the row NaN: checked by verify against reference).
+        const bias = tensor(Float32Array.from({ length: 200 }, (_, j) => (keep[j] ? 0 : -Infinity)), [200]);
+        const bi = sdpa(rnd([1, 2, Lq, 16], 1), rnd([1, 2, 200, 16], 2), vv, { bias, returnWeights: rw }, verified());
+        assert.ok((bi.output ?? bi).data.every(Number.isFinite));
+        const biNaN = sdpa(rnd([1, 2, Lq, 16], 1), kk, vv, { bias, returnLse: true }, verified());
+        assert.ok(Number.isNaN(biNaN.lse.data[0]) && Number.isFinite(biNaN.lse.data[Lq]), 'NaN k under a -Infinity bias: that head NaN, the other head fine');
+      });
+      nan(`${pathName} path${rw ? ' + weights' : ''}: NaN in an attended value and +Inf bias poison their rows only`, () => {
+        const vv = rnd([1, 1, 100, 8], 3);
+        vv.data[10 * 8 + 2] = NaN;
+        const r = sdpa(rnd([1, 1, Lq, 8], 1), rnd([1, 1, 100, 8], 2), vv, { returnWeights: rw }, verified());
+        const out = r.output ?? r;
+        for (let i = 0; i < Lq; i++) assert.ok(Number.isNaN(out.data[i * 8 + 2]) && Number.isFinite(out.data[i * 8 + 1]));
+        const bias = tensor(Float32Array.from({ length: Lq * 100 }, (_, t) => (t === 100 + 7 ? Infinity : 0)), [Lq, 100]);
+        if (Lq > 1) {
+          const r2 = sdpa(rnd([1, 1, Lq, 8], 1), rnd([1, 1, 100, 8], 2), rnd([1, 1, 100, 8], 4), { bias, returnLse: true }, verified());
+          assert.ok(Number.isNaN(r2.lse.data[1]) && Number.isFinite(r2.lse.data[0]));
+        }
+      });
+    }
+  }
+  nan.run();
+
+  // ------------------------------------------------------------------------------------------
+  const det = suite('native · bit-identical for 1, 2 and 3 threads');
+  const detCases = {
+    'sdpa block path (causal, mask, GQA)': () => sdpa(rnd([2, 4, 150, 40], 1), rnd([2, 2, 170, 40], 2), rnd([2, 2, 170, 24], 3), { causal: true, mask: mask(Uint8Array.from({ length: 170 }, (_, j) => j % 9 !== 0), [170]), returnLse: true }, NATIVE),
+    'sdpa decode path (chunked keys, merged)': () => sdpa(rnd([1, 8, 1, 64], 1), rnd([1, 2, 5000, 64], 2), rnd([1, 2, 5000, 64], 3), { returnLse: true }, NATIVE),
+    'sdpa weights path': () => sdpa(rnd([2, 2, 40, 16], 1), rnd([2, 2, 300, 16], 2), rnd([2, 2, 300, 16], 3), { returnWeights: true, returnLse: true }, NATIVE),
+    softmax: () => ak.softmax(rnd([300, 70], 1, 4), {}, NATIVE),
+    layerNorm: () => ak.layerNorm(rnd([300, 70], 1, 4), rnd([70], 2), rnd([70], 3), 1e-5, NATIVE),
+    gelu: () => ak.gelu(rnd([1000, 70], 1, 4), {}, NATIVE),
+  };
+  const flat = (r) => (r.data ? { output: r.data } : Object.fromEntries(Object.entries(r).map(([k2, t]) => [k2, t.data])));
+  for (const [name, fn] of Object.entries(detCases)) {
+    det(name, () => {
+      const n0 = ak.getThreads();
+      const res = [1, 2, 3].map((t) => {
+        ak.setThreads(t);
+        return flat(fn());
+      });
+      ak.setThreads(n0);
+      for (const key of Object.keys(res[0])) {
+        bitsEqual(res[1][key], res[0][key], `${name} ${key}: 2 vs 1 threads`);
+        bitsEqual(res[2][key], res[0][key], `${name} ${key}: 3 vs 1 threads`);
+      }
+    });
+  }
+  det.run();
+
+  // ------------------------------------------------------------------------------------------
+  const asy = suite('native · async');
+  asy('the async twin equals the sync call', async () => {
+    const args = [rnd([2, 3, 100, 32], 1), rnd([2, 3, 120, 32], 2), rnd([2, 3, 120, 32], 3), { causal: true, returnLse: true }];
+    const s = sdpa(...args, NATIVE);
+    const a = await sdpaAsync(...args, { backend: 'native', verify: true });
+    bitsEqual(a.output.data, s.output.data, 'output');
+    bitsEqual(a.lse.data, s.lse.data, 'lse');
+    const sm = await ak.softmaxAsync(rnd([30, 40], 4), {}, NATIVE);
+    bitsEqual(sm.data, ak.softmax(rnd([30, 40], 4), {}, NATIVE).data, 'softmax');
+  });
+  asy('100 concurrent calls are all correct and never run more than the limit at once', async () => {
+    const inputs = Array.from({ length: 100 }, (_, i) => [rnd([1, 2, 20 + (i % 7), 16], i), rnd([1, 2, 50, 16], 1000 + i), rnd([1, 2, 50, 16], 2000 + i)]);
+    const want = inputs.map((x) => sdpa(...x, {}, NATIVE).data);
+    let maxRunning = 0;
+    const limit = addon.asyncStats().limit;
+    const before = addon.asyncStats().completed;
+    const ps = inputs.map((x) => sdpaAsync(...x, {}, NATIVE));
+    const st = addon.asyncStats();
+    maxRunning = Math.max(maxRunning, st.running);
+    assert.ok(st.running <= limit, `running ${st.running} <= limit ${limit}`);
+    assert.ok(st.queued + st.running >= 90, `most calls are queued or running (${st.queued} queued)`);
+    const got = await Promise.all(ps);
+    for (let i = 0; i < 100; i++) bitsEqual(got[i].data, want[i], `call ${i}`);
+    const after = addon.asyncStats();
+    assert.is(after.completed - before, 100);
+    assert.is(after.running, 0);
+    assert.is(after.queued, 0);
+  });
+  asy('bad arguments reject the async call (no throw, no crash)', async () => {
+    let err = null;
+    await addon.sdpaAsync({ q: new Float32Array(3) }).catch((e) => (err = e));
+    assert.ok(err instanceof Error, 'rejected');
+  });
+  asy.run();
+
+  // ------------------------------------------------------------------------------------------
+  const bad = suite('native · the addon checks every argument itself');
+  const base = () => ({
+    q: new Float32Array(2 * 3 * 4),
+    k: new Float32Array(2 * 5 * 4),
+    v: new Float32Array(2 * 5 * 4),
+    B: 1, Hq: 2, Hkv: 2, L: 3, S: 5, D: 4, Dv: 4,
+    scale: 0.5, causal: false, mask: null, bias: null, keyLengths: null, returnWeights: false, returnLse: false,
+  });
+  const cases = {
+    'no argument': () => addon.sdpa(),
+    'a number': () => addon.sdpa(3),
+    'q too short': () => addon.sdpa({ ...base(), q: new Float32Array(5) }),
+    'q as Float64Array': () => addon.sdpa({ ...base(), q: new Float64Array(24) }),
+    'q as plain array': () => addon.sdpa({ ...base(), q: Array(24).fill(0) }),
+    'k length mismatched with S': () => addon.sdpa({ ...base(), S: 6 }),
+    'B as string': () => addon.sdpa({ ...base(), B: '1' }),
+    'fractional L': () => addon.sdpa({ ...base(), L: 2.5 }),
+    'NaN D': () => addon.sdpa({ ...base(), D: NaN }),
+    'zero heads': () => addon.sdpa({ ...base(), Hq: 0 }),
+    'Hq not a multiple of Hkv': () => addon.sdpa({ ...base(), Hq: 3, Hkv: 2, q: new Float32Array(36) }),
+    'sizes that overflow': () => addon.sdpa({ ...base(), B: 2 ** 31 - 1, Hq: 2 ** 31 - 1, Hkv: 2 ** 31 - 1, L: 2 ** 31 - 1 }),
+    'infinite scale': () => addon.sdpa({ ...base(), scale: Infinity }),
+    'causal as number': () => addon.sdpa({ ...base(), causal: 1 }),
+    'mask strides reaching past the data': () => addon.sdpa({ ...base(), mask: { data: new Uint8Array(5), strides: [0, 0, 1, 1] } }),
+    'mask with 3 strides': () => addon.sdpa({ ...base(), mask: { data: new Uint8Array(5), strides: [0, 0, 1] } }),
+    'negative mask stride': () => addon.sdpa({ ...base(), mask: { data: new Uint8Array(50), strides: [0, 0, -1, 1] } }),
+    'bias of the wrong type': () => addon.sdpa({ ...base(), bias: { data: new Uint8Array(5), strides: [0, 0, 0, 1] } }),
+    'keyLengths out of range': () => addon.sdpa({ ...base(), keyLengths: new Int32Array([6]) }),
+    'keyLengths negative': () => addon.sdpa({ ...base(), keyLengths: new Int32Array([-1]) }),
+    'keyLengths too long': () => addon.sdpa({ ...base(), keyLengths: new Int32Array([1, 2]) }),
+    'weights larger than memory can hold': () => addon.sdpa({ ...base(), returnWeights: true, S: 2 ** 31 - 1, k: new Float32Array(0) }),
+    'softmax shape disagreeing with rows': () => addon.softmax({ x: new Float32Array(6), shape: [2, 3], rows: 3, cols: 3, mask: null }),
+    'softmax shape with 9 axes': () => addon.softmax({ x: new Float32Array(1), shape: [1, 1, 1, 1, 1, 1, 1, 1, 1], rows: 1, cols: 1, mask: null }),
+    'layerNorm negative eps': () => addon.layerNorm({ x: new Float32Array(6), rows: 2, cols: 3, gamma: null, beta: null, eps: -1 }),
+    'layerNorm gamma too short': () => addon.layerNorm({ x: new Float32Array(6), rows: 2, cols: 3, gamma: new Float32Array(2), beta: null, eps: 1e-5 }),
+    'gelu unknown approximation': () => addon.gelu({ x: new Float32Array(6), rows: 2, cols: 3, approximate: 'fast' }),
+    'a getter that throws': () => addon.sdpa({ ...base(), get B() { throw new Error('boom'); } }),
+  };
+  for (const [name, fn] of Object.entries(cases)) {
+    bad(name, () => {
+      let err = null;
+      try {
+        fn();
+      } catch (e) {
+        err = e;
+      }
+      assert.ok(err instanceof Error, 'threw a JS error');
+      assert.ok(err instanceof TypeError || err instanceof RangeError || /boom/.test(err.message), `TypeError or RangeError: ${err && err.constructor.name}: ${err && err.message}`);
+    });
+  }
+  bad('a detached input buffer is refused', () => {
+    const a = base();
+    const buf = a.q.buffer;
+    structuredClone(buf, { transfer: [buf] });
+    assert.throws(() => addon.sdpa(a), /elements/);
+  });
+  bad('still alive and correct after all of that', () => {
+    const o = verified();
+    sdpa(rnd([1, 1, 4, 4], 1), rnd([1, 1, 4, 4], 2), rnd([1, 1, 4, 4], 3), {}, o);
+    assert.ok(o.report.passed);
+  });
+  bad.run();
+
+  // ------------------------------------------------------------------------------------------
+  const env = suite('native · environment');
+  const child = (envExtra, code) =>
+    spawnSync(process.execPath, ['--input-type=module', '-e', code], { env: { ...process.env, ...envExtra }, encoding: 'utf8', timeout: 60000 });
+  env('ATTNKIT_ISA above what the CPU has (or invalid): unavailable with the reason, not a crash', () => {
+    const code = `import * as ak from 'attnkit';
+      const b = ak.backends().find((x) => x.name === 'native');
+      let threw = '';
+      try { ak.sdpa(ak.random([1,1,2,2]), ak.random([1,1,2,2]), ak.random([1,1,2,2]), {}, { backend: 'native' }); } catch (e) { threw = e.name; }
+      const auto = []; ak.sdpa(ak.random([1,1,2,2]), ak.random([1,1,2,2]), ak.random([1,1,2,2]), {}, { onReport: (r) => auto.push(r.backend) });
+      console.log(JSON.stringify({ available: b.available, reason: b.reason, fix: b.fix, threw, auto: auto[0] }));`;
+    const r = child({ ATTNKIT_ISA: 'avx9000' }, code);
+    assert.is(r.status, 0, r.stderr);
+    const o = JSON.parse(r.stdout.trim().split('\n').pop());
+    assert.is(o.available, false);
+    assert.match(o.reason, /ATTNKIT_ISA/);
+    assert.ok(o.fix);
+    assert.is(o.threw, 'BackendUnavailableError');
+    assert.is.not(o.auto, 'native');
+  });
+  env('a missing binary: unavailable, with what was tried and the fix command', () => {
+    const code = `import * as ak from 'attnkit';
+      const b = ak.backends().find((x) => x.name === 'native');
+      console.log(JSON.stringify({ available: b.available, reason: b.reason, fix: b.fix }));`;
+    const r = child({ ATTNKIT_NATIVE_PATH: '/nonexistent/attnkit.node' }, code);
+    assert.is(r.status, 0, r.stderr);
+    const o = JSON.parse(r.stdout.trim().split('\n').pop());
+    assert.is(o.available, false);
+    assert.match(o.reason, /nonexistent/);
+    assert.match(o.fix, /ATTNKIT_NATIVE_PATH/);
+  });
+  env('worker_threads can load the addon too (context-aware module)', () => {
+    const code = `import { Worker } from 'worker_threads';
+      const src = "import * as ak from '" + import.meta.resolve('attnkit') + "'; import { parentPort } from 'worker_threads'; const r = ak.sdpa(ak.random([1,1,3,4]), ak.random([1,1,5,4]), ak.random([1,1,5,4]), {}, { backend: 'native' }); parentPort.postMessage(r.data.length);";
+      const w = new Worker(new URL('data:text/javascript,' + encodeURIComponent(src)));
+      w.on('message', (m) => { console.log('len', m); w.terminate(); });`;
+    const r = child({}, code);
+    assert.is(r.status, 0, r.stderr);
+    assert.match(r.stdout, /len 12/);
+  });
+  env.run();
+}
