@@ -16,6 +16,7 @@ set -euo pipefail
 PACKAGES=(
   build-essential python3 python-is-python3 pkg-config libx11-dev libxi-dev libxext-dev libgl1-mesa-dev
   libgl1-mesa-dri libglx-mesa0 xvfb xauth
+  chromium   # test/browser.test.mjs: headless Chromium (SwiftShader WebGL2) driven by playwright-core
 )
 
 if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then

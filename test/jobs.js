@@ -20,5 +20,9 @@ module.exports = function jobs() {
     // No display on purpose (DISPLAY emptied, not under xvfb-run): the unavailable path must be explicit.
     { label: 'gpu-unavailable (no X display)', file: 'test/gpu-unavailable.test.mjs', env: { DISPLAY: '' } },
     { label: 'smoke (verify + bench --quick, every backend)', file: 'test/smoke.test.mjs', display: true },
+    // Chromium headless needs no X display; it fails in CI without /usr/bin/chromium, skips elsewhere.
+    { label: 'browser (bundle in Chromium: reference + gpu on WebGL2)', file: 'test/browser.test.mjs', timeoutMs: 5 * 60 * 1000 },
+    // npm pack -> install into empty projects (registry deps via the npm cache): source build, prebuilt, --ignore-scripts; types; require/import.
+    { label: 'pack (tarball installs as a dependency)', file: 'test/pack.test.mjs', timeoutMs: 15 * 60 * 1000 },
   ];
 };
