@@ -85,15 +85,15 @@ inline void write_row_result(const SdpaParams& p, const Geo& g, int64_t b, int64
     f = V::zero();
     lse = ninf();
   } else {
-    f = V::set1(1.0f / l);
+    f = V::set1(l);  // divide (one rounding) rather than multiply by 1/l
     copy = true;
     lse = m + __builtin_logf(l);
   }
   int64_t e = 0;
-  for (; e + W <= Dv; e += W) V::store(out + e, copy ? V::mul(V::load(o + e), f) : f);
+  for (; e + W <= Dv; e += W) V::store(out + e, copy ? V::div(V::load(o + e), f) : f);
   if (e < Dv) {
     const int rem = static_cast<int>(Dv - e);
-    V::storep(out + e, copy ? V::mul(V::loadp(o + e, rem), f) : f, rem);
+    V::storep(out + e, copy ? V::div(V::loadp(o + e, rem), f) : f, rem);
   }
   if (p.lse) p.lse[(b * p.Hq + h) * p.L + i] = lse;
 }
@@ -130,15 +130,15 @@ inline void qk_tile(const float* qt, int64_t D, const float* kb, int64_t k_sj, i
 }
 
 /// O[r][0..NV*W) = O[r]·alpha[r] + Σ_c P[c][r]·V[c][..] for MR rows (last vector partial if PART).
+/// The tile's sum starts from fresh accumulators and is added to the rescaled O once, so the
+/// rounding error grows with the tile length plus the tile count, not with S.
 template <int NV, bool PART>
 inline void pv_micro(float* o, int64_t ldo, const float* pt, const float* alpha, const float* vb, int64_t v_sj, int nc, int tail) {
   V::F acc[MR][NV];
 #pragma GCC unroll 16
-  for (int r = 0; r < MR; ++r) {
-    const V::F a = V::set1(alpha[r]);
+  for (int r = 0; r < MR; ++r)
 #pragma GCC unroll 4
-    for (int t = 0; t < NV; ++t) acc[r][t] = V::mul(V::load(o + r * ldo + t * W), a);
-  }
+    for (int t = 0; t < NV; ++t) acc[r][t] = V::zero();
   for (int c = 0; c < nc; ++c) {
     const float* vr = vb + c * v_sj;
     V::F vv[NV];
@@ -153,9 +153,11 @@ inline void pv_micro(float* o, int64_t ldo, const float* pt, const float* alpha,
     }
   }
 #pragma GCC unroll 16
-  for (int r = 0; r < MR; ++r)
+  for (int r = 0; r < MR; ++r) {
+    const V::F a = V::set1(alpha[r]);
 #pragma GCC unroll 4
-    for (int t = 0; t < NV; ++t) V::store(o + r * ldo + t * W, acc[r][t]);
+    for (int t = 0; t < NV; ++t) V::store(o + r * ldo + t * W, V::fmadd(V::load(o + r * ldo + t * W), a, acc[r][t]));
+  }
 }
 
 template <bool PART>
