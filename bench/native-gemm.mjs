@@ -171,6 +171,20 @@ function speed() {
       rows.push({ op: 'linear', shape: `${M}x${K}x${N}`, what, ms: +t.ms.toFixed(3), gflops: +((2 * M * N * K) / t.ms / 1e6).toFixed(1), reps: t.reps, spread: +t.spread.toFixed(2) });
   }
   {
+    // A SASRec block: B=128, L=200, E=64, 1 head, F=64 (point-wise FFN), causal self-attention.
+    const [B, L, E, F] = [128, 200, 64, 64];
+    const p = {
+      attention: { wq: R([E, E], 1, 0.1), bq: R([E], 2, 0.1), wk: R([E, E], 3, 0.1), bk: R([E], 4, 0.1), wv: R([E, E], 5, 0.1), bv: R([E], 6, 0.1), wo: R([E, E], 7, 0.1), bo: R([E], 8, 0.1) },
+      norm1: { gamma: R([E], 9), beta: R([E], 10) },
+      ffn: { w1: R([E, F], 11, 0.1), b1: R([F], 12), w2: R([F, E], 13, 0.1), b2: R([E], 14) },
+      norm2: { gamma: R([E], 15), beta: R([E], 16) },
+    };
+    const x = R([B, L, E], 17);
+    const t = time(() => ak.transformerEncoderLayer(x, p, { numHeads: 1, causal: true }, o));
+    const flops = 2 * B * L * E * (4 * E + 2 * F) + 2 * B * L * L * E; // GEMMs + causal half of QK and PV
+    rows.push({ op: 'transformerEncoderLayer', shape: `B${B} L${L} E${E} H1 F${F}`, what: 'SASRec block (causal)', ms: +t.ms.toFixed(2), gflops: +(flops / t.ms / 1e6).toFixed(1), reps: t.reps, spread: +t.spread.toFixed(2) });
+  }
+  {
     const [B, N, D, k] = [1024, 100000, 64, 10];
     const users = R([B, D], 4);
     const items = R([N, D], 5);

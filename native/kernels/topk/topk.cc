@@ -81,8 +81,11 @@ Isa topk_forward(const TopKParams& p) {
   gemm_pack_b(kern, D, N, p.items, D, true, items, true);
 
   // Fixed blocking (depends on sizes and the ISA only, never on the thread count).
-  const int64_t ub = kern.mr * 4;                       // users per block
-  const int64_t ic = kern.nr * std::max(1, 1024 / kern.nr);  // items per chunk (scores buffer width)
+  // ~256 users per block: the packed item table (N·D floats, usually far beyond the caches) is
+  // streamed once per block, so bigger blocks mean less memory traffic; ~256 items per chunk
+  // keep a chunk's packed items (D·256 floats) and its score tile (256 x 256) in L2.
+  const int64_t ub = kern.mr * std::max(1, 256 / kern.mr);  // users per block
+  const int64_t ic = kern.nr * std::max(1, 256 / kern.nr);  // items per chunk (scores buffer width)
   const int64_t ublocks = (B + ub - 1) / ub;
   const int64_t chunks = (N + ic - 1) / ic;
   // Split the items too when there are few user blocks, so small B still uses every core.
