@@ -5,8 +5,12 @@
 // the max abs error of each against the float64 reference on sampled rows.
 //
 // Usage: node bench/native-sdpa.mjs [--threads 2] [--one-thread] [--quick] [--json out.json]
+//        node bench/native-sdpa.mjs --errors     (accuracy per op and ISA, for the tolerances)
 //   --one-thread  also run the three large shapes at 1 thread (native and ORT)
 //   --quick       shorter timing rounds
+//   --errors      max abs / rel error of native sdpa, softmax, layerNorm, gelu against the float64
+//                 reference on random and adversarial inputs, at every ISA this CPU has (one child
+//                 process per ISA), and the tolerance each op's adapter should carry
 import { createRequire } from 'module';
 import * as ak from 'attnkit';
 
@@ -97,6 +101,96 @@ async function benchShape(s, threads) {
   res.ortBestMs = best ? best.ms : null;
   res.ratio = best ? best.ms / nativeMs : null;
   return res;
+}
+
+if (argv.includes('--errors') || argv.includes('--errors-child')) {
+  await errors();
+  process.exit(0);
+}
+
+/** Accuracy: random + adversarial inputs per op; the parent runs one child per ISA and sums up. */
+async function errors() {
+  if (argv.includes('--errors')) {
+    const { spawnSync } = await import('child_process');
+    const det = ak.nativeInfo();
+    const isas = ['scalar', 'avx2', 'avx512'].filter((x) => x === 'scalar' || (det.available && ['avx2', 'avx512'].indexOf(x) <= ['avx2', 'avx512'].indexOf(det.detectedIsa)));
+    const all = {};
+    for (const isa of isas) {
+      const r = spawnSync(process.execPath, [new URL(import.meta.url).pathname, '--errors-child'], { env: { ...process.env, ATTNKIT_ISA: isa }, encoding: 'utf8', maxBuffer: 64 << 20 });
+      if (r.status !== 0) throw new Error(`child ${isa} failed: ${r.stderr}`);
+      all[isa] = JSON.parse(r.stdout.trim().split('\n').pop());
+    }
+    console.log('op         isa      max abs err   max rel err (|want| >= 1e-2)   elements');
+    const worst = {};
+    for (const [isa, ops] of Object.entries(all)) {
+      for (const [op, e] of Object.entries(ops)) {
+        console.log(`${op.padEnd(10)} ${isa.padEnd(8)} ${e.maxAbs.toExponential(2).padStart(11)}   ${e.maxRel.toExponential(2).padStart(11)}                      ${e.n}`);
+        const w = (worst[op] ??= { maxAbs: 0, maxRel: 0 });
+        w.maxAbs = Math.max(w.maxAbs, e.maxAbs);
+        w.maxRel = Math.max(w.maxRel, e.maxRel);
+      }
+    }
+    const up = (x) => Number((4 * x).toPrecision(1)) || 1e-7; // 4x headroom, one significant digit
+    console.log('\nsuggested tolerances (4x the worst over ISAs; |err| <= atol + rtol*|want| holds for every measured element):');
+    for (const [op, w] of Object.entries(worst)) console.log(`  ${op}: { rtol: ${up(w.maxRel)}, atol: ${up(w.maxAbs)} }`);
+    return;
+  }
+  const acc = {};
+  const add = (op, got, want) => {
+    const a = (acc[op] ??= { maxAbs: 0, maxRel: 0, n: 0 });
+    for (let i = 0; i < want.length; i++) {
+      const g = got[i];
+      const w = want[i];
+      if (!Number.isFinite(w) || !Number.isFinite(g)) {
+        if (!(Number.isNaN(w) ? Number.isNaN(g) : g === w)) a.maxAbs = a.maxRel = Infinity;
+        continue;
+      }
+      const e = Math.abs(g - w);
+      a.n++;
+      if (e > a.maxAbs) a.maxAbs = e;
+      if (Math.abs(w) >= 1e-2 && e / Math.abs(w) > a.maxRel) a.maxRel = e / Math.abs(w);
+    }
+  };
+  const ref = (op, args) => ak.referenceKernels[op](args);
+  const nat = ak.getBackend('native').kernels;
+  let seed = 1;
+  const r = (shape, scale = 1) => ak.random(shape, { seed: seed++, scale }).data;
+  // sdpa: random shapes, masks, biases, causal, GQA, weights + lse
+  const shapes = [[1, 2, 2, 64, 64, 64, 64], [2, 4, 2, 100, 77, 17, 33], [1, 2, 1, 129, 1000, 65, 63], [2, 2, 2, 1, 1000, 128, 128], [1, 3, 1, 3, 5000, 64, 64], [3, 2, 2, 7, 7, 1, 1], [1, 2, 2, 300, 300, 32, 32], [256, 1, 1, 1, 50, 32, 32]];
+  for (const [B, Hq, Hkv, L, S, D, Dv] of shapes) {
+    for (const variant of ['plain', 'causal', 'mask', 'bias', 'weights']) {
+      const args = { q: r([B * Hq * L * D]), k: r([B * Hkv * S * D]), v: r([B * Hkv * S * Dv]), B, Hq, Hkv, L, S, D, Dv, scale: 1 / Math.sqrt(D), causal: variant === 'causal', mask: null, bias: null, keyLengths: null, returnWeights: variant === 'weights' && L * S < 1e6, returnLse: true };
+      if (variant === 'mask') args.mask = { data: Uint8Array.from({ length: L * S }, (_, i) => ((i * 2654435761) >>> 0) % 5 !== 0), strides: [0, 0, S, 1] };
+      if (variant === 'bias') args.bias = { data: r([S], 3), strides: [0, 0, 0, 1] };
+      const got = nat.sdpa(args);
+      const want = ref('sdpa', args);
+      add('sdpa', got.output, want.output);
+      if (want.weights) add('sdpa.weights', got.weights, want.weights);
+      add('sdpa.lse', got.lse, want.lse);
+    }
+  }
+  for (const [rows, cols, scale] of [[300, 70, 4], [7, 1000, 1], [1000, 3, 10], [64, 4096, 2]]) {
+    const x = r([rows * cols], scale);
+    const sm = { x, shape: [rows, cols], rows, cols, mask: null };
+    add('softmax', nat.softmax(sm), ref('softmax', sm));
+    const smm = { ...sm, mask: { data: Uint8Array.from({ length: cols }, (_, j) => j % 3 !== 1), strides: [0, 1] } };
+    add('softmax', nat.softmax(smm), ref('softmax', smm));
+    const ln = { x, rows, cols, gamma: r([cols]), beta: r([cols]), eps: 1e-5 };
+    add('layerNorm', nat.layerNorm(ln), ref('layerNorm', ln));
+    const lnOff = { ...ln, x: x.map((v) => v + 100) }; // a large mean
+    add('layerNorm', nat.layerNorm(lnOff), ref('layerNorm', lnOff));
+    for (const approximate of ['none', 'tanh']) {
+      const g = { x, rows, cols, approximate };
+      add(`gelu.${approximate}`, nat.gelu(g), ref('gelu', g));
+    }
+  }
+  // gelu over a dense grid, tails included (the exact form's negative tail is where 1 + erf cancels).
+  const grid = Float32Array.from({ length: 60001 }, (_, i) => -15 + i * 5e-4);
+  for (const approximate of ['none', 'tanh']) {
+    const g = { x: grid, rows: 1, cols: grid.length, approximate };
+    add(`gelu.${approximate}`, nat.gelu(g), ref('gelu', g));
+  }
+  console.log(JSON.stringify(acc));
 }
 
 const info = ak.nativeInfo();

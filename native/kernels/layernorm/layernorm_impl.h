@@ -4,35 +4,40 @@ using attnkit::LayerNormParams;
 inline int64_t ln_min(int64_t a, int64_t b) { return a < b ? a : b; }
 
 inline void layernorm_row(const float* x, float* out, int64_t C, const float* gamma, const float* beta, float eps) {
-  // Two passes with 4 independent accumulators each (fixed order): mean, then Σ(x-mean)².
+  // Shifted by the row's first value x0 (exact for nearby values, Sterbenz), so a large common
+  // offset does not cost the mean its precision: mean = x0 + delta, delta = Σ(x - x0)/C; then
+  // d = (x - x0) - delta, var = Σd²/C. Fixed accumulation order (4 vector accumulators).
+  const V::F x0 = V::set1(x[0]);
   V::F a0 = V::zero(), a1 = V::zero(), a2 = V::zero(), a3 = V::zero();
   int64_t j = 0;
   for (; j + 4 * W <= C; j += 4 * W) {
-    a0 = V::add(a0, V::load(x + j));
-    a1 = V::add(a1, V::load(x + j + W));
-    a2 = V::add(a2, V::load(x + j + 2 * W));
-    a3 = V::add(a3, V::load(x + j + 3 * W));
+    a0 = V::add(a0, V::sub(V::load(x + j), x0));
+    a1 = V::add(a1, V::sub(V::load(x + j + W), x0));
+    a2 = V::add(a2, V::sub(V::load(x + j + 2 * W), x0));
+    a3 = V::add(a3, V::sub(V::load(x + j + 3 * W), x0));
   }
-  for (; j + W <= C; j += W) a0 = V::add(a0, V::load(x + j));
-  if (j < C) a1 = V::add(a1, V::loadp(x + j, static_cast<int>(C - j)));
-  const float mean = V::hsum(V::add(V::add(a0, a1), V::add(a2, a3))) / static_cast<float>(C);
-  const V::F mv = V::set1(mean);
+  for (; j + W <= C; j += W) a0 = V::add(a0, V::sub(V::load(x + j), x0));
+  if (j < C) {
+    const int rem = static_cast<int>(C - j);
+    a1 = V::add(a1, V::blend(V::from_bits((1u << rem) - 1u), V::zero(), V::sub(V::loadp(x + j, rem), x0)));
+  }
+  const V::F delta = V::set1(V::hsum(V::add(V::add(a0, a1), V::add(a2, a3))) / static_cast<float>(C));
   a0 = a1 = a2 = a3 = V::zero();
   for (j = 0; j + 4 * W <= C; j += 4 * W) {
-    V::F d0 = V::sub(V::load(x + j), mv), d1 = V::sub(V::load(x + j + W), mv);
-    V::F d2 = V::sub(V::load(x + j + 2 * W), mv), d3 = V::sub(V::load(x + j + 3 * W), mv);
+    V::F d0 = V::sub(V::sub(V::load(x + j), x0), delta), d1 = V::sub(V::sub(V::load(x + j + W), x0), delta);
+    V::F d2 = V::sub(V::sub(V::load(x + j + 2 * W), x0), delta), d3 = V::sub(V::sub(V::load(x + j + 3 * W), x0), delta);
     a0 = V::fmadd(d0, d0, a0);
     a1 = V::fmadd(d1, d1, a1);
     a2 = V::fmadd(d2, d2, a2);
     a3 = V::fmadd(d3, d3, a3);
   }
   for (; j + W <= C; j += W) {
-    V::F d = V::sub(V::load(x + j), mv);
+    V::F d = V::sub(V::sub(V::load(x + j), x0), delta);
     a0 = V::fmadd(d, d, a0);
   }
   if (j < C) {
     const int rem = static_cast<int>(C - j);
-    V::F d = V::blend(V::from_bits((1u << rem) - 1u), V::zero(), V::sub(V::loadp(x + j, rem), mv));
+    V::F d = V::blend(V::from_bits((1u << rem) - 1u), V::zero(), V::sub(V::sub(V::loadp(x + j, rem), x0), delta));
     a1 = V::fmadd(d, d, a1);
   }
   const float var = V::hsum(V::add(V::add(a0, a1), V::add(a2, a3))) / static_cast<float>(C);
@@ -40,7 +45,7 @@ inline void layernorm_row(const float* x, float* out, int64_t C, const float* ga
   const V::F iv = V::set1(inv);
   for (j = 0; j < C; j += W) {
     const int n = static_cast<int>(ln_min(W, C - j));
-    V::F y = V::mul(V::sub(n == W ? V::load(x + j) : V::loadp(x + j, n), mv), iv);
+    V::F y = V::mul(V::sub(V::sub(n == W ? V::load(x + j) : V::loadp(x + j, n), x0), delta), iv);
     if (gamma) y = V::mul(y, n == W ? V::load(gamma + j) : V::loadp(gamma + j, n));
     if (beta) y = V::add(y, n == W ? V::load(beta + j) : V::loadp(beta + j, n));
     if (n == W) V::store(out + j, y);

@@ -26,6 +26,7 @@ struct V {
   static F mul(F a, F b) { return vmulq_f32(a, b); }
   static F div(F a, F b) { return vdivq_f32(a, b); }
   static F fmadd(F a, F b, F c) { return vfmaq_f32(c, a, b); }
+  static F fma_exact(F a, F b, F c) { return vfmaq_f32(c, a, b); }
   static F fnmadd(F a, F b, F c) { return vfmsq_f32(c, a, b); }
   // x86 semantics (second operand on NaN), so NaN handling matches the other ISAs.
   static F max(F a, F b) { return vbslq_f32(vcgtq_f32(a, b), a, b); }

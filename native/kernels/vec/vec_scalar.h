@@ -15,6 +15,7 @@ struct V {
   static F mul(F a, F b) { return a * b; }
   static F div(F a, F b) { return a / b; }
   static F fmadd(F a, F b, F c) { return a * b + c; }  // may or may not fuse; fine
+  static F fma_exact(F a, F b, F c) { return std::fma(a, b, c); }  // true fused (libm), for error terms
   static F fnmadd(F a, F b, F c) { return c - a * b; }
   // max/min: when either is NaN the SECOND operand is returned (x86 semantics).
   static F max(F a, F b) { return a > b ? a : b; }

@@ -31,24 +31,3 @@ static inline V::F vexp(V::F x) {
   else return V::blend(tiny, V::ldexp(p, n), V::zero());
 }
 
-// verf: Eigen's rational approximation (odd 13/even 8 degrees) on [-4, 4], ±1 outside.
-// NaN propagates (x is the second operand of min/max). Max abs error: see native/README.md.
-static inline V::F verf(V::F a) {
-  const V::F x = V::max(V::set1(-4.0f), V::min(V::set1(4.0f), a));
-  const V::F x2 = V::mul(x, x);
-  V::F p = V::set1(-2.72614225801306e-10f);
-  p = V::fmadd(x2, p, V::set1(2.77068142495902e-08f));
-  p = V::fmadd(x2, p, V::set1(-2.10102402082508e-06f));
-  p = V::fmadd(x2, p, V::set1(-5.69250639462346e-05f));
-  p = V::fmadd(x2, p, V::set1(-7.34990630326855e-04f));
-  p = V::fmadd(x2, p, V::set1(-2.95459980854025e-03f));
-  p = V::fmadd(x2, p, V::set1(-1.60960333262415e-02f));
-  p = V::mul(x, p);
-  V::F q = V::set1(-1.45660718464996e-05f);
-  q = V::fmadd(x2, q, V::set1(-2.13374055278905e-04f));
-  q = V::fmadd(x2, q, V::set1(-1.68282697438203e-03f));
-  q = V::fmadd(x2, q, V::set1(-7.37332916720468e-03f));
-  q = V::fmadd(x2, q, V::set1(-1.42647390514189e-02f));
-  const V::F e = V::div(p, q);
-  return V::max(V::set1(-1.0f), V::min(V::set1(1.0f), e));
-}
