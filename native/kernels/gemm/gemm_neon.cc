@@ -1,4 +1,4 @@
-// NEON GEMM microkernel (arm64 only; compiles to a null kernel elsewhere). 8x8 tile = 16 q-register
+// NEON GEMM microkernel (arm64 only; empty elsewhere). 8x8 tile = 16 q-register
 // accumulators + 2 B vectors, using fmla by scalar (vfmaq_n_f32).
 #include <cstdint>
 
