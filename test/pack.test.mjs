@@ -11,7 +11,8 @@
 //   i.e. prebuildify --napi --strip) installs without compiling and loads the prebuilt binary; with
 //   an npm 11 `allowScripts` approval npm prints no install-script warning;
 // - `npm install --ignore-scripts` with no prebuilt binary: the package imports, reference works,
-//   and backends() reports native unavailable with the reason and the fix.
+//   and backends() reports native unavailable with the reason and the fix; running that fix makes
+//   native available.
 //
 // Installs use the npm registry only, through the local npm cache (--prefer-offline), and
 // --omit=optional: gpu.js's optional dependency gl (headless-gl) would otherwise try a prebuilt
@@ -220,6 +221,25 @@ test('source install: a TypeScript consumer compiles against the shipped types (
   assert.match(bad.out, /TS2554|TS2769/, `unexpected tsc errors:\n${tail(bad.out)}`);
 });
 
+test('source install: a browser bundler gets the browser build (exports "browser" condition), typed, with no Node-only code', () => {
+  const app = path.join(tmp, 'app-source');
+  fs.writeFileSync(path.join(app, 'web.mts'), `import { sdpa, backends, tensor, type Tensor } from 'attnkit';\nimport * as viaSubpath from 'attnkit/browser';\nconst q: Tensor = tensor(new Float32Array(8), [1, 1, 2, 4]);\nexport const out: Tensor = sdpa(q, q, q, null, { backend: 'gpu' });\nexport const names = backends().map((b) => b.name);\nexport const same = viaSubpath.sdpa === sdpa;\n`);
+  // A browser project: DOM lib, no @types/node.
+  fs.writeFileSync(path.join(app, 'tsconfig.web.json'), JSON.stringify({ compilerOptions: { module: 'node16', moduleResolution: 'node16', target: 'es2022', lib: ['es2022', 'dom'], types: [], strict: true, noEmit: true, skipLibCheck: false }, files: ['web.mts'] }));
+  const types = sh(tsc, ['-p', 'tsconfig.web.json'], { cwd: app, log: 'tsc-browser.log' });
+  mustPass(types, 'tsc on the browser consumer (no @types/node)');
+  fs.writeFileSync(path.join(app, 'web.mjs'), `import { sdpa, backends } from 'attnkit';\nimport * as viaSubpath from 'attnkit/browser';\nexport { sdpa, backends, viaSubpath };\n`);
+  const esb = sh(path.join(root, 'node_modules', '.bin', 'esbuild'), ['web.mjs', '--bundle', '--format=esm', '--platform=browser', '--metafile=web.meta.json', '--outfile=web.bundle.mjs', '--log-level=warning'], { cwd: app, log: 'esbuild-browser.log' });
+  mustPass(esb, 'esbuild --platform=browser on a consumer');
+  const inputs = Object.keys(JSON.parse(fs.readFileSync(path.join(app, 'web.meta.json'), 'utf8')).inputs);
+  assert.equal(inputs.filter((p) => p.includes('attnkit')), ['node_modules/attnkit/dist/browser/attnkit.mjs'], 'the bundler did not pick (only) the browser build');
+  const code = fs.readFileSync(path.join(app, 'web.bundle.mjs'), 'utf8');
+  // Strings that only exist in the native loader and the headless-gl host.
+  for (const nodeOnly of ['no native addon binary found', 'headless-gl could not create a GL context', 'prebuilds']) {
+    assert.not.ok(code.includes(nodeOnly), `Node-only code in the browser bundle: "${nodeOnly}"`);
+  }
+});
+
 test('source install: native sdpa verifies against reference', () => {
   const app = path.join(tmp, 'app-source');
   const c = sh(process.execPath, ['check.cjs', 'sdpa'], { cwd: app, log: 'source-sdpa.log' });
@@ -279,6 +299,16 @@ test('--ignore-scripts and no prebuilt binary: imports, reference works, native 
   const bad = sh(process.execPath, ['-e', "const ak = require('attnkit'); const t = ak.tensor(new Float32Array(8), [1, 1, 2, 4]); try { ak.sdpa(t, t, t, null, { backend: 'native' }); } catch (e) { process.stdout.write(e.name + ' ' + e.code); }"], { cwd: app });
   assert.match(bad.stdout, /BackendUnavailableError ERR_ATTNKIT_BACKEND_UNAVAILABLE/);
   console.log(`--ignore-scripts: native unavailable: ${nat.reason.slice(0, 80)}...; fix: ${nat.fix}`);
+  // The fix it names works: `npm run build:native` in the installed package's directory.
+  assert.ok(nat.fix.includes(pkgDir), `the fix does not name the package directory: ${nat.fix}`);
+  const fix = sh('npm', ['run', 'build:native'], { cwd: pkgDir, log: 'ignore-scripts-fix.log' });
+  mustPass(fix, 'the fix (npm run build:native in the package)');
+  const after = sh(process.execPath, ['check.cjs', 'sdpa'], { cwd: app, log: 'ignore-scripts-after-fix.log' });
+  mustPass(after, 'require after the fix');
+  const ra = JSON.parse(after.stdout);
+  assert.ok(ra.backends.find((b) => b.name === 'native').available, 'native still unavailable after the fix');
+  for (const rep of ra.sdpa.reports) assert.ok(rep.verify.passed, JSON.stringify(rep.verify));
+  console.log(`--ignore-scripts: the fix (npm run build:native) took ${fix.seconds.toFixed(0)} s and native sdpa verifies`);
 });
 
 test.after(() => {
