@@ -224,7 +224,11 @@ inline bool softmax_tile(const SdpaParams& p, const Geo& g, int64_t i0, int64_t 
   const V::F NI = V::set1(ninf());
   const uint32_t full = (W >= 32) ? 0xffffffffu : ((1u << W) - 1u);
   V::F tmax[RV];
-  for (int r = 0; r < RV; ++r) tmax[r] = NI;
+  V::M nfacc[RV];
+  for (int r = 0; r < RV; ++r) {
+    tmax[r] = NI;
+    nfacc[r] = V::from_bits(0);
+  }
   bool anyex = false;
   const V::F scale = V::set1(p.scale);  // logit = (q·k)·scale, in the reference's order
   const int64_t ms2 = p.mask_s[2], ms3 = p.mask_s[3], bs2 = p.bias_s[2], bs3 = p.bias_s[3];
@@ -262,10 +266,8 @@ inline bool softmax_tile(const SdpaParams& p, const Geo& g, int64_t i0, int64_t 
       }
       if (ex) x = V::blend(V::from_bits(ex), x, NI);
       const V::M nf = V::nan_or_pinf(x);
-      if (V::any(nf)) {
-        s.flags[r] |= V::bits(nf);
-        x = V::blend(nf, x, NI);
-      }
+      nfacc[r] = V::mor(nfacc[r], nf);
+      x = V::blend(nf, x, NI);  // the row is flagged; keep the arithmetic finite
       if constexpr (TRACK) {
         const uint32_t xb = V::bits(V::eq(x, NI));
         anyex |= xb != 0;
@@ -275,6 +277,7 @@ inline bool softmax_tile(const SdpaParams& p, const Geo& g, int64_t i0, int64_t 
       V::store(st + c * BR + r * W, x);
     }
   }
+  for (int r = 0; r < RV; ++r) s.flags[r] |= V::bits(nfacc[r]);
   V::F ms[RV], lsum[RV], al[RV];
   for (int r = 0; r < RV; ++r) {
     const V::F mnew = V::max(s.m[r], tmax[r]);
@@ -340,9 +343,19 @@ inline void block_task(const SdpaParams& p, int64_t b, int64_t h, int64_t blk, B
   const int64_t i0 = blk * BR;
   const int nr = static_cast<int>(imin(BR, p.L - i0));
   const int64_t D = p.D, Dv = p.Dv;
-  for (int64_t d = 0; d < D; ++d) {
-    float* qd = w.qt + d * BR;
-    for (int r = 0; r < BR; ++r) qd[r] = r < nr ? g.q[(i0 + r) * p.q_si + d] : 0.0f;
+  // Qt[d][r] = q[i0 + r][d], by W x W in-register transposes of contiguous row segments.
+  for (int r0 = 0; r0 < BR; r0 += W) {
+    const int nrv = static_cast<int>(imax(0, imin(W, nr - r0)));
+    for (int64_t d0 = 0; d0 < D; d0 += W) {
+      const int dn = static_cast<int>(imin(W, D - d0));
+      V::F rows[W], cols[W];
+      for (int r = 0; r < W; ++r) {
+        const float* src = g.q + (i0 + r0 + r) * p.q_si + d0;
+        rows[r] = r >= nrv ? V::zero() : (dn == W ? V::load(src) : V::loadp(src, dn));
+      }
+      V::transpose(rows, cols);
+      for (int c = 0; c < dn; ++c) V::store(w.qt + (d0 + c) * BR + r0, cols[c]);
+    }
   }
   for (int64_t d = 0; d < D; ++d) w.zero[d] = 0.0f;
   for (int64_t e = 0; e < BR * w.ldo; ++e) w.o[e] = 0.0f;

@@ -49,4 +49,28 @@ struct V {
     __m256 h = _mm256_hadd_ps(h01, h23);
     _mm_storeu_ps(s, _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1)));
   }
+  // cols[c] lane r = rows[r] lane c (16x16 in-register transpose).
+  static void transpose(const F* rows, F* cols) {
+    F t[16], u[16];
+    for (int i = 0; i < 8; ++i) {
+      t[2 * i] = _mm512_unpacklo_ps(rows[2 * i], rows[2 * i + 1]);
+      t[2 * i + 1] = _mm512_unpackhi_ps(rows[2 * i], rows[2 * i + 1]);
+    }
+    for (int g = 0; g < 4; ++g) {  // rows 4g..4g+3
+      const __m512d a = _mm512_castps_pd(t[4 * g]), b = _mm512_castps_pd(t[4 * g + 2]);
+      const __m512d c = _mm512_castps_pd(t[4 * g + 1]), d = _mm512_castps_pd(t[4 * g + 3]);
+      u[g * 4 + 0] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, b));  // col 0 (mod 4) of rows 4g..4g+3
+      u[g * 4 + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, b));
+      u[g * 4 + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(c, d));
+      u[g * 4 + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(c, d));
+    }
+    for (int c = 0; c < 4; ++c) {
+      const F v0 = _mm512_shuffle_f32x4(u[c], u[4 + c], 0x88), v1 = _mm512_shuffle_f32x4(u[c], u[4 + c], 0xdd);
+      const F v2 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0x88), v3 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0xdd);
+      cols[c] = _mm512_shuffle_f32x4(v0, v2, 0x88);
+      cols[c + 8] = _mm512_shuffle_f32x4(v0, v2, 0xdd);
+      cols[c + 4] = _mm512_shuffle_f32x4(v1, v3, 0x88);
+      cols[c + 12] = _mm512_shuffle_f32x4(v1, v3, 0xdd);
+    }
+  }
 };

@@ -60,4 +60,12 @@ struct V {
   static F ldexp(F p, F n) { return mul(p, pow2i(n)); }
   static constexpr bool kScalef = false;
   static void hsum4(F a0, F a1, F a2, F a3, float* s) { s[0] = vaddvq_f32(a0); s[1] = vaddvq_f32(a1); s[2] = vaddvq_f32(a2); s[3] = vaddvq_f32(a3); }
+  static void transpose(const F* rows, F* cols) {
+    const float32x4x2_t p01 = vtrnq_f32(rows[0], rows[1]);
+    const float32x4x2_t p23 = vtrnq_f32(rows[2], rows[3]);
+    cols[0] = vcombine_f32(vget_low_f32(p01.val[0]), vget_low_f32(p23.val[0]));
+    cols[1] = vcombine_f32(vget_low_f32(p01.val[1]), vget_low_f32(p23.val[1]));
+    cols[2] = vcombine_f32(vget_high_f32(p01.val[0]), vget_high_f32(p23.val[0]));
+    cols[3] = vcombine_f32(vget_high_f32(p01.val[1]), vget_high_f32(p23.val[1]));
+  }
 };

@@ -46,4 +46,5 @@ struct V {
   static constexpr bool kScalef = false;
   // s[0..3] = horizontal sums of a0..a3
   static void hsum4(F a0, F a1, F a2, F a3, float* s) { s[0] = a0; s[1] = a1; s[2] = a2; s[3] = a3; }
+  static void transpose(const F* rows, F* cols) { cols[0] = rows[0]; }
 };
