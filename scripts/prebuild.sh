@@ -5,7 +5,7 @@
 # and skips compiling; src/backends/native/loader.ts tries it before build/Release).
 #
 # The build runs in a scratch copy of the addon sources, so the developer build in build/ is left
-# alone. prebuildify is fetched into the npm cache by npx (it is not a dependency). Node headers come
+# alone. prebuildify is node_modules/.bin/prebuildify when installed, else fetched into the npm cache by npx. Node headers come
 # from npm's `nodedir` setting when set (as on these machines), else node-gyp's usual download.
 # One Node-API build serves every Node version >= 20 (NAPI_VERSION 8). JOBS (default 2) bounds make.
 #
@@ -23,8 +23,10 @@ trap 'rm -rf "$tmp"' EXIT
 cp -r binding.gyp package.json native "$tmp/"
 ln -s "$root/node_modules" "$tmp/node_modules"   # node-addon-api (include dir) and node-gyp
 
-echo "prebuild: building $target with prebuildify --napi --strip (JOBS=${JOBS:-2})"
-(cd "$tmp" && JOBS="${JOBS:-2}" npx --yes prebuildify@6 --napi --strip)
+# A prebuildify in devDependencies (pinned by the lockfile) wins; else npx fetches 6.x into the npm cache.
+if [ -x "$root/node_modules/.bin/prebuildify" ]; then prebuildify=("$root/node_modules/.bin/prebuildify"); else prebuildify=(npx --yes prebuildify@6); fi
+echo "prebuild: building $target with ${prebuildify[*]} --napi --strip (JOBS=${JOBS:-2})"
+(cd "$tmp" && JOBS="${JOBS:-2}" "${prebuildify[@]}" --napi --strip)
 
 built=("$tmp/prebuilds/$target/"*.node)
 [ -f "${built[0]}" ] || { echo "prebuild: prebuildify produced no binary in prebuilds/$target" >&2; exit 1; }
