@@ -391,7 +391,7 @@ function nativeTests() {
       const w = new Worker(new URL('data:text/javascript,' + encodeURIComponent(src)));
       w.on('message', (m) => { console.log('len', m); w.terminate(); });`;
     const r = child({}, code);
-    assert.is(r.status, 0, r.stderr);
+    assert.is(r.status, 0, `exit ${r.status} signal ${r.signal} ${r.error ?? ''} ${r.stderr}`);
     assert.match(r.stdout, /len 12/);
   });
   env.run();

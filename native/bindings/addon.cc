@@ -16,6 +16,12 @@
 #include "cpu.h"
 #include "thread_pool.h"
 
+#if defined(_WIN32)
+#include <windows.h>
+#else
+#include <dlfcn.h>
+#endif
+
 namespace attnkit {
 namespace bind {
 namespace {
@@ -167,7 +173,28 @@ Napi::Value MeasurePeak(const Napi::CallbackInfo& info) {
   return r;
 }
 
+// Keep this library mapped for the life of the process. The thread pool's threads outlive any
+// one Node environment; if only a worker_thread loaded the addon, Node unloads it when that
+// worker exits, and the pool threads would then run unmapped code.
+void pin_library() {
+  static bool pinned = [] {
+#if defined(_WIN32)
+    HMODULE h = nullptr;
+    return GetModuleHandleExW(GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS | GET_MODULE_HANDLE_EX_FLAG_PIN,
+                              reinterpret_cast<LPCWSTR>(&pin_library), &h) != 0;
+#else
+    Dl_info info;
+    if (dladdr(reinterpret_cast<void*>(&pin_library), &info) && info.dli_fname) {
+      return dlopen(info.dli_fname, RTLD_NOW | RTLD_NODELETE) != nullptr;
+    }
+    return false;
+#endif
+  }();
+  (void)pinned;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  pin_library();
   addon_data(env);  // create this environment's state now
   exports.Set("info", Napi::Function::New(env, Info, "info"));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads, "setThreads"));
