@@ -136,9 +136,14 @@ const T* Args::typed(const char* name, uint64_t expected, bool optional, const c
   }
   job_.keep.emplace_back(Napi::Persistent(v));
   if (expected == 0) return reinterpret_cast<const T*>(this);  // never dereferenced; non-null marks "present"
-  auto* base = static_cast<uint8_t*>(ta.ArrayBuffer().Data());
-  if (!base) range_error(name, "buffer has no data (detached?)");
-  return reinterpret_cast<const T*>(base + ta.ByteOffset());
+  // The element pointer straight from napi_get_typedarray_info (already offset): unlike
+  // ta.ArrayBuffer().Data() it also works for SharedArrayBuffer-backed arrays (napi_get_arraybuffer_info
+  // rejects a SharedArrayBuffer with napi_invalid_arg).
+  void* data = nullptr;
+  if (napi_get_typedarray_info(env_, v, nullptr, nullptr, &data, nullptr, nullptr) != napi_ok || !data) {
+    range_error(name, "buffer has no data (detached?)");
+  }
+  return static_cast<const T*>(data);
 }
 
 const float* Args::f32(const char* name, uint64_t expected) {
