@@ -54,6 +54,24 @@ function addon(): NativeAddon {
   return loadAddon().addon!;
 }
 
+/**
+ * Async calls read their inputs on another thread after the call returns. Node-API cannot pin an
+ * ArrayBuffer's memory: a caller that transfers (structuredClone / postMessage) or shrinks
+ * (resizable ArrayBuffer) an input while the call is in flight would leave the kernel reading freed
+ * memory (a segfault, test/concurrency.test.mjs). So async calls run on private copies of every
+ * typed array in the args (O(inputs), small next to the kernels' work); sync calls need none.
+ */
+function privateCopy(v: unknown): unknown {
+  if (ArrayBuffer.isView(v)) return (v as unknown as Float32Array).slice();
+  if (Array.isArray(v)) return v.map(privateCopy);
+  if (v && typeof v === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) out[k] = privateCopy(x);
+    return out;
+  }
+  return v;
+}
+
 const kernels: { [O in OpName]?: Kernel<O> } = {};
 const asyncKernels: { [O in OpName]?: AsyncKernel<O> } = {};
 const tolerances: { [O in OpName]?: Tolerance } & { default: Tolerance } = {
@@ -63,7 +81,7 @@ const tolerances: { [O in OpName]?: Tolerance } & { default: Tolerance } = {
 for (const name of Object.keys(nativeOps) as OpName[]) {
   const op = nativeOps[name]!;
   (kernels as Record<string, unknown>)[name] = (args: never) => (op.sync as (a: NativeAddon, x: never) => unknown)(addon(), args);
-  (asyncKernels as Record<string, unknown>)[name] = (args: never) => (op.async as (a: NativeAddon, x: never) => Promise<unknown>)(addon(), args);
+  (asyncKernels as Record<string, unknown>)[name] = (args: never) => (op.async as (a: NativeAddon, x: never) => Promise<unknown>)(addon(), privateCopy(args) as never);
   (tolerances as Record<string, Tolerance>)[name] = op.tolerance;
 }
 
