@@ -100,32 +100,59 @@ inline void write_row_result(const SdpaParams& p, const Geo& g, int64_t b, int64
 
 // ---------------------------------------------------------------- block path ------------------
 
+/// One group of NJ keys: St[c0+t][r] for the row vectors RV0..RV-1 (the ones before RV0 cannot
+/// see any key of the group under the causal limit; their St entries are left stale and are
+/// overwritten with -Inf by softmax_tile).
+template <int RV0>
+inline void qk_group(const float* qt, int64_t D, const float* const* kp, float* st) {
+  constexpr int NR = RV - RV0;
+  V::F acc[NJ][NR];
+#pragma GCC unroll 16
+  for (int t = 0; t < NJ; ++t)
+#pragma GCC unroll 8
+    for (int r = 0; r < NR; ++r) acc[t][r] = V::zero();
+  for (int64_t d = 0; d < D; ++d) {
+    V::F qv[NR];
+#pragma GCC unroll 8
+    for (int r = 0; r < NR; ++r) qv[r] = V::load(qt + d * BR + (RV0 + r) * W);
+#pragma GCC unroll 16
+    for (int t = 0; t < NJ; ++t) {
+      const V::F kv = V::set1(kp[t][d]);
+#pragma GCC unroll 8
+      for (int r = 0; r < NR; ++r) acc[t][r] = V::fmadd(qv[r], kv, acc[t][r]);
+    }
+  }
+#pragma GCC unroll 16
+  for (int t = 0; t < NJ; ++t)
+#pragma GCC unroll 8
+    for (int r = 0; r < NR; ++r) V::store(st + t * BR + (RV0 + r) * W, acc[t][r]);
+}
+
 /// St[c][r] = Σ_d Qt[d][r] · K[j0+c][d] for c < nc (rows of St past nc up to the next NJ multiple
-/// are scratch).
-inline void qk_tile(const float* qt, int64_t D, const float* kb, int64_t k_sj, int64_t j0, int nc, const float* zero, float* st) {
+/// are scratch). `causal_first` = the first key index (relative to the block's rows) a row vector
+/// can see is rv*W + W - 1 + off_rel: row vectors wholly before a key group are skipped.
+inline void qk_tile(const float* qt, int64_t D, const float* kb, int64_t k_sj, int64_t j0, int nc, const float* zero, float* st,
+                    bool causal, int64_t i0, int64_t off) {
   for (int c0 = 0; c0 < nc; c0 += NJ) {
     const float* kp[NJ];
     for (int t = 0; t < NJ; ++t) kp[t] = (c0 + t < nc) ? kb + (j0 + c0 + t) * k_sj : zero;
-    V::F acc[NJ][RV];
-#pragma GCC unroll 16
-    for (int t = 0; t < NJ; ++t)
-#pragma GCC unroll 8
-      for (int r = 0; r < RV; ++r) acc[t][r] = V::zero();
-    for (int64_t d = 0; d < D; ++d) {
-      V::F qv[RV];
-#pragma GCC unroll 8
-      for (int r = 0; r < RV; ++r) qv[r] = V::load(qt + d * BR + r * W);
-#pragma GCC unroll 16
-      for (int t = 0; t < NJ; ++t) {
-        const V::F kv = V::set1(kp[t][d]);
-#pragma GCC unroll 8
-        for (int r = 0; r < RV; ++r) acc[t][r] = V::fmadd(qv[r], kv, acc[t][r]);
-      }
+    int rv0 = 0;
+    if (causal) {
+      // Row vector rv sees key j iff i0 + rv*W + W - 1 >= j - off; the group's first key decides.
+      const int64_t need = (j0 + c0 - off) - (i0 + W - 1);  // rv*W >= need
+      if (need > 0) rv0 = static_cast<int>(imin(RV - 1, (need + W - 1) / W));
     }
-#pragma GCC unroll 16
-    for (int t = 0; t < NJ; ++t)
-#pragma GCC unroll 8
-      for (int r = 0; r < RV; ++r) V::store(st + (c0 + t) * BR + r * W, acc[t][r]);
+    float* stc = st + c0 * BR;
+    switch (rv0) {
+      case 0: qk_group<0>(qt, D, kp, stc); break;
+      case 1: if constexpr (RV > 1) qk_group<(RV > 1 ? 1 : 0)>(qt, D, kp, stc); break;
+      case 2: if constexpr (RV > 2) qk_group<(RV > 2 ? 2 : 0)>(qt, D, kp, stc); break;
+      case 3: if constexpr (RV > 3) qk_group<(RV > 3 ? 3 : 0)>(qt, D, kp, stc); break;
+      case 4: if constexpr (RV > 4) qk_group<(RV > 4 ? 4 : 0)>(qt, D, kp, stc); break;
+      case 5: if constexpr (RV > 5) qk_group<(RV > 5 ? 5 : 0)>(qt, D, kp, stc); break;
+      case 6: if constexpr (RV > 6) qk_group<(RV > 6 ? 6 : 0)>(qt, D, kp, stc); break;
+      default: if constexpr (RV > 7) qk_group<(RV > 7 ? 7 : 0)>(qt, D, kp, stc); break;
+    }
   }
 }
 
@@ -171,10 +198,14 @@ inline void pv_dispatch(int nv, float* o, int64_t ldo, const float* pt, const fl
   }
 }
 
-inline void pv_tile(float* o, int64_t ldo, const float* st, const float* alpha, const float* vb, int64_t v_sj, int nc, int64_t Dv) {
+/// `vis_base` >= 0 (causal): rows r0..r0+MR-1 see keys c <= r0 + MR - 1 + vis_base of this tile;
+/// the rest have P = 0 exactly and are skipped (V is finite here, so skipping changes nothing).
+inline void pv_tile(float* o, int64_t ldo, const float* st, const float* alpha, const float* vb, int64_t v_sj, int nc_all, int64_t Dv,
+                    bool causal, int64_t vis_base) {
   const int64_t nvec = (Dv + W - 1) / W;
   const int tail = static_cast<int>(Dv - (nvec - 1) * W);
   for (int r0 = 0; r0 < BR; r0 += MR) {
+    const int nc = causal ? static_cast<int>(imax(0, imin(nc_all, r0 + MR - 1 + vis_base + 1))) : nc_all;
     for (int64_t v0 = 0; v0 < nvec; v0 += NVMAX) {
       const int nv = static_cast<int>(imin(NVMAX, nvec - v0));
       const bool part = (v0 + nv == nvec) && tail != W;
@@ -369,17 +400,18 @@ inline void block_task(const SdpaParams& p, int64_t b, int64_t h, int64_t blk, B
   if (p.causal) jlimit = imin(jlimit, imax(0, i0 + nr - 1 + g.off + 1));
   for (int64_t j0 = 0; j0 < jlimit; j0 += BC) {
     const int nc = static_cast<int>(imin(BC, jlimit - j0));
-    qk_tile(w.qt, D, g.k, p.k_sj, j0, nc, w.zero, w.st);
     const bool need_causal = p.causal && (j0 + nc - 1 > i0 + g.off);
+    qk_tile(w.qt, D, g.k, p.k_sj, j0, nc, w.zero, w.st, need_causal, i0, g.off);
+    const int64_t vis_base = i0 + g.off - j0;  // row r sees tile keys c <= r + vis_base
     const float* vb = g.v + j0 * p.v_sj;
     const int64_t hk = h / (p.Hq / p.Hkv);
     if (tile_v_bad(vflags + (b * p.Hkv + hk) * ntiles + j0 / BC, vb, p.v_sj, nc, Dv)) {
       const bool anyex = softmax_tile<true>(p, g, i0, j0, nc, need_causal, w.st, w.ab, w.alpha, s);
       if (anyex) pv_careful(w.o, w.ldo, w.st, w.alpha, w.ab, vb, p.v_sj, nc, Dv);
-      else pv_tile(w.o, w.ldo, w.st, w.alpha, vb, p.v_sj, nc, Dv);
+      else pv_tile(w.o, w.ldo, w.st, w.alpha, vb, p.v_sj, nc, Dv, false, 0);
     } else {
       softmax_tile<false>(p, g, i0, j0, nc, need_causal, w.st, w.ab, w.alpha, s);
-      pv_tile(w.o, w.ldo, w.st, w.alpha, vb, p.v_sj, nc, Dv);
+      pv_tile(w.o, w.ldo, w.st, w.alpha, vb, p.v_sj, nc, Dv, need_causal, vis_base);
     }
   }
   alignas(64) float mv[BR], lv[BR];
@@ -399,22 +431,35 @@ inline void block_task(const SdpaParams& p, int64_t b, int64_t h, int64_t blk, B
 /// vector holds `rem` lanes.
 template <int NV>
 inline void row_pv(float* o, const float* vb, int64_t v_sj, const float* pk, const uint8_t* allowed, int64_t n, int rem) {
-  V::F acc[NV];
+  // KU interleaved accumulator sets so short rows are not bound by the FMA latency chain;
+  // summed in a fixed order at the end.
+  constexpr int KU = NV <= 2 ? 4 : (NV <= 4 ? 2 : 1);
+  V::F acc[KU][NV];
+#pragma GCC unroll 4
+  for (int k = 0; k < KU; ++k)
 #pragma GCC unroll 16
-  for (int u = 0; u < NV; ++u) acc[u] = V::zero();
+    for (int u = 0; u < NV; ++u) acc[k][u] = V::zero();
   const bool part = rem != W;
-  for (int64_t k = 0; k < n; ++k) {
-    if (allowed && !allowed[k]) continue;
-    const V::F pb = V::set1(pk[k]);
-    const float* vr = vb + k * v_sj;
+  for (int64_t k0 = 0; k0 < n; k0 += KU) {
+#pragma GCC unroll 4
+    for (int ku = 0; ku < KU; ++ku) {
+      const int64_t k = k0 + ku;
+      if (k >= n || (allowed && !allowed[k])) continue;
+      const V::F pb = V::set1(pk[k]);
+      const float* vr = vb + k * v_sj;
 #pragma GCC unroll 16
-    for (int u = 0; u < NV - 1; ++u) acc[u] = V::fmadd(pb, V::load(vr + u * W), acc[u]);
-    acc[NV - 1] = V::fmadd(pb, part ? V::loadp(vr + (NV - 1) * W, rem) : V::load(vr + (NV - 1) * W), acc[NV - 1]);
+      for (int u = 0; u < NV - 1; ++u) acc[ku][u] = V::fmadd(pb, V::load(vr + u * W), acc[ku][u]);
+      acc[ku][NV - 1] = V::fmadd(pb, part ? V::loadp(vr + (NV - 1) * W, rem) : V::load(vr + (NV - 1) * W), acc[ku][NV - 1]);
+    }
   }
+#pragma GCC unroll 4
+  for (int k = 1; k < KU; ++k)
 #pragma GCC unroll 16
-  for (int u = 0; u < NV - 1; ++u) V::store(o + u * W, acc[u]);
-  if (part) V::storep(o + (NV - 1) * W, acc[NV - 1], rem);
-  else V::store(o + (NV - 1) * W, acc[NV - 1]);
+    for (int u = 0; u < NV; ++u) acc[0][u] = V::add(acc[0][u], acc[k][u]);
+#pragma GCC unroll 16
+  for (int u = 0; u < NV - 1; ++u) V::store(o + u * W, acc[0][u]);
+  if (part) V::storep(o + (NV - 1) * W, acc[0][NV - 1], rem);
+  else V::store(o + (NV - 1) * W, acc[0][NV - 1]);
 }
 
 inline void row_pv_dispatch(int nvec, int rem, float* o, const float* vb, int64_t v_sj, const float* pk, const uint8_t* allowed, int64_t n) {
