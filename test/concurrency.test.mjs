@@ -1,0 +1,185 @@
+// Async lifetime and concurrency (issue 6), on every available backend:
+//   - in-flight async calls survive GC pressure (global.gc() in a loop while they run, inputs dropped);
+//   - an input buffer detached (structuredClone transfer, postMessage transfer) or a resizable
+//     input buffer shrunk while a call is in flight: a defined outcome (an AttnkitError, or the
+//     result on the data as it was when the call started), never a crash or a read of freed memory;
+//   - 1000 concurrent async calls of mixed ops all return correct results;
+//   - the native addon used from several worker_threads at once gives correct results.
+// Needs --expose-gc: re-runs itself with it when launched plainly (test/run.js runs `node <file>`).
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+if (typeof globalThis.gc !== 'function') {
+  const r = spawnSync(process.execPath, ['--expose-gc', fileURLToPath(import.meta.url)], { stdio: 'inherit', env: process.env });
+  process.exit(r.status ?? 1);
+}
+
+const { test } = await import('uvu');
+const assert = await import('uvu/assert');
+const ak = await import('attnkit');
+const { Worker } = await import('node:worker_threads');
+
+const gc = globalThis.gc;
+const avail = ak.backends().filter((b) => b.available);
+const r = (shape, seed) => ak.random(shape, { seed });
+const copy = (t) => ({ data: t.data.slice(), shape: [...t.shape] });
+
+/** Mixed op calls: builders returning [fnName, args] with fresh inputs per call (seeded). */
+const CALLS = [
+  (s) => ['sdpa', [r([1, 2, 8, 16], s), r([1, 2, 24, 16], s + 1), r([1, 2, 24, 8], s + 2), { causal: s % 2 === 0 }]],
+  (s) => ['softmax', [r([6, 33], s), null]],
+  (s) => ['layerNorm', [r([5, 24], s), r([24], s + 1), r([24], s + 2), null]],
+  (s) => ['linear', [r([7, 20], s), r([20, 9], s + 1), r([9], s + 2)]],
+  (s) => ['gelu', [r([4, 30], s), null]],
+  (s) => ['topK', [r([3, 16], s), r([50, 16], s + 1), 5, null]],
+  (s) => ['additiveAttention', [r([2, 3, 6], s), r([2, 7, 5], s + 1), r([2, 7, 4], s + 2), { wq: r([6, 8], s + 3), wk: r([5, 8], s + 4), b: r([8], s + 5), v: r([8], s + 6) }, null]],
+  (s) => ['targetAttention', [r([2, 4], s), r([2, 6, 4], s + 1), { layers: [{ w: r([16, 5], s + 2), b: r([5], s + 3) }, { w: r([5, 1], s + 4), b: r([1], s + 5) }] }, null]],
+  (s) => ['multiHeadAttention', [r([1, 5, 8], s), r([1, 6, 8], s + 1), r([1, 6, 8], s + 2), { wq: r([8, 8], s + 3), wk: r([8, 8], s + 4), wv: r([8, 8], s + 5), wo: r([8, 8], s + 6) }, { numHeads: 2 }]],
+  (s) => ['transformerEncoderLayer', [r([1, 4, 8], s), { attention: { wq: r([8, 8], s), wk: r([8, 8], s + 1), wv: r([8, 8], s + 2), wo: r([8, 8], s + 3) }, ffn: { w1: r([8, 12], s + 4), w2: r([12, 8], s + 5) } }, { numHeads: 2 }]],
+];
+const data = (res) => (res.data ? { output: res.data } : Object.fromEntries(Object.entries(res).map(([k, v]) => [k, v.data])));
+function tolOf(backend, op) {
+  const def = ak.getBackend(backend);
+  return def.tolerances[op] ?? def.tolerances.default;
+}
+function close(got, want, tol, what) {
+  const g = data(got), w = data(want);
+  for (const k of Object.keys(w)) {
+    assert.is(g[k].length, w[k].length, `${what}: ${k} length`);
+    for (let i = 0; i < w[k].length; i++) {
+      const a = g[k][i], b = w[k][i];
+      if (k === 'indices') continue; // topK: compared through the scores (near-ties may swap)
+      const ok = Number.isFinite(b) ? Math.abs(a - b) <= tol.atol + tol.rtol * Math.abs(b) : Object.is(a, b) || (Number.isNaN(a) && Number.isNaN(b));
+      if (!ok) assert.unreachable(`${what}: ${k}[${i}] got ${a}, want ${b}`);
+    }
+  }
+}
+function expected(call) {
+  const [fn, args] = call;
+  return ak[fn](...args.map((a) => (a && a.data ? copy(a) : a)), { backend: 'reference' });
+}
+
+for (const b of avail) {
+  const name = b.name;
+  const ops = new Set(b.ops);
+  const calls = CALLS.filter((c) => ops.has(c(1)[0]));
+  const n = name === 'gpu' ? 60 : 300;
+
+  test(`${name}: ${n} in-flight async calls survive gc() in a loop with their inputs dropped`, async () => {
+    const wants = [];
+    const promises = [];
+    for (let i = 0; i < n; i++) {
+      const call = calls[i % calls.length](1000 + i);
+      wants.push(expected(call));
+      promises.push(ak[`${call[0]}Async`](...call[1], { backend: name }).then((res) => ({ res, fn: call[0] })));
+      // the call's inputs go out of scope here; nothing but the in-flight call holds them
+    }
+    let done = false;
+    const all = Promise.all(promises).finally(() => { done = true; });
+    let gcs = 0;
+    while (!done) {
+      gc();
+      gcs++;
+      for (let j = 0; j < 8; j++) new Float32Array(1 << 16).fill(j); // churn the heap
+      await new Promise((res) => setImmediate(res));
+    }
+    const results = await all;
+    results.forEach(({ res, fn }, i) => close(res, wants[i], tolOf(name, fn), `${name} ${fn} #${i}`));
+    assert.ok(gcs > 0, 'gc ran while calls were in flight');
+  });
+
+  test(`${name}: inputs detached or shrunk while a call is in flight give a typed error or the original data's result`, async () => {
+    const mk = (s) => ({ q: r([1, 2, 256, 32], s), k: r([1, 2, 512, 32], s + 1), v: r([1, 2, 512, 32], s + 2) });
+    const base = mk(7);
+    const want = ak.sdpa(base.q, base.k, base.v, null, { backend: 'reference' });
+    const outcomes = [];
+    const how = ['structuredClone', 'postMessage', 'resize'];
+    for (let t = 0; t < (name === 'gpu' ? 3 : 12); t++) {
+      const h = how[t % how.length];
+      const x = mk(7);
+      if (h === 'resize') {
+        // the same numbers in a resizable buffer, shrunk to nothing once the call is in flight
+        const rab = new ArrayBuffer(x.k.data.byteLength, { maxByteLength: x.k.data.byteLength * 2 });
+        const kd = new Float32Array(rab);
+        kd.set(x.k.data);
+        x.k = { data: kd, shape: x.k.shape };
+      }
+      if (!ops.has('sdpa')) break;
+      const p = ak.sdpaAsync(x.q, x.k, x.v, null, { backend: name });
+      if (h === 'structuredClone') {
+        let moved = structuredClone(x.k.data.buffer, { transfer: [x.k.data.buffer] });
+        new Float32Array(moved).fill(NaN);
+        moved = null;
+      } else if (h === 'postMessage') {
+        const { port1, port2 } = new MessageChannel();
+        port1.postMessage(x.v.data.buffer, [x.v.data.buffer]);
+        port1.close();
+        port2.close();
+      } else {
+        x.k.data.buffer.resize(0);
+      }
+      gc();
+      for (let j = 0; j < 16; j++) new Float32Array(1 << 18).fill(NaN); // reuse freed memory
+      gc();
+      try {
+        const res = await p;
+        close(res, want, tolOf(name, 'sdpa'), `${name} sdpa after ${h}`);
+        outcomes.push(`${h}: result on the original data`);
+      } catch (e) {
+        assert.ok(e instanceof ak.AttnkitError, `${h}: expected an AttnkitError, got ${e?.name}: ${e?.message}`);
+        outcomes.push(`${h}: ${e.name}`);
+      }
+    }
+    console.log(`  ${name}: ${[...new Set(outcomes)].join('; ')}`);
+  });
+
+  const conc = name === 'gpu' ? 100 : 1000;
+  test(`${name}: ${conc} concurrent async calls of mixed ops all return correct results`, async () => {
+    const list = Array.from({ length: conc }, (_, i) => calls[(i * 7) % calls.length](5000 + i));
+    const wants = list.map(expected);
+    const results = await Promise.all(list.map(([fn, args]) => ak[`${fn}Async`](...args, { backend: name })));
+    results.forEach((res, i) => close(res, wants[i], tolOf(name, list[i][0]), `${name} ${list[i][0]} #${i}`));
+  });
+}
+
+const native = avail.find((b) => b.name === 'native');
+if (native) {
+  test('native: the addon used from 4 worker_threads at once (plus the main thread) gives correct results', async () => {
+    const src = `
+      const { parentPort, workerData } = require('node:worker_threads');
+      const ak = require('attnkit');
+      (async () => {
+        let checked = 0, worst = 0;
+        const r = (s, seed) => ak.random(s, { seed });
+        for (let i = 0; i < 40; i++) {
+          const s = workerData.seed + i;
+          const q = r([1, 2, 16, 16], s), k = r([1, 2, 40, 16], s + 1), v = r([1, 2, 40, 16], s + 2);
+          const got = i % 2 ? await ak.sdpaAsync(q, k, v, { causal: true }, { backend: 'native' }) : ak.sdpa(q, k, v, { causal: true }, { backend: 'native', verify: true });
+          const want = ak.sdpa(q, k, v, { causal: true }, { backend: 'reference' });
+          for (let j = 0; j < want.data.length; j++) worst = Math.max(worst, Math.abs(got.data[j] - want.data[j]));
+          const x = r([9, 31], s), w = r([31, 17], s + 1);
+          const l = await ak.linearAsync(x, w, null, { backend: 'native', verify: true });
+          const t = ak.topK(r([2, 8], s), r([64, 8], s + 3), 4, null, { backend: 'native', verify: true });
+          checked += 3 + (l.data.length > 0) + (t.indices.data.length > 0);
+        }
+        parentPort.postMessage({ checked, worst, threads: ak.getThreads() });
+      })().catch((e) => parentPort.postMessage({ error: String(e && e.stack || e) }));
+    `;
+    const workers = Array.from({ length: 4 }, (_, i) => new Worker(src, { eval: true, workerData: { seed: 100 * (i + 1) } }));
+    const done = workers.map((w) => new Promise((res, rej) => { w.once('message', res); w.once('error', rej); }));
+    // the main thread keeps calling meanwhile
+    for (let i = 0; i < 30; i++) {
+      const q = r([1, 2, 16, 16], i), k = r([1, 2, 40, 16], i + 1), v = r([1, 2, 40, 16], i + 2);
+      await ak.sdpaAsync(q, k, v, null, { backend: 'native', verify: true });
+    }
+    const msgs = await Promise.all(done);
+    await Promise.all(workers.map((w) => w.terminate()));
+    for (const m of msgs) {
+      assert.ok(!m.error, m.error);
+      assert.ok(m.checked >= 200, `worker checked ${m.checked}`);
+      assert.ok(m.worst <= 1e-4, `worker worst |native - reference| = ${m.worst}`);
+    }
+  });
+}
+
+test.run();

@@ -1,0 +1,97 @@
+// Memory (issue 6):
+//   - 10,000 repeated calls per op on reference and native (1,000 on gpu: llvmpipe is slow) show no
+//     resident-memory growth beyond RSS_BOUND_MIB after a warm-up (gc() before each reading);
+//   - sdpa with L = S = 16384, one head, D = 64 on native does not materialise L·S (1 GiB of floats):
+//     the peak RSS above the inputs (VmHWM after resetting it through /proc/self/clear_refs) stays
+//     under SDPA_PEAK_BOUND_MIB; 4 sampled rows are verified against reference.
+// Needs --expose-gc: re-runs itself with it when launched plainly.
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import fs from 'node:fs';
+
+if (typeof globalThis.gc !== 'function') {
+  const r = spawnSync(process.execPath, ['--expose-gc', fileURLToPath(import.meta.url)], { stdio: 'inherit', env: process.env });
+  process.exit(r.status ?? 1);
+}
+
+const { test } = await import('uvu');
+const assert = await import('uvu/assert');
+const ak = await import('attnkit');
+
+/** Allowed RSS growth over 10,000 calls of one op (after a 1,000-call warm-up), MiB. */
+const RSS_BOUND_MIB = 8;
+/** Allowed peak extra RSS of the 16384 x 16384 sdpa (inputs excluded), MiB; L·S floats would be 1024. */
+const SDPA_PEAK_BOUND_MIB = 64;
+
+const r = (shape, seed) => ak.random(shape, { seed });
+const mib = (b) => b / (1 << 20);
+function rss() {
+  gc();
+  gc();
+  return process.memoryUsage().rss;
+}
+function status(field) {
+  const m = fs.readFileSync('/proc/self/status', 'utf8').match(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm'));
+  return m ? Number(m[1]) * 1024 : NaN;
+}
+
+// One small call per op (inputs built once: we measure the calls, not the inputs).
+const q = r([1, 2, 8, 16], 1), k = r([1, 2, 12, 16], 2), v = r([1, 2, 12, 8], 3);
+const CALLS = {
+  sdpa: () => ak.sdpa(q, k, v, { returnWeights: true, returnLse: true }, OPTS),
+  multiHeadAttention: (() => { const x = r([1, 4, 8], 4), p = { wq: r([8, 8], 5), wk: r([8, 8], 6), wv: r([8, 8], 7), wo: r([8, 8], 8) }; return () => ak.multiHeadAttention(x, x, x, p, { numHeads: 2 }, OPTS); })(),
+  additiveAttention: (() => { const kk = r([2, 6, 5], 9), vv = r([2, 6, 4], 10), p = { wk: r([5, 7], 11), b: r([7], 12), v: r([7], 13) }; return () => ak.additiveAttention(null, kk, vv, p, { returnWeights: true }, OPTS); })(),
+  targetAttention: (() => { const t = r([2, 4], 14), h = r([2, 6, 4], 15), p = { layers: [{ w: r([16, 6], 16), b: r([6], 17) }, { w: r([6, 1], 18), b: r([1], 19) }] }; return () => ak.targetAttention(t, h, p, null, OPTS); })(),
+  transformerEncoderLayer: (() => { const x = r([1, 4, 8], 20), p = { attention: { wq: r([8, 8], 21), wk: r([8, 8], 22), wv: r([8, 8], 23), wo: r([8, 8], 24) }, ffn: { w1: r([8, 16], 25), w2: r([16, 8], 26) } }; return () => ak.transformerEncoderLayer(x, p, { numHeads: 2 }, OPTS); })(),
+  softmax: (() => { const x = r([4, 16], 27); return () => ak.softmax(x, null, OPTS); })(),
+  layerNorm: (() => { const x = r([4, 16], 28), g = r([16], 29); return () => ak.layerNorm(x, g, null, null, OPTS); })(),
+  linear: (() => { const x = r([4, 16], 30), w = r([16, 8], 31); return () => ak.linear(x, w, null, OPTS); })(),
+  gelu: (() => { const x = r([4, 16], 32); return () => ak.gelu(x, null, OPTS); })(),
+  topK: (() => { const u = r([2, 8], 33), it = r([40, 8], 34); return () => ak.topK(u, it, 5, { exclude: [[1, 2], null] }, OPTS); })(),
+};
+let OPTS = {};
+
+for (const b of ak.backends().filter((x) => x.available)) {
+  const n = b.name === 'gpu' ? 1000 : 10000;
+  test(`${b.name}: ${n} calls per op, RSS growth after warm-up <= ${RSS_BOUND_MIB} MiB per op`, async () => {
+    OPTS = { backend: b.name };
+    const rows = [];
+    for (const op of b.ops) {
+      const f = CALLS[op];
+      if (!f) continue;
+      for (let i = 0; i < Math.min(1000, n / 10); i++) f(); // warm-up: JIT, kernel caches, pools
+      const before = rss();
+      for (let i = 0; i < n; i++) {
+        f();
+        if (i % 1000 === 999) await new Promise((res) => setImmediate(res)); // let finalizers run
+      }
+      const growth = mib(rss() - before);
+      rows.push(`${op} ${growth.toFixed(2)}`);
+      assert.ok(growth <= RSS_BOUND_MIB, `${b.name} ${op}: RSS grew ${growth.toFixed(2)} MiB over ${n} calls`);
+    }
+    console.log(`  ${b.name} RSS growth (MiB) over ${n} calls: ${rows.join(', ')}`);
+  });
+}
+
+const native = ak.backends().find((x) => x.name === 'native' && x.available && x.ops.includes('sdpa'));
+if (native) {
+  test(`native: sdpa L = S = 16384, H = 1, D = 64 peaks under ${SDPA_PEAK_BOUND_MIB} MiB above its inputs (L·S floats: 1024 MiB)`, () => {
+    const L = 16384, D = 64;
+    const qq = r([1, 1, L, D], 41), kk = r([1, 1, L, D], 42), vv = r([1, 1, L, D], 43);
+    ak.sdpa(r([1, 1, 64, D], 1), r([1, 1, 64, D], 2), r([1, 1, 64, D], 3), null, { backend: 'native' }); // warm the pool
+    const base = rss();
+    fs.writeFileSync('/proc/self/clear_refs', '5'); // reset VmHWM to the current RSS
+    const t0 = process.hrtime.bigint();
+    const reports = [];
+    const out = ak.sdpa(qq, kk, vv, { causal: false }, { backend: 'native', verify: { rows: 4 }, onReport: (x) => reports.push(x) });
+    const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+    const peak = status('VmHWM');
+    // The output itself is L·D floats (4 MiB); reference's 4 verified rows add a few S-long rows.
+    const extra = mib(peak - base);
+    console.log(`  native sdpa 16384x16384 (D=64): ${ms.toFixed(0)} ms incl. verify of 4 rows; peak RSS above inputs ${extra.toFixed(1)} MiB (output ${mib(out.data.byteLength).toFixed(0)} MiB); threads ${ak.getThreads()}`);
+    assert.ok(reports[0]?.verify?.passed, 'sampled rows match reference');
+    assert.ok(extra <= SDPA_PEAK_BOUND_MIB, `peak extra ${extra.toFixed(1)} MiB`);
+  });
+}
+
+test.run();
