@@ -37,7 +37,7 @@ fs.mkdirSync(logs, { recursive: true });
 // and nothing that changes how installs behave.
 const env = { ...process.env, JOBS: process.env.JOBS || '2' };
 for (const k of Object.keys(env)) {
-  if (/^npm_(lifecycle_|package_|command$|execpath$|node_execpath$)/i.test(k) || /^npm_config_(build_from_source|ignore_scripts|omit|include|global|prefix|dry_run|production|only|workspaces?|save.*|offline|cache_max)$/i.test(k) || k === 'INIT_CWD') {
+  if (/^npm_(lifecycle_|package_|command$|execpath$|node_execpath$)/i.test(k) || /^npm_config_(build_from_source|ignore_scripts|omit|include|global|prefix|dry_run|production|only|workspaces?|save.*|offline|cache_max|local_prefix)$/i.test(k) || k === 'INIT_CWD') {
     delete env[k];
   }
 }
