@@ -103,8 +103,11 @@ inline void write_row_result(const SdpaParams& p, const Geo& g, int64_t b, int64
 /// One group of NJ keys: St[c0+t][r] for the row vectors RV0..RV-1 (the ones before RV0 cannot
 /// see any key of the group under the causal limit; their St entries are left stale and are
 /// overwritten with -Inf by softmax_tile).
-template <int RV0>
-inline void qk_group(const float* qt, int64_t D, const float* const* kp, float* st) {
+/// FUSE (no exclusion, mask or bias in this tile): the epilogue also scales the logits, folds
+/// NaN/+Inf flags into nf[] (those lanes become -Inf) and the running max into mx[] for the
+/// first `nvalid` keys, so softmax_tile's first pass is not needed.
+template <int RV0, bool FUSE>
+inline void qk_group(const float* qt, int64_t D, const float* const* kp, float* st, V::F scale, int nvalid, V::F* mx, V::M* nf) {
   constexpr int NR = RV - RV0;
   V::F acc[NJ][NR];
 #pragma GCC unroll 16
@@ -122,17 +125,36 @@ inline void qk_group(const float* qt, int64_t D, const float* const* kp, float* 
       for (int r = 0; r < NR; ++r) acc[t][r] = V::fmadd(qv[r], kv, acc[t][r]);
     }
   }
+  if constexpr (FUSE) {
+    const V::F NI = V::set1(ninf());
 #pragma GCC unroll 16
-  for (int t = 0; t < NJ; ++t)
+    for (int t = 0; t < NJ; ++t) {
 #pragma GCC unroll 8
-    for (int r = 0; r < NR; ++r) V::store(st + t * BR + (RV0 + r) * W, acc[t][r]);
+      for (int r = 0; r < NR; ++r) {
+        V::F x = V::mul(acc[t][r], scale);
+        const V::M bad = V::nan_or_pinf(x);
+        x = V::blend(bad, x, NI);
+        if (t < nvalid) {
+          nf[RV0 + r] = V::mor(nf[RV0 + r], bad);
+          mx[RV0 + r] = V::max(mx[RV0 + r], x);
+        }
+        V::store(st + t * BR + (RV0 + r) * W, x);
+      }
+    }
+  } else {
+#pragma GCC unroll 16
+    for (int t = 0; t < NJ; ++t)
+#pragma GCC unroll 8
+      for (int r = 0; r < NR; ++r) V::store(st + t * BR + (RV0 + r) * W, acc[t][r]);
+  }
 }
 
 /// St[c][r] = Σ_d Qt[d][r] · K[j0+c][d] for c < nc (rows of St past nc up to the next NJ multiple
 /// are scratch). `causal_first` = the first key index (relative to the block's rows) a row vector
 /// can see is rv*W + W - 1 + off_rel: row vectors wholly before a key group are skipped.
+template <bool FUSE>
 inline void qk_tile(const float* qt, int64_t D, const float* kb, int64_t k_sj, int64_t j0, int nc, const float* zero, float* st,
-                    bool causal, int64_t i0, int64_t off) {
+                    bool causal, int64_t i0, int64_t off, V::F scale, V::F* mx, V::M* nf) {
   for (int c0 = 0; c0 < nc; c0 += NJ) {
     const float* kp[NJ];
     for (int t = 0; t < NJ; ++t) kp[t] = (c0 + t < nc) ? kb + (j0 + c0 + t) * k_sj : zero;
@@ -143,15 +165,20 @@ inline void qk_tile(const float* qt, int64_t D, const float* kb, int64_t k_sj, i
       if (need > 0) rv0 = static_cast<int>(imin(RV - 1, (need + W - 1) / W));
     }
     float* stc = st + c0 * BR;
+    const int nv = static_cast<int>(imin(NJ, nc - c0));
+    if constexpr (FUSE) {
+      qk_group<0, true>(qt, D, kp, stc, scale, nv, mx, nf);  // FUSE implies no causal cut
+      continue;
+    }
     switch (rv0) {
-      case 0: qk_group<0>(qt, D, kp, stc); break;
-      case 1: if constexpr (RV > 1) qk_group<(RV > 1 ? 1 : 0)>(qt, D, kp, stc); break;
-      case 2: if constexpr (RV > 2) qk_group<(RV > 2 ? 2 : 0)>(qt, D, kp, stc); break;
-      case 3: if constexpr (RV > 3) qk_group<(RV > 3 ? 3 : 0)>(qt, D, kp, stc); break;
-      case 4: if constexpr (RV > 4) qk_group<(RV > 4 ? 4 : 0)>(qt, D, kp, stc); break;
-      case 5: if constexpr (RV > 5) qk_group<(RV > 5 ? 5 : 0)>(qt, D, kp, stc); break;
-      case 6: if constexpr (RV > 6) qk_group<(RV > 6 ? 6 : 0)>(qt, D, kp, stc); break;
-      default: if constexpr (RV > 7) qk_group<(RV > 7 ? 7 : 0)>(qt, D, kp, stc); break;
+      case 0: qk_group<0, false>(qt, D, kp, stc, scale, nv, mx, nf); break;
+      case 1: if constexpr (RV > 1) qk_group<(RV > 1 ? 1 : 0), false>(qt, D, kp, stc, scale, nv, mx, nf); break;
+      case 2: if constexpr (RV > 2) qk_group<(RV > 2 ? 2 : 0), false>(qt, D, kp, stc, scale, nv, mx, nf); break;
+      case 3: if constexpr (RV > 3) qk_group<(RV > 3 ? 3 : 0), false>(qt, D, kp, stc, scale, nv, mx, nf); break;
+      case 4: if constexpr (RV > 4) qk_group<(RV > 4 ? 4 : 0), false>(qt, D, kp, stc, scale, nv, mx, nf); break;
+      case 5: if constexpr (RV > 5) qk_group<(RV > 5 ? 5 : 0), false>(qt, D, kp, stc, scale, nv, mx, nf); break;
+      case 6: if constexpr (RV > 6) qk_group<(RV > 6 ? 6 : 0), false>(qt, D, kp, stc, scale, nv, mx, nf); break;
+      default: if constexpr (RV > 7) qk_group<(RV > 7 ? 7 : 0), false>(qt, D, kp, stc, scale, nv, mx, nf); break;
     }
   }
 }
@@ -250,8 +277,9 @@ struct BlockState {
 /// Exclusions, bias, NaN flags and the online-softmax update of one tile (St becomes P).
 /// With TRACK, records the allowed (row, key) bits in `ab` and returns whether any is excluded
 /// (only needed when the tile's V rows hold a non-finite value); otherwise returns false.
-template <bool TRACK>
-inline bool softmax_tile(const SdpaParams& p, const Geo& g, int64_t i0, int64_t j0, int nc, bool need_causal, float* st, uint32_t* ab, float* alpha, BlockState& s) {
+template <bool TRACK, bool FUSED>
+inline bool softmax_tile(const SdpaParams& p, const Geo& g, int64_t i0, int64_t j0, int nc, bool need_causal, float* st, uint32_t* ab, float* alpha, BlockState& s,
+                         const V::F* fmx, const V::M* fnf) {
   const V::F NI = V::set1(ninf());
   const uint32_t full = (W >= 32) ? 0xffffffffu : ((1u << W) - 1u);
   V::F tmax[RV];
@@ -263,7 +291,13 @@ inline bool softmax_tile(const SdpaParams& p, const Geo& g, int64_t i0, int64_t 
   bool anyex = false;
   const V::F scale = V::set1(p.scale);  // logit = (q·k)·scale, in the reference's order
   const int64_t ms2 = p.mask_s[2], ms3 = p.mask_s[3], bs2 = p.bias_s[2], bs3 = p.bias_s[3];
-  for (int c = 0; c < nc; ++c) {
+  if constexpr (FUSED) {  // pass 1 was done in the QK epilogue
+    for (int r = 0; r < RV; ++r) {
+      tmax[r] = fmx[r];
+      nfacc[r] = fnf[r];
+    }
+  }
+  for (int c = 0; c < (FUSED ? 0 : nc); ++c) {
     const int64_t j = j0 + c;
     for (int r = 0; r < RV; ++r) {
       V::F x = V::mul(V::load(st + c * BR + r * W), scale);
@@ -401,16 +435,31 @@ inline void block_task(const SdpaParams& p, int64_t b, int64_t h, int64_t blk, B
   for (int64_t j0 = 0; j0 < jlimit; j0 += BC) {
     const int nc = static_cast<int>(imin(BC, jlimit - j0));
     const bool need_causal = p.causal && (j0 + nc - 1 > i0 + g.off);
-    qk_tile(w.qt, D, g.k, p.k_sj, j0, nc, w.zero, w.st, need_causal, i0, g.off);
     const int64_t vis_base = i0 + g.off - j0;  // row r sees tile keys c <= r + vis_base
     const float* vb = g.v + j0 * p.v_sj;
     const int64_t hk = h / (p.Hq / p.Hkv);
-    if (tile_v_bad(vflags + (b * p.Hkv + hk) * ntiles + j0 / BC, vb, p.v_sj, nc, Dv)) {
-      const bool anyex = softmax_tile<true>(p, g, i0, j0, nc, need_causal, w.st, w.ab, w.alpha, s);
+    const V::F scale = V::set1(p.scale);
+    const bool vbad = tile_v_bad(vflags + (b * p.Hkv + hk) * ntiles + j0 / BC, vb, p.v_sj, nc, Dv);
+    if (!vbad && !need_causal && !p.mask && !p.bias) {
+      // Common case: scale, flags and max folded into the QK epilogue.
+      V::F mx[RV];
+      V::M nf[RV];
+      for (int r = 0; r < RV; ++r) {
+        mx[r] = V::set1(ninf());
+        nf[r] = V::from_bits(0);
+      }
+      qk_tile<true>(w.qt, D, g.k, p.k_sj, j0, nc, w.zero, w.st, false, i0, g.off, scale, mx, nf);
+      softmax_tile<false, true>(p, g, i0, j0, nc, false, w.st, w.ab, w.alpha, s, mx, nf);
+      pv_tile(w.o, w.ldo, w.st, w.alpha, vb, p.v_sj, nc, Dv, false, 0);
+      continue;
+    }
+    qk_tile<false>(w.qt, D, g.k, p.k_sj, j0, nc, w.zero, w.st, need_causal, i0, g.off, scale, nullptr, nullptr);
+    if (vbad) {
+      const bool anyex = softmax_tile<true, false>(p, g, i0, j0, nc, need_causal, w.st, w.ab, w.alpha, s, nullptr, nullptr);
       if (anyex) pv_careful(w.o, w.ldo, w.st, w.alpha, w.ab, vb, p.v_sj, nc, Dv);
       else pv_tile(w.o, w.ldo, w.st, w.alpha, vb, p.v_sj, nc, Dv, false, 0);
     } else {
-      softmax_tile<false>(p, g, i0, j0, nc, need_causal, w.st, w.ab, w.alpha, s);
+      softmax_tile<false, false>(p, g, i0, j0, nc, need_causal, w.st, w.ab, w.alpha, s, nullptr, nullptr);
       pv_tile(w.o, w.ldo, w.st, w.alpha, vb, p.v_sj, nc, Dv, need_causal, vis_base);
     }
   }
