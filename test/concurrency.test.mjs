@@ -20,7 +20,9 @@ const ak = await import('attnkit');
 const { Worker } = await import('node:worker_threads');
 
 const gc = globalThis.gc;
-const avail = ak.backends().filter((b) => b.available);
+// ATTNKIT_TEST_BACKENDS=native (scripts/sanitize.sh) restricts the backends.
+const only = process.env.ATTNKIT_TEST_BACKENDS ? process.env.ATTNKIT_TEST_BACKENDS.split(',') : null;
+const avail = ak.backends().filter((b) => b.available && (!only || only.includes(b.name)));
 const r = (shape, seed) => ak.random(shape, { seed });
 const copy = (t) => ({ data: t.data.slice(), shape: [...t.shape] });
 

@@ -16,6 +16,8 @@ import { fuzzBackend, fuzzRaw } from './fuzz-core.mjs';
 const RUNS = { reference: 1500, native: 1500, gpu: 120 };
 const RAW_RUNS = 4000;
 const override = process.env.FUZZ_RUNS ? Number(process.env.FUZZ_RUNS) : null;
+// ATTNKIT_TEST_BACKENDS=native (scripts/sanitize.sh) restricts the backends.
+const only = process.env.ATTNKIT_TEST_BACKENDS ? process.env.ATTNKIT_TEST_BACKENDS.split(',') : null;
 
 function summarise(failures) {
   const groups = new Map();
@@ -29,7 +31,7 @@ function summarise(failures) {
 
 for (const info of ak.backends()) {
   const name = info.name;
-  if (!RUNS[name]) continue;
+  if (!RUNS[name] || (only && !only.includes(name))) continue;
   if (!info.available) {
     if (process.env.CI === 'true') test(`fuzz ${name}: available in CI`, () => assert.unreachable(`${name} unavailable: ${info.reason}`));
     else test.skip(`fuzz ${name} (unavailable: ${info.reason})`, () => {});
