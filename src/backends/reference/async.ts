@@ -82,6 +82,11 @@ function getPool(): PoolWorker[] | null {
   return pool;
 }
 
+/** Where async reference calls run here: `'worker_threads'` in Node, the main thread (after a yield) elsewhere. */
+export function referenceAsyncMode(): string {
+  return loadWorkerThreads() && typeof __dirname === 'string' ? 'worker_threads' : 'main thread after a yield (no worker_threads)';
+}
+
 /** Run a reference kernel in a worker thread (or, where there are none, after yielding once). */
 export function runReferenceInWorker<O extends OpName>(op: O, args: OpArgs[O], rows: RowFilter): Promise<OpResults[O]> {
   const p = getPool();

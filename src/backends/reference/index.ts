@@ -6,7 +6,7 @@
  */
 import { registerBackend, setReferenceAsyncRunner } from '../../dispatch';
 import type { OpName, ReferenceKernel } from '../../kernels';
-import { runReferenceInWorker } from './async';
+import { referenceAsyncMode, runReferenceInWorker } from './async';
 import { additiveReference } from './additiveAttention';
 import { geluReference } from './gelu';
 import { layerNormReference } from './layerNorm';
@@ -40,7 +40,7 @@ registerBackend({
   tolerances: { default: { rtol: 0, atol: 0 } },
   // Measured (bench/): reference is the slowest backend on every default shape, so auto picks it last.
   autoRank: () => 100,
-  info: () => ({ details: { accumulation: 'float64', async: 'worker_threads' } }),
+  info: () => ({ details: { accumulation: 'float64', async: referenceAsyncMode() } }),
 });
 
 setReferenceAsyncRunner(runReferenceInWorker);
