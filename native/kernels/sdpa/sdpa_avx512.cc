@@ -1,6 +1,6 @@
 // sdpa, AVX-512: 16 lanes, 64-row query blocks (4 zmm) x 6 keys in the QK microkernel
-// (24 accumulators, K broadcast straight from memory), 8 rows x up to 3 zmm in the PV
-// microkernel (24 accumulators).
+// (24 accumulators, K broadcast straight from memory), 6 rows x up to 4 zmm in the PV
+// microkernel (24 accumulators; the 64-row block ends with a 4-row chunk).
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
@@ -20,7 +20,7 @@ namespace {
 #include "../vec/vec_avx512.h"
 #include "../vec/vmath_generic.h"
 struct Cfg {
-  static constexpr int RV = 4, BC = 64, NJ = 6, MR = 8, NVMAX = 3, NVR = 8;
+  static constexpr int RV = 4, BC = 96, NJ = 6, MR = 6, NVMAX = 4, NVR = 8;
 };
 #include "sdpa_impl.h"
 }  // namespace

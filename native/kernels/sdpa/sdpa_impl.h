@@ -30,7 +30,7 @@ constexpr int MR = Cfg::MR;
 constexpr int NVMAX = Cfg::NVMAX;
 constexpr int NVR = Cfg::NVR;  // output vectors kept in registers by the row path
 constexpr int64_t CHUNK = 512;  // keys per task in the row path (decode)
-static_assert(BR % MR == 0, "MR must divide BR");
+constexpr int MRT = BR % MR;  // rows in the last P·V row chunk when MR does not divide BR
 static_assert(W <= 16, "lane masks are 32-bit");
 
 inline int64_t imin(int64_t a, int64_t b) { return a < b ? a : b; }
@@ -186,8 +186,9 @@ inline void qk_tile(const float* qt, int64_t D, const float* kb, int64_t k_sj, i
 /// O[r][0..NV*W) = O[r]·alpha[r] + Σ_c P[c][r]·V[c][..] for MR rows (last vector partial if PART).
 /// The tile's sum starts from fresh accumulators and is added to the rescaled O once, so the
 /// rounding error grows with the tile length plus the tile count, not with S.
-template <int NV, bool PART>
+template <int MRr, int NV, bool PART>
 inline void pv_micro(float* o, int64_t ldo, const float* pt, const float* alpha, const float* vb, int64_t v_sj, int nc, int tail) {
+  constexpr int MR = MRr;
   V::F acc[MR][NV];
 #pragma GCC unroll 16
   for (int r = 0; r < MR; ++r)
@@ -214,14 +215,26 @@ inline void pv_micro(float* o, int64_t ldo, const float* pt, const float* alpha,
   }
 }
 
-template <bool PART>
+template <int MRr, bool PART>
 inline void pv_dispatch(int nv, float* o, int64_t ldo, const float* pt, const float* alpha, const float* vb, int64_t v_sj, int nc, int tail) {
   switch (nv) {
-    case 1: pv_micro<1, PART>(o, ldo, pt, alpha, vb, v_sj, nc, tail); break;
-    case 2: if constexpr (NVMAX >= 2) pv_micro<2, PART>(o, ldo, pt, alpha, vb, v_sj, nc, tail); break;
-    case 3: if constexpr (NVMAX >= 3) pv_micro<3, PART>(o, ldo, pt, alpha, vb, v_sj, nc, tail); break;
-    case 4: if constexpr (NVMAX >= 4) pv_micro<4, PART>(o, ldo, pt, alpha, vb, v_sj, nc, tail); break;
+    case 1: pv_micro<MRr, 1, PART>(o, ldo, pt, alpha, vb, v_sj, nc, tail); break;
+    case 2: if constexpr (NVMAX >= 2) pv_micro<MRr, 2, PART>(o, ldo, pt, alpha, vb, v_sj, nc, tail); break;
+    case 3: if constexpr (NVMAX >= 3) pv_micro<MRr, 3, PART>(o, ldo, pt, alpha, vb, v_sj, nc, tail); break;
+    case 4: if constexpr (NVMAX >= 4) pv_micro<MRr, 4, PART>(o, ldo, pt, alpha, vb, v_sj, nc, tail); break;
     default: break;
+  }
+}
+
+template <int MRr>
+inline void pv_rows(float* o, int64_t ldo, const float* st, const float* alpha, const float* vb, int64_t v_sj, int nc, int64_t Dv) {
+  const int64_t nvec = (Dv + W - 1) / W;
+  const int tail = static_cast<int>(Dv - (nvec - 1) * W);
+  for (int64_t v0 = 0; v0 < nvec; v0 += NVMAX) {
+    const int nv = static_cast<int>(imin(NVMAX, nvec - v0));
+    const bool part = (v0 + nv == nvec) && tail != W;
+    if (part) pv_dispatch<MRr, true>(nv, o + v0 * W, ldo, st, alpha, vb + v0 * W, v_sj, nc, tail);
+    else pv_dispatch<MRr, false>(nv, o + v0 * W, ldo, st, alpha, vb + v0 * W, v_sj, nc, tail);
   }
 }
 
@@ -229,16 +242,14 @@ inline void pv_dispatch(int nv, float* o, int64_t ldo, const float* pt, const fl
 /// the rest have P = 0 exactly and are skipped (V is finite here, so skipping changes nothing).
 inline void pv_tile(float* o, int64_t ldo, const float* st, const float* alpha, const float* vb, int64_t v_sj, int nc_all, int64_t Dv,
                     bool causal, int64_t vis_base) {
-  const int64_t nvec = (Dv + W - 1) / W;
-  const int tail = static_cast<int>(Dv - (nvec - 1) * W);
-  for (int r0 = 0; r0 < BR; r0 += MR) {
+  int r0 = 0;
+  for (; r0 + MR <= BR; r0 += MR) {
     const int nc = causal ? static_cast<int>(imax(0, imin(nc_all, r0 + MR - 1 + vis_base + 1))) : nc_all;
-    for (int64_t v0 = 0; v0 < nvec; v0 += NVMAX) {
-      const int nv = static_cast<int>(imin(NVMAX, nvec - v0));
-      const bool part = (v0 + nv == nvec) && tail != W;
-      if (part) pv_dispatch<true>(nv, o + r0 * ldo + v0 * W, ldo, st + r0, alpha + r0, vb + v0 * W, v_sj, nc, tail);
-      else pv_dispatch<false>(nv, o + r0 * ldo + v0 * W, ldo, st + r0, alpha + r0, vb + v0 * W, v_sj, nc, tail);
-    }
+    pv_rows<MR>(o + r0 * ldo, ldo, st + r0, alpha + r0, vb, v_sj, nc, Dv);
+  }
+  if constexpr (MRT > 0) {
+    const int nc = causal ? static_cast<int>(imax(0, imin(nc_all, r0 + MRT - 1 + vis_base + 1))) : nc_all;
+    pv_rows<(MRT > 0 ? MRT : 1)>(o + r0 * ldo, ldo, st + r0, alpha + r0, vb, v_sj, nc, Dv);
   }
 }
 
