@@ -19,6 +19,12 @@ module.exports = function jobs() {
     { label: 'gpu (headless-gl under Xvfb: shared specs + gpu-specific)', file: 'test/gpu.test.mjs', display: true },
     // No display on purpose (DISPLAY emptied, not under xvfb-run): the unavailable path must be explicit.
     { label: 'gpu-unavailable (no X display)', file: 'test/gpu-unavailable.test.mjs', env: { DISPLAY: '' } },
+    // Reliability (issue 6): every backend; the gpu parts need the display. concurrency and memory
+    // re-run themselves with --expose-gc.
+    { label: 'fuzz (hostile input, every backend + raw addon)', file: 'test/fuzz.test.mjs', display: true },
+    { label: 'edge (numerical edge cases, every backend)', file: 'test/edge.test.mjs', display: true },
+    { label: 'concurrency (async lifetime, gc, detach in flight, 1000 concurrent, worker_threads)', file: 'test/concurrency.test.mjs', display: true },
+    { label: 'memory (RSS over 10,000 calls per op; 16384x16384 sdpa peak)', file: 'test/memory.test.mjs', display: true },
     { label: 'smoke (verify + bench --quick, every backend)', file: 'test/smoke.test.mjs', display: true },
     // Chromium headless needs no X display; it fails in CI without /usr/bin/chromium, skips elsewhere.
     { label: 'browser (bundle in Chromium: reference + gpu on WebGL2)', file: 'test/browser.test.mjs', timeoutMs: 5 * 60 * 1000 },
