@@ -414,7 +414,7 @@ inline bool tile_v_bad(uint8_t* vflag, const float* vb, int64_t v_sj, int nc, in
   return f == 2;
 }
 
-inline void block_task(const SdpaParams& p, int64_t b, int64_t h, int64_t blk, BlockScratch& w, uint8_t* vflags, int64_t ntiles) {
+inline void block_task(const SdpaParams& p, int64_t b, int64_t h, int64_t blk, BlockScratch& w, uint8_t* vflags, int64_t ntiles, int bcx) {
   const Geo g = geo(p, b, h);
   const int64_t i0 = blk * BR;
   const int nr = static_cast<int>(imin(BR, p.L - i0));
@@ -443,14 +443,14 @@ inline void block_task(const SdpaParams& p, int64_t b, int64_t h, int64_t blk, B
   }
   int64_t jlimit = g.kend;
   if (p.causal) jlimit = imin(jlimit, imax(0, i0 + nr - 1 + g.off + 1));
-  for (int64_t j0 = 0; j0 < jlimit; j0 += BC) {
-    const int nc = static_cast<int>(imin(BC, jlimit - j0));
+  for (int64_t j0 = 0; j0 < jlimit; j0 += bcx) {
+    const int nc = static_cast<int>(imin(bcx, jlimit - j0));
     const bool need_causal = p.causal && (j0 + nc - 1 > i0 + g.off);
     const int64_t vis_base = i0 + g.off - j0;  // row r sees tile keys c <= r + vis_base
     const float* vb = g.v + j0 * p.v_sj;
     const int64_t hk = h / (p.Hq / p.Hkv);
     const V::F scale = V::set1(p.scale);
-    const bool vbad = tile_v_bad(vflags + (b * p.Hkv + hk) * ntiles + j0 / BC, vb, p.v_sj, nc, Dv);
+    const bool vbad = tile_v_bad(vflags + (b * p.Hkv + hk) * ntiles + j0 / bcx, vb, p.v_sj, nc, Dv);
     if (!vbad && !need_causal && !p.mask && !p.bias) {
       // Common case: scale, flags and max folded into the QK epilogue.
       V::F mx[RV];
@@ -726,7 +726,9 @@ inline bool sdpa_run(const SdpaParams& p) {
     // Block path.
     const int64_t nblk = (L + BR - 1) / BR;
     const size_t bytes = block_scratch_bytes(p.D, Dv);
-    const int64_t ntiles = (S + BC - 1) / BC;
+    // Key tiles of BC (measured: full-length tiles beat balanced shorter ones).
+    const int bcx = BC;
+    const int64_t ntiles = (S + bcx - 1) / bcx;
     uint8_t* vflags = static_cast<uint8_t*>(std::calloc(static_cast<size_t>(B * Hkv * ntiles), 1));
     if (!vflags) return false;
     auto body = [&](int64_t t0, int64_t t1) {
@@ -738,7 +740,7 @@ inline bool sdpa_run(const SdpaParams& p) {
       BlockScratch w = carve(mem, p.D, Dv);
       for (int64_t t = t0; t < t1; ++t) {
         const int64_t bh = t / nblk, blk = t % nblk;
-        block_task(p, bh / Hq, bh % Hq, blk, w, vflags, ntiles);
+        block_task(p, bh / Hq, bh % Hq, blk, w, vflags, ntiles, bcx);
       }
       std::free(mem);
     };
