@@ -17,6 +17,7 @@ PACKAGES=(
   build-essential python3 python-is-python3 pkg-config libx11-dev libxi-dev libxext-dev libgl1-mesa-dev
   libgl1-mesa-dri libglx-mesa0 xvfb xauth
   chromium   # test/browser.test.mjs: headless Chromium (SwiftShader WebGL2) driven by playwright-core
+  valgrind   # scripts/valgrind.sh: memcheck of the native addon (issue 6)
 )
 
 if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then
