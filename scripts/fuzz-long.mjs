@@ -132,7 +132,7 @@ async function main() {
     if (fails) {
       const kinds = {};
       for (const f of r.failures) {
-        const key = `${f.op} ${f.what.split(':')[0]}: ${f.problem.slice(0, 110)}`;
+        const key = `${f.what.split(':')[0]}: ${f.problem.replace(/\d+(\.\d+)?/g, '#').replace(/attnkit native \w+: [\w.]+/, 'attnkit native <op>: <field>').slice(0, 110)}`;
         (kinds[key] ??= []).push(f);
       }
       for (const [k, list] of Object.entries(kinds)) process.stdout.write(`    ${String(list.length).padStart(6)} x ${k}\n        e.g. ${JSON.stringify({ ...list[0], stack: undefined })}\n`);

@@ -398,6 +398,12 @@ function verifySettings(def: BackendDefinition, op: OpName, verify: boolean | Ve
 function checkOptions(options: DispatchOptions | undefined): { requested: string; options: DispatchOptions } {
   if (options === undefined || options === null) return { requested: 'auto', options: {} };
   if (typeof options !== 'object') throw new ValueError('options', `expected { backend?, verify?, onReport? }, received ${describeType(options)}`);
+  // Read each field once (a throwing getter or Proxy becomes a typed error, and cannot change later).
+  try {
+    options = { backend: options.backend, verify: options.verify, onReport: options.onReport };
+  } catch (e) {
+    throw new ValueError('options', `expected { backend?, verify?, onReport? } with readable fields; reading them threw: ${(e as Error)?.message ?? String(e)}`);
+  }
   const requested = options.backend ?? 'auto';
   if (typeof requested !== 'string') throw new ValueError('options.backend', `expected a backend name or 'auto', received ${describeType(requested)}`);
   if (options.onReport !== undefined && typeof options.onReport !== 'function') {

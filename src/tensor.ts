@@ -100,11 +100,7 @@ function readField(obj: object, key: string, argument: string): unknown {
   }
 }
 
-function isDetached(buf: ArrayBufferLike): boolean {
-  // A detached ArrayBuffer reports byteLength 0 and `detached` true (Node >= 20).
-  const b = buf as ArrayBuffer & { detached?: boolean };
-  return b.detached === true;
-}
+import { isDetachedView } from './buffers';
 
 /**
  * Accept a tensor-like value of element type `ctor` and return `{ data, shape }` without copying.
@@ -129,11 +125,12 @@ function toTyped<T extends ArrayBufferView & { length: number }>(
   }
   let rawShape = readField(value, 'shape', argument);
   if (rawShape === undefined) rawShape = readField(value, 'dims', argument);
-  if (!(data instanceof (ctor as unknown as Function))) {
-    throw new DTypeError(`${argument}.data`, ctor.name, describeType(data));
+  // ArrayBuffer.isView: a Proxy of a typed array passes instanceof but is not one (its getters throw).
+  if (!ArrayBuffer.isView(data) || !(data instanceof (ctor as unknown as Function))) {
+    throw new DTypeError(`${argument}.data`, ctor.name, ArrayBuffer.isView(data) || !(data instanceof (ctor as unknown as Function)) ? describeType(data) : `a Proxy of ${ctor.name}`);
   }
   const typed = data as T;
-  if (isDetached(typed.buffer)) {
+  if (isDetachedView(typed as unknown as Float32Array)) {
     throw new DTypeError(`${argument}.data`, `a ${ctor.name} with a live buffer`, 'a detached ArrayBuffer');
   }
   const shape = checkShape(rawShape, argument);

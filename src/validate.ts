@@ -6,6 +6,7 @@
  */
 import { DTypeError, ShapeError, ValueError, describeType, formatShape } from './errors';
 import type { Strided } from './kernels';
+import { isDetachedView } from './buffers';
 import { asMask, asTensor, sizeOf } from './tensor';
 
 /** A checked float tensor. */
@@ -76,8 +77,8 @@ export function optionalBias(value: unknown, argument: string, target: readonly 
 /** Check optional key lengths: an Int32Array of `[B]` with each value in 0..S. */
 export function optionalLengths(value: unknown, argument: string, B: number, S: number): Int32Array | null {
   if (value === undefined || value === null) return null;
-  if (!(value instanceof Int32Array)) throw new DTypeError(argument, `Int32Array of length B=${B}`, describeType(value));
-  if ((value.buffer as ArrayBuffer & { detached?: boolean }).detached) throw new DTypeError(argument, 'an Int32Array with a live buffer', 'a detached ArrayBuffer');
+  if (!(ArrayBuffer.isView(value) && value instanceof Int32Array)) throw new DTypeError(argument, `Int32Array of length B=${B}`, ArrayBuffer.isView(value) || !(value instanceof Int32Array) ? describeType(value) : 'a Proxy of Int32Array');
+  if (isDetachedView(value)) throw new DTypeError(argument, 'an Int32Array with a live buffer', 'a detached ArrayBuffer');
   if (value.length !== B) throw new ShapeError(argument, `[B=${B}]`, `[${value.length}]`);
   for (let b = 0; b < B; b++) {
     const n = value[b];
@@ -109,7 +110,26 @@ export function matrix(value: unknown, argument: string, rows: number, cols: num
 export function optionsObject<T extends object>(value: unknown, argument: string): Partial<T> {
   if (value === undefined || value === null) return {};
   if (typeof value !== 'object') throw new DTypeError(argument, 'an options object', describeType(value));
-  return value as Partial<T>;
+  // Reads go through a guard: a getter or Proxy trap that throws becomes a DTypeError naming the
+  // field (found by test/fuzz-core.mjs), not the caller's own exception escaping untyped.
+  const unreadable = (key: PropertyKey, e: unknown): DTypeError =>
+    new DTypeError(`${argument}.${String(key)}`, 'a readable value', 'a getter or Proxy trap that throws', String((e as Error)?.message ?? e));
+  return new Proxy(value, {
+    get(target, key) {
+      try {
+        return Reflect.get(target, key);
+      } catch (e) {
+        throw unreadable(key, e);
+      }
+    },
+    has(target, key) {
+      try {
+        return Reflect.has(target, key);
+      } catch (e) {
+        throw unreadable(key, e);
+      }
+    },
+  }) as Partial<T>;
 }
 
 /** Check an optional boolean option. */

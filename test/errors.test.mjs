@@ -51,7 +51,7 @@ const cases = {
       ['keyLengths negative', () => ak.sdpa(r([2, 4, 3, 5]), r([2, 2, 7, 5]), r([2, 2, 7, 6]), { keyLengths: new Int32Array([-1, 2]) }, spy), ValueError, 'options.keyLengths[0]'],
       ['options a string', () => ak.sdpa(r([2, 4, 3, 5]), r([2, 2, 7, 5]), r([2, 2, 7, 6]), 'causal', spy), DTypeError, 'options'],
       ['getter that throws', () => ak.sdpa({ get data() { throw new Error('boom'); }, shape: [1] }, r([2, 2, 7, 5]), r([2, 2, 7, 6]), {}, spy), DTypeError, 'q'],
-      ['detached buffer', () => { const t = r([2, 4, 3, 5]); structuredClone(t.data.buffer, { transfer: [t.data.buffer] }); return ak.sdpa(t, r([2, 2, 7, 5]), r([2, 2, 7, 6]), {}, spy); }, AttnkitError, 'q'],
+      ['detached buffer', () => { const t = r([2, 4, 3, 5]); structuredClone(t.data.buffer, { transfer: [t.data.buffer] }); return ak.sdpa(t, r([2, 2, 7, 5]), r([2, 2, 7, 6]), {}, spy); }, AttnkitError, 'q.data'],
     ],
   },
   multiHeadAttention: (() => {

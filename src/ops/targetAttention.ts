@@ -57,6 +57,7 @@ function prepareTarget(target: TensorLike, history: TensorLike, params: TargetPa
   let rawLayers: unknown;
   try {
     rawLayers = p.layers;
+    if (Array.isArray(rawLayers)) rawLayers = Array.from(rawLayers); // a Proxy of an array: read it here
   } catch {
     throw new DTypeError('params.layers', 'an array of { w, b, alpha? }', 'an unreadable value');
   }

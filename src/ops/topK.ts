@@ -28,8 +28,15 @@ export interface TopKOutput {
 function checkExclude(raw: unknown, B: number, N: number): (Int32Array | null)[] | null {
   if (raw === undefined || raw === null) return null;
   if (!Array.isArray(raw)) throw new DTypeError('options.exclude', `an array of B=${B} index lists`, describeType(raw));
-  if (raw.length !== B) throw new ValueError('options.exclude', `expected one entry per user (B=${B}), received ${raw.length}`);
-  return raw.map((list: unknown, b: number) => {
+  let lists: unknown[];
+  try {
+    // Snapshot the lists (a Proxy or getter that throws becomes a typed error; nothing changes later).
+    lists = Array.from(raw as unknown[], (l) => (Array.isArray(l) ? Array.from(l as unknown[]) : l));
+  } catch (e) {
+    throw new DTypeError('options.exclude', `an array of B=${B} index lists`, 'an unreadable value (a getter or Proxy that throws)', String((e as Error)?.message ?? e));
+  }
+  if (lists.length !== B) throw new ValueError('options.exclude', `expected one entry per user (B=${B}), received ${lists.length}`);
+  return lists.map((list: unknown, b: number) => {
     if (list === null || list === undefined) return null;
     if (!(Array.isArray(list) || (ArrayBuffer.isView(list) && !(list instanceof DataView) && !(list instanceof BigInt64Array) && !(list instanceof BigUint64Array)))) {
       throw new DTypeError(`options.exclude[${b}]`, 'an array or typed array of item indices', describeType(list));
