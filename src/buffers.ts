@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { DTypeError } from './errors';
 
 /**
  * True when a typed array's buffer is detached (or shrunk below the view). `buffer.detached` does
@@ -22,4 +23,28 @@ export function isDetachedView(typed: ArrayBufferView & { length: number; BYTES_
     return true;
   }
   return false;
+}
+
+/**
+ * Record every typed array in a kernel's args (nested in masks, layers, exclude lists) with its
+ * length now; the returned check throws a DTypeError if any was detached, shrunk or resized since.
+ * The async path of a backend without an async kernel runs the sync kernel after a yield, by which
+ * time the caller may have transferred an input or resized its (resizable) buffer.
+ */
+export function liveBufferCheck(op: string, args: unknown): () => void {
+  const seen: [ArrayBufferView & { length: number }, number, string][] = [];
+  const walk = (v: unknown, path: string): void => {
+    if (ArrayBuffer.isView(v)) {
+      if (!(v instanceof DataView)) seen.push([v as unknown as Float32Array, (v as unknown as Float32Array).length, path]);
+    } else if (Array.isArray(v)) v.forEach((x, i) => walk(x, `${path}[${i}]`));
+    else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) walk(x, path ? `${path}.${k}` : k);
+  };
+  walk(args, '');
+  return () => {
+    for (const [view, length, path] of seen) {
+      if (view.length !== length || isDetachedView(view as unknown as Float32Array)) {
+        throw new DTypeError(`${op}: ${path}`, 'a buffer that stays attached and unresized until the call settles', 'a buffer detached or resized while the call was in flight');
+      }
+    }
+  };
 }

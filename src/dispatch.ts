@@ -15,6 +15,7 @@ import {
   type VerifyReport,
 } from './errors';
 import type { AsyncKernel, Kernel, OpArgs, OpName, OpResults, ReferenceKernel, RowFilter } from './kernels';
+import { liveBufferCheck } from './buffers';
 
 /** Per-op tolerance: an element passes when `|got - want| <= atol + rtol * |want|`. */
 export interface Tolerance {
@@ -458,7 +459,11 @@ export async function dispatchAsync<O extends OpName>(op: O, args: OpArgs[O], la
   let resultP: Promise<OpResults[O]>;
   if (asyncKernel) resultP = asyncKernel(args);
   else if (sel.def.name === 'reference') resultP = runRef(null);
-  else resultP = yieldToEventLoop().then(() => sel.kernel(args));
+  // The inputs are read after the yield: if the caller detached or shrank one meanwhile, a typed error.
+  else {
+    const stillLive = liveBufferCheck(op, args);
+    resultP = yieldToEventLoop().then(() => (stillLive(), sel.kernel(args)));
+  }
   const wantP = vs ? runRef(vs.filter) : null;
   const [result, want] = await Promise.all([resultP, wantP]);
   let report: VerifyReport | undefined;
