@@ -1,5 +1,5 @@
-// topK: the item table is packed once as the transposed B of the GEMM, users are scored in tiles
-// (a user block x an item chunk, through the GEMM microkernel into a small buffer), and each
+// topK: users are scored in tiles (a user block x an item chunk, the chunk packed as the
+// transposed B of the GEMM, through the GEMM microkernel into a small buffer), and each
 // user keeps a bounded heap of its k best (no full sort). A score enters the exact comparison
 // only when !(s <= worst kept), so most of the table costs one compare after its dot product.
 // Work splits into fixed tasks (user block x item range) and per-range heaps are merged at the
@@ -77,8 +77,6 @@ Isa topk_forward(const TopKParams& p) {
     return used;
   }
   const TopKScanFn scan = topk_scan_table().get();
-  PackedB items;
-  gemm_pack_b(kern, D, N, p.items, D, true, items, true);
 
   // Fixed blocking (depends on sizes and the ISA only, never on the thread count).
   // ~256 users per block: the packed item table (N·D floats, usually far beyond the caches) is
@@ -99,6 +97,9 @@ Isa topk_forward(const TopKParams& p) {
 
   auto task = [&](int64_t t0, int64_t t1) {
     std::vector<float> sbuf((size_t)(ub * ic));
+    // Each chunk of the item table is packed where it is used (it stays in L2 for the whole user
+    // block): no table-sized copy, no page faults on it, and nothing wasted when B is small.
+    PackedB chunk;
     std::vector<std::vector<int32_t>> ex((size_t)ub);
     for (int64_t t = t0; t < t1; t++) {
       const int64_t blk = t / splits, sp = t % splits;
@@ -117,7 +118,8 @@ Isa topk_forward(const TopKParams& p) {
       }
       for (int64_t c = c0; c < c1; c++) {
         const int64_t j0 = c * ic, cols = std::min(ic, N - j0);
-        gemm_packed_cols(mu, p.users + u0 * D, D, items, j0, cols, sbuf.data(), ic, nullptr, GemmAct::None, false, false);
+        gemm_pack_b(kern, D, cols, p.items + j0 * D, D, true, chunk, false);
+        gemm_packed(mu, p.users + u0 * D, D, chunk, sbuf.data(), ic, nullptr, GemmAct::None, false, false);
         for (int64_t r = 0; r < mu; r++) {
           Heap& hp = heaps[r];
           const float* s = sbuf.data() + r * ic;
