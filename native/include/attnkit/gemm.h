@@ -19,11 +19,12 @@ namespace attnkit {
 enum class GemmAct : int { None = 0, Relu = 1, Gelu = 2, GeluTanh = 3 };
 
 /**
- * Register-blocked microkernel: tile[MR,NR] = init + A·Bp over kc, A element (i,k) at
- * `A[i*rs + k*cs]` (a packed panel: rs = 1, cs = MR; rows read in place: rs = lda, cs = 1).
+ * Register-blocked microkernel: tile[MR,NR] = init + A·B over kc, A element (i,k) at
+ * `A[i*rs + k*cs]` (a packed panel: rs = 1, cs = MR; rows read in place: rs = lda, cs = 1),
+ * B row k of the panel at `B + k*ldbk` (packed: ldbk = NR; read in place: ldbk = ldb).
  */
-using GemmMicroFn = void (*)(int64_t kc, const float* A, int64_t rs, int64_t cs, const float* Bp, float* C,
-                             int64_t ldc, int init, const float* bias);
+using GemmMicroFn = void (*)(int64_t kc, const float* A, int64_t rs, int64_t cs, const float* B, int64_t ldbk,
+                             float* C, int64_t ldc, int init, const float* bias);
 /** Epilogue over a finished tile of rows x cols (row stride ldc): relu / gelu / tanh-gelu in place. */
 using GemmActFn = void (*)(float* C, int64_t ldc, int64_t rows, int64_t cols, int act);
 
@@ -84,7 +85,12 @@ void gemm_packed(int64_t M, const float* A, int64_t lda, const PackedB& B, float
 void gemm_packed_cols(int64_t M, const float* A, int64_t lda, const PackedB& B, int64_t j0, int64_t cols, float* C,
                       int64_t ldc, const float* bias, GemmAct act, bool accumulate, bool parallel);
 
-/** Convenience: pack B (x·W layout, `ldb = N` usually) then run {@link gemm_packed}. */
+/**
+ * C = A·B (+ bias, act) for a B used once: element (k,n) of B at `B[k*ldb + n]` (or, `bTrans`,
+ * `B[n*ldb + k]`). When M fits one task tile (M <= mc) and B is not transposed, B's full column
+ * panels are read in place (packing it would cost as much as the product); otherwise B is packed
+ * and {@link gemm_packed} runs. Both paths reduce every element in the same order (same bits).
+ */
 void gemm(const GemmKernel& kern, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B,
           int64_t ldb, bool bTrans, float* C, int64_t ldc, const float* bias, GemmAct act, bool accumulate,
           bool parallel);

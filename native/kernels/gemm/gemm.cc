@@ -103,11 +103,18 @@ void gemm_packed(int64_t M, const float* A, int64_t lda, const PackedB& Bp, floa
   gemm_packed_cols(M, A, lda, Bp, 0, Bp.N, C, ldc, bias, act, accumulate, parallel);
 }
 
-void gemm_packed_cols(int64_t M, const float* A, int64_t lda, const PackedB& Bp, int64_t jb, int64_t N, float* C,
-                      int64_t ldc, const float* bias, GemmAct act, bool accumulate, bool parallel) {
-  const GemmKernel& kern = *Bp.kern;
-  const int64_t K = Bp.K;
-  const int64_t pbase = jb / kern.nr;  // first panel of the window
+namespace {
+// Where the microkernel finds B: packed panels (Bp, from panel pbase on), or B itself in place
+// (Braw with row stride ldb; a ragged last panel is packed per task into a padded buffer).
+struct BSource {
+  const PackedB* Bp;
+  int64_t pbase;
+  const float* Braw;
+  int64_t ldb;
+};
+
+void gemm_core(const GemmKernel& kern, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const BSource& bs,
+               float* C, int64_t ldc, const float* bias, GemmAct act, bool accumulate, bool parallel) {
   if (M <= 0 || N <= 0) return;
   const int64_t mr = kern.mr, nr = kern.nr, kc = kern.kc, mc = kern.mc, nc = kern.nc;
   const int actv = (int)act;
@@ -128,8 +135,9 @@ void gemm_packed_cols(int64_t M, const float* A, int64_t lda, const PackedB& Bp,
     const int64_t i0 = (t / nt) * mc, j0 = (t % nt) * nc;
     const int64_t rows = std::min(mc, M - i0), cols = std::min(nc, N - j0);
     const int64_t rowsPad = (rows + mr - 1) / mr * mr;
-    thread_local std::vector<float> abuf;
+    thread_local std::vector<float> abuf, bbuf;
     if ((int64_t)abuf.size() < rowsPad * kc) abuf.resize((size_t)(rowsPad * kc));
+    if (!bs.Bp && (int64_t)bbuf.size() < kc * nr) bbuf.resize((size_t)(kc * nr));
     alignas(64) float tmp[64 * 64];  // edge tile (mr*nr <= 4096 for every kernel)
     if (accumulate && bias) {
       // C + bias first, then the products (the microkernel's load-init has no bias term).
@@ -147,7 +155,18 @@ void gemm_packed_cols(int64_t M, const float* A, int64_t lda, const PackedB& Bp,
       const int init = k0 > 0 || accumulate ? kGemmInitLoad : (bias ? kGemmInitBias : kGemmInitZero);
       for (int64_t jj = 0; jj < cols; jj += nr) {
         const int64_t j = j0 + jj, nn = std::min(nr, N - j);
-        const float* bpanel = Bp.panel(k0, kcb, pbase + j / nr);
+        const float* bpanel;
+        int64_t ldbk = nr;
+        if (bs.Bp) {
+          bpanel = bs.Bp->panel(k0, kcb, bs.pbase + j / nr);
+        } else if (nn == nr) {
+          bpanel = bs.Braw + k0 * bs.ldb + j;
+          ldbk = bs.ldb;
+        } else {
+          for (int64_t k = 0; k < kcb; k++)
+            for (int64_t q = 0; q < nr; q++) bbuf[(size_t)(k * nr + q)] = q < nn ? bs.Braw[(k0 + k) * bs.ldb + j + q] : 0.0f;
+          bpanel = bbuf.data();
+        }
         const float* bb = bias ? bias + j : nullptr;
         for (int64_t ii = 0; ii < rows; ii += mr) {
           const int64_t i = i0 + ii, mm = std::min(mr, M - i);
@@ -156,7 +175,7 @@ void gemm_packed_cols(int64_t M, const float* A, int64_t lda, const PackedB& Bp,
           const int64_t rs = inPlace ? lda : 1, cs = inPlace ? 1 : mr;
           float* c = C + i * ldc + j;
           if (mm == mr && nn == nr) {
-            kern.micro(kcb, apanel, rs, cs, bpanel, c, ldc, init, bb);
+            kern.micro(kcb, apanel, rs, cs, bpanel, ldbk, c, ldc, init, bb);
             continue;
           }
           // Edge tile: stage through tmp so the microkernel always runs full width.
@@ -169,7 +188,7 @@ void gemm_packed_cols(int64_t M, const float* A, int64_t lda, const PackedB& Bp,
               }
               tmp[r * nr + q] = v;
             }
-          kern.micro(kcb, apanel, rs, cs, bpanel, tmp, nr, kGemmInitLoad, nullptr);
+          kern.micro(kcb, apanel, rs, cs, bpanel, ldbk, tmp, nr, kGemmInitLoad, nullptr);
           for (int64_t r = 0; r < mm; r++) std::memcpy(c + r * ldc, tmp + r * nr, (size_t)nn * sizeof(float));
         }
       }
@@ -177,11 +196,23 @@ void gemm_packed_cols(int64_t M, const float* A, int64_t lda, const PackedB& Bp,
     if (actv) kern.act(C + i0 * ldc + j0, ldc, rows, cols, actv);
   });
 }
+}  // namespace
+
+void gemm_packed_cols(int64_t M, const float* A, int64_t lda, const PackedB& Bp, int64_t jb, int64_t N, float* C,
+                      int64_t ldc, const float* bias, GemmAct act, bool accumulate, bool parallel) {
+  const BSource bs{&Bp, jb / Bp.kern->nr, nullptr, 0};
+  gemm_core(*Bp.kern, M, N, Bp.K, A, lda, bs, C, ldc, bias, act, accumulate, parallel);
+}
 
 void gemm(const GemmKernel& kern, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B,
           int64_t ldb, bool bTrans, float* C, int64_t ldc, const float* bias, GemmAct act, bool accumulate,
           bool parallel) {
   if (M <= 0 || N <= 0) return;
+  if (!bTrans && M <= kern.mc) {
+    const BSource bs{nullptr, 0, B, ldb};
+    gemm_core(kern, M, N, K, A, lda, bs, C, ldc, bias, act, accumulate, parallel);
+    return;
+  }
   PackedB pb;
   gemm_pack_b(kern, K, N, B, ldb, bTrans, pb, parallel);
   gemm_packed(M, A, lda, pb, C, ldc, bias, act, accumulate, parallel);

@@ -12,8 +12,8 @@ namespace attnkit {
 namespace {
 constexpr int MR = 6, NR = 16;
 
-ATTNKIT_AVX2 void micro_avx2(int64_t kc, const float* A, int64_t rs, int64_t cs, const float* B, float* C,
-                             int64_t ldc, int init, const float* bias) {
+ATTNKIT_AVX2 void micro_avx2(int64_t kc, const float* A, int64_t rs, int64_t cs, const float* B, int64_t ldbk,
+                             float* C, int64_t ldc, int init, const float* bias) {
   __m256 c0[MR], c1[MR];
 #pragma GCC unroll 6
   for (int i = 0; i < MR; i++) {
@@ -46,7 +46,7 @@ ATTNKIT_AVX2 void micro_avx2(int64_t kc, const float* A, int64_t rs, int64_t cs,
 #undef ATTNKIT_ROW
     a0 += cs;
     a3 += cs;
-    B += NR;
+    B += ldbk;
   }
 #pragma GCC unroll 6
   for (int i = 0; i < MR; i++) {

@@ -13,8 +13,8 @@ namespace attnkit {
 namespace {
 constexpr int MR = 14, NR = 32;
 
-ATTNKIT_AVX512 void micro_avx512(int64_t kc, const float* A, int64_t rs, int64_t cs, const float* B, float* C,
-                                 int64_t ldc, int init, const float* bias) {
+ATTNKIT_AVX512 void micro_avx512(int64_t kc, const float* A, int64_t rs, int64_t cs, const float* B, int64_t ldbk,
+                                 float* C, int64_t ldc, int init, const float* bias) {
   __m512 c0[MR], c1[MR];
 #pragma GCC unroll 14
   for (int i = 0; i < MR; i++) {
@@ -54,7 +54,7 @@ ATTNKIT_AVX512 void micro_avx512(int64_t kc, const float* A, int64_t rs, int64_t
     a4 += cs;
     a8 += cs;
     a12 += cs;
-    B += NR;
+    B += ldbk;
   }
 #pragma GCC unroll 14
   for (int i = 0; i < MR; i++) {

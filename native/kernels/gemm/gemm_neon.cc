@@ -12,8 +12,8 @@ namespace attnkit {
 namespace {
 constexpr int MR = 8, NR = 8;
 
-void micro_neon(int64_t kc, const float* A, int64_t rs, int64_t cs, const float* B, float* C, int64_t ldc, int init,
-                const float* bias) {
+void micro_neon(int64_t kc, const float* A, int64_t rs, int64_t cs, const float* B, int64_t ldbk, float* C,
+                int64_t ldc, int init, const float* bias) {
   float32x4_t c0[MR], c1[MR];
   for (int i = 0; i < MR; i++) {
     if (init == kGemmInitLoad) {
@@ -34,7 +34,7 @@ void micro_neon(int64_t kc, const float* A, int64_t rs, int64_t cs, const float*
       c1[i] = vfmaq_n_f32(c1[i], b1, A[i * rs]);
     }
     A += cs;
-    B += NR;
+    B += ldbk;
   }
   for (int i = 0; i < MR; i++) {
     vst1q_f32(C + i * ldc, c0[i]);

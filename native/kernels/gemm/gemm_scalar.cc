@@ -11,14 +11,14 @@ namespace attnkit {
 namespace {
 constexpr int MR = 4, NR = 16;
 
-void micro_scalar(int64_t kc, const float* A, int64_t rs, int64_t cs, const float* B, float* C, int64_t ldc, int init,
-                  const float* bias) {
+void micro_scalar(int64_t kc, const float* A, int64_t rs, int64_t cs, const float* B, int64_t ldbk, float* C,
+                  int64_t ldc, int init, const float* bias) {
   float c[MR][NR];
   for (int i = 0; i < MR; i++)
     for (int j = 0; j < NR; j++)
       c[i][j] = init == kGemmInitLoad ? C[i * ldc + j] : init == kGemmInitBias ? bias[j] : 0.0f;
   for (int64_t k = 0; k < kc; k++) {
-    const float* b = B + k * NR;
+    const float* b = B + k * ldbk;
     const float* a = A + k * cs;
     for (int i = 0; i < MR; i++) {
       const float ai = a[i * rs];
