@@ -82,6 +82,18 @@ function run() {
   lin('larger than one K block and one task tile (K = 600, M = 300, N = 300)', () => {
     ak.linear(R([300, 600], 1), R([600, 300], 2, 0.05), R([300], 3), VERIFY);
   });
+  lin('a row gives the same bits alone, in a small batch (B read in place) and in a large one (B packed)', () => {
+    for (const [K, N] of [[64, 192], [300, 65], [1024, 33]]) {
+      const x = R([300, K], K);
+      const w = R([K, N], N, 0.1);
+      const b = R([N], 1);
+      const all = ak.linear(x, w, b, NATIVE).data;
+      for (const M of [1, 5, 17]) {
+        const part = ak.linear({ data: x.data.slice(0, M * K), shape: [M, K] }, w, b, NATIVE).data;
+        same(part, all.slice(0, M * N), `K${K} N${N}: first ${M} rows`);
+      }
+    }
+  });
   lin('NaN / Inf stay in the rows and columns they touch', () => {
     const [M, K, N] = [19, 33, 37];
     const x = R([M, K], 5);
