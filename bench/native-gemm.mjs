@@ -164,7 +164,7 @@ function speed() {
   console.log(`speed: isa ${info.isa}, ${threads} threads, load average before: ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
   const o = { backend: 'native' };
   const rows = [];
-  for (const [M, K, N, what] of [[1024, 1024, 1024, 'square'], [25600, 64, 64, 'SASRec x·W (B=128,L=200,E=64)'], [25600, 64, 192, 'SASRec fused QKV'], [25600, 64, 256, 'SASRec FFN up (F=256)'], [25600, 256, 64, 'SASRec FFN down']]) {
+  for (const [M, K, N, what] of [[1024, 1024, 1024, 'square'], [1, 1024, 1024, 'one row (B read in place)'], [25600, 64, 64, 'SASRec x·W (B=128,L=200,E=64)'], [25600, 64, 192, 'SASRec fused QKV'], [25600, 64, 256, 'SASRec FFN up (F=256)'], [25600, 256, 64, 'SASRec FFN down']]) {
       const x = R([M, K], 1);
       const w = R([K, N], 2);
       const b = R([N], 3);
