@@ -106,8 +106,10 @@ inline void write_row_result(const SdpaParams& p, const Geo& g, int64_t b, int64
 /// FUSE (no exclusion, mask or bias in this tile): the epilogue also scales the logits, folds
 /// NaN/+Inf flags into nf[] (those lanes become -Inf) and the running max into mx[] for the
 /// first `nvalid` keys, so softmax_tile's first pass is not needed.
+// noinline: kept out of block_task so its 24 accumulators + 4 Q vectors own the register file
+// (inlined, register pressure turned every Q load into a memory operand: 6x the L1 traffic).
 template <int RV0, bool FUSE>
-inline void qk_group(const float* qt, int64_t D, const float* const* kp, float* st, V::F scale, int nvalid, V::F* mx, V::M* nf) {
+__attribute__((noinline)) void qk_group(const float* qt, int64_t D, const float* const* kp, float* st, V::F scale, int nvalid, V::F* mx, V::M* nf) {
   constexpr int NR = RV - RV0;
   V::F acc[NJ][NR];
 #pragma GCC unroll 16
@@ -127,6 +129,13 @@ inline void qk_group(const float* qt, int64_t D, const float* const* kp, float* 
   }
   if constexpr (FUSE) {
     const V::F NI = V::set1(ninf());
+    V::F mxl[NR];  // local copies: no aliasing, stay in registers
+    V::M nfl[NR];
+#pragma GCC unroll 8
+    for (int r = 0; r < NR; ++r) {
+      mxl[r] = mx[RV0 + r];
+      nfl[r] = nf[RV0 + r];
+    }
 #pragma GCC unroll 16
     for (int t = 0; t < NJ; ++t) {
 #pragma GCC unroll 8
@@ -135,11 +144,16 @@ inline void qk_group(const float* qt, int64_t D, const float* const* kp, float* 
         const V::M bad = V::nan_or_pinf(x);
         x = V::blend(bad, x, NI);
         if (t < nvalid) {
-          nf[RV0 + r] = V::mor(nf[RV0 + r], bad);
-          mx[RV0 + r] = V::max(mx[RV0 + r], x);
+          nfl[r] = V::mor(nfl[r], bad);
+          mxl[r] = V::max(mxl[r], x);
         }
         V::store(st + t * BR + (RV0 + r) * W, x);
       }
+    }
+#pragma GCC unroll 8
+    for (int r = 0; r < NR; ++r) {
+      mx[RV0 + r] = mxl[r];
+      nf[RV0 + r] = nfl[r];
     }
   } else {
 #pragma GCC unroll 16
