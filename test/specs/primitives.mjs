@@ -92,6 +92,22 @@ export default function primitivesSpec({ suite, d, tolFor, assertClose, ak, asse
     assert.ok(Number.isNaN(nf.data[0]) && nf.data[1] === Infinity, 'gelu(NaN) = NaN, gelu(+Inf) = +Inf');
   });
 
+  test('empty tensors (a 0 in the shape) give empty results; an empty inner dimension gives the bias', () => {
+    const E = (shape) => ({ data: new Float32Array(0), shape });
+    const o = d();
+    assert.equal(softmax(E([0, 3]), {}, o).shape, [0, 3]);
+    assert.equal(gelu(E([2, 0]), {}, d()).shape, [2, 0]);
+    assert.equal(layerNorm(E([0, 4]), null, null, {}, d()).shape, [0, 4]);
+    assert.equal(linear(E([0, 3]), rnd([3, 2], 1), null, d()).shape, [0, 2]);
+    const o2 = d();
+    assert.equal(Array.from(linear(E([3, 0]), E([0, 2]), fromNested([1, 2]), o2).data), [1, 2, 1, 2, 1, 2]);
+    o2.check();
+    const o3 = d();
+    const t = ak.topK(E([2, 0]), E([5, 0]), 3, { exclude: [[0], null] }, o3);
+    o3.check();
+    assert.equal(Array.from(t.indices.data), [1, 2, 3, 0, 1, 2], 'all scores 0: ties to the lower index');
+  });
+
   test('async twins', async () => {
     const x = rnd([4, 9], 3);
     const o = d();

@@ -436,6 +436,7 @@ export function encoderGpu(rt: Runtime, a: EncoderArgs): Float32Array {
 
 /** softmax over the last axis, with an optional broadcast mask. */
 export function softmaxGpu(rt: Runtime, a: SoftmaxArgs): Float32Array {
+  if (a.rows * a.cols === 0) return new Float32Array(0); // an empty tensor: nothing to upload
   return scoped((scope) => {
     const { rows, cols } = a;
     const x = rt.input(a.x, [cols, rows, 1]);
@@ -473,16 +474,25 @@ function expand(st: Strided<Uint8Array>, shape: readonly number[]): Float32Array
 
 /** layerNorm over the last axis. */
 export function layerNormGpu(rt: Runtime, a: LayerNormArgs): Float32Array {
+  if (a.rows * a.cols === 0) return new Float32Array(0);
   return scoped((scope) => rt.read(layerNorm(rt, scope, rt.input(a.x, [a.cols, a.rows, 1]), null, a.cols, a.rows, 1, a.gamma, a.beta, a.eps), a.rows * a.cols));
 }
 
 /** linear. */
 export function linearGpu(rt: Runtime, a: LinearArgs): Float32Array {
+  if (a.rows * a.outDim === 0) return new Float32Array(0);
+  if (a.inDim === 0) {
+    // x·W over an empty inner dimension is zero: the result is the bias on every row.
+    const out = new Float32Array(a.rows * a.outDim);
+    if (a.b) for (let r = 0; r < a.rows; r++) out.set(a.b, r * a.outDim);
+    return out;
+  }
   return scoped((scope) => rt.read(linear(rt, scope, rt.input(a.x, [a.inDim, a.rows, 1]), a.rows, 1, a.inDim, a.outDim, a.w, a.b), a.rows * a.outDim));
 }
 
 /** gelu (erf or tanh form). */
 export function geluGpu(rt: Runtime, a: GeluArgs): Float32Array {
+  if (a.rows * a.cols === 0) return new Float32Array(0);
   return scoped((scope) =>
     rt.read(rt.run(scope, { name: 'gelu', src: geluSrc(a.approximate === 'tanh'), output: [a.cols, a.rows, 1], constants: {} }, [rt.input(a.x, [a.cols, a.rows, 1])]), a.rows * a.cols),
   );
@@ -499,7 +509,8 @@ function before(sa: number, ia: number, sb: number, ib: number): boolean {
 /** topK: the B x N scores on the GPU, the selection (a k-heap per user) on the CPU. */
 export function topKGpu(rt: Runtime, a: TopKArgs): TopKResult {
   const { B, N, D, k } = a;
-  const scores = scoped((scope) => {
+  // D = 0: every score is an empty dot product, 0 (nothing to upload).
+  const scores = D === 0 ? new Float32Array(B * N) : scoped((scope) => {
     const src = fn(
       ['u', 'it'],
       `  let acc = 0.0;
