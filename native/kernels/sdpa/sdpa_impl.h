@@ -789,16 +789,31 @@ inline bool sdpa_run(const SdpaParams& p) {
     part = static_cast<float*>(std::malloc(static_cast<size_t>(B * Hq * L * nch * PS) * sizeof(float)));
     if (!part) return false;
   }
+  // Small rows (DIN-like): scratch on the stack, no malloc per task.
+  constexpr int64_t kStackKeys = 1024, kStackDv = 512;
+  const bool on_stack = csize <= kStackKeys && Dv <= kStackDv;
   auto body = [&](int64_t t0, int64_t t1) {
-    float* sbuf = static_cast<float*>(std::malloc(static_cast<size_t>(csize + W + Dv) * sizeof(float)));
-    uint8_t* abuf = static_cast<uint8_t*>(std::malloc(static_cast<size_t>(csize + W)));
-    double* dbuf = (p.mask || p.bias) ? static_cast<double*>(std::malloc(static_cast<size_t>(csize) * sizeof(double))) : nullptr;
-    if (!sbuf || !abuf || ((p.mask || p.bias) && !dbuf)) {
-      __atomic_store_n(&oom, true, __ATOMIC_RELAXED);
-      std::free(sbuf);
-      std::free(abuf);
-      std::free(dbuf);
-      return;
+    float* sbuf;
+    uint8_t* abuf;
+    double* dbuf = nullptr;
+    alignas(64) float stack_f[kStackKeys + 16 + kStackDv];
+    alignas(64) uint8_t stack_a[kStackKeys + 16];
+    alignas(64) double stack_d[kStackKeys];
+    if (on_stack) {
+      sbuf = stack_f;
+      abuf = stack_a;
+      if (p.mask || p.bias) dbuf = stack_d;
+    } else {
+      sbuf = static_cast<float*>(std::malloc(static_cast<size_t>(csize + W + Dv) * sizeof(float)));
+      abuf = static_cast<uint8_t*>(std::malloc(static_cast<size_t>(csize + W)));
+      dbuf = (p.mask || p.bias) ? static_cast<double*>(std::malloc(static_cast<size_t>(csize) * sizeof(double))) : nullptr;
+      if (!sbuf || !abuf || ((p.mask || p.bias) && !dbuf)) {
+        __atomic_store_n(&oom, true, __ATOMIC_RELAXED);
+        std::free(sbuf);
+        std::free(abuf);
+        std::free(dbuf);
+        return;
+      }
     }
     float* obuf = sbuf + csize + W;
     for (int64_t t = t0; t < t1; ++t) {
@@ -824,11 +839,16 @@ inline bool sdpa_run(const SdpaParams& p) {
         rec[2] = flag ? 1.0f : 0.0f;
       }
     }
-    std::free(sbuf);
-    std::free(abuf);
-    std::free(dbuf);
+    if (!on_stack) {
+      std::free(sbuf);
+      std::free(abuf);
+      std::free(dbuf);
+    }
   };
-  attnkit::parallel_for_each(B * Hkv * nch * group, body, 1);
+  // Claim several tiny tasks at a time (the tasks themselves do not change, so neither do results).
+  const int64_t task_flops = L * csize * (p.D + Dv) * 2;
+  const int64_t grain = imax(1, imin(64, 32768 / imax(1, task_flops)));
+  attnkit::parallel_for_each(B * Hkv * nch * group, body, grain);
   if (direct) return !oom;
   if (oom) {
     std::free(part);

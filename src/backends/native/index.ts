@@ -47,9 +47,17 @@ function probe(): Availability {
   return { available: true };
 }
 
+let probed: Availability | null = null;
+
+/** probe(), once (info() builds a large object: not something to redo on every kernel call). */
+function availability(): Availability {
+  probed ??= probe();
+  return probed;
+}
+
 /** The loaded addon, or a BackendUnavailableError with the reason and the fix. */
 function addon(): NativeAddon {
-  const a = probe();
+  const a = availability();
   if (!a.available) throw new BackendUnavailableError('native', a.reason, a.fix);
   return loadAddon().addon!;
 }
@@ -143,7 +151,7 @@ export function getThreads(): number {
  * family, CPU features, compiler, and where it was loaded from; or why it is unavailable.
  */
 export function nativeInfo(): (NativeAddonInfo & { available: true; path: string }) | { available: false; reason: string; fix?: string } {
-  const a = probe();
+  const a = availability();
   if (!a.available) return { available: false, reason: a.reason, fix: a.fix };
   const r = loadAddon();
   return { available: true, path: r.path!, ...r.addon!.info() };
@@ -169,6 +177,7 @@ export function nativeAsyncStats(): NativeAsyncStats {
 
 /** Forget the cached probe of the native backend (after building the addon in-process). */
 export function resetNative(): void {
+  probed = null;
   forgetFailedLoad();
   resetAvailability('native');
 }
