@@ -198,8 +198,10 @@ if (!info.available) {
   console.error(`native backend unavailable: ${info.reason}${info.fix ? `\nfix: ${info.fix}` : ''}`);
   process.exit(1);
 }
-const peak2 = ak.measurePeak({ threads: THREADS, ms: 500 }).gflops;
-const peak1 = ak.measurePeak({ threads: 1, ms: 500 }).gflops;
+// Peak = the best of 3 short measurements (a capability: other processes only lower it).
+const bestPeak = (threads) => Math.max(...[0, 1, 2].map(() => ak.measurePeak({ threads, ms: 300 }).gflops));
+const peak2 = bestPeak(THREADS);
+const peak1 = bestPeak(1);
 console.log(`native ${info.isa} (${info.cpu.brand}), ${THREADS} threads; FMA peak ${peak2.toFixed(0)} GFLOP/s at ${THREADS} threads, ${peak1.toFixed(0)} at 1`);
 const results = [];
 const fmt = (x, d = 2) => (x == null ? '-' : Number(x).toFixed(d));
