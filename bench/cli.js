@@ -22,6 +22,8 @@ options:
   --json            print JSON (rows + machine facts) instead of the table
   --markdown        print the table as Markdown (for the README)
   --report FILE     also write an HTML report with an SVG chart of GFLOP/s against sequence length
+  --chart FILE      also write that SVG chart alone
+  --save-json FILE  also write the JSON result to FILE
   --help`;
 
 function parseArgs(argv) {
@@ -74,6 +76,16 @@ async function main(argv = process.argv.slice(2)) {
       require('path').dirname(opts.report) && fs.mkdirSync(require('path').dirname(opts.report), { recursive: true });
       fs.writeFileSync(opts.report, htmlReport(result, `npx attnkit ${argv.join(' ')}`));
       process.stderr.write(`report written to ${opts.report}\n`);
+    }
+    if (opts.chart) {
+      const { chart } = require('./report.js');
+      const path = require('path');
+      fs.mkdirSync(path.dirname(path.resolve(opts.chart)), { recursive: true });
+      fs.writeFileSync(opts.chart, `${chart(result.rows)}\n`);
+      process.stderr.write(`chart written to ${opts.chart}\n`);
+    }
+    if (opts.saveJson) {
+      fs.writeFileSync(opts.saveJson, `${JSON.stringify(result, (k, v) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v), 2)}\n`);
     }
     return result.rows.some((r) => r.note && r.note.startsWith('error')) ? 1 : 0;
   }
