@@ -768,7 +768,12 @@ inline bool sdpa_run(const SdpaParams& p) {
       }
       BlockScratch w = carve(mem, p.D, Dv);
       for (int64_t t = t0; t < t1; ++t) {
-        const int64_t bh = t / nblk, blk = t % nblk;
+        // Causal: the last query blocks cost the most, so hand them out first (all heads' last
+        // block, then the one before, ...) and the region ends on cheap tasks, not one thread
+        // finishing a long block alone. Each task writes only its own rows: order-independent.
+        const bool lpt = p.causal;
+        const int64_t bh = lpt ? t % (B * Hq) : t / nblk;
+        const int64_t blk = lpt ? nblk - 1 - t / (B * Hq) : t % nblk;
         block_task(p, bh / Hq, bh % Hq, blk, w, vflags, ntiles, bcx);
       }
       std::free(mem);
