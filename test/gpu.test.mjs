@@ -292,5 +292,18 @@ if (!info || !info.available) {
     ak.softmax(rnd([2, 3], 61), {}, verified().opts);
   });
 
+  test('topK over more scores than one readback chunk (2^24 values) matches reference', () => {
+    const users = rnd([512, 16], 71);
+    const items = rnd([40000, 16], 72); // 512 x 40000 = 2.05e7 scores: two chunks
+    const reports = [];
+    ak.topK(users, items, 10, { exclude: Array.from({ length: 512 }, (_, b) => (b % 3 ? null : [b, 39999])) }, { backend: 'gpu', verify: { rows: 12 }, onReport: (r) => reports.push(r.verify) });
+    assert.ok(reports[0].passed && reports[0].elementsChecked > 0);
+  });
+
+  test('an output beyond what one kernel is verified to read back (2^25 values) is refused, naming the limit', () => {
+    const x = { data: new Float32Array(1024 * 32769), shape: [1024, 32769] };
+    assert.throws(() => ak.gelu(x, {}, { backend: 'gpu' }), (e) => e instanceof ak.GpuLimitError && e.limit === 'MAX_OUTPUT_VALUES' && /2\^25/.test(e.message));
+  });
+
   test.run();
 }

@@ -13,6 +13,9 @@
 import { AttnkitError } from '../../errors';
 import { GpuHostUnavailable, getGpuHostFactory, type GpuHost, type GpuJsKernelRun, type GpuJsTexture } from './host';
 
+/** Largest kernel output (values) verified to read back correctly on llvmpipe (see fitOutput). */
+export const GPU_MAX_OUTPUT_VALUES = 2 ** 25;
+
 /** Raised when a problem exceeds what the GL context can hold (names MAX_TEXTURE_SIZE). */
 export class GpuLimitError extends AttnkitError {
   /** The limit that was exceeded, e.g. `'MAX_TEXTURE_SIZE'`. */
@@ -149,6 +152,11 @@ export class Runtime {
     const max = this.maxTextureSize;
     const [x, y, z] = out;
     const n = x * y * z;
+    // Measured on Mesa llvmpipe: outputs of 3.4e7 values read back right, 6.7e7 came back as zeros.
+    // Refuse what was not shown to work rather than return wrong numbers.
+    if (n > GPU_MAX_OUTPUT_VALUES) {
+      throw new GpuLimitError('MAX_OUTPUT_VALUES', `gpu kernel '${name}' would write ${n} values, more than the ${GPU_MAX_OUTPUT_VALUES} (2^25) one kernel output is verified to read back correctly; split the problem or use another backend`);
+    }
     const square = (m: number): boolean => fitsSquare(m, max);
     if (z === 1 && y > 1 && (x > max || y > max)) {
       if (!square(2 * n)) throw limit();
