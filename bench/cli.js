@@ -87,7 +87,7 @@ async function main(argv = process.argv.slice(2)) {
     if (opts.saveJson) {
       fs.writeFileSync(opts.saveJson, `${JSON.stringify(result, (k, v) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v), 2)}\n`);
     }
-    return result.rows.some((r) => r.note && r.note.startsWith('error')) ? 1 : 0;
+    return result.rows.some((r) => r.note && (r.note.startsWith('error') || r.note.startsWith('FAILS verify'))) ? 1 : 0;
   }
   process.stderr.write(`attnkit: unknown command '${cmd}'\n\n${HELP}\n`);
   return 2;
