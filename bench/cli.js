@@ -26,6 +26,11 @@ options:
   --save-json FILE  also write the JSON result to FILE
   --help`;
 
+/** JSON of a bench result; non-finite numbers (NaN, ±Infinity) become strings so nothing is lost. */
+function toJson(result) {
+  return `${JSON.stringify(result, (k, v) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v), 2)}\n`;
+}
+
 function parseArgs(argv) {
   const opts = { _: [] };
   for (let i = 0; i < argv.length; i++) {
@@ -68,7 +73,7 @@ async function main(argv = process.argv.slice(2)) {
   if (cmd === 'bench') {
     const { runBench, printTable } = require('./run-bench.js');
     const result = await runBench(opts);
-    if (opts.json) process.stdout.write(`${JSON.stringify(result, (k, v) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v), 2)}\n`);
+    if (opts.json) process.stdout.write(toJson(result));
     else if (opts.markdown) printTable(result, process.stdout, { markdown: true });
     else printTable(result);
     if (opts.report) {
@@ -85,7 +90,7 @@ async function main(argv = process.argv.slice(2)) {
       process.stderr.write(`chart written to ${opts.chart}\n`);
     }
     if (opts.saveJson) {
-      fs.writeFileSync(opts.saveJson, `${JSON.stringify(result, (k, v) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v), 2)}\n`);
+      fs.writeFileSync(opts.saveJson, toJson(result));
     }
     return result.rows.some((r) => r.note && (r.note.startsWith('error') || r.note.startsWith('FAILS verify'))) ? 1 : 0;
   }
