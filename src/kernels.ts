@@ -76,6 +76,12 @@ export interface SdpaArgs {
   readonly keyLengths: Int32Array | null;
   readonly returnWeights: boolean;
   readonly returnLse: boolean;
+  /**
+   * Optional caller-supplied `[B,Hq,L,Dv]` output (checked: right length, no memory shared with
+   * an input). A kernel may write the output straight into it and return it; a kernel that
+   * returns another array has it copied in by the op.
+   */
+  readonly out?: Float32Array | null;
 }
 
 /** Result of attention kernels: output, and weights / lse when asked for. */

@@ -87,6 +87,27 @@ export function optionalLengths(value: unknown, argument: string, B: number, S: 
   return value;
 }
 
+/**
+ * Check an optional caller-supplied output: a Float32Array of exactly `n` elements (the op's
+ * output shape `pattern`, e.g. `[B,Hq,L,Dv]=[1,8,128,64]`) that shares no memory with any input
+ * (the kernel would overwrite what it is still reading).
+ */
+export function optionalOut(value: unknown, argument: string, n: number, pattern: string, inputs: ReadonlyArray<readonly [string, ArrayBufferView | null | undefined]>): Float32Array | null {
+  if (value === undefined || value === null) return null;
+  if (!(ArrayBuffer.isView(value) && value instanceof Float32Array)) throw new DTypeError(argument, `Float32Array of ${pattern} (${n} elements)`, describeType(value));
+  if (isDetachedView(value)) throw new DTypeError(argument, 'a Float32Array with a live buffer', 'a detached ArrayBuffer');
+  if (value.length !== n) throw new ShapeError(argument, `${pattern} (${n} elements)`, `Float32Array(${value.length})`);
+  const begin = value.byteOffset;
+  const end = begin + value.byteLength;
+  for (const [name, v] of inputs) {
+    if (!v || v.buffer !== value.buffer || v.byteLength === 0) continue;
+    if (begin < v.byteOffset + v.byteLength && v.byteOffset < end) {
+      throw new ValueError(argument, `shares memory with ${name}: the output would overwrite an input the kernel is still reading`);
+    }
+  }
+  return value;
+}
+
 /** Check a 1-D float vector of length n (optional when `optional`). */
 export function vector(value: unknown, argument: string, n: number, name: string, optional: true): Float32Array | null;
 export function vector(value: unknown, argument: string, n: number, name: string, optional?: false): Float32Array;

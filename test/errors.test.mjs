@@ -52,6 +52,13 @@ const cases = {
       ['options a string', () => ak.sdpa(r([2, 4, 3, 5]), r([2, 2, 7, 5]), r([2, 2, 7, 6]), 'causal', spy), DTypeError, 'options'],
       ['getter that throws', () => ak.sdpa({ get data() { throw new Error('boom'); }, shape: [1] }, r([2, 2, 7, 5]), r([2, 2, 7, 6]), {}, spy), DTypeError, 'q'],
       ['detached buffer', () => { const t = r([2, 4, 3, 5]); structuredClone(t.data.buffer, { transfer: [t.data.buffer] }); return ak.sdpa(t, r([2, 2, 7, 5]), r([2, 2, 7, 6]), {}, spy); }, AttnkitError, 'q.data'],
+      ['out wrong length', () => ak.sdpa(r([2, 4, 3, 5]), r([2, 2, 7, 5]), r([2, 2, 7, 6]), { out: new Float32Array(2 * 4 * 3 * 5) }, spy), ShapeError, 'options.out'],
+      ['out Float64Array', () => ak.sdpa(r([2, 4, 3, 5]), r([2, 2, 7, 5]), r([2, 2, 7, 6]), { out: new Float64Array(2 * 4 * 3 * 6) }, spy), DTypeError, 'options.out'],
+      ['out a tensor object', () => ak.sdpa(r([2, 4, 3, 5]), r([2, 2, 7, 5]), r([2, 2, 7, 6]), { out: r([2, 4, 3, 6]) }, spy), DTypeError, 'options.out'],
+      ['out is q', () => { const q = r([2, 4, 3, 6]); return ak.sdpa(q, r([2, 2, 7, 6]), r([2, 2, 7, 6]), { out: q.data }, spy); }, ValueError, 'options.out'],
+      ['out overlaps v', () => { const buf = new Float32Array(2 * 2 * 7 * 6 + 40); const v = { data: buf.subarray(0, 2 * 2 * 7 * 6), shape: [2, 2, 7, 6] }; return ak.sdpa(r([2, 4, 3, 5]), r([2, 2, 7, 5]), v, { out: buf.subarray(buf.length - 2 * 4 * 3 * 6) }, spy); }, ValueError, 'options.out'],
+      ['out overlaps bias', () => { const buf = new Float32Array(200); return ak.sdpa(r([2, 4, 3, 5]), r([2, 2, 7, 5]), r([2, 2, 7, 6]), { bias: { data: buf.subarray(0, 21), shape: [3, 7] }, out: buf.subarray(20, 164) }, spy); }, ValueError, 'options.out'],
+      ['out detached', () => { const out = new Float32Array(2 * 4 * 3 * 6); structuredClone(out.buffer, { transfer: [out.buffer] }); return ak.sdpa(r([2, 4, 3, 5]), r([2, 2, 7, 5]), r([2, 2, 7, 6]), { out }, spy); }, DTypeError, 'options.out'],
     ],
   },
   multiHeadAttention: (() => {
@@ -60,6 +67,7 @@ const cases = {
     return {
       ok: call(),
       bad: [
+        ['out given to multiHeadAttention', call({}, { numHeads: 4, numKvHeads: 2, out: new Float32Array(42) }), ValueError, 'options.out'],
         ['numHeads missing', call({}, {}), ValueError, 'options.numHeads'],
         ['numHeads fractional', call({}, { numHeads: 2.5 }), ValueError, 'options.numHeads'],
         ['numKvHeads not a divisor', call({}, { numHeads: 4, numKvHeads: 3 }), ShapeError, 'options.numKvHeads'],

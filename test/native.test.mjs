@@ -328,6 +328,11 @@ function nativeTests() {
     'layerNorm gamma too short': () => addon.layerNorm({ x: new Float32Array(6), rows: 2, cols: 3, gamma: new Float32Array(2), beta: null, eps: 1e-5 }),
     'gelu unknown approximation': () => addon.gelu({ x: new Float32Array(6), rows: 2, cols: 3, approximate: 'fast' }),
     'a getter that throws': () => addon.sdpa({ ...base(), get B() { throw new Error('boom'); } }),
+    'out of the wrong length': () => addon.sdpa({ ...base(), out: new Float32Array(23) }),
+    'out as Float64Array': () => addon.sdpa({ ...base(), out: new Float64Array(24) }),
+    'out aliasing q': () => { const a = base(); return addon.sdpa({ ...a, out: a.q }); },
+    'out overlapping k': () => { const buf = new Float32Array(60); return addon.sdpa({ ...base(), k: buf.subarray(0, 40), out: buf.subarray(36, 60) }); },
+    'out overlapping mask data': () => { const buf = new Uint8Array(200); return addon.sdpa({ ...base(), mask: { data: buf.subarray(0, 5), strides: [0, 0, 0, 1] }, out: new Float32Array(buf.buffer, 0, 24) }); },
   };
   for (const [name, fn] of Object.entries(cases)) {
     bad(name, () => {
@@ -341,6 +346,17 @@ function nativeTests() {
       assert.ok(err instanceof TypeError || err instanceof RangeError || /boom/.test(err.message), `TypeError or RangeError: ${err && err.constructor.name}: ${err && err.message}`);
     });
   }
+  bad('out: the addon writes into the caller\'s buffer and returns it', () => {
+    const a = base();
+    for (let i = 0; i < a.q.length; i++) a.q[i] = Math.sin(i);
+    for (let i = 0; i < a.k.length; i++) a.k[i] = Math.cos(i);
+    for (let i = 0; i < a.v.length; i++) a.v[i] = Math.sin(3 * i);
+    const fresh = addon.sdpa(a).output;
+    const out = new Float32Array(24).fill(NaN);
+    const r = addon.sdpa({ ...a, out });
+    assert.is(r.output, out);
+    assert.equal(Array.from(out), Array.from(fresh));
+  });
   bad('a detached input buffer is refused', () => {
     const a = base();
     const buf = a.q.buffer;

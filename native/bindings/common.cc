@@ -143,6 +143,8 @@ const T* Args::typed(const char* name, uint64_t expected, bool optional, const c
   if (napi_get_typedarray_info(env_, v, nullptr, nullptr, &data, nullptr, nullptr) != napi_ok || !data) {
     range_error(name, "buffer has no data (detached?)");
   }
+  const uintptr_t b = reinterpret_cast<uintptr_t>(data);
+  job_.inputs.push_back(Job::Span{field(name), b, b + static_cast<uintptr_t>(expected * sizeof(T))});
   return static_cast<const T*>(data);
 }
 
@@ -231,6 +233,21 @@ float* Args::out_f32(uint64_t n, Napi::Float32Array* out) {
   *out = Napi::Float32Array::New(env_, static_cast<size_t>(n));
   job_.keep.emplace_back(Napi::Persistent(static_cast<Napi::Value>(*out)));
   return out->Data();
+}
+
+float* Args::into_f32(const char* name, uint64_t n) {
+  if (absent(name)) return nullptr;
+  const size_t before = job_.inputs.size();
+  float* data = const_cast<float*>(f32(name, n));
+  if (job_.inputs.size() == before) return data;  // n == 0: no memory to share
+  const Job::Span mine = job_.inputs.back();
+  job_.inputs.resize(before);  // an output is not an input
+  for (const Job::Span& in : job_.inputs) {
+    if (mine.begin < in.end && in.begin < mine.end) {
+      range_error(name, "shares memory with input " + in.name + " (the output would overwrite what the kernel is still reading)");
+    }
+  }
+  return data;
 }
 
 int32_t* Args::out_i32(uint64_t n, Napi::Int32Array* out) {

@@ -39,6 +39,13 @@ struct Job {
   const char* variant = nullptr;
   /// Op name (for messages and reports).
   const char* op = "";
+  /// Byte ranges [begin, end) of every input buffer read, with its field name: a caller-supplied
+  /// output (Args::into_f32) must not overlap any of them.
+  struct Span {
+    std::string name;
+    uintptr_t begin, end;
+  };
+  std::vector<Span> inputs;
 };
 
 /// Parse and check one call's arguments into a Job (main thread). Throws Napi::Error on bad input.
@@ -106,6 +113,10 @@ class Args {
   /// `out` is a handle valid only during this call: to return the array from result() (which
   /// runs later for async calls), remember `job.keep.size() - 1` and use `keep[i].Value()`.
   float* out_f32(uint64_t n, Napi::Float32Array* out);
+  /// The caller's Float32Array in field `name` as an output of exactly n elements, kept alive by
+  /// the job (its index is `job.keep.size() - 1`), or nullptr when the field is null/undefined.
+  /// Refused when it shares memory with any input read before this call.
+  float* into_f32(const char* name, uint64_t n);
   /// A new Int32Array of n elements, kept alive by the job.
   int32_t* out_i32(uint64_t n, Napi::Int32Array* out);
 

@@ -4,7 +4,7 @@
  * @module
  */
 import type { DispatchOptions, OutputLayout } from '../dispatch';
-import { ShapeError, formatShape } from '../errors';
+import { ShapeError, ValueError, formatShape } from '../errors';
 import type { MhaArgs } from '../kernels';
 import type { Tensor, TensorLike } from '../tensor';
 import { expectDim, expectNonEmpty, matrix, optBool, optFinite, optionalBias, optionalLengths, optionalMask, optionsObject, positiveInt, tensorOfRank, vector } from '../validate';
@@ -31,8 +31,8 @@ export interface MhaParams {
   bo?: TensorLike | null;
 }
 
-/** Options of {@link multiHeadAttention}: those of sdpa plus the head counts. */
-export interface MhaOptions extends SdpaOptions {
+/** Options of {@link multiHeadAttention}: those of sdpa (but `out`) plus the head counts. */
+export interface MhaOptions extends Omit<SdpaOptions, 'out'> {
   /** Query heads Hq (required). D = wq.shape[1] / Hq. */
   numHeads: number;
   /** Key/value heads Hkv (default numHeads); Hq % Hkv == 0. */
@@ -57,6 +57,7 @@ function prepareMha(query: TensorLike, key: TensorLike, value: TensorLike, param
   expectDim('value', vt.shape, 0, B, VP, 'batch must match query');
   expectDim('value', vt.shape, 1, S, VP, 'length must match key');
   const o = optionsObject<MhaOptions>(options, 'options');
+  if ((o as { out?: unknown }).out != null) throw new ValueError('options.out', 'multiHeadAttention always allocates its output (out is an sdpa option)');
   const p = optionsObject<MhaParams>(params, 'params');
   const Hq = positiveInt(o.numHeads, 'options.numHeads');
   const Hkv = positiveInt(o.numKvHeads, 'options.numKvHeads', Hq);

@@ -271,5 +271,35 @@ export default function sdpaSpec({ suite, d, tolFor, assertClose, ak, assert }) 
     assertClose(asy, sync, { atol: 0, rtol: 0 }, 'async vs sync');
   });
 
+  for (const [label, L, S, opts] of [
+    ['block path', 70, 33, { causal: true }],
+    ['row path', 1, 700, {}],
+    ['weights path', 5, 9, { returnWeights: true, returnLse: true }],
+  ]) {
+    test(`out: the output is written into the caller's buffer (${label})`, async () => {
+      const [B, Hq, Hkv, D, Dv] = [2, 4, 2, 17, 9];
+      const q = rnd([B, Hq, L, D], 60);
+      const k = rnd([B, Hkv, S, D], 61);
+      const v = rnd([B, Hkv, S, Dv], 62);
+      const fresh = sdpa(q, k, v, opts, { backend: d().backend });
+      const out = new Float32Array(B * Hq * L * Dv).fill(NaN); // stale contents must not leak
+      const o = d();
+      const got = sdpa(q, k, v, { ...opts, out }, o);
+      o.check();
+      const gotOut = opts.returnWeights ? got.output : got;
+      const want = opts.returnWeights ? fresh.output : fresh;
+      assert.is(gotOut.data, out, 'the returned tensor wraps the caller\'s buffer');
+      assert.equal(gotOut.shape, [B, Hq, L, Dv]);
+      assertClose(gotOut, want, { atol: 0, rtol: 0 }, 'out vs a fresh output');
+      if (opts.returnWeights) assertClose(got.weights, fresh.weights, { atol: 0, rtol: 0 }, 'weights');
+      const out2 = new Float32Array(B * Hq * L * Dv).fill(7);
+      const o2 = d();
+      const asy = await ak.sdpaAsync(q, k, v, { ...opts, out: out2 }, o2);
+      o2.check();
+      assert.is((opts.returnWeights ? asy.output : asy).data, out2, 'async also returns the caller\'s buffer');
+      assertClose(opts.returnWeights ? asy.output : asy, want, { atol: 0, rtol: 0 }, 'async out vs a fresh output');
+    });
+  }
+
   test.run();
 }
