@@ -25,7 +25,6 @@ constexpr int W = V::W;
 constexpr int RV = Cfg::RV;
 constexpr int BR = W * RV;
 constexpr int BC = Cfg::BC;
-constexpr int BCMAX = 2 * BC;  // longest key tile (whole S when S <= BCMAX)
 constexpr int NJ = Cfg::NJ;
 constexpr int MR = Cfg::MR;
 constexpr int NVMAX = Cfg::NVMAX;
@@ -416,7 +415,7 @@ struct BlockScratch {
 
 inline size_t block_scratch_bytes(int64_t D, int64_t Dv) {
   const int64_t ldo = (Dv + W - 1) / W * W;
-  return static_cast<size_t>(D * BR + (BCMAX + NJ) * BR + BR * ldo + BR + D + 64) * sizeof(float) + BCMAX * RV * sizeof(uint32_t) + 256;
+  return static_cast<size_t>(D * BR + (BC + NJ) * BR + BR * ldo + BR + D + 64) * sizeof(float) + BC * RV * sizeof(uint32_t) + 256;
 }
 
 inline BlockScratch carve(void* mem, int64_t D, int64_t Dv) {
@@ -425,7 +424,7 @@ inline BlockScratch carve(void* mem, int64_t D, int64_t Dv) {
   uintptr_t a = (reinterpret_cast<uintptr_t>(mem) + 63) & ~uintptr_t(63);
   float* f = reinterpret_cast<float*>(a);
   s.qt = f; f += D * BR;
-  s.st = f; f += (BCMAX + NJ) * BR;
+  s.st = f; f += (BC + NJ) * BR;
   s.o = f; f += BR * s.ldo;
   s.alpha = f; f += BR;
   s.zero = f; f += D;
@@ -757,7 +756,7 @@ inline bool sdpa_run(const SdpaParams& p) {
     const int64_t nblk = (L + BR - 1) / BR;
     const size_t bytes = block_scratch_bytes(p.D, Dv);
     // Key tiles of BC (measured: full-length tiles beat balanced shorter ones).
-    const int bcx = getenv("BCX") ? (S <= BCMAX ? static_cast<int>(S) : BC) : BC;
+    const int bcx = BC;
     const int64_t ntiles = (S + bcx - 1) / bcx;
     uint8_t* vflags = static_cast<uint8_t*>(std::calloc(static_cast<size_t>(B * Hkv * ntiles), 1));
     if (!vflags) return false;
