@@ -72,7 +72,11 @@ function sdpaCase(label, B, H, L, S, D, causal = false) {
       const k = rnd([B, H, S, D], 2);
       const v = rnd([B, H, S, D], 3);
       const opts = { causal };
-      return { q, k, v, opts, run: (d) => ak.sdpa(q, k, v, opts, d) };
+      // runOut: the same call writing into one preallocated output (options.out), as a caller
+      // that reuses its buffers would: no allocation, no page faults on fresh memory.
+      const out = new Float32Array(B * H * L * D);
+      const optsOut = { causal, out };
+      return { q, k, v, opts, run: (d) => ak.sdpa(q, k, v, opts, d), runOut: (d) => ak.sdpa(q, k, v, optsOut, d) };
     },
   };
 }

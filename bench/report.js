@@ -61,7 +61,7 @@ function htmlReport(result, command) {
 <h2>sdpa GFLOP/s against sequence length</h2>${chart(result.rows)}
 <h2>All rows</h2><table><tr>${heads.map((h) => `<th>${h}</th>`).join('')}</tr>
 ${result.rows.map((r) => `<tr>${cols.map((c) => `<td>${cell(r, c)}</td>`).join('')}</tr>`).join('\n')}</table>
-<p>×ORT = time of the faster onnxruntime graph / attnkit time (same inputs, threads and run). ${esc(result.flopsNote)}.</p>
+<p>×ORT = time of the fastest onnxruntime row (either graph, new or pre-allocated output) / attnkit time (same inputs, threads and run); 'native+out' writes into a reused buffer (options.out). ${esc(result.flopsNote)}.</p>
 ${result.notes.map((n) => `<p>note: ${esc(n)}</p>`).join('')}
 </body></html>`;
 }

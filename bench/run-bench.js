@@ -84,7 +84,11 @@ async function runBench(opts) {
       const def = ak.getBackend(be);
       if (!def.kernels[c.op]) continue;
       const threads = be === 'native' && c.op === 'sdpa' && threadList.length ? threadList : [be === 'native' ? defaultThreads : null];
-      for (const t of threads) plan.push({ c, kind: 'backend', name: be, threads: t });
+      for (const t of threads) {
+        plan.push({ c, kind: 'backend', name: be, threads: t });
+        // native sdpa also into a reused output buffer (options.out), next to ORT's pre-allocated fetches.
+        if (be === 'native' && c.op === 'sdpa') plan.push({ c, kind: 'backend', name: be, threads: t, into: true });
+      }
     }
     if (peersWanted && c.op === 'sdpa') {
       for (const t of threadList.length ? threadList : [defaultThreads ?? 2]) plan.push({ c, kind: 'ort', threads: t });
@@ -104,7 +108,7 @@ async function runBench(opts) {
       rows.push({ op: c.op, shape: c.shapeText, backend: p.name, note: p.note });
       continue;
     }
-    log(`[${k}/${plan.length}] ${label} · ${p.kind === 'backend' ? p.name : p.kind === 'ort' ? 'onnxruntime' : `tfjs-${p.name}`}${p.threads ? ` · ${p.threads} thread(s)` : ''}`);
+    log(`[${k}/${plan.length}] ${label} · ${p.kind === 'backend' ? `${p.name}${p.into ? '+out' : ''}` : p.kind === 'ort' ? 'onnxruntime' : `tfjs-${p.name}`}${p.threads ? ` · ${p.threads} thread(s)` : ''}`);
     const inputs = c.make();
     try {
       if (p.kind === 'backend') {
@@ -113,17 +117,18 @@ async function runBench(opts) {
         // One verified call on the same inputs (the backend's default tolerance) gives the error
         // figures; a failing check is reported in the row, loudly, and the timing still runs.
         let verifyNote;
+        const call = p.into ? inputs.runOut : inputs.run;
         try {
-          inputs.run({ backend: p.name, verify: p.name === 'reference' ? false : { rows: VERIFY_ROWS }, onReport: (r) => reports.push(r) });
+          call({ backend: p.name, verify: p.name === 'reference' ? false : { rows: VERIFY_ROWS }, onReport: (r) => reports.push(r) });
         } catch (e) {
           if (!(e instanceof ak.NumericsMismatchError)) throw e;
           reports.push({ verify: e.report });
           verifyNote = `FAILS verify: ${String(e.message).slice(0, 160)}`;
         }
-        const t = await time(() => inputs.run({ backend: p.name }), { maxTime, minSamples });
+        const t = await time(() => call({ backend: p.name }), { maxTime, minSamples });
         const v = reports[0]?.verify;
         rows.push({
-          op: c.op, shape: c.shapeText, backend: p.name, threads: p.threads ?? undefined, ...t,
+          op: c.op, shape: c.shapeText, backend: p.into ? `${p.name}+out` : p.name, threads: p.threads ?? undefined, ...t,
           gflops: c.flops / (t.median * 1e6),
           peakPct: p.name === 'native' && peak[p.threads] ? (c.flops / (t.median * 1e6) / peak[p.threads]) * 100 : undefined,
           maxAbs: v ? v.maxAbsError : 0, maxRel: v ? v.maxRelError : 0,
@@ -168,7 +173,8 @@ async function runBench(opts) {
     }
   }
 
-  // Ratios: attnkit time vs the fastest ORT graph and each tfjs backend, same shape, same threads.
+  // Ratios: attnkit time vs the fastest ORT row (graph x output mode) and each tfjs backend, same
+  // shape, same threads.
   for (const r of rows) {
     if (r.peer || r.median === undefined) continue;
     const same = (p) => p.peer && p.shape === r.shape && p.median !== undefined;
@@ -201,7 +207,7 @@ function printTable(result, out = process.stdout, { markdown = false } = {}) {
   if (Object.keys(result.peak).length) out.write(`measured fp32 FMA peak: ${Object.entries(result.peak).map(([t, g]) => `${fmt(g)} GFLOP/s (${t} thr)`).join(', ')}\n`);
   out.write(`${line(head)}\n${line(widths.map((w) => '-'.repeat(markdown ? 3 : w)))}\n`);
   for (const b of body) out.write(`${line(b)}\n`);
-  out.write(`\nxORT = time of the faster onnxruntime graph (MatMul-Softmax-MatMul or com.microsoft.MultiHeadAttention) / attnkit time, same inputs, same thread count, same run (>1: attnkit is faster).\n`);
+  out.write(`\nxORT = time of the fastest onnxruntime row (MatMul-Softmax-MatMul or com.microsoft.MultiHeadAttention, each with a new output per call or '+out' into a pre-allocated one) / attnkit time, same inputs, same thread count, same run (>1: attnkit is faster). 'native+out' writes into a reused buffer (options.out).\n`);
   out.write(`Errors are against attnkit's float64 reference on the same inputs (${VERIFY_ROWS} sampled query rows on big problems).\n${result.flopsNote}.\n`);
   for (const n of result.notes) out.write(`note: ${n}\n`);
 }

@@ -132,7 +132,13 @@ async function ortPeers(shape, inputs, threads) {
   try {
     const sess = await ort.InferenceSession.create(matmulSdpaModel(shape, scale, causal), opts);
     const feeds = { Q: new ort.Tensor('float32', inputs.q.data, [B, H, L, D]), K: new ort.Tensor('float32', inputs.k.data, [B, H, S, D]), V: new ort.Tensor('float32', inputs.v.data, [B, H, S, D]) };
-    peers.push({ name: 'ort-matmul', run: async () => (await sess.run(feeds)).out.data, toBHLD: (o) => o, release: () => sess.release() });
+    // '+out': the same session run into a pre-allocated output tensor (fetches), ORT's way of
+    // reusing an output buffer (the counterpart of attnkit's options.out).
+    const pre = { out: new ort.Tensor('float32', new Float32Array(B * H * L * D), [B, H, L, D]) };
+    let open = 2;
+    const release = () => --open === 0 && sess.release();
+    peers.push({ name: 'ort-matmul', run: async () => (await sess.run(feeds)).out.data, toBHLD: (o) => o, release });
+    peers.push({ name: 'ort-matmul+out', run: async () => (await sess.run(feeds, pre)).out.data, toBHLD: (o) => o, release });
   } catch (e) {
     errors.push(`ort-matmul: ${e.message}`);
   }
@@ -143,7 +149,11 @@ async function ortPeers(shape, inputs, threads) {
       key: new ort.Tensor('float32', toBSHD(inputs.k.data, B, H, S, D), [B, S, H * D]),
       value: new ort.Tensor('float32', toBSHD(inputs.v.data, B, H, S, D), [B, S, H * D]),
     };
-    peers.push({ name: 'ort-mha', run: async () => (await sess.run(feeds)).out.data, toBHLD: (o) => fromBSHD(o, B, H, L, D), release: () => sess.release() });
+    const pre = { out: new ort.Tensor('float32', new Float32Array(B * L * H * D), [B, L, H * D]) };
+    let open = 2;
+    const release = () => --open === 0 && sess.release();
+    peers.push({ name: 'ort-mha', run: async () => (await sess.run(feeds)).out.data, toBHLD: (o) => fromBSHD(o, B, H, L, D), release });
+    peers.push({ name: 'ort-mha+out', run: async () => (await sess.run(feeds, pre)).out.data, toBHLD: (o) => fromBSHD(o, B, H, L, D), release });
   } catch (e) {
     errors.push(`ort-mha: ${String(e.message).split('\n')[0]}`);
   }
