@@ -169,6 +169,17 @@ function nativeTests() {
       assert.ok(r.output.data.every(Number.isFinite));
     }
   });
+  masks('a bias of ±1e4 costs no accuracy: within the default tolerance on the block, row and weights paths', () => {
+    // Rounding fl(logit + bias) alone would move each logit by up to 1e4·2^-24 ≈ 6e-4 (measured
+    // 2e-4 output error before the block path carried the logit as a TwoSum pair).
+    for (const [Lq, Sk, Dh, rw] of [[70, 90, 20, false], [200, 200, 3, false], [33, 65, 64, false], [3, 300, 16, false], [40, 50, 8, true]]) {
+      const bias = rnd([2, Lq, Sk], 45, 1e4);
+      const o = verified();
+      sdpa(rnd([2, 2, Lq, Dh], 46), rnd([2, 2, Sk, Dh], 47), rnd([2, 2, Sk, Dh], 48), { bias, returnLse: true, returnWeights: rw }, o);
+      assert.ok(o.report.passed, `L=${Lq} S=${Sk} D=${Dh}: max abs err ${o.report.maxAbsError}`);
+      assert.ok(o.report.maxAbsError <= 1e-6, `L=${Lq} S=${Sk} D=${Dh}: max abs err ${o.report.maxAbsError} (float32 rounding of the output is ~1e-7)`);
+    }
+  });
   masks.run();
 
   // ------------------------------------------------------------------------------------------

@@ -304,7 +304,10 @@ struct BlockState {
 /// (only needed when the tile's V rows hold a non-finite value); otherwise returns false.
 /// St = exp(St - ms[row vector]) in place, lsum += the new values (own function: its ~14
 /// polynomial constants and 8 running vectors get the register file to themselves).
-__attribute__((noinline)) void exp_tile(float* st, int nc, const V::F* msp, V::F* lsump) {
+/// With LO, lo[c][r] holds each logit's rounding error (bias added by TwoSum): the exponent is
+/// (St - ms) + lo, where St - ms is exact for the logits that carry weight (same binade as the max).
+template <bool LO>
+__attribute__((noinline)) void exp_tile(float* st, const float* lo, int nc, const V::F* msp, V::F* lsump) {
   V::F ms[RV], lsum[RV];
 #pragma GCC unroll 8
   for (int r = 0; r < RV; ++r) {
@@ -314,7 +317,9 @@ __attribute__((noinline)) void exp_tile(float* st, int nc, const V::F* msp, V::F
   for (int c = 0; c < nc; ++c) {
 #pragma GCC unroll 8
     for (int r = 0; r < RV; ++r) {
-      const V::F e = vexp(V::sub(V::load(st + c * BR + r * W), ms[r]));
+      V::F x = V::sub(V::load(st + c * BR + r * W), ms[r]);
+      if constexpr (LO) x = V::add(x, V::load(lo + c * BR + r * W));
+      const V::F e = vexp(x);
       lsum[r] = V::add(lsum[r], e);
       V::store(st + c * BR + r * W, e);
     }
@@ -324,7 +329,7 @@ __attribute__((noinline)) void exp_tile(float* st, int nc, const V::F* msp, V::F
 }
 
 template <bool TRACK, bool FUSED>
-inline bool softmax_tile(const SdpaParams& p, const Geo& g, int64_t i0, int64_t j0, int nc, bool need_causal, float* st, uint32_t* ab, float* alpha, BlockState& s,
+inline bool softmax_tile(const SdpaParams& p, const Geo& g, int64_t i0, int64_t j0, int nc, bool need_causal, float* st, float* lo, uint32_t* ab, float* alpha, BlockState& s,
                          const V::F* fmx, const V::M* fnf) {
   const V::F NI = V::set1(ninf());
   const uint32_t full = (W >= 32) ? 0xffffffffu : ((1u << W) - 1u);
@@ -363,22 +368,31 @@ inline bool softmax_tile(const SdpaParams& p, const Geo& g, int64_t i0, int64_t 
           }
         }
       }
+      V::F xlo = V::zero();
       if (g.bias) {
+        V::F b;
         if (bs2 == 0) {
-          x = V::add(x, V::set1(g.bias[j * bs3]));
+          b = V::set1(g.bias[j * bs3]);
         } else {
           alignas(64) float tmp[W];
           for (int t = 0; t < W; ++t) {
             const int64_t i = ib + t;
             tmp[t] = i < p.L ? g.bias[i * bs2 + j * bs3] : 0.0f;
           }
-          x = V::add(x, V::load(tmp));
+          b = V::load(tmp);
         }
+        // TwoSum: hi + lo == x + b exactly. A bias of ±1e4 would otherwise round each logit by up to
+        // 1e4·2^-24 ≈ 6e-4 and the softmax weight by that much relatively.
+        const V::F hi = V::add(x, b);
+        const V::F bb = V::sub(hi, x);
+        xlo = V::add(V::sub(x, V::sub(hi, bb)), V::sub(b, bb));
+        x = hi;
       }
       if (ex) x = V::blend(V::from_bits(ex), x, NI);
       const V::M nf = V::nan_or_pinf(x);
       nfacc[r] = V::mor(nfacc[r], nf);
       x = V::blend(nf, x, NI);  // the row is flagged; keep the arithmetic finite
+      if (g.bias) V::store(lo + c * BR + r * W, V::blend(V::nonfinite(x), xlo, V::zero()));  // no lo on excluded keys
       if constexpr (TRACK) {
         const uint32_t xb = V::bits(V::eq(x, NI));
         anyex |= xb != 0;
@@ -398,7 +412,8 @@ inline bool softmax_tile(const SdpaParams& p, const Geo& g, int64_t i0, int64_t 
     s.m[r] = mnew;
     lsum[r] = V::zero();
   }
-  exp_tile(st, nc, ms, lsum);
+  if (g.bias && !FUSED) exp_tile<true>(st, lo, nc, ms, lsum);
+  else exp_tile<false>(st, nullptr, nc, ms, lsum);
   for (int r = 0; r < RV; ++r) s.l[r] = V::fmadd(s.l[r], al[r], lsum[r]);
   return anyex;
 }
@@ -406,6 +421,7 @@ inline bool softmax_tile(const SdpaParams& p, const Geo& g, int64_t i0, int64_t 
 struct BlockScratch {
   float* qt;     // [D][BR]
   float* st;     // [BC + NJ][BR]
+  float* lo;     // [BC][BR]: low parts of biased logits
   float* o;      // [BR][ldo]
   float* alpha;  // [BR]
   float* zero;   // [D]
@@ -415,7 +431,7 @@ struct BlockScratch {
 
 inline size_t block_scratch_bytes(int64_t D, int64_t Dv) {
   const int64_t ldo = (Dv + W - 1) / W * W;
-  return static_cast<size_t>(D * BR + (BC + NJ) * BR + BR * ldo + BR + D + 64) * sizeof(float) + BC * RV * sizeof(uint32_t) + 256;
+  return static_cast<size_t>(D * BR + (BC + NJ) * BR + BC * BR + BR * ldo + BR + D + 64) * sizeof(float) + BC * RV * sizeof(uint32_t) + 256;
 }
 
 inline BlockScratch carve(void* mem, int64_t D, int64_t Dv) {
@@ -425,6 +441,7 @@ inline BlockScratch carve(void* mem, int64_t D, int64_t Dv) {
   float* f = reinterpret_cast<float*>(a);
   s.qt = f; f += D * BR;
   s.st = f; f += (BC + NJ) * BR;
+  s.lo = f; f += BC * BR;
   s.o = f; f += BR * s.ldo;
   s.alpha = f; f += BR;
   s.zero = f; f += D;
@@ -489,17 +506,17 @@ inline void block_task(const SdpaParams& p, int64_t b, int64_t h, int64_t blk, B
         nf[r] = V::from_bits(0);
       }
       qk_tile<true>(w.qt, D, g.k, p.k_sj, j0, nc, w.zero, w.st, false, i0, g.off, scale, mx, nf);
-      softmax_tile<false, true>(p, g, i0, j0, nc, false, w.st, w.ab, w.alpha, s, mx, nf);
+      softmax_tile<false, true>(p, g, i0, j0, nc, false, w.st, w.lo, w.ab, w.alpha, s, mx, nf);
       pv_tile(w.o, w.ldo, w.st, w.alpha, vb, p.v_sj, nc, Dv, false, 0);
       continue;
     }
     qk_tile<false>(w.qt, D, g.k, p.k_sj, j0, nc, w.zero, w.st, need_causal, i0, g.off, scale, nullptr, nullptr);
     if (vbad) {
-      const bool anyex = softmax_tile<true, false>(p, g, i0, j0, nc, need_causal, w.st, w.ab, w.alpha, s, nullptr, nullptr);
+      const bool anyex = softmax_tile<true, false>(p, g, i0, j0, nc, need_causal, w.st, w.lo, w.ab, w.alpha, s, nullptr, nullptr);
       if (anyex) pv_careful(w.o, w.ldo, w.st, w.alpha, w.ab, vb, p.v_sj, nc, Dv);
       else pv_tile(w.o, w.ldo, w.st, w.alpha, vb, p.v_sj, nc, Dv, false, 0);
     } else {
-      softmax_tile<false, false>(p, g, i0, j0, nc, need_causal, w.st, w.ab, w.alpha, s, nullptr, nullptr);
+      softmax_tile<false, false>(p, g, i0, j0, nc, need_causal, w.st, w.lo, w.ab, w.alpha, s, nullptr, nullptr);
       pv_tile(w.o, w.ldo, w.st, w.alpha, vb, p.v_sj, nc, Dv, need_causal, vis_base);
     }
   }
