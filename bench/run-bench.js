@@ -4,7 +4,7 @@
 // and the max abs / rel error against reference on the same inputs.
 const ak = require('../dist/cjs/index.js');
 const { defaultCases } = require('./cases.js');
-const { time } = require('./timing.js');
+const { time, timeInterleaved } = require('./timing.js');
 const { ortPeers } = require('./peers/onnx.js');
 const { tfjsPeer } = require('./peers/tfjs.js');
 const { machineFacts } = require('./info.js');
@@ -44,6 +44,24 @@ function sdpaError(inputs, got) {
   return { maxAbs, maxRel };
 }
 
+/**
+ * One verified call of `call` on `backend` (its default tolerance, sampled rows): the error
+ * figures of its row. A failing check is reported in the row, loudly, and the timing still runs.
+ */
+function verifyOnce(call, backend) {
+  const reports = [];
+  let note;
+  try {
+    call({ backend, verify: backend === 'reference' ? false : { rows: VERIFY_ROWS }, onReport: (r) => reports.push(r) });
+  } catch (e) {
+    if (!(e instanceof ak.NumericsMismatchError)) throw e;
+    reports.push({ verify: e.report });
+    note = `FAILS verify: ${String(e.message).slice(0, 160)}`;
+  }
+  const v = reports[0]?.verify;
+  return { maxAbs: v ? v.maxAbsError : 0, maxRel: v ? v.maxRelError : 0, note };
+}
+
 function parseList(s) {
   return s ? String(s).split(',').map((x) => x.trim()).filter(Boolean) : null;
 }
@@ -64,7 +82,8 @@ async function runBench(opts) {
   // Peak: the addon's FMA microbenchmark (independent FMA chains on the widest ISA in use).
   const peak = {};
   if (nativeOk) {
-    for (const t of [1, defaultThreads]) peak[t] = ak.measurePeak({ threads: t, ms: quick ? 100 : 400 }).gflops;
+    // The best of three trials: on a shared machine a neighbour can only lower a trial, never raise it.
+    for (const t of [1, defaultThreads]) peak[t] = Math.max(...[0, 1, 2].map(() => ak.measurePeak({ threads: t, ms: quick ? 100 : 300 }).gflops));
     log(`peak fp32 FMA: ${Object.entries(peak).map(([t, g]) => `${fmt(g)} GFLOP/s at ${t} thread(s)`).join(', ')}`);
   }
 
@@ -83,15 +102,16 @@ async function runBench(opts) {
       }
       const def = ak.getBackend(be);
       if (!def.kernels[c.op]) continue;
-      const threads = be === 'native' && c.op === 'sdpa' && threadList.length ? threadList : [be === 'native' ? defaultThreads : null];
-      for (const t of threads) {
-        plan.push({ c, kind: 'backend', name: be, threads: t });
-        // native sdpa also into a reused output buffer (options.out), next to ORT's pre-allocated fetches.
-        if (be === 'native' && c.op === 'sdpa') plan.push({ c, kind: 'backend', name: be, threads: t, into: true });
+      if (be === 'native' && c.op === 'sdpa') {
+        // native sdpa (new output and into a reused one, options.out) and onnxruntime (both graphs,
+        // new and pre-allocated outputs) are timed interleaved per thread count: see duel below.
+        for (const t of threadList.length ? threadList : [defaultThreads]) plan.push({ c, kind: 'duel', threads: t, peers: peersWanted });
+        continue;
       }
+      plan.push({ c, kind: 'backend', name: be, threads: be === 'native' ? defaultThreads : null });
     }
     if (peersWanted && c.op === 'sdpa') {
-      for (const t of threadList.length ? threadList : [defaultThreads ?? 2]) plan.push({ c, kind: 'ort', threads: t });
+      if (!backendsToRun.includes('native')) for (const t of threadList.length ? threadList : [defaultThreads ?? 2]) plan.push({ c, kind: 'ort', threads: t });
       plan.push({ c, kind: 'tfjs', name: 'cpu' });
       plan.push({ c, kind: 'tfjs', name: 'wasm' });
     }
@@ -108,34 +128,50 @@ async function runBench(opts) {
       rows.push({ op: c.op, shape: c.shapeText, backend: p.name, note: p.note });
       continue;
     }
-    log(`[${k}/${plan.length}] ${label} · ${p.kind === 'backend' ? `${p.name}${p.into ? '+out' : ''}` : p.kind === 'ort' ? 'onnxruntime' : `tfjs-${p.name}`}${p.threads ? ` · ${p.threads} thread(s)` : ''}`);
+    const what = p.kind === 'backend' ? p.name : p.kind === 'duel' ? `native, native+out${p.peers ? ' and onnxruntime, interleaved' : ''}` : p.kind === 'ort' ? 'onnxruntime' : `tfjs-${p.name}`;
+    log(`[${k}/${plan.length}] ${label} · ${what}${p.threads ? ` · ${p.threads} thread(s)` : ''}`);
     const inputs = c.make();
+    /** A backend row's fields from one verified call plus its timing. */
+    const backendRow = (name, threads, checked, t) => ({
+      op: c.op, shape: c.shapeText, backend: name, threads: threads ?? undefined, ...t,
+      gflops: c.flops / (t.median * 1e6),
+      peakPct: name.startsWith('native') && peak[threads] ? (c.flops / (t.median * 1e6) / peak[threads]) * 100 : undefined,
+      maxAbs: checked.maxAbs, maxRel: checked.maxRel,
+      flops: c.flops, seqLen: c.shape.L ?? null, caseShape: c.shape,
+      ...(checked.note ? { note: checked.note } : {}),
+    });
     try {
       if (p.kind === 'backend') {
-        if (p.name === 'native' && p.threads) ak.setThreads(p.threads);
-        const reports = [];
-        // One verified call on the same inputs (the backend's default tolerance) gives the error
-        // figures; a failing check is reported in the row, loudly, and the timing still runs.
-        let verifyNote;
-        const call = p.into ? inputs.runOut : inputs.run;
-        try {
-          call({ backend: p.name, verify: p.name === 'reference' ? false : { rows: VERIFY_ROWS }, onReport: (r) => reports.push(r) });
-        } catch (e) {
-          if (!(e instanceof ak.NumericsMismatchError)) throw e;
-          reports.push({ verify: e.report });
-          verifyNote = `FAILS verify: ${String(e.message).slice(0, 160)}`;
+        const checked = verifyOnce(inputs.run, p.name);
+        const t = await time(() => inputs.run({ backend: p.name }), { maxTime, minSamples });
+        rows.push(backendRow(p.name, p.threads, checked, t));
+      } else if (p.kind === 'duel') {
+        const setT = () => ak.setThreads(p.threads);
+        setT();
+        const contenders = [];
+        for (const [name, call] of [['native', inputs.run], ['native+out', inputs.runOut]]) {
+          const checked = verifyOnce(call, 'native');
+          contenders.push({ fn: () => call({ backend: 'native' }), before: setT, make: (t) => backendRow(name, p.threads, checked, t) });
         }
-        const t = await time(() => call({ backend: p.name }), { maxTime, minSamples });
-        const v = reports[0]?.verify;
-        rows.push({
-          op: c.op, shape: c.shapeText, backend: p.into ? `${p.name}+out` : p.name, threads: p.threads ?? undefined, ...t,
-          gflops: c.flops / (t.median * 1e6),
-          peakPct: p.name === 'native' && peak[p.threads] ? (c.flops / (t.median * 1e6) / peak[p.threads]) * 100 : undefined,
-          maxAbs: v ? v.maxAbsError : 0, maxRel: v ? v.maxRelError : 0,
-          flops: c.flops, seqLen: c.shape.L ?? null, caseShape: c.shape,
-          ...(verifyNote ? { note: verifyNote } : {}),
-        });
-        if (p.name === 'native' && p.threads) ak.setThreads(defaultThreads);
+        const peers = [];
+        if (p.peers) {
+          const res = await ortPeers(c.shape, inputs, p.threads);
+          if (res.error) notes.add(res.error);
+          for (const e of res.errors ?? []) notes.add(`${c.op} ${c.shapeText}: ${e}`);
+          for (const peer of res.peers ?? []) {
+            peers.push(peer);
+            if (peer.name.startsWith('ort-mha') && c.shape.causal && c.shape.L !== c.shape.S) {
+              notes.add('ort-mha with unidirectional=1 aligns the causal mask top-left; rows with L != S are not comparable and are left out');
+              continue;
+            }
+            const err = sdpaError(inputs, peer.toBHLD(await peer.run()));
+            contenders.push({ fn: peer.run, isAsync: true, make: (t) => ({ op: c.op, shape: c.shapeText, backend: peer.name, threads: p.threads, peer: true, version: res.version, ...t, gflops: c.flops / (t.median * 1e6), maxAbs: err.maxAbs, maxRel: err.maxRel, flops: c.flops, seqLen: c.shape.L, caseShape: c.shape }) });
+          }
+        }
+        const timings = await timeInterleaved(contenders, { rounds: quick ? 2 : 5, maxTime: maxTime * 1.5, minSamples: quick ? 2 : 3 });
+        contenders.forEach((ct, i) => rows.push(ct.make(timings[i])));
+        for (const peer of peers) peer.release();
+        ak.setThreads(defaultThreads);
       } else if (p.kind === 'ort') {
         const res = await ortPeers(c.shape, inputs, p.threads);
         if (res.error) notes.add(res.error);

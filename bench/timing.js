@@ -26,7 +26,7 @@ function time(fn, { maxTime = 1, minSamples = 5, isAsync = false } = {}) {
         const median = quantile(s, 0.5);
         const p25 = quantile(s, 0.25);
         const p75 = quantile(s, 0.75);
-        resolve({ median, p25, p75, spreadPct: median > 0 ? ((p75 - p25) / median) * 100 : 0, samples: s.length, calls: bench.count * s.length });
+        resolve({ median, p25, p75, spreadPct: median > 0 ? ((p75 - p25) / median) * 100 : 0, samples: s.length, calls: bench.count * s.length, sampleMs: s });
       },
       onError(e) {
         reject(e.target?.error ?? e);
@@ -42,4 +42,35 @@ function time(fn, { maxTime = 1, minSamples = 5, isAsync = false } = {}) {
   });
 }
 
-module.exports = { time, quantile };
+/**
+ * Time several contenders interleaved: `rounds` rounds, each timing every contender once with
+ * benchmark.js for maxTime/rounds seconds, the starting contender rotating from round to round.
+ * A slow spell on a shared machine then hits every contender rather than whichever was being
+ * timed when it came. Each contender: { fn, isAsync?, before?() } (before runs ahead of each of
+ * its rounds, e.g. to set a thread count). Returns per contender the median of its round medians,
+ * p25/p75 and spread of all its samples pooled, and the round medians themselves.
+ */
+async function timeInterleaved(contenders, { rounds = 5, maxTime = 1, minSamples = 5 } = {}) {
+  const per = contenders.map(() => ({ medians: [], samples: [], calls: 0 }));
+  for (let r = 0; r < rounds; r++) {
+    for (let i = 0; i < contenders.length; i++) {
+      const j = (i + r) % contenders.length;
+      const c = contenders[j];
+      if (c.before) c.before();
+      const t = await time(c.fn, { maxTime: maxTime / rounds, minSamples, isAsync: !!c.isAsync });
+      per[j].medians.push(t.median);
+      per[j].samples.push(...t.sampleMs);
+      per[j].calls += t.calls;
+    }
+  }
+  return per.map((p) => {
+    const m = [...p.medians].sort((a, b) => a - b);
+    const s = [...p.samples].sort((a, b) => a - b);
+    const median = quantile(m, 0.5);
+    const p25 = quantile(s, 0.25);
+    const p75 = quantile(s, 0.75);
+    return { median, p25, p75, spreadPct: median > 0 ? ((p75 - p25) / median) * 100 : 0, samples: s.length, calls: p.calls, roundMedians: p.medians };
+  });
+}
+
+module.exports = { time, timeInterleaved, quantile };
