@@ -240,6 +240,8 @@ export interface SoftmaxArgs {
   readonly rows: number;
   readonly cols: number;
   readonly mask: Strided<Uint8Array> | null;
+  /** Optional caller-supplied output (checked by the op: length, no memory shared with an input); see SdpaArgs.out. */
+  readonly out?: Float32Array | null;
 }
 
 /** layerNorm over the last axis (`cols`), biased variance. Row space: `rows`. */
@@ -250,6 +252,8 @@ export interface LayerNormArgs {
   readonly gamma: Float32Array | null;
   readonly beta: Float32Array | null;
   readonly eps: number;
+  /** Optional caller-supplied output (checked by the op: length, no memory shared with an input); see SdpaArgs.out. */
+  readonly out?: Float32Array | null;
 }
 
 /** linear: `y [rows,outDim] = x [rows,inDim] · w [inDim,outDim] + b`. Row space: `rows`. */
@@ -268,6 +272,8 @@ export interface GeluArgs {
   readonly rows: number;
   readonly cols: number;
   readonly approximate: 'none' | 'tanh';
+  /** Optional caller-supplied output (checked by the op: length, no memory shared with an input); see SdpaArgs.out. */
+  readonly out?: Float32Array | null;
 }
 
 /**

@@ -153,6 +153,8 @@ const cases = {
       ['x Int32Array', () => ak.softmax({ data: new Int32Array(6), shape: [2, 3] }, {}, spy), DTypeError, 'x.data'],
       ['mask not broadcastable', () => ak.softmax(r([2, 3]), { mask: m([2, 2]) }, spy), ShapeError, 'options.mask'],
       ['mask BigInt64Array', () => ak.softmax(r([2, 3]), { mask: { data: new BigInt64Array(3), shape: [3] } }, spy), DTypeError, 'options.mask.data'],
+      ['out Int32Array', () => ak.softmax(r([2, 3]), { out: new Int32Array(6) }, spy), DTypeError, 'options.out'],
+      ['out overlaps x', () => { const buf = new Float32Array(9); return ak.softmax({ data: buf.subarray(0, 6), shape: [2, 3] }, { out: buf.subarray(3, 9) }, spy); }, ValueError, 'options.out'],
     ],
   },
   layerNorm: {
@@ -163,6 +165,8 @@ const cases = {
       ['eps NaN', () => ak.layerNorm(r([2, 3]), null, null, { eps: NaN }, spy), ValueError, 'options.eps'],
       ['eps negative number', () => ak.layerNorm(r([2, 3]), null, null, -1, spy), ValueError, 'eps'],
       ['x string', () => ak.layerNorm('x', null, null, {}, spy), DTypeError, 'x'],
+      ['out is gamma', () => { const g = r([6]); return ak.layerNorm(r([1, 6]), g, null, { out: g.data }, spy); }, ValueError, 'options.out'],
+      ['out wrong length', () => ak.layerNorm(r([2, 3]), null, null, { out: new Float32Array(5) }, spy), ShapeError, 'options.out'],
     ],
   },
   linear: {
@@ -177,6 +181,8 @@ const cases = {
   gelu: {
     ok: () => ak.gelu(r([5]), {}, spy),
     bad: [
+      ['out wrong length', () => ak.gelu(r([5]), { out: new Float32Array(4) }, spy), ShapeError, 'options.out'],
+      ['out is x', () => { const x = r([5]); return ak.gelu(x, { out: x.data }, spy); }, ValueError, 'options.out'],
       ['approximate unknown', () => ak.gelu(r([5]), { approximate: 'fast' }, spy), ValueError, 'options.approximate'],
       ['x Proxy with bad data', () => ak.gelu(new Proxy({}, { get: () => 42 }), {}, spy), DTypeError, 'x.data'],
     ],

@@ -30,7 +30,8 @@ std::unique_ptr<Job> parse_gelu(const Napi::CallbackInfo& info) {
   p.x = a.f32("x", n);
   p.tanh_approx = a.choice("approximate", {"none", "tanh"}) == 1;
   Napi::Float32Array tmp;
-  p.out = a.out_f32(n, &tmp);
+  p.out = a.into_f32("out", n);  // the caller's buffer, when given
+  if (!p.out) p.out = a.out_f32(n, &tmp);
   job->out = job->keep.size() - 1;
   return job;
 }

@@ -33,7 +33,8 @@ std::unique_ptr<Job> parse_layernorm(const Napi::CallbackInfo& info) {
   if (eps < 0) a.range_error("eps", "must be >= 0");
   p.eps = static_cast<float>(eps);
   Napi::Float32Array tmp;
-  p.out = a.out_f32(n, &tmp);
+  p.out = a.into_f32("out", n);  // the caller's buffer, when given
+  if (!p.out) p.out = a.out_f32(n, &tmp);
   job->out = job->keep.size() - 1;
   return job;
 }

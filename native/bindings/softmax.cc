@@ -51,7 +51,8 @@ std::unique_ptr<Job> parse_softmax(const Napi::CallbackInfo& info) {
     for (int i = 0; i < p.rank; ++i) p.mask_strides[i] = mask.strides[i];
   }
   Napi::Float32Array tmp;
-  p.out = a.out_f32(n, &tmp);
+  p.out = a.into_f32("out", n);  // the caller's buffer, when given
+  if (!p.out) p.out = a.out_f32(n, &tmp);
   job->out = job->keep.size() - 1;
   return job;
 }

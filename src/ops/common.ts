@@ -4,7 +4,9 @@
  *
  * @module
  */
+import { isDetachedView } from '../buffers';
 import { dispatch, dispatchAsync, type DispatchOptions, type OutputLayout } from '../dispatch';
+import { DTypeError } from '../errors';
 import type { OpArgs, OpName, OpResults } from '../kernels';
 
 /** An op call whose arguments are checked: the kernel args, how to lay out its outputs, how to wrap them. */
@@ -39,4 +41,15 @@ export function rowMajorLayout(rows: number, shapes: Record<string, readonly num
     rowOf: (name, flat) => Math.floor(flat / (colsOf[name] || 1)),
     shapeOf: (name) => shapes[name] ?? [],
   };
+}
+
+/**
+ * `result` placed in the caller's `out` (options.out): returned as is when the kernel already wrote
+ * there, else copied in. Throws when `out` was detached while an async call ran.
+ */
+export function intoOut(result: Float32Array, out: Float32Array | null): Float32Array {
+  if (!out || result === out) return result;
+  if (isDetachedView(out)) throw new DTypeError('options.out', 'a Float32Array with a live buffer', 'a buffer detached while the call ran');
+  out.set(result);
+  return out;
 }

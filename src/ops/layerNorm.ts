@@ -4,16 +4,22 @@
  * @module
  */
 import type { DispatchOptions } from '../dispatch';
-import { ValueError } from '../errors';
+import { ValueError, formatShape } from '../errors';
 import type { LayerNormArgs } from '../kernels';
 import type { Tensor, TensorLike } from '../tensor';
-import { nonScalar, optFinite, optionsObject, rowsCols, vector } from '../validate';
-import { rowMajorLayout, run, runAsync, type Prepared } from './common';
+import { nonScalar, optFinite, optionalOut, optionsObject, rowsCols, vector } from '../validate';
+import { intoOut, rowMajorLayout, run, runAsync, type Prepared } from './common';
 
 /** Options of {@link layerNorm}. */
 export interface LayerNormOptions {
   /** Added to the (biased) variance; default 1e-5, must be finite and >= 0. */
   eps?: number;
+  /**
+   * Write the result into this Float32Array (exactly as many elements as x, sharing no memory with
+   * any input) and return it as the result tensor's data, instead of allocating a new array (see
+   * sdpa's `out`). If the call throws, its contents are unspecified.
+   */
+  out?: Float32Array | null;
 }
 
 function prepareLayerNorm(x: TensorLike, gamma: TensorLike | null | undefined, beta: TensorLike | null | undefined, options?: LayerNormOptions | number | null): Prepared<'layerNorm', Tensor> {
@@ -22,10 +28,12 @@ function prepareLayerNorm(x: TensorLike, gamma: TensorLike | null | undefined, b
   const g = vector(gamma, 'gamma', cols, 'E', true);
   const b = vector(beta, 'beta', cols, 'E', true);
   const epsName = typeof options === 'number' ? 'eps' : 'options.eps';
-  const eps = optFinite(typeof options === 'number' ? options : optionsObject<LayerNormOptions>(options, 'options').eps, epsName, 1e-5);
+  const o = typeof options === 'number' ? {} : optionsObject<LayerNormOptions>(options, 'options');
+  const eps = optFinite(typeof options === 'number' ? options : o.eps, epsName, 1e-5);
   if (eps < 0) throw new ValueError(epsName, `expected a number >= 0, received ${eps}`);
-  const args: LayerNormArgs = { x: t.data, rows, cols, gamma: g, beta: b, eps };
-  return { op: 'layerNorm', args, layout: () => rowMajorLayout(rows, { output: t.shape }), wrap: (r) => ({ data: r, shape: t.shape }) };
+  const out = optionalOut(o.out, 'options.out', t.data.length, `x.shape=${formatShape(t.shape)}`, [['x', t.data], ['gamma', g], ['beta', b]]);
+  const args: LayerNormArgs = { x: t.data, rows, cols, gamma: g, beta: b, eps, out };
+  return { op: 'layerNorm', args, layout: () => rowMajorLayout(rows, { output: t.shape }), wrap: (r) => ({ data: intoOut(r, out), shape: t.shape }) };
 }
 
 /**

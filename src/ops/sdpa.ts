@@ -4,12 +4,11 @@
  * @module
  */
 import type { DispatchOptions, OutputLayout } from '../dispatch';
-import { DTypeError, ShapeError, ValueError, formatShape } from '../errors';
-import { isDetachedView } from '../buffers';
+import { ShapeError, ValueError, formatShape } from '../errors';
 import type { AttentionResult, SdpaArgs } from '../kernels';
 import type { MaskLike, Tensor, TensorLike } from '../tensor';
 import { expectDim, expectNonEmpty, optBool, optFinite, optionalBias, optionalLengths, optionalMask, optionalOut, optionsObject, tensorOfRank } from '../validate';
-import { run, runAsync, type Prepared } from './common';
+import { intoOut, run, runAsync, type Prepared } from './common';
 
 /** Options of {@link sdpa}. */
 export interface SdpaOptions {
@@ -62,12 +61,9 @@ export function wrapAttention(res: AttentionResult, outShape: number[], wShape: 
 }
 
 /** The result with its output in `out` (copied there when the kernel returned another array). */
-function intoOut(res: AttentionResult, out: Float32Array | null): AttentionResult {
-  if (!out || res.output === out) return res;
-  // An async call's buffer can be transferred away while the kernel runs.
-  if (isDetachedView(out)) throw new DTypeError('options.out', 'a Float32Array with a live buffer', 'a buffer detached while the call ran');
-  out.set(res.output);
-  return { ...res, output: out };
+function intoOutAttention(res: AttentionResult, out: Float32Array | null): AttentionResult {
+  const output = intoOut(res.output, out);
+  return output === res.output ? res : { ...res, output };
 }
 
 const Q = ['B', 'Hq', 'L', 'D'];
@@ -115,7 +111,7 @@ export function prepareSdpa(q: TensorLike, k: TensorLike, v: TensorLike, options
     shapeOf: (name) => (name === 'weights' ? target : name === 'lse' ? [B, Hq, L] : [B, Hq, L, Dv]),
   });
   const extras = returnWeights || returnLse;
-  return { op: 'sdpa', args, layout, wrap: (r) => wrapAttention(intoOut(r, out), [B, Hq, L, Dv], target, [B, Hq, L], extras) };
+  return { op: 'sdpa', args, layout, wrap: (r) => wrapAttention(intoOutAttention(r, out), [B, Hq, L, Dv], target, [B, Hq, L], extras) };
 }
 
 /**

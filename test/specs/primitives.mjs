@@ -118,5 +118,31 @@ export default function primitivesSpec({ suite, d, tolFor, assertClose, ak, asse
     assertClose(await ak.geluAsync(x, {}, d()), gelu(x, {}, { backend: d().backend }), { atol: 0, rtol: 0 });
   });
 
+  test('out: softmax, layerNorm and gelu write into the caller\'s buffer (sync and async)', async () => {
+    const x = rnd([37, 70], 7, 3); // odd sizes: not SIMD multiples
+    const g = rnd([70], 8);
+    const b = rnd([70], 9);
+    const mask = maskOf([37, 70], (i, j) => (i * 7 + j) % 5 !== 0 && i !== 3);
+    const calls = [
+      ['softmax', (opts, dd) => softmax(x, { mask, ...opts }, dd), (opts, dd) => ak.softmaxAsync(x, { mask, ...opts }, dd)],
+      ['layerNorm', (opts, dd) => layerNorm(x, g, b, { eps: 1e-3, ...opts }, dd), (opts, dd) => ak.layerNormAsync(x, g, b, { eps: 1e-3, ...opts }, dd)],
+      ['gelu', (opts, dd) => gelu(x, { approximate: 'tanh', ...opts }, dd), (opts, dd) => ak.geluAsync(x, { approximate: 'tanh', ...opts }, dd)],
+    ];
+    for (const [name, sync, asyncCall] of calls) {
+      const fresh = sync({}, { backend: d().backend });
+      const out = new Float32Array(x.data.length).fill(NaN); // stale contents must not leak
+      const o = d();
+      const got = sync({ out }, o);
+      o.check();
+      assert.is(got.data, out, `${name}: the result wraps the caller's buffer`);
+      assert.equal(got.shape, x.shape);
+      assertClose(got, fresh, { atol: 0, rtol: 0 }, `${name}: out vs a fresh result`);
+      const out2 = new Float32Array(x.data.length).fill(-1);
+      const asy = await asyncCall({ out: out2 }, d());
+      assert.is(asy.data, out2, `${name} async: the result wraps the caller's buffer`);
+      assertClose(asy, fresh, { atol: 0, rtol: 0 }, `${name} async: out vs a fresh result`);
+    }
+  });
+
   test.run();
 }
