@@ -169,6 +169,18 @@ function nativeTests() {
       assert.ok(r.output.data.every(Number.isFinite));
     }
   });
+  masks('causal diagonal tiles: L, S around the tile sizes, a mask, and NaN in V rows only masked keys read', () => {
+    for (const [Lq, Sk] of [[63, 63], [64, 64], [65, 97], [96, 96], [191, 200], [200, 191], [130, 300], [300, 130]]) {
+      const vv = rnd([1, 2, Sk, 12], 50);
+      const dead = [Math.floor(Sk / 3), Sk - 1, Math.min(Sk - 1, 80)];
+      for (const j of dead) for (let h = 0; h < 2; h++) vv.data[(h * Sk + j) * 12 + 5] = NaN;
+      const m = mask(Uint8Array.from({ length: Sk }, (_, j) => (dead.includes(j) ? 0 : 1)), [1, 1, 1, Sk]);
+      const o = verified();
+      const r = sdpa(rnd([1, 2, Lq, 12], 51), rnd([1, 2, Sk, 12], 52), vv, { causal: true, mask: m, returnLse: true }, o);
+      assert.ok(o.report.passed, `L=${Lq} S=${Sk}`);
+      assert.ok(r.output.data.every(Number.isFinite), `L=${Lq} S=${Sk}: NaN in a masked key's V leaked`);
+    }
+  });
   masks('a bias of ±1e4 costs no accuracy: within the default tolerance on the block, row and weights paths', () => {
     // Rounding fl(logit + bias) alone would move each logit by up to 1e4·2^-24 ≈ 6e-4 (measured
     // 2e-4 output error before the block path carried the logit as a TwoSum pair).

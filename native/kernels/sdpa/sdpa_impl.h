@@ -451,6 +451,8 @@ inline BlockScratch carve(void* mem, int64_t D, int64_t Dv) {
 
 /// vflags[(b*Hkv + hk)*ntiles + tile]: 0 unknown, 1 V rows finite, 2 some V value non-finite.
 /// Filled lazily by whichever task gets there first (same value from any task: deterministic).
+/// A flag always covers its whole aligned tile [t·bcx, min(S, (t+1)·bcx)), whatever part of it
+/// the asking task uses, so every task reads the same answer.
 inline bool tile_v_bad(uint8_t* vflag, const float* vb, int64_t v_sj, int nc, int64_t Dv) {
   uint8_t f = __atomic_load_n(vflag, __ATOMIC_RELAXED);
   if (f == 0) {
@@ -458,6 +460,17 @@ inline bool tile_v_bad(uint8_t* vflag, const float* vb, int64_t v_sj, int nc, in
     __atomic_store_n(vflag, f, __ATOMIC_RELAXED);
   }
   return f == 2;
+}
+
+/// Whether V rows [j0, j0 + nc) may hold a non-finite value: the flags of the aligned tiles the
+/// range overlaps (a key range need not start on a tile boundary: see block_task).
+inline bool range_v_bad(uint8_t* vflags, const float* v, int64_t v_sj, int64_t S, int bcx, int64_t j0, int nc, int64_t Dv) {
+  bool bad = false;
+  for (int64_t t = j0 / bcx; t <= (j0 + nc - 1) / bcx; ++t) {
+    const int64_t t0 = t * bcx;
+    bad |= tile_v_bad(vflags + t, v + t0 * v_sj, v_sj, static_cast<int>(imin(bcx, S - t0)), Dv);
+  }
+  return bad;
 }
 
 inline void block_task(const SdpaParams& p, int64_t b, int64_t h, int64_t blk, BlockScratch& w, uint8_t* vflags, int64_t ntiles, int bcx) {
@@ -489,14 +502,20 @@ inline void block_task(const SdpaParams& p, int64_t b, int64_t h, int64_t blk, B
   }
   int64_t jlimit = g.kend;
   if (p.causal) jlimit = imin(jlimit, imax(0, i0 + nr - 1 + g.off + 1));
-  for (int64_t j0 = 0; j0 < jlimit; j0 += bcx) {
-    const int nc = static_cast<int>(imin(bcx, jlimit - j0));
+  // Causal: keys [0, jfree) are visible to every row of the block and go through the fused path
+  // in whole tiles; the diagonal [jfree, jlimit) (at most BR keys) is its own tile, so only it
+  // pays for the per-element causal cut.
+  const int64_t jfree = p.causal ? imin(jlimit, imax(0, i0 + g.off + 1)) : jlimit;
+  const int64_t hk = h / (p.Hq / p.Hkv);
+  uint8_t* head_flags = vflags + (b * p.Hkv + hk) * ntiles;
+  for (int64_t j0 = 0; j0 < jlimit;) {
+    const int nc = static_cast<int>(imin(bcx, (j0 < jfree ? jfree : jlimit) - j0));
+    const int64_t jnext = j0 + nc;
     const bool need_causal = p.causal && (j0 + nc - 1 > i0 + g.off);
     const int64_t vis_base = i0 + g.off - j0;  // row r sees tile keys c <= r + vis_base
     const float* vb = g.v + j0 * p.v_sj;
-    const int64_t hk = h / (p.Hq / p.Hkv);
     const V::F scale = V::set1(p.scale);
-    const bool vbad = tile_v_bad(vflags + (b * p.Hkv + hk) * ntiles + j0 / bcx, vb, p.v_sj, nc, Dv);
+    const bool vbad = range_v_bad(head_flags, g.v, p.v_sj, p.S, bcx, j0, nc, Dv);
     if (!vbad && !need_causal && !p.mask && !p.bias) {
       // Common case: scale, flags and max folded into the QK epilogue.
       V::F mx[RV];
@@ -508,6 +527,7 @@ inline void block_task(const SdpaParams& p, int64_t b, int64_t h, int64_t blk, B
       qk_tile<true>(w.qt, D, g.k, p.k_sj, j0, nc, w.zero, w.st, false, i0, g.off, scale, mx, nf);
       softmax_tile<false, true>(p, g, i0, j0, nc, false, w.st, w.lo, w.ab, w.alpha, s, mx, nf);
       pv_tile(w.o, w.ldo, w.st, w.alpha, vb, p.v_sj, nc, Dv, false, 0);
+      j0 = jnext;
       continue;
     }
     qk_tile<false>(w.qt, D, g.k, p.k_sj, j0, nc, w.zero, w.st, need_causal, i0, g.off, scale, nullptr, nullptr);
@@ -519,6 +539,7 @@ inline void block_task(const SdpaParams& p, int64_t b, int64_t h, int64_t blk, B
       softmax_tile<false, false>(p, g, i0, j0, nc, need_causal, w.st, w.lo, w.ab, w.alpha, s, nullptr, nullptr);
       pv_tile(w.o, w.ldo, w.st, w.alpha, vb, p.v_sj, nc, Dv, need_causal, vis_base);
     }
+    j0 = jnext;
   }
   alignas(64) float mv[BR], lv[BR];
   for (int r = 0; r < RV; ++r) {
