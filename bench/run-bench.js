@@ -62,6 +62,12 @@ function verifyOnce(call, backend) {
   return { maxAbs: v ? v.maxAbsError : 0, maxRel: v ? v.maxRelError : 0, note };
 }
 
+/** The timing fields a row keeps (not the raw samples); interleaved rows also keep their round medians. */
+function timingFields(t) {
+  const { median, p25, p75, spreadPct, samples, calls, roundMedians } = t;
+  return { median, p25, p75, spreadPct, samples, calls, ...(roundMedians ? { roundMedians } : {}) };
+}
+
 function parseList(s) {
   return s ? String(s).split(',').map((x) => x.trim()).filter(Boolean) : null;
 }
@@ -133,7 +139,7 @@ async function runBench(opts) {
     const inputs = c.make();
     /** A backend row's fields from one verified call plus its timing. */
     const backendRow = (name, threads, checked, t) => ({
-      op: c.op, shape: c.shapeText, backend: name, threads: threads ?? undefined, ...t,
+      op: c.op, shape: c.shapeText, backend: name, threads: threads ?? undefined, ...timingFields(t),
       gflops: c.flops / (t.median * 1e6),
       peakPct: name.startsWith('native') && peak[threads] ? (c.flops / (t.median * 1e6) / peak[threads]) * 100 : undefined,
       maxAbs: checked.maxAbs, maxRel: checked.maxRel,
@@ -147,44 +153,50 @@ async function runBench(opts) {
         rows.push(backendRow(p.name, p.threads, checked, t));
       } else if (p.kind === 'duel') {
         const setT = () => ak.setThreads(p.threads);
-        setT();
-        const contenders = [];
-        for (const [name, call] of [['native', inputs.run], ['native+out', inputs.runOut]]) {
-          const checked = verifyOnce(call, 'native');
-          contenders.push({ fn: () => call({ backend: 'native' }), before: setT, make: (t) => backendRow(name, p.threads, checked, t) });
-        }
         const peers = [];
-        if (p.peers) {
-          const res = await ortPeers(c.shape, inputs, p.threads);
-          if (res.error) notes.add(res.error);
-          for (const e of res.errors ?? []) notes.add(`${c.op} ${c.shapeText}: ${e}`);
-          for (const peer of res.peers ?? []) {
-            peers.push(peer);
-            if (peer.name.startsWith('ort-mha') && c.shape.causal && c.shape.L !== c.shape.S) {
-              notes.add('ort-mha with unidirectional=1 aligns the causal mask top-left; rows with L != S are not comparable and are left out');
-              continue;
-            }
-            const err = sdpaError(inputs, peer.toBHLD(await peer.run()));
-            contenders.push({ fn: peer.run, isAsync: true, make: (t) => ({ op: c.op, shape: c.shapeText, backend: peer.name, threads: p.threads, peer: true, version: res.version, ...t, gflops: c.flops / (t.median * 1e6), maxAbs: err.maxAbs, maxRel: err.maxRel, flops: c.flops, seqLen: c.shape.L, caseShape: c.shape }) });
+        try {
+          setT();
+          const contenders = [];
+          for (const [name, call] of [['native', inputs.run], ['native+out', inputs.runOut]]) {
+            const checked = verifyOnce(call, 'native');
+            contenders.push({ fn: () => call({ backend: 'native' }), before: setT, make: (t) => backendRow(name, p.threads, checked, t) });
           }
+          if (p.peers) {
+            const res = await ortPeers(c.shape, inputs, p.threads);
+            if (res.error) notes.add(res.error);
+            for (const e of res.errors ?? []) notes.add(`${c.op} ${c.shapeText}: ${e}`);
+            for (const peer of res.peers ?? []) {
+              peers.push(peer);
+              if (peer.name.startsWith('ort-mha') && c.shape.causal && c.shape.L !== c.shape.S) {
+                notes.add('ort-mha with unidirectional=1 aligns the causal mask top-left; rows with L != S are not comparable and are left out');
+                continue;
+              }
+              const err = sdpaError(inputs, peer.toBHLD(await peer.run()));
+              contenders.push({ fn: peer.run, isAsync: true, make: (t) => ({ op: c.op, shape: c.shapeText, backend: peer.name, threads: p.threads, peer: true, version: res.version, ...timingFields(t), gflops: c.flops / (t.median * 1e6), maxAbs: err.maxAbs, maxRel: err.maxRel, flops: c.flops, seqLen: c.shape.L, caseShape: c.shape }) });
+            }
+          }
+          const timings = await timeInterleaved(contenders, { rounds: quick ? 2 : 5, maxTime: maxTime * 1.5, minSamples: quick ? 2 : 3 });
+          contenders.forEach((ct, i) => rows.push(ct.make(timings[i])));
+        } finally {
+          // Also on a failure: later native rows must run at the default thread count, and every
+          // ORT session (each with its own thread pool) must go.
+          for (const peer of peers) peer.release();
+          ak.setThreads(defaultThreads);
         }
-        const timings = await timeInterleaved(contenders, { rounds: quick ? 2 : 5, maxTime: maxTime * 1.5, minSamples: quick ? 2 : 3 });
-        contenders.forEach((ct, i) => rows.push(ct.make(timings[i])));
-        for (const peer of peers) peer.release();
-        ak.setThreads(defaultThreads);
       } else if (p.kind === 'ort') {
         const res = await ortPeers(c.shape, inputs, p.threads);
         if (res.error) notes.add(res.error);
         for (const e of res.errors ?? []) notes.add(`${c.op} ${c.shapeText}: ${e}`);
         for (const peer of res.peers ?? []) {
-          if (peer.name === 'ort-mha' && c.shape.causal && c.shape.L !== c.shape.S) {
+          if (peer.name.startsWith('ort-mha') && c.shape.causal && c.shape.L !== c.shape.S) {
             notes.add('ort-mha with unidirectional=1 aligns the causal mask top-left; rows with L != S are not comparable and are left out');
+            peer.release();
             continue;
           }
           const out = peer.toBHLD(await peer.run());
           const err = sdpaError(inputs, out);
           const t = await time(peer.run, { maxTime, minSamples, isAsync: true });
-          rows.push({ op: c.op, shape: c.shapeText, backend: peer.name, threads: p.threads, peer: true, version: res.version, ...t, gflops: c.flops / (t.median * 1e6), maxAbs: err.maxAbs, maxRel: err.maxRel, flops: c.flops, seqLen: c.shape.L, caseShape: c.shape });
+          rows.push({ op: c.op, shape: c.shapeText, backend: peer.name, threads: p.threads, peer: true, version: res.version, ...timingFields(t), gflops: c.flops / (t.median * 1e6), maxAbs: err.maxAbs, maxRel: err.maxRel, flops: c.flops, seqLen: c.shape.L, caseShape: c.shape });
           peer.release();
         }
       } else {
@@ -201,7 +213,7 @@ async function runBench(opts) {
         const out = res.peer.run();
         const err = sdpaError(inputs, out);
         const t = await time(res.peer.run, { maxTime, minSamples });
-        rows.push({ op: c.op, shape: c.shapeText, backend: res.peer.name, threads: res.peer.threads, peer: true, version: res.version, ...t, gflops: c.flops / (t.median * 1e6), maxAbs: err.maxAbs, maxRel: err.maxRel, flops: c.flops, seqLen: c.shape.L, caseShape: c.shape });
+        rows.push({ op: c.op, shape: c.shapeText, backend: res.peer.name, threads: res.peer.threads, peer: true, version: res.version, ...timingFields(t), gflops: c.flops / (t.median * 1e6), maxAbs: err.maxAbs, maxRel: err.maxRel, flops: c.flops, seqLen: c.shape.L, caseShape: c.shape });
         res.peer.release();
       }
     } catch (e) {

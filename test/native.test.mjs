@@ -31,7 +31,7 @@ function nativeTests() {
     const o = { backend: 'native', verify: rows ? { rows } : true, onReport: (r) => (o.report = r.verify) };
     return o;
   };
-  const rnd = (shape, seed, scale = 1) => random(shape, { seed, scale });
+  const rnd = (shape, seed, scale = 1) => random(shape, { seed, low: -scale, high: scale });
   const bitsEqual = (a, b, what) => {
     assert.is(a.length, b.length, `${what}: length`);
     const ua = new Uint32Array(a.buffer, a.byteOffset, a.length);
@@ -182,12 +182,14 @@ function nativeTests() {
     }
   });
   masks('a bias of ±1e4 costs no accuracy: within the default tolerance on the block, row and weights paths', () => {
-    // Rounding fl(logit + bias) alone would move each logit by up to 1e4·2^-24 ≈ 6e-4 (measured
-    // 2e-4 output error before the block path carried the logit as a TwoSum pair).
-    for (const [Lq, Sk, Dh, rw] of [[70, 90, 20, false], [200, 200, 3, false], [33, 65, 64, false], [3, 300, 16, false], [40, 50, 8, true]]) {
-      const bias = rnd([2, Lq, Sk], 45, 1e4);
+    // A large common offset with an O(1) spread: the logits differ by O(1) around ±1e4, so rounding
+    // fl(logit + bias) alone would move each by up to ulp(1e4)/2 ≈ 5e-4 and its weight by as much
+    // relatively (measured 2e-4 output error before the block path carried a TwoSum pair).
+    for (const [Lq, Sk, Dh, rw, off] of [[70, 90, 20, false, 1e4], [200, 200, 3, false, -1e4], [33, 65, 64, false, 1e4], [3, 300, 16, false, 1e4], [40, 50, 8, true, -1e4]]) {
+      const bias = random([2, Lq, Sk], { seed: 45, low: off - 4, high: off + 4 });
       const o = verified();
-      sdpa(rnd([2, 2, Lq, Dh], 46), rnd([2, 2, Sk, Dh], 47), rnd([2, 2, Sk, Dh], 48), { bias, returnLse: true, returnWeights: rw }, o);
+      // (no lse here: an lse near ±1e4 is itself only good to ulp(1e4) = 1e-3 in float32)
+      sdpa(rnd([2, 2, Lq, Dh], 46), rnd([2, 2, Sk, Dh], 47), rnd([2, 2, Sk, Dh], 48), { bias, returnWeights: rw }, o);
       assert.ok(o.report.passed, `L=${Lq} S=${Sk} D=${Dh}: max abs err ${o.report.maxAbsError}`);
       assert.ok(o.report.maxAbsError <= 1e-6, `L=${Lq} S=${Sk} D=${Dh}: max abs err ${o.report.maxAbsError} (float32 rounding of the output is ~1e-7)`);
     }
