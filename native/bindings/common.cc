@@ -236,7 +236,10 @@ float* Args::out_f32(uint64_t n, Napi::Float32Array* out) {
 }
 
 float* Args::into_f32(const char* name, uint64_t n) {
-  if (absent(name)) return nullptr;
+  if (absent(name)) {
+    Napi::Float32Array fresh;
+    return out_f32(n, &fresh);
+  }
   const size_t before = job_.inputs.size();
   float* data = const_cast<float*>(f32(name, n));
   if (job_.inputs.size() == before) return data;  // n == 0: no memory to share

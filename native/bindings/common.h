@@ -48,6 +48,20 @@ struct Job {
   std::vector<Span> inputs;
 };
 
+/// A job that runs the active ISA's entry of one kernel table on `Params` and returns the output
+/// array (the row-wise primitives). `Table` is the table's accessor from ATTNKIT_DECLARE_TABLE.
+template <class Params, KernelTable<void (*)(const Params&)>& (*Table)()>
+struct TableJob final : Job {
+  Params p;
+  size_t out = 0;  // index into keep (napi_values do not outlive their scope)
+  void run() override {
+    Isa used = Isa::scalar;
+    Table().get(&used)(p);
+    variant = isa_name(used);
+  }
+  Napi::Value result(Napi::Env) override { return keep[out].Value(); }
+};
+
 /// Parse and check one call's arguments into a Job (main thread). Throws Napi::Error on bad input.
 using Parser = std::unique_ptr<Job> (*)(const Napi::CallbackInfo& info);
 
@@ -113,9 +127,9 @@ class Args {
   /// `out` is a handle valid only during this call: to return the array from result() (which
   /// runs later for async calls), remember `job.keep.size() - 1` and use `keep[i].Value()`.
   float* out_f32(uint64_t n, Napi::Float32Array* out);
-  /// The caller's Float32Array in field `name` as an output of exactly n elements, kept alive by
-  /// the job (its index is `job.keep.size() - 1`), or nullptr when the field is null/undefined.
-  /// Refused when it shares memory with any input read before this call.
+  /// The output of n elements: the caller's Float32Array in field `name` (options.out) when given,
+  /// refused when it shares memory with any input read before this call; else a new array (as
+  /// out_f32). Kept alive by the job either way, at index `job.keep.size() - 1`.
   float* into_f32(const char* name, uint64_t n);
   /// A new Int32Array of n elements, kept alive by the job.
   int32_t* out_i32(uint64_t n, Napi::Int32Array* out);

@@ -8,16 +8,7 @@ namespace attnkit {
 namespace bind {
 namespace {
 
-struct GeluJob final : Job {
-  GeluParams p;
-  size_t out = 0;  // index into keep (napi_values do not outlive their scope)
-  void run() override {
-    Isa used = Isa::scalar;
-    gelu_table().get(&used)(p);
-    variant = isa_name(used);
-  }
-  Napi::Value result(Napi::Env) override { return keep[out].Value(); }
-};
+using GeluJob = TableJob<GeluParams, gelu_table>;
 
 std::unique_ptr<Job> parse_gelu(const Napi::CallbackInfo& info) {
   auto job = std::make_unique<GeluJob>();
@@ -29,9 +20,7 @@ std::unique_ptr<Job> parse_gelu(const Napi::CallbackInfo& info) {
   p.n = static_cast<int64_t>(n);
   p.x = a.f32("x", n);
   p.tanh_approx = a.choice("approximate", {"none", "tanh"}) == 1;
-  Napi::Float32Array tmp;
-  p.out = a.into_f32("out", n);  // the caller's buffer, when given
-  if (!p.out) p.out = a.out_f32(n, &tmp);
+  p.out = a.into_f32("out", n);  // the caller's buffer, or a new one
   job->out = job->keep.size() - 1;
   return job;
 }

@@ -8,16 +8,7 @@ namespace attnkit {
 namespace bind {
 namespace {
 
-struct LayerNormJob final : Job {
-  LayerNormParams p;
-  size_t out = 0;  // index into keep (napi_values do not outlive their scope)
-  void run() override {
-    Isa used = Isa::scalar;
-    layernorm_table().get(&used)(p);
-    variant = isa_name(used);
-  }
-  Napi::Value result(Napi::Env) override { return keep[out].Value(); }
-};
+using LayerNormJob = TableJob<LayerNormParams, layernorm_table>;
 
 std::unique_ptr<Job> parse_layernorm(const Napi::CallbackInfo& info) {
   auto job = std::make_unique<LayerNormJob>();
@@ -32,9 +23,7 @@ std::unique_ptr<Job> parse_layernorm(const Napi::CallbackInfo& info) {
   const double eps = a.number("eps", true);
   if (eps < 0) a.range_error("eps", "must be >= 0");
   p.eps = static_cast<float>(eps);
-  Napi::Float32Array tmp;
-  p.out = a.into_f32("out", n);  // the caller's buffer, when given
-  if (!p.out) p.out = a.out_f32(n, &tmp);
+  p.out = a.into_f32("out", n);  // the caller's buffer, or a new one
   job->out = job->keep.size() - 1;
   return job;
 }

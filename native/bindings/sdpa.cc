@@ -62,8 +62,7 @@ std::unique_ptr<Job> parse_sdpa(const Napi::CallbackInfo& info) {
   const bool rl = a.boolean("returnLse");
   sdpa_contiguous_strides(p);
   Napi::Float32Array tmp;
-  p.out = a.into_f32("out", outN);  // the caller's buffer, when given
-  if (!p.out) p.out = a.out_f32(outN, &tmp);
+  p.out = a.into_f32("out", outN);  // the caller's buffer, or a new one
   job->out = job->keep.size() - 1;
   if (rw) {
     p.weights = a.out_f32(checked_product(env, "sdpa weights", {B, Hq, L, S}), &tmp);

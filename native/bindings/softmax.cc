@@ -8,16 +8,7 @@ namespace attnkit {
 namespace bind {
 namespace {
 
-struct SoftmaxJob final : Job {
-  SoftmaxParams p;
-  size_t out = 0;  // index into keep (napi_values do not outlive their scope)
-  void run() override {
-    Isa used = Isa::scalar;
-    softmax_table().get(&used)(p);
-    variant = isa_name(used);
-  }
-  Napi::Value result(Napi::Env) override { return keep[out].Value(); }
-};
+using SoftmaxJob = TableJob<SoftmaxParams, softmax_table>;
 
 std::unique_ptr<Job> parse_softmax(const Napi::CallbackInfo& info) {
   auto job = std::make_unique<SoftmaxJob>();
@@ -50,9 +41,7 @@ std::unique_ptr<Job> parse_softmax(const Napi::CallbackInfo& info) {
     p.mask = mask.data;
     for (int i = 0; i < p.rank; ++i) p.mask_strides[i] = mask.strides[i];
   }
-  Napi::Float32Array tmp;
-  p.out = a.into_f32("out", n);  // the caller's buffer, when given
-  if (!p.out) p.out = a.out_f32(n, &tmp);
+  p.out = a.into_f32("out", n);  // the caller's buffer, or a new one
   job->out = job->keep.size() - 1;
   return job;
 }
