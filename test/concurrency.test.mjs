@@ -6,13 +6,9 @@
 //   - 1000 concurrent async calls of mixed ops all return correct results;
 //   - the native addon used from several worker_threads at once gives correct results.
 // Needs --expose-gc: re-runs itself with it when launched plainly (test/run.js runs `node <file>`).
-import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { requireGc } from './expose-gc.mjs';
 
-if (typeof globalThis.gc !== 'function') {
-  const r = spawnSync(process.execPath, ['--expose-gc', fileURLToPath(import.meta.url)], { stdio: 'inherit', env: process.env });
-  process.exit(r.status ?? 1);
-}
+requireGc(import.meta.url);
 
 const { test } = await import('uvu');
 const assert = await import('uvu/assert');

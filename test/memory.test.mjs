@@ -5,14 +5,10 @@
 //     the peak RSS above the inputs (VmHWM after resetting it through /proc/self/clear_refs) stays
 //     under SDPA_PEAK_BOUND_MIB; 4 sampled rows are verified against reference.
 // Needs --expose-gc: re-runs itself with it when launched plainly.
-import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { requireGc } from './expose-gc.mjs';
 import fs from 'node:fs';
 
-if (typeof globalThis.gc !== 'function') {
-  const r = spawnSync(process.execPath, ['--expose-gc', fileURLToPath(import.meta.url)], { stdio: 'inherit', env: process.env });
-  process.exit(r.status ?? 1);
-}
+requireGc(import.meta.url);
 
 const { test } = await import('uvu');
 const assert = await import('uvu/assert');
