@@ -154,7 +154,7 @@ async function errors() {
   const ref = (op, args) => ak.referenceKernels[op](args);
   const nat = ak.getBackend('native').kernels;
   let seed = 1;
-  const r = (shape, scale = 1) => ak.random(shape, { seed: seed++, scale }).data;
+  const r = (shape, scale = 1) => ak.random(shape, { seed: seed++, low: -scale, high: scale }).data;
   // sdpa: random shapes, masks, biases, causal, GQA, weights + lse
   const shapes = [[1, 2, 2, 64, 64, 64, 64], [2, 4, 2, 100, 77, 17, 33], [1, 2, 1, 129, 1000, 65, 63], [2, 2, 2, 1, 1000, 128, 128], [1, 3, 1, 3, 5000, 64, 64], [3, 2, 2, 7, 7, 1, 1], [1, 2, 2, 300, 300, 32, 32], [256, 1, 1, 1, 50, 32, 32]];
   for (const [B, Hq, Hkv, L, S, D, Dv] of shapes) {
