@@ -25,7 +25,11 @@ export function run<O extends OpName, R>(p: Prepared<O, R>, options?: DispatchOp
 /** Run a prepared call off the main thread where the backend can. Argument errors still reject the promise. */
 export async function runAsync<O extends OpName, R>(prepare: () => Prepared<O, R>, options?: DispatchOptions): Promise<R> {
   const p = prepare();
-  return p.wrap(await dispatchAsync(p.op, p.args, p.layout, options));
+  // An async kernel works on copies of its inputs (a worker's clone, the native addon's private
+  // copies), so a caller's `out` would only be copied there and back: leave it out and let wrap()
+  // copy the result into it once.
+  const args = (p.args as { out?: unknown }).out ? ({ ...p.args, out: null } as OpArgs[O]) : p.args;
+  return p.wrap(await dispatchAsync(p.op, args, p.layout, options));
 }
 
 /** Layout for ops whose every output is `[rows, cols_k]` row-major over the same row space. */

@@ -31,8 +31,8 @@ export interface SdpaOptions {
    * no memory with q, k, v, mask or bias) and return it as the output tensor's data, instead of
    * allocating a new array. Reusing one buffer across calls saves the allocation and, for outputs
    * of a few hundred KiB and up, the page faults of fresh memory (measured in the README's
-   * performance section). The native backend writes into it directly; the others copy their
-   * result in. If the call throws, its contents are unspecified.
+   * performance section). The native backend writes into it directly on sync calls; async calls
+   * and the other backends copy their result in. If the call throws, its contents are unspecified.
    */
   out?: Float32Array | null;
 }
