@@ -42,12 +42,15 @@ inline void softmax_row(const float* x, float* out, int64_t C, const uint8_t* mr
     V::store(out + j, e);
   }
   float sum = V::hsum(s);
-  for (; j < C; ++j) {
-    V::F e = vexp(V::set1(src[j] - m));
-    float ev;
-    V::storep(&ev, e, 1);
-    out[j] = ev;
-    sum += ev;
+  if (j < C) {  // the last C % W entries: one partial vector, summed in order
+    const int rem = static_cast<int>(C - j);
+    alignas(64) float tail[W];
+    V::storep(tail, vexp(V::sub(V::loadp(src + j, rem), mv)), rem);
+    for (int t = 0; t < rem; ++t) {
+      out[j + t] = tail[t];
+      sum += tail[t];
+    }
+    j = C;
   }
   const V::F inv = V::set1(1.0f / sum);
   for (j = 0; j + W <= C; j += W) V::store(out + j, V::mul(V::load(out + j), inv));
