@@ -50,7 +50,7 @@ const GemmKernel& gemm_kernel(Isa* used = nullptr);
 
 /**
  * B packed into K blocks of `kc` and column panels of `nr` (zero-padded), ready for the
- * microkernel. Pack once and reuse (weights in MHA / DIN, the item table in topK).
+ * microkernel. Pack once and reuse (weights in MHA / DIN).
  */
 struct PackedB {
   const GemmKernel* kern = nullptr;
@@ -77,13 +77,6 @@ void gemm_pack_b(const GemmKernel& kern, int64_t K, int64_t N, const float* B, i
  */
 void gemm_packed(int64_t M, const float* A, int64_t lda, const PackedB& B, float* C, int64_t ldc,
                  const float* bias, GemmAct act, bool accumulate, bool parallel);
-
-/**
- * Same on a column window of B: C[:, 0:cols] = A · B[:, j0:j0+cols] (+ bias[0:cols]); `j0` must be
- * a multiple of the kernel's nr. Used by topK to score the item table block by block.
- */
-void gemm_packed_cols(int64_t M, const float* A, int64_t lda, const PackedB& B, int64_t j0, int64_t cols, float* C,
-                      int64_t ldc, const float* bias, GemmAct act, bool accumulate, bool parallel);
 
 /**
  * C = A·B (+ bias, act) for a B used once: element (k,n) of B at `B[k*ldb + n]` (or, `bTrans`,

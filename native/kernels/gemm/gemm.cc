@@ -98,17 +98,11 @@ void pack_a(const float* A, int64_t lda, int64_t i0, int64_t rows, int64_t k0, i
 }
 }  // namespace
 
-void gemm_packed(int64_t M, const float* A, int64_t lda, const PackedB& Bp, float* C, int64_t ldc,
-                 const float* bias, GemmAct act, bool accumulate, bool parallel) {
-  gemm_packed_cols(M, A, lda, Bp, 0, Bp.N, C, ldc, bias, act, accumulate, parallel);
-}
-
 namespace {
-// Where the microkernel finds B: packed panels (Bp, from panel pbase on), or B itself in place
+// Where the microkernel finds B: packed panels (Bp), or B itself in place
 // (Braw with row stride ldb; a ragged last panel is packed per task into a padded buffer).
 struct BSource {
   const PackedB* Bp;
-  int64_t pbase;
   const float* Braw;
   int64_t ldb;
 };
@@ -158,7 +152,7 @@ void gemm_core(const GemmKernel& kern, int64_t M, int64_t N, int64_t K, const fl
         const float* bpanel;
         int64_t ldbk = nr;
         if (bs.Bp) {
-          bpanel = bs.Bp->panel(k0, kcb, bs.pbase + j / nr);
+          bpanel = bs.Bp->panel(k0, kcb, j / nr);
         } else if (nn == nr) {
           bpanel = bs.Braw + k0 * bs.ldb + j;
           ldbk = bs.ldb;
@@ -198,10 +192,10 @@ void gemm_core(const GemmKernel& kern, int64_t M, int64_t N, int64_t K, const fl
 }
 }  // namespace
 
-void gemm_packed_cols(int64_t M, const float* A, int64_t lda, const PackedB& Bp, int64_t jb, int64_t N, float* C,
-                      int64_t ldc, const float* bias, GemmAct act, bool accumulate, bool parallel) {
-  const BSource bs{&Bp, jb / Bp.kern->nr, nullptr, 0};
-  gemm_core(*Bp.kern, M, N, Bp.K, A, lda, bs, C, ldc, bias, act, accumulate, parallel);
+void gemm_packed(int64_t M, const float* A, int64_t lda, const PackedB& Bp, float* C, int64_t ldc,
+                 const float* bias, GemmAct act, bool accumulate, bool parallel) {
+  const BSource bs{&Bp, nullptr, 0};
+  gemm_core(*Bp.kern, M, Bp.N, Bp.K, A, lda, bs, C, ldc, bias, act, accumulate, parallel);
 }
 
 void gemm(const GemmKernel& kern, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B,
@@ -209,7 +203,7 @@ void gemm(const GemmKernel& kern, int64_t M, int64_t N, int64_t K, const float* 
           bool parallel) {
   if (M <= 0 || N <= 0) return;
   if (!bTrans && M <= kern.mc) {
-    const BSource bs{nullptr, 0, B, ldb};
+    const BSource bs{nullptr, B, ldb};
     gemm_core(kern, M, N, K, A, lda, bs, C, ldc, bias, act, accumulate, parallel);
     return;
   }
