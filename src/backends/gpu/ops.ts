@@ -42,9 +42,9 @@ import { fn } from './runtime';
 type Src = Arg | GpuJsTexture;
 type Act = 'none' | 'relu' | 'sigmoid' | 'prelu' | 'gelu' | 'gelu_tanh';
 
-/** [-Infinity, NaN, 1]: values GLSL ES 1.00 cannot write as literals, and a 1 the compiler cannot fold. */
 /** Reads per element above which an input is first copied to a float texture (see {@link texture}). */
 const REUSE = 16;
+/** [-Infinity, NaN, 1]: values GLSL ES 1.00 cannot write as literals, and a 1 the compiler cannot fold. */
 const SPECIAL = new Float32Array([-Infinity, NaN, 1]);
 
 /** Run `body` with a texture scope that is always closed. */
@@ -506,10 +506,10 @@ function before(sa: number, ia: number, sb: number, ib: number): boolean {
   return sa > sb || (sa === sb && ia < ib);
 }
 
-/** topK: the B x N scores on the GPU, the selection (a k-heap per user) on the CPU. */
 /** Scores read back per chunk of items (B x chunk floats): keeps textures and readbacks bounded. */
 const TOPK_CHUNK_VALUES = 1 << 24;
 
+/** topK: the B x N scores on the GPU, the selection (a k-heap per user) on the CPU. */
 export function topKGpu(rt: Runtime, a: TopKArgs): TopKResult {
   const { B, N, D, k } = a;
   // One bounded heap per user, fed chunk by chunk: the root is the worst kept item.

@@ -157,13 +157,12 @@ export class Runtime {
     if (n > GPU_MAX_OUTPUT_VALUES) {
       throw new GpuLimitError('MAX_OUTPUT_VALUES', `gpu kernel '${name}' would write ${n} values, more than the ${GPU_MAX_OUTPUT_VALUES} (2^25) one kernel output is verified to read back correctly; split the problem or use another backend`);
     }
-    const square = (m: number): boolean => fitsSquare(m, max);
     if (z === 1 && y > 1 && (x > max || y > max)) {
-      if (!square(2 * n)) throw limit();
+      if (!fitsSquare(2 * n, max)) throw limit();
       return [x, y, 2];
     }
     if (z === 1 && y > 1) return out;
-    if (!square(n)) throw limit();
+    if (!fitsSquare(n, max)) throw limit();
     return out;
     function limit(): GpuLimitError {
       return new GpuLimitError('MAX_TEXTURE_SIZE', `gpu kernel '${name}' would write ${n} values, more than one ${max}x${max} texture holds (MAX_TEXTURE_SIZE = ${max}); split the problem or use another backend`);
