@@ -146,6 +146,17 @@ async function runBench(opts) {
       flops: c.flops, seqLen: c.shape.L ?? null, caseShape: c.shape,
       ...(checked.note ? { note: checked.note } : {}),
     });
+    /** A peer row: its name, thread count, version, timing, and error against reference. */
+    const peerRow = (name, threads, version, err, t) => ({
+      op: c.op, shape: c.shapeText, backend: name, threads, peer: true, version, ...timingFields(t),
+      gflops: c.flops / (t.median * 1e6), maxAbs: err.maxAbs, maxRel: err.maxRel, flops: c.flops, seqLen: c.shape.L, caseShape: c.shape,
+    });
+    /** ort-mha with unidirectional=1 aligns causal top-left: not comparable when L != S (noted). */
+    const incomparable = (peer) => {
+      if (!(peer.name.startsWith('ort-mha') && c.shape.causal && c.shape.L !== c.shape.S)) return false;
+      notes.add('ort-mha with unidirectional=1 aligns the causal mask top-left; rows with L != S are not comparable and are left out');
+      return true;
+    };
     try {
       if (p.kind === 'backend') {
         const checked = verifyOnce(inputs.run, p.name);
@@ -167,12 +178,9 @@ async function runBench(opts) {
             for (const e of res.errors ?? []) notes.add(`${c.op} ${c.shapeText}: ${e}`);
             for (const peer of res.peers ?? []) {
               peers.push(peer);
-              if (peer.name.startsWith('ort-mha') && c.shape.causal && c.shape.L !== c.shape.S) {
-                notes.add('ort-mha with unidirectional=1 aligns the causal mask top-left; rows with L != S are not comparable and are left out');
-                continue;
-              }
+              if (incomparable(peer)) continue;
               const err = sdpaError(inputs, peer.toBHLD(await peer.run()));
-              contenders.push({ fn: peer.run, isAsync: true, make: (t) => ({ op: c.op, shape: c.shapeText, backend: peer.name, threads: p.threads, peer: true, version: res.version, ...timingFields(t), gflops: c.flops / (t.median * 1e6), maxAbs: err.maxAbs, maxRel: err.maxRel, flops: c.flops, seqLen: c.shape.L, caseShape: c.shape }) });
+              contenders.push({ fn: peer.run, isAsync: true, make: (t) => peerRow(peer.name, p.threads, res.version, err, t) });
             }
           }
           const timings = await timeInterleaved(contenders, { rounds: quick ? 2 : 5, maxTime: maxTime * 1.5, minSamples: quick ? 2 : 3 });
@@ -188,15 +196,13 @@ async function runBench(opts) {
         if (res.error) notes.add(res.error);
         for (const e of res.errors ?? []) notes.add(`${c.op} ${c.shapeText}: ${e}`);
         for (const peer of res.peers ?? []) {
-          if (peer.name.startsWith('ort-mha') && c.shape.causal && c.shape.L !== c.shape.S) {
-            notes.add('ort-mha with unidirectional=1 aligns the causal mask top-left; rows with L != S are not comparable and are left out');
+          if (incomparable(peer)) {
             peer.release();
             continue;
           }
-          const out = peer.toBHLD(await peer.run());
-          const err = sdpaError(inputs, out);
+          const err = sdpaError(inputs, peer.toBHLD(await peer.run()));
           const t = await time(peer.run, { maxTime, minSamples, isAsync: true });
-          rows.push({ op: c.op, shape: c.shapeText, backend: peer.name, threads: p.threads, peer: true, version: res.version, ...timingFields(t), gflops: c.flops / (t.median * 1e6), maxAbs: err.maxAbs, maxRel: err.maxRel, flops: c.flops, seqLen: c.shape.L, caseShape: c.shape });
+          rows.push(peerRow(peer.name, p.threads, res.version, err, t));
           peer.release();
         }
       } else {
@@ -213,7 +219,7 @@ async function runBench(opts) {
         const out = res.peer.run();
         const err = sdpaError(inputs, out);
         const t = await time(res.peer.run, { maxTime, minSamples });
-        rows.push({ op: c.op, shape: c.shapeText, backend: res.peer.name, threads: res.peer.threads, peer: true, version: res.version, ...timingFields(t), gflops: c.flops / (t.median * 1e6), maxAbs: err.maxAbs, maxRel: err.maxRel, flops: c.flops, seqLen: c.shape.L, caseShape: c.shape });
+        rows.push(peerRow(res.peer.name, res.peer.threads, res.version, err, t));
         res.peer.release();
       }
     } catch (e) {

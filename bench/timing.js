@@ -10,6 +10,13 @@ function quantile(sorted, q) {
   return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
 }
 
+/** median, p25/p75 of the sorted samples `s`, spread (IQR / median, %) and the sample count. */
+function spread(s, median) {
+  const p25 = quantile(s, 0.25);
+  const p75 = quantile(s, 0.75);
+  return { median, p25, p75, spreadPct: median > 0 ? ((p75 - p25) / median) * 100 : 0, samples: s.length };
+}
+
 /**
  * Time `fn` (sync, or async when `isAsync`) with benchmark.js. Returns milliseconds:
  * { median, p25, p75, spreadPct (IQR / median), samples, calls }.
@@ -23,10 +30,7 @@ function time(fn, { maxTime = 1, minSamples = 5, isAsync = false } = {}) {
       onComplete() {
         if (bench.error) return reject(bench.error);
         const s = bench.stats.sample.map((x) => x * 1000).sort((a, b) => a - b);
-        const median = quantile(s, 0.5);
-        const p25 = quantile(s, 0.25);
-        const p75 = quantile(s, 0.75);
-        resolve({ median, p25, p75, spreadPct: median > 0 ? ((p75 - p25) / median) * 100 : 0, samples: s.length, calls: bench.count * s.length, sampleMs: s });
+        resolve({ ...spread(s, quantile(s, 0.5)), calls: bench.count * s.length, sampleMs: s });
       },
       onError(e) {
         reject(e.target?.error ?? e);
@@ -64,12 +68,9 @@ async function timeInterleaved(contenders, { rounds = 5, maxTime = 1, minSamples
     }
   }
   return per.map((p) => {
-    const m = [...p.medians].sort((a, b) => a - b);
     const s = [...p.samples].sort((a, b) => a - b);
-    const median = quantile(m, 0.5);
-    const p25 = quantile(s, 0.25);
-    const p75 = quantile(s, 0.75);
-    return { median, p25, p75, spreadPct: median > 0 ? ((p75 - p25) / median) * 100 : 0, samples: s.length, calls: p.calls, roundMedians: p.medians };
+    const median = quantile([...p.medians].sort((a, b) => a - b), 0.5);
+    return { ...spread(s, median), calls: p.calls, roundMedians: p.medians };
   });
 }
 
