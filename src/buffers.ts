@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { DTypeError } from './errors';
+import { DTypeError, describeType } from './errors';
 
 /**
  * True when a typed array's buffer is detached (or shrunk below the view). `buffer.detached` does
@@ -23,6 +23,23 @@ export function isDetachedView(typed: ArrayBufferView & { length: number; BYTES_
     return true;
   }
   return false;
+}
+
+/** A typed-array constructor (Float32Array, Int32Array, Uint8Array, ...). */
+type TypedCtor<T> = { new (n: number): T; readonly name: string };
+
+/**
+ * `value` as a live `ctor` array, or a DTypeError on `argument` saying `expected`: not that kind of
+ * typed array (ArrayBuffer.isView: a Proxy of one passes instanceof but is not one, its getters
+ * throw), or its buffer detached.
+ */
+export function liveTypedArray<T extends ArrayBufferView & { length: number; BYTES_PER_ELEMENT: number }>(value: unknown, argument: string, ctor: TypedCtor<T>, expected: string): T {
+  if (!(ArrayBuffer.isView(value) && value instanceof (ctor as unknown as Function))) {
+    throw new DTypeError(argument, expected, value instanceof (ctor as unknown as Function) ? `a Proxy of ${ctor.name}` : describeType(value));
+  }
+  const typed = value as T;
+  if (isDetachedView(typed)) throw new DTypeError(argument, `${ctor.name.startsWith('Int') ? 'an' : 'a'} ${ctor.name} with a live buffer`, 'a detached ArrayBuffer');
+  return typed;
 }
 
 /**

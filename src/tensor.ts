@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { liveTypedArray } from './buffers';
 import { DTypeError, ShapeError, ValueError, describeType, formatShape } from './errors';
 
 /** A dense float32 tensor: row-major, contiguous, `data.length === product(shape)`. */
@@ -100,13 +101,11 @@ function readField(obj: object, key: string, argument: string): unknown {
   }
 }
 
-import { isDetachedView } from './buffers';
-
 /**
  * Accept a tensor-like value of element type `ctor` and return `{ data, shape }` without copying.
  * Checks the element type, the shape, that `data.length` matches it and that the buffer is not detached.
  */
-function toTyped<T extends ArrayBufferView & { length: number }>(
+function toTyped<T extends ArrayBufferView & { length: number; BYTES_PER_ELEMENT: number }>(
   value: unknown,
   argument: string,
   ctor: { new (n: number): T; name: string },
@@ -125,14 +124,7 @@ function toTyped<T extends ArrayBufferView & { length: number }>(
   }
   let rawShape = readField(value, 'shape', argument);
   if (rawShape === undefined) rawShape = readField(value, 'dims', argument);
-  // ArrayBuffer.isView: a Proxy of a typed array passes instanceof but is not one (its getters throw).
-  if (!ArrayBuffer.isView(data) || !(data instanceof (ctor as unknown as Function))) {
-    throw new DTypeError(`${argument}.data`, ctor.name, ArrayBuffer.isView(data) || !(data instanceof (ctor as unknown as Function)) ? describeType(data) : `a Proxy of ${ctor.name}`);
-  }
-  const typed = data as T;
-  if (isDetachedView(typed as unknown as Float32Array)) {
-    throw new DTypeError(`${argument}.data`, `a ${ctor.name} with a live buffer`, 'a detached ArrayBuffer');
-  }
+  const typed = liveTypedArray(data, `${argument}.data`, ctor, ctor.name);
   const shape = checkShape(rawShape, argument);
   const n = sizeOf(shape);
   if (typed.length !== n) {

@@ -6,7 +6,7 @@
  */
 import { DTypeError, ShapeError, ValueError, describeType, formatShape } from './errors';
 import type { Strided } from './kernels';
-import { isDetachedView } from './buffers';
+import { liveTypedArray } from './buffers';
 import { asMask, asTensor, sizeOf } from './tensor';
 
 /** A checked float tensor. */
@@ -77,14 +77,13 @@ export function optionalBias(value: unknown, argument: string, target: readonly 
 /** Check optional key lengths: an Int32Array of `[B]` with each value in 0..S. */
 export function optionalLengths(value: unknown, argument: string, B: number, S: number): Int32Array | null {
   if (value === undefined || value === null) return null;
-  if (!(ArrayBuffer.isView(value) && value instanceof Int32Array)) throw new DTypeError(argument, `Int32Array of length B=${B}`, ArrayBuffer.isView(value) || !(value instanceof Int32Array) ? describeType(value) : 'a Proxy of Int32Array');
-  if (isDetachedView(value)) throw new DTypeError(argument, 'an Int32Array with a live buffer', 'a detached ArrayBuffer');
-  if (value.length !== B) throw new ShapeError(argument, `[B=${B}]`, `[${value.length}]`);
+  const lengths = liveTypedArray(value, argument, Int32Array, `Int32Array of length B=${B}`);
+  if (lengths.length !== B) throw new ShapeError(argument, `[B=${B}]`, `[${lengths.length}]`);
   for (let b = 0; b < B; b++) {
-    const n = value[b];
+    const n = lengths[b];
     if (n < 0 || n > S) throw new ValueError(`${argument}[${b}]`, `expected a length within 0..${S}, received ${n}`);
   }
-  return value;
+  return lengths;
 }
 
 /**
@@ -94,18 +93,17 @@ export function optionalLengths(value: unknown, argument: string, B: number, S: 
  */
 export function optionalOut(value: unknown, argument: string, n: number, pattern: string, inputs: ReadonlyArray<readonly [string, ArrayBufferView | null | undefined]>): Float32Array | null {
   if (value === undefined || value === null) return null;
-  if (!(ArrayBuffer.isView(value) && value instanceof Float32Array)) throw new DTypeError(argument, `Float32Array of ${pattern} (${n} elements)`, describeType(value));
-  if (isDetachedView(value)) throw new DTypeError(argument, 'a Float32Array with a live buffer', 'a detached ArrayBuffer');
-  if (value.length !== n) throw new ShapeError(argument, `${pattern} (${n} elements)`, `Float32Array(${value.length})`);
-  const begin = value.byteOffset;
-  const end = begin + value.byteLength;
+  const out = liveTypedArray(value, argument, Float32Array, `Float32Array of ${pattern} (${n} elements)`);
+  if (out.length !== n) throw new ShapeError(argument, `${pattern} (${n} elements)`, `Float32Array(${out.length})`);
+  const begin = out.byteOffset;
+  const end = begin + out.byteLength;
   for (const [name, v] of inputs) {
-    if (!v || v.buffer !== value.buffer || v.byteLength === 0) continue;
+    if (!v || v.buffer !== out.buffer || v.byteLength === 0) continue;
     if (begin < v.byteOffset + v.byteLength && v.byteOffset < end) {
       throw new ValueError(argument, `shares memory with ${name}: the output would overwrite an input the kernel is still reading`);
     }
   }
-  return value;
+  return out;
 }
 
 /** Check a 1-D float vector of length n (optional when `optional`). */
