@@ -16,9 +16,8 @@ const ak = await import('attnkit');
 const { Worker } = await import('node:worker_threads');
 
 const gc = globalThis.gc;
-// ATTNKIT_TEST_BACKENDS=native (scripts/sanitize.sh) restricts the backends.
-const only = process.env.ATTNKIT_TEST_BACKENDS ? process.env.ATTNKIT_TEST_BACKENDS.split(',') : null;
-const avail = ak.backends().filter((b) => b.available && (!only || only.includes(b.name)));
+const { backendWanted } = await import('./specs/util.mjs');
+const avail = ak.backends().filter((b) => b.available && backendWanted(b.name));
 const r = (shape, seed) => ak.random(shape, { seed });
 const copy = (t) => ({ data: t.data.slice(), shape: [...t.shape] });
 

@@ -10,19 +10,14 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as ak from 'attnkit';
+import { backendWanted, rnd } from './specs/util.mjs';
 
-const only = process.env.ATTNKIT_TEST_BACKENDS ? process.env.ATTNKIT_TEST_BACKENDS.split(',') : null;
-const BACKENDS = ak.backends().filter((b) => b.available && (!only || only.includes(b.name)));
+const BACKENDS = ak.backends().filter((b) => b.available && backendWanted(b.name));
 const T = (shape, fill) => {
   const n = shape.reduce((a, b) => a * b, 1);
   const data = new Float32Array(n);
   for (let i = 0; i < n; i++) data[i] = typeof fill === 'function' ? fill(i) : fill;
   return { data, shape };
-};
-const rnd = (shape, seed, scale = 1) => {
-  const t = ak.random(shape, { seed });
-  for (let i = 0; i < t.data.length; i++) t.data[i] *= scale;
-  return t;
 };
 const M = (shape, fn) => ({ data: Uint8Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => (fn(i) ? 1 : 0)), shape });
 const DENORM = 3e-39; // below float32's smallest normal (1.18e-38)

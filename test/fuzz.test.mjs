@@ -12,13 +12,12 @@ import * as assert from 'uvu/assert';
 import { createRequire } from 'node:module';
 import * as ak from 'attnkit';
 import { fuzzBackend, fuzzRaw } from './fuzz-core.mjs';
+import { backendWanted } from './specs/util.mjs';
 
 // About 5 s each for reference and native, 35 s for gpu (kernel compiles on llvmpipe), 1 s raw.
 const RUNS = { reference: 20000, native: 20000, gpu: 600 };
 const RAW_RUNS = 20000;
 const override = process.env.FUZZ_RUNS ? Number(process.env.FUZZ_RUNS) : null;
-// ATTNKIT_TEST_BACKENDS=native (scripts/sanitize.sh) restricts the backends.
-const only = process.env.ATTNKIT_TEST_BACKENDS ? process.env.ATTNKIT_TEST_BACKENDS.split(',') : null;
 
 function summarise(failures) {
   const groups = new Map();
@@ -32,7 +31,7 @@ function summarise(failures) {
 
 for (const info of ak.backends()) {
   const name = info.name;
-  if (!RUNS[name] || (only && !only.includes(name))) continue;
+  if (!RUNS[name] || !backendWanted(name)) continue;
   if (!info.available) {
     if (process.env.CI === 'true') test(`fuzz ${name}: available in CI`, () => assert.unreachable(`${name} unavailable: ${info.reason}`));
     else test.skip(`fuzz ${name} (unavailable: ${info.reason})`, () => {});

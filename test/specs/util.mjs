@@ -1,6 +1,11 @@
 // Small input builders shared by the specs (seeded, so every run sees the same numbers).
 import * as ak from 'attnkit';
 
+/** ATTNKIT_TEST_BACKENDS=a,b (scripts/sanitize.sh) restricts the backends a test file runs on. */
+export const backendWanted = (name) => {
+  const only = process.env.ATTNKIT_TEST_BACKENDS;
+  return !only || only.split(',').includes(name);
+};
 export const rnd = (shape, seed, scale = 1) => {
   const t = ak.random(shape, { seed });
   if (scale !== 1) for (let i = 0; i < t.data.length; i++) t.data[i] *= scale;
