@@ -17,6 +17,7 @@ const { Worker } = await import('node:worker_threads');
 
 const gc = globalThis.gc;
 const { backendWanted } = await import('./specs/util.mjs');
+const { compareFlat, flatten } = await import('./fuzz-core.mjs');
 const avail = ak.backends().filter((b) => b.available && backendWanted(b.name));
 const r = (shape, seed) => ak.random(shape, { seed });
 const copy = (t) => ({ data: t.data.slice(), shape: [...t.shape] });
@@ -34,22 +35,14 @@ const CALLS = [
   (s) => ['multiHeadAttention', [r([1, 5, 8], s), r([1, 6, 8], s + 1), r([1, 6, 8], s + 2), { wq: r([8, 8], s + 3), wk: r([8, 8], s + 4), wv: r([8, 8], s + 5), wo: r([8, 8], s + 6) }, { numHeads: 2 }]],
   (s) => ['transformerEncoderLayer', [r([1, 4, 8], s), { attention: { wq: r([8, 8], s), wk: r([8, 8], s + 1), wv: r([8, 8], s + 2), wo: r([8, 8], s + 3) }, ffn: { w1: r([8, 12], s + 4), w2: r([12, 8], s + 5) } }, { numHeads: 2 }]],
 ];
-const data = (res) => (res.data ? { output: res.data } : Object.fromEntries(Object.entries(res).map(([k, v]) => [k, v.data])));
 function tolOf(backend, op) {
   const def = ak.getBackend(backend);
   return def.tolerances[op] ?? def.tolerances.default;
 }
-function close(got, want, tol, what) {
-  const g = data(got), w = data(want);
-  for (const k of Object.keys(w)) {
-    assert.is(g[k].length, w[k].length, `${what}: ${k} length`);
-    for (let i = 0; i < w[k].length; i++) {
-      const a = g[k][i], b = w[k][i];
-      if (k === 'indices') continue; // topK: compared through the scores (near-ties may swap)
-      const ok = Number.isFinite(b) ? Math.abs(a - b) <= tol.atol + tol.rtol * Math.abs(b) : Object.is(a, b) || (Number.isNaN(a) && Number.isNaN(b));
-      if (!ok) assert.unreachable(`${what}: ${k}[${i}] got ${a}, want ${b}`);
-    }
-  }
+/** fuzz-core's comparison (atol + rtol·|want|, non-finite values must match exactly, topK through its scores). */
+function close(op, got, want, tol, what) {
+  const msg = compareFlat(op, flatten(got), flatten(want), tol);
+  if (msg) assert.unreachable(`${what}: ${msg}`);
 }
 function expected(call) {
   const [fn, args] = call;
@@ -81,7 +74,7 @@ for (const b of avail) {
       await new Promise((res) => setImmediate(res));
     }
     const results = await all;
-    results.forEach(({ res, fn }, i) => close(res, wants[i], tolOf(name, fn), `${name} ${fn} #${i}`));
+    results.forEach(({ res, fn }, i) => close(fn, res, wants[i], tolOf(name, fn), `${name} ${fn} #${i}`));
     assert.ok(gcs > 0, 'gc ran while calls were in flight');
   });
 
@@ -120,7 +113,7 @@ for (const b of avail) {
       gc();
       try {
         const res = await p;
-        close(res, want, tolOf(name, 'sdpa'), `${name} sdpa after ${h}`);
+        close('sdpa', res, want, tolOf(name, 'sdpa'), `${name} sdpa after ${h}`);
         outcomes.push(`${h}: result on the original data`);
       } catch (e) {
         assert.ok(e instanceof ak.AttnkitError, `${h}: expected an AttnkitError, got ${e?.name}: ${e?.message}`);
@@ -135,7 +128,7 @@ for (const b of avail) {
     const list = Array.from({ length: conc }, (_, i) => calls[(i * 7) % calls.length](5000 + i));
     const wants = list.map(expected);
     const results = await Promise.all(list.map(([fn, args]) => ak[`${fn}Async`](...args, { backend: name })));
-    results.forEach((res, i) => close(res, wants[i], tolOf(name, list[i][0]), `${name} ${list[i][0]} #${i}`));
+    results.forEach((res, i) => close(list[i][0], res, wants[i], tolOf(name, list[i][0]), `${name} ${list[i][0]} #${i}`));
   });
 }
 
