@@ -151,7 +151,8 @@ export function resetAvailability(name?: string): void {
   else availabilityCache.delete(name);
 }
 
-function availability(def: BackendDefinition): Availability {
+/** Whether a registered backend can run here: its probe, run once and cached (resetAvailability forgets it). */
+export function availability(def: BackendDefinition): Availability {
   let a = availabilityCache.get(def.name);
   if (!a) {
     try {

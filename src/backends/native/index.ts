@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { registerBackend, resetAvailability, type Availability, type Tolerance } from '../../dispatch';
+import { availability, registerBackend, resetAvailability, type Availability, type BackendDefinition, type Tolerance } from '../../dispatch';
 import { BackendUnavailableError, ValueError, describeType } from '../../errors';
 import type { AsyncKernel, Kernel, OpName } from '../../kernels';
 import { forgetFailedLoad, loadAddon, type NativeAddon, type NativeAddonInfo, type NativeAsyncStats, type NativePeak } from './loader';
@@ -47,17 +47,9 @@ function probe(): Availability {
   return { available: true };
 }
 
-let probed: Availability | null = null;
-
-/** probe(), once (info() builds a large object: not something to redo on every kernel call). */
-function availability(): Availability {
-  probed ??= probe();
-  return probed;
-}
-
 /** The loaded addon, or a BackendUnavailableError with the reason and the fix. */
 function addon(): NativeAddon {
-  const a = availability();
+  const a = availability(definition);
   if (!a.available) throw new BackendUnavailableError('native', a.reason, a.fix);
   return loadAddon().addon!;
 }
@@ -100,7 +92,8 @@ for (const name of Object.keys(nativeOps) as OpName[]) {
   (tolerances as Record<string, Tolerance>)[name] = op.tolerance;
 }
 
-registerBackend({
+// addon() and nativeInfo() read the dispatcher's cached probe of this definition (one probe result).
+const definition: BackendDefinition = {
   name: 'native',
   probe,
   kernels,
@@ -124,7 +117,8 @@ registerBackend({
       },
     };
   },
-});
+};
+registerBackend(definition);
 
 /**
  * Set the native thread pool's size (1..256); `0` restores the machine default. Results are
@@ -151,7 +145,7 @@ export function getThreads(): number {
  * family, CPU features, compiler, and where it was loaded from; or why it is unavailable.
  */
 export function nativeInfo(): (NativeAddonInfo & { available: true; path: string }) | { available: false; reason: string; fix?: string } {
-  const a = availability();
+  const a = availability(definition);
   if (!a.available) return { available: false, reason: a.reason, fix: a.fix };
   const r = loadAddon();
   return { available: true, path: r.path!, ...r.addon!.info() };
@@ -177,7 +171,6 @@ export function nativeAsyncStats(): NativeAsyncStats {
 
 /** Forget the cached probe of the native backend (after building the addon in-process). */
 export function resetNative(): void {
-  probed = null;
   forgetFailedLoad();
   resetAvailability('native');
 }
