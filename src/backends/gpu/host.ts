@@ -7,6 +7,11 @@
  * @module
  */
 
+/** How to run a Node script under an X server (headless-gl needs one). */
+export const XVFB = "xvfb-run -a -s '-screen 0 1x1x24 -nolisten tcp' node <your script>";
+/** How to install headless-gl's build and run dependencies and rebuild it from source. */
+export const BUILD = 'apt-get install build-essential python3 python-is-python3 pkg-config libx11-dev libxi-dev libxext-dev libgl1-mesa-dev libgl1-mesa-dri libglx-mesa0 xvfb xauth (as root; in the attnkit repo: bash scripts/install-system-deps.sh), then npm_config_build_from_source=gl npm rebuild gl';
+
 /** The part of the gpu.js module the backend uses (`require('gpu.js')` or the browser build). */
 export interface GpuJsModule {
   /** gpu.js's `GPU` class. */

@@ -16,7 +16,7 @@
 import { BackendUnavailableError, ValueError } from '../../errors';
 import { registerBackend, type Availability } from '../../dispatch';
 import type { OpArgs, OpName, OpResults } from '../../kernels';
-import { GpuHostUnavailable } from './host';
+import { BUILD, GpuHostUnavailable, XVFB } from './host';
 import { additiveGpu, encoderGpu, geluGpu, layerNormGpu, linearGpu, mhaGpu, sdpaGpu, softmaxGpu, targetGpu, topKGpu } from './ops';
 import { Runtime, Scope, fn, type RuntimeStats } from './runtime';
 
@@ -45,7 +45,7 @@ function probe(): Availability {
   } catch (e) {
     runtime.dispose();
     if (e instanceof GpuHostUnavailable) return { available: false, reason: e.message, fix: e.fix };
-    return { available: false, reason: `gpu backend probe failed: ${(e as Error)?.message ?? String(e)}`, fix: "run under xvfb-run -a -s '-screen 0 1x1x24 -nolisten tcp' node <script>, or: apt-get install build-essential python3 python-is-python3 pkg-config libx11-dev libxi-dev libxext-dev libgl1-mesa-dev libgl1-mesa-dri libglx-mesa0 xvfb xauth (as root; in the attnkit repo: bash scripts/install-system-deps.sh), then npm_config_build_from_source=gl npm rebuild gl" };
+    return { available: false, reason: `gpu backend probe failed: ${(e as Error)?.message ?? String(e)}`, fix: `run under ${XVFB}, or: ${BUILD}` };
   }
 }
 

@@ -6,10 +6,8 @@
  *
  * @module
  */
-import { GpuHostUnavailable, type GpuHost, type GpuJsInstance, type GpuJsModule } from './host';
+import { BUILD, GpuHostUnavailable, XVFB, type GpuHost, type GpuJsInstance, type GpuJsModule } from './host';
 
-const XVFB = "xvfb-run -a -s '-screen 0 1x1x24 -nolisten tcp' node <your script>";
-const BUILD = 'apt-get install build-essential python3 python-is-python3 pkg-config libx11-dev libxi-dev libxext-dev libgl1-mesa-dev libgl1-mesa-dri libglx-mesa0 xvfb xauth (as root; in the attnkit repo: bash scripts/install-system-deps.sh), then npm_config_build_from_source=gl npm rebuild gl';
 
 interface HeadlessContext {
   getParameter(p: number): unknown;
