@@ -11,10 +11,22 @@ const root = path.join(__dirname, '..');
 const jobs = require('./jobs.js');
 const filter = process.argv[2];
 
+function ciEnv() {
+  const env = { ...process.env };
+  if (inCI) env.CI = 'true';
+  else delete env.CI;
+  return env;
+}
+
 function hasXvfbRun() {
   return spawnSync('sh', ['-c', 'command -v xvfb-run'], { encoding: 'utf8' }).status === 0;
 }
 
+// "In CI" = CI set to anything but empty, 0 or false (runners set true, 1 or True). Children get
+// it normalised to CI=true (or unset), the one value every test file checks for.
+const ciRaw = (process.env.CI ?? '').trim().toLowerCase();
+const inCI = ciRaw !== '' && ciRaw !== '0' && ciRaw !== 'false';
+let ran = 0;
 let passed = 0;
 let failed = 0;
 let skipped = 0;
@@ -27,9 +39,10 @@ for (const job of jobs()) {
     args = ['-a', '-s', '-screen 0 1x1x24 -nolisten tcp', cmd, ...args];
     cmd = 'xvfb-run';
   }
+  ran++;
   process.stdout.write(`\n=== ${job.label}\n`);
   const t0 = Date.now();
-  const r = spawnSync(cmd, args, { cwd: root, env: { ...process.env, ...job.env }, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024, timeout: job.timeoutMs ?? 20 * 60 * 1000 });
+  const r = spawnSync(cmd, args, { cwd: root, env: { ...ciEnv(), ...job.env }, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024, timeout: job.timeoutMs ?? 20 * 60 * 1000 });
   const out = (r.stdout || '') + (r.stderr || '');
   process.stdout.write(out);
   const num = (label) => {
@@ -43,16 +56,26 @@ for (const job of jobs()) {
     failed += 1;
     failedJobs.push(`${job.label} (no uvu summary; exit ${r.status}${r.signal ? `, signal ${r.signal}` : ''}${r.error ? `, ${r.error.message}` : ''})`);
   } else {
+    // uvu's Total already leaves skipped tests out: failures are Total - Passed.
     passed += pass;
     skipped += skip;
-    const f = total - pass - skip;
-    failed += f;
-    if (f > 0 || r.status !== 0) {
-      if (f === 0) failed += 1;
-      failedJobs.push(`${job.label} (exit ${r.status})`);
+    const f = total - pass;
+    const why = [];
+    if (f > 0) why.push(`${f} failed`);
+    if (r.status !== 0) why.push(`exit ${r.status}`);
+    if (total === 0) why.push('ran no test');
+    // In CI every backend must run: a skip there is a failure, not a quiet loss of coverage.
+    if (inCI && skip > 0) why.push(`${skip} skipped in CI`);
+    if (why.length) {
+      failed += Math.max(f, 1);
+      failedJobs.push(`${job.label} (${why.join(', ')})`);
     }
   }
   process.stdout.write(`--- ${job.label}: ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+}
+if (ran === 0) {
+  failed += 1;
+  failedJobs.push(`no job matches the filter '${filter}'`);
 }
 if (failedJobs.length) process.stdout.write(`\nFailed: ${failedJobs.join('; ')}\n`);
 process.stdout.write(`\n${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}\n`);
