@@ -6,6 +6,7 @@
  */
 import {
   BackendUnavailableError,
+  DTypeError,
   NumericsMismatchError,
   UnknownBackendError,
   UnsupportedOpError,
@@ -386,12 +387,12 @@ function verifySettings(def: BackendDefinition, op: OpName, verify: boolean | Ve
   if (!verify) return null;
   const base = def.tolerances[op] ?? def.tolerances.default;
   const o: VerifyOptions = verify === true ? {} : verify;
-  if (typeof o !== 'object') throw new ValueError('options.verify', `expected a boolean or { rows?, rtol?, atol? }, received ${describeType(verify)}`);
+  if (typeof o !== 'object') throw new DTypeError('dispatchOptions.verify', 'a boolean or { rows?, rtol?, atol? }', describeType(verify));
   const tol = { rtol: o.rtol ?? base.rtol, atol: o.atol ?? base.atol };
-  if (!(tol.rtol >= 0) || !(tol.atol >= 0)) throw new ValueError('options.verify', `rtol and atol must be non-negative numbers, received rtol=${tol.rtol} atol=${tol.atol}`);
+  if (!(tol.rtol >= 0) || !(tol.atol >= 0)) throw new ValueError('dispatchOptions.verify', `rtol and atol must be non-negative numbers, received rtol=${tol.rtol} atol=${tol.atol}`);
   let filter: RowFilter = null;
   if (o.rows !== undefined) {
-    if (!Number.isInteger(o.rows) || o.rows < 1) throw new ValueError('options.verify.rows', `expected a positive integer, received ${String(o.rows)}`);
+    if (!Number.isInteger(o.rows) || o.rows < 1) throw new ValueError('dispatchOptions.verify.rows', `expected a positive integer, received ${String(o.rows)}`);
     if (o.rows < layout.rows) filter = sampleRows(layout.rows, o.rows);
   }
   return { tol, filter };
@@ -399,17 +400,22 @@ function verifySettings(def: BackendDefinition, op: OpName, verify: boolean | Ve
 
 function checkOptions(options: DispatchOptions | undefined): { requested: string; options: DispatchOptions } {
   if (options === undefined || options === null) return { requested: 'auto', options: {} };
-  if (typeof options !== 'object') throw new ValueError('options', `expected { backend?, verify?, onReport? }, received ${describeType(options)}`);
+  // The op's last argument, named apart from the op's own `options` so errors say which is meant.
+  if (typeof options !== 'object') throw new DTypeError('dispatchOptions', '{ backend?, verify?, onReport? }', describeType(options));
   // Read each field once (a throwing getter or Proxy becomes a typed error, and cannot change later).
   try {
+    for (const k of Object.keys(options)) {
+      if (k !== 'backend' && k !== 'verify' && k !== 'onReport') throw new ValueError(`dispatchOptions.${k}`, 'unknown key; expected one of backend, verify, onReport');
+    }
     options = { backend: options.backend, verify: options.verify, onReport: options.onReport };
   } catch (e) {
-    throw new ValueError('options', `expected { backend?, verify?, onReport? } with readable fields; reading them threw: ${(e as Error)?.message ?? String(e)}`);
+    if (e instanceof ValueError) throw e;
+    throw new DTypeError('dispatchOptions', '{ backend?, verify?, onReport? } with readable fields', 'an object whose fields throw when read', (e as Error)?.message ?? String(e));
   }
   const requested = options.backend ?? 'auto';
-  if (typeof requested !== 'string') throw new ValueError('options.backend', `expected a backend name or 'auto', received ${describeType(requested)}`);
+  if (typeof requested !== 'string') throw new DTypeError('dispatchOptions.backend', "a backend name or 'auto'", describeType(requested));
   if (options.onReport !== undefined && typeof options.onReport !== 'function') {
-    throw new ValueError('options.onReport', `expected a function, received ${describeType(options.onReport)}`);
+    throw new DTypeError('dispatchOptions.onReport', 'a function', describeType(options.onReport));
   }
   return { requested, options };
 }

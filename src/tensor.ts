@@ -148,10 +148,21 @@ export function asMask(value: unknown, argument: string): { data: Uint8Array; sh
   return toTyped(value, argument, Uint8Array);
 }
 
+/**
+ * `data` as a plain array when it is an Array or a typed array whose every element passes `ok`;
+ * otherwise a DTypeError naming `argument` (or the offending element).
+ */
+function plainArray<T>(data: unknown, argument: string, expected: string, element: string, ok: (x: unknown) => boolean): T[] {
+  if (!Array.isArray(data) && !(ArrayBuffer.isView(data) && !(data instanceof DataView))) throw new DTypeError(argument, expected, describeType(data));
+  const arr = Array.from(data as ArrayLike<T>);
+  for (let i = 0; i < arr.length; i++) if (!ok(arr[i])) throw new DTypeError(`${argument}[${i}]`, element, describeType(arr[i]));
+  return arr;
+}
+
 /** Build a tensor from a typed array (float32, no copy) or a plain array (copied), and a shape. */
 export function tensor(data: Float32Array | ArrayLike<number>, shape: readonly number[]): Tensor {
   const s = checkShape(shape, 'shape');
-  const d = data instanceof Float32Array ? data : Float32Array.from(data as ArrayLike<number>);
+  const d = data instanceof Float32Array ? data : Float32Array.from(plainArray(data, 'data', 'a Float32Array or an array of numbers', 'a number', (x) => typeof x === 'number'));
   if (d.length !== sizeOf(s)) {
     throw new ShapeError('data', `${sizeOf(s)} elements for shape ${formatShape(s)}`, `${d.length} elements`);
   }
@@ -187,7 +198,7 @@ export function fromNested(nested: NestedArray): Tensor {
 /** Build a mask from a typed array or booleans/numbers, and a shape. */
 export function mask(data: Uint8Array | ArrayLike<number | boolean>, shape: readonly number[]): MaskTensor {
   const s = checkShape(shape, 'shape');
-  const d = data instanceof Uint8Array ? data : Uint8Array.from(Array.from(data as ArrayLike<number | boolean>, (x) => (x ? 1 : 0)));
+  const d = data instanceof Uint8Array ? data : Uint8Array.from(plainArray(data, 'data', 'a Uint8Array or an array of numbers or booleans', 'a number or boolean', (x) => typeof x === 'number' || typeof x === 'boolean'), (x) => (x ? 1 : 0));
   if (d.length !== sizeOf(s)) {
     throw new ShapeError('data', `${sizeOf(s)} elements for shape ${formatShape(s)}`, `${d.length} elements`);
   }
@@ -230,8 +241,17 @@ export interface RandomOptions {
 }
 
 /** A tensor of seeded random numbers (uniform in [-1, 1) by default). */
-export function random(shape: readonly number[], options: RandomOptions = {}): Tensor {
+export function random(shape: readonly number[], options: RandomOptions | null = {}): Tensor {
   const s = checkShape(shape, 'shape');
+  options ??= {};
+  if (typeof options !== 'object') throw new DTypeError('options', 'a RandomOptions object', describeType(options));
+  for (const k of ['seed', 'low', 'high', 'std'] as const) {
+    const x = options[k];
+    if (x !== undefined && !(typeof x === 'number' && Number.isFinite(x))) throw new DTypeError(`options.${k}`, 'a finite number', describeType(x));
+  }
+  if (options.distribution !== undefined && options.distribution !== 'uniform' && options.distribution !== 'normal') {
+    throw new ValueError('options.distribution', `expected 'uniform' or 'normal', received ${describeType(options.distribution)}`);
+  }
   const rnd = seededRandom(options.seed ?? 1);
   const out = new Float32Array(sizeOf(s));
   if ((options.distribution ?? 'uniform') === 'normal') {
@@ -252,7 +272,7 @@ export function random(shape: readonly number[], options: RandomOptions = {}): T
 /** Key lengths (`[B]`) as an Int32Array, from any array of integers. */
 export function lengths(values: Int32Array | ArrayLike<number>): Int32Array {
   if (values instanceof Int32Array) return values;
-  const arr = Array.from(values);
+  const arr = plainArray(values, 'values', 'an Int32Array or an array of integers', 'an integer', () => true);
   for (let i = 0; i < arr.length; i++) {
     if (!Number.isInteger(arr[i])) throw new ValueError(`lengths[${i}]`, `expected an integer, received ${arr[i]}`);
   }

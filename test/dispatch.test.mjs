@@ -3,7 +3,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as ak from 'attnkit';
 
-const { sdpa, sdpaAsync, softmax, registerBackend, unregisterBackend, backends, referenceKernels, random, NumericsMismatchError, BackendUnavailableError, UnknownBackendError, UnsupportedOpError, ValueError } = ak;
+const { sdpa, sdpaAsync, softmax, registerBackend, unregisterBackend, backends, referenceKernels, random, NumericsMismatchError, BackendUnavailableError, UnknownBackendError, UnsupportedOpError, ValueError, DTypeError } = ak;
 
 const q = random([1, 2, 6, 4], { seed: 1 });
 const k = random([1, 2, 9, 4], { seed: 2 });
@@ -124,8 +124,10 @@ test('an unknown backend name and a missing kernel are errors, never a fallback'
 test('bad dispatch options are typed errors', async () => {
   assert.throws(() => sdpa(q, k, v, {}, { verify: { rows: 0 } }), (e) => e instanceof ValueError);
   assert.throws(() => sdpa(q, k, v, {}, { verify: { rtol: -1 } }), (e) => e instanceof ValueError);
-  assert.throws(() => sdpa(q, k, v, {}, { backend: 3 }), (e) => e instanceof ValueError);
-  assert.throws(() => sdpa(q, k, v, {}, 'native'), (e) => e instanceof ValueError);
+  assert.throws(() => sdpa(q, k, v, {}, { backend: 3 }), (e) => e instanceof DTypeError && e.argument === 'dispatchOptions.backend');
+  assert.throws(() => sdpa(q, k, v, {}, 'native'), (e) => e instanceof DTypeError && e.argument === 'dispatchOptions');
+  assert.throws(() => sdpa(q, k, v, {}, { verfy: true }), (e) => e instanceof ValueError && e.argument === 'dispatchOptions.verfy');
+  assert.throws(() => sdpa(q, k, v, { casual: true }), (e) => e instanceof ValueError && e.argument === 'options.casual' && /causal/.test(e.message));
   await sdpaAsync(q, k, v, {}, { backend: 'nope' }).then(() => assert.unreachable(), (e) => assert.instance(e, UnknownBackendError));
 });
 

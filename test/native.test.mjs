@@ -28,7 +28,10 @@ function nativeTests() {
   const { sdpa, sdpaAsync, random, mask, tensor } = ak;
   const NATIVE = { backend: 'native' };
   const verified = (rows) => {
-    const o = { backend: 'native', verify: rows ? { rows } : true, onReport: (r) => (o.report = r.verify) };
+    let report;
+    const o = { backend: 'native', verify: rows ? { rows } : true, onReport: (r) => (report = r.verify) };
+    // Not enumerable: dispatch rejects unknown keys in its options.
+    Object.defineProperty(o, 'report', { enumerable: false, get: () => report });
     return o;
   };
   const rnd = (shape, seed, scale = 1) => random(shape, { seed, low: -scale, high: scale });
@@ -43,7 +46,13 @@ function nativeTests() {
   const sys = suite('native · system');
   sys('info reports the ISA in use, threads and kernel variants', () => {
     const want = process.env.ATTNKIT_ISA;
-    if (want) assert.is(info.isa, want, 'ATTNKIT_ISA selects the path');
+    assert.ok(want, 'test/jobs.js runs this file with ATTNKIT_ISA set (one job per ISA level)');
+    assert.is(info.isa, want, 'ATTNKIT_ISA selects the path');
+    // Every kernel family runs that level (each has a variant per x86 level; neon builds map to it).
+    for (const [family, k] of Object.entries(info.kernels)) {
+      assert.ok(k.variants.includes(want) || want === 'neon', `${family} has a ${want} variant (has ${k.variants.join(', ')})`);
+      assert.is(k.selected, want, `${family} runs ${want}`);
+    }
     const b = ak.backends().find((x) => x.name === 'native');
     assert.ok(b.available);
     assert.is(b.isa, info.isa);
@@ -52,6 +61,23 @@ function nativeTests() {
     const r = sdpa(rnd([1, 1, 3, 4], 1), rnd([1, 1, 5, 4], 2), rnd([1, 1, 5, 4], 3), {}, NATIVE);
     assert.ok(r.data.length === 12);
     assert.is(addon.lastKernel(), `sdpa:${info.kernels.sdpa.selected}`);
+  });
+  sys('every op reports the forced ISA level as the kernel that ran', () => {
+    const R = (shape, seed) => rnd(shape, seed);
+    const x8 = R([1, 4, 8], 1), w = (sd) => R([8, 8], sd);
+    const calls = {
+      softmax: () => ak.softmax(R([3, 5], 1), null, NATIVE),
+      layerNorm: () => ak.layerNorm(R([3, 5], 1), null, null, null, NATIVE),
+      gelu: () => ak.gelu(R([3, 5], 1), null, NATIVE),
+      topK: () => ak.topK(R([2, 4], 1), R([9, 4], 2), 3, {}, NATIVE),
+      targetAttention: () => ak.targetAttention(R([2, 4], 1), R([2, 5, 4], 2), { layers: [{ w: R([16, 3], 3), b: R([3], 4) }, { w: R([3, 1], 5), b: R([1], 6) }] }, null, NATIVE),
+      multiHeadAttention: () => ak.multiHeadAttention(x8, x8, x8, { wq: w(2), wk: w(3), wv: w(4), wo: w(5) }, { numHeads: 2 }, NATIVE),
+      transformerEncoderLayer: () => ak.transformerEncoderLayer(x8, { attention: { wq: w(2), wk: w(3), wv: w(4), wo: w(5) }, ffn: { w1: R([8, 16], 6), w2: R([16, 8], 7) } }, { numHeads: 2 }, NATIVE),
+    };
+    for (const [op, call] of Object.entries(calls)) {
+      call();
+      assert.is(addon.lastKernel(), `${op}:${process.env.ATTNKIT_ISA}`);
+    }
   });
   sys('setThreads / getThreads', () => {
     const n0 = ak.getThreads();

@@ -50,7 +50,7 @@ function prepareAdditive(query: TensorLike | null, keys: TensorLike, values: Ten
   expectDim('values', vt.shape, 0, B, VP, 'batch must match keys');
   expectDim('values', vt.shape, 1, S, VP, 'length must match keys');
   const Dv = vt.shape[2];
-  const p = optionsObject<AdditiveParams>(params, 'params');
+  const p = optionsObject<AdditiveParams>(params, 'params', ['wq', 'wk', 'b', 'v']);
   const wk = matrix(p.wk, 'params.wk', Dk, -1, 'Dk', 'A');
   const A = wk.shape[1];
   expectNonEmpty('params.wk', wk.shape, 1, ['Dk', 'A']);
@@ -70,7 +70,7 @@ function prepareAdditive(query: TensorLike | null, keys: TensorLike, values: Ten
     q = qt.data;
     wq = matrix(p.wq, 'params.wq', Dq, A, 'Dq', 'A').data;
   }
-  const o = optionsObject<AdditiveOptions>(options, 'options');
+  const o = optionsObject<AdditiveOptions>(options, 'options', ['mask', 'keyLengths', 'returnWeights']);
   const target = [B, L, S];
   const mask = optionalMask(o.mask, 'options.mask', target, '[B,L,S]');
   const keyLengths = optionalLengths(o.keyLengths, 'options.keyLengths', B, S);

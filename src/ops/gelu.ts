@@ -25,7 +25,7 @@ export interface GeluOptions {
 function prepareGelu(x: TensorLike, options?: GeluOptions | null): Prepared<'gelu', Tensor> {
   const t = asTensor(x, 'x');
   const { rows, cols } = rowsCols(t.shape);
-  const o = optionsObject<GeluOptions>(options, 'options');
+  const o = optionsObject<GeluOptions>(options, 'options', ['approximate', 'out']);
   const approximate = optEnum(o.approximate, 'options.approximate', ['none', 'tanh'] as const, 'none');
   const out = optionalOut(o.out, 'options.out', t.data.length, `x.shape=${formatShape(t.shape)}`, [['x', t.data]]);
   const args: GeluArgs = { x: t.data, rows, cols, approximate, out };

@@ -28,7 +28,7 @@ function prepareLayerNorm(x: TensorLike, gamma: TensorLike | null | undefined, b
   const g = vector(gamma, 'gamma', cols, 'E', true);
   const b = vector(beta, 'beta', cols, 'E', true);
   const epsName = typeof options === 'number' ? 'eps' : 'options.eps';
-  const o = typeof options === 'number' ? {} : optionsObject<LayerNormOptions>(options, 'options');
+  const o = typeof options === 'number' ? {} : optionsObject<LayerNormOptions>(options, 'options', ['eps', 'out']);
   const eps = optFinite(typeof options === 'number' ? options : o.eps, epsName, 1e-5);
   if (eps < 0) throw new ValueError(epsName, `expected a number >= 0, received ${eps}`);
   const out = optionalOut(o.out, 'options.out', t.data.length, `x.shape=${formatShape(t.shape)}`, [['x', t.data], ['gamma', g], ['beta', b]]);

@@ -9,7 +9,7 @@ import type { MhaArgs } from '../kernels';
 import type { Tensor, TensorLike } from '../tensor';
 import { expectDim, expectNonEmpty, matrix, optBool, optFinite, optionalBias, optionalLengths, optionalMask, optionsObject, positiveInt, tensorOfRank, vector } from '../validate';
 import { run, runAsync, type Prepared } from './common';
-import { wrapAttention, type AttentionOutput, type SdpaOptions, type WithExtras } from './sdpa';
+import { SDPA_OPTION_KEYS, wrapAttention, type AttentionOutput, type SdpaOptions, type WithExtras } from './sdpa';
 
 /** Projection weights of {@link multiHeadAttention} (x·W layout: `[in, out]`); biases optional. */
 export interface MhaParams {
@@ -56,9 +56,9 @@ function prepareMha(query: TensorLike, key: TensorLike, value: TensorLike, param
   expectDim('key', kt.shape, 0, B, KP, 'batch must match query');
   expectDim('value', vt.shape, 0, B, VP, 'batch must match query');
   expectDim('value', vt.shape, 1, S, VP, 'length must match key');
-  const o = optionsObject<MhaOptions>(options, 'options');
+  const o = optionsObject<MhaOptions>(options, 'options', [...SDPA_OPTION_KEYS, 'numHeads', 'numKvHeads'] as (keyof MhaOptions & string)[]);
   if ((o as { out?: unknown }).out != null) throw new ValueError('options.out', 'multiHeadAttention always allocates its output (out is an sdpa option)');
-  const p = optionsObject<MhaParams>(params, 'params');
+  const p = optionsObject<MhaParams>(params, 'params', ['wq', 'bq', 'wk', 'bk', 'wv', 'bv', 'wo', 'bo']);
   const Hq = positiveInt(o.numHeads, 'options.numHeads');
   const Hkv = positiveInt(o.numKvHeads, 'options.numKvHeads', Hq);
   if (Hq % Hkv !== 0) throw new ShapeError('options.numKvHeads', `a divisor of numHeads=${Hq}`, String(Hkv));

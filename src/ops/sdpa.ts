@@ -37,6 +37,9 @@ export interface SdpaOptions {
   out?: Float32Array | null;
 }
 
+/** The keys {@link SdpaOptions} accepts (an unknown one is a ValueError; internal). */
+export const SDPA_OPTION_KEYS: readonly (keyof SdpaOptions & string)[] = ['scale', 'causal', 'mask', 'bias', 'keyLengths', 'returnWeights', 'returnLse', 'out'];
+
 /** The result of an attention op asked for extras. */
 export interface AttentionOutput {
   /** The attention output. */
@@ -89,7 +92,7 @@ export function prepareSdpa(q: TensorLike, k: TensorLike, v: TensorLike, options
   expectDim('v', vt.shape, 0, B, V, 'batch must match q');
   expectDim('v', vt.shape, 1, Hkv, V, 'kv heads must match k');
   expectDim('v', vt.shape, 2, S, V, 'key count must match k');
-  const o = optionsObject<SdpaOptions>(options, 'options');
+  const o = optionsObject<SdpaOptions>(options, 'options', SDPA_OPTION_KEYS);
   const scale = optFinite(o.scale, 'options.scale', 1 / Math.sqrt(D));
   const causal = optBool(o.causal, 'options.causal', false);
   const target = [B, Hq, L, S];

@@ -24,7 +24,7 @@ export interface SoftmaxOptions {
 
 function prepareSoftmax(x: TensorLike, options?: SoftmaxOptions | null): Prepared<'softmax', Tensor> {
   const t = nonScalar(x, 'x');
-  const o = optionsObject<SoftmaxOptions>(options, 'options');
+  const o = optionsObject<SoftmaxOptions>(options, 'options', ['mask', 'out']);
   const { rows, cols } = rowsCols(t.shape);
   const mask = optionalMask(o.mask, 'options.mask', t.shape, 'x.shape');
   const out = optionalOut(o.out, 'options.out', t.data.length, `x.shape=${formatShape(t.shape)}`, [['x', t.data], ['options.mask', mask?.data]]);

@@ -50,10 +50,10 @@ function prepareTarget(target: TensorLike, history: TensorLike, params: TargetPa
   expectNonEmpty('history', ht.shape, 1, HP);
   expectDim('history', ht.shape, 0, B, HP, 'batch must match target');
   expectDim('history', ht.shape, 2, D, HP, 'item dim must match target');
-  const o = optionsObject<TargetOptions>(options, 'options');
+  const o = optionsObject<TargetOptions>(options, 'options', ['activation', 'normalize', 'keyLengths', 'returnWeights']);
   const activation = optEnum(o.activation, 'options.activation', ['relu', 'sigmoid', 'prelu'] as const, 'sigmoid');
   const normalize = optEnum(o.normalize, 'options.normalize', ['none', 'softmax'] as const, 'none');
-  const p = optionsObject<TargetParams>(params, 'params');
+  const p = optionsObject<TargetParams>(params, 'params', ['layers']);
   let rawLayers: unknown;
   try {
     rawLayers = p.layers;
@@ -68,7 +68,7 @@ function prepareTarget(target: TensorLike, history: TensorLike, params: TargetPa
   let inDim = 4 * D;
   rawLayers.forEach((raw: unknown, l: number) => {
     const name = `params.layers[${l}]`;
-    const layer = optionsObject<TargetLayer>(raw, name);
+    const layer = optionsObject<TargetLayer>(raw, name, ['w', 'b', 'alpha']);
     const w = matrix(layer.w, `${name}.w`, inDim, -1, l === 0 ? 'in=4D' : 'in', 'out');
     const outDim = w.shape[1];
     if (outDim < 1) throw new ShapeError(`${name}.w`, `[${inDim},out] with out >= 1`, formatShape(w.shape));

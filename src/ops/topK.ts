@@ -111,7 +111,7 @@ function prepareTopK(users: TensorLike, items: TensorLike, k: number, options?: 
   if (typeof k !== 'number' || !Number.isInteger(k) || k < 1 || k > N) {
     throw new ValueError('k', `expected an integer within 1..N=${N}, received ${typeof k === 'number' ? k : describeType(k)}`);
   }
-  const o = optionsObject<TopKOptions>(options, 'options');
+  const o = optionsObject<TopKOptions>(options, 'options', ['exclude']);
   const exclude = checkExclude(o.exclude, B, N);
   const args: TopKArgs = { users: ut.data, items: it.data, B, N, D, k, exclude };
   const layout = (): OutputLayout => ({

@@ -42,14 +42,15 @@ function context(backend) {
   const d = (extra = {}) => {
     const reports = [];
     const opts = { backend, verify: true, ...extra, onReport: (r) => reports.push(r) };
-    opts.check = () => {
+    // Not enumerable: dispatch rejects unknown keys in its options.
+    Object.defineProperty(opts, 'check', { enumerable: false, value: () => {
       assert.is(reports.length, 1, 'one dispatch report');
       const r = reports[0];
       assert.is(r.backend, backend, 'ran on the requested backend');
       assert.ok(r.verify && r.verify.passed, 'verify passed');
       assert.ok(r.verify.elementsChecked > 0, 'verify compared elements');
       return r;
-    };
+    } });
     return opts;
   };
   return { backend, suite: (name) => suite(`${backend} · ${name}`), d, tolFor, assertClose, ak, assert };
