@@ -38,15 +38,15 @@ const A = new Proxy(ak, { get: (t, k) => (ASYNC_MODE && typeof k === 'string' &&
 const q = r([1, 2, 8, 16], 1), k = r([1, 2, 12, 16], 2), v = r([1, 2, 12, 8], 3);
 const CALLS = {
   sdpa: () => A.sdpa(q, k, v, { returnWeights: true, returnLse: true }, OPTS),
-  multiHeadAttention: (() => { const x = r([1, 4, 8], 4), p = { wq: r([8, 8], 5), wk: r([8, 8], 6), wv: r([8, 8], 7), wo: r([8, 8], 8) }; return () => ak.multiHeadAttention(x, x, x, p, { numHeads: 2 }, OPTS); })(),
-  additiveAttention: (() => { const kk = r([2, 6, 5], 9), vv = r([2, 6, 4], 10), p = { wk: r([5, 7], 11), b: r([7], 12), v: r([7], 13) }; return () => ak.additiveAttention(null, kk, vv, p, { returnWeights: true }, OPTS); })(),
-  targetAttention: (() => { const t = r([2, 4], 14), h = r([2, 6, 4], 15), p = { layers: [{ w: r([16, 6], 16), b: r([6], 17) }, { w: r([6, 1], 18), b: r([1], 19) }] }; return () => ak.targetAttention(t, h, p, null, OPTS); })(),
-  transformerEncoderLayer: (() => { const x = r([1, 4, 8], 20), p = { attention: { wq: r([8, 8], 21), wk: r([8, 8], 22), wv: r([8, 8], 23), wo: r([8, 8], 24) }, ffn: { w1: r([8, 16], 25), w2: r([16, 8], 26) } }; return () => ak.transformerEncoderLayer(x, p, { numHeads: 2 }, OPTS); })(),
-  softmax: (() => { const x = r([4, 16], 27); return () => ak.softmax(x, null, OPTS); })(),
-  layerNorm: (() => { const x = r([4, 16], 28), g = r([16], 29); return () => ak.layerNorm(x, g, null, null, OPTS); })(),
-  linear: (() => { const x = r([4, 16], 30), w = r([16, 8], 31); return () => ak.linear(x, w, null, OPTS); })(),
-  gelu: (() => { const x = r([4, 16], 32); return () => ak.gelu(x, null, OPTS); })(),
-  topK: (() => { const u = r([2, 8], 33), it = r([40, 8], 34); return () => ak.topK(u, it, 5, { exclude: [[1, 2], null] }, OPTS); })(),
+  multiHeadAttention: (() => { const x = r([1, 4, 8], 4), p = { wq: r([8, 8], 5), wk: r([8, 8], 6), wv: r([8, 8], 7), wo: r([8, 8], 8) }; return () => A.multiHeadAttention(x, x, x, p, { numHeads: 2 }, OPTS); })(),
+  additiveAttention: (() => { const kk = r([2, 6, 5], 9), vv = r([2, 6, 4], 10), p = { wk: r([5, 7], 11), b: r([7], 12), v: r([7], 13) }; return () => A.additiveAttention(null, kk, vv, p, { returnWeights: true }, OPTS); })(),
+  targetAttention: (() => { const t = r([2, 4], 14), h = r([2, 6, 4], 15), p = { layers: [{ w: r([16, 6], 16), b: r([6], 17) }, { w: r([6, 1], 18), b: r([1], 19) }] }; return () => A.targetAttention(t, h, p, null, OPTS); })(),
+  transformerEncoderLayer: (() => { const x = r([1, 4, 8], 20), p = { attention: { wq: r([8, 8], 21), wk: r([8, 8], 22), wv: r([8, 8], 23), wo: r([8, 8], 24) }, ffn: { w1: r([8, 16], 25), w2: r([16, 8], 26) } }; return () => A.transformerEncoderLayer(x, p, { numHeads: 2 }, OPTS); })(),
+  softmax: (() => { const x = r([4, 16], 27); return () => A.softmax(x, null, OPTS); })(),
+  layerNorm: (() => { const x = r([4, 16], 28), g = r([16], 29); return () => A.layerNorm(x, g, null, null, OPTS); })(),
+  linear: (() => { const x = r([4, 16], 30), w = r([16, 8], 31); return () => A.linear(x, w, null, OPTS); })(),
+  gelu: (() => { const x = r([4, 16], 32); return () => A.gelu(x, null, OPTS); })(),
+  topK: (() => { const u = r([2, 8], 33), it = r([40, 8], 34); return () => A.topK(u, it, 5, { exclude: [[1, 2], null] }, OPTS); })(),
 };
 let OPTS = {};
 // The same calls through the async twins (see A above).
@@ -92,8 +92,11 @@ for (const b of ak.backends().filter((x) => x.available && x.name !== 'gpu')) {
       const batch = async (count) => {
         for (let i = 0; i < count; i += 50) {
           OPTS = { backend: b.name };
-          // the sync builders call ak[op]; swap in the async twin for this loop
-          await Promise.all(Array.from({ length: 50 }, () => ASYNC[op]()));
+          await Promise.all(Array.from({ length: 50 }, () => {
+            const p = ASYNC[op]();
+            assert.instance(p, Promise, `${op}: the async twin returns a Promise`);
+            return p;
+          }));
         }
       };
       await batch(500);
