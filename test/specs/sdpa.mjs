@@ -1,7 +1,8 @@
 // sdpa spec: known answers, invariants, edge cases and cross-checks against reference.
 import { at, maskOf, rnd, tensorOf } from './util.mjs';
+import { oracleSdpa } from './oracle.mjs';
 
-export default function sdpaSpec({ suite, d, tolFor, assertClose, ak, assert }) {
+export default function sdpaSpec({ backend, suite, d, tolFor, assertClose, ak, assert }) {
   const test = suite('sdpa');
   const tol = tolFor('sdpa');
   const { sdpa } = ak;
@@ -250,8 +251,17 @@ export default function sdpaSpec({ suite, d, tolFor, assertClose, ak, assert }) 
       ];
       for (const opts of cases) {
         const o = d();
-        sdpa(q, k, Dv === D ? v : v2, opts, o);
+        const got = sdpa(q, k, Dv === D ? v : v2, opts, o);
         o.check();
+        if (backend === 'reference') {
+          // verify compared reference with itself: check it against the independent oracle
+          // (float64 both; the float32 results may differ by the final rounding: 2 ulps).
+          const want = oracleSdpa(q, k, Dv === D ? v : v2, opts);
+          const ulps = { atol: 1e-30, rtol: 2 ** -22 };
+          assertClose(got.output ?? got, want.output, ulps, 'output vs oracle');
+          if (opts.returnWeights) assertClose(got.weights, want.weights, ulps, 'weights vs oracle');
+          if (opts.returnLse) assertClose(got.lse, want.lse, ulps, 'lse vs oracle');
+        }
       }
       const o = d({ verify: { rows: 3 } });
       sdpa(q, k, Dv === D ? v : v2, { causal: true }, o);
