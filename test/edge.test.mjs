@@ -230,7 +230,7 @@ for (const { name: be, ops } of BACKENDS) {
       for (let j = 0; j < 4; j++) assert.ok(Number.isNaN(uo[j]), 'row 0 NaN');
       const r1 = out(call(be, 'softmax', { data: Float32Array.from([1, 2, 3, 4]), shape: [1, 4] }, null));
       for (let j = 0; j < 4; j++) near(uo[4 + j], r1[j], 1e-7, 'row 1 untouched');
-      const s1 = out(call(be, 'softmax', { data: Float32Array.from([-1e30, 1e30, NaN === 0 ? 0 : 3]), shape: [3, 1] }, null));
+      const s1 = out(call(be, 'softmax', { data: Float32Array.from([-1e30, 1e30, 3]), shape: [3, 1] }, null));
       for (const v of s1) near(v, 1, 0, 'S = 1 is exactly 1');
     });
   }

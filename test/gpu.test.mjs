@@ -33,13 +33,11 @@ if (!info || !info.available) {
     ak.sdpa(rnd([1, 1, 2, 4], 1), rnd([1, 1, 3, 4], 2), rnd([1, 1, 3, 4], 3), {}, G);
     const b = ak.backends().find((x) => x.name === 'gpu');
     assert.ok(b.available);
-    assert.is(b.details.mode, 'headlessgl');
-    assert.is(b.details.kernelClass, 'HeadlessGLKernel');
     assert.ok(typeof b.renderer === 'string' && b.renderer.length > 0, 'renderer reported');
+    // The classes of the kernels gpu.js actually built (not the host's configuration).
     const s = ak.gpuStats();
     assert.ok(s.kernelClasses.length > 0, 'kernels compiled');
     for (const c of s.kernelClasses) assert.is(c, 'HeadlessGLKernel');
-    assert.is(ak.explainSelection ? typeof ak.explainSelection : 'function', 'function');
   });
 
   test('long rows are summed whole: S = 4096, D = 256 (past gpu.js 1000-iteration cap)', () => {

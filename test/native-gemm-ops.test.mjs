@@ -298,10 +298,15 @@ function run() {
     try {
       for (const [op, sync] of workloads()) {
         ak.setThreads(1);
-        const one = arrays(sync(NATIVE));
+        // 1 thread: checked against reference (identical wrong results would pass the comparison below).
+        const one = arrays(sync(VERIFY));
         for (const n of [2, 3]) {
           ak.setThreads(n);
+          assert.is(ak.getThreads(), n);
+          const s0 = ak.nativeAsyncStats();
           const other = arrays(sync(NATIVE));
+          const s1 = ak.nativeAsyncStats();
+          assert.ok(s1.regions - s1.inlineRegions > s0.regions - s0.inlineRegions, `${op} at ${n} threads: a parallel region ran on the pool`);
           for (let i = 0; i < one.length; i++) same(other[i][1], one[i][1], `${op}.${one[i][0]} at ${n} threads`);
         }
       }

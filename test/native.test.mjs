@@ -281,12 +281,12 @@ function nativeTests() {
   // ------------------------------------------------------------------------------------------
   const det = suite('native · bit-identical for 1, 2 and 3 threads');
   const detCases = {
-    'sdpa block path (causal, mask, GQA)': () => sdpa(rnd([2, 4, 150, 40], 1), rnd([2, 2, 170, 40], 2), rnd([2, 2, 170, 24], 3), { causal: true, mask: mask(Uint8Array.from({ length: 170 }, (_, j) => j % 9 !== 0), [170]), returnLse: true }, NATIVE),
-    'sdpa decode path (chunked keys, merged)': () => sdpa(rnd([1, 8, 1, 64], 1), rnd([1, 2, 5000, 64], 2), rnd([1, 2, 5000, 64], 3), { returnLse: true }, NATIVE),
-    'sdpa weights path': () => sdpa(rnd([2, 2, 40, 16], 1), rnd([2, 2, 300, 16], 2), rnd([2, 2, 300, 16], 3), { returnWeights: true, returnLse: true }, NATIVE),
-    softmax: () => ak.softmax(rnd([300, 70], 1, 4), {}, NATIVE),
-    layerNorm: () => ak.layerNorm(rnd([300, 70], 1, 4), rnd([70], 2), rnd([70], 3), 1e-5, NATIVE),
-    gelu: () => ak.gelu(rnd([1000, 70], 1, 4), {}, NATIVE),
+    'sdpa block path (causal, mask, GQA)': (o) => sdpa(rnd([2, 4, 150, 40], 1), rnd([2, 2, 170, 40], 2), rnd([2, 2, 170, 24], 3), { causal: true, mask: mask(Uint8Array.from({ length: 170 }, (_, j) => j % 9 !== 0), [170]), returnLse: true }, o),
+    'sdpa decode path (chunked keys, merged)': (o) => sdpa(rnd([1, 8, 1, 64], 1), rnd([1, 2, 5000, 64], 2), rnd([1, 2, 5000, 64], 3), { returnLse: true }, o),
+    'sdpa weights path': (o) => sdpa(rnd([2, 2, 40, 16], 1), rnd([2, 2, 300, 16], 2), rnd([2, 2, 300, 16], 3), { returnWeights: true, returnLse: true }, o),
+    softmax: (o) => ak.softmax(rnd([300, 70], 1, 4), {}, o),
+    layerNorm: (o) => ak.layerNorm(rnd([300, 70], 1, 4), rnd([70], 2), rnd([70], 3), 1e-5, o),
+    gelu: (o) => ak.gelu(rnd([1000, 70], 1, 4), {}, o),
   };
   const flat = (r) => (r.data ? { output: r.data } : Object.fromEntries(Object.entries(r).map(([k2, t]) => [k2, t.data])));
   for (const [name, fn] of Object.entries(detCases)) {
@@ -294,7 +294,13 @@ function nativeTests() {
       const n0 = ak.getThreads();
       const res = [1, 2, 3].map((t) => {
         ak.setThreads(t);
-        return flat(fn());
+        assert.is(ak.getThreads(), t);
+        const before = ak.nativeAsyncStats();
+        // 1 thread: checked against reference (identical wrong results would pass the comparison below).
+        const r = flat(fn(t === 1 ? verified() : NATIVE));
+        const after = ak.nativeAsyncStats();
+        if (t > 1) assert.ok(after.regions - after.inlineRegions > before.regions - before.inlineRegions, `${t} threads: a parallel region ran on the pool`);
+        return r;
       });
       ak.setThreads(n0);
       for (const key of Object.keys(res[0])) {

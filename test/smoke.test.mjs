@@ -8,8 +8,8 @@ import * as ak from 'attnkit';
 const run = (args) => spawnSync(process.execPath, ['bin/attnkit.js', ...args], { encoding: 'utf8', env: process.env, maxBuffer: 256 << 20, timeout: 20 * 60 * 1000 });
 const available = ak.backends().filter((b) => b.available).map((b) => b.name);
 
-test('every backend is available in CI', () => {
-  if (process.env.CI !== 'true') return console.log(`(not CI: available backends here: ${available.join(', ')})`);
+// Outside CI a visible skip (the other tests still run on whatever is available).
+(process.env.CI === 'true' ? test : test.skip)(`every backend is available in CI (available here: ${available.join(', ')})`, () => {
   for (const n of ['reference', 'native', 'gpu']) assert.ok(available.includes(n), `${n} available in CI: ${JSON.stringify(ak.backends().find((b) => b.name === n))}`);
 });
 
