@@ -246,7 +246,7 @@ export function explainSelection<O extends OpName>(op: O, args: OpArgs[O], backe
   return { backend: s.def.name, reason: s.reason };
 }
 
-/** Evenly spread, deterministic sample of `n` rows out of `total` (always the first and last). */
+/** Evenly spread, deterministic sample of `n` rows out of `total` (the first and the last when n >= 2; row 0 when n = 1). */
 export function sampleRows(total: number, n: number): Uint8Array {
   const f = new Uint8Array(total);
   if (total === 0) return f;

@@ -55,7 +55,7 @@ function isDim(d: unknown): d is number {
 }
 
 /**
- * Check a shape and return a frozen copy. Dimensions must be non-negative integers whose product
+ * Check a shape and return a copy (plain array). Dimensions must be non-negative integers whose product
  * is a safe integer and no larger than 2^31 - 1 elements (the largest typed array we allow).
  */
 export function checkShape(shape: unknown, argument: string): number[] {

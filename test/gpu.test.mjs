@@ -279,8 +279,10 @@ if (!info || !info.available) {
 
   test('a host that cannot start surfaces as BackendUnavailableError with the fix', () => {
     ak.disposeGpu();
+    const hostError = new ak.GpuHostUnavailable('no display for this test', 'xvfb-run ...');
+    assert.ok(hostError instanceof ak.AttnkitError && hostError.code === 'ERR_ATTNKIT_GPU_HOST', 'GpuHostUnavailable is a typed AttnkitError');
     ak.setGpuHostFactory(() => {
-      throw new ak.GpuHostUnavailable('no display for this test', 'xvfb-run ...');
+      throw hostError;
     });
     try {
       assert.throws(() => ak.softmax(rnd([2, 3], 61), {}, G), (e) => e instanceof ak.BackendUnavailableError && /no display for this test/.test(e.message) && e.fix === 'xvfb-run ...');

@@ -93,6 +93,9 @@ function nativeTests() {
     const p = ak.measurePeak({ threads: 1, ms: 20 });
     assert.ok(p.gflops > 0.1, `gflops ${p.gflops}`);
     assert.is(p.threads, 1);
+    for (const [bad, argument] of [[{ ms: 'x' }, 'options.ms'], [{ threads: 0 }, 'options.threads'], [{ thread: 1 }, 'options.thread']]) {
+      assert.throws(() => ak.measurePeak(bad), (e) => e instanceof ak.ValueError && e.argument === argument, argument);
+    }
   });
   sys.run();
 

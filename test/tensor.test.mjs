@@ -61,4 +61,22 @@ test('positionalEncoding rejects bad sizes with a typed error', () => {
   assert.throws(() => ak.positionalEncoding(2.5, 4), (e) => e instanceof ak.ShapeError);
 });
 
+test('tensor / mask / lengths / random reject bad data and options with typed errors naming the argument', () => {
+  const is = (fn, Kind, argument) => assert.throws(fn, (e) => e instanceof Kind && e.argument === argument, `${Kind.name} on ${argument}`);
+  is(() => ak.tensor(undefined, [2]), ak.DTypeError, 'data');
+  is(() => ak.tensor([1, 'a'], [2]), ak.DTypeError, 'data[1]');
+  is(() => ak.tensor({ length: 2 }, [2]), ak.DTypeError, 'data');
+  is(() => ak.mask(undefined, [2]), ak.DTypeError, 'data');
+  is(() => ak.mask([1, {}], [2]), ak.DTypeError, 'data[1]');
+  is(() => ak.lengths(undefined), ak.DTypeError, 'values');
+  is(() => ak.lengths([1, 2.5]), ak.ValueError, 'lengths[1]');
+  is(() => ak.random([2], 'x'), ak.DTypeError, 'options');
+  is(() => ak.random([2], { seed: 'x' }), ak.DTypeError, 'options.seed');
+  is(() => ak.random([2], { distribution: 'gauss' }), ak.ValueError, 'options.distribution');
+  // what is accepted still works
+  assert.equal(Array.from(ak.tensor(Float64Array.from([1, 2]), [2]).data), [1, 2]);
+  assert.equal(Array.from(ak.mask([true, 0], [2]).data), [1, 0]);
+  assert.is(ak.random([3], null).data.length, 3);
+});
+
 test.run();

@@ -61,7 +61,7 @@ function prepareMha(query: TensorLike, key: TensorLike, value: TensorLike, param
   const p = optionsObject<MhaParams>(params, 'params', ['wq', 'bq', 'wk', 'bk', 'wv', 'bv', 'wo', 'bo']);
   const Hq = positiveInt(o.numHeads, 'options.numHeads');
   const Hkv = positiveInt(o.numKvHeads, 'options.numKvHeads', Hq);
-  if (Hq % Hkv !== 0) throw new ShapeError('options.numKvHeads', `a divisor of numHeads=${Hq}`, String(Hkv));
+  if (Hq % Hkv !== 0) throw new ValueError('options.numKvHeads', `expected a divisor of numHeads=${Hq}, received ${Hkv}`);
   const wq = matrix(p.wq, 'params.wq', E, -1, 'E', 'Hq*D');
   if (wq.shape[1] % Hq !== 0 || wq.shape[1] === 0) throw new ShapeError('params.wq', `[E=${E},Hq*D] with Hq=${Hq}`, formatShape(wq.shape), `${wq.shape[1]} is not a positive multiple of ${Hq}`);
   const D = wq.shape[1] / Hq;

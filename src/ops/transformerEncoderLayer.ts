@@ -84,8 +84,10 @@ function prepareEncoder(x: TensorLike, params: EncoderParams, options: EncoderOp
  * x = x + ffn(norm2(x))`. x `[B,L,E]` → `[B,L,E]`.
  *
  * @example
- * let h = addPositions(items);   // [B,L,E]
- * h = transformerEncoderLayer(h, block1, { numHeads: 2, causal: true, norm: 'pre' });
+ * // items [B,L,E] plus the sinusoidal positions (broadcast over B), then one causal pre-norm block
+ * const pos = positionalEncoding(L, E);
+ * const x = tensor(items.data.map((v, f) => v + pos.data[f % (L * E)]), [B, L, E]);
+ * const h = transformerEncoderLayer(x, block1, { numHeads: 2, causal: true, norm: 'pre' });
  */
 export function transformerEncoderLayer(x: TensorLike, params: EncoderParams, options: EncoderOptions, dispatchOptions?: DispatchOptions): Tensor {
   return run(prepareEncoder(x, params, options), dispatchOptions);

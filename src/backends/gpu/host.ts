@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { AttnkitError } from '../../errors';
 
 /** How to run a Node script under an X server (headless-gl needs one). */
 export const XVFB = "xvfb-run -a -s '-screen 0 1x1x24 -nolisten tcp' node <your script>";
@@ -59,13 +60,16 @@ export interface GpuHost {
   destroy(): void;
 }
 
-/** Thrown by a host factory when no GL context can be made: the reason and the fix. */
-export class GpuHostUnavailable extends Error {
+/**
+ * Thrown by a host factory when no GL context can be made: the reason (the message) and the fix.
+ * Code `ERR_ATTNKIT_GPU_HOST`. The dispatcher turns it into `backends()`' reason and fix, and a
+ * `BackendUnavailableError` for `{ backend: 'gpu' }`.
+ */
+export class GpuHostUnavailable extends AttnkitError {
   /** The command or step that fixes it. */
   readonly fix: string;
   constructor(reason: string, fix: string) {
-    super(reason);
-    this.name = 'GpuHostUnavailable';
+    super('ERR_ATTNKIT_GPU_HOST', reason);
     this.fix = fix;
   }
 }

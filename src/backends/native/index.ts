@@ -11,6 +11,7 @@
  */
 import { availability, registerBackend, resetAvailability, type Availability, type BackendDefinition, type Tolerance } from '../../dispatch';
 import { BackendUnavailableError, ValueError, describeType } from '../../errors';
+import { optionsObject } from '../../validate';
 import type { AsyncKernel, Kernel, OpName } from '../../kernels';
 import { forgetFailedLoad, loadAddon, type NativeAddon, type NativeAddonInfo, type NativeAsyncStats, type NativePeak } from './loader';
 import { nativeOps } from './ops/types';
@@ -123,13 +124,15 @@ registerBackend(definition);
 /**
  * Set the native thread pool's size (1..256); `0` restores the machine default. Results are
  * bit-identical for any thread count. Returns the new count.
+ * @param threads - an integer in [0, 256].
+ * @throws ValueError (argument `threads`) when it is not an integer in [0, 256].
  * @throws BackendUnavailableError when the native addon is not available.
  */
-export function setThreads(n: number): number {
-  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > 256) {
-    throw new ValueError('threads', `expected an integer in [0, 256] (0 = machine default), received ${typeof n === 'number' ? n : describeType(n)}`);
+export function setThreads(threads: number): number {
+  if (typeof threads !== 'number' || !Number.isInteger(threads) || threads < 0 || threads > 256) {
+    throw new ValueError('threads', `expected an integer in [0, 256] (0 = machine default), received ${typeof threads === 'number' ? threads : describeType(threads)}`);
   }
-  return addon().setThreads(n);
+  return addon().setThreads(threads);
 }
 
 /**
@@ -154,10 +157,21 @@ export function nativeInfo(): (NativeAddonInfo & { available: true; path: string
 /**
  * Measure the machine's fp32 FMA peak (independent FMA chains at the widest ISA in use) on
  * `threads` threads for about `ms` milliseconds. Used by the bench to report share of peak.
+ * @param options - `threads`: an integer in [1, 256] (default: the pool's size); `ms`: a number
+ *   in [1, 60000] (default 200).
+ * @throws DTypeError / ValueError naming `options`, `options.threads` or `options.ms` when out of range.
  * @throws BackendUnavailableError when the native addon is not available.
  */
-export function measurePeak(options: { threads?: number; ms?: number } = {}): NativePeak {
-  return addon().measurePeak(options);
+export function measurePeak(options: { threads?: number; ms?: number } | null = {}): NativePeak {
+  const o = optionsObject<{ threads?: number; ms?: number }>(options, 'options', ['threads', 'ms']);
+  const threads = o.threads, ms = o.ms;
+  if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1 && threads <= 256)) {
+    throw new ValueError('options.threads', `expected an integer in [1, 256], received ${typeof threads === 'number' ? threads : describeType(threads)}`);
+  }
+  if (ms !== undefined && !(typeof ms === 'number' && ms >= 1 && ms <= 60000)) {
+    throw new ValueError('options.ms', `expected a number in [1, 60000], received ${typeof ms === 'number' ? ms : describeType(ms)}`);
+  }
+  return addon().measurePeak({ threads, ms });
 }
 
 /**
