@@ -15,5 +15,9 @@ const js =
   `export const { ${names.join(', ')} } = cjs;\n` +
   `export default cjs;\n`;
 fs.writeFileSync(path.join(outDir, 'index.mjs'), js);
-fs.writeFileSync(path.join(outDir, 'index.d.mts'), `export * from '../cjs/index.js';\n`);
+// Types: the named exports, and the default export (the whole namespace, as index.mjs gives it).
+fs.writeFileSync(
+  path.join(outDir, 'index.d.mts'),
+  `export * from '../cjs/index.js';\nimport * as attnkit from '../cjs/index.js';\nexport default attnkit;\n`,
+);
 console.log(`dist/esm/index.mjs: ${names.length} exports`);

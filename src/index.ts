@@ -7,8 +7,37 @@ import './backends/reference';
 import './backends/gpu';
 import './backends/native';
 
-export * from './errors';
-export * from './tensor';
+export {
+  AttnkitError,
+  ShapeError,
+  DTypeError,
+  ValueError,
+  BackendUnavailableError,
+  UnknownBackendError,
+  UnsupportedOpError,
+  NumericsMismatchError,
+  type MismatchDetail,
+  type VerifyReport,
+} from './errors';
+// Internal helpers of these modules (checkShape, sizeOf, formatShape, describeType) are not exported.
+export {
+  asTensor,
+  asMask,
+  tensor,
+  fromNested,
+  mask,
+  zeros,
+  seededRandom,
+  random,
+  lengths,
+  toNested,
+  type Tensor,
+  type MaskTensor,
+  type TensorLike,
+  type MaskLike,
+  type NestedArray,
+  type RandomOptions,
+} from './tensor';
 export type {
   Strided,
   OpName,
@@ -44,6 +73,7 @@ export {
   sampleRows,
   compareResults,
   type Availability,
+  type ComparisonAcc,
   type BackendDefinition,
   type BackendInfo,
   type DispatchOptions,
@@ -63,7 +93,7 @@ export { linear, linearAsync } from './ops/linear';
 export { gelu, geluAsync, type GeluOptions } from './ops/gelu';
 export { topK, topKAsync, type TopKOptions, type TopKOutput } from './ops/topK';
 export { referenceKernels } from './backends/reference';
-export { disposeGpu, gpuStats, setGpuKernelCacheLimit, setGpuHostFactory, getGpuHostFactory, createWebGlHost, GpuHostUnavailable, GpuLimitError, GpuFallbackError, type GpuHost, type GpuHostFactory, type GpuJsModule } from './backends/gpu';
+export { disposeGpu, gpuStats, setGpuKernelCacheLimit, setGpuHostFactory, getGpuHostFactory, createWebGlHost, GpuHostUnavailable, GpuLimitError, GpuFallbackError, type GpuHost, type GpuHostFactory, type GpuJsModule, type GpuJsInstance, type RuntimeStats } from './backends/gpu';
 export {
   setThreads,
   getThreads,

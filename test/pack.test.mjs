@@ -213,7 +213,9 @@ test('source install: a TypeScript consumer compiles against the shipped types (
   fs.writeFileSync(path.join(app, 'consumer.cts'), TS_OK);
   fs.writeFileSync(path.join(app, 'consumer.mts'), TS_OK);
   const args = ['--module', 'node16', '--moduleResolution', 'node16', '--target', 'es2022', '--strict', '--noEmit', '--skipLibCheck', 'false', '--typeRoots', path.join(root, 'node_modules', '@types'), '--types', 'node'];
-  const ok = sh(tsc, [...args, 'consumer.cts', 'consumer.mts'], { cwd: app, log: 'tsc-ok.log' });
+  // ESM also has a default export (the whole namespace), typed.
+  fs.writeFileSync(path.join(app, 'consumer-default.mts'), "import ak from 'attnkit';\nexport const t: ak.Tensor = ak.random([1, 2]);\n");
+  const ok = sh(tsc, [...args, 'consumer.cts', 'consumer.mts', 'consumer-default.mts'], { cwd: app, log: 'tsc-ok.log' });
   mustPass(ok, 'tsc on the consumer');
   fs.writeFileSync(path.join(app, 'bad.mts'), TS_BAD);
   const bad = sh(tsc, [...args, 'bad.mts'], { cwd: app, log: 'tsc-bad.log' });

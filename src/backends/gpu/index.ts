@@ -21,7 +21,8 @@ import { additiveGpu, encoderGpu, geluGpu, layerNormGpu, linearGpu, mhaGpu, sdpa
 import { Runtime, Scope, fn, type RuntimeStats } from './runtime';
 
 export { GpuLimitError, GpuFallbackError } from './runtime';
-export { setGpuHostFactory, getGpuHostFactory, createWebGlHost, GpuHostUnavailable, type GpuHost, type GpuHostFactory, type GpuJsModule } from './host';
+export { setGpuHostFactory, getGpuHostFactory, createWebGlHost, GpuHostUnavailable, type GpuHost, type GpuHostFactory, type GpuJsModule, type GpuJsInstance } from './host';
+export type { RuntimeStats } from './runtime';
 
 const runtime = new Runtime();
 

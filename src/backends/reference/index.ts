@@ -18,8 +18,11 @@ import { targetReference } from './targetAttention';
 import { topKReference } from './topK';
 import { encoderReference } from './transformerEncoderLayer';
 
-/** Every reference kernel, by op (each may restrict itself to a row subset for sampled verify). */
-export const referenceKernels: { [O in OpName]?: ReferenceKernel<O> } = {
+/**
+ * Every reference kernel, by op (each may restrict itself to a row subset for sampled verify).
+ * Frozen: `verify` compares against these, so no caller can swap one out.
+ */
+export const referenceKernels: Readonly<{ [O in OpName]?: ReferenceKernel<O> }> = Object.freeze({
   sdpa: sdpaReference,
   multiHeadAttention: mhaReference,
   additiveAttention: additiveReference,
@@ -30,7 +33,7 @@ export const referenceKernels: { [O in OpName]?: ReferenceKernel<O> } = {
   linear: linearReference,
   gelu: geluReference,
   topK: topKReference,
-};
+});
 
 registerBackend({
   name: 'reference',
