@@ -27,7 +27,9 @@ export interface MaskTensor {
 
 /**
  * Anything attnkit accepts where a float tensor is expected: ours, onnxruntime's (`data` + `dims`),
- * or a tfjs float32 tensor (read with `dataSync()`). None is copied.
+ * or a tfjs float32 tensor (read with `dataSync()`). None is copied. The tfjs form is typed loosely
+ * so that a `tf.Tensor` is assignable; at run time `dataSync()` must return a Float32Array (a
+ * float32 tensor), anything else is a DTypeError.
  */
 export type TensorLike =
   | Tensor

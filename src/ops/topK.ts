@@ -14,7 +14,7 @@ import { run, runAsync, type Prepared } from './common';
 /** Options of {@link topK}. */
 export interface TopKOptions {
   /** Per user (length B): item indices to skip (seen items), or null. Each index in 0..N-1. */
-  exclude?: readonly (ArrayLike<number> | null | undefined)[] | null;
+  exclude?: readonly (readonly number[] | Int8Array | Uint8Array | Uint8ClampedArray | Int16Array | Uint16Array | Int32Array | Uint32Array | Float32Array | Float64Array | null | undefined)[] | null;
 }
 
 /** The k best items per user. */
