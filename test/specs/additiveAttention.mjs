@@ -1,7 +1,8 @@
 // additiveAttention spec.
 import { at, maskOf, rnd, tensorOf } from './util.mjs';
+import { ORACLE_TOL, oracleAdditive } from './oracle.mjs';
 
-export default function additiveSpec({ suite, d, tolFor, assertClose, ak, assert }) {
+export default function additiveSpec({ backend, suite, d, tolFor, assertClose, ak, assert }) {
   const test = suite('additiveAttention');
   const tol = tolFor('additiveAttention');
   const { additiveAttention } = ak;
@@ -48,11 +49,20 @@ export default function additiveSpec({ suite, d, tolFor, assertClose, ak, assert
       const lens = new Int32Array(B).map((_, b) => (b === 1 ? 0 : S - b));
       for (const opts of [{}, { returnWeights: true, keyLengths: lens }, { mask: maskOf([B, L, S], (b, i, j) => (b + i + j) % 3 !== 0) }]) {
         const o = d();
-        additiveAttention(q, k, v, params, opts, o);
+        const r1 = additiveAttention(q, k, v, params, opts, o);
         o.check();
         const o2 = d();
-        additiveAttention(null, k, v, params, opts.mask ? { mask: maskOf([B, 1, S], (b, i, j) => j % 2 === 0) } : opts, o2);
+        const poolOpts = opts.mask ? { mask: maskOf([B, 1, S], (b, i, j) => j % 2 === 0) } : opts;
+        const r2 = additiveAttention(null, k, v, params, poolOpts, o2);
         o2.check();
+        if (backend === 'reference') {
+          // verify compared reference with itself: check it against the independent oracle.
+          const { wq, ...pool } = params;
+          for (const [got, want, what] of [[r1, oracleAdditive(q, k, v, params, opts), 'attention'], [r2, oracleAdditive(null, k, v, pool, poolOpts), 'pooling']]) {
+            assertClose(got.output ?? got, want.output, ORACLE_TOL, `${what} output vs oracle`);
+            if (got.weights) assertClose(got.weights, want.weights, ORACLE_TOL, `${what} weights vs oracle`);
+          }
+        }
       }
       if (B > 1) {
         const r = additiveAttention(q, k, v, params, { keyLengths: lens, returnWeights: true }, { backend: d().backend });

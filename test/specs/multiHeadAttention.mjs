@@ -1,7 +1,8 @@
 // multiHeadAttention spec.
 import { at, identity, maskOf, rnd, tensorOf } from './util.mjs';
+import { ORACLE_TOL, oracleMha } from './oracle.mjs';
 
-export default function mhaSpec({ suite, d, tolFor, assertClose, ak, assert }) {
+export default function mhaSpec({ backend, suite, d, tolFor, assertClose, ak, assert }) {
   const test = suite('multiHeadAttention');
   const tol = tolFor('multiHeadAttention');
   const { multiHeadAttention, sdpa } = ak;
@@ -57,6 +58,13 @@ export default function mhaSpec({ suite, d, tolFor, assertClose, ak, assert }) {
         const o = d();
         const r = multiHeadAttention(a, b, c, p, opts, o);
         o.check();
+        if (backend === 'reference') {
+          // verify compared reference with itself: check it against the independent oracle.
+          const want = oracleMha(a, b, c, p, opts);
+          assertClose(r.output ?? r, want.output, ORACLE_TOL, 'output vs oracle');
+          if (opts.returnWeights) assertClose(r.weights, want.weights, ORACLE_TOL, 'weights vs oracle');
+          if (opts.returnLse) assertClose(r.lse, want.lse, ORACLE_TOL, 'lse vs oracle');
+        }
         if (opts.returnWeights) assert.equal(r.weights.shape, [B, Hq, L, a === b ? L : S]);
       }
       const o = d({ verify: { rows: 2 } });

@@ -3,6 +3,13 @@
 // `verify` on the reference backend would only compare reference with itself.
 // Returns { output, weights, lse } as Float64Arrays.
 
+/**
+ * Tolerance of the composite ops against their oracles: they round at the same points as the op's
+ * contract (float32 projections), but float64 sums in another order can move a rounding by an ulp
+ * that later stages amplify. Far below any semantic error (a wrong head, mask or bias is O(1)).
+ */
+export const ORACLE_TOL = { atol: 1e-7, rtol: 2 ** -18 };
+
 /** Index of [b, h, i, j] in a tensor broadcast to [B, H, L, S] (shape right-aligned, size-1 axes repeat). */
 function bcastIndex(shape, idx4) {
   const off = 4 - shape.length;
@@ -49,4 +56,107 @@ export function oracleSdpa(q, k, v, opts = {}) {
       }
     }
   return { output, weights, lse };
+}
+
+/** x [rows, In] · w [In, Out] + b, summed in float64 and rounded to float32 (as a float32 op returns it). */
+function linear32(x, rows, inDim, w, b, outDim) {
+  const out = new Float32Array(rows * outDim);
+  for (let r = 0; r < rows; r++)
+    for (let o = 0; o < outDim; o++) {
+      let s = 0;
+      for (let i = 0; i < inDim; i++) s += x[r * inDim + i] * w.data[i * outDim + o];
+      out[r * outDim + o] = s + (b ? b.data[o] : 0);
+    }
+  return out;
+}
+
+/** [B,T,H*X] token-major to a { data, shape: [B,H,T,X] } head-major tensor. */
+function heads(x, B, T, H, X) {
+  const data = new Float32Array(B * H * T * X);
+  for (let b = 0; b < B; b++)
+    for (let t = 0; t < T; t++)
+      for (let h = 0; h < H; h++)
+        for (let c = 0; c < X; c++) data[((b * H + h) * T + t) * X + c] = x[((b * T + t) * H + h) * X + c];
+  return { data, shape: [B, H, T, X] };
+}
+
+/**
+ * multiHeadAttention from its definition: project (float32 results, as the op's contract has them),
+ * split heads, oracleSdpa, merge heads, project. Returns { output, weights, lse }.
+ */
+export function oracleMha(query, key, value, p, opts) {
+  const [B, L, E] = query.shape;
+  const [, S, Ek] = key.shape;
+  const Ev = value.shape[2];
+  const Hq = opts.numHeads, Hkv = opts.numKvHeads ?? Hq;
+  const D = p.wq.shape[1] / Hq, Dv = p.wv.shape[1] / Hkv, Eo = p.wo.shape[1];
+  const q = heads(linear32(query.data, B * L, E, p.wq, p.bq, Hq * D), B, L, Hq, D);
+  const k = heads(linear32(key.data, B * S, Ek, p.wk, p.bk, Hkv * D), B, S, Hkv, D);
+  const v = heads(linear32(value.data, B * S, Ev, p.wv, p.bv, Hkv * Dv), B, S, Hkv, Dv);
+  const att = oracleSdpa(q, k, v, opts);
+  const merged = new Float32Array(B * L * Hq * Dv);
+  for (let b = 0; b < B; b++)
+    for (let h = 0; h < Hq; h++)
+      for (let i = 0; i < L; i++)
+        for (let c = 0; c < Dv; c++) merged[((b * L + i) * Hq + h) * Dv + c] = att.output[((b * Hq + h) * L + i) * Dv + c];
+  return { output: linear32(merged, B * L, Hq * Dv, p.wo, p.bo, Eo), weights: att.weights, lse: att.lse };
+}
+
+/** additiveAttention from its definition (query null = pooling, output [B,1,Dv]). Returns { output, weights }. */
+export function oracleAdditive(query, keys, values, p, opts = {}) {
+  const [B, S, Dk] = keys.shape;
+  const Dv = values.shape[2];
+  const L = query ? query.shape[1] : 1;
+  const Dq = query ? query.shape[2] : 0;
+  const A = p.v.shape[0];
+  const output = new Float64Array(B * L * Dv);
+  const weights = new Float64Array(B * L * S);
+  for (let b = 0; b < B; b++)
+    for (let i = 0; i < L; i++) {
+      const logits = new Float64Array(S).fill(-Infinity);
+      for (let j = 0; j < S; j++) {
+        if (opts.keyLengths && j >= opts.keyLengths[b]) continue;
+        if (opts.mask && !opts.mask.data[bcastIndex(opts.mask.shape, [0, b, i, j])]) continue;
+        let s = 0;
+        for (let u = 0; u < A; u++) {
+          let z = p.b.data[u];
+          for (let c = 0; c < Dq; c++) z += query.data[(b * L + i) * Dq + c] * p.wq.data[c * A + u];
+          for (let c = 0; c < Dk; c++) z += keys.data[(b * S + j) * Dk + c] * p.wk.data[c * A + u];
+          s += p.v.data[u] * Math.tanh(z);
+        }
+        logits[j] = s;
+      }
+      const m = Math.max(...logits);
+      if (m === -Infinity) continue; // nothing to attend to: zeros
+      let sum = 0;
+      for (let j = 0; j < S; j++) sum += Math.exp(logits[j] - m);
+      for (let j = 0; j < S; j++) {
+        const w = Math.exp(logits[j] - m) / sum;
+        weights[(b * L + i) * S + j] = w;
+        for (let c = 0; c < Dv; c++) output[(b * L + i) * Dv + c] += w * values.data[(b * S + j) * Dv + c];
+      }
+    }
+  return { output, weights };
+}
+
+/** topK from its definition: float64 dot scores, descending, NaN first, ties to the lower index, excluded items skipped, -1 / -Inf padding. */
+export function oracleTopK(users, items, k, opts = {}) {
+  const [B, D] = users.shape;
+  const N = items.shape[0];
+  const indices = new Int32Array(B * k).fill(-1);
+  const scores = new Float64Array(B * k).fill(-Infinity);
+  const rank = (s) => (Number.isNaN(s) ? Infinity : s);
+  for (let b = 0; b < B; b++) {
+    const skip = new Set(opts.exclude?.[b] ?? []);
+    const cand = [];
+    for (let n = 0; n < N; n++) {
+      if (skip.has(n)) continue;
+      let s = 0;
+      for (let c = 0; c < D; c++) s += users.data[b * D + c] * items.data[n * D + c];
+      cand.push([n, Math.fround(s)]);
+    }
+    cand.sort((x, y) => rank(y[1]) - rank(x[1]) || x[0] - y[0]); // Inf - Inf is NaN: falls to the index
+    for (let r = 0; r < Math.min(k, cand.length); r++) [indices[b * k + r], scores[b * k + r]] = cand[r];
+  }
+  return { indices, scores };
 }

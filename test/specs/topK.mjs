@@ -1,7 +1,8 @@
 // topK spec.
 import { rnd } from './util.mjs';
+import { ORACLE_TOL, oracleTopK } from './oracle.mjs';
 
-export default function topKSpec({ suite, d, tolFor, assertClose, ak, assert }) {
+export default function topKSpec({ backend, suite, d, tolFor, assertClose, ak, assert }) {
   const test = suite('topK');
   const tol = tolFor('topK');
   const { topK, fromNested } = ak;
@@ -41,14 +42,21 @@ export default function topKSpec({ suite, d, tolFor, assertClose, ak, assert }) 
       o.check();
       const exclude = Array.from({ length: B }, (_, b) => (b % 2 ? null : Array.from({ length: Math.min(N - 1, 5) }, (_, i) => (i * 7 + b) % N)));
       const o2 = d();
-      topK(users, items, k, { exclude }, o2);
+      const rx = topK(users, items, k, { exclude }, o2);
       o2.check();
+      if (backend === 'reference') {
+        // verify compared reference with itself: check it against the independent oracle (exact).
+        const want = oracleTopK(users, items, k, { exclude });
+        assert.equal(Array.from(rx.indices.data), Array.from(want.indices), 'indices vs oracle');
+        assert.equal(Array.from(rx.scores.data), Array.from(want.scores), 'scores vs oracle');
+      }
       // duplicates in the item table: ties must go to the lower index
       const dup = rnd([N, D], 5);
       for (let n = 1; n < N; n += 2) dup.data.copyWithin(n * D, (n - 1) * D, n * D);
       const o3 = d();
       const r = topK(users, dup, k, {}, o3);
       o3.check();
+      if (backend === 'reference') assert.equal(Array.from(r.indices.data), Array.from(oracleTopK(users, dup, k).indices), 'tied indices vs oracle');
       for (let b = 0; b < B; b++)
         for (let i = 1; i < k; i++) {
           const s0 = r.scores.data[b * k + i - 1];
