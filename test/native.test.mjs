@@ -79,6 +79,23 @@ function nativeTests() {
       assert.is(addon.lastKernel(), `${op}:${process.env.ATTNKIT_ISA}`);
     }
   });
+  sys('the loaded addon is not older than the native sources (a stale build would test old kernels)', () => {
+    const fs = require('fs');
+    const path = require('path');
+    const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+    if (!info.path.startsWith(root + path.sep)) return; // an installed copy elsewhere: nothing to compare with
+    let newest = ['binding.gyp', 'CMakeLists.txt'].map((f) => [f, fs.statSync(path.join(root, f)).mtimeMs]).reduce((a, b) => (b[1] > a[1] ? b : a));
+    const walk = (dir) => {
+      for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+        const f = path.join(dir, e.name);
+        if (e.isDirectory()) walk(f);
+        else if (/\.(cc|h|cpp|hpp)$/.test(e.name) && fs.statSync(f).mtimeMs > newest[1]) newest = [path.relative(root, f), fs.statSync(f).mtimeMs];
+      }
+    };
+    walk(path.join(root, 'native'));
+    const built = fs.statSync(info.path).mtimeMs;
+    assert.ok(built >= newest[1], `${path.relative(root, info.path)} is older than ${newest[0]}: rebuild (npm run build:native, or npm run build:cmake for build-cmake/)`);
+  });
   sys('setThreads / getThreads', () => {
     const n0 = ak.getThreads();
     assert.is(ak.setThreads(3), 3);
