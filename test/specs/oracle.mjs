@@ -49,6 +49,7 @@ export function oracleSdpa(q, k, v, opts = {}) {
         for (let j = 0; j < S; j++) sum += Math.exp(logits[j] - m);
         lse[row] = m + Math.log(sum);
         for (let j = 0; j < S; j++) {
+          if (logits[j] === -Infinity) continue; // excluded: contributes nothing (NaN in its v included)
           const p = Math.exp(logits[j] - m) / sum;
           weights[row * S + j] = p;
           for (let c = 0; c < Dv; c++) output[row * Dv + c] += p * v.data[((b * Hkv + hk) * S + j) * Dv + c];
@@ -131,6 +132,7 @@ export function oracleAdditive(query, keys, values, p, opts = {}) {
       let sum = 0;
       for (let j = 0; j < S; j++) sum += Math.exp(logits[j] - m);
       for (let j = 0; j < S; j++) {
+        if (logits[j] === -Infinity) continue; // excluded: contributes nothing (NaN in its value included)
         const w = Math.exp(logits[j] - m) / sum;
         weights[(b * L + i) * S + j] = w;
         for (let c = 0; c < Dv; c++) output[(b * L + i) * Dv + c] += w * values.data[(b * S + j) * Dv + c];
@@ -145,7 +147,8 @@ export function oracleTopK(users, items, k, opts = {}) {
   const N = items.shape[0];
   const indices = new Int32Array(B * k).fill(-1);
   const scores = new Float64Array(B * k).fill(-Infinity);
-  const rank = (s) => (Number.isNaN(s) ? Infinity : s);
+  // NaN first, then higher scores, ties (and NaN with NaN) to the lower index.
+  const before = (x, y) => (Number.isNaN(x[1]) !== Number.isNaN(y[1]) ? Number.isNaN(x[1]) : x[1] !== y[1] && !Number.isNaN(x[1]) ? x[1] > y[1] : x[0] < y[0]);
   for (let b = 0; b < B; b++) {
     const skip = new Set(opts.exclude?.[b] ?? []);
     const cand = [];
@@ -155,7 +158,7 @@ export function oracleTopK(users, items, k, opts = {}) {
       for (let c = 0; c < D; c++) s += users.data[b * D + c] * items.data[n * D + c];
       cand.push([n, Math.fround(s)]);
     }
-    cand.sort((x, y) => rank(y[1]) - rank(x[1]) || x[0] - y[0]); // Inf - Inf is NaN: falls to the index
+    cand.sort((x, y) => (before(x, y) ? -1 : 1));
     for (let r = 0; r < Math.min(k, cand.length); r++) [indices[b * k + r], scores[b * k + r]] = cand[r];
   }
   return { indices, scores };
