@@ -151,20 +151,26 @@ export function asMask(value: unknown, argument: string): { data: Uint8Array; sh
 }
 
 /**
- * `data` as a plain array when it is an Array or a typed array whose every element passes `ok`;
- * otherwise a DTypeError naming `argument` (or the offending element).
+ * `data` as an array-like of numbers: a numeric typed array as is (its elements are numbers by
+ * construction: no per-element pass), an Array or other array-like whose every element passes
+ * `ok`; otherwise a DTypeError naming `argument` (or the offending element).
  */
-function plainArray<T>(data: unknown, argument: string, expected: string, element: string, ok: (x: unknown) => boolean): T[] {
-  if (!Array.isArray(data) && !(ArrayBuffer.isView(data) && !(data instanceof DataView))) throw new DTypeError(argument, expected, describeType(data));
-  const arr = Array.from(data as ArrayLike<T>);
-  for (let i = 0; i < arr.length; i++) if (!ok(arr[i])) throw new DTypeError(`${argument}[${i}]`, element, describeType(arr[i]));
-  return arr;
+function numericArrayLike<T>(data: unknown, argument: string, expected: string, element: string, ok: (x: unknown) => boolean): ArrayLike<T> {
+  if (ArrayBuffer.isView(data)) {
+    if (data instanceof DataView || data instanceof BigInt64Array || data instanceof BigUint64Array) throw new DTypeError(argument, expected, describeType(data));
+    return data as unknown as ArrayLike<T>;
+  }
+  const len = data !== null && typeof data === 'object' ? (data as { length?: unknown }).length : undefined;
+  if (!(typeof len === 'number' && Number.isInteger(len) && len >= 0)) throw new DTypeError(argument, expected, describeType(data));
+  const arr = data as ArrayLike<unknown>;
+  for (let i = 0; i < len; i++) if (!ok(arr[i])) throw new DTypeError(`${argument}[${i}]`, element, describeType(arr[i]));
+  return arr as ArrayLike<T>;
 }
 
 /** Build a tensor from a typed array (float32, no copy) or a plain array (copied), and a shape. */
 export function tensor(data: Float32Array | ArrayLike<number>, shape: readonly number[]): Tensor {
   const s = checkShape(shape, 'shape');
-  const d = data instanceof Float32Array ? data : Float32Array.from(plainArray(data, 'data', 'a Float32Array or an array of numbers', 'a number', (x) => typeof x === 'number'));
+  const d = data instanceof Float32Array ? data : Float32Array.from(numericArrayLike<number>(data, 'data', 'a Float32Array or an array of numbers', 'a number', (x) => typeof x === 'number'));
   if (d.length !== sizeOf(s)) {
     throw new ShapeError('data', `${sizeOf(s)} elements for shape ${formatShape(s)}`, `${d.length} elements`);
   }
@@ -200,7 +206,7 @@ export function fromNested(nested: NestedArray): Tensor {
 /** Build a mask from a typed array or booleans/numbers, and a shape. */
 export function mask(data: Uint8Array | ArrayLike<number | boolean>, shape: readonly number[]): MaskTensor {
   const s = checkShape(shape, 'shape');
-  const d = data instanceof Uint8Array ? data : Uint8Array.from(plainArray(data, 'data', 'a Uint8Array or an array of numbers or booleans', 'a number or boolean', (x) => typeof x === 'number' || typeof x === 'boolean'), (x) => (x ? 1 : 0));
+  const d = data instanceof Uint8Array ? data : Uint8Array.from(numericArrayLike<number | boolean>(data, 'data', 'a Uint8Array or an array of numbers or booleans', 'a number or boolean', (x) => typeof x === 'number' || typeof x === 'boolean'), (x) => (x ? 1 : 0));
   if (d.length !== sizeOf(s)) {
     throw new ShapeError('data', `${sizeOf(s)} elements for shape ${formatShape(s)}`, `${d.length} elements`);
   }
@@ -245,15 +251,25 @@ export interface RandomOptions {
 /** A tensor of seeded random numbers (uniform in [-1, 1) by default). */
 export function random(shape: readonly number[], options: RandomOptions | null = {}): Tensor {
   const s = checkShape(shape, 'shape');
-  options ??= {};
-  if (typeof options !== 'object') throw new DTypeError('options', 'a RandomOptions object', describeType(options));
+  const raw: unknown = options ?? {};
+  if (typeof raw !== 'object') throw new DTypeError('options', 'a RandomOptions object', describeType(raw));
+  // Each field read once, in a guard: a throwing getter or Proxy becomes a typed error.
+  const o: RandomOptions = {};
+  for (const k of ['seed', 'distribution', 'low', 'high', 'std'] as const) {
+    try {
+      (o as Record<string, unknown>)[k] = (raw as Record<string, unknown>)[k];
+    } catch (e) {
+      throw new DTypeError(`options.${k}`, 'a readable value', 'a getter or Proxy trap that throws', String((e as Error)?.message ?? e));
+    }
+  }
   for (const k of ['seed', 'low', 'high', 'std'] as const) {
-    const x = options[k];
+    const x = o[k];
     if (x !== undefined && !(typeof x === 'number' && Number.isFinite(x))) throw new DTypeError(`options.${k}`, 'a finite number', describeType(x));
   }
-  if (options.distribution !== undefined && options.distribution !== 'uniform' && options.distribution !== 'normal') {
-    throw new ValueError('options.distribution', `expected 'uniform' or 'normal', received ${describeType(options.distribution)}`);
+  if (o.distribution !== undefined && o.distribution !== 'uniform' && o.distribution !== 'normal') {
+    throw new ValueError('options.distribution', `expected 'uniform' or 'normal', received ${describeType(o.distribution)}`);
   }
+  options = o;
   const rnd = seededRandom(options.seed ?? 1);
   const out = new Float32Array(sizeOf(s));
   if ((options.distribution ?? 'uniform') === 'normal') {
@@ -274,9 +290,9 @@ export function random(shape: readonly number[], options: RandomOptions | null =
 /** Key lengths (`[B]`) as an Int32Array, from any array of integers. */
 export function lengths(values: Int32Array | ArrayLike<number>): Int32Array {
   if (values instanceof Int32Array) return values;
-  const arr = plainArray(values, 'values', 'an Int32Array or an array of integers', 'an integer', () => true);
+  const arr = numericArrayLike<number>(values, 'values', 'an Int32Array or an array of integers', 'an integer', (x) => typeof x === 'number');
   for (let i = 0; i < arr.length; i++) {
-    if (!Number.isInteger(arr[i])) throw new ValueError(`lengths[${i}]`, `expected an integer, received ${arr[i]}`);
+    if (!Number.isInteger(arr[i])) throw new ValueError(`values[${i}]`, `expected an integer, received ${arr[i]}`);
   }
   return Int32Array.from(arr);
 }

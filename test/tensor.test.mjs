@@ -65,11 +65,13 @@ test('tensor / mask / lengths / random reject bad data and options with typed er
   const is = (fn, Kind, argument) => assert.throws(fn, (e) => e instanceof Kind && e.argument === argument, `${Kind.name} on ${argument}`);
   is(() => ak.tensor(undefined, [2]), ak.DTypeError, 'data');
   is(() => ak.tensor([1, 'a'], [2]), ak.DTypeError, 'data[1]');
-  is(() => ak.tensor({ length: 2 }, [2]), ak.DTypeError, 'data');
+  is(() => ak.tensor({ length: 2 }, [2]), ak.DTypeError, 'data[0]');
   is(() => ak.mask(undefined, [2]), ak.DTypeError, 'data');
   is(() => ak.mask([1, {}], [2]), ak.DTypeError, 'data[1]');
   is(() => ak.lengths(undefined), ak.DTypeError, 'values');
-  is(() => ak.lengths([1, 2.5]), ak.ValueError, 'lengths[1]');
+  is(() => ak.lengths([1, 2.5]), ak.ValueError, 'values[1]');
+  is(() => ak.random([2], { get seed() { throw new Error('boom'); } }), ak.DTypeError, 'options.seed');
+  assert.equal(Array.from(ak.tensor({ length: 2, 0: 1, 1: 2 }, [2]).data), [1, 2], 'array-likes are accepted');
   is(() => ak.random([2], 'x'), ak.DTypeError, 'options');
   is(() => ak.random([2], { seed: 'x' }), ak.DTypeError, 'options.seed');
   is(() => ak.random([2], { distribution: 'gauss' }), ak.ValueError, 'options.distribution');
