@@ -57,7 +57,7 @@ run node -e "
 for isa in avx512 avx2 scalar; do
   # every SIMD path: the native specs at each ISA level the CPU supports; a level it lacks is a
   # visible SKIP, any other reason the addon does not load at that level a failure
-  why=$(ATTNKIT_ISA=$isa node -e "const a=require('./dist/cjs/index.js');const n=a.backends().find(b=>b.name==='native');process.stdout.write(n.available?'':n.reason)" 2>&1)
+  why=$(ATTNKIT_ISA=$isa node -e "const a=require('./dist/cjs/index.js');const n=a.backends().find(b=>b.name==='native');process.stdout.write(n.available?'':n.reason)" 2>/dev/null) || why="the availability probe crashed"
   if [ -z "$why" ]; then
     ATTNKIT_ISA=$isa run node test/native.test.mjs
   elif [[ "$why" == *"asks for more than this CPU"* ]]; then

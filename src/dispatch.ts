@@ -129,19 +129,28 @@ let referenceKernels: { [O in OpName]?: ReferenceKernel<O> } = {};
 
 /**
  * Register (or replace) a backend. Backends that ship with attnkit register themselves; a test or
- * an extension can register its own.
+ * an extension can register its own. `reference` cannot be replaced once registered: it is what
+ * `verify` compares against.
+ * @throws ValueError for a missing name, `'auto'`, or a second `'reference'`.
  */
 export function registerBackend(def: BackendDefinition): void {
   if (!def || typeof def.name !== 'string' || !def.name || def.name === 'auto') {
     throw new ValueError('backend.name', `a non-empty name other than 'auto' is required, received ${describeType(def?.name)}`);
+  }
+  if (def.name === 'reference' && registry.has('reference')) {
+    throw new ValueError('backend.name', "'reference' is the specification verify compares against and cannot be replaced; register your backend under another name");
   }
   registry.set(def.name, def);
   availabilityCache.delete(def.name);
   if (def.name === 'reference') referenceKernels = def.kernels as typeof referenceKernels;
 }
 
-/** Remove a registered backend (for tests and extensions). Returns true if it existed. */
+/**
+ * Remove a registered backend (for tests and extensions). Returns true if it existed.
+ * @throws ValueError for `'reference'` (verify needs it).
+ */
 export function unregisterBackend(name: string): boolean {
+  if (name === 'reference') throw new ValueError('name', "'reference' cannot be unregistered: verify compares against it");
   availabilityCache.delete(name);
   return registry.delete(name);
 }
@@ -388,6 +397,9 @@ function verifySettings(def: BackendDefinition, op: OpName, verify: boolean | Ve
   const base = def.tolerances[op] ?? def.tolerances.default;
   const o: VerifyOptions = verify === true ? {} : verify;
   if (typeof o !== 'object') throw new DTypeError('dispatchOptions.verify', 'a boolean or { rows?, rtol?, atol? }', describeType(verify));
+  for (const k of Object.keys(o)) {
+    if (k !== 'rows' && k !== 'rtol' && k !== 'atol') throw new ValueError(`dispatchOptions.verify.${k}`, 'unknown key; expected one of rows, rtol, atol');
+  }
   const tol = { rtol: o.rtol ?? base.rtol, atol: o.atol ?? base.atol };
   if (!(tol.rtol >= 0) || !(tol.atol >= 0)) throw new ValueError('dispatchOptions.verify', `rtol and atol must be non-negative numbers, received rtol=${tol.rtol} atol=${tol.atol}`);
   let filter: RowFilter = null;

@@ -166,6 +166,11 @@ export function optionsObject<T extends object>(value: unknown, argument: string
   }) as Partial<T>;
 }
 
+/** `returnWeights` asked for a weights tensor of `n` elements (`shape` names its layout): a ValueError past 2^31-1. */
+export function weightsFit(returnWeights: boolean, n: number, shape: string): void {
+  if (returnWeights && n > 0x7fffffff) throw new ValueError('options.returnWeights', `the ${shape} weights would have ${n} elements, over the 2^31-1 limit`);
+}
+
 /** Check an optional boolean option. */
 export function optBool(value: unknown, argument: string, def: boolean): boolean {
   if (value === undefined) return def;

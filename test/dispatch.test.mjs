@@ -121,12 +121,21 @@ test('an unknown backend name and a missing kernel are errors, never a fallback'
   }
 });
 
+test('reference cannot be replaced or unregistered (verify compares against it)', () => {
+  const fake = { name: 'reference', probe: () => ({ available: true }), kernels: { softmax: (a) => new Float32Array(a.rows * a.cols).fill(7) }, tolerances: { default: { rtol: 0, atol: 0 } } };
+  assert.throws(() => registerBackend(fake), (e) => e instanceof ValueError && e.argument === 'backend.name');
+  assert.throws(() => unregisterBackend('reference'), (e) => e instanceof ValueError);
+  assert.throws(() => { referenceKernels.softmax = fake.kernels.softmax; }, TypeError, 'the exported map is frozen');
+  assert.ok(backends().some((b) => b.name === 'reference' && b.available));
+});
+
 test('bad dispatch options are typed errors', async () => {
   assert.throws(() => sdpa(q, k, v, {}, { verify: { rows: 0 } }), (e) => e instanceof ValueError);
   assert.throws(() => sdpa(q, k, v, {}, { verify: { rtol: -1 } }), (e) => e instanceof ValueError);
   assert.throws(() => sdpa(q, k, v, {}, { backend: 3 }), (e) => e instanceof DTypeError && e.argument === 'dispatchOptions.backend');
   assert.throws(() => sdpa(q, k, v, {}, 'native'), (e) => e instanceof DTypeError && e.argument === 'dispatchOptions');
   assert.throws(() => sdpa(q, k, v, {}, { verfy: true }), (e) => e instanceof ValueError && e.argument === 'dispatchOptions.verfy');
+  assert.throws(() => sdpa(q, k, v, {}, { verify: { row: 1 } }), (e) => e instanceof ValueError && e.argument === 'dispatchOptions.verify.row');
   assert.throws(() => sdpa(q, k, v, { casual: true }), (e) => e instanceof ValueError && e.argument === 'options.casual' && /causal/.test(e.message));
   await sdpaAsync(q, k, v, {}, { backend: 'nope' }).then(() => assert.unreachable(), (e) => assert.instance(e, UnknownBackendError));
 });

@@ -82,7 +82,7 @@ function nativeTests() {
   sys('the loaded addon is not older than the native sources (a stale build would test old kernels)', () => {
     const fs = require('fs');
     const path = require('path');
-    const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+    const root = path.resolve(path.dirname(require('url').fileURLToPath(import.meta.url)), '..');
     if (!info.path.startsWith(root + path.sep)) return; // an installed copy elsewhere: nothing to compare with
     let newest = ['binding.gyp', 'CMakeLists.txt'].map((f) => [f, fs.statSync(path.join(root, f)).mtimeMs]).reduce((a, b) => (b[1] > a[1] ? b : a));
     const walk = (dir) => {

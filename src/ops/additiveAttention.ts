@@ -6,7 +6,7 @@
 import type { DispatchOptions, OutputLayout } from '../dispatch';
 import type { AdditiveArgs } from '../kernels';
 import type { MaskLike, Tensor, TensorLike } from '../tensor';
-import { expectDim, expectNonEmpty, matrix, optBool, optionalLengths, optionalMask, optionsObject, tensorOfRank, vector } from '../validate';
+import { expectDim, expectNonEmpty, matrix, optBool, optionalLengths, optionalMask, optionsObject, tensorOfRank, vector, weightsFit } from '../validate';
 import { run, runAsync, type Prepared } from './common';
 
 /** Parameters of {@link additiveAttention}: `wq [Dq,A]` (omit for pooling), `wk [Dk,A]`, `b [A]`, `v [A]`. */
@@ -75,6 +75,7 @@ function prepareAdditive(query: TensorLike | null, keys: TensorLike, values: Ten
   const mask = optionalMask(o.mask, 'options.mask', target, '[B,L,S]');
   const keyLengths = optionalLengths(o.keyLengths, 'options.keyLengths', B, S);
   const returnWeights = optBool(o.returnWeights, 'options.returnWeights', false);
+  weightsFit(returnWeights, B * L * S, '[B,L,S]');
   const args: AdditiveArgs = { query: q, keys: kt.data, values: vt.data, B, L, S, Dq, Dk, Dv, A, wq, wk: wk.data, b, v, mask, keyLengths, returnWeights };
   const layout = (): OutputLayout => ({
     rows: B * L,

@@ -7,7 +7,7 @@ import type { DispatchOptions, OutputLayout } from '../dispatch';
 import { ShapeError, ValueError, formatShape } from '../errors';
 import type { MhaArgs } from '../kernels';
 import type { Tensor, TensorLike } from '../tensor';
-import { expectDim, expectNonEmpty, matrix, optBool, optFinite, optionalBias, optionalLengths, optionalMask, optionsObject, positiveInt, tensorOfRank, vector } from '../validate';
+import { expectDim, expectNonEmpty, matrix, optBool, optFinite, optionalBias, optionalLengths, optionalMask, optionsObject, positiveInt, tensorOfRank, vector, weightsFit } from '../validate';
 import { run, runAsync, type Prepared } from './common';
 import { SDPA_OPTION_KEYS, wrapAttention, type AttentionOutput, type SdpaOptions, type WithExtras } from './sdpa';
 
@@ -83,6 +83,7 @@ function prepareMha(query: TensorLike, key: TensorLike, value: TensorLike, param
   const bias = optionalBias(o.bias, 'options.bias', target, '[B,Hq,L,S]');
   const keyLengths = optionalLengths(o.keyLengths, 'options.keyLengths', B, S);
   const returnWeights = optBool(o.returnWeights, 'options.returnWeights', false);
+  weightsFit(returnWeights, B * Hq * L * S, '[B,Hq,L,S]');
   const returnLse = optBool(o.returnLse, 'options.returnLse', false);
   const selfAttention = qt.data === kt.data && kt.data === vt.data;
   const args: MhaArgs = {

@@ -4,10 +4,10 @@
  * @module
  */
 import type { DispatchOptions, OutputLayout } from '../dispatch';
-import { ShapeError, ValueError, formatShape } from '../errors';
+import { ShapeError, formatShape } from '../errors';
 import type { AttentionResult, SdpaArgs } from '../kernels';
 import type { MaskLike, Tensor, TensorLike } from '../tensor';
-import { expectDim, expectNonEmpty, optBool, optFinite, optionalBias, optionalLengths, optionalMask, optionalOut, optionsObject, tensorOfRank } from '../validate';
+import { expectDim, expectNonEmpty, optBool, optFinite, optionalBias, optionalLengths, optionalMask, optionalOut, optionsObject, tensorOfRank, weightsFit } from '../validate';
 import { intoOut, run, runAsync, type Prepared } from './common';
 
 /** Options of {@link sdpa}. */
@@ -101,9 +101,7 @@ export function prepareSdpa(q: TensorLike, k: TensorLike, v: TensorLike, options
   const keyLengths = optionalLengths(o.keyLengths, 'options.keyLengths', B, S);
   const returnWeights = optBool(o.returnWeights, 'options.returnWeights', false);
   const returnLse = optBool(o.returnLse, 'options.returnLse', false);
-  if (returnWeights && B * Hq * L * S > 0x7fffffff) {
-    throw new ValueError('options.returnWeights', `the [B,Hq,L,S] weights would have ${B * Hq * L * S} elements, over the 2^31-1 limit`);
-  }
+  weightsFit(returnWeights, B * Hq * L * S, '[B,Hq,L,S]');
   const inputs = [['q', qt.data], ['k', kt.data], ['v', vt.data], ['options.mask', mask?.data], ['options.bias', bias?.data], ['options.keyLengths', keyLengths]] as const;
   const out = optionalOut(o.out, 'options.out', B * Hq * L * Dv, `[B,Hq,L,Dv]=${formatShape([B, Hq, L, Dv])}`, inputs);
   const args: SdpaArgs = { q: qt.data, k: kt.data, v: vt.data, B, Hq, Hkv, L, S, D, Dv, scale, causal, mask, bias, keyLengths, returnWeights, returnLse, out };

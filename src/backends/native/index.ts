@@ -159,7 +159,8 @@ export function nativeInfo(): (NativeAddonInfo & { available: true; path: string
  * `threads` threads for about `ms` milliseconds. Used by the bench to report share of peak.
  * @param options - `threads`: an integer in [1, 256] (default: the pool's size); `ms`: a number
  *   in [1, 60000] (default 200).
- * @throws DTypeError / ValueError naming `options`, `options.threads` or `options.ms` when out of range.
+ * @throws DTypeError when `options` is not an object; ValueError naming `options.threads`, `options.ms`
+ *   (wrong type or out of range) or an unknown key.
  * @throws BackendUnavailableError when the native addon is not available.
  */
 export function measurePeak(options: { threads?: number; ms?: number } | null = {}): NativePeak {
