@@ -4,7 +4,7 @@
 // and the max abs / rel error against reference on the same inputs.
 const ak = require('../dist/cjs/index.js');
 const { defaultCases } = require('./cases.js');
-const { time, timeInterleaved, quantile } = require('./timing.js');
+const { time, timeInterleaved } = require('./timing.js');
 const { ortPeers } = require('./peers/onnx.js');
 const { tfjsPeer } = require('./peers/tfjs.js');
 const { machineFacts } = require('./info.js');
@@ -138,13 +138,10 @@ async function runBench(opts) {
     log(`[${k}/${plan.length}] ${label} · ${what}${p.threads ? ` · ${p.threads} thread(s)` : ''}`);
     const inputs = c.make();
     /** A backend row's fields from one verified call plus its timing. */
-    // groupPeak: the FMA peak measured in the same interleaved rounds as this row (sdpa duels), so
-    // a slow spell of this shared VM lowers both; otherwise the run-start peak.
-    const backendRow = (name, threads, checked, t, groupPeak) => ({
+    const backendRow = (name, threads, checked, t) => ({
       op: c.op, shape: c.shapeText, backend: name, threads: threads ?? undefined, ...timingFields(t),
       gflops: c.flops / (t.median * 1e6),
-      peakPct: name.startsWith('native') && (groupPeak ?? peak[threads]) ? (c.flops / (t.median * 1e6) / (groupPeak ?? peak[threads])) * 100 : undefined,
-      ...(groupPeak ? { peakSameRounds: groupPeak, peakPctRunStart: peak[threads] ? (c.flops / (t.median * 1e6) / peak[threads]) * 100 : undefined } : {}),
+      peakPct: name.startsWith('native') && peak[threads] ? (c.flops / (t.median * 1e6) / peak[threads]) * 100 : undefined,
       maxAbs: checked.maxAbs, maxRel: checked.maxRel,
       flops: c.flops, seqLen: c.shape.L ?? null, caseShape: c.shape,
       ...(checked.note ? { note: checked.note } : {}),
@@ -173,7 +170,7 @@ async function runBench(opts) {
           const contenders = [];
           for (const [name, call] of [['native', inputs.run], ['native+out', inputs.runOut]]) {
             const checked = verifyOnce(call, 'native');
-            contenders.push({ fn: () => call({ backend: 'native' }), before: setT, make: (t, gp) => backendRow(name, p.threads, checked, t, gp) });
+            contenders.push({ fn: () => call({ backend: 'native' }), before: setT, make: (t) => backendRow(name, p.threads, checked, t) });
           }
           if (p.peers) {
             const res = await ortPeers(c.shape, inputs, p.threads);
@@ -186,12 +183,8 @@ async function runBench(opts) {
               contenders.push({ fn: peer.run, isAsync: true, make: (t) => peerRow(peer.name, p.threads, res.version, err, t) });
             }
           }
-          const eachRound = nativeOk ? () => ak.measurePeak({ threads: p.threads, ms: quick ? 30 : 60 }).gflops : null;
-          const timings = await timeInterleaved(contenders, { rounds: quick ? 2 : 5, maxTime: maxTime * 1.5, minSamples: quick ? 2 : 3, eachRound });
-          const rp = [...timings.roundValues].sort((x, y) => x - y);
-          const groupPeak = rp.length ? quantile(rp, 0.5) : undefined; // median, like the rows' times
-          if (groupPeak) notes.add('native sdpa rows: %peak is against the fp32 FMA peak measured in the same interleaved rounds (median of the rounds; peakPctRunStart in the JSON is against the run-start peak)');
-          contenders.forEach((ct, i) => rows.push(ct.make(timings[i], groupPeak)));
+          const timings = await timeInterleaved(contenders, { rounds: quick ? 2 : 5, maxTime: maxTime * 1.5, minSamples: quick ? 2 : 3 });
+          contenders.forEach((ct, i) => rows.push(ct.make(timings[i])));
         } finally {
           // Also on a failure: later native rows must run at the default thread count, and every
           // ORT session (each with its own thread pool) must go.

@@ -54,12 +54,9 @@ function time(fn, { maxTime = 1, minSamples = 5, isAsync = false } = {}) {
  * its rounds, e.g. to set a thread count). Returns per contender the median of its round medians,
  * p25/p75 and spread of all its samples pooled, and the round medians themselves.
  */
-async function timeInterleaved(contenders, { rounds = 5, maxTime = 1, minSamples = 5, eachRound = null } = {}) {
+async function timeInterleaved(contenders, { rounds = 5, maxTime = 1, minSamples = 5 } = {}) {
   const per = contenders.map(() => ({ medians: [], samples: [], calls: 0 }));
-  const roundValues = [];
   for (let r = 0; r < rounds; r++) {
-    // e.g. the machine's FMA peak, measured in the same rounds as the contenders it is compared with
-    if (eachRound) roundValues.push(eachRound(r));
     for (let i = 0; i < contenders.length; i++) {
       const j = (i + r) % contenders.length;
       const c = contenders[j];
@@ -70,13 +67,11 @@ async function timeInterleaved(contenders, { rounds = 5, maxTime = 1, minSamples
       per[j].calls += t.calls;
     }
   }
-  const out = per.map((p) => {
+  return per.map((p) => {
     const s = [...p.samples].sort((a, b) => a - b);
     const median = quantile([...p.medians].sort((a, b) => a - b), 0.5);
     return { ...spread(s, median), calls: p.calls, roundMedians: p.medians };
   });
-  out.roundValues = roundValues;
-  return out;
 }
 
 module.exports = { time, timeInterleaved, quantile };

@@ -27,7 +27,7 @@ const out = [];
 // (attnkit options.out, ORT pre-allocated fetches). ×ORT divides the fastest ORT row of either
 // mode by the native row; a target counts as met on the native+out row (each library's fastest
 // call; the ratio for the allocating call is shown beside it).
-out.push('| sdpa (B,H,L,S,D) | threads | native ms: new output / into out | GFLOP/s (into out) | % of peak: same rounds / run start | best ORT ms (row) | ×ORT: new output / into out | native / ORT max abs err | target | met? |');
+out.push('| sdpa (B,H,L,S,D) | threads | native ms: new output / into out | GFLOP/s (into out) | % of peak | best ORT ms (row) | ×ORT: new output / into out | native / ORT max abs err | target | met? |');
 out.push('|---|---|---|---|---|---|---|---|---|---|');
 for (const [shape, t, text, ratio, peak] of targets) {
   const a = find(shape, 'native', t);
@@ -40,7 +40,7 @@ for (const [shape, t, text, ratio, peak] of targets) {
   const r = o.median / n.median;
   const ra = o.median / a.median;
   const met = r >= ratio && (!peak || num(n.peakPct) >= peak) && num(n.maxAbs) <= num(o.maxAbs);
-  out.push(`| ${shape} | ${t} | ${f(a.median)} / ${f(n.median)} | ${f(n.gflops)} | ${n.peakPct !== undefined ? `${Math.round(num(n.peakPct))}%${n.peakPctRunStart !== undefined ? ` / ${Math.round(num(n.peakPctRunStart))}%` : ''}` : '-'} | ${f(o.median)} (${o.backend}) | ${ra.toFixed(2)} / ${r.toFixed(2)} | ${f(n.maxAbs, 2)} / ${f(o.maxAbs, 2)} | ${text}, error ≤ ORT's | ${met ? 'yes' : 'no'} |`);
+  out.push(`| ${shape} | ${t} | ${f(a.median)} / ${f(n.median)} | ${f(n.gflops)} | ${n.peakPct !== undefined ? `${Math.round(num(n.peakPct))}%` : '-'} | ${f(o.median)} (${o.backend}) | ${ra.toFixed(2)} / ${r.toFixed(2)} | ${f(n.maxAbs, 2)} / ${f(o.maxAbs, 2)} | ${text}, error ≤ ORT's | ${met ? 'yes' : 'no'} |`);
 }
 out.push('');
 out.push('| op | shape | reference ms | native ms (2 thr) | native GFLOP/s (% peak) | gpu ms (llvmpipe) | tfjs-wasm ms | tfjs-cpu ms |');
