@@ -163,3 +163,57 @@ export function oracleTopK(users, items, k, opts = {}) {
   }
   return { indices, scores };
 }
+
+/**
+ * targetAttention (DIN activation unit) from its definition: per valid history item an MLP over
+ * [h, t, h-t, h*t] (hidden activation relu | sigmoid | prelu with slope alpha, default 0.25; last
+ * layer width 1, no activation) gives a_j; output Σ a_j h_j, or with softmax-normalised a_j.
+ */
+export function oracleTarget(target, history, params, opts = {}) {
+  const [B, S, D] = history.shape;
+  const act = opts.activation ?? 'sigmoid';
+  const output = new Float64Array(B * D);
+  const weights = new Float64Array(B * S);
+  for (let b = 0; b < B; b++) {
+    const len = opts.keyLengths ? opts.keyLengths[b] : S;
+    const a = new Float64Array(S).fill(-Infinity);
+    for (let j = 0; j < len; j++) {
+      const h = (d) => history.data[(b * S + j) * D + d], t = (d) => target.data[b * D + d];
+      let x = [];
+      for (let d = 0; d < D; d++) x[d] = h(d);
+      for (let d = 0; d < D; d++) x[D + d] = t(d);
+      for (let d = 0; d < D; d++) x[2 * D + d] = h(d) - t(d);
+      for (let d = 0; d < D; d++) x[3 * D + d] = h(d) * t(d);
+      params.layers.forEach((layer, l) => {
+        const [inDim, outDim] = layer.w.shape;
+        const y = [];
+        for (let o = 0; o < outDim; o++) {
+          let s = layer.b.data[o];
+          for (let i = 0; i < inDim; i++) s += x[i] * layer.w.data[i * outDim + o];
+          if (l < params.layers.length - 1) {
+            const slope = layer.alpha === undefined ? 0.25 : typeof layer.alpha === 'number' ? layer.alpha : layer.alpha.data[o];
+            s = act === 'relu' ? Math.max(0, s) : act === 'sigmoid' ? 1 / (1 + Math.exp(-s)) : s >= 0 ? s : slope * s;
+          }
+          y[o] = s;
+        }
+        x = y;
+      });
+      a[j] = x[0];
+    }
+    let w = a.map((v, j) => (j < len ? v : 0));
+    if (opts.normalize === 'softmax') {
+      const m = Math.max(...a);
+      if (m === -Infinity) w = new Float64Array(S);
+      else {
+        const e = a.map((v) => Math.exp(v - m));
+        const sum = e.reduce((p, q) => p + q, 0);
+        w = e.map((v) => v / sum);
+      }
+    }
+    for (let j = 0; j < len; j++) {
+      weights[b * S + j] = w[j];
+      for (let d = 0; d < D; d++) output[b * D + d] += w[j] * history.data[(b * S + j) * D + d];
+    }
+  }
+  return { output, weights };
+}

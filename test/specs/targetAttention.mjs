@@ -1,7 +1,8 @@
 // targetAttention (DIN) spec.
 import { at, rnd, tensorOf } from './util.mjs';
+import { ORACLE_TOL, oracleTarget } from './oracle.mjs';
 
-export default function targetSpec({ suite, d, tolFor, assertClose, ak, assert }) {
+export default function targetSpec({ backend, suite, d, tolFor, assertClose, ak, assert }) {
   const test = suite('targetAttention');
   const tol = tolFor('targetAttention');
   const { targetAttention } = ak;
@@ -45,8 +46,15 @@ export default function targetSpec({ suite, d, tolFor, assertClose, ak, assert }
         const lens = new Int32Array(B).map((_, b) => (b === 1 ? 0 : S - b));
         for (const opts of [{ activation }, { activation, normalize: 'softmax', keyLengths: lens, returnWeights: true }, { activation, keyLengths: lens, returnWeights: true }]) {
           const o = d();
-          targetAttention(rnd([B, D], seed + 50), rnd([B, S, D], seed + 51), params, opts, o);
+          const t = rnd([B, D], seed + 50), h = rnd([B, S, D], seed + 51);
+          const r = targetAttention(t, h, params, opts, o);
           o.check();
+          if (backend === 'reference') {
+            // verify compared reference with itself: check it against the independent oracle.
+            const want = oracleTarget(t, h, params, opts);
+            assertClose(r.output ?? r, want.output, ORACLE_TOL, 'output vs oracle');
+            if (opts.returnWeights) assertClose(r.weights, want.weights, ORACLE_TOL, 'weights vs oracle');
+          }
         }
       });
     }
