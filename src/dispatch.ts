@@ -17,6 +17,7 @@ import {
 } from './errors';
 import type { AsyncKernel, Kernel, OpArgs, OpName, OpResults, ReferenceKernel, RowFilter } from './kernels';
 import { liveBufferCheck } from './buffers';
+import { optionsObject } from './options';
 
 /** Per-op tolerance: an element passes when `|got - want| <= atol + rtol * |want|`. */
 export interface Tolerance {
@@ -395,11 +396,7 @@ export function compareResults(
 function verifySettings(def: BackendDefinition, op: OpName, verify: boolean | VerifyOptions | undefined, layout: OutputLayout): { tol: Tolerance; filter: RowFilter } | null {
   if (!verify) return null;
   const base = def.tolerances[op] ?? def.tolerances.default;
-  const o: VerifyOptions = verify === true ? {} : verify;
-  if (typeof o !== 'object') throw new DTypeError('dispatchOptions.verify', 'a boolean or { rows?, rtol?, atol? }', describeType(verify));
-  for (const k of Object.keys(o)) {
-    if (k !== 'rows' && k !== 'rtol' && k !== 'atol') throw new ValueError(`dispatchOptions.verify.${k}`, 'unknown key; expected one of rows, rtol, atol');
-  }
+  const o: VerifyOptions = verify === true ? {} : optionsObject<VerifyOptions>(verify, 'dispatchOptions.verify', ['rows', 'rtol', 'atol']);
   const tol = { rtol: o.rtol ?? base.rtol, atol: o.atol ?? base.atol };
   if (!(tol.rtol >= 0) || !(tol.atol >= 0)) throw new ValueError('dispatchOptions.verify', `rtol and atol must be non-negative numbers, received rtol=${tol.rtol} atol=${tol.atol}`);
   let filter: RowFilter = null;
@@ -413,17 +410,9 @@ function verifySettings(def: BackendDefinition, op: OpName, verify: boolean | Ve
 function checkOptions(options: DispatchOptions | undefined): { requested: string; options: DispatchOptions } {
   if (options === undefined || options === null) return { requested: 'auto', options: {} };
   // The op's last argument, named apart from the op's own `options` so errors say which is meant.
-  if (typeof options !== 'object') throw new DTypeError('dispatchOptions', '{ backend?, verify?, onReport? }', describeType(options));
-  // Read each field once (a throwing getter or Proxy becomes a typed error, and cannot change later).
-  try {
-    for (const k of Object.keys(options)) {
-      if (k !== 'backend' && k !== 'verify' && k !== 'onReport') throw new ValueError(`dispatchOptions.${k}`, 'unknown key; expected one of backend, verify, onReport');
-    }
-    options = { backend: options.backend, verify: options.verify, onReport: options.onReport };
-  } catch (e) {
-    if (e instanceof ValueError) throw e;
-    throw new DTypeError('dispatchOptions', '{ backend?, verify?, onReport? } with readable fields', 'an object whose fields throw when read', (e as Error)?.message ?? String(e));
-  }
+  // Each field is read once (a throwing getter or Proxy is a typed error, and cannot change later).
+  const o = optionsObject<DispatchOptions>(options, 'dispatchOptions', ['backend', 'verify', 'onReport']);
+  options = { backend: o.backend, verify: o.verify, onReport: o.onReport };
   const requested = options.backend ?? 'auto';
   if (typeof requested !== 'string') throw new DTypeError('dispatchOptions.backend', "a backend name or 'auto'", describeType(requested));
   if (options.onReport !== undefined && typeof options.onReport !== 'function') {

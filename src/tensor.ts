@@ -7,6 +7,7 @@
  * @module
  */
 import { liveTypedArray } from './buffers';
+import { optionsObject } from './options';
 import { DTypeError, ShapeError, ValueError, describeType, formatShape } from './errors';
 
 /** A dense float32 tensor: row-major, contiguous, `data.length === product(shape)`. */
@@ -251,17 +252,9 @@ export interface RandomOptions {
 /** A tensor of seeded random numbers (uniform in [-1, 1) by default). */
 export function random(shape: readonly number[], options: RandomOptions | null = {}): Tensor {
   const s = checkShape(shape, 'shape');
-  const raw: unknown = options ?? {};
-  if (typeof raw !== 'object') throw new DTypeError('options', 'a RandomOptions object', describeType(raw));
-  // Each field read once, in a guard: a throwing getter or Proxy becomes a typed error.
-  const o: RandomOptions = {};
-  for (const k of ['seed', 'distribution', 'low', 'high', 'std'] as const) {
-    try {
-      (o as Record<string, unknown>)[k] = (raw as Record<string, unknown>)[k];
-    } catch (e) {
-      throw new DTypeError(`options.${k}`, 'a readable value', 'a getter or Proxy trap that throws', String((e as Error)?.message ?? e));
-    }
-  }
+  // Each field read once, through the guard (a throwing getter or Proxy is a typed error).
+  const g = optionsObject<RandomOptions>(options, 'options');
+  const o: RandomOptions = { seed: g.seed, distribution: g.distribution, low: g.low, high: g.high, std: g.std };
   for (const k of ['seed', 'low', 'high', 'std'] as const) {
     const x = o[k];
     if (x !== undefined && !(typeof x === 'number' && Number.isFinite(x))) throw new DTypeError(`options.${k}`, 'a finite number', describeType(x));

@@ -9,6 +9,9 @@ import type { Strided } from './kernels';
 import { liveTypedArray } from './buffers';
 import { asMask, asTensor, sizeOf } from './tensor';
 
+// Lives in ./options (it depends only on the errors) so that tensor.ts can use it without a cycle.
+export { optionsObject } from './options';
+
 /** A checked float tensor. */
 export interface Checked {
   data: Float32Array;
@@ -123,47 +126,6 @@ export function matrix(value: unknown, argument: string, rows: number, cols: num
   if (t.shape.length !== 2) throw new ShapeError(argument, exp, formatShape(t.shape), `rank ${t.shape.length}`);
   if ((rows >= 0 && t.shape[0] !== rows) || (cols >= 0 && t.shape[1] !== cols)) throw new ShapeError(argument, exp, formatShape(t.shape));
   return t;
-}
-
-/**
- * Check that an options (or params) argument is an object (or absent). With `keys`, an own key
- * outside that list is a ValueError naming it: a misspelt option (`casual: true`) must not be
- * silently ignored, as a Python keyword argument would not be.
- */
-export function optionsObject<T extends object>(value: unknown, argument: string, keys?: readonly (keyof T & string)[]): Partial<T> {
-  if (value === undefined || value === null) return {};
-  if (typeof value !== 'object') throw new DTypeError(argument, 'an options object', describeType(value));
-  // Reads go through a guard: a getter or Proxy trap that throws becomes a DTypeError naming the
-  // field (found by test/fuzz-core.mjs), not the caller's own exception escaping untyped.
-  const unreadable = (key: PropertyKey, e: unknown): DTypeError =>
-    new DTypeError(`${argument}.${String(key)}`, 'a readable value', 'a getter or Proxy trap that throws', String((e as Error)?.message ?? e));
-  if (keys) {
-    let own: string[];
-    try {
-      own = Object.keys(value);
-    } catch (e) {
-      throw new DTypeError(argument, 'an object whose keys can be listed', 'a Proxy whose ownKeys trap throws', String((e as Error)?.message ?? e));
-    }
-    for (const k of own) {
-      if (!(keys as readonly string[]).includes(k)) throw new ValueError(`${argument}.${k}`, `unknown key; expected one of ${keys.join(', ')}`);
-    }
-  }
-  return new Proxy(value, {
-    get(target, key) {
-      try {
-        return Reflect.get(target, key);
-      } catch (e) {
-        throw unreadable(key, e);
-      }
-    },
-    has(target, key) {
-      try {
-        return Reflect.has(target, key);
-      } catch (e) {
-        throw unreadable(key, e);
-      }
-    },
-  }) as Partial<T>;
 }
 
 /** `returnWeights` asked for a weights tensor of `n` elements (`shape` names its layout): a ValueError past 2^31-1. */
