@@ -18,6 +18,18 @@ function bcastIndex(shape, idx4) {
   return f;
 }
 
+/**
+ * Softmax of float64 logits where -Infinity marks an excluded key: { p (0 there), lse }, or null
+ * when every key is excluded.
+ */
+function softmax64(logits) {
+  const m = Math.max(...logits);
+  if (m === -Infinity) return null;
+  let sum = 0;
+  for (const x of logits) sum += Math.exp(x - m);
+  return { p: logits.map((x) => Math.exp(x - m) / sum), lse: m + Math.log(sum) };
+}
+
 export function oracleSdpa(q, k, v, opts = {}) {
   const [B, Hq, L, D] = q.shape;
   const [, Hkv, S] = k.shape;
@@ -39,20 +51,14 @@ export function oracleSdpa(q, k, v, opts = {}) {
           for (let c = 0; c < D; c++) dot += q.data[((b * Hq + h) * L + i) * D + c] * k.data[((b * Hkv + hk) * S + j) * D + c];
           logits[j] = dot * scale + (opts.bias ? opts.bias.data[bcastIndex(opts.bias.shape, [b, h, i, j])] : 0);
         }
-        const m = Math.max(...logits);
+        const sm = softmax64(logits);
         const row = (b * Hq + h) * L + i;
-        if (m === -Infinity) {
-          lse[row] = -Infinity; // nothing to attend to: zeros out, zero weights
-          continue;
-        }
-        let sum = 0;
-        for (let j = 0; j < S; j++) sum += Math.exp(logits[j] - m);
-        lse[row] = m + Math.log(sum);
+        lse[row] = sm ? sm.lse : -Infinity;
+        if (!sm) continue; // nothing to attend to: zeros out, zero weights
         for (let j = 0; j < S; j++) {
           if (logits[j] === -Infinity) continue; // excluded: contributes nothing (NaN in its v included)
-          const p = Math.exp(logits[j] - m) / sum;
-          weights[row * S + j] = p;
-          for (let c = 0; c < Dv; c++) output[row * Dv + c] += p * v.data[((b * Hkv + hk) * S + j) * Dv + c];
+          weights[row * S + j] = sm.p[j];
+          for (let c = 0; c < Dv; c++) output[row * Dv + c] += sm.p[j] * v.data[((b * Hkv + hk) * S + j) * Dv + c];
         }
       }
     }
@@ -127,15 +133,12 @@ export function oracleAdditive(query, keys, values, p, opts = {}) {
         }
         logits[j] = s;
       }
-      const m = Math.max(...logits);
-      if (m === -Infinity) continue; // nothing to attend to: zeros
-      let sum = 0;
-      for (let j = 0; j < S; j++) sum += Math.exp(logits[j] - m);
+      const sm = softmax64(logits);
+      if (!sm) continue; // nothing to attend to: zeros
       for (let j = 0; j < S; j++) {
         if (logits[j] === -Infinity) continue; // excluded: contributes nothing (NaN in its value included)
-        const w = Math.exp(logits[j] - m) / sum;
-        weights[(b * L + i) * S + j] = w;
-        for (let c = 0; c < Dv; c++) output[(b * L + i) * Dv + c] += w * values.data[(b * S + j) * Dv + c];
+        weights[(b * L + i) * S + j] = sm.p[j];
+        for (let c = 0; c < Dv; c++) output[(b * L + i) * Dv + c] += sm.p[j] * values.data[(b * S + j) * Dv + c];
       }
     }
   return { output, weights };
@@ -201,15 +204,7 @@ export function oracleTarget(target, history, params, opts = {}) {
       a[j] = x[0];
     }
     let w = a.map((v, j) => (j < len ? v : 0));
-    if (opts.normalize === 'softmax') {
-      const m = Math.max(...a);
-      if (m === -Infinity) w = new Float64Array(S);
-      else {
-        const e = a.map((v) => Math.exp(v - m));
-        const sum = e.reduce((p, q) => p + q, 0);
-        w = e.map((v) => v / sum);
-      }
-    }
+    if (opts.normalize === 'softmax') w = softmax64(a)?.p ?? new Float64Array(S);
     for (let j = 0; j < len; j++) {
       weights[b * S + j] = w[j];
       for (let d = 0; d < D; d++) output[b * D + d] += w[j] * history.data[(b * S + j) * D + d];
