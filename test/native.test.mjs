@@ -63,16 +63,15 @@ function nativeTests() {
     assert.is(addon.lastKernel(), `sdpa:${info.kernels.sdpa.selected}`);
   });
   sys('every op reports the forced ISA level as the kernel that ran', () => {
-    const R = (shape, seed) => rnd(shape, seed);
-    const x8 = R([1, 4, 8], 1), w = (sd) => R([8, 8], sd);
+    const x8 = rnd([1, 4, 8], 1), w = (sd) => rnd([8, 8], sd);
     const calls = {
-      softmax: () => ak.softmax(R([3, 5], 1), null, NATIVE),
-      layerNorm: () => ak.layerNorm(R([3, 5], 1), null, null, null, NATIVE),
-      gelu: () => ak.gelu(R([3, 5], 1), null, NATIVE),
-      topK: () => ak.topK(R([2, 4], 1), R([9, 4], 2), 3, {}, NATIVE),
-      targetAttention: () => ak.targetAttention(R([2, 4], 1), R([2, 5, 4], 2), { layers: [{ w: R([16, 3], 3), b: R([3], 4) }, { w: R([3, 1], 5), b: R([1], 6) }] }, null, NATIVE),
+      softmax: () => ak.softmax(rnd([3, 5], 1), null, NATIVE),
+      layerNorm: () => ak.layerNorm(rnd([3, 5], 1), null, null, null, NATIVE),
+      gelu: () => ak.gelu(rnd([3, 5], 1), null, NATIVE),
+      topK: () => ak.topK(rnd([2, 4], 1), rnd([9, 4], 2), 3, {}, NATIVE),
+      targetAttention: () => ak.targetAttention(rnd([2, 4], 1), rnd([2, 5, 4], 2), { layers: [{ w: rnd([16, 3], 3), b: rnd([3], 4) }, { w: rnd([3, 1], 5), b: rnd([1], 6) }] }, null, NATIVE),
       multiHeadAttention: () => ak.multiHeadAttention(x8, x8, x8, { wq: w(2), wk: w(3), wv: w(4), wo: w(5) }, { numHeads: 2 }, NATIVE),
-      transformerEncoderLayer: () => ak.transformerEncoderLayer(x8, { attention: { wq: w(2), wk: w(3), wv: w(4), wo: w(5) }, ffn: { w1: R([8, 16], 6), w2: R([16, 8], 7) } }, { numHeads: 2 }, NATIVE),
+      transformerEncoderLayer: () => ak.transformerEncoderLayer(x8, { attention: { wq: w(2), wk: w(3), wv: w(4), wo: w(5) }, ffn: { w1: rnd([8, 16], 6), w2: rnd([16, 8], 7) } }, { numHeads: 2 }, NATIVE),
     };
     for (const [op, call] of Object.entries(calls)) {
       call();
