@@ -46,6 +46,26 @@ function time(fn, { maxTime = 1, minSamples = 5, isAsync = false } = {}) {
   });
 }
 
+let collect;
+/** V8's full garbage collection without --expose-gc (the flag can be set at run time). */
+function fullGc() {
+  if (collect === undefined) {
+    try {
+      require('v8').setFlagsFromString('--expose_gc');
+      collect = require('vm').runInNewContext('gc');
+    } catch {
+      collect = null;
+    }
+  }
+  if (collect) collect();
+}
+
+/** Collect garbage, then idle for `ms` (timers only: background threads get the cores). */
+async function settle(ms) {
+  fullGc();
+  if (ms > 0) await new Promise((resolve) => setTimeout(resolve, ms));
+}
+
 /**
  * Time several contenders interleaved: `rounds` rounds, each timing every contender once with
  * benchmark.js for maxTime/rounds seconds, the starting contender rotating from round to round.
@@ -53,14 +73,23 @@ function time(fn, { maxTime = 1, minSamples = 5, isAsync = false } = {}) {
  * timed when it came. Each contender: { fn, isAsync?, before?() } (before runs ahead of each of
  * its rounds, e.g. to set a thread count). Returns per contender the median of its round medians,
  * p25/p75 and spread of all its samples pooled, and the round medians themselves.
+ *
+ * Each round starts from a settled machine: a full garbage collection, then `settleMs` of idle
+ * time. Whatever the previous contender left running belongs to it, not to the one timed next:
+ * a thread pool keeps spinning for a while after its last call (onnxruntime's did for up to
+ * ~50 ms here: 2-thread native sdpa (1,8,128,128,64) took 0.42 ms in the first 50 ms after an ORT
+ * round and 0.19 ms after that, on 2 cores), and the garbage of a contender that allocates a new
+ * output per call keeps V8's collector threads busy (4 threads at 6-10% of a core each during a
+ * 2-thread sdpa duel here).
  */
-async function timeInterleaved(contenders, { rounds = 5, maxTime = 1, minSamples = 5 } = {}) {
+async function timeInterleaved(contenders, { rounds = 5, maxTime = 1, minSamples = 5, settleMs = 150 } = {}) {
   const per = contenders.map(() => ({ medians: [], samples: [], calls: 0 }));
   for (let r = 0; r < rounds; r++) {
     for (let i = 0; i < contenders.length; i++) {
       const j = (i + r) % contenders.length;
       const c = contenders[j];
       if (c.before) c.before();
+      await settle(settleMs);
       const t = await time(c.fn, { maxTime: maxTime / rounds, minSamples, isAsync: !!c.isAsync });
       per[j].medians.push(t.median);
       per[j].samples.push(...t.sampleMs);

@@ -478,6 +478,11 @@ inline void block_task(const SdpaParams& p, int64_t b, int64_t h, int64_t blk, B
   const int64_t i0 = blk * BR;
   const int nr = static_cast<int>(imin(BR, p.L - i0));
   const int64_t D = p.D, Dv = p.Dv;
+  // Prefetch the block's Q rows first: the transpose below reads 16 rows a segment at a time and
+  // stalls on each row's first miss (perf, causal (1,8,512,512,64) 1 thread: the transpose's
+  // loads held 4.2% of the samples, 1.9% with this prefetch).
+  for (int r = 0; r < nr; ++r)
+    for (int64_t d0 = 0; d0 < D; d0 += 16) __builtin_prefetch(g.q + (i0 + r) * p.q_si + d0, 0, 3);
   // Qt[d][r] = q[i0 + r][d], by W x W in-register transposes of contiguous row segments.
   for (int r0 = 0; r0 < BR; r0 += W) {
     const int nrv = static_cast<int>(imax(0, imin(W, nr - r0)));
