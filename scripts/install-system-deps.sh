@@ -18,6 +18,7 @@ PACKAGES=(
   libgl1-mesa-dri libglx-mesa0 xvfb xauth
   chromium   # test/browser.test.mjs: headless Chromium (SwiftShader WebGL2) driven by playwright-core
   valgrind   # scripts/valgrind.sh: memcheck of the native addon (issue 6)
+  g++-aarch64-linux-gnu qemu-user   # scripts/arm64-check.sh: the NEON kernels built for arm64 and run under qemu
 )
 
 if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then

@@ -300,6 +300,19 @@ if (!info || !info.available) {
     assert.ok(reports[0].passed && reports[0].elementsChecked > 0);
   });
 
+  test('a row longer than the gpu reads correctly (32767 entries) is refused, naming the limit', () => {
+    const isRowLimit = (e) => e instanceof ak.GpuLimitError && e.limit === 'MAX_ROW_LENGTH' && /32767/.test(e.message);
+    const x = rnd([1, 32768], 81);
+    assert.throws(() => ak.softmax(x, {}, { backend: 'gpu' }), isRowLimit);
+    assert.throws(() => ak.layerNorm(x, null, null, {}, { backend: 'gpu' }), isRowLimit);
+    const q = rnd([1, 1, 1, 4], 82), kv = rnd([1, 1, 40000, 4], 83);
+    assert.throws(() => ak.sdpa(q, kv, kv, {}, { backend: 'gpu' }), isRowLimit);
+    // The longest allowed row is right (the shared spec checks softmax there too).
+    const reports = [];
+    ak.layerNorm(rnd([1, 32767], 84), null, null, {}, { backend: 'gpu', verify: true, onReport: (r) => reports.push(r.verify) });
+    assert.ok(reports[0].passed, 'layerNorm over 32767 columns verifies');
+  });
+
   test('an output beyond what one kernel is verified to read back (2^25 values) is refused, naming the limit', () => {
     const x = { data: new Float32Array(1024 * 32769), shape: [1024, 32769] };
     assert.throws(() => ak.gelu(x, {}, { backend: 'gpu' }), (e) => e instanceof ak.GpuLimitError && e.limit === 'MAX_OUTPUT_VALUES' && /2\^25/.test(e.message));

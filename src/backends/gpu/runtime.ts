@@ -16,6 +16,15 @@ import { GpuHostUnavailable, getGpuHostFactory, type GpuHost, type GpuJsKernelRu
 /** Largest kernel output (values) verified to read back correctly on llvmpipe (see fitOutput). */
 export const GPU_MAX_OUTPUT_VALUES = 2 ** 25;
 
+/**
+ * Longest row a kernel loops over (the constants `S` and `C`: keys, softmax / layerNorm columns).
+ * Measured on Mesa llvmpipe (2026-11-22): a softmax row of 32767 entries is within 1e-6 of
+ * reference, one of 32768 is 6e-5 off and one of 40000 is 0.6 off, likewise sdpa over 40000 keys
+ * and layerNorm over 40000 columns; the cause (somewhere in gpu.js's texture addressing) is not
+ * known. Longer rows are refused rather than computed wrong.
+ */
+export const GPU_MAX_ROW_LENGTH = 32767;
+
 /** Raised when a problem exceeds what the GL context can hold (names MAX_TEXTURE_SIZE). */
 export class GpuLimitError extends AttnkitError {
   /** The limit that was exceeded, e.g. `'MAX_TEXTURE_SIZE'`. */
@@ -171,6 +180,12 @@ export class Runtime {
 
   /** Compile (or fetch from the cache) and run a kernel; returns its output texture, tracked by `scope`. */
   run(scope: Scope, spec: KernelSpec, args: Arg[]): GpuJsTexture {
+    for (const key of ['S', 'C']) {
+      const len = spec.constants[key];
+      if (typeof len === 'number' && len > GPU_MAX_ROW_LENGTH) {
+        throw new GpuLimitError('MAX_ROW_LENGTH', `gpu kernel '${spec.name}' would loop over ${len} entries of a row, more than the ${GPU_MAX_ROW_LENGTH} it is verified to read correctly; use another backend`);
+      }
+    }
     const host = this.getHost();
     const output = this.fitOutput(spec.name, spec.output);
     const constants = { ...spec.constants, ZN: spec.output[2] };

@@ -1,0 +1,262 @@
+// arm64 check of the NEON kernels (scripts/arm64-check.sh): cross-compiled for aarch64 and run
+// under qemu-user, once with ATTNKIT_ISA=neon and once with ATTNKIT_ISA=scalar. Each kernel family
+// that has a NEON file (sdpa, softmax, layerNorm, gelu, the GEMM behind linear, topK) runs on
+// adversarial sizes (odd, not multiples of 4 lanes, L != S, one key, grouped-query, causal, empty
+// rows) and is compared with a float64 loop written here, at the tolerance the native backend
+// documents for the op (src/backends/native/ops/*.ts). Non-finite results never pass.
+// Usage: neon_check <expected isa>   (exit 0 = every check passed and ran at that ISA)
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "attnkit/elementwise.h"
+#include "attnkit/isa.h"
+#include "attnkit/linear.h"
+#include "attnkit/parallel.h"
+#include "attnkit/sdpa.h"
+#include "attnkit/topk.h"
+
+using namespace attnkit;
+
+namespace {
+
+int failures = 0, checks = 0;
+std::string want_isa;
+std::mt19937 rng(12345);
+
+std::vector<float> randn(size_t n, float sd = 1.0f) {
+  std::normal_distribution<float> d(0.0f, sd);
+  std::vector<float> v(n);
+  for (auto& x : v) x = d(rng);
+  return v;
+}
+
+/// |got - want| <= atol + rtol·|want| everywhere, and got finite.
+void expect_close(const char* what, const float* got, const std::vector<double>& want, double rtol, double atol) {
+  double worst = 0;
+  size_t bad = 0;
+  for (size_t i = 0; i < want.size(); ++i) {
+    const double g = got[i], w = want[i], e = std::fabs(g - w);
+    if (!std::isfinite(g) || !(e <= atol + rtol * std::fabs(w))) ++bad;
+    if (e > worst || !std::isfinite(g)) worst = std::isfinite(g) ? e : INFINITY;
+  }
+  ++checks;
+  if (bad) ++failures;
+  std::printf("%s %-58s max abs err %.2e (%zu of %zu outside rtol %.0e atol %.0e)\n", bad ? "FAIL" : "ok  ", what, worst, bad, want.size(), rtol, atol);
+}
+
+void expect_isa(const char* what, const char* used) {
+  ++checks;
+  if (want_isa != used) {
+    ++failures;
+    std::printf("FAIL %s ran at %s, expected %s\n", what, used, want_isa.c_str());
+  }
+}
+
+struct SdpaCase {
+  int64_t B, Hq, Hkv, L, S, D, Dv;
+  bool causal, mask, lengths;
+};
+
+void check_sdpa(const SdpaCase& c) {
+  std::vector<float> q = randn(c.B * c.Hq * c.L * c.D), k = randn(c.B * c.Hkv * c.S * c.D), v = randn(c.B * c.Hkv * c.S * c.Dv);
+  std::vector<float> out(c.B * c.Hq * c.L * c.Dv, -7.0f);
+  std::vector<uint8_t> mask;  // [L, S], broadcast over B and H; row 0 fully masked
+  std::vector<int32_t> lens;  // [B]: the first batch sees no key at all
+  SdpaParams p;
+  p.q = q.data();
+  p.k = k.data();
+  p.v = v.data();
+  p.out = out.data();
+  p.B = c.B, p.Hq = c.Hq, p.Hkv = c.Hkv, p.L = c.L, p.S = c.S, p.D = c.D, p.Dv = c.Dv;
+  p.scale = 1.0f / std::sqrt(static_cast<float>(c.D));
+  p.causal = c.causal;
+  sdpa_contiguous_strides(p);
+  if (c.mask) {
+    mask.resize(c.L * c.S);
+    for (int64_t i = 0; i < c.L; ++i)
+      for (int64_t j = 0; j < c.S; ++j) mask[i * c.S + j] = i == 0 ? 0 : ((i * 7 + j * 3) % 5 != 0);
+    p.mask = mask.data();
+    p.mask_s[2] = c.S;
+    p.mask_s[3] = 1;
+  }
+  if (c.lengths) {
+    for (int64_t b = 0; b < c.B; ++b) lens.push_back(b == 0 ? 0 : static_cast<int32_t>((c.S * (b + 1)) / (c.B + 1)));
+    p.key_lengths = lens.data();
+  }
+  expect_isa("sdpa", sdpa_forward(p));
+  std::vector<double> want(out.size(), 0.0), s(c.S);
+  for (int64_t b = 0; b < c.B; ++b)
+    for (int64_t h = 0; h < c.Hq; ++h) {
+      const int64_t hk = h / (c.Hq / c.Hkv);
+      for (int64_t i = 0; i < c.L; ++i) {
+        double m = -INFINITY;
+        for (int64_t j = 0; j < c.S; ++j) {
+          bool ok = !(c.causal && j > i + c.S - c.L) && !(c.mask && !mask[i * c.S + j]) && !(c.lengths && j >= lens[b]);
+          double dot = 0;
+          for (int64_t d = 0; d < c.D; ++d) dot += double(q[((b * c.Hq + h) * c.L + i) * c.D + d]) * k[((b * c.Hkv + hk) * c.S + j) * c.D + d];
+          s[j] = ok ? dot * p.scale : -INFINITY;
+          if (s[j] > m) m = s[j];
+        }
+        double* o = &want[((b * c.Hq + h) * c.L + i) * c.Dv];
+        if (m == -INFINITY) continue;  // nothing to attend to: zeros
+        double l = 0;
+        for (int64_t j = 0; j < c.S; ++j) l += (s[j] = std::exp(s[j] - m));
+        for (int64_t j = 0; j < c.S; ++j)
+          for (int64_t e = 0; e < c.Dv; ++e) o[e] += s[j] / l * v[((b * c.Hkv + hk) * c.S + j) * c.Dv + e];
+      }
+    }
+  char name[160];
+  std::snprintf(name, sizeof name, "sdpa B%lld Hq%lld Hkv%lld L%lld S%lld D%lld Dv%lld%s%s%s", (long long)c.B, (long long)c.Hq, (long long)c.Hkv, (long long)c.L,
+                (long long)c.S, (long long)c.D, (long long)c.Dv, c.causal ? " causal" : "", c.mask ? " mask" : "", c.lengths ? " keyLengths" : "");
+  expect_close(name, out.data(), want, 2e-5, 4e-6);
+}
+
+void check_softmax(int64_t rows, int64_t cols) {
+  std::vector<float> x = randn(rows * cols, 4.0f), out(rows * cols);
+  SoftmaxParams p;
+  p.x = x.data();
+  p.out = out.data();
+  p.rows = rows, p.cols = cols, p.rank = 2;
+  p.shape[0] = rows, p.shape[1] = cols;
+  Isa used = Isa::scalar;
+  softmax_table().get(&used)(p);
+  expect_isa("softmax", isa_name(used));
+  std::vector<double> want(rows * cols);
+  for (int64_t r = 0; r < rows; ++r) {
+    double m = -INFINITY, l = 0;
+    for (int64_t c = 0; c < cols; ++c) m = std::fmax(m, x[r * cols + c]);
+    for (int64_t c = 0; c < cols; ++c) l += std::exp(x[r * cols + c] - m);
+    for (int64_t c = 0; c < cols; ++c) want[r * cols + c] = std::exp(x[r * cols + c] - m) / l;
+  }
+  char name[80];
+  std::snprintf(name, sizeof name, "softmax %lldx%lld", (long long)rows, (long long)cols);
+  expect_close(name, out.data(), want, 2e-6, 2e-7);
+}
+
+void check_layernorm(int64_t rows, int64_t cols) {
+  std::vector<float> x = randn(rows * cols, 3.0f), g = randn(cols), bta = randn(cols), out(rows * cols);
+  for (auto& t : x) t += 5.0f;  // a mean far from 0
+  LayerNormParams p;
+  p.x = x.data();
+  p.out = out.data();
+  p.rows = rows, p.cols = cols;
+  p.gamma = g.data();
+  p.beta = bta.data();
+  Isa used = Isa::scalar;
+  layernorm_table().get(&used)(p);
+  expect_isa("layerNorm", isa_name(used));
+  std::vector<double> want(rows * cols);
+  for (int64_t r = 0; r < rows; ++r) {
+    double mean = 0, var = 0;
+    for (int64_t c = 0; c < cols; ++c) mean += x[r * cols + c];
+    mean /= cols;
+    for (int64_t c = 0; c < cols; ++c) var += (x[r * cols + c] - mean) * (x[r * cols + c] - mean);
+    var /= cols;
+    for (int64_t c = 0; c < cols; ++c) want[r * cols + c] = (x[r * cols + c] - mean) / std::sqrt(var + double(p.eps)) * g[c] + bta[c];
+  }
+  char name[80];
+  std::snprintf(name, sizeof name, "layerNorm %lldx%lld", (long long)rows, (long long)cols);
+  expect_close(name, out.data(), want, 3e-4, 5e-6);
+}
+
+void check_gelu(int64_t n, bool tanh_approx) {
+  std::vector<float> x = randn(n, 3.0f), out(n);
+  GeluParams p;
+  p.x = x.data();
+  p.out = out.data();
+  p.n = n;
+  p.tanh_approx = tanh_approx;
+  Isa used = Isa::scalar;
+  gelu_table().get(&used)(p);
+  expect_isa("gelu", isa_name(used));
+  std::vector<double> want(n);
+  for (int64_t i = 0; i < n; ++i) {
+    const double t = x[i];
+    want[i] = tanh_approx ? 0.5 * t * (1 + std::tanh(std::sqrt(2 / 3.14159265358979323846) * (t + 0.044715 * t * t * t))) : 0.5 * t * (1 + std::erf(t / std::sqrt(2.0)));
+  }
+  expect_close(tanh_approx ? "gelu (tanh) n=1001" : "gelu (erf) n=1001", out.data(), want, 2e-6, 5e-7);
+}
+
+void check_linear(int64_t rows, int64_t in, int64_t outd) {
+  std::vector<float> x = randn(rows * in), w = randn(in * outd, 0.2f), b = randn(outd), y(rows * outd);
+  LinearParams p{x.data(), w.data(), b.data(), rows, in, outd, y.data()};
+  expect_isa("linear", isa_name(linear_forward(p)));
+  std::vector<double> want(rows * outd);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t o = 0; o < outd; ++o) {
+      double acc = b[o];
+      for (int64_t i = 0; i < in; ++i) acc += double(x[r * in + i]) * w[i * outd + o];
+      want[r * outd + o] = acc;
+    }
+  char name[80];
+  std::snprintf(name, sizeof name, "linear %lldx%lld -> %lld", (long long)rows, (long long)in, (long long)outd);
+  expect_close(name, y.data(), want, 1e-4, 2e-6);
+}
+
+void check_topk(int64_t B, int64_t N, int64_t D, int64_t k) {
+  std::vector<float> u = randn(B * D), it = randn(N * D), sc(B * k);
+  std::vector<int32_t> idx(B * k, -1);
+  TopKParams p{u.data(), it.data(), B, N, D, k, nullptr, nullptr, idx.data(), sc.data()};
+  expect_isa("topK", isa_name(topk_forward(p)));
+  // Each returned score is its item's score; the returned scores are the k best, best first.
+  std::vector<double> at(B * k), best(B * k);
+  for (int64_t b = 0; b < B; ++b) {
+    std::vector<double> all(N);
+    for (int64_t n = 0; n < N; ++n) {
+      double s = 0;
+      for (int64_t d = 0; d < D; ++d) s += double(u[b * D + d]) * it[n * D + d];
+      all[n] = s;
+    }
+    for (int64_t j = 0; j < k; ++j) at[b * k + j] = (idx[b * k + j] >= 0 && idx[b * k + j] < N) ? all[idx[b * k + j]] : NAN;
+    std::vector<double> sorted = all;
+    std::partial_sort(sorted.begin(), sorted.begin() + k, sorted.end(), [](double a, double c) { return a > c; });
+    for (int64_t j = 0; j < k; ++j) best[b * k + j] = sorted[j];
+  }
+  expect_close("topK scores are the returned items' scores", sc.data(), at, 1e-4, 1e-6);
+  expect_close("topK scores are the k best, best first", sc.data(), best, 1e-4, 1e-6);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 2) {
+    std::fprintf(stderr, "usage: neon_check <expected isa: neon|scalar>\n");
+    return 2;
+  }
+  want_isa = argv[1];
+  if (isa_error() && *isa_error()) {
+    std::printf("FAIL ATTNKIT_ISA: %s\n", isa_error());
+    return 1;
+  }
+  std::printf("active ISA %s (detected %s), %d threads\n", isa_name(active_isa()), isa_name(detected_isa()), num_threads());
+  for (int threads : {1, 3}) {
+    set_threads(threads);
+    const SdpaCase cases[] = {
+        {1, 2, 2, 7, 129, 17, 17, false, false, false},   // block of one partial row vector; odd D
+        {2, 4, 2, 129, 7, 63, 65, true, false, false},    // grouped-query, L > S causal, Dv != D
+        {1, 3, 1, 1, 1000, 64, 64, false, false, true},   // decode: split keys; keyLengths with an empty batch
+        {3, 2, 2, 1, 1000, 65, 65, false, false, true},   // decode, odd D, keyLengths 0 / 500 / 750
+        {1, 2, 1, 100, 100, 3, 3, true, true, false},     // causal + mask, a fully masked row
+        {1, 1, 1, 64, 1, 129, 129, false, false, false},  // one key
+        {2, 2, 2, 1000, 129, 1, 1, false, true, true},    // D = 1, long L, mask + keyLengths
+    };
+    for (const auto& c : cases) check_sdpa(c);
+    check_softmax(37, 1000);
+    check_softmax(5, 17);
+    check_layernorm(33, 65);
+    check_layernorm(4, 1);
+    check_gelu(1001, false);
+    check_gelu(1001, true);
+    check_linear(37, 65, 129);
+    check_linear(1, 3, 1);
+    check_topk(5, 1000, 17, 10);
+  }
+  std::printf("%d checks, %d failed (%s)\n", checks, failures, want_isa.c_str());
+  return failures ? 1 : 0;
+}
