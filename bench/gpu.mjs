@@ -182,6 +182,13 @@ function tolerances() {
       track('gelu', (be) => ak.gelu(x, { approximate: 'tanh' }, { backend: be }));
       track('linear', (be) => ak.linear(x, rnd([C, 33], S0 + 63, 1 / Math.sqrt(C)), rnd([33], S0 + 64), { backend: be }));
     }
+    // softmax on long rows of normal logits (sd 2-4; up to the gpu's longest row, 32767): many
+    // entries carry weight and some reach 0.05-0.5, so an error in the row sum shows.
+    for (const [R, C, sd] of [[6, 1000, 4], [2, 20000, 3], [1, 32767, 2]]) {
+      const u = rnd([R, C], S0 + 65).data, v = rnd([R, C], S0 + 66).data;
+      const x = { data: Float32Array.from(u, (ui, i) => sd * Math.sqrt(-2 * Math.log((ui + 1.000001) / 2.000002)) * Math.cos(Math.PI * v[i])), shape: [R, C] };
+      track('softmax', (be) => ak.softmax(x, {}, { backend: be }));
+    }
     {
       const u = rnd([5, 64], S0 + 70), it = rnd([3000, 64], S0 + 71);
       track('topK', (be) => ({ scores: ak.topK(u, it, 20, {}, { backend: be }).scores }));

@@ -184,6 +184,16 @@ async function errors() {
       add(`gelu.${approximate}`, nat.gelu(g), ref('gelu', g));
     }
   }
+  // softmax on long rows of normal logits (sd 2-4): many entries carry weight and some reach
+  // 0.05-0.5, so an error in the row sum shows; uniform logits give outputs near 1/C, below atol.
+  const normal = (n, sd) => {
+    const u = r([n]), v = r([n]);
+    return Float32Array.from(u, (ui, i) => sd * Math.sqrt(-2 * Math.log((ui + 1.000001) / 2.000002)) * Math.cos(Math.PI * v[i]));
+  };
+  for (const [rows, cols, sd] of [[64, 129, 4], [6, 1000, 4], [16, 4096, 4], [2, 20000, 3], [4, 100003, 2]]) {
+    const sm = { x: normal(rows * cols, sd), shape: [rows, cols], rows, cols, mask: null };
+    add('softmax', nat.softmax(sm), ref('softmax', sm));
+  }
   // gelu over a dense grid, tails included (the exact form's negative tail is where 1 + erf cancels).
   const grid = Float32Array.from({ length: 60001 }, (_, i) => -15 + i * 5e-4);
   for (const approximate of ['none', 'tanh']) {

@@ -46,8 +46,11 @@ kernel_objs=$(ls "$out"/obj/*.o | grep -v '/native_bindings_')
 # (-fno-tree-vectorize: gcc 12's aarch64 vectoriser has an internal compiler error on one of the
 # float64 reference loops; those loops are the yardstick, not the code under test.)
 "$CXX" "${FLAGS[@]}" -fno-tree-vectorize -static -pthread -o "$out/neon_check" test/arm64/neon_check.cc $kernel_objs
+# The native backend's verify tolerances, from the built package (npm run build), as op rtol atol.
+read -r -a tols <<< "$(node -e "const t = require('./dist/cjs/index.js').getBackend('native').tolerances;
+process.stdout.write(['sdpa', 'softmax', 'layerNorm', 'gelu', 'linear', 'topK'].map((op) => [op, t[op].rtol, t[op].atol].join(' ')).join(' '))")"
 for isa in neon scalar; do
-  echo "arm64-check: ATTNKIT_ISA=$isa qemu-aarch64 $out/neon_check $isa"
-  ATTNKIT_ISA=$isa qemu-aarch64 "$out/neon_check" "$isa"
+  echo "arm64-check: ATTNKIT_ISA=$isa qemu-aarch64 $out/neon_check $isa ${tols[*]}"
+  ATTNKIT_ISA=$isa qemu-aarch64 "$out/neon_check" "$isa" "${tols[@]}"
 done
 echo "arm64-check: ok"

@@ -3,13 +3,17 @@
 // that has a NEON file (sdpa, softmax, layerNorm, gelu, the GEMM behind linear, topK) runs on
 // adversarial sizes (odd, not multiples of 4 lanes, L != S, one key, grouped-query, causal, empty
 // rows) and is compared with a float64 loop written here, at the tolerance the native backend
-// documents for the op (src/backends/native/ops/*.ts). Non-finite results never pass.
-// Usage: neon_check <expected isa>   (exit 0 = every check passed and ran at that ISA)
+// documents for the op (read from the built package by the script and passed in as arguments, so
+// the two cannot drift apart). Non-finite results never pass.
+// Usage: neon_check <expected isa> <op> <rtol> <atol> ...   (one triple for each of sdpa, softmax,
+// layerNorm, gelu, linear, topK; exit 0 = every check passed and ran at that ISA)
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <map>
 #include <random>
 #include <string>
 #include <vector>
@@ -27,6 +31,10 @@ namespace {
 
 int failures = 0, checks = 0;
 std::string want_isa;
+struct Tol {
+  double rtol, atol;
+};
+std::map<std::string, Tol> tols;  // the native backend's verify tolerance per op
 std::mt19937 rng(12345);
 
 std::vector<float> randn(size_t n, float sd = 1.0f) {
@@ -36,8 +44,9 @@ std::vector<float> randn(size_t n, float sd = 1.0f) {
   return v;
 }
 
-/// |got - want| <= atol + rtol·|want| everywhere, and got finite.
-void expect_close(const char* what, const float* got, const std::vector<double>& want, double rtol, double atol) {
+/// |got - want| <= atol + rtol·|want| everywhere (the tolerance of `op`), and got finite.
+void expect_close(const char* op, const char* what, const float* got, const std::vector<double>& want) {
+  const double rtol = tols.at(op).rtol, atol = tols.at(op).atol;
   double worst = 0;
   size_t bad = 0;
   for (size_t i = 0; i < want.size(); ++i) {
@@ -114,7 +123,7 @@ void check_sdpa(const SdpaCase& c) {
   char name[160];
   std::snprintf(name, sizeof name, "sdpa B%lld Hq%lld Hkv%lld L%lld S%lld D%lld Dv%lld%s%s%s", (long long)c.B, (long long)c.Hq, (long long)c.Hkv, (long long)c.L,
                 (long long)c.S, (long long)c.D, (long long)c.Dv, c.causal ? " causal" : "", c.mask ? " mask" : "", c.lengths ? " keyLengths" : "");
-  expect_close(name, out.data(), want, 2e-5, 4e-6);
+  expect_close("sdpa", name, out.data(), want);
 }
 
 void check_softmax(int64_t rows, int64_t cols) {
@@ -136,7 +145,7 @@ void check_softmax(int64_t rows, int64_t cols) {
   }
   char name[80];
   std::snprintf(name, sizeof name, "softmax %lldx%lld", (long long)rows, (long long)cols);
-  expect_close(name, out.data(), want, 2e-6, 2e-7);
+  expect_close("softmax", name, out.data(), want);
 }
 
 void check_layernorm(int64_t rows, int64_t cols) {
@@ -162,7 +171,7 @@ void check_layernorm(int64_t rows, int64_t cols) {
   }
   char name[80];
   std::snprintf(name, sizeof name, "layerNorm %lldx%lld", (long long)rows, (long long)cols);
-  expect_close(name, out.data(), want, 3e-4, 5e-6);
+  expect_close("layerNorm", name, out.data(), want);
 }
 
 void check_gelu(int64_t n, bool tanh_approx) {
@@ -180,7 +189,7 @@ void check_gelu(int64_t n, bool tanh_approx) {
     const double t = x[i];
     want[i] = tanh_approx ? 0.5 * t * (1 + std::tanh(std::sqrt(2 / 3.14159265358979323846) * (t + 0.044715 * t * t * t))) : 0.5 * t * (1 + std::erf(t / std::sqrt(2.0)));
   }
-  expect_close(tanh_approx ? "gelu (tanh) n=1001" : "gelu (erf) n=1001", out.data(), want, 2e-6, 5e-7);
+  expect_close("gelu", tanh_approx ? "gelu (tanh) n=1001" : "gelu (erf) n=1001", out.data(), want);
 }
 
 void check_linear(int64_t rows, int64_t in, int64_t outd) {
@@ -196,7 +205,7 @@ void check_linear(int64_t rows, int64_t in, int64_t outd) {
     }
   char name[80];
   std::snprintf(name, sizeof name, "linear %lldx%lld -> %lld", (long long)rows, (long long)in, (long long)outd);
-  expect_close(name, y.data(), want, 1e-4, 2e-6);
+  expect_close("linear", name, y.data(), want);
 }
 
 void check_topk(int64_t B, int64_t N, int64_t D, int64_t k) {
@@ -218,15 +227,21 @@ void check_topk(int64_t B, int64_t N, int64_t D, int64_t k) {
     std::partial_sort(sorted.begin(), sorted.begin() + k, sorted.end(), [](double a, double c) { return a > c; });
     for (int64_t j = 0; j < k; ++j) best[b * k + j] = sorted[j];
   }
-  expect_close("topK scores are the returned items' scores", sc.data(), at, 1e-4, 1e-6);
-  expect_close("topK scores are the k best, best first", sc.data(), best, 1e-4, 1e-6);
+  expect_close("topK", "topK scores are the returned items' scores", sc.data(), at);
+  expect_close("topK", "topK scores are the k best, best first", sc.data(), best);
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 2) {
-    std::fprintf(stderr, "usage: neon_check <expected isa: neon|scalar>\n");
+  for (int a = 2; a + 2 < argc; a += 3) tols[argv[a]] = Tol{std::atof(argv[a + 1]), std::atof(argv[a + 2])};
+  bool usable = argc >= 2 && (argc - 2) % 3 == 0;
+  for (const char* op : {"sdpa", "softmax", "layerNorm", "gelu", "linear", "topK"}) {
+    const auto t = tols.find(op);
+    usable = usable && t != tols.end() && t->second.rtol > 0 && t->second.atol > 0;
+  }
+  if (!usable) {
+    std::fprintf(stderr, "usage: neon_check <expected isa: neon|scalar> <op> <rtol> <atol> ... (sdpa, softmax, layerNorm, gelu, linear, topK)\n");
     return 2;
   }
   want_isa = argv[1];
