@@ -62,7 +62,8 @@ export type {
   AsyncKernel,
   ReferenceKernel,
 } from './kernels';
-export { OP_NAMES } from './kernels';
+export { OPS, OP_NAMES, tolerancesOf } from './ops/registry';
+export { BAD_OPTION_VALUES, type OpDescriptor, type OptionSpec, type ParamSpec, type CaseRandom, type OpCase, type KnownAnswer, type BenchCase, type Cost, type NativeFacts } from './ops/descriptor';
 export {
   backends,
   registerBackend,

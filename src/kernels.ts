@@ -17,32 +17,8 @@ export interface Strided<T> {
   readonly strides: readonly number[];
 }
 
-/** Names of the ops that backends implement. */
-export type OpName =
-  | 'sdpa'
-  | 'multiHeadAttention'
-  | 'additiveAttention'
-  | 'targetAttention'
-  | 'transformerEncoderLayer'
-  | 'softmax'
-  | 'layerNorm'
-  | 'linear'
-  | 'gelu'
-  | 'topK';
-
-/** Every op name, in a stable order. */
-export const OP_NAMES: readonly OpName[] = [
-  'sdpa',
-  'multiHeadAttention',
-  'additiveAttention',
-  'targetAttention',
-  'transformerEncoderLayer',
-  'softmax',
-  'layerNorm',
-  'linear',
-  'gelu',
-  'topK',
-];
+/** Names of the ops that backends implement (the keys of {@link OpArgs}). */
+export type OpName = keyof OpArgs;
 
 /**
  * Row restriction for `reference` when `verify: { rows }` samples: `rows[r] = 1` marks the rows

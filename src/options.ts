@@ -1,6 +1,6 @@
 /**
  * The options-object check every public function shares (internal: not re-exported from the
- * package). A leaf module: it depends only on the errors, so tensor.ts and dispatch.ts use it too.
+ * package). A leaf module: it depends only on the errors, so tensor.ts and the dispatcher use it too.
  *
  * @module
  */

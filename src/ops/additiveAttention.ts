@@ -6,8 +6,10 @@
 import type { DispatchOptions, OutputLayout } from '../dispatch';
 import type { AdditiveArgs } from '../kernels';
 import type { MaskLike, Tensor, TensorLike } from '../tensor';
-import { expectDim, expectNonEmpty, matrix, optBool, optionalLengths, optionalMask, optionsObject, tensorOfRank, vector, weightsFit } from '../validate';
+import { expectDim, expectNonEmpty, matrix, optionalLengths, optionalMask, optionsObject, vector, weightsFit } from '../validate';
+import { broadcastShape, optionsArg, randLengths, randMask, randT, rnd, shapeOf } from './cases';
 import { run, runAsync, type Prepared } from './common';
+import { optionsFor, readOption, tensorParam, type OpCase, type OpDescriptor } from './descriptor';
 
 /** Parameters of {@link additiveAttention}: `wq [Dq,A]` (omit for pooling), `wk [Dk,A]`, `b [A]`, `v [A]`. */
 export interface AdditiveParams {
@@ -39,11 +41,14 @@ export interface PoolOutput {
   weights: Tensor;
 }
 
+const KP = ['B', 'S', 'Dk'];
+const VP = ['B', 'S', 'Dv'];
+const QP = ['B', 'L', 'Dq'];
+
 function prepareAdditive(query: TensorLike | null, keys: TensorLike, values: TensorLike, params: AdditiveParams, options?: AdditiveOptions | null): Prepared<'additiveAttention', Tensor | PoolOutput> {
-  const KP = ['B', 'S', 'Dk'];
-  const VP = ['B', 'S', 'Dv'];
-  const kt = tensorOfRank(keys, 'keys', KP);
-  const vt = tensorOfRank(values, 'values', VP);
+  const d = additiveAttentionOp;
+  const kt = tensorParam(d, 'keys', keys);
+  const vt = tensorParam(d, 'values', values);
   const [B, S, Dk] = kt.shape;
   for (let a = 0; a < 3; a++) expectNonEmpty('keys', kt.shape, a, KP);
   expectNonEmpty('values', vt.shape, 2, VP);
@@ -61,8 +66,7 @@ function prepareAdditive(query: TensorLike | null, keys: TensorLike, values: Ten
   let q: Float32Array | null = null;
   let wq: Float32Array | null = null;
   if (query !== null) {
-    const QP = ['B', 'L', 'Dq'];
-    const qt = tensorOfRank(query, 'query', QP);
+    const qt = tensorParam(d, 'query', query);
     for (let a = 1; a < 3; a++) expectNonEmpty('query', qt.shape, a, QP);
     expectDim('query', qt.shape, 0, B, QP, 'batch must match keys');
     L = qt.shape[1];
@@ -70,11 +74,11 @@ function prepareAdditive(query: TensorLike | null, keys: TensorLike, values: Ten
     q = qt.data;
     wq = matrix(p.wq, 'params.wq', Dq, A, 'Dq', 'A').data;
   }
-  const o = optionsObject<AdditiveOptions>(options, 'options', ['mask', 'keyLengths', 'returnWeights']);
+  const o = optionsFor<AdditiveOptions>(d, options);
   const target = [B, L, S];
   const mask = optionalMask(o.mask, 'options.mask', target, '[B,L,S]');
   const keyLengths = optionalLengths(o.keyLengths, 'options.keyLengths', B, S);
-  const returnWeights = optBool(o.returnWeights, 'options.returnWeights', false);
+  const returnWeights: boolean = readOption(d, o, 'returnWeights');
   weightsFit(returnWeights, B * L * S, '[B,L,S]');
   const args: AdditiveArgs = { query: q, keys: kt.data, values: vt.data, B, L, S, Dq, Dk, Dv, A, wq, wk: wk.data, b, v, mask, keyLengths, returnWeights };
   const layout = (): OutputLayout => ({
@@ -111,3 +115,94 @@ export function additiveAttentionAsync(query: TensorLike | null, keys: TensorLik
 export function additiveAttentionAsync(query: TensorLike | null, keys: TensorLike, values: TensorLike, params: AdditiveParams, options?: AdditiveOptions | null, dispatchOptions?: DispatchOptions): Promise<Tensor | PoolOutput> {
   return runAsync(() => prepareAdditive(query, keys, values, params, options), dispatchOptions);
 }
+
+/** The additiveAttention descriptor. */
+export const additiveAttentionOp: OpDescriptor<'additiveAttention'> = {
+  name: 'additiveAttention',
+  summary: 'additive (Bahdanau) attention, and attention pooling with query = null',
+  signature: 'additiveAttention(query | null, keys, values, params, options?, dispatch?)',
+  params: [
+    { name: 'query', kind: 'tensor?', dims: QP },
+    { name: 'keys', kind: 'tensor', dims: KP },
+    { name: 'values', kind: 'tensor', dims: VP },
+    { name: 'params', kind: 'params' },
+    { name: 'options', kind: 'options' },
+  ],
+  options: {
+    mask: { kind: 'mask', doc: 'bool mask broadcastable to [B,L,S]' },
+    keyLengths: { kind: 'lengths', doc: '[B] valid key counts' },
+    returnWeights: { kind: 'boolean', default: false, doc: 'also return the [B,L,S] weights' },
+  },
+  optionsIndex: 4,
+  tolerances: {
+    // bench/native-gemm.mjs (random inputs, odd sizes, every ISA): at rtol 1e-4 the worst case
+    // needs atol 3.2e-7 (max |got - want| 9.8e-7); atol leaves ~4x headroom.
+    native: { rtol: 1e-4, atol: 1.5e-6 },
+    // bench/gpu.mjs --tolerances on llvmpipe: atol 3.3e-7 needed at rtol 1e-4; ~4x that.
+    gpu: { rtol: 1e-4, atol: 1.5e-6 },
+  },
+  cost: (s) => {
+    const { B, L, S, D, A } = s as Record<string, number>;
+    return { flops: 2 * B * S * D * A + 2 * B * L * D * A + 3 * B * L * S * A + 2 * B * L * S * D, bytes: 4 * (B * L * D + 2 * B * S * D + 2 * D * A + 2 * A + B * L * D) };
+  },
+  call: (a, dispatch) => additiveAttention(a[0] as TensorLike | null, a[1] as TensorLike, a[2] as TensorLike, a[3] as AdditiveParams, a[4] as AdditiveOptions, dispatch),
+  callAsync: (a, dispatch) => additiveAttentionAsync(a[0] as TensorLike | null, a[1] as TensorLike, a[2] as TensorLike, a[3] as AdditiveParams, a[4] as AdditiveOptions, dispatch),
+  native: { isaKernel: false },
+  cases: {
+    knownAnswers() {
+      // A = 1, wk = [[1]], b = 0, v = [1], pooling: score_j = tanh(k_j); keys [0, atanh(0.5)] give scores [0, 0.5].
+      const one = { data: new Float32Array([1]), shape: [1, 1] };
+      const keys = { data: new Float32Array([0, Math.atanh(0.5)]), shape: [1, 2, 1] };
+      const values = { data: new Float32Array([10, 20]), shape: [1, 2, 1] };
+      const w0 = 1 / (1 + Math.exp(0.5)), w1 = 1 - w0;
+      return [{
+        label: 'pooling over two keys with tanh scores 0 and 0.5',
+        args: [null, keys, values, { wk: one, b: { data: new Float32Array([0]), shape: [1] }, v: { data: new Float32Array([1]), shape: [1] } }, { returnWeights: true }],
+        want: { output: [10 * w0 + 20 * w1], weights: [w0, w1] },
+      }];
+    },
+    checks(quick) {
+      const cases: OpCase[] = [];
+      for (const [B, L, S, D, A] of quick ? [[3, 2, 17, 9, 5]] : [[3, 2, 17, 9, 5], [4, 1, 50, 64, 64], [2, 3, 129, 3, 33]]) {
+        const p = { wq: rnd([D, A], 20, 0.3), wk: rnd([D, A], 21, 0.3), b: rnd([A], 22, 0.1), v: rnd([A], 23) };
+        const q = rnd([B, L, D], 24), k = rnd([B, S, D], 25);
+        const lens = new Int32Array(B).map((_, b) => (b === 1 ? 0 : S - b));
+        cases.push({ label: `B=${B} L=${L} S=${S} D=${D} A=${A}`, args: [q, k, k, p, { keyLengths: lens, returnWeights: true }] });
+        cases.push({ label: `B=${B} S=${S} D=${D} A=${A} pooling`, args: [null, k, k, p, {}] });
+      }
+      return cases;
+    },
+    bench(quick) {
+      const s = quick ? { B: 32, L: 1, S: 50, D: 64, A: 64 } : { B: 256, L: 1, S: 50, D: 64, A: 64 };
+      return [{
+        label: 'attention over 50 items',
+        shape: s,
+        make: () => {
+          const q = rnd([s.B, s.L, s.D], 8), k = rnd([s.B, s.S, s.D], 9);
+          return { args: [q, k, k, { wq: rnd([s.D, s.A], 10, 0.2), wk: rnd([s.D, s.A], 11, 0.2), b: rnd([s.A], 12, 0.1), v: rnd([s.A], 13) }, {}] };
+        },
+      }];
+    },
+    random(R) {
+      const B = R.int(1, 2), S = R.int(1, 5), Dk = R.int(1, 5), Dv = R.int(1, 4), A = R.int(1, 6);
+      const pool = R.bool(0.3);
+      const L = pool ? 1 : R.int(1, 4), Dq = R.int(1, 5);
+      const p: Record<string, unknown> = { wk: randT(R, [Dk, A]), b: randT(R, [A]), v: randT(R, [A]) };
+      if (!pool) p.wq = randT(R, [Dq, A]);
+      const o: Record<string, unknown> = {};
+      if (R.bool(0.3)) o.mask = randMask(R, broadcastShape(R, [B, L, S]));
+      if (R.bool(0.3)) o.keyLengths = randLengths(R, B, S);
+      if (R.bool(0.4)) o.returnWeights = true;
+      return [pool ? null : randT(R, [B, L, Dq]), randT(R, [B, S, Dk]), randT(R, [B, S, Dv]), p, o];
+    },
+    small: () => [null, rnd([2, 6, 5], 9), rnd([2, 6, 4], 10), { wk: rnd([5, 7], 11), b: rnd([7], 12), v: rnd([7], 13) }, { returnWeights: true }],
+  },
+  fuzz: {
+    broadcastTarget: (a) => ({ shape: [shapeOf(a[1])[0], a[0] ? shapeOf(a[0])[1] : 1, shapeOf(a[1])[1]], bias: false }),
+    lengthsTarget: (a) => ({ B: shapeOf(a[1])[0], S: shapeOf(a[1])[1] }),
+    invalidate(_R, a) {
+      optionsArg(a, 4).returnWeights = 'yes';
+      return "options.returnWeights := 'yes'";
+    },
+  },
+};

@@ -7,8 +7,10 @@ import type { DispatchOptions } from '../dispatch';
 import type { GeluArgs } from '../kernels';
 import { asTensor, type Tensor, type TensorLike } from '../tensor';
 import { formatShape } from '../errors';
-import { optEnum, optionalOut, optionsObject, rowsCols } from '../validate';
+import { optionalOut, rowsCols } from '../validate';
+import { randShape, randT, rnd, tensorOf } from './cases';
 import { intoOut, rowMajorLayout, run, runAsync, type Prepared } from './common';
+import { optionsFor, readOption, type OpCase, type OpDescriptor } from './descriptor';
 
 /** Options of {@link gelu}. */
 export interface GeluOptions {
@@ -25,8 +27,8 @@ export interface GeluOptions {
 function prepareGelu(x: TensorLike, options?: GeluOptions | null): Prepared<'gelu', Tensor> {
   const t = asTensor(x, 'x');
   const { rows, cols } = rowsCols(t.shape);
-  const o = optionsObject<GeluOptions>(options, 'options', ['approximate', 'out']);
-  const approximate = optEnum(o.approximate, 'options.approximate', ['none', 'tanh'] as const, 'none');
+  const o = optionsFor<GeluOptions>(geluOp, options);
+  const approximate: GeluArgs['approximate'] = readOption(geluOp, o, 'approximate');
   const out = optionalOut(o.out, 'options.out', t.data.length, `x.shape=${formatShape(t.shape)}`, [['x', t.data]]);
   const args: GeluArgs = { x: t.data, rows, cols, approximate, out };
   return { op: 'gelu', args, layout: () => rowMajorLayout(rows, { output: t.shape }), wrap: (r) => ({ data: intoOut(r, out), shape: t.shape }) };
@@ -41,3 +43,60 @@ export function gelu(x: TensorLike, options?: GeluOptions | null, dispatchOption
 export function geluAsync(x: TensorLike, options?: GeluOptions | null, dispatchOptions?: DispatchOptions): Promise<Tensor> {
   return runAsync(() => prepareGelu(x, options), dispatchOptions);
 }
+
+/** The gelu descriptor. */
+export const geluOp: OpDescriptor<'gelu'> = {
+  name: 'gelu',
+  summary: 'GELU, elementwise: exact (erf) or tanh-approximated',
+  signature: 'gelu(x, options?, dispatch?)',
+  params: [{ name: 'x', kind: 'tensor' }, { name: 'options', kind: 'options' }],
+  options: {
+    approximate: { kind: 'enum', values: ['none', 'tanh'], default: 'none', doc: "'none': exact x·Φ(x); 'tanh': the tanh form" },
+    out: { kind: 'out', doc: 'write the result into this Float32Array' },
+  },
+  optionsIndex: 1,
+  tolerances: {
+    // bench/native-sdpa.mjs --errors (every ISA, both forms): worst |err| 4.8e-7, worst rel 6.3e-7
+    // for |want| >= 1e-2; the tolerance keeps that within its atol.
+    native: { rtol: 2e-6, atol: 5e-7 },
+    // bench/gpu.mjs --tolerances on llvmpipe: max rel error 1.9e-6, within rtol 1e-5 with no atol.
+    gpu: { rtol: 1e-5, atol: 1e-7 },
+  },
+  // Nominal 10 flops per element (the erf polynomial).
+  cost: (s) => ({ flops: 10 * (s.R as number) * (s.C as number), bytes: 8 * (s.R as number) * (s.C as number) }),
+  call: (a, dispatch) => gelu(a[0] as TensorLike, a[1] as GeluOptions, dispatch),
+  callAsync: (a, dispatch) => geluAsync(a[0] as TensorLike, a[1] as GeluOptions, dispatch),
+  native: { isaKernel: true },
+  cases: {
+    knownAnswers() {
+      // gelu(0) = 0, gelu(1) = Φ(1), gelu(-1) = -Φ(-1), gelu(+Inf) = +Inf; NaN stays NaN.
+      // (gelu(-Inf) is NaN today on every backend, -Inf·Φ(-Inf) = -Inf·0, not the limit 0.)
+      return [{ label: 'zero, ±1, +Infinity, NaN', args: [{ data: new Float32Array([0, 1, -1, Infinity, NaN]), shape: [5] }, {}], want: { output: [0, 0.8413447460685429, -0.15865525393145707, Infinity, NaN] } }];
+    },
+    checks() {
+      const cases: OpCase[] = [];
+      for (const [R, C] of [[7, 1], [33, 129], [4, 4096]]) {
+        const x = rnd([R, C], R + C, 5);
+        cases.push({ label: `[${R},${C}] exact`, args: [x, {}] });
+        cases.push({ label: `[${R},${C}] tanh`, args: [x, { approximate: 'tanh' }] });
+      }
+      cases.push({ label: '[3,17] large |x| (±30)', args: [rnd([3, 17], 5, 30), {}] });
+      cases.push({ label: '[1,6] ±Infinity and NaN', args: [tensorOf([1, 6], (_i, j) => [Infinity, -Infinity, NaN, -0, 1e-30, -1e30][j]), { approximate: 'tanh' }] });
+      return cases;
+    },
+    bench(quick) {
+      const s = quick ? { R: 1024, C: 256 } : { R: 16384, C: 1024 };
+      return [{ label: 'FFN activations', shape: s, make: () => ({ args: [rnd([s.R, s.C], 26, 3), {}] }) }];
+    },
+    random: (R) => [randT(R, randShape(R, 1, 3, 6), 4), R.bool() ? { approximate: R.pick(['none', 'tanh']) } : undefined],
+    small: () => [rnd([4, 16], 32), null],
+  },
+  fuzz: {
+    broadcastTarget: () => null,
+    lengthsTarget: () => null,
+    invalidate(_R, a) {
+      a[1] = { approximate: 'fast' };
+      return "options.approximate := 'fast'";
+    },
+  },
+};

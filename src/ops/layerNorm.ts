@@ -7,8 +7,10 @@ import type { DispatchOptions } from '../dispatch';
 import { ValueError, formatShape } from '../errors';
 import type { LayerNormArgs } from '../kernels';
 import type { Tensor, TensorLike } from '../tensor';
-import { nonScalar, optFinite, optionalOut, optionsObject, rowsCols, vector } from '../validate';
+import { nonScalar, optFinite, optionalOut, rowsCols, vector } from '../validate';
+import { randShape, randT, rnd, shapeOf, tensorOf } from './cases';
 import { intoOut, rowMajorLayout, run, runAsync, type Prepared } from './common';
+import { optionsFor, type OpCase, type OpDescriptor } from './descriptor';
 
 /** Options of {@link layerNorm}. */
 export interface LayerNormOptions {
@@ -28,7 +30,7 @@ function prepareLayerNorm(x: TensorLike, gamma: TensorLike | null | undefined, b
   const g = vector(gamma, 'gamma', cols, 'E', true);
   const b = vector(beta, 'beta', cols, 'E', true);
   const epsName = typeof options === 'number' ? 'eps' : 'options.eps';
-  const o = typeof options === 'number' ? {} : optionsObject<LayerNormOptions>(options, 'options', ['eps', 'out']);
+  const o = typeof options === 'number' ? {} : optionsFor<LayerNormOptions>(layerNormOp, options);
   const eps = optFinite(typeof options === 'number' ? options : o.eps, epsName, 1e-5);
   if (eps < 0) throw new ValueError(epsName, `expected a number >= 0, received ${eps}`);
   const out = optionalOut(o.out, 'options.out', t.data.length, `x.shape=${formatShape(t.shape)}`, [['x', t.data], ['gamma', g], ['beta', b]]);
@@ -49,3 +51,67 @@ export function layerNorm(x: TensorLike, gamma?: TensorLike | null, beta?: Tenso
 export function layerNormAsync(x: TensorLike, gamma?: TensorLike | null, beta?: TensorLike | null, options?: LayerNormOptions | number | null, dispatchOptions?: DispatchOptions): Promise<Tensor> {
   return runAsync(() => prepareLayerNorm(x, gamma, beta, options), dispatchOptions);
 }
+
+/** The layerNorm descriptor. */
+export const layerNormOp: OpDescriptor<'layerNorm'> = {
+  name: 'layerNorm',
+  summary: 'layer normalisation over the last axis, optional gamma and beta',
+  signature: 'layerNorm(x, gamma?, beta?, options? | eps, dispatch?)',
+  params: [{ name: 'x', kind: 'tensor' }, { name: 'gamma', kind: 'tensor?', dims: ['E'] }, { name: 'beta', kind: 'tensor?', dims: ['E'] }, { name: 'options', kind: 'options' }],
+  options: {
+    eps: { kind: 'finite', default: 1e-5, doc: 'added to the variance (>= 0); a number in place of options means eps' },
+    out: { kind: 'out', doc: 'write the result into this Float32Array' },
+  },
+  optionsIndex: 3,
+  tolerances: {
+    // bench/native-sdpa.mjs --errors (every ISA, incl. rows with a mean of 100): worst |err|
+    // 1.1e-6, worst rel 5.4e-5 for |want| >= 1e-2 (scalar); ~4x that.
+    native: { rtol: 3e-4, atol: 5e-6 },
+    // bench/gpu.mjs --tolerances on llvmpipe: atol 5.3e-7 needed at rtol 1e-4; ~4x that.
+    gpu: { rtol: 1e-4, atol: 2.5e-6 },
+  },
+  // Nominal 7 flops per element: mean, centre, square-sum, scale, gamma, beta.
+  cost: (s) => ({ flops: 7 * (s.R as number) * (s.C as number), bytes: 8 * (s.R as number) * (s.C as number) + 8 * (s.C as number) }),
+  call: (a, dispatch) => layerNorm(a[0] as TensorLike, a[1] as TensorLike, a[2] as TensorLike, a[3] as LayerNormOptions, dispatch),
+  callAsync: (a, dispatch) => layerNormAsync(a[0] as TensorLike, a[1] as TensorLike, a[2] as TensorLike, a[3] as LayerNormOptions, dispatch),
+  native: { isaKernel: true },
+  cases: {
+    knownAnswers() {
+      const sd = Math.sqrt(1.25), sde = Math.sqrt(1.25 + 1e-5);
+      const x = { data: new Float32Array([1, 2, 3, 4]), shape: [1, 4] };
+      return [
+        { label: 'a known vector, eps 0', args: [x, null, null, { eps: 0 }], want: { output: [-1.5 / sd, -0.5 / sd, 0.5 / sd, 1.5 / sd] } },
+        { label: 'affine, eps as a number', args: [x, { data: new Float32Array([1, 2, 3, 4]), shape: [4] }, { data: new Float32Array([0, 1, 0, -1]), shape: [4] }, 1e-5], want: { output: [-1.5 / sde, 1 - 1 / sde, 1.5 / sde, 6 / sde - 1] } },
+        { label: 'a constant row gives zeros', args: [{ data: new Float32Array([3, 3, 3]), shape: [1, 3] }, null, null, {}], want: { output: [0, 0, 0] } },
+      ];
+    },
+    checks() {
+      const cases: OpCase[] = [];
+      for (const shape of [[1, 1], [7, 3], [4, 129], [2, 3, 65], [1, 4096]]) {
+        const E = shape[shape.length - 1];
+        cases.push({ label: `[${shape}] affine`, args: [rnd(shape, E, 10), rnd([E], E + 1), rnd([E], E + 2), {}] });
+      }
+      for (const [R, C] of [[7, 1], [33, 129], [4, 4096]]) cases.push({ label: `[${R},${C}]`, args: [rnd([R, C], R + C, 5), rnd([C], 3), rnd([C], 4), {}] });
+      cases.push({ label: '[3,64] rows with a mean of 100', args: [tensorOf([3, 64], (i, j) => 100 + Math.sin(i * 64 + j)), null, null, {}] });
+      return cases;
+    },
+    bench(quick) {
+      const s = quick ? { R: 1600, C: 64 } : { R: 25600, C: 64 };
+      return [{ label: 'SASRec rows', shape: s, make: () => ({ args: [rnd([s.R, s.C], 23), rnd([s.C], 24), rnd([s.C], 25), {}] }) }];
+    },
+    random(R) {
+      const shape = randShape(R, 1, 3, 6);
+      const c = shape[shape.length - 1];
+      return [randT(R, shape), R.bool() ? randT(R, [c]) : null, R.bool() ? randT(R, [c]) : null, R.bool() ? { eps: R.f() * 1e-3 } : undefined];
+    },
+    small: () => [rnd([4, 16], 28), rnd([16], 29), null, null],
+  },
+  fuzz: {
+    broadcastTarget: () => null,
+    lengthsTarget: () => null,
+    invalidate(_R, a) {
+      a[3] = { eps: -1e-3 };
+      return `eps := -1e-3 (x ${shapeOf(a[0])})`;
+    },
+  },
+};

@@ -7,7 +7,9 @@ import type { DispatchOptions } from '../dispatch';
 import type { LinearArgs } from '../kernels';
 import type { Tensor, TensorLike } from '../tensor';
 import { matrix, nonScalar, rowsCols, vector } from '../validate';
+import { randShape, randT, rnd, shapeOf } from './cases';
 import { rowMajorLayout, run, runAsync, type Prepared } from './common';
+import type { OpCase, OpDescriptor } from './descriptor';
 
 function prepareLinear(x: TensorLike, w: TensorLike, b?: TensorLike | null): Prepared<'linear', Tensor> {
   const t = nonScalar(x, 'x');
@@ -29,3 +31,60 @@ export function linear(x: TensorLike, w: TensorLike, b?: TensorLike | null, disp
 export function linearAsync(x: TensorLike, w: TensorLike, b?: TensorLike | null, dispatchOptions?: DispatchOptions): Promise<Tensor> {
   return runAsync(() => prepareLinear(x, w, b), dispatchOptions);
 }
+
+/** The linear descriptor. */
+export const linearOp: OpDescriptor<'linear'> = {
+  name: 'linear',
+  summary: 'a linear layer x·W + b (GEMM)',
+  signature: 'linear(x, w, b?, dispatch?)',
+  params: [{ name: 'x', kind: 'tensor' }, { name: 'w', kind: 'tensor', dims: ['In', 'Out'] }, { name: 'b', kind: 'tensor?', dims: ['Out'] }],
+  options: {},
+  optionsIndex: -1,
+  tolerances: {
+    // bench/native-gemm.mjs (random inputs, odd sizes, every ISA): at rtol 1e-4 the worst case
+    // needs atol 3.8e-7 (max |got - want| 2.3e-6 with K up to 4096); atol leaves ~4x headroom.
+    native: { rtol: 1e-4, atol: 2e-6 },
+    // bench/gpu.mjs --tolerances on llvmpipe: atol 2.9e-6 needed at rtol 1e-4 (In = 4096); ~4x that.
+    gpu: { rtol: 1e-4, atol: 1.2e-5 },
+  },
+  cost: (s) => {
+    const { M, I, O } = s as Record<string, number>;
+    return { flops: 2 * M * I * O, bytes: 4 * (M * I + I * O + O + M * O) };
+  },
+  call: (a, dispatch) => linear(a[0] as TensorLike, a[1] as TensorLike, a[2] as TensorLike | null, dispatch),
+  callAsync: (a, dispatch) => linearAsync(a[0] as TensorLike, a[1] as TensorLike, a[2] as TensorLike | null, dispatch),
+  native: { isaKernel: true },
+  cases: {
+    knownAnswers() {
+      const t = (data: number[], shape: number[]) => ({ data: new Float32Array(data), shape });
+      return [{ label: 'a 3x2 by 2x3 product plus bias', args: [t([1, 2, 3, 4, 5, 6], [3, 2]), t([1, 0, 2, 0, 1, -1], [2, 3]), t([0.5, 0, 0], [3])], want: { output: [1.5, 2, 0, 3.5, 4, 2, 5.5, 6, 4] } }];
+    },
+    checks() {
+      const cases: OpCase[] = [];
+      for (const [M, I, O] of [[1, 1, 1], [3, 17, 5], [65, 63, 129], [200, 64, 64], [7, 129, 1]]) {
+        cases.push({ label: `[${M},${I}]x[${I},${O}]${O % 2 ? ' + b' : ''}`, args: [rnd([M, I], M + I), rnd([I, O], I + O, 0.2), O % 2 ? rnd([O], O) : null] });
+      }
+      cases.push({ label: '[2,3,17]x[17,9] (rank 3)', args: [rnd([2, 3, 17], 50), rnd([17, 9], 51, 0.2), rnd([9], 52)] });
+      return cases;
+    },
+    bench(quick) {
+      const shapes = quick ? [{ M: 1600, I: 64, O: 64 }] : [{ M: 25600, I: 64, O: 64 }, { M: 1024, I: 1024, O: 1024 }];
+      return shapes.map((s) => ({ label: s.I === 64 ? 'SASRec projection' : 'square', shape: s, make: () => ({ args: [rnd([s.M, s.I], 19), rnd([s.I, s.O], 20, 0.1), rnd([s.O], 21)] }) }));
+    },
+    random(R) {
+      const shape = randShape(R, 1, 3, 6);
+      const out = R.int(1, 7);
+      return [randT(R, shape), randT(R, [shape[shape.length - 1], out]), R.bool() ? randT(R, [out]) : null];
+    },
+    small: () => [rnd([4, 16], 30), rnd([16, 8], 31), null],
+  },
+  fuzz: {
+    broadcastTarget: () => null,
+    lengthsTarget: () => null,
+    invalidate(_R, a) {
+      const w = a[1] as { data: Float32Array; shape: number[] };
+      a[1] = { data: w.data, shape: [shapeOf(w)[0] + 1, w.data.length] };
+      return 'w rows lie';
+    },
+  },
+};

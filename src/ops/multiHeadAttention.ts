@@ -7,9 +7,11 @@ import type { DispatchOptions, OutputLayout } from '../dispatch';
 import { ShapeError, ValueError, formatShape } from '../errors';
 import type { MhaArgs } from '../kernels';
 import type { Tensor, TensorLike } from '../tensor';
-import { expectDim, expectNonEmpty, matrix, optBool, optFinite, optionalBias, optionalLengths, optionalMask, optionsObject, positiveInt, tensorOfRank, vector, weightsFit } from '../validate';
+import { expectDim, expectNonEmpty, matrix, optionalBias, optionalLengths, optionalMask, optionsObject, vector, weightsFit } from '../validate';
+import { broadcastShape, encoderParams, optionsArg, randLengths, randMask, randT, rnd, shapeOf } from './cases';
 import { run, runAsync, type Prepared } from './common';
-import { SDPA_OPTION_KEYS, wrapAttention, type AttentionOutput, type SdpaOptions, type WithExtras } from './sdpa';
+import { optionsFor, readOption, tensorParam, type OpCase, type OpDescriptor } from './descriptor';
+import { ATTENTION_OPTIONS, visiblePairs, wrapAttention, type AttentionOutput, type SdpaOptions, type WithExtras } from './sdpa';
 
 /** Projection weights of {@link multiHeadAttention} (x·W layout: `[in, out]`); biases optional. */
 export interface MhaParams {
@@ -44,9 +46,9 @@ const KP = ['B', 'S', 'Ek'];
 const VP = ['B', 'S', 'Ev'];
 
 function prepareMha(query: TensorLike, key: TensorLike, value: TensorLike, params: MhaParams, options: MhaOptions): Prepared<'multiHeadAttention', Tensor | AttentionOutput> {
-  const qt = tensorOfRank(query, 'query', QP);
-  const kt = tensorOfRank(key, 'key', KP);
-  const vt = tensorOfRank(value, 'value', VP);
+  const qt = tensorParam(multiHeadAttentionOp, 'query', query);
+  const kt = tensorParam(multiHeadAttentionOp, 'key', key);
+  const vt = tensorParam(multiHeadAttentionOp, 'value', value);
   const [B, L, E] = qt.shape;
   const [, S, Ek] = kt.shape;
   const Ev = vt.shape[2];
@@ -56,11 +58,12 @@ function prepareMha(query: TensorLike, key: TensorLike, value: TensorLike, param
   expectDim('key', kt.shape, 0, B, KP, 'batch must match query');
   expectDim('value', vt.shape, 0, B, VP, 'batch must match query');
   expectDim('value', vt.shape, 1, S, VP, 'length must match key');
-  const o = optionsObject<MhaOptions>(options, 'options', [...SDPA_OPTION_KEYS, 'numHeads', 'numKvHeads'] as (keyof MhaOptions & string)[]);
-  if ((o as { out?: unknown }).out != null) throw new ValueError('options.out', 'multiHeadAttention always allocates its output (out is an sdpa option)');
+  const d = multiHeadAttentionOp;
+  const o = optionsFor<MhaOptions>(d, options);
+  readOption(d, o, 'out');
   const p = optionsObject<MhaParams>(params, 'params', ['wq', 'bq', 'wk', 'bk', 'wv', 'bv', 'wo', 'bo']);
-  const Hq = positiveInt(o.numHeads, 'options.numHeads');
-  const Hkv = positiveInt(o.numKvHeads, 'options.numKvHeads', Hq);
+  const Hq: number = readOption(d, o, 'numHeads');
+  const Hkv: number = readOption(d, o, 'numKvHeads', Hq);
   if (Hq % Hkv !== 0) throw new ValueError('options.numKvHeads', `expected a divisor of numHeads=${Hq}, received ${Hkv}`);
   const wq = matrix(p.wq, 'params.wq', E, -1, 'E', 'Hq*D');
   if (wq.shape[1] % Hq !== 0 || wq.shape[1] === 0) throw new ShapeError('params.wq', `[E=${E},Hq*D] with Hq=${Hq}`, formatShape(wq.shape), `${wq.shape[1]} is not a positive multiple of ${Hq}`);
@@ -76,15 +79,15 @@ function prepareMha(query: TensorLike, key: TensorLike, value: TensorLike, param
   const bk = vector(p.bk, 'params.bk', Hkv * D, 'Hkv*D', true);
   const bv = vector(p.bv, 'params.bv', Hkv * Dv, 'Hkv*Dv', true);
   const bo = vector(p.bo, 'params.bo', Eo, 'Eo', true);
-  const scale = optFinite(o.scale, 'options.scale', 1 / Math.sqrt(D));
-  const causal = optBool(o.causal, 'options.causal', false);
+  const scale: number = readOption(d, o, 'scale', 1 / Math.sqrt(D));
+  const causal: boolean = readOption(d, o, 'causal');
   const target = [B, Hq, L, S];
   const mask = optionalMask(o.mask, 'options.mask', target, '[B,Hq,L,S]');
   const bias = optionalBias(o.bias, 'options.bias', target, '[B,Hq,L,S]');
   const keyLengths = optionalLengths(o.keyLengths, 'options.keyLengths', B, S);
-  const returnWeights = optBool(o.returnWeights, 'options.returnWeights', false);
+  const returnWeights: boolean = readOption(d, o, 'returnWeights');
   weightsFit(returnWeights, B * Hq * L * S, '[B,Hq,L,S]');
-  const returnLse = optBool(o.returnLse, 'options.returnLse', false);
+  const returnLse: boolean = readOption(d, o, 'returnLse');
   const selfAttention = qt.data === kt.data && kt.data === vt.data;
   const args: MhaArgs = {
     query: qt.data, key: kt.data, value: vt.data, selfAttention,
@@ -129,3 +132,112 @@ export function multiHeadAttentionAsync(query: TensorLike, key: TensorLike, valu
 export function multiHeadAttentionAsync(query: TensorLike, key: TensorLike, value: TensorLike, params: MhaParams, options: MhaOptions, dispatchOptions?: DispatchOptions): Promise<Tensor | AttentionOutput> {
   return runAsync(() => prepareMha(query, key, value, params, options), dispatchOptions);
 }
+
+const mhaParams = (E: number, H: number, Hkv: number, seed: number) => ({ wq: rnd([E, E], seed, 0.3), wk: rnd([E, (E / H) * Hkv], seed + 1, 0.3), wv: rnd([E, (E / H) * Hkv], seed + 2, 0.3), wo: rnd([E, 17], seed + 3, 0.3), bq: rnd([E], seed + 4, 0.1) });
+
+/** The multiHeadAttention descriptor. */
+export const multiHeadAttentionOp: OpDescriptor<'multiHeadAttention'> = {
+  name: 'multiHeadAttention',
+  summary: 'multi-head / grouped-query attention with input and output projections (self or cross)',
+  signature: 'multiHeadAttention(query, key, value, params, options, dispatch?)',
+  params: [
+    { name: 'query', kind: 'tensor', dims: QP },
+    { name: 'key', kind: 'tensor', dims: KP },
+    { name: 'value', kind: 'tensor', dims: VP },
+    { name: 'params', kind: 'params' },
+    { name: 'options', kind: 'options' },
+  ],
+  options: {
+    ...ATTENTION_OPTIONS,
+    numHeads: { kind: 'positiveInt', doc: 'query heads Hq (required)' },
+    numKvHeads: { kind: 'positiveInt', doc: 'key/value heads Hkv (default numHeads)' },
+    out: { kind: 'refused', why: 'multiHeadAttention always allocates its output (out is an sdpa option)', doc: 'not supported' },
+  },
+  optionsIndex: 4,
+  tolerances: {
+    // bench/native-gemm.mjs (random inputs, odd sizes, every ISA): at rtol 1e-4 the worst case
+    // needs atol 1.0e-6 (max |got - want| 3.1e-6); atol leaves ~5x headroom.
+    native: { rtol: 1e-4, atol: 5e-6 },
+    // bench/gpu.mjs --tolerances on llvmpipe: atol 7.6e-8 needed at rtol 1e-4.
+    gpu: { rtol: 1e-4, atol: 2e-6 },
+  },
+  cost: (s) => {
+    const { B, L, E, H } = s as Record<string, number>;
+    const D = E / H;
+    return { flops: 2 * B * L * E * E * 4 + 2 * B * H * 2 * D * visiblePairs(L, L, !!s.causal), bytes: 4 * (2 * B * L * E + 4 * E * E) };
+  },
+  call: (a, dispatch) => multiHeadAttention(a[0] as TensorLike, a[1] as TensorLike, a[2] as TensorLike, a[3] as MhaParams, a[4] as MhaOptions, dispatch),
+  callAsync: (a, dispatch) => multiHeadAttentionAsync(a[0] as TensorLike, a[1] as TensorLike, a[2] as TensorLike, a[3] as MhaParams, a[4] as MhaOptions, dispatch),
+  native: { isaKernel: false },
+  cases: {
+    knownAnswers() {
+      // E = D = 1, identity projections, output bias 1: sdpa over keys [0, 1] and values [10, 20], plus 1.
+      const one = { data: new Float32Array([1]), shape: [1, 1] };
+      const p = { wq: one, wk: one, wv: one, wo: one, bo: { data: new Float32Array([1]), shape: [1] } };
+      const e = Math.E;
+      return [{
+        label: 'identity projections reduce to sdpa (+ output bias)',
+        args: [{ data: new Float32Array([1]), shape: [1, 1, 1] }, { data: new Float32Array([0, 1]), shape: [1, 2, 1] }, { data: new Float32Array([10, 20]), shape: [1, 2, 1] }, p, { numHeads: 1, scale: 1, returnWeights: true }],
+        want: { output: [(10 + 20 * e) / (1 + e) + 1], weights: [1 / (1 + e), e / (1 + e)] },
+      }];
+    },
+    checks(quick) {
+      const cases: OpCase[] = [];
+      for (const [B, L, S, E, H, Hkv] of quick ? [[2, 9, 13, 24, 4, 2]] : [[2, 9, 13, 24, 4, 2], [1, 65, 65, 64, 8, 8], [3, 1, 50, 16, 2, 1]]) {
+        const q = rnd([B, L, E], 11), kv = rnd([B, S, E], 12);
+        cases.push({ label: `B=${B} L=${L} S=${S} E=${E} H=${H}/${Hkv} cross`, args: [q, kv, kv, mhaParams(E, H, Hkv, 13), { numHeads: H, numKvHeads: Hkv, returnWeights: true }] });
+        cases.push({ label: `B=${B} L=${L} E=${E} H=${H}/${Hkv} self causal`, args: [q, q, q, mhaParams(E, H, Hkv, 14), { numHeads: H, numKvHeads: Hkv, causal: true }] });
+      }
+      return cases;
+    },
+    bench(quick) {
+      // SASRec-sized: B=128, L=200, E=64, 2 heads, causal.
+      const s = quick ? { B: 8, L: 50, E: 64, H: 2, causal: true } : { B: 128, L: 200, E: 64, H: 2, causal: true };
+      return [{
+        label: 'SASRec-sized self-attention',
+        shape: s,
+        make: () => {
+          const x = rnd([s.B, s.L, s.E], 4);
+          return { args: [x, x, x, encoderParams(s.E, s.E, 5).attention, { numHeads: s.H, causal: true }] };
+        },
+      }];
+    },
+    random(R, small) {
+      const B = R.int(1, 2), Hkv = R.int(1, 2), Hq = Hkv * R.int(1, 2), D = R.int(1, small ? 3 : 4), Dv = R.int(1, small ? 3 : 4);
+      const self = R.bool(0.3);
+      const L = R.int(1, 4), S = self ? L : R.int(1, 4);
+      const E = R.int(1, 6), Ek = self ? E : R.int(1, 6), Ev = self ? E : R.int(1, 6), Eo = R.int(1, 5);
+      const query = randT(R, [B, L, E]);
+      const key = self ? query : randT(R, [B, S, Ek]);
+      const value = self ? query : randT(R, [B, S, Ev]);
+      const p: Record<string, unknown> = { wq: randT(R, [E, Hq * D]), wk: randT(R, [Ek, Hkv * D]), wv: randT(R, [Ev, Hkv * Dv]), wo: randT(R, [Hq * Dv, Eo]) };
+      if (R.bool()) p.bq = randT(R, [Hq * D]);
+      if (R.bool()) p.bk = randT(R, [Hkv * D]);
+      if (R.bool()) p.bv = randT(R, [Hkv * Dv]);
+      if (R.bool()) p.bo = randT(R, [Eo]);
+      const target = [B, Hq, L, S];
+      const o: Record<string, unknown> = { numHeads: Hq };
+      if (Hkv !== Hq || R.bool()) o.numKvHeads = Hkv;
+      if (R.bool()) o.causal = R.bool();
+      if (R.bool(0.3)) o.mask = randMask(R, broadcastShape(R, target));
+      if (R.bool(0.3)) o.bias = randT(R, broadcastShape(R, target));
+      if (R.bool(0.3)) o.keyLengths = randLengths(R, B, S);
+      if (R.bool(0.3)) o.returnWeights = true;
+      if (R.bool(0.3)) o.returnLse = true;
+      return [query, key, value, p, o];
+    },
+    small: () => {
+      const x = rnd([1, 4, 8], 4);
+      return [x, x, x, { wq: rnd([8, 8], 5), wk: rnd([8, 8], 6), wv: rnd([8, 8], 7), wo: rnd([8, 8], 8) }, { numHeads: 2 }];
+    },
+  },
+  fuzz: {
+    broadcastTarget: (a) => ({ shape: [shapeOf(a[0])[0], (a[4] as { numHeads: number }).numHeads, shapeOf(a[0])[1], shapeOf(a[1])[1]], bias: true }),
+    lengthsTarget: (a) => ({ B: shapeOf(a[0])[0], S: shapeOf(a[1])[1] }),
+    invalidate(R, a) {
+      const o = optionsArg(a, 4);
+      o.numHeads = R.pick([0, -1, 2 ** 31, 2 ** 53, 1e300]);
+      return `options.numHeads := ${o.numHeads}`;
+    },
+  },
+};

@@ -7,8 +7,10 @@ import type { DispatchOptions } from '../dispatch';
 import type { SoftmaxArgs } from '../kernels';
 import type { MaskLike, Tensor, TensorLike } from '../tensor';
 import { formatShape } from '../errors';
-import { nonScalar, optionalMask, optionalOut, optionsObject, rowsCols } from '../validate';
+import { nonScalar, optionalMask, optionalOut, rowsCols } from '../validate';
+import { broadcastShape, maskOf, normalLogits, optionsArg, randMask, randShape, randT, rnd, shapeOf, tensorOf } from './cases';
 import { intoOut, rowMajorLayout, run, runAsync, type Prepared } from './common';
+import { optionsFor, type OpCase, type OpDescriptor } from './descriptor';
 
 /** Options of {@link softmax}. */
 export interface SoftmaxOptions {
@@ -24,7 +26,7 @@ export interface SoftmaxOptions {
 
 function prepareSoftmax(x: TensorLike, options?: SoftmaxOptions | null): Prepared<'softmax', Tensor> {
   const t = nonScalar(x, 'x');
-  const o = optionsObject<SoftmaxOptions>(options, 'options', ['mask', 'out']);
+  const o = optionsFor<SoftmaxOptions>(softmaxOp, options);
   const { rows, cols } = rowsCols(t.shape);
   const mask = optionalMask(o.mask, 'options.mask', t.shape, 'x.shape');
   const out = optionalOut(o.out, 'options.out', t.data.length, `x.shape=${formatShape(t.shape)}`, [['x', t.data], ['options.mask', mask?.data]]);
@@ -47,3 +49,76 @@ export function softmax(x: TensorLike, options?: SoftmaxOptions | null, dispatch
 export function softmaxAsync(x: TensorLike, options?: SoftmaxOptions | null, dispatchOptions?: DispatchOptions): Promise<Tensor> {
   return runAsync(() => prepareSoftmax(x, options), dispatchOptions);
 }
+
+/** The softmax descriptor. */
+export const softmaxOp: OpDescriptor<'softmax'> = {
+  name: 'softmax',
+  summary: 'softmax over the last axis, with an optional broadcast mask',
+  signature: 'softmax(x, options?, dispatch?)',
+  params: [{ name: 'x', kind: 'tensor' }, { name: 'options', kind: 'options' }],
+  options: {
+    mask: { kind: 'mask', doc: "bool mask broadcastable to x's shape" },
+    out: { kind: 'out', doc: 'write the result into this Float32Array' },
+  },
+  optionsIndex: 1,
+  tolerances: {
+    // bench/native-sdpa.mjs --errors (every ISA): worst |err| 1.2e-7, worst rel 5.3e-7 for
+    // |want| >= 1e-2; the tolerance keeps that within its atol.
+    native: { rtol: 2e-6, atol: 2e-7 },
+    // bench/gpu.mjs --tolerances on llvmpipe: max rel error 7.7e-7, no atol needed at rtol 1e-5.
+    gpu: { rtol: 1e-5, atol: 1e-7 },
+  },
+  // Nominal 4 flops per element: max, subtract + exp, sum, scale.
+  cost: (s) => ({ flops: 4 * (s.R as number) * (s.C as number), bytes: 8 * (s.R as number) * (s.C as number) }),
+  call: (a, dispatch) => softmax(a[0] as TensorLike, a[1] as SoftmaxOptions, dispatch),
+  callAsync: (a, dispatch) => softmaxAsync(a[0] as TensorLike, a[1] as SoftmaxOptions, dispatch),
+  native: { isaKernel: true },
+  cases: {
+    knownAnswers() {
+      const e = [Math.exp(1), Math.exp(2), Math.exp(3)];
+      const s = e[0] + e[1] + e[2];
+      return [
+        { label: 'exp(x)/sum, and a constant row', args: [{ data: new Float32Array([1, 2, 3, 0, 0, 0]), shape: [2, 3] }, {}], want: { output: [e[0] / s, e[1] / s, e[2] / s, 1 / 3, 1 / 3, 1 / 3] } },
+        {
+          label: 'masked entries, a fully masked row, -Infinity',
+          args: [{ data: new Float32Array([1, 2, 3, 4, 5, 6, 1, -Infinity, 1]), shape: [3, 3] }, { mask: maskOf([3, 3], (i, j) => i !== 1 && !(i === 0 && j === 2)) }],
+          want: { output: [1 / (1 + Math.E), Math.E / (1 + Math.E), 0, 0, 0, 0, 0.5, 0, 0.5] },
+        },
+        { label: 'NaN makes its own row NaN', args: [{ data: new Float32Array([1, NaN, 0, 1, 1, 1]), shape: [2, 3] }, {}], want: { output: [NaN, NaN, NaN, 1 / 3, 1 / 3, 1 / 3] } },
+      ];
+    },
+    checks(quick) {
+      const cases: OpCase[] = [];
+      for (const [R, C] of [[7, 1], [33, 129], [4, 4096]]) {
+        cases.push({ label: `[${R},${C}] masked`, args: [rnd([R, C], R + C, 5), { mask: maskOf([R, C], (i, j) => (i + j) % 3 !== 0 || C === 1) }] });
+      }
+      cases.push({ label: '[2,3,129] mask [2,1,129]', args: [rnd([2, 3, 129], 3, 30), { mask: maskOf([2, 1, 129], (...i) => (i[0] + i[2]) % 3 !== 0) }] });
+      cases.push({ label: '[3,5] logits ±1e4', args: [rnd([3, 5], 4, 1e4), {}], logitMagnitude: 1e4 });
+      cases.push({ label: '[2,4] ±Infinity entries', args: [tensorOf([2, 4], (i, j) => (j === 1 ? -Infinity : i === 1 && j === 2 ? Infinity : j)), {}] });
+      // Long rows of normal logits (sd 2-4): many entries carry weight, so the sum's rounding shows above atol.
+      for (const [shape, sd] of (quick ? [[[6, 1000], 4]] : [[[6, 1000], 4], [[2, 20000], 3], [[1, 32767], 2]]) as [number[], number][]) {
+        cases.push({ label: `[${shape}] normal logits (sd ${sd})`, args: [normalLogits(shape, 7, sd), {}] });
+      }
+      return cases;
+    },
+    bench(quick) {
+      const s = quick ? { R: 1024, C: 256 } : { R: 16384, C: 1024 };
+      return [{ label: 'rows of logits', shape: s, make: () => ({ args: [rnd([s.R, s.C], 22, 4), {}] }) }];
+    },
+    random(R) {
+      const shape = randShape(R, 1, 4, 5);
+      const o: Record<string, unknown> = {};
+      if (R.bool(0.4)) o.mask = randMask(R, broadcastShape(R, shape));
+      return [randT(R, shape, 4), o];
+    },
+    small: () => [rnd([4, 16], 27), null],
+  },
+  fuzz: {
+    broadcastTarget: (a) => ({ shape: shapeOf(a[0]), bias: false }),
+    lengthsTarget: () => null,
+    invalidate(_R, a) {
+      optionsArg(a, 1).mask = 'x';
+      return "options.mask := 'x'";
+    },
+  },
+};

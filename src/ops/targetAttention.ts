@@ -7,9 +7,11 @@ import type { DispatchOptions, OutputLayout } from '../dispatch';
 import { DTypeError, ShapeError, ValueError, describeType, formatShape } from '../errors';
 import type { DenseLayer, TargetArgs } from '../kernels';
 import { asTensor, type Tensor, type TensorLike } from '../tensor';
-import { expectDim, expectNonEmpty, matrix, optBool, optEnum, optionalLengths, optionsObject, tensorOfRank, vector } from '../validate';
+import { expectDim, expectNonEmpty, matrix, optionalLengths, optionsObject, vector } from '../validate';
 import type { PoolOutput } from './additiveAttention';
+import { mlpParams, optionsArg, randLengths, randT, rnd, shapeOf } from './cases';
 import { run, runAsync, type Prepared } from './common';
+import { optionsFor, readOption, tensorParam, type OpCase, type OpDescriptor } from './descriptor';
 
 /** One dense layer of the activation unit: `w [in,out]`, `b [out]`, PReLU slope `alpha` (number or `[out]`, default 0.25). */
 export interface TargetLayer {
@@ -39,20 +41,22 @@ export interface TargetOptions {
   returnWeights?: boolean;
 }
 
+const TP = ['B', 'D'];
+const HP = ['B', 'S', 'D'];
+
 function prepareTarget(target: TensorLike, history: TensorLike, params: TargetParams, options?: TargetOptions | null): Prepared<'targetAttention', Tensor | PoolOutput> {
-  const TP = ['B', 'D'];
-  const HP = ['B', 'S', 'D'];
-  const tt = tensorOfRank(target, 'target', TP);
-  const ht = tensorOfRank(history, 'history', HP);
+  const d = targetAttentionOp;
+  const tt = tensorParam(d, 'target', target);
+  const ht = tensorParam(d, 'history', history);
   const [B, D] = tt.shape;
   const S = ht.shape[1];
   for (let a = 0; a < 2; a++) expectNonEmpty('target', tt.shape, a, TP);
   expectNonEmpty('history', ht.shape, 1, HP);
   expectDim('history', ht.shape, 0, B, HP, 'batch must match target');
   expectDim('history', ht.shape, 2, D, HP, 'item dim must match target');
-  const o = optionsObject<TargetOptions>(options, 'options', ['activation', 'normalize', 'keyLengths', 'returnWeights']);
-  const activation = optEnum(o.activation, 'options.activation', ['relu', 'sigmoid', 'prelu'] as const, 'sigmoid');
-  const normalize = optEnum(o.normalize, 'options.normalize', ['none', 'softmax'] as const, 'none');
+  const o = optionsFor<TargetOptions>(d, options);
+  const activation: TargetArgs['activation'] = readOption(d, o, 'activation');
+  const normalize: TargetArgs['normalize'] = readOption(d, o, 'normalize');
   const p = optionsObject<TargetParams>(params, 'params', ['layers']);
   let rawLayers: unknown;
   try {
@@ -91,7 +95,7 @@ function prepareTarget(target: TensorLike, history: TensorLike, params: TargetPa
     inDim = outDim;
   });
   const keyLengths = optionalLengths(o.keyLengths, 'options.keyLengths', B, S);
-  const returnWeights = optBool(o.returnWeights, 'options.returnWeights', false);
+  const returnWeights: boolean = readOption(d, o, 'returnWeights');
   const args: TargetArgs = { target: tt.data, history: ht.data, B, S, D, layers, activation, normalize, keyLengths, returnWeights };
   const layout = (): OutputLayout => ({
     rows: B,
@@ -127,3 +131,115 @@ export function targetAttentionAsync(target: TensorLike, history: TensorLike, pa
 export function targetAttentionAsync(target: TensorLike, history: TensorLike, params: TargetParams, options?: TargetOptions | null, dispatchOptions?: DispatchOptions): Promise<Tensor | PoolOutput> {
   return runAsync(() => prepareTarget(target, history, params, options), dispatchOptions);
 }
+
+/** targetAttention's MLP flops per (b, j) pair: the dense layers over [h, t, h-t, h*t], plus the feature build. */
+function mlpFlops(D: number, hidden: readonly number[]): number {
+  let per = 0;
+  let inDim = 4 * D;
+  for (const h of [...hidden, 1]) {
+    per += 2 * inDim * h;
+    inDim = h;
+  }
+  return per + 3 * D;
+}
+
+/** The targetAttention descriptor. */
+export const targetAttentionOp: OpDescriptor<'targetAttention'> = {
+  name: 'targetAttention',
+  summary: 'DIN target attention: an MLP activation unit weighs each history item against the target',
+  signature: 'targetAttention(target, history, params, options?, dispatch?)',
+  params: [
+    { name: 'target', kind: 'tensor', dims: TP },
+    { name: 'history', kind: 'tensor', dims: HP },
+    { name: 'params', kind: 'params' },
+    { name: 'options', kind: 'options' },
+  ],
+  options: {
+    activation: { kind: 'enum', values: ['relu', 'sigmoid', 'prelu'], default: 'sigmoid', doc: 'hidden-layer activation' },
+    normalize: { kind: 'enum', values: ['none', 'softmax'], default: 'none', doc: "raw weights (DIN) or softmax over the history" },
+    keyLengths: { kind: 'lengths', doc: '[B] valid history lengths' },
+    returnWeights: { kind: 'boolean', default: false, doc: 'also return the [B,S] weights' },
+  },
+  optionsIndex: 3,
+  tolerances: {
+    // bench/native-gemm.mjs (random inputs, odd sizes, every ISA): at rtol 1e-4 the worst case
+    // needs atol 1.6e-7 (max |got - want| 3.8e-6 on outputs up to 31); atol leaves ~4x headroom.
+    native: { rtol: 1e-4, atol: 1e-6 },
+    // bench/gpu.mjs --tolerances on llvmpipe: atol 1.3e-7 needed at rtol 1e-4; ~4x that.
+    gpu: { rtol: 1e-4, atol: 5e-7 },
+  },
+  cost: (s) => {
+    const { B, S, D } = s as Record<string, number>;
+    const hidden = s.hidden as readonly number[];
+    let w = 0;
+    let inDim = 4 * D;
+    for (const h of [...hidden, 1]) {
+      w += inDim * h + h;
+      inDim = h;
+    }
+    return { flops: B * S * mlpFlops(D, hidden) + 2 * B * S * D, bytes: 4 * (B * D + B * S * D + w + B * D) };
+  },
+  call: (a, dispatch) => targetAttention(a[0] as TensorLike, a[1] as TensorLike, a[2] as TargetParams, a[3] as TargetOptions, dispatch),
+  callAsync: (a, dispatch) => targetAttentionAsync(a[0] as TensorLike, a[1] as TensorLike, a[2] as TargetParams, a[3] as TargetOptions, dispatch),
+  native: { isaKernel: false },
+  cases: {
+    knownAnswers() {
+      // D = 1, one (output) layer w = 0 with bias b: the output layer is linear, so every weight is b (normalize none).
+      const b = 0.5, a = b;
+      const layers = [{ w: { data: new Float32Array(4), shape: [4, 1] }, b: { data: new Float32Array([b]), shape: [1] } }];
+      return [{
+        label: 'a constant activation unit weighs every item b',
+        args: [{ data: new Float32Array([1]), shape: [1, 1] }, { data: new Float32Array([2, 3]), shape: [1, 2, 1] }, { layers }, { returnWeights: true }],
+        want: { output: [a * 5], weights: [a, a] },
+      }];
+    },
+    checks(quick) {
+      const cases: OpCase[] = [];
+      for (const [B, S, D, hidden] of (quick ? [[3, 17, 5, [7]]] : [[3, 17, 5, [7]], [8, 50, 32, [80, 40]], [2, 129, 17, [16, 8]]]) as [number, number, number, number[]][]) {
+        const t = rnd([B, D], 30), h = rnd([B, S, D], 31);
+        const lens = new Int32Array(B).map((_, b) => (b === 1 ? 0 : S - b));
+        for (const activation of ['sigmoid', 'relu', 'prelu']) {
+          cases.push({ label: `B=${B} S=${S} D=${D} ${hidden.join('-')} ${activation}`, args: [t, h, mlpParams(D, hidden, 32), { activation, keyLengths: lens, returnWeights: true }] });
+        }
+        cases.push({ label: `B=${B} S=${S} D=${D} softmax`, args: [t, h, mlpParams(D, hidden, 33), { normalize: 'softmax', keyLengths: lens }] });
+      }
+      return cases;
+    },
+    bench(quick) {
+      const s = quick ? { B: 32, S: 50, D: 32, hidden: [80, 40] } : { B: 256, S: 50, D: 32, hidden: [80, 40] };
+      return [{
+        label: 'DIN activation unit',
+        shape: s,
+        make: () => ({ args: [rnd([s.B, s.D], 14), rnd([s.B, s.S, s.D], 15), mlpParams(s.D, s.hidden, 16), { activation: 'sigmoid' }] }),
+      }];
+    },
+    random(R) {
+      const B = R.int(1, 3), S = R.int(1, 6), D = R.int(1, 4);
+      const activation = R.pick(['relu', 'sigmoid', 'prelu']);
+      const nl = R.int(1, 3);
+      const layers: Record<string, unknown>[] = [];
+      let inDim = 4 * D;
+      for (let l = 0; l < nl; l++) {
+        const out = l === nl - 1 ? 1 : R.int(1, 6);
+        const layer: Record<string, unknown> = { w: randT(R, [inDim, out]), b: randT(R, [out]) };
+        if (activation === 'prelu' && l < nl - 1 && R.bool()) layer.alpha = R.bool() ? R.f() : randT(R, [out]);
+        layers.push(layer);
+        inDim = out;
+      }
+      const o: Record<string, unknown> = { activation };
+      if (R.bool()) o.normalize = R.pick(['none', 'softmax']);
+      if (R.bool(0.3)) o.keyLengths = randLengths(R, B, S);
+      if (R.bool(0.4)) o.returnWeights = true;
+      return [randT(R, [B, D]), randT(R, [B, S, D]), { layers }, o];
+    },
+    small: () => [rnd([2, 4], 14), rnd([2, 6, 4], 15), { layers: [{ w: rnd([16, 6], 16), b: rnd([6], 17) }, { w: rnd([6, 1], 18), b: rnd([1], 19) }] }, null],
+  },
+  fuzz: {
+    broadcastTarget: () => null,
+    lengthsTarget: (a) => ({ B: shapeOf(a[1])[0], S: shapeOf(a[1])[1] }),
+    invalidate(_R, a) {
+      optionsArg(a, 3).activation = 'gelu';
+      return "options.activation := 'gelu'";
+    },
+  },
+};

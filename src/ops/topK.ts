@@ -8,8 +8,10 @@ import { compareElement, newComparison } from '../dispatch';
 import { DTypeError, ValueError, describeType } from '../errors';
 import type { RowFilter, TopKArgs, TopKResult } from '../kernels';
 import type { Tensor, TensorLike } from '../tensor';
-import { expectDim, expectNonEmpty, optionsObject, tensorOfRank } from '../validate';
+import { expectDim, expectNonEmpty } from '../validate';
+import { randT, rnd, shapeOf } from './cases';
 import { run, runAsync, type Prepared } from './common';
+import { optionsFor, tensorParam, type OpDescriptor } from './descriptor';
 
 /** Options of {@link topK}. */
 export interface TopKOptions {
@@ -98,11 +100,12 @@ function compareTopK(args: TopKArgs) {
   };
 }
 
+const UP = ['B', 'D'];
+const IP = ['N', 'D'];
+
 function prepareTopK(users: TensorLike, items: TensorLike, k: number, options?: TopKOptions | null): Prepared<'topK', TopKOutput> {
-  const UP = ['B', 'D'];
-  const IP = ['N', 'D'];
-  const ut = tensorOfRank(users, 'users', UP);
-  const it = tensorOfRank(items, 'items', IP);
+  const ut = tensorParam(topKOp, 'users', users);
+  const it = tensorParam(topKOp, 'items', items);
   expectNonEmpty('users', ut.shape, 0, UP);
   expectNonEmpty('items', it.shape, 0, IP);
   const [B, D] = ut.shape;
@@ -111,7 +114,7 @@ function prepareTopK(users: TensorLike, items: TensorLike, k: number, options?: 
   if (typeof k !== 'number' || !Number.isInteger(k) || k < 1 || k > N) {
     throw new ValueError('k', `expected an integer within 1..N=${N}, received ${typeof k === 'number' ? k : describeType(k)}`);
   }
-  const o = optionsObject<TopKOptions>(options, 'options', ['exclude']);
+  const o = optionsFor<TopKOptions>(topKOp, options);
   const exclude = checkExclude(o.exclude, B, N);
   const args: TopKArgs = { users: ut.data, items: it.data, B, N, D, k, exclude };
   const layout = (): OutputLayout => ({
@@ -140,3 +143,80 @@ export function topK(users: TensorLike, items: TensorLike, k: number, options?: 
 export function topKAsync(users: TensorLike, items: TensorLike, k: number, options?: TopKOptions | null, dispatchOptions?: DispatchOptions): Promise<TopKOutput> {
   return runAsync(() => prepareTopK(users, items, k, options), dispatchOptions);
 }
+
+/** The topK descriptor. */
+export const topKOp: OpDescriptor<'topK'> = {
+  name: 'topK',
+  summary: 'top-K scoring of users against an item table (dot product), with per-user exclusion lists',
+  signature: 'topK(users, items, k, options?, dispatch?)',
+  params: [
+    { name: 'users', kind: 'tensor', dims: UP },
+    { name: 'items', kind: 'tensor', dims: IP },
+    { name: 'k', kind: 'int' },
+    { name: 'options', kind: 'options' },
+  ],
+  options: { exclude: { kind: 'exclude', doc: 'per user, item indices to leave out (already seen)' } },
+  optionsIndex: 3,
+  tolerances: {
+    // bench/native-gemm.mjs (random inputs, odd sizes, every ISA): at rtol 1e-4 the worst case
+    // needs atol 0 (max |got - want| 7.6e-6 on scores up to 17, max rel 6.6e-7): the k best scores
+    // are large; atol only covers a near-zero score left in the k when few items remain.
+    native: { rtol: 1e-4, atol: 1e-6 },
+    // bench/gpu.mjs --tolerances on llvmpipe: scores needed atol 0 at rtol 1e-4.
+    gpu: { rtol: 1e-4, atol: 1e-6 },
+  },
+  cost: (s) => {
+    const { B, N, D, k } = s as Record<string, number>;
+    return { flops: 2 * B * N * D, bytes: 4 * (B * D + N * D + 2 * B * k) };
+  },
+  call: (a, dispatch) => topK(a[0] as TensorLike, a[1] as TensorLike, a[2] as number, a[3] as TopKOptions, dispatch),
+  callAsync: (a, dispatch) => topKAsync(a[0] as TensorLike, a[1] as TensorLike, a[2] as number, a[3] as TopKOptions, dispatch),
+  native: { isaKernel: true },
+  cases: {
+    knownAnswers() {
+      // Items on a line: scores are the user's value times the item's; item 3 is excluded, ties keep the lower index.
+      const items = { data: new Float32Array([1, 3, 2, 5, 3]), shape: [5, 1] };
+      return [{
+        label: 'ranking with a tie and an excluded item',
+        args: [{ data: new Float32Array([2]), shape: [1, 1] }, items, 3, { exclude: [[3]] }],
+        want: { indices: [1, 4, 2], scores: [6, 6, 4] },
+      }];
+    },
+    checks(quick) {
+      return (quick ? [[5, 1000, 17, 10]] : [[5, 1000, 17, 10], [33, 20011, 64, 100], [1, 7, 3, 7]]).map(([B, N, D, k]) => {
+        const exclude = Array.from({ length: B }, (_, b) => (b % 2 ? null : [b, (b * 7) % N, N - 1]));
+        return { label: `B=${B} N=${N} D=${D} k=${k} exclude`, args: [rnd([B, D], 60), rnd([N, D], 61), k, { exclude }] };
+      });
+    },
+    bench(quick) {
+      const s = quick ? { B: 64, N: 10000, D: 64, k: 10 } : { B: 1024, N: 100000, D: 64, k: 10 };
+      return [{ label: 'users x item table', shape: s, make: () => ({ args: [rnd([s.B, s.D], 17), rnd([s.N, s.D], 18), s.k, {}] }) }];
+    },
+    random(R) {
+      const B = R.int(1, 3), N = R.int(1, 12), D = R.int(1, 6);
+      const k = R.int(1, N);
+      const o: Record<string, unknown> = {};
+      if (R.bool(0.4)) o.exclude = Array.from({ length: B }, () => (R.bool(0.3) ? null : Array.from({ length: R.int(0, N) }, () => R.int(0, N - 1))));
+      return [randT(R, [B, D]), randT(R, [N, D]), k, o];
+    },
+    small: () => [rnd([2, 8], 33), rnd([40, 8], 34), 5, { exclude: [[1, 2], null] }],
+  },
+  fuzz: {
+    broadcastTarget: () => null,
+    lengthsTarget: () => null,
+    invalidate(R, a) {
+      const N = shapeOf(a[1])[0], B = shapeOf(a[0])[0];
+      if (R.bool()) {
+        a[2] = R.pick([0, -1, N + 1, N + 1000, 1.5, NaN, Infinity, '2', null, undefined, 2 ** 32 + 1, 2 ** 53 + 2, 1n]);
+        return `k := ${typeof a[2] === 'bigint' ? `${a[2]}n` : String(a[2])} (N=${N})`;
+      }
+      const ex: unknown[][] = Array.from({ length: B }, () => []);
+      const how = R.int(0, 5);
+      const bad = [N, -1, 1.5, NaN, '0', 2 ** 31][how];
+      ex[R.int(0, B - 1)].push(0, bad);
+      a[3] = { exclude: how === 5 && R.bool() ? ex.concat([[]]) : ex };
+      if (R.bool(0.2)) a[3] = { exclude: ex.map((l) => BigInt64Array.from(l.filter((x): x is number => typeof x === 'number' && Number.isInteger(x)).map((x) => BigInt(x)))) };
+      return `exclude with ${String(bad)} (N=${N})`;
+    },
+  },
+};

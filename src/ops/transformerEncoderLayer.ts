@@ -8,8 +8,11 @@ import type { DispatchOptions } from '../dispatch';
 import { ShapeError, ValueError, formatShape } from '../errors';
 import type { EncoderArgs } from '../kernels';
 import { checkShape, type Tensor, type TensorLike } from '../tensor';
-import { expectNonEmpty, matrix, optBool, optEnum, optFinite, optionalLengths, optionsObject, positiveInt, tensorOfRank, vector } from '../validate';
+import { expectNonEmpty, matrix, optionalLengths, optionsObject, vector } from '../validate';
+import { encoderParams, optionsArg, randLengths, randT, rnd, shapeOf, someLengths } from './cases';
 import { rowMajorLayout, run, runAsync, type Prepared } from './common';
+import { optionsFor, readOption, tensorParam, type OpCase, type OpDescriptor } from './descriptor';
+import { multiHeadAttentionOp } from './multiHeadAttention';
 
 /** Parameters of {@link transformerEncoderLayer} (x·W layout; biases, gamma and beta optional). */
 export interface EncoderParams {
@@ -39,13 +42,15 @@ export interface EncoderOptions {
   eps?: number;
 }
 
+const XP = ['B', 'L', 'E'];
+
 function prepareEncoder(x: TensorLike, params: EncoderParams, options: EncoderOptions): Prepared<'transformerEncoderLayer', Tensor> {
-  const XP = ['B', 'L', 'E'];
-  const xt = tensorOfRank(x, 'x', XP);
+  const d = transformerEncoderLayerOp;
+  const xt = tensorParam(d, 'x', x);
   for (let a = 0; a < 3; a++) expectNonEmpty('x', xt.shape, a, XP);
   const [B, L, E] = xt.shape;
-  const o = optionsObject<EncoderOptions>(options, 'options', ['numHeads', 'norm', 'activation', 'causal', 'keyLengths', 'eps']);
-  const H = positiveInt(o.numHeads, 'options.numHeads');
+  const o = optionsFor<EncoderOptions>(d, options);
+  const H: number = readOption(d, o, 'numHeads');
   if (E % H !== 0) throw new ShapeError('x', `[B,L,E] with E divisible by numHeads=${H}`, formatShape(xt.shape));
   const p = optionsObject<EncoderParams>(params, 'params', ['attention', 'norm1', 'ffn', 'norm2']);
   const att = optionsObject<EncoderParams['attention']>(p.attention, 'params.attention', ['wq', 'bq', 'wk', 'bk', 'wv', 'bv', 'wo', 'bo']);
@@ -66,11 +71,11 @@ function prepareEncoder(x: TensorLike, params: EncoderParams, options: EncoderOp
     w1: w1.data, b1: vector(ffn.b1, 'params.ffn.b1', F, 'F', true),
     w2: matrix(ffn.w2, 'params.ffn.w2', F, E, 'F', 'E').data, b2: vector(ffn.b2, 'params.ffn.b2', E, 'E', true),
     gamma2: vector(n2.gamma, 'params.norm2.gamma', E, 'E', true), beta2: vector(n2.beta, 'params.norm2.beta', E, 'E', true),
-    norm: optEnum(o.norm, 'options.norm', ['pre', 'post'] as const, 'post'),
-    activation: optEnum(o.activation, 'options.activation', ['relu', 'gelu'] as const, 'relu'),
-    causal: optBool(o.causal, 'options.causal', false),
+    norm: readOption(d, o, 'norm'),
+    activation: readOption(d, o, 'activation'),
+    causal: readOption(d, o, 'causal'),
     keyLengths: optionalLengths(o.keyLengths, 'options.keyLengths', B, L),
-    eps: optFinite(o.eps, 'options.eps', 1e-5),
+    eps: readOption(d, o, 'eps'),
   };
   if (args.eps < 0) throw new ValueError('options.eps', `expected a number >= 0, received ${args.eps}`);
   const shape = [B, L, E];
@@ -114,3 +119,102 @@ export function positionalEncoding(L: number, E: number): Tensor {
   }
   return { data: out, shape: [l, e] };
 }
+
+/** The transformerEncoderLayer descriptor. */
+export const transformerEncoderLayerOp: OpDescriptor<'transformerEncoderLayer'> = {
+  name: 'transformerEncoderLayer',
+  summary: 'the transformer encoder block of sequential recommenders (SASRec): self-attention + FFN, residuals, LayerNorm (pre or post)',
+  signature: 'transformerEncoderLayer(x, params, options, dispatch?)',
+  params: [
+    { name: 'x', kind: 'tensor', dims: XP },
+    { name: 'params', kind: 'params' },
+    { name: 'options', kind: 'options' },
+  ],
+  options: {
+    numHeads: { kind: 'positiveInt', doc: 'attention heads (required; E % numHeads == 0)' },
+    norm: { kind: 'enum', values: ['pre', 'post'], default: 'post', doc: 'LayerNorm before or after each residual block' },
+    activation: { kind: 'enum', values: ['relu', 'gelu'], default: 'relu', doc: 'FFN activation' },
+    causal: { kind: 'boolean', default: false, doc: 'causal self-attention' },
+    keyLengths: { kind: 'lengths', doc: '[B] valid lengths (padding keys masked)' },
+    eps: { kind: 'finite', default: 1e-5, doc: 'LayerNorm epsilon (>= 0)' },
+  },
+  optionsIndex: 2,
+  tolerances: {
+    // bench/native-gemm.mjs (random inputs, odd sizes, every ISA): at rtol 1e-4 the worst case
+    // needs atol 3.3e-6 (max |got - want| 8.1e-6 on outputs up to 7; layerNorm amplifies); ~3.6x headroom.
+    native: { rtol: 1e-4, atol: 1.2e-5 },
+    // bench/gpu.mjs --tolerances on llvmpipe: atol 6.4e-7 needed at rtol 1e-4; ~4x that.
+    gpu: { rtol: 1e-4, atol: 2.5e-6 },
+  },
+  cost: (s) => {
+    const { B, L, E, F } = s as Record<string, number>;
+    const mha = multiHeadAttentionOp.cost(s);
+    return { flops: mha.flops + 4 * B * L * E * F, bytes: mha.bytes + 4 * 2 * E * F };
+  },
+  call: (a, dispatch) => transformerEncoderLayer(a[0] as TensorLike, a[1] as EncoderParams, a[2] as EncoderOptions, dispatch),
+  callAsync: (a, dispatch) => transformerEncoderLayerAsync(a[0] as TensorLike, a[1] as EncoderParams, a[2] as EncoderOptions, dispatch),
+  native: { isaKernel: false },
+  cases: {
+    knownAnswers() {
+      // All weights zero, post-norm without affine params: every sublayer adds 0, and a row
+      // [1, 2, 3, 4] normalises to ±1.5/sd, ±0.5/sd twice (the second norm sees a normalised row).
+      const E = 4, z = (r: number, c: number) => ({ data: new Float32Array(r * c), shape: [r, c] });
+      const p = { attention: { wq: z(E, E), wk: z(E, E), wv: z(E, E), wo: z(E, E) }, ffn: { w1: z(E, 3), w2: z(3, E) } };
+      const sd1 = Math.sqrt(1.25 + 1e-5);
+      const n1 = [-1.5, -0.5, 0.5, 1.5].map((x) => x / sd1);
+      const var2 = n1.reduce((a, x) => a + x * x, 0) / E;
+      return [{
+        label: 'zero weights: two LayerNorms of the input row',
+        args: [{ data: new Float32Array([1, 2, 3, 4]), shape: [1, 1, E] }, p, { numHeads: 2 }],
+        want: { output: n1.map((x) => x / Math.sqrt(var2 + 1e-5)) },
+      }];
+    },
+    checks(quick) {
+      const cases: OpCase[] = [];
+      for (const [B, L, E, H, F] of quick ? [[2, 17, 12, 3, 20]] : [[2, 17, 12, 3, 20], [4, 50, 64, 2, 64]]) {
+        const x = rnd([B, L, E], 40), p = encoderParams(E, F, 41);
+        const lens = new Int32Array(B).map((_, b) => L - b);
+        cases.push({ label: `B=${B} L=${L} E=${E} H=${H} post relu`, args: [x, p, { numHeads: H }] });
+        cases.push({ label: `B=${B} L=${L} E=${E} H=${H} pre gelu causal`, args: [x, p, { numHeads: H, norm: 'pre', activation: 'gelu', causal: true, keyLengths: lens }] });
+      }
+      cases.push({ label: 'B=3 L=5 E=6 H=3 keyLengths incl. 0', args: [rnd([3, 5, 6], 42), encoderParams(6, 7, 43), { numHeads: 3, keyLengths: someLengths(3, 5) }] });
+      return cases;
+    },
+    bench(quick) {
+      // SASRec-sized: B=128, L=200, E=64, 2 heads, causal; FFN width F = E as in SASRec.
+      const s = quick ? { B: 8, L: 50, E: 64, H: 2, F: 64, causal: true } : { B: 128, L: 200, E: 64, H: 2, F: 64, causal: true };
+      return [{
+        label: 'SASRec-sized block',
+        shape: s,
+        make: () => ({ args: [rnd([s.B, s.L, s.E], 6), encoderParams(s.E, s.F, 7), { numHeads: s.H, causal: true, norm: 'pre', activation: 'gelu' }] }),
+      }];
+    },
+    random(R) {
+      const B = R.int(1, 2), L = R.int(1, 4), H = R.int(1, 2), E = H * R.int(1, 3), F = R.int(1, 6);
+      const att: Record<string, unknown> = { wq: randT(R, [E, E]), wk: randT(R, [E, E]), wv: randT(R, [E, E]), wo: randT(R, [E, E]) };
+      for (const b of ['bq', 'bk', 'bv', 'bo']) if (R.bool()) att[b] = randT(R, [E]);
+      const ffn: Record<string, unknown> = { w1: randT(R, [E, F]), w2: randT(R, [F, E]) };
+      if (R.bool()) ffn.b1 = randT(R, [F]);
+      if (R.bool()) ffn.b2 = randT(R, [E]);
+      const p: Record<string, unknown> = { attention: att, ffn };
+      if (R.bool(0.7)) p.norm1 = { gamma: randT(R, [E]), beta: randT(R, [E]) };
+      if (R.bool(0.7)) p.norm2 = { gamma: randT(R, [E]), beta: randT(R, [E]) };
+      const o: Record<string, unknown> = { numHeads: H };
+      if (R.bool()) o.norm = R.pick(['pre', 'post']);
+      if (R.bool()) o.activation = R.pick(['relu', 'gelu']);
+      if (R.bool()) o.causal = R.bool();
+      if (R.bool(0.3)) o.keyLengths = randLengths(R, B, L);
+      return [randT(R, [B, L, E]), p, o];
+    },
+    small: () => [rnd([1, 4, 8], 20), { attention: { wq: rnd([8, 8], 21), wk: rnd([8, 8], 22), wv: rnd([8, 8], 23), wo: rnd([8, 8], 24) }, ffn: { w1: rnd([8, 16], 25), w2: rnd([16, 8], 26) } }, { numHeads: 2 }],
+  },
+  fuzz: {
+    broadcastTarget: () => null,
+    lengthsTarget: (a) => ({ B: shapeOf(a[0])[0], S: shapeOf(a[0])[1] }),
+    invalidate(R, a) {
+      const o = optionsArg(a, 2);
+      o.numHeads = R.pick([0, -1, 2 ** 31, 2 ** 53, 1e300]);
+      return `options.numHeads := ${o.numHeads}`;
+    },
+  },
+};

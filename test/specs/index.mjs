@@ -11,8 +11,9 @@ import targetSpec from './targetAttention.mjs';
 import encoderSpec from './transformerEncoderLayer.mjs';
 import primitivesSpec from './primitives.mjs';
 import topKSpec from './topK.mjs';
+import descriptorSpec from './descriptors.mjs';
 
-export const SPECS = { sdpa: sdpaSpec, multiHeadAttention: mhaSpec, additiveAttention: additiveSpec, targetAttention: targetSpec, transformerEncoderLayer: encoderSpec, primitives: primitivesSpec, topK: topKSpec };
+export const SPECS = { sdpa: sdpaSpec, multiHeadAttention: mhaSpec, additiveAttention: additiveSpec, targetAttention: targetSpec, transformerEncoderLayer: encoderSpec, primitives: primitivesSpec, topK: topKSpec, descriptors: descriptorSpec };
 
 /** Assert every element of got is within atol + rtol*|want| of want; non-finite must match exactly. */
 export function assertClose(got, want, { atol = 1e-6, rtol = 1e-5 } = {}, what = 'value') {

@@ -4,28 +4,17 @@
  * binary makes the backend unavailable with the exact reason and the fix, never an exception at
  * import time.
  *
- * Adding an op: write `ops/<op>.ts` (a {@link NativeOp} passed to `registerNativeOp`) and add
- * one `import './ops/<op>';` line below.
+ * Adding an op: one row in {@link kernelTable} below (the addon exports `<op>` and `<op>Async`;
+ * its verify tolerance lives in the op's descriptor, src/ops/<op>.ts).
  *
  * @module
  */
-import { availability, registerBackend, resetAvailability, type Availability, type BackendDefinition, type Tolerance } from '../../dispatch';
+import { availability, registerBackend, resetAvailability, type Availability, type BackendDefinition } from '../../dispatch';
 import { BackendUnavailableError, ValueError, describeType } from '../../errors';
 import { optionsObject } from '../../validate';
-import type { AsyncKernel, Kernel, OpName } from '../../kernels';
+import type { AsyncKernel, Kernel, OpArgs, OpName, OpResults } from '../../kernels';
+import { tolerancesOf } from '../../ops/registry';
 import { forgetFailedLoad, loadAddon, type NativeAddon, type NativeAddonInfo, type NativeAsyncStats, type NativePeak } from './loader';
-import { nativeOps } from './ops/types';
-// One line per op adapter (each registers itself):
-import './ops/sdpa';
-import './ops/softmax';
-import './ops/layerNorm';
-import './ops/gelu';
-import './ops/linear';
-import './ops/topK';
-import './ops/additiveAttention';
-import './ops/targetAttention';
-import './ops/multiHeadAttention';
-import './ops/transformerEncoderLayer';
 
 export type { NativeAddonInfo, NativeAsyncStats, NativePeak } from './loader';
 
@@ -73,25 +62,65 @@ function privateCopy(v: unknown): unknown {
   return v;
 }
 
+/** A native kernel: the addon's sync and async functions of one op. */
+interface NativeKernel<O extends OpName> {
+  sync: Kernel<O>;
+  async: AsyncKernel<O>;
+}
+
+/** The addon's function `<name>` (sync) or `<name>Async`; a build without it is a stale addon. */
+function addonFunction(name: string): (args: object) => unknown {
+  const fn = addon()[name] as ((a: object) => unknown) | undefined;
+  if (typeof fn !== 'function') throw new Error(`attnkit native: this addon build has no ${name}(); rebuild it (npm run build:native)`);
+  return fn;
+}
+
+/**
+ * The kernel of op `name`: `addon.<name>(args)` / `addon.<name>Async(args)`. `emptyWhenNoElements`:
+ * a row-wise op on an empty tensor (a 0 in the shape, which the op accepts) gives an empty result
+ * without calling the addon (its bindings require rows, cols >= 1).
+ */
+function nativeKernel<O extends OpName>(name: O, emptyWhenNoElements = false): NativeKernel<O> {
+  const empty = (args: OpArgs[O]): OpResults[O] | null => {
+    const a = args as { rows?: number; cols?: number };
+    return emptyWhenNoElements && a.rows! * a.cols! === 0 ? (new Float32Array(0) as OpResults[O]) : null;
+  };
+  return {
+    sync: (args) => empty(args) ?? (addonFunction(name)(args) as OpResults[O]),
+    async: (args) => {
+      const e = empty(args);
+      if (e) return Promise.resolve(e);
+      try {
+        return addonFunction(`${name}Async`)(privateCopy(args) as object) as Promise<OpResults[O]>;
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    },
+  };
+}
+
+/** The native backend's kernels: one row per op, each the addon function of the same name. */
+const kernelTable: { [O in OpName]?: NativeKernel<O> } = {
+  sdpa: nativeKernel('sdpa'),
+  multiHeadAttention: nativeKernel('multiHeadAttention'),
+  additiveAttention: nativeKernel('additiveAttention'),
+  targetAttention: nativeKernel('targetAttention'),
+  transformerEncoderLayer: nativeKernel('transformerEncoderLayer'),
+  softmax: nativeKernel('softmax', true),
+  layerNorm: nativeKernel('layerNorm', true),
+  linear: nativeKernel('linear'),
+  gelu: nativeKernel('gelu', true),
+  topK: nativeKernel('topK'),
+};
+
 const kernels: { [O in OpName]?: Kernel<O> } = {};
 const asyncKernels: { [O in OpName]?: AsyncKernel<O> } = {};
-const tolerances: { [O in OpName]?: Tolerance } & { default: Tolerance } = {
-  // Only used for ops without a measured entry (every op has one; see native/README.md).
-  default: { rtol: 1e-4, atol: 1e-5 },
-};
-/** Row-wise ops on an empty tensor (a 0 in the shape, which the ops accept): an empty result without the addon (its bindings require rows, cols >= 1). */
-function emptyRowwise(name: OpName, args: { rows?: number; cols?: number }): Float32Array | null {
-  return (name === 'softmax' || name === 'gelu' || name === 'layerNorm') && args.rows! * args.cols! === 0 ? new Float32Array(0) : null;
+for (const [name, k] of Object.entries(kernelTable) as [OpName, NativeKernel<OpName>][]) {
+  (kernels as Record<string, unknown>)[name] = k.sync;
+  (asyncKernels as Record<string, unknown>)[name] = k.async;
 }
-for (const name of Object.keys(nativeOps) as OpName[]) {
-  const op = nativeOps[name]!;
-  (kernels as Record<string, unknown>)[name] = (args: never) => emptyRowwise(name, args) ?? (op.sync as (a: NativeAddon, x: never) => unknown)(addon(), args);
-  (asyncKernels as Record<string, unknown>)[name] = (args: never) => {
-    const empty = emptyRowwise(name, args);
-    return empty ? Promise.resolve(empty) : (op.async as (a: NativeAddon, x: never) => Promise<unknown>)(addon(), privateCopy(args) as never);
-  };
-  (tolerances as Record<string, Tolerance>)[name] = op.tolerance;
-}
+// Measured per op (the op descriptors say how); `default` only serves an op without an entry.
+const tolerances = tolerancesOf('native', { rtol: 1e-4, atol: 1e-5 });
 
 // addon() and nativeInfo() read the dispatcher's cached probe of this definition (one probe result).
 const definition: BackendDefinition = {

@@ -7,16 +7,16 @@
 import { registerBackend, setReferenceAsyncRunner } from '../../dispatch';
 import type { OpName, ReferenceKernel } from '../../kernels';
 import { referenceAsyncMode, runReferenceInWorker } from './async';
-import { additiveReference } from './additiveAttention';
+import { additiveAttentionReference } from './additiveAttention';
 import { geluReference } from './gelu';
 import { layerNormReference } from './layerNorm';
 import { linearReference } from './linear';
-import { mhaReference } from './multiHeadAttention';
+import { multiHeadAttentionReference } from './multiHeadAttention';
 import { sdpaReference } from './sdpa';
 import { softmaxReference } from './softmax';
-import { targetReference } from './targetAttention';
+import { targetAttentionReference } from './targetAttention';
 import { topKReference } from './topK';
-import { encoderReference } from './transformerEncoderLayer';
+import { transformerEncoderLayerReference } from './transformerEncoderLayer';
 
 /**
  * Every reference kernel, by op (each may restrict itself to a row subset for sampled verify).
@@ -24,10 +24,10 @@ import { encoderReference } from './transformerEncoderLayer';
  */
 export const referenceKernels: Readonly<{ [O in OpName]?: ReferenceKernel<O> }> = Object.freeze({
   sdpa: sdpaReference,
-  multiHeadAttention: mhaReference,
-  additiveAttention: additiveReference,
-  targetAttention: targetReference,
-  transformerEncoderLayer: encoderReference,
+  multiHeadAttention: multiHeadAttentionReference,
+  additiveAttention: additiveAttentionReference,
+  targetAttention: targetAttentionReference,
+  transformerEncoderLayer: transformerEncoderLayerReference,
   softmax: softmaxReference,
   layerNorm: layerNormReference,
   linear: linearReference,

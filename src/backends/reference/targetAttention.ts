@@ -14,7 +14,7 @@ function activate(x: number, kind: TargetArgs['activation'], alpha: number): num
 }
 
 /** For each valid history item, an MLP over `[h, t, h-t, h*t]` gives a_j; output `Σ a_j h_j` (or softmax-normalised). */
-export function targetReference(a: TargetArgs, rows: RowFilter = null): PoolResult {
+export function targetAttentionReference(a: TargetArgs, rows: RowFilter = null): PoolResult {
   const { B, S, D, layers, activation, normalize, keyLengths } = a;
   const output = new Float32Array(B * D);
   const weights = a.returnWeights ? new Float32Array(B * S) : undefined;
