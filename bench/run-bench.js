@@ -259,7 +259,7 @@ async function runBench(opts) {
     }
   }
   if (rows.some((r) => r.note && r.note.startsWith('FAILS verify'))) notes.add('some rows FAIL verify against reference at the backend\'s default tolerance (see their notes)');
-  return { facts, peak, peakTrials, rows, notes: [...notes], quick, flopsNote: 'flop counts per op are written down in bench/cases.js (FLOPS); sdpa counts 2·B·H·(D+Dv) per visible (query, key) pair, so causal rows count only the visible half' };
+  return { facts, peak, peakTrials, rows, notes: [...notes], quick, flopsNote: 'flop and byte counts per op are written down in each op descriptor (src/ops/<op>.ts, cost); sdpa counts 2·B·H·(D+Dv) per visible (query, key) pair, so causal rows count only the visible half' };
 }
 
 function printTable(result, out = process.stdout, { markdown = false } = {}) {
