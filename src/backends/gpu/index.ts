@@ -15,9 +15,18 @@
  */
 import { BackendUnavailableError, ValueError } from '../../errors';
 import { registerBackend, type Availability } from '../../dispatch';
-import type { OpArgs, OpName, OpResults } from '../../kernels';
+import type { Kernel, OpArgs, OpName, OpResults } from '../../kernels';
 import { BUILD, GpuHostUnavailable, XVFB } from './host';
-import { additiveGpu, encoderGpu, geluGpu, layerNormGpu, linearGpu, mhaGpu, sdpaGpu, softmaxGpu, targetGpu, topKGpu } from './ops';
+import { sdpaGpu } from './sdpa';
+import { multiHeadAttentionGpu } from './multiHeadAttention';
+import { additiveAttentionGpu } from './additiveAttention';
+import { targetAttentionGpu } from './targetAttention';
+import { transformerEncoderLayerGpu } from './transformerEncoderLayer';
+import { softmaxGpu } from './softmax';
+import { layerNormGpu } from './layerNorm';
+import { linearGpu } from './linear';
+import { geluGpu } from './gelu';
+import { topKGpu } from './topK';
 import { Runtime, Scope, fn, type RuntimeStats } from './runtime';
 
 export { GpuLimitError, GpuFallbackError } from './runtime';
@@ -50,7 +59,27 @@ function probe(): Availability {
   }
 }
 
-function wrap<O extends OpName>(f: (rt: Runtime, a: OpArgs[O]) => OpResults[O]): (a: OpArgs[O]) => OpResults[O] {
+/** A gpu kernel: one op's pipeline, run on the backend's runtime. */
+type GpuKernel<O extends OpName> = (rt: Runtime, a: OpArgs[O]) => OpResults[O];
+
+/**
+ * The gpu kernel of every op (one file per op, `<op>.ts`), registered below from this table
+ * alone. Adding an op: write `<op>.ts` exporting `<op>Gpu` and add it here.
+ */
+const kernels: { [O in OpName]: GpuKernel<O> } = {
+  sdpa: sdpaGpu,
+  multiHeadAttention: multiHeadAttentionGpu,
+  additiveAttention: additiveAttentionGpu,
+  targetAttention: targetAttentionGpu,
+  transformerEncoderLayer: transformerEncoderLayerGpu,
+  softmax: softmaxGpu,
+  layerNorm: layerNormGpu,
+  linear: linearGpu,
+  gelu: geluGpu,
+  topK: topKGpu,
+};
+
+function wrap<O extends OpName>(f: GpuKernel<O>): Kernel<O> {
   return (a) => {
     try {
       return f(runtime, a);
@@ -66,8 +95,9 @@ function wrap<O extends OpName>(f: (rt: Runtime, a: OpArgs[O]) => OpResults[O]):
  * Default verify tolerances, measured: `bench/gpu.mjs --tolerances --seeds 4` (random unit-scale
  * inputs, shapes up to S = 4096, D = 256, In = 4096, masks, bias, GQA) and the shared op specs,
  * on Mesa llvmpipe. With rtol = 1e-4, the largest atol any run needed, times about 4:
- * sdpa 5.1e-7 (a near-zero output of a 129-key row in the specs), mha 7.6e-8, additive 3.3e-7,
- * target 1.3e-7, encoder 6.4e-7, layerNorm 5.3e-7, linear 2.9e-6 (In = 4096), topK scores 0;
+ * sdpa 5.1e-7 (a near-zero output of a 129-key row in the specs), multiHeadAttention 7.6e-8,
+ * additiveAttention 3.3e-7, targetAttention 1.3e-7, transformerEncoderLayer 6.4e-7, layerNorm
+ * 5.3e-7, linear 2.9e-6 (In = 4096), topK scores 0;
  * softmax and gelu need no atol at rtol = 1e-5 (max rel error 7.7e-7 and 1.9e-6). Every reduction
  * accumulates in fp32 in GLSL, so the absolute error grows with the length and scale of the sums
  * (about 1e-7 * sqrt(n) * the size of the summed terms): scale atol with your data.
@@ -89,18 +119,7 @@ const tolerances = {
 registerBackend({
   name: 'gpu',
   probe,
-  kernels: {
-    sdpa: wrap<'sdpa'>(sdpaGpu),
-    multiHeadAttention: wrap<'multiHeadAttention'>(mhaGpu),
-    additiveAttention: wrap<'additiveAttention'>(additiveGpu),
-    targetAttention: wrap<'targetAttention'>(targetGpu),
-    transformerEncoderLayer: wrap<'transformerEncoderLayer'>(encoderGpu),
-    softmax: wrap<'softmax'>(softmaxGpu),
-    layerNorm: wrap<'layerNorm'>(layerNormGpu),
-    linear: wrap<'linear'>(linearGpu),
-    gelu: wrap<'gelu'>(geluGpu),
-    topK: wrap<'topK'>(topKGpu),
-  },
+  kernels: Object.fromEntries(Object.entries(kernels).map(([op, f]) => [op, wrap(f as GpuKernel<OpName>)])) as { [O in OpName]: Kernel<O> },
   tolerances,
   // Measured with bench/gpu.mjs on Mesa llvmpipe (2 vCPUs): every op and shape tried is slower on
   // the GL path than on the CPU backends, so auto never picks gpu; name it to use it.

@@ -90,16 +90,6 @@ ${opts.residual ? '  acc += r[this.thread.z][this.thread.y][this.thread.x];' : '
   );
 }
 
-/** Elementwise gelu over `[C, R, 1]`. */
-export function geluSrc(tanh: boolean): string {
-  return fn(
-    ['x'],
-    `  let v = x[this.thread.z][this.thread.y][this.thread.x];
-${activation(tanh ? 'gelu_tanh' : 'gelu', 'v')}
-  return v;`,
-  );
-}
-
 /** layerNorm statistics `[2, Y, Z]`: x=0 the mean, x=1 the biased variance (two-pass) of `x (+ r)`. */
 export function lnStatsSrc(residual: boolean): string {
   const val = residual ? 'x[this.thread.z][this.thread.y][c] + r[this.thread.z][this.thread.y][c]' : 'x[this.thread.z][this.thread.y][c]';

@@ -1,0 +1,123 @@
+/**
+ * The attention core shared by sdpa, multiHeadAttention and transformerEncoderLayer: logits
+ * (exclusions, scale, bias carried as an fp32 pair), the softmax tail, and the weighted sum of
+ * values, for q/k/v textures laid out per head or packed; plus the readback of an attention
+ * result. Browser-compatible.
+ *
+ * @module
+ */
+import type { AttentionResult, Strided } from '../../kernels';
+import type { GpuJsTexture } from './host';
+import { fn, type Runtime, type Scope } from './runtime';
+import { exclusionLines, idiv, pvSrc } from './sources';
+import { SPECIAL, lensArg, operand4, type Src } from './pipeline';
+import { lse, softmaxTail } from './stages';
+
+/** The shape and options of one attention core call, and the layout its q, k, v and output textures use. */
+export interface AttnCore {
+  B: number;
+  Hq: number;
+  Hkv: number;
+  L: number;
+  S: number;
+  D: number;
+  Dv: number;
+  scale: number;
+  causal: boolean;
+  mask: Strided<Uint8Array> | null;
+  bias: Strided<Float32Array> | null;
+  keyLengths: Int32Array | null;
+  /** 'heads': q `[D, L, B*Hq]`, k `[D, S, B*Hkv]`, v `[Dv, S, B*Hkv]`, output `[Dv, L, B*Hq]`. 'packed': q `[Hq*D, L, B]`, k `[Hkv*D, S, B]`, v `[Hkv*Dv, S, B]`, output `[Hq*Dv, L, B]`. */
+  layout: 'heads' | 'packed';
+}
+
+/** Scaled dot-product attention on the GPU: logits, statistics, probabilities, weighted values. */
+export function attention(rt: Runtime, scope: Scope, c: AttnCore, q: Src, k: Src, v: Src): { out: GpuJsTexture; st: GpuJsTexture; p: GpuJsTexture } {
+  const { B, Hq, Hkv, L, S, D, Dv } = c;
+  const params = ['q', 'k', 'sp'];
+  const args: Src[] = [q, k, SPECIAL];
+  let maskExpr: string | null = null;
+  let biasExpr: string | null = null;
+  if (c.mask) {
+    const m = operand4(rt, c.mask, [B, Hq, L, S], 'mk', true);
+    params.push('mk');
+    args.push(m.arg);
+    maskExpr = m.expr;
+  }
+  if (c.bias) {
+    const m = operand4(rt, c.bias, [B, Hq, L, S], 'bs', false);
+    params.push('bs');
+    args.push(m.arg);
+    biasExpr = m.expr;
+  }
+  if (c.keyLengths) {
+    params.push('lens');
+    args.push(lensArg(c.keyLengths));
+  }
+  const heads = c.layout === 'heads';
+  const qr = heads ? 'q[z][i][d]' : 'q[b][i][h * this.constants.D + d]';
+  const kr = heads ? 'k[b * this.constants.HKV + hk][j][d]' : 'k[b][j][hk * this.constants.D + d]';
+  // part 'hi': the fp32 logit; part 'lo' (only with a bias): the rounding error of `dot*scale + bias`
+  // (TwoSum), so a large bias (1e4) does not round away the differences between logits.
+  const src = (part: 'hi' | 'lo'): string =>
+    fn(
+      params,
+      `  let j = this.thread.x;
+  let i = this.thread.y;
+  let z = this.thread.z;
+  let b = ${idiv('z', 'this.constants.HQ')};
+  let h = z - b * this.constants.HQ;
+  let hk = ${idiv('h', 'this.constants.G')};
+${exclusionLines({ lens: !!c.keyLengths, causal: c.causal, mask: maskExpr }, part === 'hi' ? 'sp[0]' : '0.0')}
+  let dot = 0.0;
+  for (let d = 0; d < this.constants.D; d++) { dot += ${qr} * ${kr}; }
+  let s = dot * this.constants.SCALE;
+${
+  !biasExpr
+    ? '  return s;'
+    : part === 'hi'
+      ? `  return s + ${biasExpr};`
+      : // sp[2] = 1, unknown to the compiler: without it Mesa folds TwoSum's error term to 0.
+        `  let one = sp[2];
+  let bv = ${biasExpr};
+  let t = (s + bv) * one;
+  let bt = (t - s) * one;
+  let u = (t - bt) * one;
+  let e = (s - u) + (bv - bt);
+  // reference's float64 logit keeps no bits below 2^-53 of its size (a 1e30 bias swamps the dot)
+  if (Math.abs(e) * 9007199254740992.0 < Math.abs(t)) { return 0.0; }
+  if (e != e) { return 0.0; }
+  return e;`
+}`,
+    );
+  const constants = { HQ: Hq, HKV: Hkv, G: Hq / Hkv, D, SCALE: c.scale, COFF: S - L };
+  const lg = rt.run(scope, { name: 'attention.logits', src: src('hi'), output: [S, L, B * Hq], constants }, args);
+  const lo = biasExpr ? rt.run(scope, { name: 'attention.logits.lo', src: src('lo'), output: [S, L, B * Hq], constants }, args) : null;
+  const { st, p } = softmaxTail(rt, scope, lg, S, L, B * Hq, lo);
+  const pre = heads
+    ? `  let pz = this.thread.z;
+  let d = this.thread.x;
+  let b = ${idiv('pz', 'this.constants.HQ')};
+  let h = pz - b * this.constants.HQ;
+  let hk = ${idiv('h', 'this.constants.G')};`
+    : `  let b = this.thread.z;
+  let h = ${idiv('this.thread.x', 'this.constants.DV')};
+  let d = this.thread.x - h * this.constants.DV;
+  let hk = ${idiv('h', 'this.constants.G')};
+  let pz = b * this.constants.HQ + h;`;
+  const vr = heads ? 'v[b * this.constants.HKV + hk][j][d]' : 'v[b][j][hk * this.constants.DV + d]';
+  const out = rt.run(
+    scope,
+    { name: 'attention.pv', src: pvSrc(pre, vr), output: heads ? [Dv, L, B * Hq] : [Hq * Dv, L, B], constants: { S, HQ: Hq, HKV: Hkv, G: Hq / Hkv, DV: Dv } },
+    [p, v],
+  );
+  return { out, st, p };
+}
+
+/** Read back what an attention op returns: the output, and the weights and lse when asked for. */
+export function attentionResult(rt: Runtime, scope: Scope, r: { out: GpuJsTexture; st: GpuJsTexture; p: GpuJsTexture }, outLen: number, rows: number, S: number, L: number, Z: number, weights: boolean, wantLse: boolean): AttentionResult {
+  const res: { output: Float32Array; weights?: Float32Array; lse?: Float32Array } = { output: rt.read(r.out, outLen) };
+  if (weights) res.weights = rt.read(r.p, rows * S, true);
+  if (wantLse) res.lse = rt.read(lse(rt, scope, r.st, L, Z), rows);
+  return res;
+}
