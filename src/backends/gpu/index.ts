@@ -15,6 +15,7 @@
  */
 import { BackendUnavailableError, ValueError } from '../../errors';
 import { registerBackend, type Availability } from '../../dispatch';
+import { tolerancesOf } from '../../ops/registry';
 import type { Kernel, OpArgs, OpName, OpResults } from '../../kernels';
 import { BUILD, GpuHostUnavailable, XVFB } from './host';
 import { sdpaGpu } from './sdpa';
@@ -92,29 +93,13 @@ function wrap<O extends OpName>(f: GpuKernel<O>): Kernel<O> {
 }
 
 /**
- * Default verify tolerances, measured: `bench/gpu.mjs --tolerances --seeds 4` (random unit-scale
- * inputs, shapes up to S = 4096, D = 256, In = 4096, masks, bias, GQA) and the shared op specs,
- * on Mesa llvmpipe. With rtol = 1e-4, the largest atol any run needed, times about 4:
- * sdpa 5.1e-7 (a near-zero output of a 129-key row in the specs), multiHeadAttention 7.6e-8,
- * additiveAttention 3.3e-7, targetAttention 1.3e-7, transformerEncoderLayer 6.4e-7, layerNorm
- * 5.3e-7, linear 2.9e-6 (In = 4096), topK scores 0;
- * softmax and gelu need no atol at rtol = 1e-5 (max rel error 7.7e-7 and 1.9e-6). Every reduction
- * accumulates in fp32 in GLSL, so the absolute error grows with the length and scale of the sums
- * (about 1e-7 * sqrt(n) * the size of the summed terms): scale atol with your data.
+ * Default verify tolerances: each op's descriptor (src/ops/<op>.ts) holds its measured gpu figure
+ * (`bench/gpu.mjs --tolerances --seeds 4` on Mesa llvmpipe, about 4x the largest atol any run
+ * needed at its rtol). Every reduction accumulates in fp32 in GLSL, so the absolute error grows
+ * with the length and scale of the sums (about 1e-7 * sqrt(n) * the size of the summed terms):
+ * scale atol with your data.
  */
-const tolerances = {
-  sdpa: { rtol: 1e-4, atol: 2e-6 },
-  multiHeadAttention: { rtol: 1e-4, atol: 2e-6 },
-  additiveAttention: { rtol: 1e-4, atol: 1.5e-6 },
-  targetAttention: { rtol: 1e-4, atol: 5e-7 },
-  transformerEncoderLayer: { rtol: 1e-4, atol: 2.5e-6 },
-  softmax: { rtol: 1e-5, atol: 1e-7 },
-  layerNorm: { rtol: 1e-4, atol: 2.5e-6 },
-  linear: { rtol: 1e-4, atol: 1.2e-5 },
-  gelu: { rtol: 1e-5, atol: 1e-7 },
-  topK: { rtol: 1e-4, atol: 1e-6 },
-  default: { rtol: 1e-4, atol: 1.2e-5 },
-};
+const tolerances = tolerancesOf('gpu', { rtol: 1e-4, atol: 1.2e-5 });
 
 registerBackend({
   name: 'gpu',
