@@ -90,14 +90,21 @@ ${opts.residual ? '  acc += r[this.thread.z][this.thread.y][this.thread.x];' : '
   );
 }
 
-/** layerNorm statistics `[2, Y, Z]`: x=0 the mean, x=1 the biased variance (two-pass) of `x (+ r)`. */
+/**
+ * layerNorm statistics `[2, Y, Z]`: x=0 the mean, x=1 the biased variance (two-pass) of `x (+ r)`.
+ * The mean is summed as deviations from the row's first element: an fp32 sum of the raw values
+ * carries an error proportional to |mean|, which a row with a large mean and a small spread
+ * (mean 100, sd 0.7) turns into 1e-2 relative output error; the shifted sum's error follows the
+ * spread instead.
+ */
 export function lnStatsSrc(residual: boolean): string {
   const val = residual ? 'x[this.thread.z][this.thread.y][c] + r[this.thread.z][this.thread.y][c]' : 'x[this.thread.z][this.thread.y][c]';
   return fn(
     residual ? ['x', 'r'] : ['x'],
-    `  let mean = 0.0;
-  for (let c = 0; c < this.constants.C; c++) { mean += ${val}; }
-  mean = mean / this.constants.C;
+    `  let shift = ${val.replace(/\[c\]/g, '[0]')};
+  let mean = 0.0;
+  for (let c = 0; c < this.constants.C; c++) { mean += ${val} - shift; }
+  mean = shift + mean / this.constants.C;
   if (this.thread.x == 0) { return mean; }
   let v = 0.0;
   for (let c = 0; c < this.constants.C; c++) { let d = ${val} - mean; v += d * d; }
