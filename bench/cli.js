@@ -2,6 +2,21 @@
 // The attnkit CLI: `attnkit bench | verify | info` (see --help).
 const fs = require('fs');
 
+/** `names` as a comma list wrapped at 100 columns, continuation lines indented by `indent`. */
+function wrapList(names, first, indent) {
+  const lines = [];
+  let line = first;
+  for (const [i, n] of names.entries()) {
+    const word = `${n}${i < names.length - 1 ? ',' : ')'}`;
+    if (line.length + word.length + 1 > 100) {
+      lines.push(line);
+      line = ' '.repeat(indent) + word;
+    } else line += (line.endsWith('(') ? '' : ' ') + word;
+  }
+  return [...lines, line].join('\n');
+}
+
+// The op list comes from the op registry (src/ops/registry.ts), like every other op list.
 const HELP = `attnkit <command> [options]
 
 commands:
@@ -12,8 +27,7 @@ commands:
   info     backends with availability and reason, ISA, threads, GL renderer, versions
 
 options:
-  --op a,b          only these ops (sdpa, multiHeadAttention, additiveAttention, targetAttention,
-                    transformerEncoderLayer, softmax, layerNorm, linear, gelu, topK)
+${wrapList(require('../dist/cjs/index.js').OP_NAMES, '  --op a,b          only these ops (', 20)}
   --backend a,b     only these backends (reference, native, gpu; 'peers' keeps only the peers)
   --shape TEXT      only cases whose shape text contains TEXT, e.g. "(1,8,512,512,64)"
   --threads 1,2     native and onnxruntime thread counts for sdpa rows (default 1,2; --quick: default)

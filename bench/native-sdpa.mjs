@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Native sdpa forward (fp32) against onnxruntime-node on the shapes of issue 3, from one run:
+// Native sdpa forward (fp32) against onnxruntime-node on its default shapes (the README performance table), from one run:
 // GFLOP/s (flops = 4·B·H·L·S·D, also for causal), share of the measured FMA peak, the ratio to
 // the faster ORT graph (plain MatMul→Softmax→MatMul and com.microsoft.MultiHeadAttention), and
 // the max abs error of each against the float64 reference on sampled rows.
