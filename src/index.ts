@@ -43,10 +43,10 @@ export type {
   OpName,
   RowFilter,
   SdpaArgs,
-  MhaArgs,
-  AdditiveArgs,
-  TargetArgs,
-  EncoderArgs,
+  MultiHeadAttentionArgs,
+  AdditiveAttentionArgs,
+  TargetAttentionArgs,
+  TransformerEncoderLayerArgs,
   SoftmaxArgs,
   LayerNormArgs,
   LinearArgs,
@@ -84,16 +84,17 @@ export {
   type VerifyOptions,
 } from './dispatch';
 export { sdpa, sdpaAsync, type SdpaOptions, type AttentionOutput, type WithExtras } from './ops/sdpa';
-export { multiHeadAttention, multiHeadAttentionAsync, type MhaParams, type MhaOptions } from './ops/multiHeadAttention';
-export { additiveAttention, additiveAttentionAsync, type AdditiveParams, type AdditiveOptions, type PoolOutput } from './ops/additiveAttention';
-export { targetAttention, targetAttentionAsync, type TargetParams, type TargetLayer, type TargetOptions } from './ops/targetAttention';
-export { transformerEncoderLayer, transformerEncoderLayerAsync, positionalEncoding, type EncoderParams, type EncoderOptions } from './ops/transformerEncoderLayer';
+export { multiHeadAttention, multiHeadAttentionAsync, type MultiHeadAttentionParams, type MultiHeadAttentionOptions } from './ops/multiHeadAttention';
+export { additiveAttention, additiveAttentionAsync, type AdditiveAttentionParams, type AdditiveAttentionOptions, type PoolOutput } from './ops/additiveAttention';
+export { targetAttention, targetAttentionAsync, type TargetAttentionParams, type TargetLayer, type TargetAttentionOptions } from './ops/targetAttention';
+export { transformerEncoderLayer, transformerEncoderLayerAsync, positionalEncoding, type TransformerEncoderLayerParams, type TransformerEncoderLayerOptions } from './ops/transformerEncoderLayer';
 export { softmax, softmaxAsync, type SoftmaxOptions } from './ops/softmax';
 export { layerNorm, layerNormAsync, type LayerNormOptions } from './ops/layerNorm';
 export { linear, linearAsync } from './ops/linear';
 export { gelu, geluAsync, type GeluOptions } from './ops/gelu';
 export { topK, topKAsync, type TopKOptions, type TopKOutput } from './ops/topK';
 export { referenceKernels } from './backends/reference';
+export type { MhaArgs, EncoderArgs, TargetArgs, AdditiveArgs, MhaParams, MhaOptions, EncoderParams, EncoderOptions, TargetParams, TargetOptions, AdditiveParams, AdditiveOptions } from './aliases';
 export { disposeGpu, gpuStats, setGpuKernelCacheLimit, setGpuHostFactory, getGpuHostFactory, createWebGlHost, GpuHostUnavailable, GpuLimitError, GpuFallbackError, type GpuHost, type GpuHostFactory, type GpuJsModule, type GpuJsInstance, type RuntimeStats } from './backends/gpu';
 export {
   setThreads,

@@ -74,7 +74,7 @@ export interface AttentionResult {
  * three projections). mask/bias strides over `[B,Hq,L,S]`. Output `[B,L,Eo]`, weights
  * `[B,Hq,L,S]`, lse `[B,Hq,L]`. Row space: `B*L` rows `(b,i)`.
  */
-export interface MhaArgs {
+export interface MultiHeadAttentionArgs {
   readonly query: Float32Array;
   readonly key: Float32Array;
   readonly value: Float32Array;
@@ -113,7 +113,7 @@ export interface MhaArgs {
  * pooling: L = 1 and no query term (wq is null). mask strides over `[B,L,S]`. Same exclusion and
  * empty-row rules as sdpa. Row space: `B*L` rows.
  */
-export interface AdditiveArgs {
+export interface AdditiveAttentionArgs {
   readonly query: Float32Array | null;
   readonly keys: Float32Array;
   readonly values: Float32Array;
@@ -150,7 +150,7 @@ export interface DenseLayer {
  * first (no valid item: zeros). Padded items (`j >= keyLengths[b]`) have weight 0. Output `[B,D]`,
  * weights `[B,S]`. Row space: `B` rows.
  */
-export interface TargetArgs {
+export interface TargetAttentionArgs {
   readonly target: Float32Array;
   readonly history: Float32Array;
   readonly B: number;
@@ -174,7 +174,7 @@ export interface PoolResult {
  * `x = norm1(x + mha(x)); x = norm2(x + ffn(x))`; pre-norm: `x = x + mha(norm1(x));
  * x = x + ffn(norm2(x))`. `ffn(x) = act(x·w1 + b1)·w2 + b2`. Output `[B,L,E]`. Row space: `B*L`.
  */
-export interface EncoderArgs {
+export interface TransformerEncoderLayerArgs {
   readonly x: Float32Array;
   readonly B: number;
   readonly L: number;
@@ -276,10 +276,10 @@ export interface TopKResult {
 /** Kernel argument type per op. */
 export interface OpArgs {
   sdpa: SdpaArgs;
-  multiHeadAttention: MhaArgs;
-  additiveAttention: AdditiveArgs;
-  targetAttention: TargetArgs;
-  transformerEncoderLayer: EncoderArgs;
+  multiHeadAttention: MultiHeadAttentionArgs;
+  additiveAttention: AdditiveAttentionArgs;
+  targetAttention: TargetAttentionArgs;
+  transformerEncoderLayer: TransformerEncoderLayerArgs;
   softmax: SoftmaxArgs;
   layerNorm: LayerNormArgs;
   linear: LinearArgs;

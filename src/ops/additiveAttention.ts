@@ -4,7 +4,7 @@
  * @module
  */
 import type { DispatchOptions, OutputLayout } from '../dispatch';
-import type { AdditiveArgs } from '../kernels';
+import type { AdditiveAttentionArgs } from '../kernels';
 import type { MaskLike, Tensor, TensorLike } from '../tensor';
 import { expectDim, expectNonEmpty, matrix, optionalLengths, optionalMask, optionsObject, vector, weightsFit } from '../validate';
 import { broadcastShape, optionsArg, randLengths, randMask, randT, rnd, shapeOf } from './cases';
@@ -12,7 +12,7 @@ import { run, runAsync, type Prepared } from './common';
 import { optionsFor, readOption, tensorParam, type OpCase, type OpDescriptor } from './descriptor';
 
 /** Parameters of {@link additiveAttention}: `wq [Dq,A]` (omit for pooling), `wk [Dk,A]`, `b [A]`, `v [A]`. */
-export interface AdditiveParams {
+export interface AdditiveAttentionParams {
   /** `[Dq, A]`; ignored (may be omitted) when query is null. */
   wq?: TensorLike | null;
   /** `[Dk, A]`. */
@@ -24,7 +24,7 @@ export interface AdditiveParams {
 }
 
 /** Options of {@link additiveAttention}. */
-export interface AdditiveOptions {
+export interface AdditiveAttentionOptions {
   /** Bool mask broadcastable to `[B,L,S]` (1 = may attend). */
   mask?: MaskLike | null;
   /** `[B]` valid key counts. */
@@ -45,7 +45,7 @@ const KP = ['B', 'S', 'Dk'];
 const VP = ['B', 'S', 'Dv'];
 const QP = ['B', 'L', 'Dq'];
 
-function prepareAdditive(query: TensorLike | null, keys: TensorLike, values: TensorLike, params: AdditiveParams, options?: AdditiveOptions | null): Prepared<'additiveAttention', Tensor | PoolOutput> {
+function prepareAdditive(query: TensorLike | null, keys: TensorLike, values: TensorLike, params: AdditiveAttentionParams, options?: AdditiveAttentionOptions | null): Prepared<'additiveAttention', Tensor | PoolOutput> {
   const d = additiveAttentionOp;
   const kt = tensorParam(d, 'keys', keys);
   const vt = tensorParam(d, 'values', values);
@@ -55,7 +55,7 @@ function prepareAdditive(query: TensorLike | null, keys: TensorLike, values: Ten
   expectDim('values', vt.shape, 0, B, VP, 'batch must match keys');
   expectDim('values', vt.shape, 1, S, VP, 'length must match keys');
   const Dv = vt.shape[2];
-  const p = optionsObject<AdditiveParams>(params, 'params', ['wq', 'wk', 'b', 'v']);
+  const p = optionsObject<AdditiveAttentionParams>(params, 'params', ['wq', 'wk', 'b', 'v']);
   const wk = matrix(p.wk, 'params.wk', Dk, -1, 'Dk', 'A');
   const A = wk.shape[1];
   expectNonEmpty('params.wk', wk.shape, 1, ['Dk', 'A']);
@@ -74,13 +74,13 @@ function prepareAdditive(query: TensorLike | null, keys: TensorLike, values: Ten
     q = qt.data;
     wq = matrix(p.wq, 'params.wq', Dq, A, 'Dq', 'A').data;
   }
-  const o = optionsFor<AdditiveOptions>(d, options);
+  const o = optionsFor<AdditiveAttentionOptions>(d, options);
   const target = [B, L, S];
   const mask = optionalMask(o.mask, 'options.mask', target, '[B,L,S]');
   const keyLengths = optionalLengths(o.keyLengths, 'options.keyLengths', B, S);
   const returnWeights: boolean = readOption(d, o, 'returnWeights');
   weightsFit(returnWeights, B * L * S, '[B,L,S]');
-  const args: AdditiveArgs = { query: q, keys: kt.data, values: vt.data, B, L, S, Dq, Dk, Dv, A, wq, wk: wk.data, b, v, mask, keyLengths, returnWeights };
+  const args: AdditiveAttentionArgs = { query: q, keys: kt.data, values: vt.data, B, L, S, Dq, Dk, Dv, A, wq, wk: wk.data, b, v, mask, keyLengths, returnWeights };
   const layout = (): OutputLayout => ({
     rows: B * L,
     rowOf: (name, flat) => Math.floor(flat / (name === 'weights' ? S : Dv)),
@@ -101,18 +101,18 @@ function prepareAdditive(query: TensorLike | null, keys: TensorLike, values: Ten
  * @example
  * const pooled = additiveAttention(null, h, h, { wk, b, v });
  */
-export function additiveAttention(query: TensorLike | null, keys: TensorLike, values: TensorLike, params: AdditiveParams, options: AdditiveOptions & { returnWeights: true }, dispatchOptions?: DispatchOptions): PoolOutput;
-export function additiveAttention(query: TensorLike | null, keys: TensorLike, values: TensorLike, params: AdditiveParams, options?: (AdditiveOptions & { returnWeights?: false }) | null, dispatchOptions?: DispatchOptions): Tensor;
-export function additiveAttention(query: TensorLike | null, keys: TensorLike, values: TensorLike, params: AdditiveParams, options?: AdditiveOptions | null, dispatchOptions?: DispatchOptions): Tensor | PoolOutput;
-export function additiveAttention(query: TensorLike | null, keys: TensorLike, values: TensorLike, params: AdditiveParams, options?: AdditiveOptions | null, dispatchOptions?: DispatchOptions): Tensor | PoolOutput {
+export function additiveAttention(query: TensorLike | null, keys: TensorLike, values: TensorLike, params: AdditiveAttentionParams, options: AdditiveAttentionOptions & { returnWeights: true }, dispatchOptions?: DispatchOptions): PoolOutput;
+export function additiveAttention(query: TensorLike | null, keys: TensorLike, values: TensorLike, params: AdditiveAttentionParams, options?: (AdditiveAttentionOptions & { returnWeights?: false }) | null, dispatchOptions?: DispatchOptions): Tensor;
+export function additiveAttention(query: TensorLike | null, keys: TensorLike, values: TensorLike, params: AdditiveAttentionParams, options?: AdditiveAttentionOptions | null, dispatchOptions?: DispatchOptions): Tensor | PoolOutput;
+export function additiveAttention(query: TensorLike | null, keys: TensorLike, values: TensorLike, params: AdditiveAttentionParams, options?: AdditiveAttentionOptions | null, dispatchOptions?: DispatchOptions): Tensor | PoolOutput {
   return run(prepareAdditive(query, keys, values, params, options), dispatchOptions);
 }
 
 /** The async twin of {@link additiveAttention}. */
-export function additiveAttentionAsync(query: TensorLike | null, keys: TensorLike, values: TensorLike, params: AdditiveParams, options: AdditiveOptions & { returnWeights: true }, dispatchOptions?: DispatchOptions): Promise<PoolOutput>;
-export function additiveAttentionAsync(query: TensorLike | null, keys: TensorLike, values: TensorLike, params: AdditiveParams, options?: (AdditiveOptions & { returnWeights?: false }) | null, dispatchOptions?: DispatchOptions): Promise<Tensor>;
-export function additiveAttentionAsync(query: TensorLike | null, keys: TensorLike, values: TensorLike, params: AdditiveParams, options?: AdditiveOptions | null, dispatchOptions?: DispatchOptions): Promise<Tensor | PoolOutput>;
-export function additiveAttentionAsync(query: TensorLike | null, keys: TensorLike, values: TensorLike, params: AdditiveParams, options?: AdditiveOptions | null, dispatchOptions?: DispatchOptions): Promise<Tensor | PoolOutput> {
+export function additiveAttentionAsync(query: TensorLike | null, keys: TensorLike, values: TensorLike, params: AdditiveAttentionParams, options: AdditiveAttentionOptions & { returnWeights: true }, dispatchOptions?: DispatchOptions): Promise<PoolOutput>;
+export function additiveAttentionAsync(query: TensorLike | null, keys: TensorLike, values: TensorLike, params: AdditiveAttentionParams, options?: (AdditiveAttentionOptions & { returnWeights?: false }) | null, dispatchOptions?: DispatchOptions): Promise<Tensor>;
+export function additiveAttentionAsync(query: TensorLike | null, keys: TensorLike, values: TensorLike, params: AdditiveAttentionParams, options?: AdditiveAttentionOptions | null, dispatchOptions?: DispatchOptions): Promise<Tensor | PoolOutput>;
+export function additiveAttentionAsync(query: TensorLike | null, keys: TensorLike, values: TensorLike, params: AdditiveAttentionParams, options?: AdditiveAttentionOptions | null, dispatchOptions?: DispatchOptions): Promise<Tensor | PoolOutput> {
   return runAsync(() => prepareAdditive(query, keys, values, params, options), dispatchOptions);
 }
 
@@ -145,8 +145,8 @@ export const additiveAttentionOp: OpDescriptor<'additiveAttention'> = {
     const { B, L, S, D, A } = s as Record<string, number>;
     return { flops: 2 * B * S * D * A + 2 * B * L * D * A + 3 * B * L * S * A + 2 * B * L * S * D, bytes: 4 * (B * L * D + 2 * B * S * D + 2 * D * A + 2 * A + B * L * D) };
   },
-  call: (a, dispatch) => additiveAttention(a[0] as TensorLike | null, a[1] as TensorLike, a[2] as TensorLike, a[3] as AdditiveParams, a[4] as AdditiveOptions, dispatch),
-  callAsync: (a, dispatch) => additiveAttentionAsync(a[0] as TensorLike | null, a[1] as TensorLike, a[2] as TensorLike, a[3] as AdditiveParams, a[4] as AdditiveOptions, dispatch),
+  call: (a, dispatch) => additiveAttention(a[0] as TensorLike | null, a[1] as TensorLike, a[2] as TensorLike, a[3] as AdditiveAttentionParams, a[4] as AdditiveAttentionOptions, dispatch),
+  callAsync: (a, dispatch) => additiveAttentionAsync(a[0] as TensorLike | null, a[1] as TensorLike, a[2] as TensorLike, a[3] as AdditiveAttentionParams, a[4] as AdditiveAttentionOptions, dispatch),
   native: { isaKernel: false },
   cases: {
     knownAnswers() {

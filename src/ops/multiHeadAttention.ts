@@ -5,7 +5,7 @@
  */
 import type { DispatchOptions, OutputLayout } from '../dispatch';
 import { ShapeError, ValueError, formatShape } from '../errors';
-import type { MhaArgs } from '../kernels';
+import type { MultiHeadAttentionArgs } from '../kernels';
 import type { Tensor, TensorLike } from '../tensor';
 import { expectDim, expectNonEmpty, matrix, optionalBias, optionalLengths, optionalMask, optionsObject, vector, weightsFit } from '../validate';
 import { broadcastShape, encoderParams, optionsArg, randLengths, randMask, randT, rnd, shapeOf } from './cases';
@@ -14,7 +14,7 @@ import { optionsFor, readOption, tensorParam, type OpCase, type OpDescriptor } f
 import { ATTENTION_OPTIONS, visiblePairs, wrapAttention, type AttentionOutput, type SdpaOptions, type WithExtras } from './sdpa';
 
 /** Projection weights of {@link multiHeadAttention} (x·W layout: `[in, out]`); biases optional. */
-export interface MhaParams {
+export interface MultiHeadAttentionParams {
   /** `[E, Hq*D]`. */
   wq: TensorLike;
   /** `[Hq*D]`. */
@@ -34,7 +34,7 @@ export interface MhaParams {
 }
 
 /** Options of {@link multiHeadAttention}: those of sdpa (but `out`) plus the head counts. */
-export interface MhaOptions extends Omit<SdpaOptions, 'out'> {
+export interface MultiHeadAttentionOptions extends Omit<SdpaOptions, 'out'> {
   /** Query heads Hq (required). D = wq.shape[1] / Hq. */
   numHeads: number;
   /** Key/value heads Hkv (default numHeads); Hq % Hkv == 0. */
@@ -45,7 +45,7 @@ const QP = ['B', 'L', 'E'];
 const KP = ['B', 'S', 'Ek'];
 const VP = ['B', 'S', 'Ev'];
 
-function prepareMha(query: TensorLike, key: TensorLike, value: TensorLike, params: MhaParams, options: MhaOptions): Prepared<'multiHeadAttention', Tensor | AttentionOutput> {
+function prepareMha(query: TensorLike, key: TensorLike, value: TensorLike, params: MultiHeadAttentionParams, options: MultiHeadAttentionOptions): Prepared<'multiHeadAttention', Tensor | AttentionOutput> {
   const qt = tensorParam(multiHeadAttentionOp, 'query', query);
   const kt = tensorParam(multiHeadAttentionOp, 'key', key);
   const vt = tensorParam(multiHeadAttentionOp, 'value', value);
@@ -59,9 +59,9 @@ function prepareMha(query: TensorLike, key: TensorLike, value: TensorLike, param
   expectDim('value', vt.shape, 0, B, VP, 'batch must match query');
   expectDim('value', vt.shape, 1, S, VP, 'length must match key');
   const d = multiHeadAttentionOp;
-  const o = optionsFor<MhaOptions>(d, options);
+  const o = optionsFor<MultiHeadAttentionOptions>(d, options);
   readOption(d, o, 'out');
-  const p = optionsObject<MhaParams>(params, 'params', ['wq', 'bq', 'wk', 'bk', 'wv', 'bv', 'wo', 'bo']);
+  const p = optionsObject<MultiHeadAttentionParams>(params, 'params', ['wq', 'bq', 'wk', 'bk', 'wv', 'bv', 'wo', 'bo']);
   const Hq: number = readOption(d, o, 'numHeads');
   const Hkv: number = readOption(d, o, 'numKvHeads', Hq);
   if (Hq % Hkv !== 0) throw new ValueError('options.numKvHeads', `expected a divisor of numHeads=${Hq}, received ${Hkv}`);
@@ -89,7 +89,7 @@ function prepareMha(query: TensorLike, key: TensorLike, value: TensorLike, param
   weightsFit(returnWeights, B * Hq * L * S, '[B,Hq,L,S]');
   const returnLse: boolean = readOption(d, o, 'returnLse');
   const selfAttention = qt.data === kt.data && kt.data === vt.data;
-  const args: MhaArgs = {
+  const args: MultiHeadAttentionArgs = {
     query: qt.data, key: kt.data, value: vt.data, selfAttention,
     B, L, S, E, Ek, Ev, Hq, Hkv, D, Dv, Eo,
     wq: wq.data, bq, wk: wk.data, bk, wv: wv.data, bv, wo: wo.data, bo,
@@ -118,18 +118,18 @@ function prepareMha(query: TensorLike, key: TensorLike, value: TensorLike, param
  * @example
  * const y = multiHeadAttention(x, x, x, params, { numHeads: 2, causal: true });
  */
-export function multiHeadAttention(query: TensorLike, key: TensorLike, value: TensorLike, params: MhaParams, options: MhaOptions & WithExtras, dispatchOptions?: DispatchOptions): AttentionOutput;
-export function multiHeadAttention(query: TensorLike, key: TensorLike, value: TensorLike, params: MhaParams, options: MhaOptions & { returnWeights?: false; returnLse?: false }, dispatchOptions?: DispatchOptions): Tensor;
-export function multiHeadAttention(query: TensorLike, key: TensorLike, value: TensorLike, params: MhaParams, options: MhaOptions, dispatchOptions?: DispatchOptions): Tensor | AttentionOutput;
-export function multiHeadAttention(query: TensorLike, key: TensorLike, value: TensorLike, params: MhaParams, options: MhaOptions, dispatchOptions?: DispatchOptions): Tensor | AttentionOutput {
+export function multiHeadAttention(query: TensorLike, key: TensorLike, value: TensorLike, params: MultiHeadAttentionParams, options: MultiHeadAttentionOptions & WithExtras, dispatchOptions?: DispatchOptions): AttentionOutput;
+export function multiHeadAttention(query: TensorLike, key: TensorLike, value: TensorLike, params: MultiHeadAttentionParams, options: MultiHeadAttentionOptions & { returnWeights?: false; returnLse?: false }, dispatchOptions?: DispatchOptions): Tensor;
+export function multiHeadAttention(query: TensorLike, key: TensorLike, value: TensorLike, params: MultiHeadAttentionParams, options: MultiHeadAttentionOptions, dispatchOptions?: DispatchOptions): Tensor | AttentionOutput;
+export function multiHeadAttention(query: TensorLike, key: TensorLike, value: TensorLike, params: MultiHeadAttentionParams, options: MultiHeadAttentionOptions, dispatchOptions?: DispatchOptions): Tensor | AttentionOutput {
   return run(prepareMha(query, key, value, params, options), dispatchOptions);
 }
 
 /** The async twin of {@link multiHeadAttention}. */
-export function multiHeadAttentionAsync(query: TensorLike, key: TensorLike, value: TensorLike, params: MhaParams, options: MhaOptions & WithExtras, dispatchOptions?: DispatchOptions): Promise<AttentionOutput>;
-export function multiHeadAttentionAsync(query: TensorLike, key: TensorLike, value: TensorLike, params: MhaParams, options: MhaOptions & { returnWeights?: false; returnLse?: false }, dispatchOptions?: DispatchOptions): Promise<Tensor>;
-export function multiHeadAttentionAsync(query: TensorLike, key: TensorLike, value: TensorLike, params: MhaParams, options: MhaOptions, dispatchOptions?: DispatchOptions): Promise<Tensor | AttentionOutput>;
-export function multiHeadAttentionAsync(query: TensorLike, key: TensorLike, value: TensorLike, params: MhaParams, options: MhaOptions, dispatchOptions?: DispatchOptions): Promise<Tensor | AttentionOutput> {
+export function multiHeadAttentionAsync(query: TensorLike, key: TensorLike, value: TensorLike, params: MultiHeadAttentionParams, options: MultiHeadAttentionOptions & WithExtras, dispatchOptions?: DispatchOptions): Promise<AttentionOutput>;
+export function multiHeadAttentionAsync(query: TensorLike, key: TensorLike, value: TensorLike, params: MultiHeadAttentionParams, options: MultiHeadAttentionOptions & { returnWeights?: false; returnLse?: false }, dispatchOptions?: DispatchOptions): Promise<Tensor>;
+export function multiHeadAttentionAsync(query: TensorLike, key: TensorLike, value: TensorLike, params: MultiHeadAttentionParams, options: MultiHeadAttentionOptions, dispatchOptions?: DispatchOptions): Promise<Tensor | AttentionOutput>;
+export function multiHeadAttentionAsync(query: TensorLike, key: TensorLike, value: TensorLike, params: MultiHeadAttentionParams, options: MultiHeadAttentionOptions, dispatchOptions?: DispatchOptions): Promise<Tensor | AttentionOutput> {
   return runAsync(() => prepareMha(query, key, value, params, options), dispatchOptions);
 }
 
@@ -166,8 +166,8 @@ export const multiHeadAttentionOp: OpDescriptor<'multiHeadAttention'> = {
     const D = E / H;
     return { flops: 2 * B * L * E * E * 4 + 2 * B * H * 2 * D * visiblePairs(L, L, !!s.causal), bytes: 4 * (2 * B * L * E + 4 * E * E) };
   },
-  call: (a, dispatch) => multiHeadAttention(a[0] as TensorLike, a[1] as TensorLike, a[2] as TensorLike, a[3] as MhaParams, a[4] as MhaOptions, dispatch),
-  callAsync: (a, dispatch) => multiHeadAttentionAsync(a[0] as TensorLike, a[1] as TensorLike, a[2] as TensorLike, a[3] as MhaParams, a[4] as MhaOptions, dispatch),
+  call: (a, dispatch) => multiHeadAttention(a[0] as TensorLike, a[1] as TensorLike, a[2] as TensorLike, a[3] as MultiHeadAttentionParams, a[4] as MultiHeadAttentionOptions, dispatch),
+  callAsync: (a, dispatch) => multiHeadAttentionAsync(a[0] as TensorLike, a[1] as TensorLike, a[2] as TensorLike, a[3] as MultiHeadAttentionParams, a[4] as MultiHeadAttentionOptions, dispatch),
   native: { isaKernel: false },
   cases: {
     knownAnswers() {

@@ -5,7 +5,7 @@
  */
 import type { DispatchOptions, OutputLayout } from '../dispatch';
 import { DTypeError, ShapeError, ValueError, describeType, formatShape } from '../errors';
-import type { DenseLayer, TargetArgs } from '../kernels';
+import type { DenseLayer, TargetAttentionArgs } from '../kernels';
 import { asTensor, type Tensor, type TensorLike } from '../tensor';
 import { expectDim, expectNonEmpty, matrix, optionalLengths, optionsObject, vector } from '../validate';
 import type { PoolOutput } from './additiveAttention';
@@ -24,13 +24,13 @@ export interface TargetLayer {
 }
 
 /** Parameters of {@link targetAttention}: the activation unit's layers; the first takes 4D inputs, the last has width 1. */
-export interface TargetParams {
+export interface TargetAttentionParams {
   /** The MLP layers in order. */
   layers: readonly TargetLayer[];
 }
 
 /** Options of {@link targetAttention}. */
-export interface TargetOptions {
+export interface TargetAttentionOptions {
   /** Hidden-layer activation (default `'sigmoid'`, as in the DIN paper's code). */
   activation?: 'relu' | 'sigmoid' | 'prelu';
   /** `'none'` (default, DIN's choice): raw weights; `'softmax'`: softmax over the valid history. */
@@ -44,7 +44,7 @@ export interface TargetOptions {
 const TP = ['B', 'D'];
 const HP = ['B', 'S', 'D'];
 
-function prepareTarget(target: TensorLike, history: TensorLike, params: TargetParams, options?: TargetOptions | null): Prepared<'targetAttention', Tensor | PoolOutput> {
+function prepareTarget(target: TensorLike, history: TensorLike, params: TargetAttentionParams, options?: TargetAttentionOptions | null): Prepared<'targetAttention', Tensor | PoolOutput> {
   const d = targetAttentionOp;
   const tt = tensorParam(d, 'target', target);
   const ht = tensorParam(d, 'history', history);
@@ -54,10 +54,10 @@ function prepareTarget(target: TensorLike, history: TensorLike, params: TargetPa
   expectNonEmpty('history', ht.shape, 1, HP);
   expectDim('history', ht.shape, 0, B, HP, 'batch must match target');
   expectDim('history', ht.shape, 2, D, HP, 'item dim must match target');
-  const o = optionsFor<TargetOptions>(d, options);
-  const activation: TargetArgs['activation'] = readOption(d, o, 'activation');
-  const normalize: TargetArgs['normalize'] = readOption(d, o, 'normalize');
-  const p = optionsObject<TargetParams>(params, 'params', ['layers']);
+  const o = optionsFor<TargetAttentionOptions>(d, options);
+  const activation: TargetAttentionArgs['activation'] = readOption(d, o, 'activation');
+  const normalize: TargetAttentionArgs['normalize'] = readOption(d, o, 'normalize');
+  const p = optionsObject<TargetAttentionParams>(params, 'params', ['layers']);
   let rawLayers: unknown;
   try {
     rawLayers = p.layers;
@@ -96,7 +96,7 @@ function prepareTarget(target: TensorLike, history: TensorLike, params: TargetPa
   });
   const keyLengths = optionalLengths(o.keyLengths, 'options.keyLengths', B, S);
   const returnWeights: boolean = readOption(d, o, 'returnWeights');
-  const args: TargetArgs = { target: tt.data, history: ht.data, B, S, D, layers, activation, normalize, keyLengths, returnWeights };
+  const args: TargetAttentionArgs = { target: tt.data, history: ht.data, B, S, D, layers, activation, normalize, keyLengths, returnWeights };
   const layout = (): OutputLayout => ({
     rows: B,
     rowOf: (name, flat) => Math.floor(flat / (name === 'weights' ? S : D)),
@@ -117,18 +117,18 @@ function prepareTarget(target: TensorLike, history: TensorLike, params: TargetPa
  * @example
  * const interest = targetAttention(candidate, history, { layers: [{ w: w1, b: b1 }, { w: w2, b: b2 }] }, { keyLengths });
  */
-export function targetAttention(target: TensorLike, history: TensorLike, params: TargetParams, options: TargetOptions & { returnWeights: true }, dispatchOptions?: DispatchOptions): PoolOutput;
-export function targetAttention(target: TensorLike, history: TensorLike, params: TargetParams, options?: (TargetOptions & { returnWeights?: false }) | null, dispatchOptions?: DispatchOptions): Tensor;
-export function targetAttention(target: TensorLike, history: TensorLike, params: TargetParams, options?: TargetOptions | null, dispatchOptions?: DispatchOptions): Tensor | PoolOutput;
-export function targetAttention(target: TensorLike, history: TensorLike, params: TargetParams, options?: TargetOptions | null, dispatchOptions?: DispatchOptions): Tensor | PoolOutput {
+export function targetAttention(target: TensorLike, history: TensorLike, params: TargetAttentionParams, options: TargetAttentionOptions & { returnWeights: true }, dispatchOptions?: DispatchOptions): PoolOutput;
+export function targetAttention(target: TensorLike, history: TensorLike, params: TargetAttentionParams, options?: (TargetAttentionOptions & { returnWeights?: false }) | null, dispatchOptions?: DispatchOptions): Tensor;
+export function targetAttention(target: TensorLike, history: TensorLike, params: TargetAttentionParams, options?: TargetAttentionOptions | null, dispatchOptions?: DispatchOptions): Tensor | PoolOutput;
+export function targetAttention(target: TensorLike, history: TensorLike, params: TargetAttentionParams, options?: TargetAttentionOptions | null, dispatchOptions?: DispatchOptions): Tensor | PoolOutput {
   return run(prepareTarget(target, history, params, options), dispatchOptions);
 }
 
 /** The async twin of {@link targetAttention}. */
-export function targetAttentionAsync(target: TensorLike, history: TensorLike, params: TargetParams, options: TargetOptions & { returnWeights: true }, dispatchOptions?: DispatchOptions): Promise<PoolOutput>;
-export function targetAttentionAsync(target: TensorLike, history: TensorLike, params: TargetParams, options?: (TargetOptions & { returnWeights?: false }) | null, dispatchOptions?: DispatchOptions): Promise<Tensor>;
-export function targetAttentionAsync(target: TensorLike, history: TensorLike, params: TargetParams, options?: TargetOptions | null, dispatchOptions?: DispatchOptions): Promise<Tensor | PoolOutput>;
-export function targetAttentionAsync(target: TensorLike, history: TensorLike, params: TargetParams, options?: TargetOptions | null, dispatchOptions?: DispatchOptions): Promise<Tensor | PoolOutput> {
+export function targetAttentionAsync(target: TensorLike, history: TensorLike, params: TargetAttentionParams, options: TargetAttentionOptions & { returnWeights: true }, dispatchOptions?: DispatchOptions): Promise<PoolOutput>;
+export function targetAttentionAsync(target: TensorLike, history: TensorLike, params: TargetAttentionParams, options?: (TargetAttentionOptions & { returnWeights?: false }) | null, dispatchOptions?: DispatchOptions): Promise<Tensor>;
+export function targetAttentionAsync(target: TensorLike, history: TensorLike, params: TargetAttentionParams, options?: TargetAttentionOptions | null, dispatchOptions?: DispatchOptions): Promise<Tensor | PoolOutput>;
+export function targetAttentionAsync(target: TensorLike, history: TensorLike, params: TargetAttentionParams, options?: TargetAttentionOptions | null, dispatchOptions?: DispatchOptions): Promise<Tensor | PoolOutput> {
   return runAsync(() => prepareTarget(target, history, params, options), dispatchOptions);
 }
 
@@ -179,8 +179,8 @@ export const targetAttentionOp: OpDescriptor<'targetAttention'> = {
     }
     return { flops: B * S * mlpFlops(D, hidden) + 2 * B * S * D, bytes: 4 * (B * D + B * S * D + w + B * D) };
   },
-  call: (a, dispatch) => targetAttention(a[0] as TensorLike, a[1] as TensorLike, a[2] as TargetParams, a[3] as TargetOptions, dispatch),
-  callAsync: (a, dispatch) => targetAttentionAsync(a[0] as TensorLike, a[1] as TensorLike, a[2] as TargetParams, a[3] as TargetOptions, dispatch),
+  call: (a, dispatch) => targetAttention(a[0] as TensorLike, a[1] as TensorLike, a[2] as TargetAttentionParams, a[3] as TargetAttentionOptions, dispatch),
+  callAsync: (a, dispatch) => targetAttentionAsync(a[0] as TensorLike, a[1] as TensorLike, a[2] as TargetAttentionParams, a[3] as TargetAttentionOptions, dispatch),
   native: { isaKernel: false },
   cases: {
     knownAnswers() {

@@ -6,7 +6,7 @@
  */
 import type { DispatchOptions } from '../dispatch';
 import { ShapeError, ValueError, formatShape } from '../errors';
-import type { EncoderArgs } from '../kernels';
+import type { TransformerEncoderLayerArgs } from '../kernels';
 import { checkShape, type Tensor, type TensorLike } from '../tensor';
 import { expectNonEmpty, matrix, optionalLengths, optionsObject, vector } from '../validate';
 import { encoderParams, optionsArg, randLengths, randT, rnd, shapeOf, someLengths } from './cases';
@@ -15,7 +15,7 @@ import { optionsFor, readOption, tensorParam, type OpCase, type OpDescriptor } f
 import { multiHeadAttentionOp } from './multiHeadAttention';
 
 /** Parameters of {@link transformerEncoderLayer} (x·W layout; biases, gamma and beta optional). */
-export interface EncoderParams {
+export interface TransformerEncoderLayerParams {
   /** Self-attention projections: `wq, wk, wv, wo` are `[E,E]`, biases `[E]`. */
   attention: { wq: TensorLike; bq?: TensorLike | null; wk: TensorLike; bk?: TensorLike | null; wv: TensorLike; bv?: TensorLike | null; wo: TensorLike; bo?: TensorLike | null };
   /** LayerNorm around attention: `[E]` each. */
@@ -27,7 +27,7 @@ export interface EncoderParams {
 }
 
 /** Options of {@link transformerEncoderLayer}. */
-export interface EncoderOptions {
+export interface TransformerEncoderLayerOptions {
   /** Attention heads H (E % H == 0). */
   numHeads: number;
   /** `'post'` (default, as PyTorch) or `'pre'`. */
@@ -44,24 +44,24 @@ export interface EncoderOptions {
 
 const XP = ['B', 'L', 'E'];
 
-function prepareEncoder(x: TensorLike, params: EncoderParams, options: EncoderOptions): Prepared<'transformerEncoderLayer', Tensor> {
+function prepareEncoder(x: TensorLike, params: TransformerEncoderLayerParams, options: TransformerEncoderLayerOptions): Prepared<'transformerEncoderLayer', Tensor> {
   const d = transformerEncoderLayerOp;
   const xt = tensorParam(d, 'x', x);
   for (let a = 0; a < 3; a++) expectNonEmpty('x', xt.shape, a, XP);
   const [B, L, E] = xt.shape;
-  const o = optionsFor<EncoderOptions>(d, options);
+  const o = optionsFor<TransformerEncoderLayerOptions>(d, options);
   const H: number = readOption(d, o, 'numHeads');
   if (E % H !== 0) throw new ShapeError('x', `[B,L,E] with E divisible by numHeads=${H}`, formatShape(xt.shape));
-  const p = optionsObject<EncoderParams>(params, 'params', ['attention', 'norm1', 'ffn', 'norm2']);
-  const att = optionsObject<EncoderParams['attention']>(p.attention, 'params.attention', ['wq', 'bq', 'wk', 'bk', 'wv', 'bv', 'wo', 'bo']);
-  const ffn = optionsObject<EncoderParams['ffn']>(p.ffn, 'params.ffn', ['w1', 'b1', 'w2', 'b2']);
-  const n1 = optionsObject<NonNullable<EncoderParams['norm1']>>(p.norm1, 'params.norm1', ['gamma', 'beta']);
-  const n2 = optionsObject<NonNullable<EncoderParams['norm2']>>(p.norm2, 'params.norm2', ['gamma', 'beta']);
+  const p = optionsObject<TransformerEncoderLayerParams>(params, 'params', ['attention', 'norm1', 'ffn', 'norm2']);
+  const att = optionsObject<TransformerEncoderLayerParams['attention']>(p.attention, 'params.attention', ['wq', 'bq', 'wk', 'bk', 'wv', 'bv', 'wo', 'bo']);
+  const ffn = optionsObject<TransformerEncoderLayerParams['ffn']>(p.ffn, 'params.ffn', ['w1', 'b1', 'w2', 'b2']);
+  const n1 = optionsObject<NonNullable<TransformerEncoderLayerParams['norm1']>>(p.norm1, 'params.norm1', ['gamma', 'beta']);
+  const n2 = optionsObject<NonNullable<TransformerEncoderLayerParams['norm2']>>(p.norm2, 'params.norm2', ['gamma', 'beta']);
   const sq = (w: unknown, name: string) => matrix(w, name, E, E, 'E', 'E').data;
   const w1 = matrix(ffn.w1, 'params.ffn.w1', E, -1, 'E', 'F');
   const F = w1.shape[1];
   if (F < 1) throw new ShapeError('params.ffn.w1', `[E=${E},F] with F >= 1`, formatShape(w1.shape));
-  const args: EncoderArgs = {
+  const args: TransformerEncoderLayerArgs = {
     x: xt.data, B, L, E, H, D: E / H, F,
     wq: sq(att.wq, 'params.attention.wq'), bq: vector(att.bq, 'params.attention.bq', E, 'E', true),
     wk: sq(att.wk, 'params.attention.wk'), bk: vector(att.bk, 'params.attention.bk', E, 'E', true),
@@ -94,12 +94,12 @@ function prepareEncoder(x: TensorLike, params: EncoderParams, options: EncoderOp
  * const x = tensor(items.data.map((v, f) => v + pos.data[f % (L * E)]), [B, L, E]);
  * const h = transformerEncoderLayer(x, block1, { numHeads: 2, causal: true, norm: 'pre' });
  */
-export function transformerEncoderLayer(x: TensorLike, params: EncoderParams, options: EncoderOptions, dispatchOptions?: DispatchOptions): Tensor {
+export function transformerEncoderLayer(x: TensorLike, params: TransformerEncoderLayerParams, options: TransformerEncoderLayerOptions, dispatchOptions?: DispatchOptions): Tensor {
   return run(prepareEncoder(x, params, options), dispatchOptions);
 }
 
 /** The async twin of {@link transformerEncoderLayer}. */
-export function transformerEncoderLayerAsync(x: TensorLike, params: EncoderParams, options: EncoderOptions, dispatchOptions?: DispatchOptions): Promise<Tensor> {
+export function transformerEncoderLayerAsync(x: TensorLike, params: TransformerEncoderLayerParams, options: TransformerEncoderLayerOptions, dispatchOptions?: DispatchOptions): Promise<Tensor> {
   return runAsync(() => prepareEncoder(x, params, options), dispatchOptions);
 }
 
@@ -151,8 +151,8 @@ export const transformerEncoderLayerOp: OpDescriptor<'transformerEncoderLayer'> 
     const mha = multiHeadAttentionOp.cost(s);
     return { flops: mha.flops + 4 * B * L * E * F, bytes: mha.bytes + 4 * 2 * E * F };
   },
-  call: (a, dispatch) => transformerEncoderLayer(a[0] as TensorLike, a[1] as EncoderParams, a[2] as EncoderOptions, dispatch),
-  callAsync: (a, dispatch) => transformerEncoderLayerAsync(a[0] as TensorLike, a[1] as EncoderParams, a[2] as EncoderOptions, dispatch),
+  call: (a, dispatch) => transformerEncoderLayer(a[0] as TensorLike, a[1] as TransformerEncoderLayerParams, a[2] as TransformerEncoderLayerOptions, dispatch),
+  callAsync: (a, dispatch) => transformerEncoderLayerAsync(a[0] as TensorLike, a[1] as TransformerEncoderLayerParams, a[2] as TransformerEncoderLayerOptions, dispatch),
   native: { isaKernel: false },
   cases: {
     knownAnswers() {

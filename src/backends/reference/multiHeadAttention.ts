@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { AttentionResult, MhaArgs, RowFilter } from '../../kernels';
+import type { AttentionResult, MultiHeadAttentionArgs, RowFilter } from '../../kernels';
 import { linearReference } from './linear';
 import { sdpaReference } from './sdpa';
 
@@ -29,7 +29,7 @@ export function mergeHeads(x: Float32Array, B: number, T: number, H: number, X: 
 }
 
 /** multiHeadAttention; `rows` flags (b,i) query rows of the `B*L` row space. */
-export function multiHeadAttentionReference(a: MhaArgs, rows: RowFilter = null): AttentionResult {
+export function multiHeadAttentionReference(a: MultiHeadAttentionArgs, rows: RowFilter = null): AttentionResult {
   const { B, L, S, E, Ek, Ev, Hq, Hkv, D, Dv, Eo } = a;
   const q = linearReference({ x: a.query, rows: B * L, inDim: E, outDim: Hq * D, w: a.wq, b: a.bq }, rows);
   const k = linearReference({ x: a.key, rows: B * S, inDim: Ek, outDim: Hkv * D, w: a.wk, b: a.bk });

@@ -3,18 +3,18 @@
  *
  * @module
  */
-import type { PoolResult, RowFilter, TargetArgs } from '../../kernels';
+import type { PoolResult, RowFilter, TargetAttentionArgs } from '../../kernels';
 import { softmaxRow } from './softmaxRow';
 
 /** One activation in float64. */
-function activate(x: number, kind: TargetArgs['activation'], alpha: number): number {
+function activate(x: number, kind: TargetAttentionArgs['activation'], alpha: number): number {
   if (kind === 'relu') return x > 0 ? x : x < 0 ? 0 : x; // keeps NaN
   if (kind === 'sigmoid') return 1 / (1 + Math.exp(-x));
   return x >= 0 ? x : alpha * x; // prelu (NaN stays NaN)
 }
 
 /** For each valid history item, an MLP over `[h, t, h-t, h*t]` gives a_j; output `Σ a_j h_j` (or softmax-normalised). */
-export function targetAttentionReference(a: TargetArgs, rows: RowFilter = null): PoolResult {
+export function targetAttentionReference(a: TargetAttentionArgs, rows: RowFilter = null): PoolResult {
   const { B, S, D, layers, activation, normalize, keyLengths } = a;
   const output = new Float32Array(B * D);
   const weights = a.returnWeights ? new Float32Array(B * S) : undefined;
