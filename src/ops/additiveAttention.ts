@@ -9,7 +9,7 @@ import type { MaskLike, Tensor, TensorLike } from '../tensor';
 import { expectDim, expectNonEmpty, matrix, optionalLengths, optionalMask, optionsObject, vector, weightsFit } from '../validate';
 import { broadcastShape, optionsArg, randLengths, randMask, randT, rnd, shapeOf } from './cases';
 import { run, runAsync, type Prepared } from './common';
-import { optionsFor, readOption, tensorParam, type OpCase, type OpDescriptor } from './descriptor';
+import { defineOp, optionsFor, readOption, tensorParam, type OpCase, type OpDescriptor } from './descriptor';
 
 /** Parameters of {@link additiveAttention}: `wq [Dq,A]` (omit for pooling), `wk [Dk,A]`, `b [A]`, `v [A]`. */
 export interface AdditiveAttentionParams {
@@ -117,7 +117,7 @@ export function additiveAttentionAsync(query: TensorLike | null, keys: TensorLik
 }
 
 /** The additiveAttention descriptor. */
-export const additiveAttentionOp: OpDescriptor<'additiveAttention'> = {
+export const additiveAttentionOp: OpDescriptor<'additiveAttention'> = defineOp({
   name: 'additiveAttention',
   summary: 'additive (Bahdanau) attention, and attention pooling with query = null',
   signature: 'additiveAttention(query | null, keys, values, params, options?, dispatch?)',
@@ -145,8 +145,8 @@ export const additiveAttentionOp: OpDescriptor<'additiveAttention'> = {
     const { B, L, S, D, A } = s as Record<string, number>;
     return { flops: 2 * B * S * D * A + 2 * B * L * D * A + 3 * B * L * S * A + 2 * B * L * S * D, bytes: 4 * (B * L * D + 2 * B * S * D + 2 * D * A + 2 * A + B * L * D) };
   },
-  call: (a, dispatch) => additiveAttention(a[0] as TensorLike | null, a[1] as TensorLike, a[2] as TensorLike, a[3] as AdditiveAttentionParams, a[4] as AdditiveAttentionOptions, dispatch),
-  callAsync: (a, dispatch) => additiveAttentionAsync(a[0] as TensorLike | null, a[1] as TensorLike, a[2] as TensorLike, a[3] as AdditiveAttentionParams, a[4] as AdditiveAttentionOptions, dispatch),
+  fn: additiveAttention,
+  fnAsync: additiveAttentionAsync,
   native: { isaKernel: false },
   cases: {
     knownAnswers() {
@@ -205,4 +205,4 @@ export const additiveAttentionOp: OpDescriptor<'additiveAttention'> = {
       return "options.returnWeights := 'yes'";
     },
   },
-};
+});

@@ -201,3 +201,28 @@ export const BAD_OPTION_VALUES: Readonly<Record<OptionSpec['kind'], readonly unk
   exclude: ['abc', 5, { length: 1 }],
   refused: [new Float32Array(4)],
 };
+
+/** What an op file declares: the descriptor without `call` / `callAsync`, plus the public function and its async twin. */
+export type OpDeclaration<O extends OpName> = Omit<OpDescriptor<O>, 'call' | 'callAsync'> & {
+  /** The public function: the positional parameters of `params`, then the dispatch options. */
+  readonly fn: (...args: never[]) => unknown;
+  /** Its async twin. */
+  readonly fnAsync: (...args: never[]) => Promise<unknown>;
+};
+
+/**
+ * Build an op's descriptor: `call(args, dispatch)` passes `args` (padded with `undefined` to the
+ * length of `params`, so the dispatch options land in their place) to the public function.
+ */
+export function defineOp<O extends OpName>(decl: OpDeclaration<O>): OpDescriptor<O> {
+  const { fn, fnAsync, ...rest } = decl;
+  const n = decl.params.length;
+  const positional = (a: readonly unknown[]): unknown[] => Array.from({ length: n }, (_, i) => a[i]);
+  const call = fn as (...args: unknown[]) => unknown;
+  const callAsync = fnAsync as (...args: unknown[]) => Promise<unknown>;
+  return Object.freeze({
+    ...rest,
+    call: (args: readonly unknown[], dispatch?: DispatchOptions) => call(...positional(args), dispatch),
+    callAsync: (args: readonly unknown[], dispatch?: DispatchOptions) => callAsync(...positional(args), dispatch),
+  });
+}

@@ -10,7 +10,7 @@ import { formatShape } from '../errors';
 import { optionalOut, rowsCols } from '../validate';
 import { randShape, randT, rnd, tensorOf } from './cases';
 import { intoOut, rowMajorLayout, run, runAsync, type Prepared } from './common';
-import { optionsFor, readOption, type OpCase, type OpDescriptor } from './descriptor';
+import { defineOp, optionsFor, readOption, type OpCase, type OpDescriptor } from './descriptor';
 
 /** Options of {@link gelu}. */
 export interface GeluOptions {
@@ -45,7 +45,7 @@ export function geluAsync(x: TensorLike, options?: GeluOptions | null, dispatchO
 }
 
 /** The gelu descriptor. */
-export const geluOp: OpDescriptor<'gelu'> = {
+export const geluOp: OpDescriptor<'gelu'> = defineOp({
   name: 'gelu',
   summary: 'GELU, elementwise: exact (erf) or tanh-approximated',
   signature: 'gelu(x, options?, dispatch?)',
@@ -64,8 +64,8 @@ export const geluOp: OpDescriptor<'gelu'> = {
   },
   // Nominal 10 flops per element (the erf polynomial).
   cost: (s) => ({ flops: 10 * (s.R as number) * (s.C as number), bytes: 8 * (s.R as number) * (s.C as number) }),
-  call: (a, dispatch) => gelu(a[0] as TensorLike, a[1] as GeluOptions, dispatch),
-  callAsync: (a, dispatch) => geluAsync(a[0] as TensorLike, a[1] as GeluOptions, dispatch),
+  fn: gelu,
+  fnAsync: geluAsync,
   native: { isaKernel: true },
   cases: {
     knownAnswers() {
@@ -99,4 +99,4 @@ export const geluOp: OpDescriptor<'gelu'> = {
       return "options.approximate := 'fast'";
     },
   },
-};
+});

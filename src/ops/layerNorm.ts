@@ -10,7 +10,7 @@ import type { Tensor, TensorLike } from '../tensor';
 import { nonScalar, optFinite, optionalOut, rowsCols, vector } from '../validate';
 import { randShape, randT, rnd, shapeOf, tensorOf } from './cases';
 import { intoOut, rowMajorLayout, run, runAsync, type Prepared } from './common';
-import { optionsFor, type OpCase, type OpDescriptor } from './descriptor';
+import { defineOp, optionsFor, type OpCase, type OpDescriptor } from './descriptor';
 
 /** Options of {@link layerNorm}. */
 export interface LayerNormOptions {
@@ -53,7 +53,7 @@ export function layerNormAsync(x: TensorLike, gamma?: TensorLike | null, beta?: 
 }
 
 /** The layerNorm descriptor. */
-export const layerNormOp: OpDescriptor<'layerNorm'> = {
+export const layerNormOp: OpDescriptor<'layerNorm'> = defineOp({
   name: 'layerNorm',
   summary: 'layer normalisation over the last axis, optional gamma and beta',
   signature: 'layerNorm(x, gamma?, beta?, options? | eps, dispatch?)',
@@ -72,8 +72,8 @@ export const layerNormOp: OpDescriptor<'layerNorm'> = {
   },
   // Nominal 7 flops per element: mean, centre, square-sum, scale, gamma, beta.
   cost: (s) => ({ flops: 7 * (s.R as number) * (s.C as number), bytes: 8 * (s.R as number) * (s.C as number) + 8 * (s.C as number) }),
-  call: (a, dispatch) => layerNorm(a[0] as TensorLike, a[1] as TensorLike, a[2] as TensorLike, a[3] as LayerNormOptions, dispatch),
-  callAsync: (a, dispatch) => layerNormAsync(a[0] as TensorLike, a[1] as TensorLike, a[2] as TensorLike, a[3] as LayerNormOptions, dispatch),
+  fn: layerNorm,
+  fnAsync: layerNormAsync,
   native: { isaKernel: true },
   cases: {
     knownAnswers() {
@@ -114,4 +114,4 @@ export const layerNormOp: OpDescriptor<'layerNorm'> = {
       return `eps := -1e-3 (x ${shapeOf(a[0])})`;
     },
   },
-};
+});

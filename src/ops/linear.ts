@@ -9,7 +9,7 @@ import type { Tensor, TensorLike } from '../tensor';
 import { matrix, nonScalar, rowsCols, vector } from '../validate';
 import { randShape, randT, rnd, shapeOf } from './cases';
 import { rowMajorLayout, run, runAsync, type Prepared } from './common';
-import type { OpCase, OpDescriptor } from './descriptor';
+import { defineOp, type OpCase, type OpDescriptor } from './descriptor';
 
 function prepareLinear(x: TensorLike, w: TensorLike, b?: TensorLike | null): Prepared<'linear', Tensor> {
   const t = nonScalar(x, 'x');
@@ -33,7 +33,7 @@ export function linearAsync(x: TensorLike, w: TensorLike, b?: TensorLike | null,
 }
 
 /** The linear descriptor. */
-export const linearOp: OpDescriptor<'linear'> = {
+export const linearOp: OpDescriptor<'linear'> = defineOp({
   name: 'linear',
   summary: 'a linear layer x·W + b (GEMM)',
   signature: 'linear(x, w, b?, dispatch?)',
@@ -51,8 +51,8 @@ export const linearOp: OpDescriptor<'linear'> = {
     const { M, I, O } = s as Record<string, number>;
     return { flops: 2 * M * I * O, bytes: 4 * (M * I + I * O + O + M * O) };
   },
-  call: (a, dispatch) => linear(a[0] as TensorLike, a[1] as TensorLike, a[2] as TensorLike | null, dispatch),
-  callAsync: (a, dispatch) => linearAsync(a[0] as TensorLike, a[1] as TensorLike, a[2] as TensorLike | null, dispatch),
+  fn: linear,
+  fnAsync: linearAsync,
   native: { isaKernel: true },
   cases: {
     knownAnswers() {
@@ -87,4 +87,4 @@ export const linearOp: OpDescriptor<'linear'> = {
       return 'w rows lie';
     },
   },
-};
+});

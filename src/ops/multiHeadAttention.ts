@@ -10,7 +10,7 @@ import type { Tensor, TensorLike } from '../tensor';
 import { expectDim, expectNonEmpty, matrix, optionalBias, optionalLengths, optionalMask, optionsObject, vector, weightsFit } from '../validate';
 import { broadcastShape, encoderParams, optionsArg, randLengths, randMask, randT, rnd, shapeOf } from './cases';
 import { run, runAsync, type Prepared } from './common';
-import { optionsFor, readOption, tensorParam, type OpCase, type OpDescriptor } from './descriptor';
+import { defineOp, optionsFor, readOption, tensorParam, type OpCase, type OpDescriptor } from './descriptor';
 import { ATTENTION_OPTIONS, visiblePairs, wrapAttention, type AttentionOutput, type SdpaOptions, type WithExtras } from './sdpa';
 
 /** Projection weights of {@link multiHeadAttention} (x·W layout: `[in, out]`); biases optional. */
@@ -136,7 +136,7 @@ export function multiHeadAttentionAsync(query: TensorLike, key: TensorLike, valu
 const mhaParams = (E: number, H: number, Hkv: number, seed: number) => ({ wq: rnd([E, E], seed, 0.3), wk: rnd([E, (E / H) * Hkv], seed + 1, 0.3), wv: rnd([E, (E / H) * Hkv], seed + 2, 0.3), wo: rnd([E, 17], seed + 3, 0.3), bq: rnd([E], seed + 4, 0.1) });
 
 /** The multiHeadAttention descriptor. */
-export const multiHeadAttentionOp: OpDescriptor<'multiHeadAttention'> = {
+export const multiHeadAttentionOp: OpDescriptor<'multiHeadAttention'> = defineOp({
   name: 'multiHeadAttention',
   summary: 'multi-head / grouped-query attention with input and output projections (self or cross)',
   signature: 'multiHeadAttention(query, key, value, params, options, dispatch?)',
@@ -166,8 +166,8 @@ export const multiHeadAttentionOp: OpDescriptor<'multiHeadAttention'> = {
     const D = E / H;
     return { flops: 2 * B * L * E * E * 4 + 2 * B * H * 2 * D * visiblePairs(L, L, !!s.causal), bytes: 4 * (2 * B * L * E + 4 * E * E) };
   },
-  call: (a, dispatch) => multiHeadAttention(a[0] as TensorLike, a[1] as TensorLike, a[2] as TensorLike, a[3] as MultiHeadAttentionParams, a[4] as MultiHeadAttentionOptions, dispatch),
-  callAsync: (a, dispatch) => multiHeadAttentionAsync(a[0] as TensorLike, a[1] as TensorLike, a[2] as TensorLike, a[3] as MultiHeadAttentionParams, a[4] as MultiHeadAttentionOptions, dispatch),
+  fn: multiHeadAttention,
+  fnAsync: multiHeadAttentionAsync,
   native: { isaKernel: false },
   cases: {
     knownAnswers() {
@@ -240,4 +240,4 @@ export const multiHeadAttentionOp: OpDescriptor<'multiHeadAttention'> = {
       return `options.numHeads := ${o.numHeads}`;
     },
   },
-};
+});

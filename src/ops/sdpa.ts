@@ -10,7 +10,7 @@ import type { MaskLike, Tensor, TensorLike } from '../tensor';
 import { expectDim, expectNonEmpty, optionalBias, optionalLengths, optionalMask, optionalOut, weightsFit } from '../validate';
 import { broadcastShape, maskOf, normalLogits, optionsArg, randLengths, randMask, randT, rnd, shapeOf, someLengths, tensorOf } from './cases';
 import { intoOut, run, runAsync, type Prepared } from './common';
-import { optionsFor, readOption, tensorParam, type BenchCase, type OpCase, type OpDescriptor } from './descriptor';
+import { defineOp, optionsFor, readOption, tensorParam, type BenchCase, type OpCase, type OpDescriptor } from './descriptor';
 
 /** Options of {@link sdpa}. */
 export interface SdpaOptions {
@@ -172,7 +172,7 @@ const BENCH_SHAPES: readonly (readonly [string, number, number, number, number, 
 const QUICK_SHAPES: typeof BENCH_SHAPES = [BENCH_SHAPES[0], ['causal', 1, 8, 256, 256, 64, true], ['decode', 1, 8, 1, 1024, 64, false], BENCH_SHAPES[6]];
 
 /** The sdpa descriptor. */
-export const sdpaOp: OpDescriptor<'sdpa'> = {
+export const sdpaOp: OpDescriptor<'sdpa'> = defineOp({
   name: 'sdpa',
   summary: 'scaled dot-product attention: self, cross, multi-head, grouped-query, causal, masked, biased, key padding; weights and lse on request',
   signature: 'sdpa(q, k, v, options?, dispatch?)',
@@ -198,8 +198,8 @@ export const sdpaOp: OpDescriptor<'sdpa'> = {
     const Hkv = (s.Hkv as number | undefined) ?? H;
     return { flops: 2 * B * H * 2 * D * visiblePairs(L, S, !!s.causal), bytes: 4 * (2 * B * H * L * D + 2 * B * Hkv * S * D) };
   },
-  call: (a, dispatch) => sdpa(a[0] as TensorLike, a[1] as TensorLike, a[2] as TensorLike, a[3] as SdpaOptions, dispatch),
-  callAsync: (a, dispatch) => sdpaAsync(a[0] as TensorLike, a[1] as TensorLike, a[2] as TensorLike, a[3] as SdpaOptions, dispatch),
+  fn: sdpa,
+  fnAsync: sdpaAsync,
   native: { isaKernel: true },
   cases: {
     knownAnswers() {
@@ -276,4 +276,4 @@ export const sdpaOp: OpDescriptor<'sdpa'> = {
       return `options.scale := ${o.scale}`;
     },
   },
-};
+});

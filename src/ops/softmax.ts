@@ -10,7 +10,7 @@ import { formatShape } from '../errors';
 import { nonScalar, optionalMask, optionalOut, rowsCols } from '../validate';
 import { broadcastShape, maskOf, normalLogits, optionsArg, randMask, randShape, randT, rnd, shapeOf, tensorOf } from './cases';
 import { intoOut, rowMajorLayout, run, runAsync, type Prepared } from './common';
-import { optionsFor, type OpCase, type OpDescriptor } from './descriptor';
+import { defineOp, optionsFor, type OpCase, type OpDescriptor } from './descriptor';
 
 /** Options of {@link softmax}. */
 export interface SoftmaxOptions {
@@ -51,7 +51,7 @@ export function softmaxAsync(x: TensorLike, options?: SoftmaxOptions | null, dis
 }
 
 /** The softmax descriptor. */
-export const softmaxOp: OpDescriptor<'softmax'> = {
+export const softmaxOp: OpDescriptor<'softmax'> = defineOp({
   name: 'softmax',
   summary: 'softmax over the last axis, with an optional broadcast mask',
   signature: 'softmax(x, options?, dispatch?)',
@@ -70,8 +70,8 @@ export const softmaxOp: OpDescriptor<'softmax'> = {
   },
   // Nominal 4 flops per element: max, subtract + exp, sum, scale.
   cost: (s) => ({ flops: 4 * (s.R as number) * (s.C as number), bytes: 8 * (s.R as number) * (s.C as number) }),
-  call: (a, dispatch) => softmax(a[0] as TensorLike, a[1] as SoftmaxOptions, dispatch),
-  callAsync: (a, dispatch) => softmaxAsync(a[0] as TensorLike, a[1] as SoftmaxOptions, dispatch),
+  fn: softmax,
+  fnAsync: softmaxAsync,
   native: { isaKernel: true },
   cases: {
     knownAnswers() {
@@ -121,4 +121,4 @@ export const softmaxOp: OpDescriptor<'softmax'> = {
       return "options.mask := 'x'";
     },
   },
-};
+});

@@ -11,7 +11,7 @@ import { expectDim, expectNonEmpty, matrix, optionalLengths, optionsObject, vect
 import type { PoolOutput } from './additiveAttention';
 import { mlpParams, optionsArg, randLengths, randT, rnd, shapeOf } from './cases';
 import { run, runAsync, type Prepared } from './common';
-import { optionsFor, readOption, tensorParam, type OpCase, type OpDescriptor } from './descriptor';
+import { defineOp, optionsFor, readOption, tensorParam, type OpCase, type OpDescriptor } from './descriptor';
 
 /** One dense layer of the activation unit: `w [in,out]`, `b [out]`, PReLU slope `alpha` (number or `[out]`, default 0.25). */
 export interface TargetLayer {
@@ -144,7 +144,7 @@ function mlpFlops(D: number, hidden: readonly number[]): number {
 }
 
 /** The targetAttention descriptor. */
-export const targetAttentionOp: OpDescriptor<'targetAttention'> = {
+export const targetAttentionOp: OpDescriptor<'targetAttention'> = defineOp({
   name: 'targetAttention',
   summary: 'DIN target attention: an MLP activation unit weighs each history item against the target',
   signature: 'targetAttention(target, history, params, options?, dispatch?)',
@@ -179,8 +179,8 @@ export const targetAttentionOp: OpDescriptor<'targetAttention'> = {
     }
     return { flops: B * S * mlpFlops(D, hidden) + 2 * B * S * D, bytes: 4 * (B * D + B * S * D + w + B * D) };
   },
-  call: (a, dispatch) => targetAttention(a[0] as TensorLike, a[1] as TensorLike, a[2] as TargetAttentionParams, a[3] as TargetAttentionOptions, dispatch),
-  callAsync: (a, dispatch) => targetAttentionAsync(a[0] as TensorLike, a[1] as TensorLike, a[2] as TargetAttentionParams, a[3] as TargetAttentionOptions, dispatch),
+  fn: targetAttention,
+  fnAsync: targetAttentionAsync,
   native: { isaKernel: false },
   cases: {
     knownAnswers() {
@@ -242,4 +242,4 @@ export const targetAttentionOp: OpDescriptor<'targetAttention'> = {
       return "options.activation := 'gelu'";
     },
   },
-};
+});

@@ -11,7 +11,7 @@ import type { Tensor, TensorLike } from '../tensor';
 import { expectDim, expectNonEmpty } from '../validate';
 import { randT, rnd, shapeOf } from './cases';
 import { run, runAsync, type Prepared } from './common';
-import { optionsFor, tensorParam, type OpDescriptor } from './descriptor';
+import { defineOp, optionsFor, tensorParam, type OpDescriptor } from './descriptor';
 
 /** Options of {@link topK}. */
 export interface TopKOptions {
@@ -145,7 +145,7 @@ export function topKAsync(users: TensorLike, items: TensorLike, k: number, optio
 }
 
 /** The topK descriptor. */
-export const topKOp: OpDescriptor<'topK'> = {
+export const topKOp: OpDescriptor<'topK'> = defineOp({
   name: 'topK',
   summary: 'top-K scoring of users against an item table (dot product), with per-user exclusion lists',
   signature: 'topK(users, items, k, options?, dispatch?)',
@@ -169,8 +169,8 @@ export const topKOp: OpDescriptor<'topK'> = {
     const { B, N, D, k } = s as Record<string, number>;
     return { flops: 2 * B * N * D, bytes: 4 * (B * D + N * D + 2 * B * k) };
   },
-  call: (a, dispatch) => topK(a[0] as TensorLike, a[1] as TensorLike, a[2] as number, a[3] as TopKOptions, dispatch),
-  callAsync: (a, dispatch) => topKAsync(a[0] as TensorLike, a[1] as TensorLike, a[2] as number, a[3] as TopKOptions, dispatch),
+  fn: topK,
+  fnAsync: topKAsync,
   native: { isaKernel: true },
   cases: {
     knownAnswers() {
@@ -219,4 +219,4 @@ export const topKOp: OpDescriptor<'topK'> = {
       return `exclude with ${String(bad)} (N=${N})`;
     },
   },
-};
+});

@@ -11,7 +11,7 @@ import { checkShape, type Tensor, type TensorLike } from '../tensor';
 import { expectNonEmpty, matrix, optionalLengths, optionsObject, vector } from '../validate';
 import { encoderParams, optionsArg, randLengths, randT, rnd, shapeOf, someLengths } from './cases';
 import { rowMajorLayout, run, runAsync, type Prepared } from './common';
-import { optionsFor, readOption, tensorParam, type OpCase, type OpDescriptor } from './descriptor';
+import { defineOp, optionsFor, readOption, tensorParam, type OpCase, type OpDescriptor } from './descriptor';
 import { multiHeadAttentionOp } from './multiHeadAttention';
 
 /** Parameters of {@link transformerEncoderLayer} (x·W layout; biases, gamma and beta optional). */
@@ -121,7 +121,7 @@ export function positionalEncoding(L: number, E: number): Tensor {
 }
 
 /** The transformerEncoderLayer descriptor. */
-export const transformerEncoderLayerOp: OpDescriptor<'transformerEncoderLayer'> = {
+export const transformerEncoderLayerOp: OpDescriptor<'transformerEncoderLayer'> = defineOp({
   name: 'transformerEncoderLayer',
   summary: 'the transformer encoder block of sequential recommenders (SASRec): self-attention + FFN, residuals, LayerNorm (pre or post)',
   signature: 'transformerEncoderLayer(x, params, options, dispatch?)',
@@ -151,8 +151,8 @@ export const transformerEncoderLayerOp: OpDescriptor<'transformerEncoderLayer'> 
     const mha = multiHeadAttentionOp.cost(s);
     return { flops: mha.flops + 4 * B * L * E * F, bytes: mha.bytes + 4 * 2 * E * F };
   },
-  call: (a, dispatch) => transformerEncoderLayer(a[0] as TensorLike, a[1] as TransformerEncoderLayerParams, a[2] as TransformerEncoderLayerOptions, dispatch),
-  callAsync: (a, dispatch) => transformerEncoderLayerAsync(a[0] as TensorLike, a[1] as TransformerEncoderLayerParams, a[2] as TransformerEncoderLayerOptions, dispatch),
+  fn: transformerEncoderLayer,
+  fnAsync: transformerEncoderLayerAsync,
   native: { isaKernel: false },
   cases: {
     knownAnswers() {
@@ -217,4 +217,4 @@ export const transformerEncoderLayerOp: OpDescriptor<'transformerEncoderLayer'> 
       return `options.numHeads := ${o.numHeads}`;
     },
   },
-};
+});
