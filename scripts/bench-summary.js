@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Summarises a saved bench run (docs/bench.json from `attnkit bench --save-json`) as the Markdown
-// tables in the README: the issue-3 sdpa targets, and one row per op and backend.
+// tables in the README: the sdpa performance targets, and one row per op and backend.
 'use strict';
 const fs = require('fs');
 const res = JSON.parse(fs.readFileSync(process.argv[2] || 'docs/bench.json', 'utf8'));
