@@ -17,7 +17,7 @@ PACKAGES=(
   build-essential python3 python-is-python3 pkg-config libx11-dev libxi-dev libxext-dev libgl1-mesa-dev
   libgl1-mesa-dri libglx-mesa0 xvfb xauth
   chromium   # test/browser.test.mjs: headless Chromium (SwiftShader WebGL2) driven by playwright-core
-  valgrind   # scripts/valgrind.sh: memcheck of the native addon (issue 6)
+  valgrind   # scripts/valgrind.sh: memcheck of the native addon (no invalid read/write, no uninitialised use)
   g++-aarch64-linux-gnu qemu-user   # scripts/arm64-check.sh: the NEON kernels built for arm64 and run under qemu
 )
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# valgrind memcheck over a subset of the native backend (issue 6): every op once, sync and async,
-# small shapes, through the public API (scripts/valgrind-subset.mjs). Counts only errors whose
+# valgrind memcheck over a subset of the native backend (memory errors that do not crash, which
+# the fuzzer cannot see): every op, sync and async, small shapes, through the public API
+# (scripts/valgrind-subset.mjs). Counts only errors whose
 # stack has a frame in attnkit.node; node/V8's own (JIT code, GC scanning, its arena allocator)
 # are suppressed by test/fixtures/valgrind.supp. Uses the normal (uninstrumented) addon build.
 # Usage: bash scripts/valgrind.sh   (needs valgrind: scripts/install-system-deps.sh installs it)

@@ -15,7 +15,7 @@ export function optionsObject<T extends object>(value: unknown, argument: string
   if (value === undefined || value === null) return {};
   if (typeof value !== 'object') throw new DTypeError(argument, 'an options object', describeType(value));
   // Reads go through a guard: a getter or Proxy trap that throws becomes a DTypeError naming the
-  // field (found by test/fuzz-core.mjs), not the caller's own exception escaping untyped.
+  // field (found by the fuzzer, test/fuzz/), not the caller's own exception escaping untyped.
   const unreadable = (key: PropertyKey, e: unknown): DTypeError =>
     new DTypeError(`${argument}.${String(key)}`, 'a readable value', 'a getter or Proxy trap that throws', String((e as Error)?.message ?? e));
   if (keys) {

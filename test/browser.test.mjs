@@ -19,6 +19,7 @@ import path from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { cases, outputsOf } from './browser/cases.mjs';
+import { toleranceOf } from './specs/util.mjs';
 
 const require = createRequire(import.meta.url);
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -191,7 +192,6 @@ function run() {
   });
 
   test("the page's numbers match the Node build's reference (reference exact, gpu within its tolerances)", () => {
-    const gpuDef = ak.getBackend('gpu');
     const all = cases();
     let gpuDiffers = false;
     for (const c of all) {
@@ -204,7 +204,7 @@ function run() {
           assert.equal(g.shape, [...w.shape], `${c.id}/${backend} ${name} shape`);
           // Reference: same code, float64 accumulation, V8's fdlibm Math.exp in both: bit-identical.
           // gpu: the backend's measured tolerance for the op (rtol/atol, as verify uses).
-          const tol = backend === 'reference' ? { rtol: 0, atol: 0 } : (gpuDef.tolerances[c.id] ?? gpuDef.tolerances.default);
+          const tol = backend === 'reference' ? { rtol: 0, atol: 0 } : toleranceOf('gpu', c.id);
           const cmp = compare(g.data, w.data, tol.rtol, tol.atol);
           assert.is(cmp.bad, 0, `${c.id}/${backend} ${name}: ${cmp.bad} elements out of tolerance (first ${JSON.stringify(cmp.first)})`);
           if (backend === 'gpu' && cmp.maxAbs > 0) gpuDiffers = true;

@@ -1,4 +1,4 @@
-// Async lifetime and concurrency (issue 6), on every available backend:
+// Async lifetime and concurrency, on every available backend:
 //   - in-flight async calls survive GC pressure (global.gc() in a loop while they run, inputs dropped);
 //   - an input buffer detached (structuredClone transfer, postMessage transfer) or a resizable
 //     input buffer shrunk while a call is in flight: a defined outcome (an AttnkitError, or the
@@ -16,43 +16,30 @@ const ak = await import('attnkit');
 const { Worker } = await import('node:worker_threads');
 
 const gc = globalThis.gc;
-const { backendWanted } = await import('./specs/util.mjs');
-const { compareFlat, flatten } = await import('./fuzz-core.mjs');
+const { backendWanted, toleranceOf: tolOf } = await import('./specs/util.mjs');
+const { compareFlat, flatten } = await import('./fuzz/index.mjs');
+const { rngOf } = await import('./fuzz/support.mjs');
 const avail = ak.backends().filter((b) => b.available && backendWanted(b.name));
 const r = (shape, seed) => ak.random(shape, { seed });
 const copy = (t) => ({ data: t.data.slice(), shape: [...t.shape] });
 
-/** Mixed op calls: builders returning [fnName, args] with fresh inputs per call (seeded). */
-const CALLS = [
-  (s) => ['sdpa', [r([1, 2, 8, 16], s), r([1, 2, 24, 16], s + 1), r([1, 2, 24, 8], s + 2), { causal: s % 2 === 0 }]],
-  (s) => ['softmax', [r([6, 33], s), null]],
-  (s) => ['layerNorm', [r([5, 24], s), r([24], s + 1), r([24], s + 2), null]],
-  (s) => ['linear', [r([7, 20], s), r([20, 9], s + 1), r([9], s + 2)]],
-  (s) => ['gelu', [r([4, 30], s), null]],
-  (s) => ['topK', [r([3, 16], s), r([50, 16], s + 1), 5, null]],
-  (s) => ['additiveAttention', [r([2, 3, 6], s), r([2, 7, 5], s + 1), r([2, 7, 4], s + 2), { wq: r([6, 8], s + 3), wk: r([5, 8], s + 4), b: r([8], s + 5), v: r([8], s + 6) }, null]],
-  (s) => ['targetAttention', [r([2, 4], s), r([2, 6, 4], s + 1), { layers: [{ w: r([16, 5], s + 2), b: r([5], s + 3) }, { w: r([5, 1], s + 4), b: r([1], s + 5) }] }, null]],
-  (s) => ['multiHeadAttention', [r([1, 5, 8], s), r([1, 6, 8], s + 1), r([1, 6, 8], s + 2), { wq: r([8, 8], s + 3), wk: r([8, 8], s + 4), wv: r([8, 8], s + 5), wo: r([8, 8], s + 6) }, { numHeads: 2 }]],
-  (s) => ['transformerEncoderLayer', [r([1, 4, 8], s), { attention: { wq: r([8, 8], s), wk: r([8, 8], s + 1), wv: r([8, 8], s + 2), wo: r([8, 8], s + 3) }, ffn: { w1: r([8, 12], s + 4), w2: r([12, 8], s + 5) } }, { numHeads: 2 }]],
-];
-function tolOf(backend, op) {
-  const def = ak.getBackend(backend);
-  return def.tolerances[op] ?? def.tolerances.default;
-}
-/** fuzz-core's comparison (atol + rtol·|want|, non-finite values must match exactly, topK through its scores). */
+/** Mixed op calls: `callOf(op, small)(seed)` is [op, args], a fresh random valid call of op (its descriptor's fuzz builder). */
+const callOf = (op, small) => (s) => [op, ak.OPS[op].cases.random(rngOf(s), small)];
+/** The fuzzer's comparison (atol + rtol·|want|, non-finite values must match exactly, topK through its scores). */
 function close(op, got, want, tol, what) {
   const msg = compareFlat(op, flatten(got), flatten(want), tol);
   if (msg) assert.unreachable(`${what}: ${msg}`);
 }
 function expected(call) {
   const [fn, args] = call;
-  return ak[fn](...args.map((a) => (a && a.data ? copy(a) : a)), { backend: 'reference' });
+  return ak.OPS[fn].call(args.map((a) => (a && a.data ? copy(a) : a)), { backend: 'reference' });
 }
 
 for (const b of avail) {
   const name = b.name;
   const ops = new Set(b.ops);
-  const calls = CALLS.filter((c) => ops.has(c(1)[0]));
+  // gpu: the fuzzer's small sizes (llvmpipe compiles a kernel per shape)
+  const calls = b.ops.map((op) => callOf(op, name === 'gpu'));
   const n = name === 'gpu' ? 60 : 300;
 
   test(`${name}: ${n} in-flight async calls survive gc() in a loop with their inputs dropped`, async () => {
@@ -61,7 +48,7 @@ for (const b of avail) {
     for (let i = 0; i < n; i++) {
       const call = calls[i % calls.length](1000 + i);
       wants.push(expected(call));
-      promises.push(ak[`${call[0]}Async`](...call[1], { backend: name }).then((res) => ({ res, fn: call[0] })));
+      promises.push(ak.OPS[call[0]].callAsync(call[1], { backend: name }).then((res) => ({ res, fn: call[0] })));
       // the call's inputs go out of scope here; nothing but the in-flight call holds them
     }
     let done = false;
@@ -127,7 +114,7 @@ for (const b of avail) {
   test(`${name}: ${conc} concurrent async calls of mixed ops all return correct results`, async () => {
     const list = Array.from({ length: conc }, (_, i) => calls[(i * 7) % calls.length](5000 + i));
     const wants = list.map(expected);
-    const results = await Promise.all(list.map(([fn, args]) => ak[`${fn}Async`](...args, { backend: name })));
+    const results = await Promise.all(list.map(([fn, args]) => ak.OPS[fn].callAsync(args, { backend: name })));
     results.forEach((res, i) => close(list[i][0], res, wants[i], tolOf(name, list[i][0]), `${name} ${list[i][0]} #${i}`));
   });
 }

@@ -1,5 +1,6 @@
-// Hostile-input fuzzing, CI budget (issue 6). Every op every available backend registers, fast-check
-// with a fixed seed (test/fuzz-core.mjs): a correct result (checked against reference on plain
+// Hostile-input fuzzing, CI budget: no input, however malformed, may crash the process, escape
+// as an untyped error or give a wrong number. Every op every available backend registers, fast-check
+// with a fixed seed (test/fuzz/): a correct result (checked against reference on plain
 // copies) or an AttnkitError, for valid-but-awkward inputs (views at byte offsets, shared and
 // resizable buffers, onnx dims, getters, Proxies of tensor objects) and for hostile ones (wrong
 // types, lying shapes, bad and overflowing dims, detached buffers, wrong broadcasts, out-of-range
@@ -11,7 +12,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createRequire } from 'node:module';
 import * as ak from 'attnkit';
-import { fuzzBackend, fuzzRaw } from './fuzz-core.mjs';
+import { fuzzBackend, fuzzRaw } from './fuzz/index.mjs';
 import { backendWanted } from './specs/util.mjs';
 
 // About 5 s each for reference and native, 35 s for gpu (kernel compiles on llvmpipe), 1 s raw.

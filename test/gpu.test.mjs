@@ -7,7 +7,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as ak from 'attnkit';
 import { runSpecs } from './specs/index.mjs';
-import { maskOf, rnd, tensorOf } from './specs/util.mjs';
+import { maskOf, rnd, tensorOf, toleranceOf } from './specs/util.mjs';
 
 const info = ak.backends().find((b) => b.name === 'gpu');
 runSpecs('gpu');
@@ -23,7 +23,7 @@ if (!info || !info.available) {
   test.run();
 } else {
   const G = { backend: 'gpu' };
-  const tol = (op) => ak.getBackend('gpu').tolerances[op];
+  const tol = (op) => toleranceOf('gpu', op);
   const verified = (op) => {
     const reports = [];
     return { opts: { backend: 'gpu', verify: true, onReport: (r) => reports.push(r) }, report: () => reports[0].verify };

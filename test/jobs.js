@@ -29,14 +29,15 @@ module.exports = function jobs() {
     { label: 'native (scalar)', file: 'test/native.test.mjs', env: { ATTNKIT_ISA: 'scalar' } },
     // The cmake-js build of the same sources (npm run build:cmake), loaded explicitly.
     { label: 'native (cmake-js build)', file: 'test/native-cmake.test.mjs', env: { ATTNKIT_NATIVE_PATH: 'build-cmake/Release/attnkit.node' } },
-    isaJob('native-gemm-ops (avx512)', 'test/native-gemm-ops.test.mjs', 'avx512'),
-    isaJob('native-gemm-ops (avx2)', 'test/native-gemm-ops.test.mjs', 'avx2'),
-    { label: 'native-gemm-ops (scalar)', file: 'test/native-gemm-ops.test.mjs', env: { ATTNKIT_ISA: 'scalar' } },
+    // linear, topK and the layers built on them: against reference, NaN/Inf, threads, async, addon checks.
+    isaJob('native composites (avx512)', 'test/native-composites.test.mjs', 'avx512'),
+    isaJob('native composites (avx2)', 'test/native-composites.test.mjs', 'avx2'),
+    { label: 'native composites (scalar)', file: 'test/native-composites.test.mjs', env: { ATTNKIT_ISA: 'scalar' } },
     { label: 'gpu (headless-gl under Xvfb: shared specs + gpu-specific)', file: 'test/gpu.test.mjs', display: true },
     // No display on purpose (DISPLAY emptied, not under xvfb-run): the unavailable path must be explicit.
     { label: 'gpu-unavailable (no X display)', file: 'test/gpu-unavailable.test.mjs', env: { DISPLAY: '' } },
-    // Reliability (issue 6): every backend; the gpu parts need the display. concurrency and memory
-    // re-run themselves with --expose-gc.
+    // Reliability under hostile input, concurrency and repeated calls: every backend; the gpu parts
+    // need the display. concurrency and memory re-run themselves with --expose-gc.
     { label: 'fuzz (hostile input, every backend + raw addon)', file: 'test/fuzz.test.mjs', display: true },
     { label: 'edge (numerical edge cases, every backend)', file: 'test/edge.test.mjs', display: true },
     { label: 'concurrency (async lifetime, gc, detach in flight, 1000 concurrent, worker_threads)', file: 'test/concurrency.test.mjs', display: true },

@@ -1,4 +1,4 @@
-// Memory (issue 6):
+// Memory: no leak per call, and sdpa does not materialise its L x S scores:
 //   - 10,000 repeated calls per op on reference and native (1,000 on gpu: llvmpipe is slow) show no
 //     resident-memory growth beyond RSS_BOUND_MIB after a warm-up (gc() before each reading);
 //   - sdpa with L = S = 16384, one head, D = 64 on native does not materialise L·S (1 GiB of floats):
@@ -31,35 +31,19 @@ function status(field) {
   return m ? Number(m[1]) * 1024 : NaN;
 }
 
-// `A.<op>` is `ak.<op>`, or `ak.<op>Async` while ASYNC_MODE is set (so one set of calls serves both).
-let ASYNC_MODE = false;
-const A = new Proxy(ak, { get: (t, k) => (ASYNC_MODE && typeof k === 'string' && typeof t[`${k}Async`] === 'function' ? t[`${k}Async`] : t[k]) });
-// One small call per op (inputs built once: we measure the calls, not the inputs).
-const q = r([1, 2, 8, 16], 1), k = r([1, 2, 12, 16], 2), v = r([1, 2, 12, 8], 3);
-const CALLS = {
-  sdpa: () => A.sdpa(q, k, v, { returnWeights: true, returnLse: true }, OPTS),
-  multiHeadAttention: (() => { const x = r([1, 4, 8], 4), p = { wq: r([8, 8], 5), wk: r([8, 8], 6), wv: r([8, 8], 7), wo: r([8, 8], 8) }; return () => A.multiHeadAttention(x, x, x, p, { numHeads: 2 }, OPTS); })(),
-  additiveAttention: (() => { const kk = r([2, 6, 5], 9), vv = r([2, 6, 4], 10), p = { wk: r([5, 7], 11), b: r([7], 12), v: r([7], 13) }; return () => A.additiveAttention(null, kk, vv, p, { returnWeights: true }, OPTS); })(),
-  targetAttention: (() => { const t = r([2, 4], 14), h = r([2, 6, 4], 15), p = { layers: [{ w: r([16, 6], 16), b: r([6], 17) }, { w: r([6, 1], 18), b: r([1], 19) }] }; return () => A.targetAttention(t, h, p, null, OPTS); })(),
-  transformerEncoderLayer: (() => { const x = r([1, 4, 8], 20), p = { attention: { wq: r([8, 8], 21), wk: r([8, 8], 22), wv: r([8, 8], 23), wo: r([8, 8], 24) }, ffn: { w1: r([8, 16], 25), w2: r([16, 8], 26) } }; return () => A.transformerEncoderLayer(x, p, { numHeads: 2 }, OPTS); })(),
-  softmax: (() => { const x = r([4, 16], 27); return () => A.softmax(x, null, OPTS); })(),
-  layerNorm: (() => { const x = r([4, 16], 28), g = r([16], 29); return () => A.layerNorm(x, g, null, null, OPTS); })(),
-  linear: (() => { const x = r([4, 16], 30), w = r([16, 8], 31); return () => A.linear(x, w, null, OPTS); })(),
-  gelu: (() => { const x = r([4, 16], 32); return () => A.gelu(x, null, OPTS); })(),
-  topK: (() => { const u = r([2, 8], 33), it = r([40, 8], 34); return () => A.topK(u, it, 5, { exclude: [[1, 2], null] }, OPTS); })(),
-};
-let OPTS = {};
-// The same calls through the async twins (see A above).
-const ASYNC = Object.fromEntries(Object.keys(CALLS).map((op) => [op, () => { ASYNC_MODE = true; try { return CALLS[op](); } finally { ASYNC_MODE = false; } }]));
+// One small call per op, from its descriptor (ak.OPS[op].cases.small()); inputs built once: we
+// measure the calls, not the inputs. `CALLS[op](dispatch)` calls the public function, `ASYNC[op]` its async twin.
+const SMALL = Object.fromEntries(ak.OP_NAMES.map((op) => [op, ak.OPS[op].cases.small()]));
+const CALLS = Object.fromEntries(ak.OP_NAMES.map((op) => [op, (dispatch) => ak.OPS[op].call(SMALL[op], dispatch)]));
+const ASYNC = Object.fromEntries(ak.OP_NAMES.map((op) => [op, (dispatch) => ak.OPS[op].callAsync(SMALL[op], dispatch)]));
 
 for (const b of ak.backends().filter((x) => x.available)) {
   const n = b.name === 'gpu' ? 1000 : 10000;
   test(`${b.name}: ${n} calls per op, RSS growth after warm-up <= ${RSS_BOUND_MIB} MiB per op`, async () => {
-    OPTS = { backend: b.name };
+    const opts = { backend: b.name };
     const rows = [];
     for (const op of b.ops) {
-      const f = CALLS[op];
-      if (!f) continue;
+      const f = () => CALLS[op](opts);
       // Warm-up: JIT, kernel caches, pools, and V8 growing its heap to the call pattern's steady size
       // (measured: the first few thousand small calls grow RSS by 2-8 MiB, then it is flat).
       for (let i = 0; i < (b.name === 'gpu' ? n / 10 : n / 2); i++) f();
@@ -88,12 +72,11 @@ for (const b of ak.backends().filter((x) => x.available && x.name !== 'gpu')) {
     // memory (where a leaked job, promise or buffer of the dispatcher would sit); native's is RSS.
     const measure = b.name === 'reference' ? () => { gc(); gc(); const m = process.memoryUsage(); return m.heapUsed + m.external; } : rss;
     for (const op of b.ops) {
-      if (!CALLS[op]) continue;
+      const opts = { backend: b.name };
       const batch = async (count) => {
         for (let i = 0; i < count; i += 50) {
-          OPTS = { backend: b.name };
           await Promise.all(Array.from({ length: 50 }, () => {
-            const p = ASYNC[op]();
+            const p = ASYNC[op](opts);
             assert.instance(p, Promise, `${op}: the async twin returns a Promise`);
             return p;
           }));

@@ -46,6 +46,8 @@ export interface ParamSpec {
   readonly kind: 'tensor' | 'tensor?' | 'params' | 'options' | 'int';
   /** Dim names of a tensor parameter (e.g. `['B','Hq','L','D']`); absent = any rank. */
   readonly dims?: readonly string[];
+  /** For an `options` parameter: the option a bare number in its place stands for (layerNorm: `eps`). */
+  readonly numberMeans?: string;
 }
 
 /** A deterministic source of random choices for the case builders (the fuzzer's and the specs'). */

@@ -57,7 +57,7 @@ export const layerNormOp: OpDescriptor<'layerNorm'> = defineOp({
   name: 'layerNorm',
   summary: 'layer normalisation over the last axis, optional gamma and beta',
   signature: 'layerNorm(x, gamma?, beta?, options? | eps, dispatch?)',
-  params: [{ name: 'x', kind: 'tensor' }, { name: 'gamma', kind: 'tensor?', dims: ['E'] }, { name: 'beta', kind: 'tensor?', dims: ['E'] }, { name: 'options', kind: 'options' }],
+  params: [{ name: 'x', kind: 'tensor' }, { name: 'gamma', kind: 'tensor?', dims: ['E'] }, { name: 'beta', kind: 'tensor?', dims: ['E'] }, { name: 'options', kind: 'options', numberMeans: 'eps' }],
   options: {
     eps: { kind: 'finite', default: 1e-5, doc: 'added to the variance (>= 0); a number in place of options means eps' },
     out: { kind: 'out', doc: 'write the result into this Float32Array' },

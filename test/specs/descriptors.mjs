@@ -3,6 +3,7 @@
 // random / adversarial checks (cross-checked against reference with verify, at the backend's
 // tolerance widened only by the derived bound for ill-conditioned logits, 8·M·2^-24).
 // A new op is covered here by declaring its cases: nothing to add to this file.
+import { toleranceOf } from './util.mjs';
 
 /** The result's named outputs as plain arrays. */
 function fieldsOf(res) {
@@ -34,7 +35,7 @@ export default function descriptorSpec({ backend, suite, d, tolFor, assertClose,
     test(`${op}: random and adversarial checks against reference`, () => {
       const cases = desc.cases.checks(quick);
       assert.ok(cases.length > 0, `${op} declares checks`);
-      const base = ak.getBackend(backend).tolerances[op] ?? ak.getBackend(backend).tolerances.default;
+      const base = toleranceOf(backend, op);
       for (const c of cases) {
         const cond = 8 * (c.logitMagnitude ?? 0) * 2 ** -24;
         const o = d({ verify: { rtol: Math.max(base.rtol, cond), atol: Math.max(base.atol, cond) } });

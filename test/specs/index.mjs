@@ -12,6 +12,7 @@ import encoderSpec from './transformerEncoderLayer.mjs';
 import primitivesSpec from './primitives.mjs';
 import topKSpec from './topK.mjs';
 import descriptorSpec from './descriptors.mjs';
+import { toleranceOf } from './util.mjs';
 
 export const SPECS = { sdpa: sdpaSpec, multiHeadAttention: mhaSpec, additiveAttention: additiveSpec, targetAttention: targetSpec, transformerEncoderLayer: encoderSpec, primitives: primitivesSpec, topK: topKSpec, descriptors: descriptorSpec };
 
@@ -33,9 +34,8 @@ export function assertClose(got, want, { atol = 1e-6, rtol = 1e-5 } = {}, what =
 
 /** Build the context a spec receives. */
 function context(backend) {
-  const def = ak.getBackend(backend);
   const tolFor = (op) => {
-    const t = def.tolerances[op] ?? def.tolerances.default;
+    const t = toleranceOf(backend, op);
     // Known answers are float64 closed forms; the backend's tolerance is measured against
     // reference's float32 result, so add that result's rounding (2 ulps) and nothing more.
     const ulps = { atol: 1e-30, rtol: 2 ** -22 };

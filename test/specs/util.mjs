@@ -6,6 +6,11 @@ export const backendWanted = (name) => {
   const only = process.env.ATTNKIT_TEST_BACKENDS;
   return !only || only.split(',').includes(name);
 };
+/** The backend's verify tolerance for `op` (its table's `default` when the op has no entry). */
+export const toleranceOf = (backend, op) => {
+  const def = ak.getBackend(backend);
+  return def.tolerances[op] ?? def.tolerances.default;
+};
 export const rnd = (shape, seed, scale = 1) => {
   const t = ak.random(shape, { seed });
   if (scale !== 1) for (let i = 0; i < t.data.length; i++) t.data[i] *= scale;

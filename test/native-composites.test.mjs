@@ -1,5 +1,6 @@
-// Native GEMM-family ops (linear, topK, multiHeadAttention, transformerEncoderLayer,
-// additiveAttention, targetAttention): adversarial sizes against reference, NaN/Inf containment,
+// The native backend's composite ops, those beyond sdpa and the elementwise primitives: linear,
+// topK, and the layers built on them (multiHeadAttention, transformerEncoderLayer,
+// additiveAttention, targetAttention). Adversarial sizes against reference, NaN/Inf containment,
 // bit-identical results at 1, 2 and 3 threads, async twins, and the addon's own argument checks
 // (called directly, bypassing the TypeScript validation). Run once per ISA level (test/jobs.js
 // sets ATTNKIT_ISA); the shared specs (runSpecs('native')) cover the ops' semantics too.
@@ -7,6 +8,8 @@ import { createRequire } from 'node:module';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as ak from 'attnkit';
+import { assertClose } from './specs/index.mjs';
+import { toleranceOf } from './specs/util.mjs';
 
 const info = ak.backends().find((b) => b.name === 'native');
 const NATIVE = { backend: 'native' };
@@ -19,23 +22,7 @@ const R = (shape, seed, scale = 1) => {
   return t;
 };
 const data = (r) => r.data ?? r.output?.data ?? r;
-const tol = (op) => ak.getBackend('native').tolerances[op];
-
-/** Within atol + rtol*|want|; non-finite values must match exactly (NaN with NaN, ±Inf with itself). */
-function close(got, want, t, what) {
-  const g = got.data ?? got;
-  const w = want.data ?? want;
-  assert.is(g.length, w.length, `${what}: length`);
-  for (let i = 0; i < w.length; i++) {
-    const a = g[i];
-    const b = w[i];
-    if (Number.isFinite(a) && Number.isFinite(b)) {
-      if (!(Math.abs(a - b) <= t.atol + t.rtol * Math.abs(b))) assert.unreachable(`${what}[${i}]: got ${a}, want ${b}`);
-    } else if (!(Number.isNaN(b) ? Number.isNaN(a) : a === b)) {
-      assert.unreachable(`${what}[${i}]: got ${a}, want ${b} (non-finite values must match)`);
-    }
-  }
-}
+const tol = (op) => toleranceOf('native', op);
 
 /** Bitwise equality of two Float32Array/Int32Array results (NaN payloads included). */
 function same(a, b, what) {
@@ -53,7 +40,7 @@ function arrays(r) {
 }
 
 if (!info || !info.available) {
-  const s = suite('native gemm ops · availability');
+  const s = suite('native composites · availability');
   const why = info ? `${info.reason}${info.fix ? ` (fix: ${info.fix})` : ''}` : 'not registered';
   // (test/jobs.js does not schedule an ISA level this CPU lacks: unavailable here is a real failure in CI.)
   if (process.env.CI === 'true') s('native is available in CI', () => assert.unreachable(why));
@@ -68,7 +55,7 @@ function run() {
   const SIZES = [1, 3, 17, 63, 65, 129];
 
   // ---- linear -----------------------------------------------------------------------------
-  const lin = suite(`native gemm ops [${isa}] · linear`);
+  const lin = suite(`native composites [${isa}] · linear`);
   lin('every M, K, N in {1, 3, 17, 63, 65, 129} matches reference (with and without bias)', () => {
     for (const M of SIZES)
       for (const K of SIZES)
@@ -102,7 +89,7 @@ function run() {
     w.data[3 * N + 30] = -Infinity; // column 30 -> ∓Inf in every row
     const got = ak.linear(x, w, R([N], 7), NATIVE);
     const want = ak.linear(x, w, R([N], 7), REF);
-    close(got, want, tol('linear'), 'linear');
+    assertClose(got, want, tol('linear'), 'linear');
     for (let i = 0; i < M; i++)
       for (let j = 0; j < N; j++) {
         const v = got.data[i * N + j];
@@ -112,7 +99,7 @@ function run() {
   });
 
   // ---- topK -------------------------------------------------------------------------------
-  const tk = suite(`native gemm ops [${isa}] · topK`);
+  const tk = suite(`native composites [${isa}] · topK`);
   // Small integers: every dot product is exact in float32 and float64, so indices must match exactly.
   const ints = (shape, seed, span = 3) => {
     const t = R(shape, seed);
@@ -134,7 +121,7 @@ function run() {
         const got = ak.topK(users, items, k, opts, NATIVE);
         const want = ak.topK(users, items, k, opts, REF);
         same(got.indices.data, want.indices.data, `indices B${B} N${N} D${D} k${k}`);
-        close(got.scores, want.scores, { atol: 0, rtol: 0 }, 'scores');
+        assertClose(got.scores, want.scores, { atol: 0, rtol: 0 }, 'scores');
       }
     }
   });
@@ -150,7 +137,7 @@ function run() {
   });
 
   // ---- multiHeadAttention -------------------------------------------------------------------
-  const mh = suite(`native gemm ops [${isa}] · multiHeadAttention`);
+  const mh = suite(`native composites [${isa}] · multiHeadAttention`);
   const mhaParams = (E, Ek, Ev, Hq, Hkv, D, Dv, Eo, seed, bias = true) => ({
     wq: R([E, Hq * D], seed, 0.3), bq: bias ? R([Hq * D], seed + 1, 0.1) : null,
     wk: R([Ek, Hkv * D], seed + 2, 0.3), bk: bias ? R([Hkv * D], seed + 3, 0.1) : null,
@@ -195,7 +182,7 @@ function run() {
   });
 
   // ---- transformerEncoderLayer ----------------------------------------------------------------
-  const en = suite(`native gemm ops [${isa}] · transformerEncoderLayer`);
+  const en = suite(`native composites [${isa}] · transformerEncoderLayer`);
   const encParams = (E, F, seed, withNorm = true) => ({
     attention: { wq: R([E, E], seed, 0.2), bq: R([E], seed + 1, 0.1), wk: R([E, E], seed + 2, 0.2), bk: R([E], seed + 3, 0.1), wv: R([E, E], seed + 4, 0.2), bv: null, wo: R([E, E], seed + 6, 0.2), bo: R([E], seed + 7, 0.1) },
     norm1: withNorm ? { gamma: R([E], seed + 8, 0.5), beta: R([E], seed + 9, 0.1) } : null,
@@ -214,7 +201,7 @@ function run() {
   });
 
   // ---- additiveAttention ----------------------------------------------------------------------
-  const ad = suite(`native gemm ops [${isa}] · additiveAttention`);
+  const ad = suite(`native composites [${isa}] · additiveAttention`);
   const addParams = (Dq, Dk, A, seed) => ({ wq: Dq ? R([Dq, A], seed, 0.4) : null, wk: R([Dk, A], seed + 1, 0.4), b: R([A], seed + 2, 0.1), v: R([A], seed + 3, 0.5) });
   ad('L != S, pooling, masks, keyLengths with zeros, A not a multiple of the width: verified', () => {
     for (const [B, L, S, Dq, Dk, Dv, A] of [[1, 1, 1, 1, 1, 1, 1], [2, 3, 17, 5, 7, 9, 63], [3, 17, 65, 17, 3, 1, 129], [2, 65, 3, 8, 8, 8, 17]]) {
@@ -244,7 +231,7 @@ function run() {
   });
 
   // ---- targetAttention ------------------------------------------------------------------------
-  const ta = suite(`native gemm ops [${isa}] · targetAttention`);
+  const ta = suite(`native composites [${isa}] · targetAttention`);
   const mlp = (D, hidden, seed, act) => {
     const layers = [];
     let inDim = 4 * D;
@@ -291,7 +278,7 @@ function run() {
       ['targetAttention', (o) => ak.targetAttention(R([16, 32], 11), R([16, 200, 32], 12), mlp(32, [80, 40], 13, 'sigmoid'), { returnWeights: true }, o), (o) => ak.targetAttentionAsync(R([16, 32], 11), R([16, 200, 32], 12), mlp(32, [80, 40], 13, 'sigmoid'), { returnWeights: true }, o)],
     ];
   };
-  const det = suite(`native gemm ops [${isa}] · threads and async`);
+  const det = suite(`native composites [${isa}] · threads and async`);
   det('bit-identical results at 1, 2 and 3 threads', () => {
     const before = ak.getThreads();
     try {
@@ -337,7 +324,7 @@ function run() {
   });
 
   // ---- the addon's own checks (no TypeScript validation in front) ------------------------------
-  const bad = suite(`native gemm ops [${isa}] · addon argument checks`);
+  const bad = suite(`native composites [${isa}] · addon argument checks`);
   const addon = createRequire(import.meta.url)(ak.nativeInfo().path);
   const f = (n) => new Float32Array(n);
   const throwsKind = (fn, Kind, re, what) => {
