@@ -24,6 +24,7 @@ module.exports = function jobs() {
     { label: 'errors', file: 'test/errors.test.mjs' },
     { label: 'tensor', file: 'test/tensor.test.mjs' },
     { label: 'cli', file: 'test/cli.test.mjs' },
+    { label: 'docs (README op table, ARCHITECTURE paths, TSDoc on every export)', file: 'test/docs.test.mjs' },
     isaJob('native (avx512)', 'test/native.test.mjs', 'avx512'),
     isaJob('native (avx2)', 'test/native.test.mjs', 'avx2'),
     { label: 'native (scalar)', file: 'test/native.test.mjs', env: { ATTNKIT_ISA: 'scalar' } },
