@@ -44,7 +44,7 @@ function chart(rows) {
 
 function htmlReport(result, command) {
   const f = result.facts;
-  const cols = ['op', 'shape', 'backend', 'threads', 'median', 'spreadPct', 'gflops', 'peakPct', 'maxAbs', 'maxRel', 'vsOrt', 'vsTfjsWasm', 'vsTfjsCpu', 'note'];
+  const cols = ['op', 'shape', 'backend', 'threads', 'median', 'spreadPct', 'gflops', 'peakPct', 'gbps', 'maxAbs', 'maxRel', 'vsOrt', 'vsTfjsWasm', 'vsTfjsCpu', 'note'];
   const heads = ['op', 'shape', 'backend', 'threads', 'median ms', '±IQR %', 'GFLOP/s', '% peak', 'max abs err', 'max rel err', '×ORT', '×tfjs-wasm', '×tfjs-cpu', 'note'];
   const cell = (r, c) => {
     const v = r[c];

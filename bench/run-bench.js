@@ -149,15 +149,15 @@ async function runBench(opts) {
     /** A backend row's fields from one verified call plus its timing. */
     const backendRow = (name, threads, checked, t) => ({
       op: c.op, shape: c.shapeText, backend: name, threads: threads ?? undefined, ...timingFields(t),
-      gflops: c.flops / (t.median * 1e6),
+      gflops: c.flops / (t.median * 1e6), gbps: c.bytes / (t.median * 1e6),
       maxAbs: checked.maxAbs, maxRel: checked.maxRel,
-      flops: c.flops, seqLen: c.shape.L ?? null, caseShape: c.shape,
+      flops: c.flops, bytes: c.bytes, seqLen: c.shape.L ?? null, caseShape: c.shape,
       ...(checked.note ? { note: checked.note } : {}),
     });
     /** A peer row: its name, thread count, version, timing, and error against reference. */
     const peerRow = (name, threads, version, err, t) => ({
       op: c.op, shape: c.shapeText, backend: name, threads, peer: true, version, ...timingFields(t),
-      gflops: c.flops / (t.median * 1e6), maxAbs: err.maxAbs, maxRel: err.maxRel, flops: c.flops, seqLen: c.shape.L, caseShape: c.shape,
+      gflops: c.flops / (t.median * 1e6), gbps: c.bytes / (t.median * 1e6), maxAbs: err.maxAbs, maxRel: err.maxRel, flops: c.flops, bytes: c.bytes, seqLen: c.shape.L, caseShape: c.shape,
     });
     /** ort-mha with unidirectional=1 aligns causal top-left: not comparable when L != S (noted). */
     const incomparable = (peer) => {
@@ -263,9 +263,9 @@ async function runBench(opts) {
 }
 
 function printTable(result, out = process.stdout, { markdown = false } = {}) {
-  const head = ['op', 'shape', 'backend', 'thr', 'median ms', '±IQR', 'GFLOP/s', '%peak', 'max abs err', 'max rel err', 'xORT', 'xtfjs-wasm', 'xtfjs-cpu', 'note'];
+  const head = ['op', 'shape', 'backend', 'thr', 'median ms', '±IQR', 'GFLOP/s', '%peak', 'GB/s', 'max abs err', 'max rel err', 'xORT', 'xtfjs-wasm', 'xtfjs-cpu', 'note'];
   const body = result.rows.map((r) => [
-    r.op, r.shape, r.backend, r.threads ?? '', fmt(r.median), r.spreadPct !== undefined ? `${r.spreadPct.toFixed(1)}%` : '', fmt(r.gflops), r.peakPct !== undefined ? `${r.peakPct.toFixed(0)}%` : '',
+    r.op, r.shape, r.backend, r.threads ?? '', fmt(r.median), r.spreadPct !== undefined ? `${r.spreadPct.toFixed(1)}%` : '', fmt(r.gflops), r.peakPct !== undefined ? `${r.peakPct.toFixed(0)}%` : '', fmt(r.gbps),
     fmt(r.maxAbs), fmt(r.maxRel), r.vsOrt ? `${r.vsOrt.toFixed(2)}` : '', r.vsTfjsWasm ? r.vsTfjsWasm.toFixed(1) : '', r.vsTfjsCpu ? r.vsTfjsCpu.toFixed(1) : '', r.note ?? (r.errVsOrt && r.errVsOrt !== 'ok' ? `error ${r.errVsOrt} than ORT` : ''),
   ].map(String));
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
