@@ -1,7 +1,7 @@
 {
   # The attnkit addon. Sources are discovered (native/sources.js lists native/{src,kernels,bindings}/**/*.cc),
   # the same set CMakeLists.txt globs. No -march flags: per-ISA files enable their ISA themselves
-  # (native/include/attnkit/target.h) and the path is chosen at run time.
+  # (native/include/attnkit/isa_region.h) and the path is chosen at run time.
   "targets": [
     {
       "target_name": "attnkit",

@@ -46,9 +46,10 @@ kernel_objs=$(ls "$out"/obj/*.o | grep -v '/native_bindings_')
 # (-fno-tree-vectorize: gcc 12's aarch64 vectoriser has an internal compiler error on one of the
 # float64 reference loops; those loops are the yardstick, not the code under test.)
 "$CXX" "${FLAGS[@]}" -fno-tree-vectorize -static -pthread -o "$out/neon_check" test/arm64/neon_check.cc $kernel_objs
-# The native backend's verify tolerances, from the built package (npm run build), as op rtol atol.
-read -r -a tols <<< "$(node -e "const t = require('./dist/cjs/index.js').getBackend('native').tolerances;
-process.stdout.write(['sdpa', 'softmax', 'layerNorm', 'gelu', 'linear', 'topK'].map((op) => [op, t[op].rtol, t[op].atol].join(' ')).join(' '))")"
+# The ops with an ISA kernel of their own and their native verify tolerances, from the op
+# descriptors in the built package (npm run build), as op rtol atol.
+read -r -a tols <<< "$(node -e "const ak = require('./dist/cjs/index.js');
+process.stdout.write(ak.OP_NAMES.filter((op) => ak.OPS[op].native.isaKernel).map((op) => [op, ak.OPS[op].tolerances.native.rtol, ak.OPS[op].tolerances.native.atol].join(' ')).join(' '))")"
 for isa in neon scalar; do
   echo "arm64-check: ATTNKIT_ISA=$isa qemu-aarch64 $out/neon_check $isa ${tols[*]}"
   ATTNKIT_ISA=$isa qemu-aarch64 "$out/neon_check" "$isa" "${tols[@]}"

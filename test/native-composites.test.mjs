@@ -315,7 +315,7 @@ function run() {
     assert.is(isa, process.env.ATTNKIT_ISA, 'ATTNKIT_ISA selects the path');
     const kernels = ak.nativeInfo().kernels;
     assert.is(kernels.gemm.selected, isa);
-    assert.is(kernels.additive_score.selected, isa);
+    assert.is(kernels.additiveAttention_score.selected, isa);
     const addon = createRequire(import.meta.url)(ak.nativeInfo().path);
     ak.linear(R([3, 3], 1), R([3, 3], 2), null, NATIVE);
     assert.is(addon.lastKernel(), `linear:${isa}`);

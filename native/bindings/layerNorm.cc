@@ -1,4 +1,4 @@
-// layerNorm binding: checks LayerNormArgs (src/kernels.ts) and runs the layernorm kernel table.
+// layerNorm binding: checks LayerNormArgs (src/kernels.ts) and runs the layerNorm kernel table.
 #include <napi.h>
 
 #include "attnkit/elementwise.h"
@@ -8,9 +8,9 @@ namespace attnkit {
 namespace bind {
 namespace {
 
-using LayerNormJob = TableJob<LayerNormParams, layernorm_table>;
+using LayerNormJob = TableJob<LayerNormParams, layerNorm_table>;
 
-std::unique_ptr<Job> parse_layernorm(const Napi::CallbackInfo& info) {
+std::unique_ptr<Job> parse_layerNorm(const Napi::CallbackInfo& info) {
   auto job = std::make_unique<LayerNormJob>();
   Args a(info, *job, "layerNorm");
   LayerNormParams& p = job->p;
@@ -29,6 +29,6 @@ std::unique_ptr<Job> parse_layernorm(const Napi::CallbackInfo& info) {
 }
 
 }  // namespace
-ATTNKIT_OP(layerNorm, parse_layernorm);
+ATTNKIT_OP(layerNorm, parse_layerNorm);
 }  // namespace bind
 }  // namespace attnkit

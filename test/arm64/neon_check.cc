@@ -5,8 +5,8 @@
 // rows) and is compared with a float64 loop written here, at the tolerance the native backend
 // documents for the op (read from the built package by the script and passed in as arguments, so
 // the two cannot drift apart). Non-finite results never pass.
-// Usage: neon_check <expected isa> <op> <rtol> <atol> ...   (one triple for each of sdpa, softmax,
-// layerNorm, gelu, linear, topK; exit 0 = every check passed and ran at that ISA)
+// Usage: neon_check <expected isa> <op> <rtol> <atol> ...   (one triple for each op whose descriptor
+// says it has its own ISA kernel; exit 0 = every check passed and ran at that ISA)
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -23,7 +23,7 @@
 #include "attnkit/linear.h"
 #include "attnkit/parallel.h"
 #include "attnkit/sdpa.h"
-#include "attnkit/topk.h"
+#include "attnkit/topK.h"
 
 using namespace attnkit;
 
@@ -148,7 +148,7 @@ void check_softmax(int64_t rows, int64_t cols) {
   expect_close("softmax", name, out.data(), want);
 }
 
-void check_layernorm(int64_t rows, int64_t cols) {
+void check_layerNorm(int64_t rows, int64_t cols) {
   std::vector<float> x = randn(rows * cols, 3.0f), g = randn(cols), bta = randn(cols), out(rows * cols);
   for (auto& t : x) t += 5.0f;  // a mean far from 0
   LayerNormParams p;
@@ -158,7 +158,7 @@ void check_layernorm(int64_t rows, int64_t cols) {
   p.gamma = g.data();
   p.beta = bta.data();
   Isa used = Isa::scalar;
-  layernorm_table().get(&used)(p);
+  layerNorm_table().get(&used)(p);
   expect_isa("layerNorm", isa_name(used));
   std::vector<double> want(rows * cols);
   for (int64_t r = 0; r < rows; ++r) {
@@ -212,7 +212,7 @@ void check_topk(int64_t B, int64_t N, int64_t D, int64_t k) {
   std::vector<float> u = randn(B * D), it = randn(N * D), sc(B * k);
   std::vector<int32_t> idx(B * k, -1);
   TopKParams p{u.data(), it.data(), B, N, D, k, nullptr, nullptr, idx.data(), sc.data()};
-  expect_isa("topK", isa_name(topk_forward(p)));
+  expect_isa("topK", isa_name(topK_forward(p)));
   // Each returned score is its item's score; the returned scores are the k best, best first.
   std::vector<double> at(B * k), best(B * k);
   for (int64_t b = 0; b < B; ++b) {
@@ -231,18 +231,48 @@ void check_topk(int64_t B, int64_t N, int64_t D, int64_t k) {
   expect_close("topK", "topK scores are the k best, best first", sc.data(), best);
 }
 
+// One entry per op with a NEON kernel: the op list comes from the op descriptors
+// (`native.isaKernel`, passed in by scripts/arm64-check.sh), and an op without an entry here fails.
+void sdpa_checks() {
+  const SdpaCase cases[] = {
+      {1, 2, 2, 7, 129, 17, 17, false, false, false},   // block of one partial row vector; odd D
+      {2, 4, 2, 129, 7, 63, 65, true, false, false},    // grouped-query, L > S causal, Dv != D
+      {1, 3, 1, 1, 1000, 64, 64, false, false, true},   // decode: split keys; keyLengths with an empty batch
+      {3, 2, 2, 1, 1000, 65, 65, false, false, true},   // decode, odd D, keyLengths 0 / 500 / 750
+      {1, 2, 1, 100, 100, 3, 3, true, true, false},     // causal + mask, a fully masked row
+      {1, 1, 1, 64, 1, 129, 129, false, false, false},  // one key
+      {2, 2, 2, 1000, 129, 1, 1, false, true, true},    // D = 1, long L, mask + keyLengths
+  };
+  for (const auto& c : cases) check_sdpa(c);
+}
+const std::map<std::string, void (*)()> kChecks = {
+    {"sdpa", sdpa_checks},
+    {"softmax", [] { check_softmax(37, 1000); check_softmax(5, 17); }},
+    {"layerNorm", [] { check_layerNorm(33, 65); check_layerNorm(4, 1); }},
+    {"gelu", [] { check_gelu(1001, false); check_gelu(1001, true); }},
+    {"linear", [] { check_linear(37, 65, 129); check_linear(1, 3, 1); }},
+    {"topK", [] { check_topk(5, 1000, 17, 10); }},
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  for (int a = 2; a + 2 < argc; a += 3) tols[argv[a]] = Tol{std::atof(argv[a + 1]), std::atof(argv[a + 2])};
-  bool usable = argc >= 2 && (argc - 2) % 3 == 0;
-  for (const char* op : {"sdpa", "softmax", "layerNorm", "gelu", "linear", "topK"}) {
-    const auto t = tols.find(op);
-    usable = usable && t != tols.end() && t->second.rtol > 0 && t->second.atol > 0;
+  std::vector<std::string> ops;
+  for (int a = 2; a + 2 < argc; a += 3) {
+    tols[argv[a]] = Tol{std::atof(argv[a + 1]), std::atof(argv[a + 2])};
+    ops.push_back(argv[a]);
   }
+  bool usable = argc >= 3 && (argc - 2) % 3 == 0;
+  for (const auto& op : ops) usable = usable && tols[op].rtol > 0 && tols[op].atol > 0;
   if (!usable) {
-    std::fprintf(stderr, "usage: neon_check <expected isa: neon|scalar> <op> <rtol> <atol> ... (sdpa, softmax, layerNorm, gelu, linear, topK)\n");
+    std::fprintf(stderr, "usage: neon_check <expected isa: neon|scalar> <op> <rtol> <atol> ... (every op with a NEON kernel)\n");
     return 2;
+  }
+  for (const auto& op : ops) {
+    if (!kChecks.count(op)) {
+      std::printf("FAIL %s has a NEON kernel (its descriptor says so) but no check in test/arm64/neon_check.cc\n", op.c_str());
+      return 1;
+    }
   }
   want_isa = argv[1];
   if (isa_error() && *isa_error()) {
@@ -252,25 +282,7 @@ int main(int argc, char** argv) {
   std::printf("active ISA %s (detected %s), %d threads\n", isa_name(active_isa()), isa_name(detected_isa()), num_threads());
   for (int threads : {1, 3}) {
     set_threads(threads);
-    const SdpaCase cases[] = {
-        {1, 2, 2, 7, 129, 17, 17, false, false, false},   // block of one partial row vector; odd D
-        {2, 4, 2, 129, 7, 63, 65, true, false, false},    // grouped-query, L > S causal, Dv != D
-        {1, 3, 1, 1, 1000, 64, 64, false, false, true},   // decode: split keys; keyLengths with an empty batch
-        {3, 2, 2, 1, 1000, 65, 65, false, false, true},   // decode, odd D, keyLengths 0 / 500 / 750
-        {1, 2, 1, 100, 100, 3, 3, true, true, false},     // causal + mask, a fully masked row
-        {1, 1, 1, 64, 1, 129, 129, false, false, false},  // one key
-        {2, 2, 2, 1000, 129, 1, 1, false, true, true},    // D = 1, long L, mask + keyLengths
-    };
-    for (const auto& c : cases) check_sdpa(c);
-    check_softmax(37, 1000);
-    check_softmax(5, 17);
-    check_layernorm(33, 65);
-    check_layernorm(4, 1);
-    check_gelu(1001, false);
-    check_gelu(1001, true);
-    check_linear(37, 65, 129);
-    check_linear(1, 3, 1);
-    check_topk(5, 1000, 17, 10);
+    for (const auto& op : ops) kChecks.at(op)();
   }
   std::printf("%d checks, %d failed (%s)\n", checks, failures, want_isa.c_str());
   return failures ? 1 : 0;

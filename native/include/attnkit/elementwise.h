@@ -1,5 +1,5 @@
 // attnkit: the row-wise primitives softmax, layerNorm and gelu, plain C++ API (no Node-API).
-// Each is vectorised per ISA (native/kernels/{softmax,layernorm,gelu}/) and split over the
+// Each is vectorised per ISA (native/kernels/{softmax,layerNorm,gelu}/) and split over the
 // thread pool in fixed blocks of rows / elements (bit-identical for any thread count).
 #pragma once
 
@@ -36,7 +36,7 @@ struct LayerNormParams {
   float eps = 1e-5f;
 };
 using LayerNormFn = void (*)(const LayerNormParams&);
-ATTNKIT_DECLARE_TABLE(LayerNormFn, layernorm_table)
+ATTNKIT_DECLARE_TABLE(LayerNormFn, layerNorm_table)
 
 /// gelu, elementwise over n values: exact x·Φ(x) = 0.5·x·(1 + erf(x/√2)), or (tanh = true) the
 /// tanh approximation computed as x·sigmoid(2u), u = √(2/π)(x + 0.044715x³) (an identity).

@@ -6,7 +6,7 @@
 #include "gemm_internal.h"
 
 #if defined(__x86_64__) || defined(_M_X64)
-#include "vmath_avx2.h"
+#include "../vec/vmath_avx2.h"
 
 namespace attnkit {
 namespace {

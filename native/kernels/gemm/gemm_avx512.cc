@@ -7,7 +7,7 @@
 #include "gemm_internal.h"
 
 #if defined(__x86_64__) || defined(_M_X64)
-#include "vmath_avx512.h"
+#include "../vec/vmath_avx512.h"
 
 namespace attnkit {
 namespace {

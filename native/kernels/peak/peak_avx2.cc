@@ -1,6 +1,6 @@
 // FMA peak, AVX2+FMA: 12 independent 8-lane FMA chains (covers latency 4 x 2 ports + slack).
 #include "attnkit/peak.h"
-#include "attnkit/target.h"
+#include "attnkit/isa_region.h"
 
 #if ATTNKIT_X86_64
 #include <immintrin.h>

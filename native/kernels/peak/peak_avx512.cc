@@ -1,6 +1,6 @@
 // FMA peak, AVX-512: 16 independent 16-lane FMA chains.
 #include "attnkit/peak.h"
-#include "attnkit/target.h"
+#include "attnkit/isa_region.h"
 
 #if ATTNKIT_X86_64
 #include <immintrin.h>

@@ -1,6 +1,6 @@
 // FMA peak, NEON: 16 independent 4-lane FMA chains. Compiles to nothing off arm64.
 #include "attnkit/peak.h"
-#include "attnkit/target.h"
+#include "attnkit/isa_region.h"
 
 #if ATTNKIT_ARM64
 #include <arm_neon.h>

@@ -9,7 +9,7 @@
 
 #include "attnkit/parallel.h"
 #include "attnkit/sdpa.h"
-#include "attnkit/target.h"
+#include "attnkit/isa_region.h"
 
 #if ATTNKIT_X86_64
 #include <immintrin.h>

@@ -1,6 +1,6 @@
 // sdpa, NEON (arm64): 4 lanes, 16-row query blocks x 6 keys, 8 rows x 2 vectors in P·V.
 // Compiles to nothing off arm64.
-#include "attnkit/target.h"
+#include "attnkit/isa_region.h"
 
 #if ATTNKIT_ARM64
 #include <arm_neon.h>

@@ -1,5 +1,5 @@
 // softmax, NEON (arm64 only; compiles to nothing elsewhere). Algorithm: softmax_impl.h.
-#include "attnkit/target.h"
+#include "attnkit/isa_region.h"
 
 #if ATTNKIT_ARM64
 #include <arm_neon.h>
@@ -11,7 +11,7 @@
 
 #include "attnkit/elementwise.h"
 #include "attnkit/parallel.h"
-#include "attnkit/target.h"
+#include "attnkit/isa_region.h"
 
 namespace attnkit {
 namespace {

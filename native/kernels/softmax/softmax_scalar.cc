@@ -6,7 +6,7 @@
 
 #include "attnkit/elementwise.h"
 #include "attnkit/parallel.h"
-#include "attnkit/target.h"
+#include "attnkit/isa_region.h"
 
 namespace attnkit {
 namespace {

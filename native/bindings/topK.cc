@@ -1,0 +1,90 @@
+// topK(args: TopKArgs) -> { indices: Int32Array [B,k], scores: Float32Array [B,k] }.
+// `exclude` is null or an array of B entries, each null or an Int32Array of item indices in [0, N).
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "attnkit/topK.h"
+#include "common.h"
+
+namespace attnkit {
+namespace bind {
+namespace {
+
+struct TopKJob final : Job {
+  TopKParams p{};
+  std::vector<const int32_t*> ex;
+  std::vector<int64_t> exLen;
+  size_t outIdx = 0, outScores = 0;
+  void run() override { variant = isa_name(topK_forward(p)); }
+  Napi::Value result(Napi::Env env) override {
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("indices", keep[outIdx].Value());
+    o.Set("scores", keep[outScores].Value());
+    return o;
+  }
+};
+
+std::unique_ptr<Job> parse_topK(const Napi::CallbackInfo& info) {
+  auto job = std::make_unique<TopKJob>();
+  Args a(info, *job, "topK");
+  const int64_t B = a.integer("B", 0, (int64_t)kMaxElements);
+  // Item indices are returned as Int32: N must fit.
+  const int64_t N = a.integer("N", 0, 2147483647);
+  const int64_t D = a.integer("D", 0, (int64_t)kMaxElements);
+  const int64_t k = a.integer("k", 0, (int64_t)kMaxElements);
+  TopKParams& p = job->p;
+  p.B = B;
+  p.N = N;
+  p.D = D;
+  p.k = k;
+  p.users = a.f32("users", checked_product(a.env(), "users", {(uint64_t)B, (uint64_t)D}));
+  p.items = a.f32("items", checked_product(a.env(), "items", {(uint64_t)N, (uint64_t)D}));
+  Napi::Value exv = a.get("exclude");
+  if (!exv.IsUndefined() && !exv.IsNull()) {
+    if (!exv.IsArray()) a.type_error("exclude", "expected an array of B (Int32Array | null) entries, or null");
+    Napi::Array arr = exv.As<Napi::Array>();
+    if ((int64_t)arr.Length() != B) {
+      a.range_error("exclude", "expected " + std::to_string(B) + " entries, received " + std::to_string(arr.Length()));
+    }
+    job->ex.assign((size_t)B, nullptr);
+    job->exLen.assign((size_t)B, 0);
+    for (int64_t b = 0; b < B; b++) {
+      Napi::Value e = arr.Get((uint32_t)b);
+      if (e.IsUndefined() || e.IsNull()) continue;
+      const std::string where = "[" + std::to_string(b) + "]";
+      if (!e.IsTypedArray() || e.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
+        a.type_error("exclude", where + " expected an Int32Array or null");
+      }
+      Napi::Int32Array ta = e.As<Napi::Int32Array>();
+      const size_t len = ta.ElementLength();
+      job->keep.emplace_back(Napi::Persistent(e));
+      if (len == 0) continue;
+      const int32_t* d = ta.Data();
+      if (!d) a.range_error("exclude", where + " buffer has no data (detached?)");
+      for (size_t i = 0; i < len; i++) {
+        if (d[i] < 0 || d[i] >= N) {
+          a.range_error("exclude", where + " element " + std::to_string(i) + " = " + std::to_string(d[i]) + " is outside [0, " +
+                                       std::to_string(N) + ")");
+        }
+      }
+      job->ex[(size_t)b] = d;
+      job->exLen[(size_t)b] = (int64_t)len;
+    }
+    p.exclude = job->ex.data();
+    p.excludeLen = job->exLen.data();
+  }
+  const uint64_t n = checked_product(a.env(), "output", {(uint64_t)B, (uint64_t)k});
+  Napi::Int32Array idx;
+  Napi::Float32Array sc;
+  p.indices = a.out_i32(n, &idx);
+  job->outIdx = job->keep.size() - 1;
+  p.scores = a.out_f32(n, &sc);
+  job->outScores = job->keep.size() - 1;
+  return job;
+}
+
+}  // namespace
+ATTNKIT_OP(topK, parse_topK);
+}  // namespace bind
+}  // namespace attnkit

@@ -1,0 +1,42 @@
+// additiveAttention (Bahdanau) and attention pooling. Plain C++ API (no N-API).
+//   score(i,j) = v · tanh(q_i·wq + k_j·wk + b), softmax over the allowed j, output Σ p_j values_j.
+// Projections run once through the GEMM (keys·wk + b for every key, query·wq for every query);
+// the tanh sum is vectorised over 16 (AVX-512) / 8 (AVX2) keys at a time with the tanh of
+// native/kernels/vec/vmath_*.h (max abs error 2.74e-7, measured by bench/native-gemm.mjs vmath).
+// Exclusion (mask == 0, j >= keyLengths[b], score == -inf) and empty rows as in sdpa.
+#pragma once
+#include <cstdint>
+
+#include "attnkit/isa.h"
+
+namespace attnkit {
+
+/** Arguments of {@link additiveAttention_forward} (pointers cover the extents their sizes imply). */
+struct AdditiveAttentionParams {
+  const float* query;   ///< [B, L, Dq], or null (pooling: L == 1, no query term)
+  const float* keys;    ///< [B, S, Dk]
+  const float* values;  ///< [B, S, Dv]
+  int64_t B, L, S, Dq, Dk, Dv, A;
+  const float* wq;      ///< [Dq, A] (null with query)
+  const float* wk;      ///< [Dk, A]
+  const float* b;       ///< [A]
+  const float* v;       ///< [A]
+  const uint8_t* mask;  ///< strided over [B, L, S], or null
+  int64_t maskStrides[3];
+  const int32_t* keyLengths;  ///< [B] in [0, S], or null
+  float* output;        ///< [B, L, Dv] (written)
+  float* weights;       ///< [B, L, S] (written) or null
+};
+
+/**
+ * Score kernel: `logits[j] = Σ_u v[u]·tanh(q[u] + kT[u*ldk + j])` for j in [0, S), with q null
+ * meaning 0. kT is the projected keys transposed ([A, S] with row stride ldk). Per ISA.
+ */
+using AdditiveScoreFn = void (*)(const float* q, const float* kT, int64_t ldk, const float* v, int64_t A, int64_t S,
+                                 float* logits);
+ATTNKIT_DECLARE_TABLE(AdditiveScoreFn, additiveAttention_score_table)
+
+/** Compute additiveAttention; returns the ISA level the tanh sum ran at. */
+Isa additiveAttention_forward(const AdditiveAttentionParams& p);
+
+}  // namespace attnkit

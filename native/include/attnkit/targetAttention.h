@@ -1,0 +1,51 @@
+// targetAttention: DIN's activation unit fused over the history. Plain C++ API (no N-API).
+//
+// The first layer's input [h, t, h-t, h*t]·W1 splits as h·(W1a+W1c) + (h*t)·W1d + t·(W1b-W1c):
+// the t-part (plus b1) is one GEMM over the batch, computed once per batch row and used as the
+// bias of the per-item GEMM over [h, h*t] (K = 2D instead of 4D). Hidden layers are GEMMs with a
+// per-ISA activation pass; the last layer (width 1) is a dot product. Padded items are never
+// computed. Tasks are fixed (batch row x block of items), so results are bit-identical for any
+// thread count.
+#pragma once
+#include <cstdint>
+
+#include "attnkit/isa.h"
+
+namespace attnkit {
+
+/** One dense layer: w [inDim, outDim], b [outDim], PReLU slope alpha [outDim] or null. */
+struct DinLayer {
+  const float* w;
+  const float* b;
+  int64_t inDim, outDim;
+  const float* alpha;
+};
+
+/** DIN hidden activations. */
+enum class DinAct : int { Relu = 0, Sigmoid = 1, Prelu = 2 };
+
+/** Arguments of {@link targetAttention_forward}; layers[0].inDim == 4D, chained, last outDim == 1. */
+struct TargetAttentionParams {
+  const float* target;   ///< [B, D]
+  const float* history;  ///< [B, S, D]
+  int64_t B, S, D;
+  const DinLayer* layers;
+  int64_t nLayers;
+  DinAct activation;
+  bool softmax;               ///< normalize: 'softmax' (else 'none')
+  const int32_t* keyLengths;  ///< [B] in [0, S], or null
+  float* output;              ///< [B, D] (written)
+  float* weights;             ///< [B, S] (written) or null
+};
+
+/**
+ * Activation pass over rows x cols (row stride ld): relu (NaN kept), sigmoid 1/(1+e^-x),
+ * prelu (x >= 0 ? x : alpha[col]·x). Per ISA.
+ */
+using DinActFn = void (*)(float* x, int64_t rows, int64_t cols, int64_t ld, int kind, const float* alpha);
+ATTNKIT_DECLARE_TABLE(DinActFn, targetAttention_act_table)
+
+/** Compute targetAttention; returns the ISA level the GEMMs ran at. */
+Isa targetAttention_forward(const TargetAttentionParams& p);
+
+}  // namespace attnkit

@@ -1,0 +1,139 @@
+// targetAttention driver (portable); see attnkit/targetAttention.h for the scheme.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "attnkit/gemm.h"
+#include "attnkit/parallel.h"
+#include "attnkit/targetAttention.h"
+
+namespace attnkit {
+
+Isa targetAttention_forward(const TargetAttentionParams& p) {
+  Isa used = Isa::scalar;
+  const GemmKernel& gk = gemm_kernel(&used);
+  const DinActFn act = targetAttention_act_table().get();
+  const int64_t B = p.B, S = p.S, D = p.D, NL = p.nLayers;
+  if (B == 0) return used;
+  const DinLayer& l0 = p.layers[0];
+  const int64_t H1 = l0.outDim;
+  const bool oneLayer = NL == 1;
+
+  // Rearranged first layer: Whp = [W1a + W1c; W1d] ([2D, H1]), Wt = W1b - W1c ([D, H1]).
+  std::vector<float> whp((size_t)(2 * D * H1)), wt((size_t)(D * H1));
+  for (int64_t d = 0; d < D; d++)
+    for (int64_t o = 0; o < H1; o++) {
+      const float a = l0.w[d * H1 + o], bb = l0.w[(D + d) * H1 + o], c = l0.w[(2 * D + d) * H1 + o],
+                  dd = l0.w[(3 * D + d) * H1 + o];
+      whp[(size_t)(d * H1 + o)] = a + c;
+      whp[(size_t)((D + d) * H1 + o)] = dd;
+      wt[(size_t)(d * H1 + o)] = bb - c;
+    }
+  // tpart[b] = t_b·Wt + b1: the bias of batch row b's per-item GEMM.
+  std::vector<float> tpart((size_t)(B * H1));
+  gemm(gk, B, H1, D, p.target, D, wt.data(), H1, false, tpart.data(), H1, l0.b, GemmAct::None, false, true);
+
+  // Pack every GEMM layer once (hidden layers after the first; the last width-1 layer is a dot).
+  std::vector<PackedB> packed((size_t)NL);
+  gemm_pack_b(gk, 2 * D, H1, whp.data(), H1, false, packed[0], true);
+  for (int64_t l = 1; l + 1 < NL; l++)
+    gemm_pack_b(gk, p.layers[l].inDim, p.layers[l].outDim, p.layers[l].w, p.layers[l].outDim, false, packed[(size_t)l], true);
+  int64_t maxW = 2 * D;
+  for (int64_t l = 0; l < NL; l++) maxW = std::max(maxW, p.layers[l].outDim);
+
+  std::vector<float> scores((size_t)(B * S));
+  const int64_t CH = 64;  // items per task (fixed)
+  const int64_t chunks = (S + CH - 1) / CH;
+  auto phase1 = [&](int64_t t0, int64_t t1) {
+    std::vector<float> bufA((size_t)(CH * maxW)), bufB((size_t)(CH * maxW));
+    for (int64_t t = t0; t < t1; t++) {
+      const int64_t b = t / chunks, j0 = (t % chunks) * CH;
+      const int64_t len = p.keyLengths ? p.keyLengths[b] : S;
+      const int64_t n = std::min(std::min(CH, S - j0), len - j0);
+      if (n <= 0) continue;
+      const float* tv = p.target + b * D;
+      float* x = bufA.data();
+      for (int64_t r = 0; r < n; r++) {
+        const float* h = p.history + (b * S + j0 + r) * D;
+        for (int64_t d = 0; d < D; d++) {
+          x[r * 2 * D + d] = h[d];
+          x[r * 2 * D + D + d] = h[d] * tv[d];
+        }
+      }
+      float* cur = bufB.data();
+      float* nxt = bufA.data();
+      gemm_packed(n, x, 2 * D, packed[0], cur, H1, tpart.data() + b * H1, GemmAct::None, false, false);
+      int64_t width = H1;
+      if (!oneLayer) act(cur, n, H1, H1, (int)p.activation, l0.alpha);
+      for (int64_t l = 1; l + 1 < NL; l++) {
+        const DinLayer& ly = p.layers[l];
+        gemm_packed(n, cur, width, packed[(size_t)l], nxt, ly.outDim, ly.b, GemmAct::None, false, false);
+        act(nxt, n, ly.outDim, ly.outDim, (int)p.activation, ly.alpha);
+        std::swap(cur, nxt);
+        width = ly.outDim;
+      }
+      float* sc = scores.data() + b * S + j0;
+      if (oneLayer) {
+        for (int64_t r = 0; r < n; r++) sc[r] = cur[r];
+      } else {
+        const DinLayer& last = p.layers[NL - 1];
+        for (int64_t r = 0; r < n; r++) {
+          float s = last.b[0];
+          for (int64_t k = 0; k < width; k++) s += cur[r * width + k] * last.w[k];
+          sc[r] = s;
+        }
+      }
+    }
+  };
+  parallel_for_each(B * chunks, phase1);
+
+  auto phase2 = [&](int64_t b0, int64_t b1) {
+    std::vector<double> pr((size_t)S), acc((size_t)D);
+    std::vector<uint8_t> allowed((size_t)S);
+    for (int64_t b = b0; b < b1; b++) {
+      const int64_t len = p.keyLengths ? p.keyLengths[b] : S;
+      const float* sc = scores.data() + b * S;
+      bool nanRow = false, any = false;
+      for (int64_t j = 0; j < S; j++) allowed[(size_t)j] = j < len;
+      if (p.softmax) {
+        double mx = -std::numeric_limits<double>::infinity();
+        for (int64_t j = 0; j < len; j++) {
+          if (sc[j] == -std::numeric_limits<float>::infinity()) {
+            allowed[(size_t)j] = 0;  // excluded, as if padded
+            continue;
+          }
+          any = true;
+          if (std::isnan(sc[j])) nanRow = true;
+          else if (sc[j] > mx) mx = sc[j];
+        }
+        if (mx == std::numeric_limits<double>::infinity()) nanRow = true;
+        if (any && !nanRow) {
+          double sum = 0;
+          for (int64_t j = 0; j < len; j++)
+            if (allowed[(size_t)j]) sum += (pr[(size_t)j] = std::exp((double)sc[j] - mx));
+          for (int64_t j = 0; j < len; j++)
+            if (allowed[(size_t)j]) pr[(size_t)j] /= sum;
+        } else {
+          for (int64_t j = 0; j < len; j++) pr[(size_t)j] = any ? std::numeric_limits<double>::quiet_NaN() : 0.0;
+        }
+      } else {
+        for (int64_t j = 0; j < len; j++) pr[(size_t)j] = sc[j];
+      }
+      std::fill(acc.begin(), acc.end(), 0.0);
+      for (int64_t j = 0; j < len; j++) {
+        if (!allowed[(size_t)j]) continue;
+        const double pj = pr[(size_t)j];
+        const float* h = p.history + (b * S + j) * D;
+        for (int64_t d = 0; d < D; d++) acc[(size_t)d] += pj * h[d];
+      }
+      for (int64_t d = 0; d < D; d++) p.output[b * D + d] = (float)acc[(size_t)d];
+      if (p.weights)
+        for (int64_t j = 0; j < S; j++) p.weights[b * S + j] = allowed[(size_t)j] ? (float)pr[(size_t)j] : 0.0f;
+    }
+  };
+  parallel_for_each(B, phase2, 16);
+  return used;
+}
+
+}  // namespace attnkit
