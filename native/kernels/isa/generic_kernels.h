@@ -1,0 +1,45 @@
+// The kernel families written once over the vector traits `V` (native/kernels/vec/), instantiated
+// for the ISA of the file that includes this header. Include it INSIDE that ISA's region and an
+// anonymous namespace, after `V` (vec_<isa>.h), vmath_generic.h and `SdpaTiles` (the sdpa tiling of
+// that ISA) are defined. Each family gets a namespace of its own, so their helpers cannot collide.
+// Families with hand-written per-ISA code (gemm, the topK scan, the additiveAttention score, the
+// targetAttention activation, the FMA peak) keep one file per ISA in their own folders.
+//
+// Adding a generic family: one namespace block here, one line in ATTNKIT_REGISTER_GENERIC below.
+
+namespace gelu_k {
+constexpr int W = V::W;
+#include "../gelu/gelu_impl.h"
+}  // namespace gelu_k
+
+namespace softmax_k {
+constexpr int W = V::W;
+#include "../softmax/softmax_impl.h"
+}  // namespace softmax_k
+
+namespace layerNorm_k {
+constexpr int W = V::W;
+#include "../layerNorm/layerNorm_impl.h"
+}  // namespace layerNorm_k
+
+namespace sdpa_k {
+using Cfg = SdpaTiles;
+#include "../sdpa/sdpa_impl.h"
+}  // namespace sdpa_k
+
+// The entry points the kernel tables hold, for ISA `isa` (outside the region: plain calls into it).
+#define ATTNKIT_GENERIC_ENTRY_POINTS(isa)                                              \
+  namespace attnkit {                                                                  \
+  namespace {                                                                          \
+  void gelu_##isa(const GeluParams& p) { gelu_k::gelu_run(p); }                        \
+  void softmax_##isa(const SoftmaxParams& p) { softmax_k::softmax_run(p); }            \
+  void layerNorm_##isa(const LayerNormParams& p) { layerNorm_k::layerNorm_run(p); }    \
+  void sdpa_##isa(const SdpaParams& p) {                                               \
+    if (!sdpa_k::sdpa_run(p)) throw std::bad_alloc();                                  \
+  }                                                                                    \
+  }                                                                                    \
+  ATTNKIT_REGISTER(gelu_table, isa, &gelu_##isa);                                      \
+  ATTNKIT_REGISTER(softmax_table, isa, &softmax_##isa);                                \
+  ATTNKIT_REGISTER(layerNorm_table, isa, &layerNorm_##isa);                            \
+  ATTNKIT_REGISTER(sdpa_table, isa, &sdpa_##isa);                                      \
+  }
