@@ -355,6 +355,9 @@ function run() {
     throwsKind(() => addon.topK({ ...topkArgs(), exclude: [null] }), RangeError, /expected 2 entries/, 'short exclude');
     throwsKind(() => addon.topK({ ...topkArgs(), exclude: [[1], null] }), TypeError, /Int32Array/, 'plain array entry');
     throwsKind(() => addon.topK({ ...topkArgs(), N: 2 ** 31, items: f(10) }), RangeError, /N/, 'N beyond int32');
+    // k beyond N: before the check, k = 2^31-1 allocated two [B,k] outputs of 16 GiB each (raw fuzzer, case 95075).
+    throwsKind(() => addon.topK({ ...topkArgs(), k: 6 }), RangeError, /k: expected an integer in \[0, 5\]/, 'k > N');
+    throwsKind(() => addon.topK({ ...topkArgs(), k: 2 ** 31 - 1 }), RangeError, /k: /, 'k = 2^31-1');
     const r = addon.topK({ ...topkArgs(), exclude: [new Int32Array([0, 0, 4]), new Int32Array(0)] });
     assert.is(r.indices.length, 6);
   });

@@ -64,6 +64,6 @@ std::unique_ptr<Job> parse_additiveAttention(const Napi::CallbackInfo& info) {
 }
 
 }  // namespace
-ATTNKIT_OP(additiveAttention, parse_additiveAttention);
+ATTNKIT_OP_ENTRY(additiveAttention, parse_additiveAttention);
 }  // namespace bind
 }  // namespace attnkit

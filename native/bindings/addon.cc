@@ -1,6 +1,6 @@
 // attnkit addon entry: module init (context-aware: each Node environment, including
 // worker_threads, gets its own instance data), the system functions (info, threads, async
-// stats, FMA peak) and the exports of every self-registered op (see common.h).
+// stats, FMA peak) and the exports of every op in the op table below (see common.h).
 #include <napi.h>
 
 #include <atomic>
@@ -24,6 +24,25 @@
 
 namespace attnkit {
 namespace bind {
+
+// The op table: one row per op, each the entry its native/bindings/<op>.cc defines with
+// ATTNKIT_OP_ENTRY. The addon exports `<op>(args)` and `<op>Async(args)` for every row.
+#define ATTNKIT_OPS(X) \
+  X(sdpa)              \
+  X(multiHeadAttention) \
+  X(additiveAttention) \
+  X(targetAttention)   \
+  X(transformerEncoderLayer) \
+  X(softmax)           \
+  X(layerNorm)         \
+  X(linear)            \
+  X(gelu)              \
+  X(topK)
+#define ATTNKIT_DECLARE_OP(name) extern const OpEntry name##_op;
+ATTNKIT_OPS(ATTNKIT_DECLARE_OP)
+#define ATTNKIT_OP_ROW(name) &name##_op,
+const OpEntry* const kOps[] = {ATTNKIT_OPS(ATTNKIT_OP_ROW)};
+
 namespace {
 
 Napi::Value Info(const Napi::CallbackInfo& info) {
@@ -203,7 +222,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setAsyncLimit", Napi::Function::New(env, SetAsyncLimit, "setAsyncLimit"));
   exports.Set("lastKernel", Napi::Function::New(env, LastKernel, "lastKernel"));
   exports.Set("measurePeak", Napi::Function::New(env, MeasurePeak, "measurePeak"));
-  export_ops(env, exports);
+  export_ops(env, exports, kOps, sizeof(kOps) / sizeof(kOps[0]));
   return exports;
 }
 

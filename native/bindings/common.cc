@@ -10,10 +10,6 @@
 namespace attnkit {
 namespace bind {
 
-OpEntry*& op_list() {
-  static OpEntry* head = nullptr;
-  return head;
-}
 
 uint64_t checked_product(Napi::Env env, const std::string& what, std::initializer_list<uint64_t> dims) {
   uint64_t p = 1;
@@ -376,8 +372,10 @@ static Napi::Value call_async(const Napi::CallbackInfo& info) {
   return p;
 }
 
-void export_ops(Napi::Env env, Napi::Object exports) {
-  for (OpEntry* e = op_list(); e; e = e->next) {
+void export_ops(Napi::Env env, Napi::Object exports, const OpEntry* const* ops, size_t n) {
+  for (size_t i = 0; i < n; ++i) {
+    // info.Data() carries the entry; the functions only read it.
+    OpEntry* e = const_cast<OpEntry*>(ops[i]);
     exports.Set(e->name, Napi::Function::New(env, call_sync, e->name, e));
     std::string an = std::string(e->name) + "Async";
     exports.Set(an, Napi::Function::New(env, call_async, an, e));

@@ -1,8 +1,8 @@
 // attnkit bindings: the shared Node-API layer. Every op file (native/bindings/<op>.cc) parses its
 // one argument object with `Args` (which CHECKS everything: types, lengths against the expected
-// sizes, overflow-safe size products, integer ranges, mask/bias strides) into a `Job`, and
-// registers itself with ATTNKIT_OP. addon.cc then exports `<op>(args)` (sync) and
-// `<op>Async(args)` (Promise) for it: nothing else to edit.
+// sizes, overflow-safe size products, integer ranges, mask/bias strides) into a `Job`, and defines
+// its entry with ATTNKIT_OP_ENTRY; the op table in addon.cc lists it, and the addon exports
+// `<op>(args)` (sync) and `<op>Async(args)` (Promise) for every row of that table.
 //
 // Errors: TypeError for a wrong JS type, RangeError for a wrong size/value; messages start with
 // "attnkit native <op>: <field>: ". No input from JavaScript can crash the process: kernels only
@@ -65,22 +65,15 @@ struct TableJob final : Job {
 /// Parse and check one call's arguments into a Job (main thread). Throws Napi::Error on bad input.
 using Parser = std::unique_ptr<Job> (*)(const Napi::CallbackInfo& info);
 
-/// A registered op: exported as `<name>` and `<name>Async`.
+/// An op the addon exports as `<name>` and `<name>Async`: its name and its parser.
 struct OpEntry {
   const char* name;
   Parser parse;
-  OpEntry* next;
-};
-OpEntry*& op_list();
-
-/// Static registrar used by ATTNKIT_OP.
-struct OpRegistrar {
-  OpEntry entry;
-  OpRegistrar(const char* name, Parser parse) : entry{name, parse, op_list()} { op_list() = &entry; }
 };
 
-/// Register an op's parser (in its bindings/<op>.cc): `ATTNKIT_OP(sdpa, parse_sdpa);`
-#define ATTNKIT_OP(name, parser) static ::attnkit::bind::OpRegistrar attnkit_op_registrar_##name(#name, parser)
+/// Define an op's entry (in its bindings/<op>.cc, in namespace attnkit::bind): `ATTNKIT_OP_ENTRY(sdpa, parse_sdpa);`
+/// defines `sdpa_op`, which the op table in addon.cc lists. Nothing registers itself.
+#define ATTNKIT_OP_ENTRY(name, parser) extern const ::attnkit::bind::OpEntry name##_op{#name, parser}
 
 /// A strided broadcast operand checked against its canonical index space.
 template <class T>
@@ -174,8 +167,8 @@ struct AddonData {
 };
 AddonData& addon_data(Napi::Env env);
 
-/// Export `<name>` and `<name>Async` for every registered op on `exports`.
-void export_ops(Napi::Env env, Napi::Object exports);
+/// Export `<name>` and `<name>Async` on `exports` for each of the `n` ops of `ops`.
+void export_ops(Napi::Env env, Napi::Object exports, const OpEntry* const* ops, size_t n);
 
 }  // namespace bind
 }  // namespace attnkit

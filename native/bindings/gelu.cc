@@ -1,7 +1,7 @@
 // gelu binding: checks GeluArgs (src/kernels.ts) and runs the gelu kernel table.
 #include <napi.h>
 
-#include "attnkit/elementwise.h"
+#include "attnkit/gelu.h"
 #include "common.h"
 
 namespace attnkit {
@@ -26,6 +26,6 @@ std::unique_ptr<Job> parse_gelu(const Napi::CallbackInfo& info) {
 }
 
 }  // namespace
-ATTNKIT_OP(gelu, parse_gelu);
+ATTNKIT_OP_ENTRY(gelu, parse_gelu);
 }  // namespace bind
 }  // namespace attnkit

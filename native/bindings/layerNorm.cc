@@ -1,7 +1,7 @@
 // layerNorm binding: checks LayerNormArgs (src/kernels.ts) and runs the layerNorm kernel table.
 #include <napi.h>
 
-#include "attnkit/elementwise.h"
+#include "attnkit/layerNorm.h"
 #include "common.h"
 
 namespace attnkit {
@@ -29,6 +29,6 @@ std::unique_ptr<Job> parse_layerNorm(const Napi::CallbackInfo& info) {
 }
 
 }  // namespace
-ATTNKIT_OP(layerNorm, parse_layerNorm);
+ATTNKIT_OP_ENTRY(layerNorm, parse_layerNorm);
 }  // namespace bind
 }  // namespace attnkit

@@ -35,6 +35,6 @@ std::unique_ptr<Job> parse_linear(const Napi::CallbackInfo& info) {
 }
 
 }  // namespace
-ATTNKIT_OP(linear, parse_linear);
+ATTNKIT_OP_ENTRY(linear, parse_linear);
 }  // namespace bind
 }  // namespace attnkit

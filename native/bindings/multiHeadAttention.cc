@@ -89,6 +89,6 @@ std::unique_ptr<Job> parse_multiHeadAttention(const Napi::CallbackInfo& info) {
 }
 
 }  // namespace
-ATTNKIT_OP(multiHeadAttention, parse_multiHeadAttention);
+ATTNKIT_OP_ENTRY(multiHeadAttention, parse_multiHeadAttention);
 }  // namespace bind
 }  // namespace attnkit

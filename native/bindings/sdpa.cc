@@ -76,6 +76,6 @@ std::unique_ptr<Job> parse_sdpa(const Napi::CallbackInfo& info) {
 }
 
 }  // namespace
-ATTNKIT_OP(sdpa, parse_sdpa);
+ATTNKIT_OP_ENTRY(sdpa, parse_sdpa);
 }  // namespace bind
 }  // namespace attnkit

@@ -1,7 +1,7 @@
 // softmax binding: checks SoftmaxArgs (src/kernels.ts) and runs the softmax kernel table.
 #include <napi.h>
 
-#include "attnkit/elementwise.h"
+#include "attnkit/softmax.h"
 #include "common.h"
 
 namespace attnkit {
@@ -47,6 +47,6 @@ std::unique_ptr<Job> parse_softmax(const Napi::CallbackInfo& info) {
 }
 
 }  // namespace
-ATTNKIT_OP(softmax, parse_softmax);
+ATTNKIT_OP_ENTRY(softmax, parse_softmax);
 }  // namespace bind
 }  // namespace attnkit

@@ -80,6 +80,6 @@ std::unique_ptr<Job> parse_targetAttention(const Napi::CallbackInfo& info) {
 }
 
 }  // namespace
-ATTNKIT_OP(targetAttention, parse_targetAttention);
+ATTNKIT_OP_ENTRY(targetAttention, parse_targetAttention);
 }  // namespace bind
 }  // namespace attnkit

@@ -32,7 +32,9 @@ std::unique_ptr<Job> parse_topK(const Napi::CallbackInfo& info) {
   // Item indices are returned as Int32: N must fit.
   const int64_t N = a.integer("N", 0, 2147483647);
   const int64_t D = a.integer("D", 0, (int64_t)kMaxElements);
-  const int64_t k = a.integer("k", 0, (int64_t)kMaxElements);
+  // k <= N (the public contract): the [B,k] outputs are then bounded by the inputs' sizes; a lying
+  // k of 2^31-1 used to allocate two 16 GiB outputs from 120 bytes of input.
+  const int64_t k = a.integer("k", 0, N);
   TopKParams& p = job->p;
   p.B = B;
   p.N = N;
@@ -85,6 +87,6 @@ std::unique_ptr<Job> parse_topK(const Napi::CallbackInfo& info) {
 }
 
 }  // namespace
-ATTNKIT_OP(topK, parse_topK);
+ATTNKIT_OP_ENTRY(topK, parse_topK);
 }  // namespace bind
 }  // namespace attnkit

@@ -66,6 +66,6 @@ std::unique_ptr<Job> parse_transformerEncoderLayer(const Napi::CallbackInfo& inf
 }
 
 }  // namespace
-ATTNKIT_OP(transformerEncoderLayer, parse_transformerEncoderLayer);
+ATTNKIT_OP_ENTRY(transformerEncoderLayer, parse_transformerEncoderLayer);
 }  // namespace bind
 }  // namespace attnkit

@@ -18,7 +18,9 @@
 #include <string>
 #include <vector>
 
-#include "attnkit/elementwise.h"
+#include "attnkit/gelu.h"
+#include "attnkit/layerNorm.h"
+#include "attnkit/softmax.h"
 #include "attnkit/isa.h"
 #include "attnkit/linear.h"
 #include "attnkit/parallel.h"

@@ -3,7 +3,7 @@
 // Pre-norm:  x = x + mha(norm1(x)); x = x + ffn(norm2(x)).   ffn(x) = act(x·w1 + b1)·w2 + b2.
 // Composed natively: fused QKV GEMM + sdpa (multiHeadAttention_attend), output projection accumulated onto
 // the residual, the FFN's first GEMM with a relu / exact-gelu epilogue, the second accumulated
-// onto the residual, and the native layerNorm kernel (attnkit/elementwise.h).
+// onto the residual, and the native layerNorm kernel (attnkit/layerNorm.h).
 #pragma once
 #include <cstdint>
 

@@ -7,7 +7,9 @@
 #include <cstring>
 #include <new>
 
-#include "attnkit/elementwise.h"
+#include "attnkit/gelu.h"
+#include "attnkit/layerNorm.h"
+#include "attnkit/softmax.h"
 #include "attnkit/isa_region.h"
 #include "attnkit/parallel.h"
 #include "attnkit/sdpa.h"

@@ -5,7 +5,7 @@
 #include <cstring>
 #include <vector>
 
-#include "attnkit/elementwise.h"
+#include "attnkit/layerNorm.h"
 #include "attnkit/gemm.h"
 #include "attnkit/multiHeadAttention.h"
 #include "attnkit/parallel.h"
@@ -13,7 +13,7 @@
 namespace attnkit {
 
 namespace {
-// Row layerNorm through the native layerNorm kernel (attnkit/elementwise.h, vectorised per ISA).
+// Row layerNorm through the native layerNorm kernel (attnkit/layerNorm.h, vectorised per ISA).
 void layer_norm_rows(const float* x, float* y, int64_t rows, int64_t cols, const float* gamma, const float* beta, double eps) {
   LayerNormParams lp;
   lp.x = x;
