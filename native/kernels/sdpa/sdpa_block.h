@@ -1,0 +1,496 @@
+// sdpa block path (included by sdpa_impl.h): query rows in vector lanes, register-blocked Q·Kᵀ
+// and P·V microkernels, online softmax over key tiles of BC.
+// ---------------------------------------------------------------- block path ------------------
+
+/// One group of NJ keys: St[c0+t][r] for the row vectors RV0..RV-1 (the ones before RV0 cannot
+/// see any key of the group under the causal limit; their St entries are left stale and are
+/// overwritten with -Inf by softmax_tile).
+/// FUSE (no exclusion, mask or bias in this tile): the epilogue also scales the logits, folds
+/// NaN/+Inf flags into nf[] (those lanes become -Inf) and the running max into mx[] for the
+/// first `nvalid` keys, so softmax_tile's first pass is not needed.
+// noinline: kept out of block_task so its 24 accumulators + 4 Q vectors own the register file
+// (inlined, register pressure turned every Q load into a memory operand: 6x the L1 traffic).
+template <int RV0, bool FUSE>
+__attribute__((noinline)) void qk_group(const float* qt, int64_t D, const float* const* kp, float* st, V::F scale, int nvalid, V::F* mx, V::M* nf) {
+  constexpr int NR = RV - RV0;
+  V::F acc[NJ][NR];
+#pragma GCC unroll 16
+  for (int t = 0; t < NJ; ++t)
+#pragma GCC unroll 8
+    for (int r = 0; r < NR; ++r) acc[t][r] = V::zero();
+  for (int64_t d = 0; d < D; ++d) {
+    V::F qv[NR];
+#pragma GCC unroll 8
+    for (int r = 0; r < NR; ++r) qv[r] = V::load(qt + d * BR + (RV0 + r) * W);
+#pragma GCC unroll 16
+    for (int t = 0; t < NJ; ++t) {
+      const V::F kv = V::set1(kp[t][d]);
+#pragma GCC unroll 8
+      for (int r = 0; r < NR; ++r) acc[t][r] = V::fmadd(qv[r], kv, acc[t][r]);
+    }
+  }
+  if constexpr (FUSE) {
+    const V::F NI = V::set1(ninf());
+    V::F mxl[NR];  // local copies: no aliasing, stay in registers
+    V::M nfl[NR];
+#pragma GCC unroll 8
+    for (int r = 0; r < NR; ++r) {
+      mxl[r] = mx[RV0 + r];
+      nfl[r] = nf[RV0 + r];
+    }
+#pragma GCC unroll 16
+    for (int t = 0; t < NJ; ++t) {
+#pragma GCC unroll 8
+      for (int r = 0; r < NR; ++r) {
+        V::F x = V::mul(acc[t][r], scale);
+        const V::M bad = V::nan_or_pinf(x);
+        x = V::blend(bad, x, NI);
+        if (t < nvalid) {
+          nfl[r] = V::mor(nfl[r], bad);
+          mxl[r] = V::max(mxl[r], x);
+        }
+        V::store(st + t * BR + (RV0 + r) * W, x);
+      }
+    }
+#pragma GCC unroll 8
+    for (int r = 0; r < NR; ++r) {
+      mx[RV0 + r] = mxl[r];
+      nf[RV0 + r] = nfl[r];
+    }
+  } else {
+#pragma GCC unroll 16
+    for (int t = 0; t < NJ; ++t)
+#pragma GCC unroll 8
+      for (int r = 0; r < NR; ++r) V::store(st + t * BR + (RV0 + r) * W, acc[t][r]);
+  }
+}
+
+/// St[c][r] = Σ_d Qt[d][r] · K[j0+c][d] for c < nc (rows of St past nc up to the next NJ multiple
+/// are scratch). `causal_first` = the first key index (relative to the block's rows) a row vector
+/// can see is rv*W + W - 1 + off_rel: row vectors wholly before a key group are skipped.
+template <bool FUSE>
+inline void qk_tile(const float* qt, int64_t D, const float* kb, int64_t k_sj, int64_t j0, int nc, const float* zero, float* st,
+                    bool causal, int64_t i0, int64_t off, V::F scale, V::F* mx, V::M* nf) {
+  for (int c0 = 0; c0 < nc; c0 += NJ) {
+    const float* kp[NJ];
+    for (int t = 0; t < NJ; ++t) kp[t] = (c0 + t < nc) ? kb + (j0 + c0 + t) * k_sj : zero;
+    int rv0 = 0;
+    if (causal) {
+      // Row vector rv sees key j iff i0 + rv*W + W - 1 >= j - off; the group's first key decides.
+      const int64_t need = (j0 + c0 - off) - (i0 + W - 1);  // rv*W >= need
+      if (need > 0) rv0 = static_cast<int>(imin(RV - 1, (need + W - 1) / W));
+    }
+    float* stc = st + c0 * BR;
+    const int nv = static_cast<int>(imin(NJ, nc - c0));
+    if constexpr (FUSE) {
+      qk_group<0, true>(qt, D, kp, stc, scale, nv, mx, nf);  // FUSE implies no causal cut
+      continue;
+    }
+    switch (rv0) {
+      case 0: qk_group<0, false>(qt, D, kp, stc, scale, nv, mx, nf); break;
+      case 1: if constexpr (RV > 1) qk_group<(RV > 1 ? 1 : 0), false>(qt, D, kp, stc, scale, nv, mx, nf); break;
+      case 2: if constexpr (RV > 2) qk_group<(RV > 2 ? 2 : 0), false>(qt, D, kp, stc, scale, nv, mx, nf); break;
+      case 3: if constexpr (RV > 3) qk_group<(RV > 3 ? 3 : 0), false>(qt, D, kp, stc, scale, nv, mx, nf); break;
+      case 4: if constexpr (RV > 4) qk_group<(RV > 4 ? 4 : 0), false>(qt, D, kp, stc, scale, nv, mx, nf); break;
+      case 5: if constexpr (RV > 5) qk_group<(RV > 5 ? 5 : 0), false>(qt, D, kp, stc, scale, nv, mx, nf); break;
+      case 6: if constexpr (RV > 6) qk_group<(RV > 6 ? 6 : 0), false>(qt, D, kp, stc, scale, nv, mx, nf); break;
+      default: if constexpr (RV > 7) qk_group<(RV > 7 ? 7 : 0), false>(qt, D, kp, stc, scale, nv, mx, nf); break;
+    }
+  }
+}
+
+/// O[r][0..NV*W) = O[r]·alpha[r] + Σ_c P[c][r]·V[c][..] for MR rows (last vector partial if PART).
+/// The tile's sum starts from fresh accumulators and is added to the rescaled O once, so the
+/// rounding error grows with the tile length plus the tile count, not with S.
+template <int MRr, int NV, bool PART>
+inline void pv_micro(float* o, int64_t ldo, const float* pt, const float* alpha, const float* vb, int64_t v_sj, int nc, int tail) {
+  constexpr int MR = MRr;
+  V::F acc[MR][NV];
+#pragma GCC unroll 16
+  for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 4
+    for (int t = 0; t < NV; ++t) acc[r][t] = V::zero();
+  for (int c = 0; c < nc; ++c) {
+    const float* vr = vb + c * v_sj;
+    V::F vv[NV];
+#pragma GCC unroll 4
+    for (int t = 0; t < NV; ++t) vv[t] = (PART && t == NV - 1) ? V::loadp(vr + t * W, tail) : V::load(vr + t * W);
+    const float* pr = pt + c * BR;
+#pragma GCC unroll 16
+    for (int r = 0; r < MR; ++r) {
+      const V::F pb = V::set1(pr[r]);
+#pragma GCC unroll 4
+      for (int t = 0; t < NV; ++t) acc[r][t] = V::fmadd(pb, vv[t], acc[r][t]);
+    }
+  }
+#pragma GCC unroll 16
+  for (int r = 0; r < MR; ++r) {
+    const V::F a = V::set1(alpha[r]);
+#pragma GCC unroll 4
+    for (int t = 0; t < NV; ++t) V::store(o + r * ldo + t * W, V::fmadd(V::load(o + r * ldo + t * W), a, acc[r][t]));
+  }
+}
+
+template <int MRr, bool PART>
+inline void pv_dispatch(int nv, float* o, int64_t ldo, const float* pt, const float* alpha, const float* vb, int64_t v_sj, int nc, int tail) {
+  switch (nv) {
+    case 1: pv_micro<MRr, 1, PART>(o, ldo, pt, alpha, vb, v_sj, nc, tail); break;
+    case 2: if constexpr (NVMAX >= 2) pv_micro<MRr, 2, PART>(o, ldo, pt, alpha, vb, v_sj, nc, tail); break;
+    case 3: if constexpr (NVMAX >= 3) pv_micro<MRr, 3, PART>(o, ldo, pt, alpha, vb, v_sj, nc, tail); break;
+    case 4: if constexpr (NVMAX >= 4) pv_micro<MRr, 4, PART>(o, ldo, pt, alpha, vb, v_sj, nc, tail); break;
+    default: break;
+  }
+}
+
+template <int MRr>
+inline void pv_rows(float* o, int64_t ldo, const float* st, const float* alpha, const float* vb, int64_t v_sj, int nc, int64_t Dv) {
+  const int64_t nvec = (Dv + W - 1) / W;
+  const int tail = static_cast<int>(Dv - (nvec - 1) * W);
+  for (int64_t v0 = 0; v0 < nvec; v0 += NVMAX) {
+    const int nv = static_cast<int>(imin(NVMAX, nvec - v0));
+    const bool part = (v0 + nv == nvec) && tail != W;
+    if (part) pv_dispatch<MRr, true>(nv, o + v0 * W, ldo, st, alpha, vb + v0 * W, v_sj, nc, tail);
+    else pv_dispatch<MRr, false>(nv, o + v0 * W, ldo, st, alpha, vb + v0 * W, v_sj, nc, tail);
+  }
+}
+
+/// `vis_base` >= 0 (causal): rows r0..r0+MR-1 see keys c <= r0 + MR - 1 + vis_base of this tile;
+/// the rest have P = 0 exactly and are skipped (V is finite here, so skipping changes nothing).
+inline void pv_tile(float* o, int64_t ldo, const float* st, const float* alpha, const float* vb, int64_t v_sj, int nc_all, int64_t Dv,
+                    bool causal, int64_t vis_base) {
+  int r0 = 0;
+  for (; r0 + MR <= BR; r0 += MR) {
+    const int nc = causal ? static_cast<int>(imax(0, imin(nc_all, r0 + MR - 1 + vis_base + 1))) : nc_all;
+    pv_rows<MR>(o + r0 * ldo, ldo, st + r0, alpha + r0, vb, v_sj, nc, Dv);
+  }
+  if constexpr (MRT > 0) {
+    const int nc = causal ? static_cast<int>(imax(0, imin(nc_all, r0 + MRT - 1 + vis_base + 1))) : nc_all;
+    pv_rows<(MRT > 0 ? MRT : 1)>(o + r0 * ldo, ldo, st + r0, alpha + r0, vb, v_sj, nc, Dv);
+  }
+}
+
+/// Key by key, skipping excluded (row, key) pairs: used when an excluded key's V row is non-finite.
+inline void pv_careful(float* o, int64_t ldo, const float* st, const float* alpha, const uint32_t* ab, const float* vb, int64_t v_sj, int nc, int64_t Dv) {
+  for (int r = 0; r < BR; ++r)
+    for (int64_t e = 0; e < ldo; ++e) o[r * ldo + e] *= alpha[r];
+  for (int c = 0; c < nc; ++c) {
+    const float* vr = vb + c * v_sj;
+    for (int r = 0; r < BR; ++r) {
+      if (!((ab[c * RV + r / W] >> (r % W)) & 1u)) continue;
+      const float pr = st[c * BR + r];
+      float* orow = o + r * ldo;
+      for (int64_t e = 0; e < Dv; ++e) orow[e] += pr * vr[e];
+    }
+  }
+}
+
+inline bool v_rows_nonfinite(const float* vb, int64_t v_sj, int nc, int64_t Dv) {
+  for (int c = 0; c < nc; ++c) {
+    const float* vr = vb + c * v_sj;
+    V::M bad = V::from_bits(0);
+    int64_t e = 0;
+    for (; e + W <= Dv; e += W) bad = V::mor(bad, V::nonfinite(V::load(vr + e)));
+    if (e < Dv) bad = V::mor(bad, V::nonfinite(V::loadp(vr + e, static_cast<int>(Dv - e))));
+    if (V::any(bad)) return true;
+  }
+  return false;
+}
+
+struct BlockState {
+  V::F m[RV], l[RV];
+  uint32_t flags[RV];
+};
+
+/// Exclusions, bias, NaN flags and the online-softmax update of one tile (St becomes P).
+/// With TRACK, records the allowed (row, key) bits in `ab` and returns whether any is excluded
+/// (only needed when the tile's V rows hold a non-finite value); otherwise returns false.
+/// St = exp(St - ms[row vector]) in place, lsum += the new values (own function: its ~14
+/// polynomial constants and 8 running vectors get the register file to themselves).
+/// With LO, lo[c][r] holds each logit's rounding error (bias added by TwoSum): the exponent is
+/// (St - ms) + lo, where St - ms is exact for the logits that carry weight (same binade as the max).
+template <bool LO>
+__attribute__((noinline)) void exp_tile(float* st, const float* lo, int nc, const V::F* msp, V::F* lsump) {
+  V::F ms[RV], lsum[RV];
+#pragma GCC unroll 8
+  for (int r = 0; r < RV; ++r) {
+    ms[r] = msp[r];
+    lsum[r] = lsump[r];
+  }
+  for (int c = 0; c < nc; ++c) {
+#pragma GCC unroll 8
+    for (int r = 0; r < RV; ++r) {
+      V::F x = V::sub(V::load(st + c * BR + r * W), ms[r]);
+      if constexpr (LO) x = V::add(x, V::load(lo + c * BR + r * W));
+      const V::F e = vexp(x);
+      lsum[r] = V::add(lsum[r], e);
+      V::store(st + c * BR + r * W, e);
+    }
+  }
+#pragma GCC unroll 8
+  for (int r = 0; r < RV; ++r) lsump[r] = lsum[r];
+}
+
+template <bool TRACK, bool FUSED>
+inline bool softmax_tile(const SdpaParams& p, const Geo& g, int64_t i0, int64_t j0, int nc, bool need_causal, float* st, float* lo, uint32_t* ab, float* alpha, BlockState& s,
+                         const V::F* fmx, const V::M* fnf) {
+  const V::F NI = V::set1(ninf());
+  const uint32_t full = (W >= 32) ? 0xffffffffu : ((1u << W) - 1u);
+  V::F tmax[RV];
+  V::M nfacc[RV];
+  for (int r = 0; r < RV; ++r) {
+    tmax[r] = NI;
+    nfacc[r] = V::from_bits(0);
+  }
+  bool anyex = false;
+  const V::F scale = V::set1(p.scale);  // logit = (q·k)·scale, in the reference's order
+  const int64_t ms2 = p.mask_s[2], ms3 = p.mask_s[3], bs2 = p.bias_s[2], bs3 = p.bias_s[3];
+  if constexpr (FUSED) {  // pass 1 was done in the QK epilogue
+    for (int r = 0; r < RV; ++r) {
+      tmax[r] = fmx[r];
+      nfacc[r] = fnf[r];
+    }
+  }
+  for (int c = 0; c < (FUSED ? 0 : nc); ++c) {
+    const int64_t j = j0 + c;
+    for (int r = 0; r < RV; ++r) {
+      V::F x = V::mul(V::load(st + c * BR + r * W), scale);
+      const int64_t ib = i0 + r * W;
+      uint32_t ex = 0;
+      if (need_causal) {
+        const int64_t e = (j - g.off) - ib;  // lanes with i < j - off cannot see key j
+        if (e > 0) ex = e >= W ? full : ((1u << e) - 1u);
+      }
+      if (g.mask) {
+        if (ms2 == 0) {
+          if (!g.mask[j * ms3]) ex = full;
+        } else {
+          for (int t = 0; t < W; ++t) {
+            const int64_t i = ib + t;
+            if (i < p.L && !g.mask[i * ms2 + j * ms3]) ex |= 1u << t;
+          }
+        }
+      }
+      V::F xlo = V::zero();
+      if (g.bias) {
+        V::F b;
+        if (bs2 == 0) {
+          b = V::set1(g.bias[j * bs3]);
+        } else {
+          alignas(64) float tmp[W];
+          for (int t = 0; t < W; ++t) {
+            const int64_t i = ib + t;
+            tmp[t] = i < p.L ? g.bias[i * bs2 + j * bs3] : 0.0f;
+          }
+          b = V::load(tmp);
+        }
+        // TwoSum: hi + lo == x + b exactly. A bias of ±1e4 would otherwise round each logit by up to
+        // 1e4·2^-24 ≈ 6e-4 and the softmax weight by that much relatively.
+        const V::F hi = V::add(x, b);
+        const V::F bb = V::sub(hi, x);
+        xlo = V::add(V::sub(x, V::sub(hi, bb)), V::sub(b, bb));
+        x = hi;
+      }
+      if (ex) x = V::blend(V::from_bits(ex), x, NI);
+      const V::M nf = V::nan_or_pinf(x);
+      nfacc[r] = V::mor(nfacc[r], nf);
+      x = V::blend(nf, x, NI);  // the row is flagged; keep the arithmetic finite
+      if (g.bias) V::store(lo + c * BR + r * W, V::blend(V::nonfinite(x), xlo, V::zero()));  // no lo on excluded keys
+      if constexpr (TRACK) {
+        const uint32_t xb = V::bits(V::eq(x, NI));
+        anyex |= xb != 0;
+        ab[c * RV + r] = ~xb & full;
+      }
+      tmax[r] = V::max(tmax[r], x);
+      V::store(st + c * BR + r * W, x);
+    }
+  }
+  for (int r = 0; r < RV; ++r) s.flags[r] |= V::bits(nfacc[r]);
+  V::F ms[RV], lsum[RV], al[RV];
+  for (int r = 0; r < RV; ++r) {
+    const V::F mnew = V::max(s.m[r], tmax[r]);
+    ms[r] = V::blend(V::eq(mnew, NI), mnew, V::zero());  // an all-excluded row keeps exp() at 0
+    al[r] = vexp(V::sub(s.m[r], ms[r]));
+    V::store(alpha + r * W, al[r]);
+    s.m[r] = mnew;
+    lsum[r] = V::zero();
+  }
+  if (g.bias && !FUSED) exp_tile<true>(st, lo, nc, ms, lsum);
+  else exp_tile<false>(st, nullptr, nc, ms, lsum);
+  for (int r = 0; r < RV; ++r) s.l[r] = V::fmadd(s.l[r], al[r], lsum[r]);
+  return anyex;
+}
+
+struct BlockScratch {
+  float* qt;     // [D][BR]
+  float* st;     // [BC + NJ][BR]
+  float* lo;     // [BC][BR]: low parts of biased logits
+  float* o;      // [BR][ldo]
+  float* alpha;  // [BR]
+  float* zero;   // [D]
+  uint32_t* ab;  // [BC][RV]
+  int64_t ldo;
+};
+
+inline size_t block_scratch_bytes(int64_t D, int64_t Dv) {
+  const int64_t ldo = (Dv + W - 1) / W * W;
+  return static_cast<size_t>(D * BR + (BC + NJ) * BR + BC * BR + BR * ldo + BR + D + 64) * sizeof(float) + BC * RV * sizeof(uint32_t) + 256;
+}
+
+inline BlockScratch carve(void* mem, int64_t D, int64_t Dv) {
+  BlockScratch s;
+  s.ldo = (Dv + W - 1) / W * W;
+  uintptr_t a = (reinterpret_cast<uintptr_t>(mem) + 63) & ~uintptr_t(63);
+  float* f = reinterpret_cast<float*>(a);
+  s.qt = f; f += D * BR;
+  s.st = f; f += (BC + NJ) * BR;
+  s.lo = f; f += BC * BR;
+  s.o = f; f += BR * s.ldo;
+  s.alpha = f; f += BR;
+  s.zero = f; f += D;
+  s.ab = reinterpret_cast<uint32_t*>(f);
+  return s;
+}
+
+/// vflags[(b*Hkv + hk)*ntiles + tile]: 0 unknown, 1 V rows finite, 2 some V value non-finite.
+/// Filled lazily by whichever task gets there first (same value from any task: deterministic).
+/// A flag always covers its whole aligned tile [t·bcx, min(S, (t+1)·bcx)), whatever part of it
+/// the asking task uses, so every task reads the same answer.
+inline bool tile_v_bad(uint8_t* vflag, const float* vb, int64_t v_sj, int nc, int64_t Dv) {
+  uint8_t f = __atomic_load_n(vflag, __ATOMIC_RELAXED);
+  if (f == 0) {
+    f = v_rows_nonfinite(vb, v_sj, nc, Dv) ? 2 : 1;
+    __atomic_store_n(vflag, f, __ATOMIC_RELAXED);
+  }
+  return f == 2;
+}
+
+/// Whether V rows [j0, j0 + nc) may hold a non-finite value: the flags of the aligned tiles the
+/// range overlaps (a key range need not start on a tile boundary: see block_task).
+inline bool range_v_bad(uint8_t* vflags, const float* v, int64_t v_sj, int64_t S, int bcx, int64_t j0, int nc, int64_t Dv) {
+  bool bad = false;
+  for (int64_t t = j0 / bcx; t <= (j0 + nc - 1) / bcx; ++t) {
+    const int64_t t0 = t * bcx;
+    bad |= tile_v_bad(vflags + t, v + t0 * v_sj, v_sj, static_cast<int>(imin(bcx, S - t0)), Dv);
+  }
+  return bad;
+}
+
+inline void block_task(const SdpaParams& p, int64_t b, int64_t h, int64_t blk, BlockScratch& w, uint8_t* vflags, int64_t ntiles, int bcx) {
+  const Geo g = geo(p, b, h);
+  const int64_t i0 = blk * BR;
+  const int nr = static_cast<int>(imin(BR, p.L - i0));
+  const int64_t D = p.D, Dv = p.Dv;
+  // Prefetch the block's Q rows first: the transpose below reads 16 rows a segment at a time and
+  // stalls on each row's first miss (perf, causal (1,8,512,512,64) 1 thread: the transpose's
+  // loads held 4.2% of the samples, 1.9% with this prefetch).
+  for (int r = 0; r < nr; ++r)
+    for (int64_t d0 = 0; d0 < D; d0 += 16) __builtin_prefetch(g.q + (i0 + r) * p.q_si + d0, 0, 3);
+  // Qt[d][r] = q[i0 + r][d], by W x W in-register transposes of contiguous row segments.
+  for (int r0 = 0; r0 < BR; r0 += W) {
+    const int nrv = static_cast<int>(imax(0, imin(W, nr - r0)));
+    for (int64_t d0 = 0; d0 < D; d0 += W) {
+      const int dn = static_cast<int>(imin(W, D - d0));
+      V::F rows[W], cols[W];
+      for (int r = 0; r < W; ++r) {
+        const float* src = g.q + (i0 + r0 + r) * p.q_si + d0;
+        rows[r] = r >= nrv ? V::zero() : (dn == W ? V::load(src) : V::loadp(src, dn));
+      }
+      V::transpose(rows, cols);
+      for (int c = 0; c < dn; ++c) V::store(w.qt + (d0 + c) * BR + r0, cols[c]);
+    }
+  }
+  for (int64_t d = 0; d < D; ++d) w.zero[d] = 0.0f;
+  for (int64_t e = 0; e < BR * w.ldo; ++e) w.o[e] = 0.0f;
+  BlockState s;
+  for (int r = 0; r < RV; ++r) {
+    s.m[r] = V::set1(ninf());
+    s.l[r] = V::zero();
+    s.flags[r] = 0;
+  }
+  int64_t jlimit = g.kend;
+  if (p.causal) jlimit = imin(jlimit, imax(0, i0 + nr - 1 + g.off + 1));
+  // Causal: keys [0, jfree) are visible to every row of the block and go through the fused path
+  // in whole tiles; the diagonal [jfree, jlimit) (at most BR keys) is its own tile, so only it
+  // pays for the per-element causal cut.
+  const int64_t jfree = p.causal ? imin(jlimit, imax(0, i0 + g.off + 1)) : jlimit;
+  const int64_t hk = h / (p.Hq / p.Hkv);
+  uint8_t* head_flags = vflags + (b * p.Hkv + hk) * ntiles;
+  for (int64_t j0 = 0; j0 < jlimit;) {
+    const int nc = static_cast<int>(imin(bcx, (j0 < jfree ? jfree : jlimit) - j0));
+    const int64_t jnext = j0 + nc;
+    const bool need_causal = p.causal && (j0 + nc - 1 > i0 + g.off);
+    const int64_t vis_base = i0 + g.off - j0;  // row r sees tile keys c <= r + vis_base
+    const float* vb = g.v + j0 * p.v_sj;
+    const V::F scale = V::set1(p.scale);
+    const bool vbad = range_v_bad(head_flags, g.v, p.v_sj, p.S, bcx, j0, nc, Dv);
+    if (!vbad && !need_causal && !p.mask && !p.bias) {
+      // Common case: scale, flags and max folded into the QK epilogue.
+      V::F mx[RV];
+      V::M nf[RV];
+      for (int r = 0; r < RV; ++r) {
+        mx[r] = V::set1(ninf());
+        nf[r] = V::from_bits(0);
+      }
+      qk_tile<true>(w.qt, D, g.k, p.k_sj, j0, nc, w.zero, w.st, false, i0, g.off, scale, mx, nf);
+      softmax_tile<false, true>(p, g, i0, j0, nc, false, w.st, w.lo, w.ab, w.alpha, s, mx, nf);
+      pv_tile(w.o, w.ldo, w.st, w.alpha, vb, p.v_sj, nc, Dv, false, 0);
+      j0 = jnext;
+      continue;
+    }
+    qk_tile<false>(w.qt, D, g.k, p.k_sj, j0, nc, w.zero, w.st, need_causal, i0, g.off, scale, nullptr, nullptr);
+    if (vbad) {
+      const bool anyex = softmax_tile<true, false>(p, g, i0, j0, nc, need_causal, w.st, w.lo, w.ab, w.alpha, s, nullptr, nullptr);
+      if (anyex) pv_careful(w.o, w.ldo, w.st, w.alpha, w.ab, vb, p.v_sj, nc, Dv);
+      else pv_tile(w.o, w.ldo, w.st, w.alpha, vb, p.v_sj, nc, Dv, false, 0);
+    } else {
+      softmax_tile<false, false>(p, g, i0, j0, nc, need_causal, w.st, w.lo, w.ab, w.alpha, s, nullptr, nullptr);
+      pv_tile(w.o, w.ldo, w.st, w.alpha, vb, p.v_sj, nc, Dv, need_causal, vis_base);
+    }
+    j0 = jnext;
+  }
+  alignas(64) float mv[BR], lv[BR];
+  for (int r = 0; r < RV; ++r) {
+    V::store(mv + r * W, s.m[r]);
+    V::store(lv + r * W, s.l[r]);
+  }
+  for (int r = 0; r < nr; ++r) {
+    const bool flag = (s.flags[r / W] >> (r % W)) & 1u;
+    write_row_result(p, g, b, h, i0 + r, w.o + r * w.ldo, mv[r], lv[r], flag);
+  }
+}
+
+
+// The block path's driver: tasks (b, h, block of BR query rows), causal blocks longest first.
+inline bool sdpa_block_path(const SdpaParams& p) {
+  const int64_t B = p.B, Hq = p.Hq, Hkv = p.Hkv, L = p.L, S = p.S, Dv = p.Dv;
+  bool oom = false;
+  // Block path.
+  const int64_t nblk = (L + BR - 1) / BR;
+  const size_t bytes = block_scratch_bytes(p.D, Dv);
+  // Key tiles of BC (measured: full-length tiles beat balanced shorter ones).
+  const int bcx = BC;
+  const int64_t ntiles = (S + bcx - 1) / bcx;
+  uint8_t* vflags = static_cast<uint8_t*>(std::calloc(static_cast<size_t>(B * Hkv * ntiles), 1));
+  if (!vflags) return false;
+  auto body = [&](int64_t t0, int64_t t1) {
+    void* mem = std::malloc(bytes);
+    if (!mem) {
+      __atomic_store_n(&oom, true, __ATOMIC_RELAXED);
+      return;
+    }
+    BlockScratch w = carve(mem, p.D, Dv);
+    for (int64_t t = t0; t < t1; ++t) {
+      // Causal: the last query blocks cost the most, so hand them out first (all heads' last
+      // block, then the one before, ...) and the region ends on cheap tasks, not one thread
+      // finishing a long block alone. Each task writes only its own rows: order-independent.
+      const bool lpt = p.causal;
+      const int64_t bh = lpt ? t % (B * Hq) : t / nblk;
+      const int64_t blk = lpt ? nblk - 1 - t / (B * Hq) : t % nblk;
+      block_task(p, bh / Hq, bh % Hq, blk, w, vflags, ntiles, bcx);
+    }
+    std::free(mem);
+  };
+  attnkit::parallel_for_each(B * Hq * nblk, body, 1);
+  std::free(vflags);
+  return !oom;
+}

@@ -1,0 +1,52 @@
+// sdpa weights path (included by sdpa_impl.h, after sdpa_row.h: it reuses row_chunk).
+
+// ---------------------------------------------------------------- weights path ---------------
+
+// Weights path: tasks of up to 8 rows of one (b, h); each row's logits are written into its
+// weights row, normalised there, and the output summed with exactly those probabilities.
+inline bool sdpa_weights_path(const SdpaParams& p) {
+  const int64_t B = p.B, Hq = p.Hq, L = p.L, S = p.S, Dv = p.Dv;
+  bool oom = false;
+  // Weights path: tasks of up to 8 rows of one (b, h).
+  constexpr int64_t RB = 8;
+  const int64_t nrb = (L + RB - 1) / RB;
+  auto body = [&](int64_t t0, int64_t t1) {
+    uint8_t* abuf = static_cast<uint8_t*>(std::malloc(static_cast<size_t>(S > 0 ? S : 1)));
+    float* o = static_cast<float*>(std::malloc(static_cast<size_t>(Dv) * sizeof(float)));
+    double* dbuf = (p.mask || p.bias) ? static_cast<double*>(std::malloc(static_cast<size_t>(S) * sizeof(double))) : nullptr;
+    if (!abuf || !o || ((p.mask || p.bias) && !dbuf)) {
+      __atomic_store_n(&oom, true, __ATOMIC_RELAXED);
+      std::free(abuf);
+      std::free(o);
+      std::free(dbuf);
+      return;
+    }
+    for (int64_t t = t0; t < t1; ++t) {
+      const int64_t bh = t / nrb, rb = t % nrb;
+      const int64_t b = bh / Hq, h = bh % Hq;
+      const Geo g = geo(p, b, h);
+      for (int64_t i = rb * RB; i < imin(L, rb * RB + RB); ++i) {
+        float* wrow = p.weights + ((b * Hq + h) * L + i) * S;
+        float m, l;
+        bool flag;
+        row_chunk(p, g, i, 0, S, wrow, abuf, dbuf, o, true, m, l, flag);
+        const int64_t n = imax(0, imin(S, row_end(p, g, i)));
+        if (flag) {
+          for (int64_t j = 0; j < S; ++j) wrow[j] = (j < n && abuf[j]) ? qnan() : 0.0f;
+        } else if (!(l > 0.0f)) {
+          for (int64_t j = 0; j < S; ++j) wrow[j] = 0.0f;
+        } else {
+          for (int64_t j = n; j < S; ++j) wrow[j] = 0.0f;
+        }
+        // o was summed with the normalised weights: write it as is (sum 1), then the true lse.
+        write_row_result(p, g, b, h, i, o, m, l > 0.0f ? 1.0f : 0.0f, flag);
+        if (p.lse && !flag && l > 0.0f) p.lse[(b * Hq + h) * L + i] = m + __builtin_logf(l);
+      }
+    }
+    std::free(abuf);
+    std::free(o);
+    std::free(dbuf);
+  };
+  attnkit::parallel_for_each(B * Hq * nrb, body, 1);
+  return !oom;
+}
