@@ -9,7 +9,7 @@ import type { MaskLike, Tensor, TensorLike } from '../tensor';
 import { expectDim, expectNonEmpty, matrix, optionalLengths, optionalMask, optionsObject, vector, weightsFit } from '../validate';
 import { broadcastShape, optionsArg, randLengths, randMask, randT, rnd, shapeOf } from './cases';
 import { run, runAsync, type Prepared } from './common';
-import { defineOp, optionsFor, readOption, tensorParam, type OpCase, type OpDescriptor } from './descriptor';
+import { defineOp, tensor, optionsFor, readOption, tensorParam, type OpCase, type OpDescriptor } from './descriptor';
 
 /** Parameters of {@link additiveAttention}: `wq [Dq,A]` (omit for pooling), `wk [Dk,A]`, `b [A]`, `v [A]`. */
 export interface AdditiveAttentionParams {
@@ -121,19 +121,12 @@ export const additiveAttentionOp: OpDescriptor<'additiveAttention'> = defineOp({
   name: 'additiveAttention',
   summary: 'additive (Bahdanau) attention, and attention pooling with query = null',
   signature: 'additiveAttention(query | null, keys, values, params, options?, dispatch?)',
-  params: [
-    { name: 'query', kind: 'tensor?', dims: QP },
-    { name: 'keys', kind: 'tensor', dims: KP },
-    { name: 'values', kind: 'tensor', dims: VP },
-    { name: 'params', kind: 'params' },
-    { name: 'options', kind: 'options' },
-  ],
+  params: [tensor('query', QP, true), tensor('keys', KP), tensor('values', VP), 'params', 'options'],
   options: {
     mask: { kind: 'mask', doc: 'bool mask broadcastable to [B,L,S]' },
     keyLengths: { kind: 'lengths', doc: '[B] valid key counts' },
     returnWeights: { kind: 'boolean', default: false, doc: 'also return the [B,L,S] weights' },
   },
-  optionsIndex: 4,
   tolerances: {
     // bench/native-gemm.mjs (random inputs, odd sizes, every ISA): at rtol 1e-4 the worst case
     // needs atol 3.2e-7 (max |got - want| 9.8e-7); atol leaves ~4x headroom.

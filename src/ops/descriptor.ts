@@ -154,6 +154,11 @@ export interface OpDescriptor<O extends OpName = OpName> {
   };
 }
 
+/** A tensor parameter: its name, and its dim names (rank = their count). */
+export function tensor(name: string, dims: readonly string[], optional = false): ParamSpec {
+  return { name, kind: optional ? 'tensor?' : 'tensor', dims };
+}
+
 /** The checked options object of a call: its keys are those of the descriptor (a ValueError names an unknown one). */
 export function optionsFor<T extends object>(d: Pick<OpDescriptor, 'options'>, value: unknown): Partial<T> {
   return optionsObject<T>(value, 'options', Object.keys(d.options) as (keyof T & string)[]);
@@ -205,7 +210,9 @@ export const BAD_OPTION_VALUES: Readonly<Record<OptionSpec['kind'], readonly unk
 };
 
 /** What an op file declares: the descriptor without `call` / `callAsync`, plus the public function and its async twin. */
-export type OpDeclaration<O extends OpName> = Omit<OpDescriptor<O>, 'call' | 'callAsync'> & {
+export type OpDeclaration<O extends OpName> = Omit<OpDescriptor<O>, 'call' | 'callAsync' | 'params' | 'optionsIndex'> & {
+  /** The positional parameters; `'params'` and `'options'` stand for parameters of that name and kind. */
+  readonly params: readonly (ParamSpec | 'params' | 'options')[];
   /** The public function: the positional parameters of `params`, then the dispatch options. */
   readonly fn: (...args: never[]) => unknown;
   /** Its async twin. */
@@ -217,13 +224,16 @@ export type OpDeclaration<O extends OpName> = Omit<OpDescriptor<O>, 'call' | 'ca
  * length of `params`, so the dispatch options land in their place) to the public function.
  */
 export function defineOp<O extends OpName>(decl: OpDeclaration<O>): OpDescriptor<O> {
-  const { fn, fnAsync, ...rest } = decl;
-  const n = decl.params.length;
+  const { fn, fnAsync, params: declared, ...rest } = decl;
+  const params = declared.map((p): ParamSpec => (typeof p === 'string' ? { name: p, kind: p } : p));
+  const n = params.length;
   const positional = (a: readonly unknown[]): unknown[] => Array.from({ length: n }, (_, i) => a[i]);
   const call = fn as (...args: unknown[]) => unknown;
   const callAsync = fnAsync as (...args: unknown[]) => Promise<unknown>;
   return Object.freeze({
     ...rest,
+    params,
+    optionsIndex: params.findIndex((p) => p.kind === 'options'),
     call: (args: readonly unknown[], dispatch?: DispatchOptions) => call(...positional(args), dispatch),
     callAsync: (args: readonly unknown[], dispatch?: DispatchOptions) => callAsync(...positional(args), dispatch),
   });

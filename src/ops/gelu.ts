@@ -49,12 +49,11 @@ export const geluOp: OpDescriptor<'gelu'> = defineOp({
   name: 'gelu',
   summary: 'GELU, elementwise: exact (erf) or tanh-approximated',
   signature: 'gelu(x, options?, dispatch?)',
-  params: [{ name: 'x', kind: 'tensor' }, { name: 'options', kind: 'options' }],
+  params: [{ name: 'x', kind: 'tensor' }, 'options'],
   options: {
     approximate: { kind: 'enum', values: ['none', 'tanh'], default: 'none', doc: "'none': exact x·Φ(x); 'tanh': the tanh form" },
     out: { kind: 'out', doc: 'write the result into this Float32Array' },
   },
-  optionsIndex: 1,
   tolerances: {
     // bench/native-sdpa.mjs --errors (every ISA, both forms): worst |err| 4.8e-7, worst rel 6.3e-7
     // for |want| >= 1e-2; the tolerance keeps that within its atol.

@@ -62,7 +62,6 @@ export const layerNormOp: OpDescriptor<'layerNorm'> = defineOp({
     eps: { kind: 'finite', default: 1e-5, doc: 'added to the variance (>= 0); a number in place of options means eps' },
     out: { kind: 'out', doc: 'write the result into this Float32Array' },
   },
-  optionsIndex: 3,
   tolerances: {
     // bench/native-sdpa.mjs --errors (every ISA, incl. rows with a mean of 100): worst |err|
     // 1.1e-6, worst rel 5.4e-5 for |want| >= 1e-2 (scalar); ~4x that.

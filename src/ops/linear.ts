@@ -39,7 +39,6 @@ export const linearOp: OpDescriptor<'linear'> = defineOp({
   signature: 'linear(x, w, b?, dispatch?)',
   params: [{ name: 'x', kind: 'tensor' }, { name: 'w', kind: 'tensor', dims: ['In', 'Out'] }, { name: 'b', kind: 'tensor?', dims: ['Out'] }],
   options: {},
-  optionsIndex: -1,
   tolerances: {
     // bench/native-gemm.mjs (random inputs, odd sizes, every ISA): at rtol 1e-4 the worst case
     // needs atol 3.8e-7 (max |got - want| 2.3e-6 with K up to 4096); atol leaves ~4x headroom.

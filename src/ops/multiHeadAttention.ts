@@ -10,7 +10,7 @@ import type { Tensor, TensorLike } from '../tensor';
 import { expectDim, expectNonEmpty, matrix, optionalBias, optionalLengths, optionalMask, optionsObject, vector, weightsFit } from '../validate';
 import { broadcastShape, encoderParams, optionsArg, randLengths, randMask, randT, rnd, shapeOf } from './cases';
 import { run, runAsync, type Prepared } from './common';
-import { defineOp, optionsFor, readOption, tensorParam, type OpCase, type OpDescriptor } from './descriptor';
+import { defineOp, tensor, optionsFor, readOption, tensorParam, type OpCase, type OpDescriptor } from './descriptor';
 import { ATTENTION_OPTIONS, visiblePairs, wrapAttention, type AttentionOutput, type SdpaOptions, type WithExtras } from './sdpa';
 
 /** Projection weights of {@link multiHeadAttention} (x·W layout: `[in, out]`); biases optional. */
@@ -140,20 +140,13 @@ export const multiHeadAttentionOp: OpDescriptor<'multiHeadAttention'> = defineOp
   name: 'multiHeadAttention',
   summary: 'multi-head / grouped-query attention with input and output projections (self or cross)',
   signature: 'multiHeadAttention(query, key, value, params, options, dispatch?)',
-  params: [
-    { name: 'query', kind: 'tensor', dims: QP },
-    { name: 'key', kind: 'tensor', dims: KP },
-    { name: 'value', kind: 'tensor', dims: VP },
-    { name: 'params', kind: 'params' },
-    { name: 'options', kind: 'options' },
-  ],
+  params: [tensor('query', QP), tensor('key', KP), tensor('value', VP), 'params', 'options'],
   options: {
     ...ATTENTION_OPTIONS,
     numHeads: { kind: 'positiveInt', doc: 'query heads Hq (required)' },
     numKvHeads: { kind: 'positiveInt', doc: 'key/value heads Hkv (default numHeads)' },
     out: { kind: 'refused', why: 'multiHeadAttention always allocates its output (out is an sdpa option)', doc: 'not supported' },
   },
-  optionsIndex: 4,
   tolerances: {
     // bench/native-gemm.mjs (random inputs, odd sizes, every ISA): at rtol 1e-4 the worst case
     // needs atol 1.0e-6 (max |got - want| 3.1e-6); atol leaves ~5x headroom.

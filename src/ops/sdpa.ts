@@ -10,7 +10,7 @@ import type { MaskLike, Tensor, TensorLike } from '../tensor';
 import { expectDim, expectNonEmpty, optionalBias, optionalLengths, optionalMask, optionalOut, weightsFit } from '../validate';
 import { broadcastShape, maskOf, normalLogits, optionsArg, randLengths, randMask, randT, rnd, shapeOf, someLengths, tensorOf } from './cases';
 import { intoOut, run, runAsync, type Prepared } from './common';
-import { defineOp, optionsFor, readOption, tensorParam, type BenchCase, type OpCase, type OpDescriptor } from './descriptor';
+import { defineOp, tensor, optionsFor, readOption, tensorParam, type BenchCase, type OpCase, type OpDescriptor } from './descriptor';
 
 /** Options of {@link sdpa}. */
 export interface SdpaOptions {
@@ -176,14 +176,8 @@ export const sdpaOp: OpDescriptor<'sdpa'> = defineOp({
   name: 'sdpa',
   summary: 'scaled dot-product attention: self, cross, multi-head, grouped-query, causal, masked, biased, key padding; weights and lse on request',
   signature: 'sdpa(q, k, v, options?, dispatch?)',
-  params: [
-    { name: 'q', kind: 'tensor', dims: Q },
-    { name: 'k', kind: 'tensor', dims: K },
-    { name: 'v', kind: 'tensor', dims: V },
-    { name: 'options', kind: 'options' },
-  ],
+  params: [tensor('q', Q), tensor('k', K), tensor('v', V), 'options'],
   options: { ...ATTENTION_OPTIONS, out: { kind: 'out', doc: 'write the [B,Hq,L,Dv] output into this Float32Array' } },
-  optionsIndex: 3,
   tolerances: {
     // Measured with `node bench/native-sdpa.mjs --errors` (random + masked/biased/causal/GQA/decode
     // inputs, every ISA): worst |err| 1.9e-6 (lse) / 1.8e-7 (output), worst rel 5.8e-6 for

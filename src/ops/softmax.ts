@@ -55,12 +55,11 @@ export const softmaxOp: OpDescriptor<'softmax'> = defineOp({
   name: 'softmax',
   summary: 'softmax over the last axis, with an optional broadcast mask',
   signature: 'softmax(x, options?, dispatch?)',
-  params: [{ name: 'x', kind: 'tensor' }, { name: 'options', kind: 'options' }],
+  params: [{ name: 'x', kind: 'tensor' }, 'options'],
   options: {
     mask: { kind: 'mask', doc: "bool mask broadcastable to x's shape" },
     out: { kind: 'out', doc: 'write the result into this Float32Array' },
   },
-  optionsIndex: 1,
   tolerances: {
     // bench/native-sdpa.mjs --errors (every ISA): worst |err| 1.2e-7, worst rel 5.3e-7 for
     // |want| >= 1e-2; the tolerance keeps that within its atol.

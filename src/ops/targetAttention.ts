@@ -11,7 +11,7 @@ import { expectDim, expectNonEmpty, matrix, optionalLengths, optionsObject, vect
 import type { PoolOutput } from './additiveAttention';
 import { mlpParams, optionsArg, randLengths, randT, rnd, shapeOf } from './cases';
 import { run, runAsync, type Prepared } from './common';
-import { defineOp, optionsFor, readOption, tensorParam, type OpCase, type OpDescriptor } from './descriptor';
+import { defineOp, tensor, optionsFor, readOption, tensorParam, type OpCase, type OpDescriptor } from './descriptor';
 
 /** One dense layer of the activation unit: `w [in,out]`, `b [out]`, PReLU slope `alpha` (number or `[out]`, default 0.25). */
 export interface TargetLayer {
@@ -148,19 +148,13 @@ export const targetAttentionOp: OpDescriptor<'targetAttention'> = defineOp({
   name: 'targetAttention',
   summary: 'DIN target attention: an MLP activation unit weighs each history item against the target',
   signature: 'targetAttention(target, history, params, options?, dispatch?)',
-  params: [
-    { name: 'target', kind: 'tensor', dims: TP },
-    { name: 'history', kind: 'tensor', dims: HP },
-    { name: 'params', kind: 'params' },
-    { name: 'options', kind: 'options' },
-  ],
+  params: [tensor('target', TP), tensor('history', HP), 'params', 'options'],
   options: {
     activation: { kind: 'enum', values: ['relu', 'sigmoid', 'prelu'], default: 'sigmoid', doc: 'hidden-layer activation' },
     normalize: { kind: 'enum', values: ['none', 'softmax'], default: 'none', doc: "raw weights (DIN) or softmax over the history" },
     keyLengths: { kind: 'lengths', doc: '[B] valid history lengths' },
     returnWeights: { kind: 'boolean', default: false, doc: 'also return the [B,S] weights' },
   },
-  optionsIndex: 3,
   tolerances: {
     // bench/native-gemm.mjs (random inputs, odd sizes, every ISA): at rtol 1e-4 the worst case
     // needs atol 1.6e-7 (max |got - want| 3.8e-6 on outputs up to 31); atol leaves ~4x headroom.

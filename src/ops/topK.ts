@@ -11,7 +11,7 @@ import type { Tensor, TensorLike } from '../tensor';
 import { expectDim, expectNonEmpty } from '../validate';
 import { randT, rnd, shapeOf } from './cases';
 import { run, runAsync, type Prepared } from './common';
-import { defineOp, optionsFor, tensorParam, type OpDescriptor } from './descriptor';
+import { defineOp, tensor, optionsFor, tensorParam, type OpDescriptor } from './descriptor';
 
 /** Options of {@link topK}. */
 export interface TopKOptions {
@@ -149,14 +149,8 @@ export const topKOp: OpDescriptor<'topK'> = defineOp({
   name: 'topK',
   summary: 'top-K scoring of users against an item table (dot product), with per-user exclusion lists',
   signature: 'topK(users, items, k, options?, dispatch?)',
-  params: [
-    { name: 'users', kind: 'tensor', dims: UP },
-    { name: 'items', kind: 'tensor', dims: IP },
-    { name: 'k', kind: 'int' },
-    { name: 'options', kind: 'options' },
-  ],
+  params: [tensor('users', UP), tensor('items', IP), { name: 'k', kind: 'int' }, 'options'],
   options: { exclude: { kind: 'exclude', doc: 'per user, item indices to leave out (already seen)' } },
-  optionsIndex: 3,
   tolerances: {
     // bench/native-gemm.mjs (random inputs, odd sizes, every ISA): at rtol 1e-4 the worst case
     // needs atol 0 (max |got - want| 7.6e-6 on scores up to 17, max rel 6.6e-7): the k best scores

@@ -11,7 +11,7 @@ import { checkShape, type Tensor, type TensorLike } from '../tensor';
 import { expectNonEmpty, matrix, optionalLengths, optionsObject, vector } from '../validate';
 import { encoderParams, optionsArg, randLengths, randT, rnd, shapeOf, someLengths } from './cases';
 import { rowMajorLayout, run, runAsync, type Prepared } from './common';
-import { defineOp, optionsFor, readOption, tensorParam, type OpCase, type OpDescriptor } from './descriptor';
+import { defineOp, tensor, optionsFor, readOption, tensorParam, type OpCase, type OpDescriptor } from './descriptor';
 import { multiHeadAttentionOp } from './multiHeadAttention';
 
 /** Parameters of {@link transformerEncoderLayer} (x·W layout; biases, gamma and beta optional). */
@@ -125,11 +125,7 @@ export const transformerEncoderLayerOp: OpDescriptor<'transformerEncoderLayer'> 
   name: 'transformerEncoderLayer',
   summary: 'the transformer encoder block of sequential recommenders (SASRec): self-attention + FFN, residuals, LayerNorm (pre or post)',
   signature: 'transformerEncoderLayer(x, params, options, dispatch?)',
-  params: [
-    { name: 'x', kind: 'tensor', dims: XP },
-    { name: 'params', kind: 'params' },
-    { name: 'options', kind: 'options' },
-  ],
+  params: [tensor('x', XP), 'params', 'options'],
   options: {
     numHeads: { kind: 'positiveInt', doc: 'attention heads (required; E % numHeads == 0)' },
     norm: { kind: 'enum', values: ['pre', 'post'], default: 'post', doc: 'LayerNorm before or after each residual block' },
@@ -138,7 +134,6 @@ export const transformerEncoderLayerOp: OpDescriptor<'transformerEncoderLayer'> 
     keyLengths: { kind: 'lengths', doc: '[B] valid lengths (padding keys masked)' },
     eps: { kind: 'finite', default: 1e-5, doc: 'LayerNorm epsilon (>= 0)' },
   },
-  optionsIndex: 2,
   tolerances: {
     // bench/native-gemm.mjs (random inputs, odd sizes, every ISA): at rtol 1e-4 the worst case
     // needs atol 3.3e-6 (max |got - want| 8.1e-6 on outputs up to 7; layerNorm amplifies); ~3.6x headroom.
