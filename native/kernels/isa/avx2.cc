@@ -15,6 +15,8 @@ namespace {
 struct SdpaTiles {
   static constexpr int RV = 4, BC = 64, NJ = 3, MR = 4, NVMAX = 3, NVR = 8;
 };
+// FMA peak: 12 chains: FMA latency 4 x 2 ports, plus slack.
+constexpr int PeakChains = 12;
 #include "generic_kernels.h"
 }  // namespace
 }  // namespace attnkit

@@ -16,6 +16,8 @@ namespace {
 struct SdpaTiles {
   static constexpr int RV = 4, BC = 96, NJ = 6, MR = 6, NVMAX = 4, NVR = 8;
 };
+// FMA peak: 16 chains of 16 lanes.
+constexpr int PeakChains = 16;
 #include "generic_kernels.h"
 }  // namespace
 }  // namespace attnkit

@@ -1,9 +1,9 @@
 // The kernel families written once over the vector traits `V` (native/kernels/vec/), instantiated
 // for the ISA of the file that includes this header. Include it INSIDE that ISA's region and an
-// anonymous namespace, after `V` (vec_<isa>.h), vmath_generic.h and `SdpaTiles` (the sdpa tiling of
-// that ISA) are defined. Each family gets a namespace of its own, so their helpers cannot collide.
+// anonymous namespace, after `V` (vec_<isa>.h), vmath_generic.h, `SdpaTiles` (the sdpa tiling of that
+// ISA) and `PeakChains` (independent FMA chains the peak microbenchmark needs there) are defined. Each family gets a namespace of its own, so their helpers cannot collide.
 // Families with hand-written per-ISA code (gemm, the topK scan, the additiveAttention score, the
-// targetAttention activation, the FMA peak) keep one file per ISA in their own folders.
+// targetAttention activation) keep one file per ISA in their own folders.
 //
 // Adding a generic family: one namespace block here, one line in ATTNKIT_REGISTER_GENERIC below.
 
@@ -22,6 +22,10 @@ constexpr int W = V::W;
 #include "../layerNorm/layerNorm_impl.h"
 }  // namespace layerNorm_k
 
+namespace peak_k {
+#include "../peak/peak_impl.h"
+}  // namespace peak_k
+
 namespace sdpa_k {
 using Cfg = SdpaTiles;
 #include "../sdpa/sdpa_impl.h"
@@ -34,6 +38,7 @@ using Cfg = SdpaTiles;
   void gelu_##isa(const GeluParams& p) { gelu_k::gelu_run(p); }                        \
   void softmax_##isa(const SoftmaxParams& p) { softmax_k::softmax_run(p); }            \
   void layerNorm_##isa(const LayerNormParams& p) { layerNorm_k::layerNorm_run(p); }    \
+  double peak_##isa(int64_t iters, float* sink) { return peak_k::peak_run(iters, sink); } \
   void sdpa_##isa(const SdpaParams& p) {                                               \
     if (!sdpa_k::sdpa_run(p)) throw std::bad_alloc();                                  \
   }                                                                                    \
@@ -41,5 +46,6 @@ using Cfg = SdpaTiles;
   ATTNKIT_REGISTER(gelu_table, isa, &gelu_##isa);                                      \
   ATTNKIT_REGISTER(softmax_table, isa, &softmax_##isa);                                \
   ATTNKIT_REGISTER(layerNorm_table, isa, &layerNorm_##isa);                            \
+  ATTNKIT_REGISTER(peak_table, isa, &peak_##isa);                                      \
   ATTNKIT_REGISTER(sdpa_table, isa, &sdpa_##isa);                                      \
   }

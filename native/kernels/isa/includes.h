@@ -12,4 +12,5 @@
 #include "attnkit/softmax.h"
 #include "attnkit/isa_region.h"
 #include "attnkit/parallel.h"
+#include "attnkit/peak.h"
 #include "attnkit/sdpa.h"

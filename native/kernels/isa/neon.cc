@@ -14,6 +14,8 @@ namespace {
 struct SdpaTiles {
   static constexpr int RV = 4, BC = 64, NJ = 6, MR = 8, NVMAX = 2, NVR = 8;
 };
+// FMA peak: 16 chains of 4 lanes.
+constexpr int PeakChains = 16;
 #include "generic_kernels.h"
 }  // namespace
 }  // namespace attnkit

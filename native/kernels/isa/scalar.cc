@@ -11,6 +11,8 @@ namespace {
 struct SdpaTiles {
   static constexpr int RV = 8, BC = 64, NJ = 4, MR = 4, NVMAX = 4, NVR = 8;
 };
+// FMA peak: 8 multiply-add chains (no FMA instruction assumed).
+constexpr int PeakChains = 8;
 #include "generic_kernels.h"
 }  // namespace
 }  // namespace attnkit
