@@ -26,7 +26,7 @@ namespace attnkit {
 namespace bind {
 
 // The op table: one row per op, each the entry its native/bindings/<op>.cc defines with
-// ATTNKIT_OP_ENTRY. The addon exports `<op>(args)` and `<op>Async(args)` for every row.
+// ATTNKIT_OP. The addon exports `<op>(args)` and `<op>Async(args)` for every row.
 #define ATTNKIT_OPS(X) \
   X(sdpa)              \
   X(multiHeadAttention) \
@@ -94,15 +94,19 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   return o;
 }
 
-Napi::Value SetThreads(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsNumber()) throw Napi::TypeError::New(env, "attnkit native setThreads: expected an integer");
-  double d = info[0].As<Napi::Number>().DoubleValue();
-  if (!(d >= 0 && d <= 256) || d != static_cast<double>(static_cast<int>(d))) {
-    throw Napi::RangeError::New(env, "attnkit native setThreads: expected an integer in [0, 256] (0 = machine default), received " + std::to_string(d));
+// The integer first argument of a system function, in [lo, hi]; `what` names the function and range.
+int int_arg(const Napi::CallbackInfo& info, int lo, int hi, const std::string& what) {
+  if (info.Length() < 1 || !info[0].IsNumber()) throw Napi::TypeError::New(info.Env(), "attnkit native " + what + ": expected an integer");
+  const double d = info[0].As<Napi::Number>().DoubleValue();
+  if (!(d >= lo && d <= hi) || d != static_cast<double>(static_cast<int>(d))) {
+    throw Napi::RangeError::New(info.Env(), "attnkit native " + what + ": expected an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]" + (lo == 0 ? " (0 = machine default)" : "") + ", received " + std::to_string(d));
   }
-  set_threads(static_cast<int>(d));
-  return Napi::Number::New(env, num_threads());
+  return static_cast<int>(d);
+}
+
+Napi::Value SetThreads(const Napi::CallbackInfo& info) {
+  set_threads(int_arg(info, 0, 256, "setThreads"));
+  return Napi::Number::New(info.Env(), num_threads());
 }
 
 Napi::Value GetThreads(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), num_threads()); }
@@ -122,14 +126,8 @@ Napi::Value AsyncStats(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value SetAsyncLimit(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsNumber()) throw Napi::TypeError::New(env, "attnkit native setAsyncLimit: expected an integer");
-  double d = info[0].As<Napi::Number>().DoubleValue();
-  if (!(d >= 1 && d <= 64) || d != static_cast<double>(static_cast<int>(d))) {
-    throw Napi::RangeError::New(env, "attnkit native setAsyncLimit: expected an integer in [1, 64]");
-  }
-  addon_data(env).limit = static_cast<int>(d);
-  return env.Undefined();
+  addon_data(info.Env()).limit = int_arg(info, 1, 64, "setAsyncLimit");
+  return info.Env().Undefined();
 }
 
 Napi::Value LastKernel(const Napi::CallbackInfo& info) {

@@ -222,40 +222,53 @@ Args Args::sub_value(Napi::Value v, const std::string& path) {
   return Args(env_, v.As<Napi::Object>(), job_, op_, prefix_ + path + ".");
 }
 
-float* Args::out_f32(uint64_t n, Napi::Float32Array* out) {
+template <class Array>
+auto Args::new_output(const char* name, uint64_t n) {
   if (n > static_cast<uint64_t>(std::numeric_limits<int32_t>::max()) * 2) {
     throw Napi::RangeError::New(env_, std::string("attnkit native ") + op_ + ": output of " + std::to_string(n) + " elements is too large");
   }
-  *out = Napi::Float32Array::New(env_, static_cast<size_t>(n));
-  job_.keep.emplace_back(Napi::Persistent(static_cast<Napi::Value>(*out)));
-  return out->Data();
+  Array arr = Array::New(env_, static_cast<size_t>(n));
+  job_.keep.emplace_back(Napi::Persistent(static_cast<Napi::Value>(arr)));
+  job_.outputs.emplace_back(name, job_.keep.size() - 1);
+  return arr.Data();
 }
 
-float* Args::into_f32(const char* name, uint64_t n) {
-  if (absent(name)) {
-    Napi::Float32Array fresh;
-    return out_f32(n, &fresh);
-  }
+float* Args::output_f32(const char* name, uint64_t n) { return new_output<Napi::Float32Array>(name, n); }
+
+int32_t* Args::output_i32(const char* name, uint64_t n) { return new_output<Napi::Int32Array>(name, n); }
+
+float* Args::into_output_f32(const char* field, const char* name, uint64_t n) {
+  if (absent(field)) return output_f32(name, n);
   const size_t before = job_.inputs.size();
-  float* data = const_cast<float*>(f32(name, n));
+  float* data = const_cast<float*>(f32(field, n));  // held in job_.keep by f32
+  job_.outputs.emplace_back(name, job_.keep.size() - 1);
   if (job_.inputs.size() == before) return data;  // n == 0: no memory to share
   const Job::Span mine = job_.inputs.back();
   job_.inputs.resize(before);  // an output is not an input
   for (const Job::Span& in : job_.inputs) {
     if (mine.begin < in.end && in.begin < mine.end) {
-      range_error(name, "shares memory with input " + in.name + " (the output would overwrite what the kernel is still reading)");
+      range_error(field, "shares memory with input " + in.name + " (the output would overwrite what the kernel is still reading)");
     }
   }
   return data;
 }
 
-int32_t* Args::out_i32(uint64_t n, Napi::Int32Array* out) {
-  if (n > static_cast<uint64_t>(std::numeric_limits<int32_t>::max()) * 2) {
-    throw Napi::RangeError::New(env_, std::string("attnkit native ") + op_ + ": output of " + std::to_string(n) + " elements is too large");
-  }
-  *out = Napi::Int32Array::New(env_, static_cast<size_t>(n));
-  job_.keep.emplace_back(Napi::Persistent(static_cast<Napi::Value>(*out)));
-  return out->Data();
+void Args::sizes(int64_t lo, int64_t hi, std::initializer_list<std::pair<const char*, int64_t*>> fields) {
+  for (const auto& f : fields) *f.second = integer(f.first, lo, hi);
+}
+
+uint64_t Args::rows_cols(int64_t* rows, int64_t* cols) {
+  const int64_t r = integer("rows", 1, 0x7fffffff), c = integer("cols", 1, 0x7fffffff);
+  if (rows) *rows = r;
+  if (cols) *cols = c;
+  return checked_product(env_, std::string(op_) + " x", {static_cast<uint64_t>(r), static_cast<uint64_t>(c)});
+}
+
+Napi::Value Job::result(Napi::Env env) {
+  if (outputs.size() == 1 && outputs[0].first == nullptr) return keep[outputs[0].second].Value();
+  Napi::Object o = Napi::Object::New(env);
+  for (const auto& out : outputs) o.Set(out.first, keep[out.second].Value());
+  return o;
 }
 
 AddonData& addon_data(Napi::Env env) {

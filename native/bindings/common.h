@@ -1,8 +1,8 @@
-// attnkit bindings: the shared Node-API layer. Every op file (native/bindings/<op>.cc) parses its
-// one argument object with `Args` (which CHECKS everything: types, lengths against the expected
-// sizes, overflow-safe size products, integer ranges, mask/bias strides) into a `Job`, and defines
-// its entry with ATTNKIT_OP_ENTRY; the op table in addon.cc lists it, and the addon exports
-// `<op>(args)` (sync) and `<op>Async(args)` (Promise) for every row of that table.
+// attnkit bindings: the shared Node-API layer. Every op file (native/bindings/<op>.cc) fills a
+// `Job` (TableJob or ForwardJob) from its one argument object with `Args` (which CHECKS everything:
+// types, lengths against the expected sizes, overflow-safe size products, integer ranges, mask/bias
+// strides, outputs by name) and defines its entry with ATTNKIT_OP; the op table in addon.cc lists
+// it, and the addon exports `<op>(args)` (sync) and `<op>Async(args)` (Promise) for every row.
 //
 // Errors: TypeError for a wrong JS type, RangeError for a wrong size/value; messages start with
 // "attnkit native <op>: <field>: ". No input from JavaScript can crash the process: kernels only
@@ -15,6 +15,7 @@
 #include <deque>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "attnkit/isa.h"
@@ -31,16 +32,20 @@ struct Job {
   virtual ~Job() = default;
   /// Run the kernel (any thread). Set `variant` to the ISA level that ran.
   virtual void run() = 0;
-  /// Build the JS result (main thread, after run()).
-  virtual Napi::Value result(Napi::Env env) = 0;
+  /// Build the JS result (main thread, after run()): the one unnamed output as is, or an object
+  /// with every named output.
+  Napi::Value result(Napi::Env env);
   /// Every JS buffer the job reads or writes, held until the job is destroyed (on the main thread).
   std::vector<Napi::Reference<Napi::Value>> keep;
+  /// The outputs result() returns: a name (nullptr for a sole unnamed output) and an index into
+  /// `keep` (a napi_value does not outlive its scope; async results are built later).
+  std::vector<std::pair<const char*, size_t>> outputs;
   /// Which kernel variant ran (e.g. "avx512"); reported through lastKernel().
   const char* variant = nullptr;
   /// Op name (for messages and reports).
   const char* op = "";
   /// Byte ranges [begin, end) of every input buffer read, with its field name: a caller-supplied
-  /// output (Args::into_f32) must not overlap any of them.
+  /// output (Args::into_output_f32) must not overlap any of them.
   struct Span {
     std::string name;
     uintptr_t begin, end;
@@ -48,18 +53,25 @@ struct Job {
   std::vector<Span> inputs;
 };
 
-/// A job that runs the active ISA's entry of one kernel table on `Params` and returns the output
-/// array (the row-wise primitives). `Table` is the table's accessor from ATTNKIT_DECLARE_TABLE.
+/// A job that runs the active ISA's entry of one kernel table on `Params` (the row-wise
+/// primitives). `Table` is the table's accessor from ATTNKIT_DECLARE_TABLE.
 template <class Params, KernelTable<void (*)(const Params&)>& (*Table)()>
 struct TableJob final : Job {
-  Params p;
-  size_t out = 0;  // index into keep (napi_values do not outlive their scope)
+  Params p{};
   void run() override {
     Isa used = Isa::scalar;
     Table().get(&used)(p);
     variant = isa_name(used);
   }
-  Napi::Value result(Napi::Env) override { return keep[out].Value(); }
+};
+
+/// A job that runs an op's driver (`<op>_forward`, which returns the ISA level that ran) on
+/// `Params`. `Extra` holds what the params point into (e.g. per-layer structs), kept with the job.
+template <class Params, Isa (*Forward)(const Params&), class Extra = char>
+struct ForwardJob final : Job {
+  Params p{};
+  Extra extra{};
+  void run() override { variant = isa_name(Forward(p)); }
 };
 
 /// Parse and check one call's arguments into a Job (main thread). Throws Napi::Error on bad input.
@@ -71,9 +83,15 @@ struct OpEntry {
   Parser parse;
 };
 
-/// Define an op's entry (in its bindings/<op>.cc, in namespace attnkit::bind): `ATTNKIT_OP_ENTRY(sdpa, parse_sdpa);`
-/// defines `sdpa_op`, which the op table in addon.cc lists. Nothing registers itself.
-#define ATTNKIT_OP_ENTRY(name, parser) extern const ::attnkit::bind::OpEntry name##_op{#name, parser}
+/// Define an op's entry (in its bindings/<op>.cc, in namespace attnkit::bind):
+/// `ATTNKIT_OP(sdpa, fill_sdpa);` with `void fill_sdpa(Args&, SdpaJob&)` reading and checking the
+/// argument object into the job. It defines `sdpa_op`, which the op table in addon.cc lists.
+/// Nothing registers itself.
+#define ATTNKIT_OP(name, fill)                                                                    \
+  std::unique_ptr<::attnkit::bind::Job> parse_##name(const Napi::CallbackInfo& info) {            \
+    return ::attnkit::bind::parse_with(info, #name, fill);                                        \
+  }                                                                                               \
+  extern const ::attnkit::bind::OpEntry name##_op{#name, parse_##name}
 
 /// A strided broadcast operand checked against its canonical index space.
 template <class T>
@@ -116,16 +134,23 @@ class Args {
   /// Optional `{ data: Float32Array, strides: number[] }` over the index space `dims`.
   StridedView<float> strided_f32(const char* name, const std::vector<int64_t>& dims);
 
-  /// A new Float32Array of n elements (zero-filled), kept alive by the job; `out` receives it.
-  /// `out` is a handle valid only during this call: to return the array from result() (which
-  /// runs later for async calls), remember `job.keep.size() - 1` and use `keep[i].Value()`.
-  float* out_f32(uint64_t n, Napi::Float32Array* out);
-  /// The output of n elements: the caller's Float32Array in field `name` (options.out) when given,
-  /// refused when it shares memory with any input read before this call; else a new array (as
-  /// out_f32). Kept alive by the job either way, at index `job.keep.size() - 1`.
-  float* into_f32(const char* name, uint64_t n);
-  /// A new Int32Array of n elements, kept alive by the job.
-  int32_t* out_i32(uint64_t n, Napi::Int32Array* out);
+  /// Integer fields, each in [lo, hi] (default: any size up to kMaxElements), read in order into
+  /// the given places.
+  void sizes(int64_t lo, int64_t hi, std::initializer_list<std::pair<const char*, int64_t*>> fields);
+  void sizes(int64_t lo, std::initializer_list<std::pair<const char*, int64_t*>> fields) { sizes(lo, static_cast<int64_t>(kMaxElements), fields); }
+  /// checked_product for this op's messages.
+  uint64_t product(const std::string& what, std::initializer_list<uint64_t> dims) { return checked_product(env_, what, dims); }
+  /// The row-wise ops' `rows` and `cols` fields (each in [1, 2^31-1]) and their checked product
+  /// (the element count of `x`).
+  uint64_t rows_cols(int64_t* rows = nullptr, int64_t* cols = nullptr);
+
+  /// An output the job returns under `name` (nullptr: the job's only output, returned as is): a
+  /// new zero-filled Float32Array (Int32Array) of n elements, kept alive by the job.
+  float* output_f32(const char* name, uint64_t n);
+  int32_t* output_i32(const char* name, uint64_t n);
+  /// The same, written into the caller's Float32Array in field `field` (options.out) when given,
+  /// refused when it shares memory with any input read before this call.
+  float* into_output_f32(const char* field, const char* name, uint64_t n);
 
   /// Field `name` of the argument object (for ops with nested structures).
   Napi::Value get(const char* name);
@@ -144,6 +169,8 @@ class Args {
   std::string field(const char* name) const;
   template <class T, napi_typedarray_type Kind>
   const T* typed(const char* name, uint64_t expected, bool optional, const char* tname);
+  template <class Array>
+  auto new_output(const char* name, uint64_t n);
   template <class T, napi_typedarray_type Kind>
   StridedView<T> strided(const char* name, const std::vector<int64_t>& dims, const char* tname);
 
@@ -153,6 +180,15 @@ class Args {
   const char* op_;
   std::string prefix_;
 };
+
+/// The parser ATTNKIT_OP defines: a new job of the type `fill` takes, `fill` reading `info[0]`.
+template <class J>
+std::unique_ptr<Job> parse_with(const Napi::CallbackInfo& info, const char* op, void (*fill)(Args&, J&)) {
+  auto job = std::make_unique<J>();
+  Args a(info, *job, op);
+  fill(a, *job);
+  return job;
+}
 
 class OpWorker;
 

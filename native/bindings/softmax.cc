@@ -4,18 +4,12 @@
 #include "attnkit/softmax.h"
 #include "common.h"
 
-namespace attnkit {
-namespace bind {
+namespace attnkit::bind {
 namespace {
 
-using SoftmaxJob = TableJob<SoftmaxParams, softmax_table>;
-
-std::unique_ptr<Job> parse_softmax(const Napi::CallbackInfo& info) {
-  auto job = std::make_unique<SoftmaxJob>();
-  Args a(info, *job, "softmax");
-  SoftmaxParams& p = job->p;
-  p.rows = a.integer("rows", 1, 0x7fffffff);
-  p.cols = a.integer("cols", 1, 0x7fffffff);
+void fill_softmax(Args& a, TableJob<SoftmaxParams, softmax_table>& job) {
+  SoftmaxParams& p = job.p;
+  const uint64_t n = a.rows_cols(&p.rows, &p.cols);
   Napi::Value sv = a.get("shape");
   if (!sv.IsArray()) a.type_error("shape", "expected an array of 1..8 positive integers");
   auto arr = sv.As<Napi::Array>();
@@ -29,11 +23,10 @@ std::unique_ptr<Job> parse_softmax(const Napi::CallbackInfo& info) {
       a.range_error("shape", "axis " + std::to_string(i) + " is not a positive integer");
     }
     p.shape[i] = static_cast<int64_t>(d);
-    if (i + 1 < arr.Length()) prod = checked_product(a.env(), "softmax rows", {prod, static_cast<uint64_t>(p.shape[i])});
+    if (i + 1 < arr.Length()) prod = a.product("softmax rows", {prod, static_cast<uint64_t>(p.shape[i])});
   }
   if (p.shape[p.rank - 1] != p.cols) a.range_error("cols", "must equal the last axis of shape");
   if (prod != static_cast<uint64_t>(p.rows)) a.range_error("rows", "must equal the product of all axes but the last");
-  const uint64_t n = checked_product(a.env(), "softmax x", {static_cast<uint64_t>(p.rows), static_cast<uint64_t>(p.cols)});
   p.x = a.f32("x", n);
   std::vector<int64_t> dims(p.shape, p.shape + p.rank);
   auto mask = a.strided_u8("mask", dims);
@@ -41,12 +34,9 @@ std::unique_ptr<Job> parse_softmax(const Napi::CallbackInfo& info) {
     p.mask = mask.data;
     for (int i = 0; i < p.rank; ++i) p.mask_strides[i] = mask.strides[i];
   }
-  p.out = a.into_f32("out", n);  // the caller's buffer, or a new one
-  job->out = job->keep.size() - 1;
-  return job;
+  p.out = a.into_output_f32("out", nullptr, n);  // the caller's buffer, or a new one
 }
 
 }  // namespace
-ATTNKIT_OP_ENTRY(softmax, parse_softmax);
-}  // namespace bind
-}  // namespace attnkit
+ATTNKIT_OP(softmax, fill_softmax);
+}  // namespace attnkit::bind

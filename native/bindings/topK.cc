@@ -7,27 +7,16 @@
 #include "attnkit/topK.h"
 #include "common.h"
 
-namespace attnkit {
-namespace bind {
+namespace attnkit::bind {
 namespace {
 
-struct TopKJob final : Job {
-  TopKParams p{};
+struct TopKExclusions {
   std::vector<const int32_t*> ex;
   std::vector<int64_t> exLen;
-  size_t outIdx = 0, outScores = 0;
-  void run() override { variant = isa_name(topK_forward(p)); }
-  Napi::Value result(Napi::Env env) override {
-    Napi::Object o = Napi::Object::New(env);
-    o.Set("indices", keep[outIdx].Value());
-    o.Set("scores", keep[outScores].Value());
-    return o;
-  }
 };
+using TopKJob = ForwardJob<TopKParams, topK_forward, TopKExclusions>;
 
-std::unique_ptr<Job> parse_topK(const Napi::CallbackInfo& info) {
-  auto job = std::make_unique<TopKJob>();
-  Args a(info, *job, "topK");
+void fill_topK(Args& a, TopKJob& job) {
   const int64_t B = a.integer("B", 0, (int64_t)kMaxElements);
   // Item indices are returned as Int32: N must fit.
   const int64_t N = a.integer("N", 0, 2147483647);
@@ -35,13 +24,13 @@ std::unique_ptr<Job> parse_topK(const Napi::CallbackInfo& info) {
   // k <= N (the public contract): the [B,k] outputs are then bounded by the inputs' sizes; a lying
   // k of 2^31-1 used to allocate two 16 GiB outputs from 120 bytes of input.
   const int64_t k = a.integer("k", 0, N);
-  TopKParams& p = job->p;
+  TopKParams& p = job.p;
   p.B = B;
   p.N = N;
   p.D = D;
   p.k = k;
-  p.users = a.f32("users", checked_product(a.env(), "users", {(uint64_t)B, (uint64_t)D}));
-  p.items = a.f32("items", checked_product(a.env(), "items", {(uint64_t)N, (uint64_t)D}));
+  p.users = a.f32("users", a.product("users", {(uint64_t)B, (uint64_t)D}));
+  p.items = a.f32("items", a.product("items", {(uint64_t)N, (uint64_t)D}));
   Napi::Value exv = a.get("exclude");
   if (!exv.IsUndefined() && !exv.IsNull()) {
     if (!exv.IsArray()) a.type_error("exclude", "expected an array of B (Int32Array | null) entries, or null");
@@ -49,8 +38,8 @@ std::unique_ptr<Job> parse_topK(const Napi::CallbackInfo& info) {
     if ((int64_t)arr.Length() != B) {
       a.range_error("exclude", "expected " + std::to_string(B) + " entries, received " + std::to_string(arr.Length()));
     }
-    job->ex.assign((size_t)B, nullptr);
-    job->exLen.assign((size_t)B, 0);
+    job.extra.ex.assign((size_t)B, nullptr);
+    job.extra.exLen.assign((size_t)B, 0);
     for (int64_t b = 0; b < B; b++) {
       Napi::Value e = arr.Get((uint32_t)b);
       if (e.IsUndefined() || e.IsNull()) continue;
@@ -60,7 +49,7 @@ std::unique_ptr<Job> parse_topK(const Napi::CallbackInfo& info) {
       }
       Napi::Int32Array ta = e.As<Napi::Int32Array>();
       const size_t len = ta.ElementLength();
-      job->keep.emplace_back(Napi::Persistent(e));
+      job.keep.emplace_back(Napi::Persistent(e));
       if (len == 0) continue;
       const int32_t* d = ta.Data();
       if (!d) a.range_error("exclude", where + " buffer has no data (detached?)");
@@ -70,23 +59,17 @@ std::unique_ptr<Job> parse_topK(const Napi::CallbackInfo& info) {
                                        std::to_string(N) + ")");
         }
       }
-      job->ex[(size_t)b] = d;
-      job->exLen[(size_t)b] = (int64_t)len;
+      job.extra.ex[(size_t)b] = d;
+      job.extra.exLen[(size_t)b] = (int64_t)len;
     }
-    p.exclude = job->ex.data();
-    p.excludeLen = job->exLen.data();
+    p.exclude = job.extra.ex.data();
+    p.excludeLen = job.extra.exLen.data();
   }
-  const uint64_t n = checked_product(a.env(), "output", {(uint64_t)B, (uint64_t)k});
-  Napi::Int32Array idx;
-  Napi::Float32Array sc;
-  p.indices = a.out_i32(n, &idx);
-  job->outIdx = job->keep.size() - 1;
-  p.scores = a.out_f32(n, &sc);
-  job->outScores = job->keep.size() - 1;
-  return job;
+  const uint64_t n = a.product("output", {(uint64_t)B, (uint64_t)k});
+  p.indices = a.output_i32("indices", n);
+  p.scores = a.output_f32("scores", n);
 }
 
 }  // namespace
-ATTNKIT_OP_ENTRY(topK, parse_topK);
-}  // namespace bind
-}  // namespace attnkit
+ATTNKIT_OP(topK, fill_topK);
+}  // namespace attnkit::bind

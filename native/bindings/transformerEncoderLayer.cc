@@ -5,38 +5,23 @@
 #include "attnkit/transformerEncoderLayer.h"
 #include "common.h"
 
-namespace attnkit {
-namespace bind {
+namespace attnkit::bind {
 namespace {
 
-struct TransformerEncoderLayerJob final : Job {
-  TransformerEncoderLayerParams p{};
-  size_t outIdx = 0;
-  void run() override { variant = isa_name(transformerEncoderLayer_forward(p)); }
-  Napi::Value result(Napi::Env) override { return keep[outIdx].Value(); }
-};
-
-std::unique_ptr<Job> parse_transformerEncoderLayer(const Napi::CallbackInfo& info) {
-  auto job = std::make_unique<TransformerEncoderLayerJob>();
-  Args a(info, *job, "transformerEncoderLayer");
-  Napi::Env env = a.env();
-  const int64_t max = (int64_t)kMaxElements;
-  TransformerEncoderLayerParams& p = job->p;
-  p.B = a.integer("B", 0, max);
-  p.L = a.integer("L", 0, max);
-  p.E = a.integer("E", 0, max);
-  p.H = a.integer("H", 1, max);
-  p.D = a.integer("D", 0, max);
-  p.F = a.integer("F", 0, max);
+void fill_transformerEncoderLayer(Args& a, ForwardJob<TransformerEncoderLayerParams, transformerEncoderLayer_forward>& job) {
+  TransformerEncoderLayerParams& p = job.p;
+  a.sizes(0, {{"B", &p.B}, {"L", &p.L}, {"E", &p.E}});
+  a.sizes(1, {{"H", &p.H}});
+  a.sizes(0, {{"D", &p.D}, {"F", &p.F}});
   const uint64_t B = p.B, L = p.L, E = p.E, F = p.F;
-  if (checked_product(env, "H*D", {(uint64_t)p.H, (uint64_t)p.D}) != E) {
+  if (a.product("H*D", {(uint64_t)p.H, (uint64_t)p.D}) != E) {
     a.range_error("D", "H*D = " + std::to_string(p.H) + "*" + std::to_string(p.D) + " must equal E = " + std::to_string(E));
   }
-  const uint64_t rows = checked_product(env, "x", {B, L});
-  checked_product(env, "projections", {rows, 3, E});
-  checked_product(env, "ffn hidden", {rows, F});
-  const uint64_t ee = checked_product(env, "E*E", {E, E}), ef = checked_product(env, "E*F", {E, F});
-  p.x = a.f32("x", checked_product(env, "x", {B, L, E}));
+  const uint64_t rows = a.product("x", {B, L});
+  a.product("projections", {rows, 3, E});
+  a.product("ffn hidden", {rows, F});
+  const uint64_t ee = a.product("E*E", {E, E}), ef = a.product("E*F", {E, F});
+  p.x = a.f32("x", a.product("x", {B, L, E}));
   p.wq = a.f32("wq", ee);
   p.bq = a.f32_opt("bq", E);
   p.wk = a.f32("wk", ee);
@@ -59,13 +44,9 @@ std::unique_ptr<Job> parse_transformerEncoderLayer(const Napi::CallbackInfo& inf
   p.keyLengths = a.i32("keyLengths", B, 0, p.L, true);
   p.eps = a.number("eps", true);
   if (p.eps < 0) a.range_error("eps", "expected a non-negative number");
-  Napi::Float32Array out;
-  p.output = a.out_f32(checked_product(env, "output", {B, L, E}), &out);
-  job->outIdx = job->keep.size() - 1;
-  return job;
+  p.output = a.output_f32(nullptr, a.product("output", {B, L, E}));
 }
 
 }  // namespace
-ATTNKIT_OP_ENTRY(transformerEncoderLayer, parse_transformerEncoderLayer);
-}  // namespace bind
-}  // namespace attnkit
+ATTNKIT_OP(transformerEncoderLayer, fill_transformerEncoderLayer);
+}  // namespace attnkit::bind

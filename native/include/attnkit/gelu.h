@@ -5,16 +5,14 @@
 
 #include <cstdint>
 
+#include "attnkit/elementwise.h"
 #include "attnkit/isa.h"
 
 namespace attnkit {
 
 /// gelu, elementwise over n values: exact x·Φ(x) = 0.5·x·(1 + erf(x/√2)), or (tanh = true) the
 /// tanh approximation computed as x·sigmoid(2u), u = √(2/π)(x + 0.044715x³) (an identity).
-struct GeluParams {
-  const float* x = nullptr;
-  float* out = nullptr;
-  int64_t n = 0;
+struct GeluParams : ElementwiseParams {
   bool tanh_approx = false;
 };
 using GeluFn = void (*)(const GeluParams&);

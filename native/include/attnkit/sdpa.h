@@ -58,8 +58,8 @@ using SdpaFn = void (*)(const SdpaParams& p);
 ATTNKIT_DECLARE_TABLE(SdpaFn, sdpa_table)
 
 /// Run sdpa with the best variant for the active ISA (uses the thread pool). Returns the ISA
-/// level that ran ("avx512", "avx2", "neon", "scalar").
-const char* sdpa_forward(const SdpaParams& p);
+/// level that ran.
+Isa sdpa_forward(const SdpaParams& p);
 
 /// Simple contiguous-layout helper: fill the strides of `p` for q [B,Hq,L,D], k [B,Hkv,S,D],
 /// v [B,Hkv,S,Dv], out [B,Hq,L,Dv] (sizes must already be set).

@@ -40,20 +40,6 @@ inline V::F gelu_tanh(V::F x) {
 }
 
 inline void gelu_run(const GeluParams& p) {
-  constexpr int64_t BLOCK = 16384;  // elements per task, fixed
-  const int64_t ntask = (p.n + BLOCK - 1) / BLOCK;
-  auto body = [&](int64_t t0, int64_t t1) {
-    for (int64_t t = t0; t < t1; ++t) {
-      const int64_t b = t * BLOCK, e = (b + BLOCK < p.n) ? b + BLOCK : p.n;
-      int64_t j = b;
-      if (p.tanh_approx) {
-        for (; j + W <= e; j += W) V::store(p.out + j, gelu_tanh(V::load(p.x + j)));
-        if (j < e) V::storep(p.out + j, gelu_tanh(V::loadp(p.x + j, static_cast<int>(e - j))), static_cast<int>(e - j));
-      } else {
-        for (; j + W <= e; j += W) V::store(p.out + j, gelu_exact(V::load(p.x + j)));
-        if (j < e) V::storep(p.out + j, gelu_exact(V::loadp(p.x + j, static_cast<int>(e - j))), static_cast<int>(e - j));
-      }
-    }
-  };
-  attnkit::parallel_for_each(ntask, body, 1);
+  if (p.tanh_approx) elementwise_run(p.x, p.out, p.n, [](V::F x) { return gelu_tanh(x); });
+  else elementwise_run(p.x, p.out, p.n, [](V::F x) { return gelu_exact(x); });
 }

@@ -5,10 +5,27 @@
 // Families with hand-written per-ISA code (gemm, the topK scan, the additiveAttention score, the
 // targetAttention activation) keep one file per ISA in their own folders.
 //
-// Adding a generic family: one namespace block here, one line in ATTNKIT_REGISTER_GENERIC below.
+// Adding a generic family: one namespace block here, and its entry point and registration (two
+// lines) in ATTNKIT_GENERIC_ENTRY_POINTS below.
+
+// The elementwise families' driver: y[i] = f(x[i]) over n values in fixed tasks of 16384 elements
+// (the split does not depend on the thread count), whole vectors then one partial vector.
+template <class F>
+inline void elementwise_run(const float* x, float* out, int64_t n, F f) {
+  constexpr int64_t BLOCK = 16384;
+  constexpr int W = V::W;
+  auto body = [&](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; ++t) {
+      const int64_t b = t * BLOCK, e = (b + BLOCK < n) ? b + BLOCK : n;
+      int64_t j = b;
+      for (; j + W <= e; j += W) V::store(out + j, f(V::load(x + j)));
+      if (j < e) V::storep(out + j, f(V::loadp(x + j, static_cast<int>(e - j))), static_cast<int>(e - j));
+    }
+  };
+  attnkit::parallel_for_each((n + BLOCK - 1) / BLOCK, body, 1);
+}
 
 namespace gelu_k {
-constexpr int W = V::W;
 #include "../gelu/gelu_impl.h"
 }  // namespace gelu_k
 

@@ -4,21 +4,7 @@
 
 #if ATTNKIT_ARM64
 #include <arm_neon.h>
-
-namespace attnkit {
-namespace {
-#include "../vec/vec_neon.h"
-#include "../vec/vmath_generic.h"
-// sdpa tiling (names as in scalar.cc): 4 lanes, 16-row query blocks x 6 keys in Q·Kᵀ, 8 rows x 2
-// vectors in P·V (32 NEON registers).
-struct SdpaTiles {
-  static constexpr int RV = 4, BC = 64, NJ = 6, MR = 8, NVMAX = 2, NVR = 8;
-};
-// FMA peak: 16 chains of 4 lanes.
-constexpr int PeakChains = 16;
-#include "generic_kernels.h"
-}  // namespace
-}  // namespace attnkit
-
+#define ATTNKIT_VEC_HEADER "../vec/vec_neon.h"
+#include "instantiate.h"
 ATTNKIT_GENERIC_ENTRY_POINTS(neon)
 #endif

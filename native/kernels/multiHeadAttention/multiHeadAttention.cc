@@ -109,7 +109,7 @@ const char* multiHeadAttention_attend(const MultiHeadAttentionParams& p, float* 
   sp.key_lengths = p.keyLengths;
   sp.weights = p.weights;
   sp.lse = p.lse;
-  return sdpa_forward(sp);
+  return isa_name(sdpa_forward(sp));
 }
 
 Isa multiHeadAttention_forward(const MultiHeadAttentionParams& p) {

@@ -5,12 +5,12 @@
 
 namespace attnkit {
 
-const char* sdpa_forward(const SdpaParams& p) {
+Isa sdpa_forward(const SdpaParams& p) {
   Isa used = Isa::scalar;
   SdpaFn fn = sdpa_table().get(&used);
   if (!fn) throw std::bad_alloc();  // unreachable: scalar is always registered
   fn(p);
-  return isa_name(used);
+  return used;
 }
 
 void sdpa_contiguous_strides(SdpaParams& p) {

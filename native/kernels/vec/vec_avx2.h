@@ -79,3 +79,13 @@ struct V {
     }
   }
 };
+
+// The generic kernels' tiling on this ISA (native/kernels/isa/generic_kernels.h).
+// sdpa tiling (names as in vec_scalar.h): 8 lanes, 32-row query blocks (4 vectors) x 3 keys in the
+// Q·Kᵀ microkernel, 4 rows x 3 vectors in the P·V microkernel: 12 accumulators + operands fit the
+// 16 ymm registers.
+struct SdpaTiles {
+  static constexpr int RV = 4, BC = 64, NJ = 3, MR = 4, NVMAX = 3, NVR = 8;
+};
+// FMA peak: 12 chains: FMA latency 4 x 2 ports, plus slack.
+constexpr int PeakChains = 12;

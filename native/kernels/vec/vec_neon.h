@@ -69,3 +69,12 @@ struct V {
     cols[3] = vcombine_f32(vget_high_f32(p01.val[1]), vget_high_f32(p23.val[1]));
   }
 };
+
+// The generic kernels' tiling on this ISA (native/kernels/isa/generic_kernels.h).
+// sdpa tiling (names as in vec_scalar.h): 4 lanes, 16-row query blocks x 6 keys in Q·Kᵀ, 8 rows x 2
+// vectors in P·V (32 NEON registers).
+struct SdpaTiles {
+  static constexpr int RV = 4, BC = 64, NJ = 6, MR = 8, NVMAX = 2, NVR = 8;
+};
+// FMA peak: 16 chains of 4 lanes.
+constexpr int PeakChains = 16;

@@ -48,3 +48,13 @@ struct V {
   static void hsum4(F a0, F a1, F a2, F a3, float* s) { s[0] = a0; s[1] = a1; s[2] = a2; s[3] = a3; }
   static void transpose(const F* rows, F* cols) { cols[0] = rows[0]; }
 };
+
+// The generic kernels' tiling on this ISA (native/kernels/isa/generic_kernels.h).
+// sdpa tiling: RV row vectors per query block (BR = W·RV rows), BC keys per key tile, NJ keys per
+// Q·Kᵀ microkernel step, MR rows x up to NVMAX output vectors in the P·V microkernel, NVR output
+// vectors kept in registers by the row path. Scalar (W = 1): 8-row blocks, 4x4 microkernels.
+struct SdpaTiles {
+  static constexpr int RV = 8, BC = 64, NJ = 4, MR = 4, NVMAX = 4, NVR = 8;
+};
+// FMA peak: 8 multiply-add chains (no FMA instruction assumed).
+constexpr int PeakChains = 8;
