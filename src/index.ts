@@ -51,6 +51,7 @@ export type {
   LayerNormArgs,
   LinearArgs,
   GeluArgs,
+  SiluArgs,
   TopKArgs,
   DenseLayer,
   AttentionResult,
@@ -92,6 +93,7 @@ export { softmax, softmaxAsync, type SoftmaxOptions } from './ops/softmax';
 export { layerNorm, layerNormAsync, type LayerNormOptions } from './ops/layerNorm';
 export { linear, linearAsync } from './ops/linear';
 export { gelu, geluAsync, type GeluOptions } from './ops/gelu';
+export { silu, siluAsync, type SiluOptions } from './ops/silu';
 export { topK, topKAsync, type TopKOptions, type TopKOutput } from './ops/topK';
 export { referenceKernels } from './backends/reference';
 export type { MhaArgs, EncoderArgs, TargetArgs, AdditiveArgs, MhaParams, MhaOptions, EncoderParams, EncoderOptions, TargetParams, TargetOptions, AdditiveParams, AdditiveOptions } from './aliases';

@@ -252,6 +252,15 @@ export interface GeluArgs {
   readonly out?: Float32Array | null;
 }
 
+/** silu (swish), elementwise: `x·sigmoid(x)`. Row space: `rows` of `cols`. */
+export interface SiluArgs {
+  readonly x: Float32Array;
+  readonly rows: number;
+  readonly cols: number;
+  /** Optional caller-supplied output (checked by the op: length, no memory shared with an input); see SdpaArgs.out. */
+  readonly out?: Float32Array | null;
+}
+
 /**
  * topK: score `users[b]·items[n]`, keep the k best per user (ties: lower index first; NaN ranks
  * above every number, as in PyTorch), skipping `exclude[b]` (indices, each in range, may repeat).
@@ -284,6 +293,7 @@ export interface OpArgs {
   layerNorm: LayerNormArgs;
   linear: LinearArgs;
   gelu: GeluArgs;
+  silu: SiluArgs;
   topK: TopKArgs;
 }
 
@@ -298,6 +308,7 @@ export interface OpResults {
   layerNorm: Float32Array;
   linear: Float32Array;
   gelu: Float32Array;
+  silu: Float32Array;
   topK: TopKResult;
 }
 

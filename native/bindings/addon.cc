@@ -37,6 +37,7 @@ namespace bind {
   X(layerNorm)         \
   X(linear)            \
   X(gelu)              \
+  X(silu)              \
   X(topK)
 #define ATTNKIT_DECLARE_OP(name) extern const OpEntry name##_op;
 ATTNKIT_OPS(ATTNKIT_DECLARE_OP)

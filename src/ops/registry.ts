@@ -14,6 +14,7 @@ import { layerNormOp } from './layerNorm';
 import { linearOp } from './linear';
 import { multiHeadAttentionOp } from './multiHeadAttention';
 import { sdpaOp } from './sdpa';
+import { siluOp } from './silu';
 import { softmaxOp } from './softmax';
 import { targetAttentionOp } from './targetAttention';
 import { topKOp } from './topK';
@@ -30,6 +31,7 @@ export const OPS: { readonly [O in OpName]: OpDescriptor<O> } = Object.freeze({
   layerNorm: layerNormOp,
   linear: linearOp,
   gelu: geluOp,
+  silu: siluOp,
   topK: topKOp,
 });
 

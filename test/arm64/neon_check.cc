@@ -1,6 +1,6 @@
 // arm64 check of the NEON kernels (scripts/arm64-check.sh): cross-compiled for aarch64 and run
 // under qemu-user, once with ATTNKIT_ISA=neon and once with ATTNKIT_ISA=scalar. Each kernel family
-// that has a NEON file (sdpa, softmax, layerNorm, gelu, the GEMM behind linear, topK) runs on
+// that has a NEON file (sdpa, softmax, layerNorm, gelu, silu, the GEMM behind linear, topK) runs on
 // adversarial sizes (odd, not multiples of 4 lanes, L != S, one key, grouped-query, causal, empty
 // rows) and is compared with a float64 loop written here, at the tolerance the native backend
 // documents for the op (read from the built package by the script and passed in as arguments, so
@@ -25,6 +25,7 @@
 #include "attnkit/linear.h"
 #include "attnkit/parallel.h"
 #include "attnkit/sdpa.h"
+#include "attnkit/silu.h"
 #include "attnkit/topK.h"
 
 using namespace attnkit;
@@ -194,6 +195,26 @@ void check_gelu(int64_t n, bool tanh_approx) {
   expect_close("gelu", tanh_approx ? "gelu (tanh) n=1001" : "gelu (erf) n=1001", out.data(), want);
 }
 
+void check_silu(int64_t n) {
+  std::vector<float> x = randn(n, 8.0f), out(n);
+  x[0] = INFINITY, x[1] = -INFINITY, x[2] = -100.0f, x[3] = 100.0f;  // exact limits, no overflow
+  SiluParams p;
+  p.x = x.data();
+  p.out = out.data();
+  p.n = n;
+  Isa used = Isa::scalar;
+  silu_table().get(&used)(p);
+  expect_isa("silu", isa_name(used));
+  if (!(out[0] == INFINITY && out[1] == 0.0f)) {
+    ++failures;
+    std::printf("FAIL silu(+Inf) = %g (want +Inf), silu(-Inf) = %g (want 0)\n", out[0], out[1]);
+  }
+  std::vector<double> want(n);
+  for (int64_t i = 0; i < n; ++i) want[i] = i < 2 ? 0.0 : x[i] / (1.0 + std::exp(-double(x[i])));
+  out[0] = 0.0f;  // checked above; expect_close never passes a non-finite value
+  expect_close("silu", "silu n=1001", out.data(), want);
+}
+
 void check_linear(int64_t rows, int64_t in, int64_t outd) {
   std::vector<float> x = randn(rows * in), w = randn(in * outd, 0.2f), b = randn(outd), y(rows * outd);
   LinearParams p{x.data(), w.data(), b.data(), rows, in, outd, y.data()};
@@ -252,6 +273,7 @@ const std::map<std::string, void (*)()> kChecks = {
     {"softmax", [] { check_softmax(37, 1000); check_softmax(5, 17); }},
     {"layerNorm", [] { check_layerNorm(33, 65); check_layerNorm(4, 1); }},
     {"gelu", [] { check_gelu(1001, false); check_gelu(1001, true); }},
+    {"silu", [] { check_silu(1001); }},
     {"linear", [] { check_linear(37, 65, 129); check_linear(1, 3, 1); }},
     {"topK", [] { check_topk(5, 1000, 17, 10); }},
 };

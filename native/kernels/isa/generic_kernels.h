@@ -29,6 +29,10 @@ namespace gelu_k {
 #include "../gelu/gelu_impl.h"
 }  // namespace gelu_k
 
+namespace silu_k {
+#include "../silu/silu_impl.h"
+}  // namespace silu_k
+
 namespace softmax_k {
 constexpr int W = V::W;
 #include "../softmax/softmax_impl.h"
@@ -53,6 +57,7 @@ using Cfg = SdpaTiles;
   namespace attnkit {                                                                  \
   namespace {                                                                          \
   void gelu_##isa(const GeluParams& p) { gelu_k::gelu_run(p); }                        \
+  void silu_##isa(const SiluParams& p) { silu_k::silu_run(p); }                        \
   void softmax_##isa(const SoftmaxParams& p) { softmax_k::softmax_run(p); }            \
   void layerNorm_##isa(const LayerNormParams& p) { layerNorm_k::layerNorm_run(p); }    \
   double peak_##isa(int64_t iters, float* sink) { return peak_k::peak_run(iters, sink); } \
@@ -61,6 +66,7 @@ using Cfg = SdpaTiles;
   }                                                                                    \
   }                                                                                    \
   ATTNKIT_REGISTER(gelu_table, isa, &gelu_##isa);                                      \
+  ATTNKIT_REGISTER(silu_table, isa, &silu_##isa);                                      \
   ATTNKIT_REGISTER(softmax_table, isa, &softmax_##isa);                                \
   ATTNKIT_REGISTER(layerNorm_table, isa, &layerNorm_##isa);                            \
   ATTNKIT_REGISTER(peak_table, isa, &peak_##isa);                                      \

@@ -9,6 +9,7 @@
 
 #include "attnkit/gelu.h"
 #include "attnkit/layerNorm.h"
+#include "attnkit/silu.h"
 #include "attnkit/softmax.h"
 #include "attnkit/isa_region.h"
 #include "attnkit/parallel.h"

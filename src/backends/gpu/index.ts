@@ -27,6 +27,7 @@ import { softmaxGpu } from './softmax';
 import { layerNormGpu } from './layerNorm';
 import { linearGpu } from './linear';
 import { geluGpu } from './gelu';
+import { siluGpu } from './silu';
 import { topKGpu } from './topK';
 import { Runtime, Scope, fn, type RuntimeStats } from './runtime';
 
@@ -77,6 +78,7 @@ const kernels: { [O in OpName]: GpuKernel<O> } = {
   layerNorm: layerNormGpu,
   linear: linearGpu,
   gelu: geluGpu,
+  silu: siluGpu,
   topK: topKGpu,
 };
 

@@ -110,6 +110,7 @@ const kernelTable: { [O in OpName]?: NativeKernel<O> } = {
   layerNorm: nativeKernel('layerNorm', true),
   linear: nativeKernel('linear'),
   gelu: nativeKernel('gelu', true),
+  silu: nativeKernel('silu', true),
   topK: nativeKernel('topK'),
 };
 

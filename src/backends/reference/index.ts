@@ -13,6 +13,7 @@ import { layerNormReference } from './layerNorm';
 import { linearReference } from './linear';
 import { multiHeadAttentionReference } from './multiHeadAttention';
 import { sdpaReference } from './sdpa';
+import { siluReference } from './silu';
 import { softmaxReference } from './softmax';
 import { targetAttentionReference } from './targetAttention';
 import { topKReference } from './topK';
@@ -32,6 +33,7 @@ export const referenceKernels: Readonly<{ [O in OpName]?: ReferenceKernel<O> }> 
   layerNorm: layerNormReference,
   linear: linearReference,
   gelu: geluReference,
+  silu: siluReference,
   topK: topKReference,
 });
 
