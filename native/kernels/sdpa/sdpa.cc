@@ -13,19 +13,20 @@ Isa sdpa_forward(const SdpaParams& p) {
   return used;
 }
 
+namespace {
+// Strides of a contiguous [B, H, rows, cols] tensor (cols contiguous).
+void contiguous(int64_t& sb, int64_t& sh, int64_t& srow, int64_t H, int64_t rows, int64_t cols) {
+  srow = cols;
+  sh = rows * cols;
+  sb = H * sh;
+}
+}  // namespace
+
 void sdpa_contiguous_strides(SdpaParams& p) {
-  p.q_si = p.D;
-  p.q_sh = p.L * p.D;
-  p.q_sb = p.Hq * p.q_sh;
-  p.k_sj = p.D;
-  p.k_sh = p.S * p.D;
-  p.k_sb = p.Hkv * p.k_sh;
-  p.v_sj = p.Dv;
-  p.v_sh = p.S * p.Dv;
-  p.v_sb = p.Hkv * p.v_sh;
-  p.o_si = p.Dv;
-  p.o_sh = p.L * p.Dv;
-  p.o_sb = p.Hq * p.o_sh;
+  contiguous(p.q_sb, p.q_sh, p.q_si, p.Hq, p.L, p.D);
+  contiguous(p.k_sb, p.k_sh, p.k_sj, p.Hkv, p.S, p.D);
+  contiguous(p.v_sb, p.v_sh, p.v_sj, p.Hkv, p.S, p.Dv);
+  contiguous(p.o_sb, p.o_sh, p.o_si, p.Hq, p.L, p.Dv);
 }
 
 }  // namespace attnkit

@@ -8,24 +8,28 @@ import type { AttentionResult, MultiHeadAttentionArgs, RowFilter } from '../../k
 import { linearReference } from './linear';
 import { sdpaReference } from './sdpa';
 
-/** `[B,T,H*X]` (token-major) to `[B,H,T,X]` (head-major). */
-export function splitHeads(x: Float32Array, B: number, T: number, H: number, X: number): Float32Array {
+/** Copy between `[B,T,H*X]` (token-major) and `[B,H,T,X]` (head-major), either way. */
+function permuteHeads(x: Float32Array, B: number, T: number, H: number, X: number, toHeadMajor: boolean): Float32Array {
   const out = new Float32Array(B * H * T * X);
   for (let b = 0; b < B; b++)
     for (let t = 0; t < T; t++)
       for (let h = 0; h < H; h++)
-        for (let d = 0; d < X; d++) out[((b * H + h) * T + t) * X + d] = x[((b * T + t) * H + h) * X + d];
+        for (let d = 0; d < X; d++) {
+          const token = ((b * T + t) * H + h) * X + d, head = ((b * H + h) * T + t) * X + d;
+          if (toHeadMajor) out[head] = x[token];
+          else out[token] = x[head];
+        }
   return out;
+}
+
+/** `[B,T,H*X]` (token-major) to `[B,H,T,X]` (head-major). */
+export function splitHeads(x: Float32Array, B: number, T: number, H: number, X: number): Float32Array {
+  return permuteHeads(x, B, T, H, X, true);
 }
 
 /** `[B,H,T,X]` back to `[B,T,H*X]`. */
 export function mergeHeads(x: Float32Array, B: number, T: number, H: number, X: number): Float32Array {
-  const out = new Float32Array(B * T * H * X);
-  for (let b = 0; b < B; b++)
-    for (let h = 0; h < H; h++)
-      for (let t = 0; t < T; t++)
-        for (let d = 0; d < X; d++) out[((b * T + t) * H + h) * X + d] = x[((b * H + h) * T + t) * X + d];
-  return out;
+  return permuteHeads(x, B, T, H, X, false);
 }
 
 /** multiHeadAttention; `rows` flags (b,i) query rows of the `B*L` row space. */
