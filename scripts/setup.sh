@@ -32,5 +32,11 @@ if ! ls build/Release/attnkit.node prebuilds/*/*.node >/dev/null 2>&1; then
   npm run build:native
 fi
 
+# The second build of the same sources (cmake-js): the README's test command loads it too
+# (test/native-cmake.test.mjs), so a fresh machine gets it here, not only in CI.
+if [ ! -f build-cmake/Release/attnkit.node ]; then
+  npm run build:cmake
+fi
+
 npm run build
 echo "setup: done"
