@@ -4,7 +4,7 @@
 //   node bench/native-gemm.mjs            errors at every ISA this CPU has, then speed
 //   node bench/native-gemm.mjs errors     errors only      (child process per ATTNKIT_ISA level)
 //   node bench/native-gemm.mjs speed      speed only       (2 threads unless ATTNKIT_BENCH_THREADS)
-//   node bench/native-gemm.mjs vmath      max error of the vector exp/tanh/erf (builds
+//   node bench/native-gemm.mjs vmath      max error of the vector exp/tanh/sigmoid/gelu/silu (builds
 //                                         native/kernels/vec/vmath_accuracy.cc with $CXX or g++)
 //
 // Errors: for each op, random inputs (several shapes and seeds, including sizes that are not
@@ -200,7 +200,7 @@ function vmath() {
   const root = fileURLToPath(new URL('..', import.meta.url));
   const exe = `${os.tmpdir()}/attnkit-vmath-accuracy-${process.pid}`;
   const cxx = process.env.CXX || 'g++';
-  const b = spawnSync(cxx, ['-O2', '-std=c++17', '-DATTNKIT_VMATH_ACCURACY_MAIN', `-I${root}native/kernels/vec`, `${root}native/kernels/vec/vmath_accuracy.cc`, '-o', exe], { encoding: 'utf8' });
+  const b = spawnSync(cxx, ['-O2', '-std=c++17', '-DATTNKIT_VMATH_ACCURACY_MAIN', `-I${root}native/kernels/vec`, `-I${root}native/include`, `${root}native/kernels/vec/vmath_accuracy.cc`, '-o', exe], { encoding: 'utf8' });
   if (b.status !== 0) return console.log(`vmath: could not build with ${cxx}:\n${b.stderr}`);
   const r = spawnSync(exe, [], { encoding: 'utf8' });
   console.log(r.stdout + r.stderr);

@@ -25,8 +25,12 @@ enum class GemmAct : int { None = 0, Relu = 1, Gelu = 2, GeluTanh = 3 };
  */
 using GemmMicroFn = void (*)(int64_t kc, const float* A, int64_t rs, int64_t cs, const float* B, int64_t ldbk,
                              float* C, int64_t ldc, int init, const float* bias);
-/** Epilogue over a finished tile of rows x cols (row stride ldc): relu / gelu / tanh-gelu in place. */
+/**
+ * Epilogue over a finished tile of rows x cols (row stride ldc): relu / gelu / tanh-gelu in place.
+ * One generic family over the vector math (native/kernels/gemm/gemm_act_impl.h), per ISA.
+ */
 using GemmActFn = void (*)(float* C, int64_t ldc, int64_t rows, int64_t cols, int act);
+ATTNKIT_DECLARE_TABLE(GemmActFn, gemm_act_table)
 
 /** Micro-kernel init modes. */
 enum : int { kGemmInitZero = 0, kGemmInitLoad = 1, kGemmInitBias = 2 };
@@ -38,7 +42,6 @@ struct GemmKernel {
   int kc;            ///< K block (fixed per ISA: part of the reduction order)
   int mc, nc;        ///< task tile: M and N extent of one parallel task (multiples of mr / nr)
   GemmMicroFn micro;
-  GemmActFn act;
 };
 
 /** Per-ISA GEMM descriptors, registered in gemm_<isa>.cc (ATTNKIT_REGISTER). */
@@ -88,8 +91,5 @@ void gemm(const GemmKernel& kern, int64_t M, int64_t N, int64_t K, const float* 
           int64_t ldb, bool bTrans, float* C, int64_t ldc, const float* bias, GemmAct act, bool accumulate,
           bool parallel);
 
-/** Scalar GELU helpers shared by the epilogues (float accuracy; exact form uses erff). */
-float gelu_exact_scalar(float x);
-float gelu_tanh_scalar(float x);
 
 }  // namespace attnkit

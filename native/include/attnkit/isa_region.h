@@ -50,5 +50,15 @@
 #define ATTNKIT_TARGET_END
 #endif
 
+// The same levels for one function at a time (files that enable an ISA per function, like the
+// GEMM microkernels).
+#if defined(__GNUC__) || defined(__clang__)
+#define ATTNKIT_AVX512 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")))
+#define ATTNKIT_AVX2 __attribute__((target("avx2,fma")))
+#else
+#define ATTNKIT_AVX512
+#define ATTNKIT_AVX2
+#endif
+
 // NEON is baseline on arm64: no region needed.
 #define ATTNKIT_TARGET_NEON_BEGIN

@@ -9,17 +9,6 @@
 
 namespace attnkit {
 
-float gelu_exact_scalar(float x) {
-  // double inside: erf in float would add ~1 ulp on top of the product's rounding.
-  double xd = x;
-  return (float)(0.5 * xd * (1.0 + std::erf(xd * 0.70710678118654752440)));
-}
-
-float gelu_tanh_scalar(float x) {
-  double xd = x;
-  return (float)(0.5 * xd * (1.0 + std::tanh(0.79788456080286535588 * (xd + 0.044715 * xd * xd * xd))));
-}
-
 const GemmKernel& gemm_kernel(Isa* used) {
   GemmKernelFn f = gemm_table().get(used);
   return *f();  // scalar is always registered
@@ -112,12 +101,13 @@ void gemm_core(const GemmKernel& kern, int64_t M, int64_t N, int64_t K, const fl
   if (M <= 0 || N <= 0) return;
   const int64_t mr = kern.mr, nr = kern.nr, kc = kern.kc, mc = kern.mc, nc = kern.nc;
   const int actv = (int)act;
+  const GemmActFn epilogue = actv ? gemm_act_table().get() : nullptr;
   if (K == 0) {
     for (int64_t i = 0; i < M; i++) {
       float* c = C + i * ldc;
       for (int64_t j = 0; j < N; j++) c[j] = (accumulate ? c[j] : 0.0f) + (bias ? bias[j] : 0.0f);
     }
-    if (actv) kern.act(C, ldc, M, N, actv);
+    if (actv) epilogue(C, ldc, M, N, actv);
     return;
   }
   const int64_t mt = (M + mc - 1) / mc, nt = (N + nc - 1) / nc;
@@ -187,7 +177,7 @@ void gemm_core(const GemmKernel& kern, int64_t M, int64_t N, int64_t K, const fl
         }
       }
     }
-    if (actv) kern.act(C + i0 * ldc + j0, ldc, rows, cols, actv);
+    if (actv) epilogue(C + i0 * ldc + j0, ldc, rows, cols, actv);
   });
 }
 }  // namespace

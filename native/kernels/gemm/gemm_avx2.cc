@@ -3,10 +3,10 @@
 #include <cstdint>
 
 #include "attnkit/gemm.h"
-#include "gemm_internal.h"
+#include "attnkit/isa_region.h"
 
-#if defined(__x86_64__) || defined(_M_X64)
-#include "../vec/vmath_avx2.h"
+#if ATTNKIT_X86_64
+#include <immintrin.h>
 
 namespace attnkit {
 namespace {
@@ -55,32 +55,7 @@ ATTNKIT_AVX2 void micro_avx2(int64_t kc, const float* A, int64_t rs, int64_t cs,
   }
 }
 
-ATTNKIT_AVX2 void act_avx2(float* C, int64_t ldc, int64_t rows, int64_t cols, int act) {
-  for (int64_t i = 0; i < rows; i++) {
-    float* c = C + i * ldc;
-    int64_t j = 0;
-    for (; j + 8 <= cols; j += 8) {
-      __m256 x = _mm256_loadu_ps(c + j);
-      if (act == (int)GemmAct::Relu) x = v256::relu(x);
-      else if (act == (int)GemmAct::Gelu) x = v256::gelu(x);
-      else if (act == (int)GemmAct::GeluTanh) x = v256::gelu_tanh(x);
-      _mm256_storeu_ps(c + j, x);
-    }
-    if (j < cols) {
-      // Tail through a staging vector so every element sees the same vector formula.
-      alignas(32) float t[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-      for (int64_t q = j; q < cols; q++) t[q - j] = c[q];
-      __m256 x = _mm256_load_ps(t);
-      if (act == (int)GemmAct::Relu) x = v256::relu(x);
-      else if (act == (int)GemmAct::Gelu) x = v256::gelu(x);
-      else if (act == (int)GemmAct::GeluTanh) x = v256::gelu_tanh(x);
-      _mm256_store_ps(t, x);
-      for (int64_t q = j; q < cols; q++) c[q] = t[q - j];
-    }
-  }
-}
-
-const GemmKernel kAvx2 = {"avx2", MR, NR, 256, MR * 16, NR * 16, micro_avx2, act_avx2};
+const GemmKernel kAvx2 = {"avx2", MR, NR, 256, MR * 16, NR * 16, micro_avx2};
 }  // namespace
 
 const GemmKernel* gemm_kernel_avx2() { return &kAvx2; }

@@ -4,10 +4,10 @@
 #include <cstdint>
 
 #include "attnkit/gemm.h"
-#include "gemm_internal.h"
+#include "attnkit/isa_region.h"
 
-#if defined(__x86_64__) || defined(_M_X64)
-#include "../vec/vmath_avx512.h"
+#if ATTNKIT_X86_64
+#include <immintrin.h>
 
 namespace attnkit {
 namespace {
@@ -63,23 +63,8 @@ ATTNKIT_AVX512 void micro_avx512(int64_t kc, const float* A, int64_t rs, int64_t
   }
 }
 
-ATTNKIT_AVX512 void act_avx512(float* C, int64_t ldc, int64_t rows, int64_t cols, int act) {
-  for (int64_t i = 0; i < rows; i++) {
-    float* c = C + i * ldc;
-    for (int64_t j = 0; j < cols; j += 16) {
-      const int64_t n = cols - j < 16 ? cols - j : 16;
-      const __mmask16 m = (__mmask16)((n == 16) ? 0xFFFF : ((1u << n) - 1));
-      __m512 x = _mm512_maskz_loadu_ps(m, c + j);
-      if (act == (int)GemmAct::Relu) x = v512::relu(x);
-      else if (act == (int)GemmAct::Gelu) x = v512::gelu(x);
-      else if (act == (int)GemmAct::GeluTanh) x = v512::gelu_tanh(x);
-      _mm512_mask_storeu_ps(c + j, m, x);
-    }
-  }
-}
-
 // kc 256: a 14x256 A panel (14 KB) and a 256x32 B panel (32 KB) stay in L1/L2 on Zen4/SKX.
-const GemmKernel kAvx512 = {"avx512", MR, NR, 256, MR * 8, NR * 8, micro_avx512, act_avx512};
+const GemmKernel kAvx512 = {"avx512", MR, NR, 256, MR * 8, NR * 8, micro_avx512};
 }  // namespace
 
 const GemmKernel* gemm_kernel_avx512() { return &kAvx512; }

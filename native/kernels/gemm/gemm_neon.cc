@@ -3,7 +3,6 @@
 #include <cstdint>
 
 #include "attnkit/gemm.h"
-#include "gemm_internal.h"
 
 #if defined(__aarch64__)
 #include <arm_neon.h>
@@ -42,7 +41,7 @@ void micro_neon(int64_t kc, const float* A, int64_t rs, int64_t cs, const float*
   }
 }
 
-const GemmKernel kNeon = {"neon", MR, NR, 256, MR * 12, NR * 32, micro_neon, gemm_act_portable};
+const GemmKernel kNeon = {"neon", MR, NR, 256, MR * 12, NR * 32, micro_neon};
 }  // namespace
 
 const GemmKernel* gemm_kernel_neon() { return &kNeon; }

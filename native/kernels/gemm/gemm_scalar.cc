@@ -4,7 +4,6 @@
 #include <cstdint>
 
 #include "attnkit/gemm.h"
-#include "gemm_internal.h"
 
 namespace attnkit {
 
@@ -29,21 +28,8 @@ void micro_scalar(int64_t kc, const float* A, int64_t rs, int64_t cs, const floa
     for (int j = 0; j < NR; j++) C[i * ldc + j] = c[i][j];
 }
 
-const GemmKernel kScalar = {"scalar", MR, NR, 256, MR * 16, NR * 8, micro_scalar, gemm_act_portable};
+const GemmKernel kScalar = {"scalar", MR, NR, 256, MR * 16, NR * 8, micro_scalar};
 }  // namespace
-
-void gemm_act_portable(float* C, int64_t ldc, int64_t rows, int64_t cols, int act) {
-  for (int64_t i = 0; i < rows; i++) {
-    float* c = C + i * ldc;
-    if (act == (int)GemmAct::Relu) {
-      for (int64_t j = 0; j < cols; j++) c[j] = c[j] > 0.0f ? c[j] : (c[j] < 0.0f ? 0.0f : c[j]);  // keeps NaN
-    } else if (act == (int)GemmAct::Gelu) {
-      for (int64_t j = 0; j < cols; j++) c[j] = gelu_exact_scalar(c[j]);
-    } else if (act == (int)GemmAct::GeluTanh) {
-      for (int64_t j = 0; j < cols; j++) c[j] = gelu_tanh_scalar(c[j]);
-    }
-  }
-}
 
 const GemmKernel* gemm_kernel_scalar() { return &kScalar; }
 ATTNKIT_REGISTER(gemm_table, scalar, &gemm_kernel_scalar);

@@ -2,8 +2,8 @@
 // for the ISA of the file that includes this header. Include it INSIDE that ISA's region and an
 // anonymous namespace, after `V` (vec_<isa>.h), vmath_generic.h, `SdpaTiles` (the sdpa tiling of that
 // ISA) and `PeakChains` (independent FMA chains the peak microbenchmark needs there) are defined. Each family gets a namespace of its own, so their helpers cannot collide.
-// Families with hand-written per-ISA code (gemm, the topK scan, the additiveAttention score, the
-// targetAttention activation) keep one file per ISA in their own folders.
+// Families with hand-written per-ISA code (the GEMM microkernels, the topK scan) keep one file per
+// ISA in their own folders.
 //
 // Adding a generic family: one namespace block here, and its entry point and registration (two
 // lines) in ATTNKIT_GENERIC_ENTRY_POINTS below.
@@ -24,6 +24,30 @@ inline void elementwise_run(const float* x, float* out, int64_t n, F f) {
   };
   attnkit::parallel_for_each((n + BLOCK - 1) / BLOCK, body, 1);
 }
+
+// f over a rows x cols tile in place (row stride ld), whole vectors then one partial vector per
+// row: the epilogues and activation passes that run inside another op's task.
+template <class F>
+inline void map_tile(float* x, int64_t ld, int64_t rows, int64_t cols, F f) {
+  for (int64_t r = 0; r < rows; r++) {
+    float* v = x + r * ld;
+    int64_t c = 0;
+    for (; c + V::W <= cols; c += V::W) V::store(v + c, f(V::load(v + c)));
+    if (c < cols) V::storep(v + c, f(V::loadp(v + c, static_cast<int>(cols - c))), static_cast<int>(cols - c));
+  }
+}
+
+namespace gemm_act_k {
+#include "../gemm/gemm_act_impl.h"
+}  // namespace gemm_act_k
+
+namespace targetAttention_act_k {
+#include "../targetAttention/targetAttention_act_impl.h"
+}  // namespace targetAttention_act_k
+
+namespace additiveAttention_score_k {
+#include "../additiveAttention/additiveAttention_score_impl.h"
+}  // namespace additiveAttention_score_k
 
 namespace gelu_k {
 #include "../gelu/gelu_impl.h"
@@ -57,6 +81,17 @@ using Cfg = SdpaTiles;
   namespace attnkit {                                                                  \
   namespace {                                                                          \
   void gelu_##isa(const GeluParams& p) { gelu_k::gelu_run(p); }                        \
+  void gemm_act_##isa(float* c, int64_t ld, int64_t r, int64_t n, int act) {           \
+    gemm_act_k::gemm_act_run(c, ld, r, n, act);                                        \
+  }                                                                                    \
+  void targetAttention_act_##isa(float* x, int64_t r, int64_t n, int64_t ld, int k,    \
+                                 const float* alpha) {                                 \
+    targetAttention_act_k::targetAttention_act_run(x, r, n, ld, k, alpha);             \
+  }                                                                                    \
+  void additiveAttention_score_##isa(const float* q, const float* kT, int64_t ldk,     \
+                                     const float* v, int64_t A, int64_t S, float* l) { \
+    additiveAttention_score_k::additiveAttention_score_run(q, kT, ldk, v, A, S, l);    \
+  }                                                                                    \
   void silu_##isa(const SiluParams& p) { silu_k::silu_run(p); }                        \
   void softmax_##isa(const SoftmaxParams& p) { softmax_k::softmax_run(p); }            \
   void layerNorm_##isa(const LayerNormParams& p) { layerNorm_k::layerNorm_run(p); }    \
@@ -66,6 +101,9 @@ using Cfg = SdpaTiles;
   }                                                                                    \
   }                                                                                    \
   ATTNKIT_REGISTER(gelu_table, isa, &gelu_##isa);                                      \
+  ATTNKIT_REGISTER(gemm_act_table, isa, &gemm_act_##isa);                              \
+  ATTNKIT_REGISTER(targetAttention_act_table, isa, &targetAttention_act_##isa);        \
+  ATTNKIT_REGISTER(additiveAttention_score_table, isa, &additiveAttention_score_##isa); \
   ATTNKIT_REGISTER(silu_table, isa, &silu_##isa);                                      \
   ATTNKIT_REGISTER(softmax_table, isa, &softmax_##isa);                                \
   ATTNKIT_REGISTER(layerNorm_table, isa, &layerNorm_##isa);                            \

@@ -7,10 +7,13 @@
 #include <cstring>
 #include <new>
 
+#include "attnkit/additiveAttention.h"
 #include "attnkit/gelu.h"
+#include "attnkit/gemm.h"
 #include "attnkit/layerNorm.h"
 #include "attnkit/silu.h"
 #include "attnkit/softmax.h"
+#include "attnkit/targetAttention.h"
 #include "attnkit/isa_region.h"
 #include "attnkit/parallel.h"
 #include "attnkit/peak.h"

@@ -1,4 +1,6 @@
-// Polynomial math over a vector traits type V (include after the V header, inside the region).
+// THE vector math of attnkit, written once over a vector traits type V (include after the V
+// header, inside the region): exp, tanh, sigmoid and the activations (relu, gelu, silu) that
+// every kernel family uses, on every ISA. NaN propagates through everything but vexp.
 //
 // vexp: Cody-Waite range reduction (ln2 split in two) + Cephes degree-6 polynomial on
 // |r| <= ln2/2, scaled by 2^n. With scalef (AVX-512) inputs are clamped at -127 so -Inf gives
@@ -31,3 +33,86 @@ static inline V::F vexp(V::F x) {
   else return V::blend(tiny, V::ldexp(p, n), V::zero());
 }
 
+// tanh: an odd 13/6 rational (Eigen's float fit) on [-9, 9]; beyond |x| = 9 tanh rounds to ±1 in
+// float. |x| < 4e-4 returns x itself (keeps -0 and denormals). Measured max abs error 2.7e-7 on
+// [-20, 20] (bench/native-gemm.mjs vmath). min/max take x second so NaN wins.
+static inline V::F vtanh(V::F a) {
+  const V::F x = V::max(V::set1(-9.0f), V::min(V::set1(9.0f), a));
+  const V::F x2 = V::mul(x, x);
+  V::F p = V::set1(-2.76076847742355e-16f);
+  p = V::fmadd(x2, p, V::set1(2.00018790482477e-13f));
+  p = V::fmadd(x2, p, V::set1(-8.60467152213735e-11f));
+  p = V::fmadd(x2, p, V::set1(5.12229709037114e-08f));
+  p = V::fmadd(x2, p, V::set1(1.48572235717979e-05f));
+  p = V::fmadd(x2, p, V::set1(6.37261928875436e-04f));
+  p = V::fmadd(x2, p, V::set1(4.89352455891786e-03f));
+  p = V::mul(x, p);
+  V::F q = V::set1(1.19825839466702e-06f);
+  q = V::fmadd(x2, q, V::set1(1.18534705686654e-04f));
+  q = V::fmadd(x2, q, V::set1(2.26843463243900e-03f));
+  q = V::fmadd(x2, q, V::set1(4.89352518554385e-03f));
+  // Clamp the rational's tiny overshoot so |tanh| <= 1 exactly.
+  const V::F t = V::max(V::set1(-1.0f), V::min(V::set1(1.0f), V::div(p, q)));
+  return V::blend(V::lt(V::abs(a), V::set1(4e-4f)), t, a);
+}
+
+// sigmoid 1/(1 + e^-x) with e = exp(-|x|) in (0, 1] (never overflows): 1/(1+e) for x >= 0,
+// e/(1+e) below (no 1 - tiny cancellation in the negative tail). NaN stays NaN.
+static inline V::F vsigmoid(V::F x) {
+  const V::F e = vexp(V::sub(V::zero(), V::abs(x)));
+  const V::F s = V::div(V::set1(1.0f), V::add(V::set1(1.0f), e));
+  return V::blend(V::isnan(x), V::blend(V::lt(x, V::zero()), s, V::mul(e, s)), x);
+}
+
+// relu that keeps NaN: max(0, x) with x second returns x on NaN.
+static inline V::F vrelu(V::F x) { return V::max(V::zero(), x); }
+
+// Exact gelu x·Φ(x) without the 1 + erf cancellation in the negative tail: Φ(x) = E/2 for
+// x < 0 and 1 - E/2 for x >= 0, with E = erfc(|x|/√2) from the Numerical Recipes erfcc
+// Chebyshev fit (relative error < 1.2e-7 for every argument) and z² = x²/2 formed exactly with
+// an FMA (hi + lo) so exp(-z²) keeps its relative accuracy far into the tail.
+static inline V::F vgelu(V::F x) {
+  const V::F ax = V::abs(x);
+  const V::F z = V::mul(ax, V::set1(0.70710678118654752f));
+  const V::F t = V::div(V::set1(1.0f), V::fmadd(V::set1(0.5f), z, V::set1(1.0f)));
+  V::F p = V::set1(0.17087277f);
+  p = V::fmadd(p, t, V::set1(-0.82215223f));
+  p = V::fmadd(p, t, V::set1(1.48851587f));
+  p = V::fmadd(p, t, V::set1(-1.13520398f));
+  p = V::fmadd(p, t, V::set1(0.27886807f));
+  p = V::fmadd(p, t, V::set1(-0.18628806f));
+  p = V::fmadd(p, t, V::set1(0.09678418f));
+  p = V::fmadd(p, t, V::set1(0.37409196f));
+  p = V::fmadd(p, t, V::set1(1.00002368f));
+  p = V::fmadd(p, t, V::set1(-1.26551223f));
+  const V::F x2 = V::mul(x, x);
+  V::F x2lo = V::fma_exact(x, x, V::sub(V::zero(), x2));  // x² = x2 + x2lo exactly
+  x2lo = V::blend(V::nonfinite(x2lo), x2lo, V::zero());        // ±Inf inputs: no correction
+  const V::F z2 = V::mul(x2, V::set1(0.5f)), z2lo = V::mul(x2lo, V::set1(0.5f));
+  // exp(-z² + p) = exp(p - z2) · exp(-z2lo) ≈ exp(p - z2) · (1 - z2lo)
+  const V::F e = V::mul(vexp(V::sub(p, z2)), V::sub(V::set1(1.0f), z2lo));
+  const V::F halfE = V::mul(V::mul(t, e), V::set1(0.5f));
+  const V::F phi = V::blend(V::lt(x, V::zero()), V::sub(V::set1(1.0f), halfE), halfE);
+  return V::mul(x, phi);
+}
+
+static inline V::F vgelu_tanh(V::F x) {
+  // 0.5·x·(1 + tanh(u)) = x·sigmoid(2u) = x / (1 + exp(-2u)), u = √(2/π)(x + 0.044715x³).
+  const V::F x3 = V::mul(V::mul(x, x), x);
+  const V::F u2 = V::mul(V::set1(-1.5957691216057308f), V::fmadd(V::set1(0.044715f), x3, x));  // -2u
+  const V::F y = V::div(x, V::add(V::set1(1.0f), vexp(u2)));
+  // x = -Inf: the reference's 0.5·x·(1 + tanh(u)) is -Inf·0 = NaN.
+  return V::blend(V::eq(x, V::set1(-__builtin_inff())), y, V::set1(__builtin_nanf("")));
+}
+
+// x·sigmoid(x) with e = exp(-|x|) in (0, 1], so exp never overflows: sigmoid(x) = 1/(1+e) for
+// x >= 0 and e/(1+e) for x < 0 (no 1 - tiny cancellation in the negative tail). At x = -Inf,
+// e = 0 and x·0 would be NaN: the limit -0 is blended in. NaN inputs stay NaN through the
+// final multiply.
+static inline V::F vsilu(V::F x) {
+  const V::F e = vexp(V::sub(V::zero(), V::abs(x)));
+  const V::F s = V::div(V::set1(1.0f), V::add(V::set1(1.0f), e));
+  const V::F sig = V::blend(V::lt(x, V::zero()), s, V::mul(e, s));
+  const V::F y = V::mul(x, sig);
+  return V::blend(V::eq(x, V::set1(-__builtin_inff())), y, V::set1(-0.0f));
+}
