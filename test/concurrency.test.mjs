@@ -4,7 +4,10 @@
 //     input buffer shrunk while a call is in flight: a defined outcome (an AttnkitError, or the
 //     result on the data as it was when the call started), never a crash or a read of freed memory;
 //   - 1000 concurrent async calls of mixed ops all return correct results;
-//   - the native addon used from several worker_threads at once gives correct results.
+//   - the native addon used from several worker_threads at once gives correct results;
+//   - the raw addon (no TypeScript in front): a getter that shrinks or transfers a buffer the
+//     addon already read is a RangeError (sync) or runs on the data as read (async), and an async
+//     call's inputs transferred (and collected) or shrunk in flight change nothing.
 // Needs --expose-gc: re-runs itself with it when launched plainly (test/run.js runs `node <file>`).
 import { requireGc } from './expose-gc.mjs';
 
@@ -17,7 +20,8 @@ const { Worker } = await import('node:worker_threads');
 
 const gc = globalThis.gc;
 const { backendWanted, toleranceOf: tolOf } = await import('./specs/util.mjs');
-const { compareFlat, flatten } = await import('./fuzz/index.mjs');
+const { compareFlat, flatten, captureKernelArgs } = await import('./fuzz/index.mjs');
+const { cloneArgs, resizableCopy: resizable, takeAway } = await import('./fuzz/support.mjs');
 const { rngOf } = await import('./fuzz/support.mjs');
 const avail = ak.backends().filter((b) => b.available && backendWanted(b.name));
 const r = (shape, seed) => ak.random(shape, { seed });
@@ -121,6 +125,69 @@ for (const b of avail) {
 
 const native = avail.find((b) => b.name === 'native');
 if (native) {
+  const { loadAddon } = (await import('node:module')).createRequire(import.meta.url)('../dist/cjs/backends/native/loader.js');
+  const addon = loadAddon().addon;
+  /** A raw result (one array, or an object of arrays) as plain numbers. */
+  const rawFlat = (res) => (ArrayBuffer.isView(res) ? { output: Array.from(res) } : Object.fromEntries(Object.entries(res).map(([k, v]) => [k, Array.from(v)])));
+  const churn = () => {
+    gc();
+    for (let j = 0; j < 16; j++) new Float32Array(1 << 18).fill(NaN); // reuse freed memory
+    gc();
+  };
+  // (op, the input taken away, the field whose getter takes it away after the addon read the input)
+  const cases = [['sdpa', 'q', 'scale'], ['sdpa', 'q', 'returnLse'], ['linear', 'x', 'b'], ['topK', 'users', 'exclude']];
+  const structs = new Map(captureKernelArgs(['sdpa', 'linear', 'topK'], 6).map((c) => [c.op, c.args]));
+
+  for (const [op, victim, trigger] of cases) {
+    for (const how of ['resize', 'transfer']) {
+      test(`raw addon ${op}: a getter on ${trigger} that ${how}s ${victim} (already read) is a RangeError sync, the data as read async`, async () => {
+        const make = () => {
+          const a = cloneArgs(structs.get(op));
+          a[victim] = resizable(a[victim]);
+          const value = a[trigger];
+          Object.defineProperty(a, trigger, { enumerable: true, get: () => (a[victim].byteLength && takeAway(a[victim], how), value) });
+          return { a };
+        };
+        const { a } = make();
+        assert.throws(() => addon[op](a), (e) => e instanceof RangeError && /resized, transferred or detached/.test(e.message), 'sync: a RangeError naming the change');
+        const want = addon[op](cloneArgs(structs.get(op)));
+        const { a: b } = make();
+        const p = addon[`${op}Async`](b);
+        churn();
+        const got = await p;
+        assert.equal(rawFlat(got), rawFlat(want), 'async: the result of the inputs as they were read');
+      });
+    }
+  }
+
+  for (const how of ['resize', 'transfer']) {
+    test(`raw addon sdpaAsync: q ${how === 'resize' ? 'shrunk' : 'transferred and collected'} while the call runs: the result of q as passed`, async () => {
+      const a = cloneArgs(structs.get('sdpa'));
+      const want = addon.sdpa(a);
+      for (let t = 0; t < 8; t++) {
+        const b = cloneArgs(structs.get('sdpa'));
+        b.q = resizable(b.q);
+        const p = addon.sdpaAsync(b);
+        takeAway(b.q, how);
+        churn();
+        assert.equal(rawFlat(await p), rawFlat(want));
+      }
+    });
+  }
+
+  test('raw addon sdpaAsync: an out array transferred while the call runs is a RangeError, nothing written', async () => {
+    const a = cloneArgs(structs.get('sdpa'));
+    const n = addon.sdpa(a).output.length;
+    a.out = new Float32Array(n);
+    const p = addon.sdpaAsync(a);
+    takeAway(a.out, 'transfer');
+    churn();
+    await p.then(
+      () => assert.unreachable('resolved'),
+      (e) => assert.ok(e instanceof RangeError && /out/.test(e.message), e.message),
+    );
+  });
+
   test('native: the addon used from 4 worker_threads at once (plus the main thread) gives correct results', async () => {
     const src = `
       const { parentPort, workerData } = require('node:worker_threads');

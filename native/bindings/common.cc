@@ -2,6 +2,7 @@
 #include "common.h"
 
 #include <cmath>
+#include <cstring>
 #include <exception>
 #include <limits>
 #include <new>
@@ -117,19 +118,29 @@ int Args::choice(const char* name, std::initializer_list<const char*> allowed) {
   range_error(name, "expected one of " + list + ", received '" + s + "'");
 }
 
-template <class T, napi_typedarray_type Kind>
-const T* Args::typed(const char* name, uint64_t expected, bool optional, const char* tname) {
+Napi::Value Args::checked_typed(const char* name, uint64_t expected, int kind, const char* tname, bool optional) {
   Napi::Value v = get(name);
-  if (optional && (v.IsUndefined() || v.IsNull())) return nullptr;
-  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != Kind) {
+  if (optional && (v.IsUndefined() || v.IsNull())) return v;
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != static_cast<napi_typedarray_type>(kind)) {
     type_error(name, std::string("expected a ") + tname + (optional ? " or null" : "") + ", received " + type_of(v));
   }
-  auto ta = v.As<Napi::TypedArray>();
-  const uint64_t len = ta.ElementLength();
+  const uint64_t len = v.As<Napi::TypedArray>().ElementLength();
   if (len != expected) {
     range_error(name, std::string("expected ") + std::to_string(expected) + " elements, received " + tname + "(" + std::to_string(len) + ")" +
                           (len == 0 && expected != 0 ? " (a detached buffer?)" : ""));
   }
+  return v;
+}
+
+template <class T, napi_typedarray_type Kind>
+const T* Args::typed(const char* name, uint64_t expected, bool optional, const char* tname) {
+  Napi::Value v = checked_typed(name, expected, Kind, tname, optional);
+  if (v.IsUndefined() || v.IsNull()) return nullptr;
+  return take<T>(v, field(name), expected, job_.async);
+}
+
+template <class T>
+const T* Args::take(Napi::Value v, const std::string& where, uint64_t expected, bool copy) {
   job_.keep.emplace_back(Napi::Persistent(v));
   if (expected == 0) return reinterpret_cast<const T*>(this);  // never dereferenced; non-null marks "present"
   // The element pointer straight from napi_get_typedarray_info (already offset): unlike
@@ -137,11 +148,48 @@ const T* Args::typed(const char* name, uint64_t expected, bool optional, const c
   // rejects a SharedArrayBuffer with napi_invalid_arg).
   void* data = nullptr;
   if (napi_get_typedarray_info(env_, v, nullptr, nullptr, &data, nullptr, nullptr) != napi_ok || !data) {
-    range_error(name, "buffer has no data (detached?)");
+    throw Napi::RangeError::New(env_, std::string("attnkit native ") + op_ + ": " + where + ": buffer has no data (detached?)");
   }
   const uintptr_t b = reinterpret_cast<uintptr_t>(data);
-  job_.inputs.push_back(Job::Span{field(name), b, b + static_cast<uintptr_t>(expected * sizeof(T))});
+  const size_t bytes = static_cast<size_t>(expected * sizeof(T));
+  job_.inputs.push_back(Job::Span{where, b, b + static_cast<uintptr_t>(bytes)});
+  if (copy) {
+    std::vector<uint64_t>& c = job_.copies.emplace_back((bytes + 7) / 8);
+    std::memcpy(c.data(), data, bytes);
+    return reinterpret_cast<const T*>(c.data());
+  }
+  job_.views.push_back(Job::View{job_.keep.size() - 1, where, data, static_cast<size_t>(expected)});
   return static_cast<const T*>(data);
+}
+
+const int32_t* Args::i32_value(Napi::Value v, const std::string& path, int64_t lo, int64_t hi, size_t* len) {
+  const std::string where = prefix_ + path;
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
+    throw Napi::TypeError::New(env_, std::string("attnkit native ") + op_ + ": " + where + ": expected an Int32Array or null, received " + type_of(v));
+  }
+  *len = v.As<Napi::TypedArray>().ElementLength();
+  const int32_t* p = take<int32_t>(v, where, *len, job_.async);
+  if (*len == 0) return nullptr;
+  for (size_t i = 0; i < *len; ++i) {
+    if (p[i] < lo || p[i] > hi) {
+      throw Napi::RangeError::New(env_, std::string("attnkit native ") + op_ + ": " + where + ": element " + std::to_string(i) + " = " +
+                                            std::to_string(p[i]) + " is outside [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
+    }
+  }
+  return p;
+}
+
+void Args::check_views() {
+  for (const Job::View& w : job_.views) {
+    void* data = nullptr;
+    size_t length = 0;
+    napi_value v = job_.keep[w.keep].Value();
+    if (napi_get_typedarray_info(env_, v, nullptr, &length, &data, nullptr, nullptr) != napi_ok || data != w.data || length < w.elements) {
+      throw Napi::RangeError::New(env_, std::string("attnkit native ") + op_ + ": " + w.name +
+                                            ": its buffer was resized, transferred or detached while the arguments were read (by a getter "
+                                            "or a proxy); pass plain data");
+    }
+  }
 }
 
 const float* Args::f32(const char* name, uint64_t expected) {
@@ -240,7 +288,8 @@ int32_t* Args::output_i32(const char* name, uint64_t n) { return new_output<Napi
 float* Args::into_output_f32(const char* field, const char* name, uint64_t n) {
   if (absent(field)) return output_f32(name, n);
   const size_t before = job_.inputs.size();
-  float* data = const_cast<float*>(f32(field, n));  // held in job_.keep by f32
+  // The caller's array itself (never a copy), recorded as a view: check_views() re-checks it.
+  float* data = const_cast<float*>(take<float>(checked_typed(field, n, napi_float32_array, "Float32Array", false), this->field(field), n, false));
   job_.outputs.emplace_back(name, job_.keep.size() - 1);
   if (job_.inputs.size() == before) return data;  // n == 0: no memory to share
   const Job::Span mine = job_.inputs.back();
@@ -250,7 +299,13 @@ float* Args::into_output_f32(const char* field, const char* name, uint64_t n) {
       range_error(field, "shares memory with input " + in.name + " (the output would overwrite what the kernel is still reading)");
     }
   }
-  return data;
+  if (!job_.async) return data;
+  // Async: the kernel writes a copy; result() copies it into the caller's array, checked again then.
+  job_.views.pop_back();
+  std::vector<uint64_t>& c = job_.copies.emplace_back((n * sizeof(float) + 7) / 8);
+  job_.out_copies.push_back(Job::OutCopy{job_.keep.size() - 1, this->field(field), reinterpret_cast<const float*>(c.data()),
+                                         static_cast<size_t>(n)});
+  return reinterpret_cast<float*>(c.data());
 }
 
 void Args::sizes(int64_t lo, int64_t hi, std::initializer_list<std::pair<const char*, int64_t*>> fields) {
@@ -265,6 +320,16 @@ uint64_t Args::rows_cols(int64_t* rows, int64_t* cols) {
 }
 
 Napi::Value Job::result(Napi::Env env) {
+  for (const OutCopy& o : out_copies) {
+    void* data = nullptr;
+    size_t length = 0;
+    if (napi_get_typedarray_info(env, keep[o.keep].Value(), nullptr, &length, &data, nullptr, nullptr) != napi_ok || !data ||
+        length != o.elements) {
+      throw Napi::RangeError::New(env, std::string("attnkit native ") + op + ": " + o.name +
+                                           ": the output array was resized, transferred or detached while the call ran; nothing was written");
+    }
+    std::memcpy(data, o.data, o.elements * sizeof(float));
+  }
   if (outputs.size() == 1 && outputs[0].first == nullptr) return keep[outputs[0].second].Value();
   Napi::Object o = Napi::Object::New(env);
   for (const auto& out : outputs) o.Set(out.first, keep[out.second].Value());
@@ -296,7 +361,7 @@ static std::string what_of(std::exception_ptr p) {
 
 static Napi::Value call_sync(const Napi::CallbackInfo& info) {
   auto* entry = static_cast<OpEntry*>(info.Data());
-  std::unique_ptr<Job> job = entry->parse(info);
+  std::unique_ptr<Job> job = entry->parse(info, false);
   job->op = entry->name;
   try {
     job->run();
@@ -370,7 +435,7 @@ static Napi::Value call_async(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   std::unique_ptr<Job> job;
   try {
-    job = entry->parse(info);
+    job = entry->parse(info, true);
   } catch (const Napi::Error& e) {
     // Bad arguments reject the Promise (an async function never throws synchronously).
     auto def = Napi::Promise::Deferred::New(env);

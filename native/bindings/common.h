@@ -51,6 +51,32 @@ struct Job {
     uintptr_t begin, end;
   };
   std::vector<Span> inputs;
+
+  /// An async call: JavaScript runs while the kernel does, so the kernel must not read or write
+  /// any JavaScript buffer. Inputs are copied into `copies` when read; a caller-supplied output is
+  /// written into a copy and copied into the caller's array by result(), checked again then.
+  bool async = false;
+  /// A typed array whose memory the kernel uses in place (sync calls): its keep index, its field,
+  /// its data pointer and element count when taken. Args::check_views() re-reads them after the
+  /// last field was read, so a getter that resized, transferred or detached an earlier buffer is
+  /// a typed error, never a dangling pointer.
+  struct View {
+    size_t keep;
+    std::string name;
+    const void* data;
+    size_t elements;
+  };
+  std::vector<View> views;
+  /// Job-owned memory (8-byte aligned): the async copies of the inputs and outputs.
+  std::deque<std::vector<uint64_t>> copies;
+  /// Async: a caller's output array (its keep index and field) and the copy the kernel writes.
+  struct OutCopy {
+    size_t keep;
+    std::string name;
+    const float* data;
+    size_t elements;
+  };
+  std::vector<OutCopy> out_copies;
 };
 
 /// A job that runs the active ISA's entry of one kernel table on `Params` (the row-wise
@@ -75,7 +101,7 @@ struct ForwardJob final : Job {
 };
 
 /// Parse and check one call's arguments into a Job (main thread). Throws Napi::Error on bad input.
-using Parser = std::unique_ptr<Job> (*)(const Napi::CallbackInfo& info);
+using Parser = std::unique_ptr<Job> (*)(const Napi::CallbackInfo& info, bool async);
 
 /// An op the addon exports as `<name>` and `<name>Async`: its name and its parser.
 struct OpEntry {
@@ -88,8 +114,8 @@ struct OpEntry {
 /// argument object into the job. It defines `sdpa_op`, which the op table in addon.cc lists.
 /// Nothing registers itself.
 #define ATTNKIT_OP(name, fill)                                                                    \
-  std::unique_ptr<::attnkit::bind::Job> parse_##name(const Napi::CallbackInfo& info) {            \
-    return ::attnkit::bind::parse_with(info, #name, fill);                                        \
+  std::unique_ptr<::attnkit::bind::Job> parse_##name(const Napi::CallbackInfo& info, bool async) { \
+    return ::attnkit::bind::parse_with(info, #name, fill, async);                                 \
   }                                                                                               \
   extern const ::attnkit::bind::OpEntry name##_op{#name, parse_##name}
 
@@ -129,6 +155,12 @@ class Args {
   /// Int32Array field of exactly `expected` elements, every value in [lo, hi]; nullptr when absent
   /// and `optional`.
   const int32_t* i32(const char* name, uint64_t expected, int64_t lo, int64_t hi, bool optional);
+  /// An Int32Array value (an array element, not a field) of any length, every value in [lo, hi];
+  /// `path` names it. Sets `len`; nullptr when empty.
+  const int32_t* i32_value(Napi::Value v, const std::string& path, int64_t lo, int64_t hi, size_t* len);
+  /// After the last field was read: every buffer used in place still has the memory it had when
+  /// it was taken (same data pointer, at least as many elements), else a RangeError naming it.
+  void check_views();
   /// Optional `{ data: Uint8Array, strides: number[] }` over the index space `dims`.
   StridedView<uint8_t> strided_u8(const char* name, const std::vector<int64_t>& dims);
   /// Optional `{ data: Float32Array, strides: number[] }` over the index space `dims`.
@@ -167,8 +199,15 @@ class Args {
  private:
   Args(Napi::Env env, Napi::Object obj, Job& job, const char* op, std::string prefix);
   std::string field(const char* name) const;
+  /// Field `name`: a typed array of kind `kind` with exactly `expected` elements (or, `optional`,
+  /// null / undefined, returned as is).
+  Napi::Value checked_typed(const char* name, uint64_t expected, int kind, const char* tname, bool optional);
   template <class T, napi_typedarray_type Kind>
   const T* typed(const char* name, uint64_t expected, bool optional, const char* tname);
+  /// The checked typed array value `v` (field path `where`) of exactly `expected` elements: held,
+  /// and either recorded as a view (sync) or copied (async).
+  template <class T>
+  const T* take(Napi::Value v, const std::string& where, uint64_t expected, bool copy);
   template <class Array>
   auto new_output(const char* name, uint64_t n);
   template <class T, napi_typedarray_type Kind>
@@ -183,10 +222,12 @@ class Args {
 
 /// The parser ATTNKIT_OP defines: a new job of the type `fill` takes, `fill` reading `info[0]`.
 template <class J>
-std::unique_ptr<Job> parse_with(const Napi::CallbackInfo& info, const char* op, void (*fill)(Args&, J&)) {
+std::unique_ptr<Job> parse_with(const Napi::CallbackInfo& info, const char* op, void (*fill)(Args&, J&), bool async) {
   auto job = std::make_unique<J>();
+  job->async = async;
   Args a(info, *job, op);
   fill(a, *job);
+  a.check_views();
   return job;
 }
 

@@ -43,22 +43,9 @@ void fill_topK(Args& a, TopKJob& job) {
     for (int64_t b = 0; b < B; b++) {
       Napi::Value e = arr.Get((uint32_t)b);
       if (e.IsUndefined() || e.IsNull()) continue;
-      const std::string where = "[" + std::to_string(b) + "]";
-      if (!e.IsTypedArray() || e.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) {
-        a.type_error("exclude", where + " expected an Int32Array or null");
-      }
-      Napi::Int32Array ta = e.As<Napi::Int32Array>();
-      const size_t len = ta.ElementLength();
-      job.keep.emplace_back(Napi::Persistent(e));
+      size_t len = 0;
+      const int32_t* d = a.i32_value(e, "exclude[" + std::to_string(b) + "]", 0, N - 1, &len);
       if (len == 0) continue;
-      const int32_t* d = ta.Data();
-      if (!d) a.range_error("exclude", where + " buffer has no data (detached?)");
-      for (size_t i = 0; i < len; i++) {
-        if (d[i] < 0 || d[i] >= N) {
-          a.range_error("exclude", where + " element " + std::to_string(i) + " = " + std::to_string(d[i]) + " is outside [0, " +
-                                       std::to_string(N) + ")");
-        }
-      }
       job.extra.ex[(size_t)b] = d;
       job.extra.exLen[(size_t)b] = (int64_t)len;
     }

@@ -5,7 +5,7 @@
 import fc from 'fast-check';
 import * as ak from 'attnkit';
 import { FUZZ_SEED, buildCase, callOp } from './run.mjs';
-import { cloneArgs, detached, rngOf, thrower, throwingProxy } from './support.mjs';
+import { cloneArgs, detached, resizableCopy, rngOf, takeAway, thrower, throwingProxy } from './support.mjs';
 
 /** Capture the kernel argument structs that the ops build, through a throw-away spy backend. */
 export function captureKernelArgs(ops, perOp, seed = FUZZ_SEED) {
@@ -127,8 +127,26 @@ function rawArgument(R, struct, g, extraGarbage) {
     cur = r.args;
     parts.push(r.what);
   }
+  const typed = Object.keys(cur).filter((k) => ArrayBuffer.isView(cur[k]) && cur[k].byteLength > 0);
+  let inFlight = null;
+  if ((g === 3 || g === 4) && typed.length) {
+    // 3: a getter on one field takes away the memory of another (maybe already read);
+    // 4: the memory of an input is taken away right after the call (in flight when async).
+    const victim = R.pick(typed);
+    const how = R.pick(['resize', 'transfer']);
+    if (how === 'resize') cur[victim] = resizableCopy(cur[victim]);
+    if (g === 3) {
+      const trigger = R.pick(Object.keys(cur));
+      const value = cur[trigger];
+      Object.defineProperty(cur, trigger, { enumerable: true, get: () => (takeAway(cur[victim], how), value) });
+      parts.push(`getter on ${trigger} ${how}s ${victim}`);
+    } else {
+      inFlight = () => takeAway(cur[victim], how);
+      parts.push(`${victim} ${how}d after the call`);
+    }
+  }
   if (g === 2) Object.defineProperty(cur, R.pick(Object.keys(cur)), { get: thrower, enumerable: true });
-  return { call: g === 1 ? throwingProxy(cur) : cur, what: parts.join(', ') };
+  return { call: g === 1 ? throwingProxy(cur) : cur, what: parts.join(', '), inFlight };
 }
 
 /**
@@ -139,18 +157,20 @@ export async function fuzzRaw(addon, ops, { numRuns, seed = FUZZ_SEED, onCase } 
   const captured = captureKernelArgs(ops, 4, seed);
   const stats = { calls: 0, threw: 0, returned: 0, nonErrorThrows: [] };
   const extraGarbage = [undefined, null, 1, 'x', [], [1, 2], new Float32Array(4), () => 1, throwingProxy(), Symbol('s'), 1n];
-  // (captured struct, seed of the corruption, async twin?, g: 0 garbage, 1 throwing Proxy, 2 throwing getter, else plain)
+  // (captured struct, seed of the corruption, async twin?, g: 0 garbage, 1 throwing Proxy, 2 throwing getter,
+  // 3 a getter that takes another input's memory away, 4 an input's memory taken away in flight, else plain)
   const recipe = [fc.nat({ max: captured.length - 1 }), fc.integer({ min: 1, max: 0x7fffffff }), fc.boolean(), fc.nat({ max: 19 })];
   await fc.assert(
     fc.asyncProperty(...recipe, async (ci, s, async, g) => {
       const R = rngOf(s);
       const { op } = captured[ci];
-      const { call, what } = rawArgument(R, captured[ci].args, g, extraGarbage);
+      const { call, what, inFlight } = rawArgument(R, captured[ci].args, g, extraGarbage);
       if (onCase) onCase({ raw: true, op, ci, s, async, g, what });
       const fn = addon[async ? `${op}Async` : op];
       stats.calls++;
       try {
         const r = fn(call);
+        if (inFlight) inFlight();
         if (async) await r;
         stats.returned++;
       } catch (e) {

@@ -85,6 +85,20 @@ export const thrower = () => {
 export const throwingProxy = (target = {}) =>
   new Proxy(target, { get: thrower, has: thrower, ownKeys: thrower, getOwnPropertyDescriptor: thrower, getPrototypeOf: thrower });
 /** A copy of `ta` whose buffer has been transferred away. */
+/** A copy of typed array `t` over a resizable ArrayBuffer (length-tracking), so it can be shrunk. */
+export function resizableCopy(t) {
+  const c = new t.constructor(new ArrayBuffer(t.byteLength, { maxByteLength: t.byteLength * 2 + 64 }));
+  c.set(t);
+  return c;
+}
+
+/** Take `t`'s memory away: shrink its resizable buffer to nothing, or transfer the buffer away. */
+export function takeAway(t, how) {
+  if (!ArrayBuffer.isView(t) || t.buffer.byteLength === 0 || t.buffer instanceof SharedArrayBuffer) return;
+  if (how === 'resize' && t.buffer.resizable) t.buffer.resize(0);
+  else structuredClone(t.buffer, { transfer: [t.buffer] });
+}
+
 export const detached = (ta) => {
   const copy = ta.slice();
   structuredClone(copy.buffer, { transfer: [copy.buffer] });

@@ -44,24 +44,6 @@ function addon(): NativeAddon {
   return loadAddon().addon!;
 }
 
-/**
- * Async calls read their inputs on another thread after the call returns. Node-API cannot pin an
- * ArrayBuffer's memory: a caller that transfers (structuredClone / postMessage) or shrinks
- * (resizable ArrayBuffer) an input while the call is in flight would leave the kernel reading freed
- * memory (a segfault, test/concurrency.test.mjs). So async calls run on private copies of every
- * typed array in the args (O(inputs), small next to the kernels' work); sync calls need none.
- */
-function privateCopy(v: unknown): unknown {
-  if (ArrayBuffer.isView(v)) return (v as unknown as Float32Array).slice();
-  if (Array.isArray(v)) return v.map(privateCopy);
-  if (v && typeof v === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const [k, x] of Object.entries(v)) out[k] = privateCopy(x);
-    return out;
-  }
-  return v;
-}
-
 /** A native kernel: the addon's sync and async functions of one op. */
 interface NativeKernel<O extends OpName> {
   sync: Kernel<O>;
@@ -91,7 +73,9 @@ function nativeKernel<O extends OpName>(name: O, emptyWhenNoElements = false): N
       const e = empty(args);
       if (e) return Promise.resolve(e);
       try {
-        return addonFunction(`${name}Async`)(privateCopy(args) as object) as Promise<OpResults[O]>;
+        // The addon copies every input when the call is made (and writes a caller's `out` only when
+        // the kernel is done), so nothing the caller does to its buffers meanwhile reaches the kernel.
+        return addonFunction(`${name}Async`)(args as object) as Promise<OpResults[O]>;
       } catch (err) {
         return Promise.reject(err);
       }
