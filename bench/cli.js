@@ -22,8 +22,9 @@ const HELP = `attnkit <command> [options]
 commands:
   bench    time every op on every available backend (and peers: onnxruntime-node, tfjs) on the
            default shapes; GFLOP/s, share of the measured fp32 FMA peak, error vs reference
-  verify   random and adversarial inputs for every op on every available backend, checked against
-           reference at each backend's documented tolerance; exits 1 on any failure
+  verify   random and adversarial inputs for every op on every available backend but reference,
+           checked against reference at each backend's documented tolerance; exits 1 on any
+           failure or when nothing was checked
   info     backends with availability and reason, ISA, threads, GL renderer, versions
 
 options:
@@ -61,7 +62,55 @@ function parseArgs(argv) {
   return opts;
 }
 
+/** A usage error: the message and the valid choices, exit 2. */
+class UsageError extends Error {}
+
+/**
+ * The --op and --backend filters of verify and bench, checked before anything runs: an unknown
+ * name is a usage error listing the valid ones; a backend named explicitly but unavailable is an
+ * error with its reason and fix (nothing would be checked on it, so the run must not pass).
+ */
+function checkFilters(opts, { peers }) {
+  const ak = require('../dist/cjs/index.js');
+  const list = (s) => (s ? String(s).split(',').map((x) => x.trim()).filter(Boolean) : []);
+  const badOps = list(opts.op).filter((o) => !ak.OP_NAMES.includes(o));
+  if (badOps.length) throw new UsageError(`unknown op ${badOps.map((o) => `'${o}'`).join(', ')} in --op; the ops: ${ak.OP_NAMES.join(', ')}`);
+  const infos = ak.backends();
+  const isPeer = (b) => peers && (b === 'peers' || b.startsWith('ort') || b.startsWith('tfjs'));
+  const named = list(opts.backend);
+  const badBackends = named.filter((b) => !isPeer(b) && !infos.some((i) => i.name === b));
+  if (badBackends.length) {
+    const valid = infos.map((i) => i.name).concat(peers ? ['peers'] : []);
+    throw new UsageError(`unknown backend ${badBackends.map((b) => `'${b}'`).join(', ')} in --backend; the backends: ${valid.join(', ')}`);
+  }
+  if (!peers && named.includes('reference')) {
+    throw new UsageError("reference is what verify compares every other backend with, so it is not verified here (it could not fail); npm test checks it against independent float64 oracles (test/specs/oracle.mjs)");
+  }
+  const down = infos.filter((i) => named.includes(i.name) && !i.available);
+  if (down.length) {
+    const e = new Error(down.map((i) => `backend '${i.name}' is unavailable: ${i.reason}${i.fix ? ` — fix: ${i.fix}` : ''}`).join('\n'));
+    e.exitCode = 1;
+    throw e;
+  }
+}
+
 async function main(argv = process.argv.slice(2)) {
+  try {
+    return await command(argv);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`attnkit: ${e.message}\n\n${HELP}\n`);
+      return 2;
+    }
+    if (e && e.exitCode) {
+      process.stderr.write(`attnkit: ${e.message}\n`);
+      return e.exitCode;
+    }
+    throw e;
+  }
+}
+
+async function command(argv) {
   const opts = parseArgs(argv);
   const cmd = opts._[0] ?? 'bench';
   if (opts.help || cmd === 'help') {
@@ -76,8 +125,13 @@ async function main(argv = process.argv.slice(2)) {
     return 0;
   }
   if (cmd === 'verify') {
+    checkFilters(opts, { peers: false });
     const { runVerify, printVerify } = require('./verify.js');
     const res = runVerify(opts);
+    if (res.rows.length === 0) {
+      process.stderr.write('attnkit verify: nothing was checked (no available backend has the ops asked for)\n');
+      return 1;
+    }
     if (opts.json) {
       process.stdout.write(`${JSON.stringify(res, null, 2)}\n`);
       return res.rows.some((r) => !r.pass) ? 1 : 0;
@@ -85,8 +139,13 @@ async function main(argv = process.argv.slice(2)) {
     return printVerify(res) > 0 ? 1 : 0;
   }
   if (cmd === 'bench') {
+    checkFilters(opts, { peers: true });
     const { runBench, printTable } = require('./run-bench.js');
     const result = await runBench(opts);
+    if (!result.rows.some((r) => r.median !== undefined)) {
+      process.stderr.write('attnkit bench: nothing was timed (no case matches the filters on an available backend)\n');
+      return 1;
+    }
     if (opts.json) process.stdout.write(toJson(result));
     else if (opts.markdown) printTable(result, process.stdout, { markdown: true });
     else printTable(result);

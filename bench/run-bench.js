@@ -15,7 +15,8 @@ const REFERENCE_MAX_FLOPS = 4e8;
 const VERIFY_ROWS = 64;
 
 function fmt(x, digits = 3) {
-  if (x === undefined || x === null || Number.isNaN(x)) return '-';
+  if (x === undefined || x === null) return '-';
+  if (Number.isNaN(x)) return 'NaN';
   if (x === 0) return '0';
   const a = Math.abs(x);
   if (a >= 1000) return x.toFixed(0);
@@ -30,19 +31,29 @@ function sdpaError(inputs, got) {
   const S = k.shape[2];
   const rows = ak.sampleRows(B * H * L, VERIFY_ROWS);
   const want = ak.referenceKernels.sdpa({ q: q.data, k: k.data, v: v.data, B, Hq: H, Hkv: k.shape[1], L, S, D, Dv: D, scale: 1 / Math.sqrt(D), causal: !!opts.causal, mask: null, bias: null, keyLengths: null, returnWeights: false, returnLse: false }, rows).output;
+  const idx = [];
+  for (let r = 0; r < rows.length; r++) if (rows[r]) for (let c = 0; c < D; c++) idx.push(r * D + c);
+  return maxErrors(got, want, idx);
+}
+
+/** The larger of two errors, NaN (an error that is not a number: a wrong NaN or Inf) winning. */
+const worstOf = (a, b) => (Number.isNaN(a) || Number.isNaN(b) ? NaN : Math.max(a, b));
+
+/** Max abs / rel error of got against want at the indices `idx`; NaN wins (shown as NaN, never skipped). */
+function maxErrors(got, want, idx) {
   let maxAbs = 0;
   let maxRel = 0;
-  for (let r = 0; r < rows.length; r++) {
-    if (!rows[r]) continue;
-    for (let c = 0; c < D; c++) {
-      const i = r * D + c;
-      const e = Math.abs(got[i] - want[i]);
-      if (!(e <= maxAbs)) maxAbs = Number.isNaN(e) ? NaN : e;
-      if (want[i] !== 0) maxRel = Math.max(maxRel, e / Math.abs(want[i]));
-    }
+  for (const i of idx) {
+    const e = Math.abs(got[i] - want[i]); // NaN when either is NaN, or for Inf - Inf
+    if (Object.is(got[i], want[i]) || (Number.isNaN(got[i]) && Number.isNaN(want[i]))) continue; // the same value, Inf included
+    maxAbs = worstOf(maxAbs, e);
+    if (want[i] !== 0) maxRel = worstOf(maxRel, e / Math.abs(want[i]));
   }
   return { maxAbs, maxRel };
 }
+
+/** Whether error a is no worse than error b (NaN is worse than any number). */
+const noWorse = (a, b) => (Number.isNaN(a) ? Number.isNaN(b) : Number.isNaN(b) || a <= b);
 
 /**
  * One verified call of `call` on `backend` (its default tolerance, sampled rows): the error
@@ -59,7 +70,8 @@ function verifyOnce(call, backend) {
     note = `FAILS verify: ${String(e.message).slice(0, 160)}`;
   }
   const v = reports[0]?.verify;
-  return { maxAbs: v ? v.maxAbsError : 0, maxRel: v ? v.maxRelError : 0, note };
+  // reference is what verify compares with: it has no error of its own to show here ('-').
+  return { maxAbs: v ? v.maxAbsError : undefined, maxRel: v ? v.maxRelError : undefined, note };
 }
 
 /** The timing fields a row keeps (not the raw samples); interleaved rows also keep their round medians. */
@@ -251,7 +263,7 @@ async function runBench(opts) {
       const best = ort.reduce((a, b) => (a.median <= b.median ? a : b));
       r.vsOrt = best.median / r.median;
       r.vsOrtName = best.backend;
-      r.errVsOrt = r.maxAbs <= best.maxAbs ? 'ok' : `worse (${fmt(best.maxAbs)})`;
+      r.errVsOrt = noWorse(r.maxAbs, best.maxAbs) ? 'ok' : `worse (${fmt(best.maxAbs)})`;
     }
     for (const name of ['tfjs-cpu', 'tfjs-wasm']) {
       const t = rows.find((p) => same(p) && p.backend === name);
@@ -280,4 +292,4 @@ function printTable(result, out = process.stdout, { markdown = false } = {}) {
   for (const n of result.notes) out.write(`note: ${n}\n`);
 }
 
-module.exports = { runBench, printTable, fmt, REFERENCE_MAX_FLOPS };
+module.exports = { runBench, printTable, fmt, maxErrors, noWorse, REFERENCE_MAX_FLOPS };

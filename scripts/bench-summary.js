@@ -5,6 +5,7 @@
 const fs = require('fs');
 const res = JSON.parse(fs.readFileSync(process.argv[2] || 'docs/bench.json', 'utf8'));
 const num = (x) => (typeof x === 'string' ? Number(x) : x);
+const { noWorse } = require('../bench/run-bench.js');
 const f = (x, d = 3) => (x === undefined || x === null || Number.isNaN(num(x)) ? '-' : Number(num(x).toPrecision(d)).toString());
 const rows = res.rows;
 const find = (shape, backend, threads) => rows.find((r) => r.shape === shape && r.backend === backend && (threads === undefined || r.threads === threads) && r.median !== undefined);
@@ -39,7 +40,7 @@ for (const [shape, t, text, ratio, peak] of targets) {
   }
   const r = o.median / n.median;
   const ra = o.median / a.median;
-  const met = r >= ratio && (!peak || num(n.peakPct) >= peak) && num(n.maxAbs) <= num(o.maxAbs);
+  const met = r >= ratio && (!peak || num(n.peakPct) >= peak) && noWorse(num(n.maxAbs), num(o.maxAbs));
   out.push(`| ${shape} | ${t} | ${f(a.median)} / ${f(n.median)} | ${f(n.gflops)} | ${n.peakPct !== undefined ? `${Math.round(num(n.peakPct))}%` : '-'} | ${f(o.median)} (${o.backend}) | ${ra.toFixed(2)} / ${r.toFixed(2)} | ${f(n.maxAbs, 2)} / ${f(o.maxAbs, 2)} | ${text}, error ≤ ORT's | ${met ? 'yes' : 'no'} |`);
 }
 out.push('');

@@ -2,6 +2,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as ak from 'attnkit';
+import { createRequire } from 'node:module';
 
 const { sdpa, sdpaAsync, softmax, registerBackend, unregisterBackend, backends, referenceKernels, random, NumericsMismatchError, BackendUnavailableError, UnknownBackendError, UnsupportedOpError, ValueError, DTypeError } = ak;
 
@@ -150,6 +151,21 @@ test('sampleRows is deterministic, spread, and includes the first and last rows'
   const f = ak.sampleRows(100, 5);
   assert.equal([...f.keys()].filter((i) => f[i]), [0, 24, 49, 74, 99]);
   assert.equal(Array.from(ak.sampleRows(3, 10)), [1, 1, 1]);
+});
+
+test('a NaN error wins every max: verify reports and the bench\'s error figures show NaN, never a smaller finite error', () => {
+  const require = createRequire(import.meta.url);
+  const { compareResults } = require('../dist/cjs/dispatch/compare.js');
+  const layout = { rows: 2, rowOf: (_n, i) => i, shapeOf: () => [2] };
+  for (const got of [[NaN, 1 + 1e-8], [1 + 1e-8, NaN]]) {
+    const rep = compareResults('softmax', 'x', Float32Array.from(got), Float32Array.of(1, 1), layout, null, { rtol: 0, atol: 1e-3 });
+    assert.ok(!rep.passed && Number.isNaN(rep.maxAbsError) && Number.isNaN(rep.maxRelError), `verify report for ${got}: ${rep.maxAbsError}`);
+  }
+  const { maxErrors, noWorse, fmt } = require('../bench/run-bench.js');
+  for (const got of [[NaN, 1 + 1e-8], [1 + 1e-8, NaN]]) assert.ok(Number.isNaN(maxErrors(got, [1, 1], [0, 1]).maxAbs), `bench error of ${got}`);
+  assert.equal(maxErrors([Infinity, NaN, 2], [Infinity, NaN, 1], [0, 1, 2]), { maxAbs: 1, maxRel: 1 }, 'the same non-finite value is no error');
+  assert.ok(noWorse(1e-8, NaN) && !noWorse(NaN, 1e-8) && noWorse(NaN, NaN) && noWorse(1e-8, 2e-8) && !noWorse(2e-8, 1e-8));
+  assert.is(fmt(NaN), 'NaN');
 });
 
 test.run();

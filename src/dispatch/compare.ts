@@ -59,6 +59,8 @@ export function compareElement(acc: ComparisonAcc, output: string, index: number
     const same = Number.isNaN(got) ? Number.isNaN(want) : got === want;
     bad = !same;
     excess = same ? -Infinity : Infinity;
+    // A non-finite mismatch has no finite error: NaN, which then wins every later max (x > NaN is false).
+    if (bad) acc.maxAbs = acc.maxRel = NaN;
   }
   if (bad) acc.mismatches++;
   if (excess > acc.worstExcess || acc.worst === undefined) {

@@ -1,9 +1,12 @@
 // The cases every op descriptor declares (src/ops/<op>.ts), run on one backend: known answers
 // (closed forms, within the backend's tolerance plus the float32 rounding of the answer) and the
 // random / adversarial checks (cross-checked against reference with verify, at the backend's
-// tolerance widened only by the derived bound for ill-conditioned logits, 8·M·2^-24).
+// tolerance widened only by the derived bound for ill-conditioned logits, 8·M·2^-24). On the
+// reference backend itself, where verify would compare reference with reference, the checks are
+// compared with the independent float64 oracles of oracle.mjs instead.
 // A new op is covered here by declaring its cases: nothing to add to this file.
 import { toleranceOf } from './util.mjs';
+import { ORACLES, ORACLE_TOL } from './oracle.mjs';
 
 /** The result's named outputs as plain arrays. */
 function fieldsOf(res) {
@@ -32,12 +35,24 @@ export default function descriptorSpec({ backend, suite, d, tolFor, assertClose,
         }
       }
     });
-    test(`${op}: random and adversarial checks against reference`, () => {
+    test(`${op}: random and adversarial checks against ${backend === 'reference' ? 'the float64 oracle' : 'reference'}`, () => {
       const cases = desc.cases.checks(quick);
       assert.ok(cases.length > 0, `${op} declares checks`);
       const base = toleranceOf(backend, op);
       for (const c of cases) {
         const cond = 8 * (c.logitMagnitude ?? 0) * 2 ** -24;
+        if (backend === 'reference') {
+          assert.ok(ORACLES[op], `${op} has an independent oracle in test/specs/oracle.mjs`);
+          const got = fieldsOf(desc.call(c.args, d()));
+          const want = ORACLES[op](c.args);
+          const tol = { rtol: Math.max(ORACLE_TOL.rtol, cond), atol: Math.max(ORACLE_TOL.atol, cond) };
+          // topK: tied scores may order different (equally correct) indices; the scores must agree.
+          for (const name of op === 'topK' ? ['scores'] : Object.keys(got)) {
+            assert.ok(want[name], `${op} ${c.label}: the oracle gives ${name}`);
+            assertClose(got[name], want[name], tol, `${op} ${c.label}: ${name} vs the float64 oracle`);
+          }
+          continue;
+        }
         const o = d({ verify: { rtol: Math.max(base.rtol, cond), atol: Math.max(base.atol, cond) } });
         try {
           desc.call(c.args, o);

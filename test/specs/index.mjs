@@ -1,6 +1,7 @@
 // The shared op specs: one spec per op, run against any backend by name. Each backend's test file
 // calls runSpecs('<backend>'). Known answers are checked within the backend's documented tolerance
 // for the op; random and adversarial inputs are cross-checked against reference with `verify`.
+import { ORACLES, ORACLE_TOL } from './oracle.mjs';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as ak from 'attnkit';
@@ -56,7 +57,17 @@ function context(backend) {
     } });
     return opts;
   };
-  return { backend, suite: (name) => suite(`${backend} · ${name}`), d, tolFor, assertClose, ak, assert };
+  /**
+   * On the reference backend, where verify compares reference with itself: `res` (the op's result
+   * for its call arguments `args`) against the independent float64 oracle of test/specs/oracle.mjs.
+   */
+  const oracle = (op, args, res) => {
+    if (backend !== 'reference') return;
+    const want = ORACLES[op](args);
+    const got = res && ArrayBuffer.isView(res.data) ? { output: res } : res;
+    for (const name of Object.keys(got)) if (got[name]?.data) assertClose(got[name], want[name], ORACLE_TOL, `${op} ${name} vs the float64 oracle`);
+  };
+  return { backend, suite: (name) => suite(`${backend} · ${name}`), d, tolFor, assertClose, ak, assert, oracle };
 }
 
 /** Register and run every op spec against `backend`. Unavailable: a failure in CI, a visible skip elsewhere. */

@@ -212,3 +212,141 @@ export function oracleTarget(target, history, params, opts = {}) {
   }
   return { output, weights };
 }
+
+/** The rows x cols view of a tensor over its last axis. */
+const rowsCols = (t) => [t.data.length / (t.shape.at(-1) || 1), t.shape.at(-1) ?? 1];
+
+/** softmax over the last axis in float64; mask (broadcast, right-aligned) false or a -Infinity logit excludes; an empty row is zeros. */
+export function oracleSoftmax(x, mask) {
+  const [R, C] = rowsCols(x);
+  const out = new Float64Array(R * C);
+  const rank = x.shape.length;
+  for (let r = 0; r < R; r++) {
+    const logits = new Float64Array(C);
+    for (let c = 0; c < C; c++) {
+      let allowed = true;
+      if (mask) {
+        // flat index of (r, c) in x's shape, then right-aligned into the mask's shape
+        let rem = r * C + c, f = 0, stride = 1;
+        const idx = new Array(rank);
+        for (let a = rank - 1; a >= 0; a--) { idx[a] = rem % x.shape[a]; rem = Math.floor(rem / x.shape[a]); }
+        for (let a = mask.shape.length - 1, xa = rank - 1; a >= 0; a--, xa--) {
+          f += (mask.shape[a] === 1 ? 0 : idx[xa]) * stride;
+          stride *= mask.shape[a];
+        }
+        allowed = !!mask.data[f];
+      }
+      logits[c] = allowed ? x.data[r * C + c] : -Infinity;
+    }
+    const sm = softmax64(Array.from(logits));
+    if (sm) for (let c = 0; c < C; c++) out[r * C + c] = logits[c] === -Infinity ? 0 : sm.p[c];
+  }
+  return { output: out };
+}
+
+/** layerNorm over the last axis in float64: (x - mean) / sqrt(biased var + eps) · gamma + beta. */
+export function oracleLayerNorm(x, gamma, beta, eps = 1e-5) {
+  const [R, C] = rowsCols(x);
+  const out = new Float64Array(R * C);
+  for (let r = 0; r < R; r++) {
+    let mean = 0;
+    for (let c = 0; c < C; c++) mean += x.data[r * C + c];
+    mean /= C;
+    let v = 0;
+    for (let c = 0; c < C; c++) v += (x.data[r * C + c] - mean) ** 2;
+    const inv = 1 / Math.sqrt(v / C + eps);
+    for (let c = 0; c < C; c++) out[r * C + c] = (x.data[r * C + c] - mean) * inv * (gamma ? gamma.data[c] : 1) + (beta ? beta.data[c] : 0);
+  }
+  return { output: out };
+}
+
+/**
+ * Φ(x), the standard normal CDF, by composite Simpson integration of the density (no erf): for
+ * x <= 0, Φ(x) = ∫_0^12 φ(x - s) ds (the tail past 12 is below 1e-32 of it); Φ(x) = 1 - Φ(-x)
+ * above. Relative error below 1e-9 wherever Φ(x) is above float32's smallest normal.
+ */
+export function normalCdf(x) {
+  if (Number.isNaN(x)) return NaN;
+  if (x > 0) return 1 - normalCdf(-x);
+  if (x === -Infinity) return 0;
+  const n = 3000, h = 12 / n;
+  const f = (s) => Math.exp(-((x - s) ** 2) / 2);
+  let sum = f(0) + f(12);
+  for (let i = 1; i < n; i++) sum += (i % 2 ? 4 : 2) * f(i * h);
+  return (sum * h) / 3 / Math.sqrt(2 * Math.PI);
+}
+
+/** gelu: x·Φ(x) (Φ by integration), or the tanh form 0.5x(1 + tanh(√(2/π)(x + 0.044715x³))). */
+export function oracleGelu(x, approximate = 'none') {
+  const out = Float64Array.from(x.data, (v) => {
+    if (approximate === 'tanh') return 0.5 * v * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (v + 0.044715 * v ** 3)));
+    return v === Infinity ? Infinity : v * normalCdf(v);
+  });
+  return { output: out };
+}
+
+/** silu: x·sigmoid(x), with its limits silu(+Inf) = +Inf and silu(-Inf) = 0. */
+export function oracleSilu(x) {
+  return { output: Float64Array.from(x.data, (v) => (v === -Infinity ? 0 : v === Infinity ? Infinity : v / (1 + Math.exp(-v)))) };
+}
+
+/** linear: x [..., In] · w [In, Out] + b in float64. */
+export function oracleLinear(x, w, b) {
+  const [inDim, outDim] = w.shape;
+  const rows = x.data.length / inDim;
+  const out = new Float64Array(rows * outDim);
+  for (let r = 0; r < rows; r++)
+    for (let o = 0; o < outDim; o++) {
+      let s = b ? b.data[o] : 0;
+      for (let i = 0; i < inDim; i++) s += x.data[r * inDim + i] * w.data[i * outDim + o];
+      out[r * outDim + o] = s;
+    }
+  return { output: out };
+}
+
+/**
+ * The transformer encoder layer from its definition, rounding to float32 where the op's contract
+ * has float32 tensors (after attention, each residual sum, each norm, the FFN hidden and output):
+ * post-norm x = LN1(x + MHA(x)); x = LN2(x + FFN(x)); pre-norm x = x + MHA(LN1(x)); x = x + FFN(LN2(x)).
+ */
+export function oracleEncoder(x, p, opts) {
+  const [B, L, E] = x.shape;
+  const f32 = (a) => Float32Array.from(a);
+  const t = (data) => ({ data, shape: [B, L, E] });
+  const ln = (v, n) => f32(oracleLayerNorm(t(v), n.gamma, n.beta, opts.eps ?? 1e-5).output);
+  const mha = (v) => f32(oracleMha(t(v), t(v), t(v), p.attention, { numHeads: opts.numHeads, causal: opts.causal, keyLengths: opts.keyLengths }).output);
+  const add = (a, b2) => Float32Array.from(a, (v, i) => v + b2[i]);
+  const ffn = (v) => {
+    const F = p.ffn.w1.shape[1];
+    const h = oracleLinear(t(v), p.ffn.w1, p.ffn.b1).output.map((s) => {
+      const u = Math.fround(s);
+      return (opts.activation ?? 'relu') === 'relu' ? (u > 0 ? u : u < 0 ? 0 : u) : oracleGelu({ data: [u] }).output[0];
+    });
+    return f32(oracleLinear({ data: f32(h), shape: [B, L, F] }, p.ffn.w2, p.ffn.b2).output);
+  };
+  if ((opts.norm ?? 'post') === 'post') {
+    const x1 = ln(add(x.data, mha(x.data)), p.norm1);
+    return { output: ln(add(x1, ffn(x1)), p.norm2) };
+  }
+  const x1 = add(x.data, mha(ln(x.data, p.norm1)));
+  return { output: add(x1, ffn(ln(x1, p.norm2))) };
+}
+
+/**
+ * Every op's oracle over the op's own call arguments (as the descriptors' cases give them):
+ * `ORACLES[op](args)` is `{ output, weights?, lse? }` (topK: `{ indices, scores }`). The reference
+ * backend is checked against these, since verify on it would compare reference with itself.
+ */
+export const ORACLES = {
+  sdpa: ([q, k, v, o]) => oracleSdpa(q, k, v, o ?? {}),
+  multiHeadAttention: ([q, k, v, p, o]) => oracleMha(q, k, v, p, o),
+  additiveAttention: ([q, k, v, p, o]) => oracleAdditive(q, k, v, p, o ?? {}),
+  targetAttention: ([t, h, p, o]) => oracleTarget(t, h, p, o ?? {}),
+  transformerEncoderLayer: ([x, p, o]) => oracleEncoder(x, p, o),
+  softmax: ([x, o]) => oracleSoftmax(x, o?.mask ?? null),
+  layerNorm: ([x, g, b, o]) => oracleLayerNorm(x, g ?? null, b ?? null, typeof o === 'number' ? o : (o?.eps ?? 1e-5)),
+  linear: ([x, w, b]) => oracleLinear(x, w, b ?? null),
+  gelu: ([x, o]) => oracleGelu(x, o?.approximate ?? 'none'),
+  silu: ([x]) => oracleSilu(x),
+  topK: ([u, it, k, o]) => oracleTopK(u, it, k, o ?? {}),
+};

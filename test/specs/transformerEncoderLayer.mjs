@@ -1,7 +1,7 @@
 // transformerEncoderLayer and positionalEncoding spec.
 import { rnd, tensorOf } from './util.mjs';
 
-export default function encoderSpec({ suite, d, tolFor, assertClose, ak, assert, backend }) {
+export default function encoderSpec({ oracle, suite, d, tolFor, assertClose, ak, assert, backend }) {
   const test = suite('transformerEncoderLayer');
   const tol = tolFor('transformerEncoderLayer');
   const { transformerEncoderLayer, multiHeadAttention, layerNorm, linear, gelu, positionalEncoding } = ak;
@@ -46,7 +46,7 @@ export default function encoderSpec({ suite, d, tolFor, assertClose, ak, assert,
       const lens = new Int32Array(B).map((_, b) => Math.max(0, L - 2 * b));
       for (const opts of [{ numHeads: H }, { numHeads: H, norm: 'pre', activation: 'gelu', causal: true, keyLengths: lens }, { numHeads: H, causal: true, eps: 1e-3 }]) {
         const o = d();
-        transformerEncoderLayer(x, p, opts, o);
+        oracle('transformerEncoderLayer', [x, p, opts], transformerEncoderLayer(x, p, opts, o));
         o.check();
       }
       const o = d({ verify: { rows: 4 } });
