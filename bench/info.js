@@ -11,6 +11,22 @@ function version(pkg) {
   }
 }
 
+/**
+ * The native ISA levels of this architecture and whether this CPU can run each: a level it lacks
+ * is not tested on this machine (its test jobs are listed as not run), so say so.
+ */
+function isaLevels() {
+  let detected = null;
+  try {
+    detected = ak.nativeInfo().detectedIsa;
+  } catch {
+    return null; // native unavailable: its reason is in the backend list
+  }
+  const order = process.arch === 'arm64' ? ['scalar', 'neon'] : ['scalar', 'avx2', 'avx512'];
+  const top = order.indexOf(detected);
+  return order.map((level, i) => ({ level, here: i <= top }));
+}
+
 function machineFacts() {
   const list = ak.backends();
   const native = list.find((b) => b.name === 'native');
@@ -31,6 +47,7 @@ function machineFacts() {
     },
     native: native && native.available ? `${native.isa ?? '?'} x ${native.threads ?? '?'} threads` : null,
     gl: gpu && gpu.available ? gpu.renderer ?? 'available' : null,
+    isaLevels: isaLevels(),
     backends: list,
   };
 }
@@ -42,6 +59,10 @@ function printInfo(facts, out = process.stdout) {
     if (b.available) {
       const extra = [b.isa && `isa ${b.isa}`, b.threads && `${b.threads} threads`, b.renderer && `renderer ${b.renderer}`].filter(Boolean).join(', ');
       out.write(`${b.name.padEnd(10)} available${extra ? ` (${extra})` : ''}; ops: ${b.ops.join(', ')}\n`);
+      if (b.name === 'native' && facts.isaLevels) {
+        const missing = facts.isaLevels.filter((l) => !l.here).map((l) => l.level);
+        out.write(`${''.padEnd(10)} ISA levels: ${facts.isaLevels.map((l) => l.level).join(', ')}; ${missing.length ? `NOT on this CPU, so not tested here: ${missing.join(', ')}` : 'every one runs (and is tested) here'}\n`);
+      }
       if (b.details) out.write(`${''.padEnd(10)} ${JSON.stringify(b.details)}\n`);
     } else {
       out.write(`${b.name.padEnd(10)} UNAVAILABLE: ${b.reason}\n`);

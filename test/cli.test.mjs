@@ -72,6 +72,18 @@ test('verify and bench: an unknown op or backend is a usage error (exit 2, the v
   }
 });
 
+test('a machine without an ISA level says so: attnkit info lists the levels it lacks, the test summary ends naming the jobs not run', () => {
+  const info = JSON.parse(cli(['info', '--json']).stdout);
+  if (info.isaLevels) {
+    assert.ok(info.isaLevels.some((l) => l.level === 'scalar' && l.here), 'scalar runs everywhere');
+    assert.match(cli(['info']).stdout, /ISA levels: .*(NOT on this CPU, so not tested here|every one runs)/);
+  }
+  const r = spawnSync(process.execPath, ['test/run.js', 'native (avx512)'], { encoding: 'utf8', env: { ...process.env, ATTNKIT_TEST_NO_ISA: 'avx512' } });
+  const lines = r.stdout.trim().split('\n');
+  assert.match(lines.at(-3), /^NOT TESTED on this machine \(counted as skipped, not passed\): native \(avx512\): avx512 treated as absent/);
+  assert.is(lines.at(-1), '0 passed, 0 failed, 1 skipped');
+});
+
 test('unknown command: usage and exit 2', () => {
   const r = cli(['frobnicate']);
   assert.is(r.status, 2);
