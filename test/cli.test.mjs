@@ -84,6 +84,19 @@ test('a machine without an ISA level says so: attnkit info lists the levels it l
   assert.is(lines.at(-1), '0 passed, 0 failed, 1 skipped');
 });
 
+test('a fresh clone installs with plain npm ci: the repository\'s .npmrc skips onnxruntime-node\'s CUDA download; a gl that did not build ends the install with one line naming the setup script', () => {
+  const cfg = spawnSync('npm', ['config', 'get', 'onnxruntime-node-install'], { encoding: 'utf8' });
+  assert.is(cfg.stdout.trim(), 'skip', `npm config in the repository: ${cfg.stdout}${cfg.stderr}`);
+  const pkg = JSON.parse(readFileSync('package.json', 'utf8'));
+  assert.match(pkg.scripts.postinstall, /scripts\/check-gl\.js/);
+  const empty = mkdtempSync(join(tmpdir(), 'attnkit-nogl-'));
+  const r = spawnSync(process.execPath, ['scripts/check-gl.js', empty], { encoding: 'utf8' });
+  const lines = r.stderr.trim().split('\n');
+  assert.is(lines.length, 1, r.stderr);
+  assert.match(lines[0], /gl \(headless-gl\) is not installed, so the gpu backend is unavailable.*bash scripts\/setup\.sh/);
+  assert.is(spawnSync(process.execPath, ['scripts/check-gl.js'], { encoding: 'utf8' }).stderr, '', 'silent when gl is built');
+});
+
 test('unknown command: usage and exit 2', () => {
   const r = cli(['frobnicate']);
   assert.is(r.status, 2);
