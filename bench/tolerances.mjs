@@ -1,13 +1,17 @@
 #!/usr/bin/env node
-// Accuracy of each backend against reference on every op descriptor's checks (random and
-// adversarial inputs, src/ops/<op>.ts `cases.checks`) plus a dense grid of x in [-100, 100] for
-// the elementwise ops: the measurements behind the descriptors' tolerances. Native runs once per
-// ISA this CPU has (one child process each, ATTNKIT_ISA), gpu once (under xvfb-run when there is
-// no display). Non-finite results count only where reference has the same value.
+// The measurements behind every verify tolerance, and the tolerances they give under one rule.
+// Each backend against reference on every op descriptor's checks (random and adversarial inputs,
+// src/ops/<op>.ts `cases.checks`) and quick bench cases (larger shapes), plus a dense grid of x in
+// [-100, 100] for the elementwise ops. Native runs once per ISA this CPU has (one child process
+// each, ATTNKIT_ISA), gpu once (under xvfb-run when there is no display). Cases whose logits are
+// ill-conditioned (`logitMagnitude`) are left out: they are judged by the derived bound 8·M·2^-24.
+// Non-finite results must equal reference's (counted, never measured as an error).
 //
-// Usage: node bench/tolerances.mjs [--op silu,gelu] [--backend native,gpu]
-// Prints, per op / backend / ISA: the max abs error, the max rel error where |want| >= 1e-2, and
-// the atol each element needs at the descriptor's rtol (the largest |got - want| - rtol·|want|).
+// The rule (README, Tolerances): rtol = 4 x the largest relative error where |want| is within a
+// decade of its output's largest, over every ISA; atol = 4 x the largest |got - want| - rtol·|want| left at that rtol (at least 1e-30),
+// each rounded up to two significant digits.
+//
+// Usage: node bench/tolerances.mjs [--op silu,gelu] [--backend native,gpu] [--json out.json]
 import { spawnSync } from 'child_process';
 import { fileURLToPath } from 'url';
 import * as ak from 'attnkit';
@@ -20,6 +24,7 @@ const opt = (name, def) => {
 const OPS = opt('--op', ak.OP_NAMES.join(',')).split(',');
 const BACKENDS = opt('--backend', 'native,gpu').split(',');
 const CHILD = opt('--child', null); // internal: measure one backend in this process, print JSON
+const HEADROOM = 4;
 
 /** Elementwise ops: one row of x from -100 to 100 in steps of 1/64 (every regime, both tails). */
 const ELEMENTWISE = new Set(['gelu', 'silu']);
@@ -30,7 +35,7 @@ function grid() {
   return { data: x, shape: [1, n] };
 }
 
-/** The float outputs of a result, by name. */
+/** The float outputs of a result, by name (topK's indices are judged through its scores). */
 function fieldsOf(res) {
   if (res && res.data instanceof Float32Array) return { output: res.data };
   const out = {};
@@ -38,64 +43,131 @@ function fieldsOf(res) {
   return out;
 }
 
-function measure(backend, op) {
+/** Every (got, want) pair of an op on a backend: callback(g, w, scale) per element, scale = max |want| of that output. */
+function eachPair(backend, op, onPair) {
   const desc = ak.OPS[op];
-  const { rtol } = desc.tolerances[backend];
-  const cases = desc.cases.checks(false).map((c) => c.args);
+  const cases = desc.cases.checks(false).filter((c) => !c.logitMagnitude).map((c) => c.args);
+  for (const b of desc.cases.bench(true)) cases.push(b.make().args);
   if (ELEMENTWISE.has(op)) cases.push([grid(), {}]);
-  const m = { maxAbs: 0, maxRel: 0, atolNeeded: 0, mismatchedNonFinite: 0, cases: cases.length };
+  let mismatchedNonFinite = 0;
   for (const args of cases) {
     const got = fieldsOf(desc.call(args, { backend }));
     const want = fieldsOf(desc.call(args, { backend: 'reference' }));
     for (const [name, w] of Object.entries(want)) {
       const g = got[name];
+      let scale = 0;
+      for (const v of w) if (Number.isFinite(v)) scale = Math.max(scale, Math.abs(v));
       for (let i = 0; i < w.length; i++) {
         if (!Number.isFinite(w[i]) || !Number.isFinite(g[i])) {
-          if (!Object.is(w[i], g[i]) && !(Number.isNaN(w[i]) && Number.isNaN(g[i])) && !(w[i] === g[i])) m.mismatchedNonFinite++;
+          if (!(Number.isNaN(w[i]) ? Number.isNaN(g[i]) : w[i] === g[i])) mismatchedNonFinite++;
           continue;
         }
-        const e = Math.abs(g[i] - w[i]);
-        m.maxAbs = Math.max(m.maxAbs, e);
-        if (Math.abs(w[i]) >= 1e-2) m.maxRel = Math.max(m.maxRel, e / Math.abs(w[i]));
-        m.atolNeeded = Math.max(m.atolNeeded, e - rtol * Math.abs(w[i]));
+        onPair(g[i], w[i], scale);
       }
     }
   }
-  return m;
+  return { cases: cases.length, mismatchedNonFinite };
+}
+
+/**
+ * Pass 1: max abs, and max rel over the elements within a decade of their output's largest
+ * (|want| >= max|want| / 10: where a relative error describes the arithmetic, not a cancellation
+ * that left a small difference of large terms). Pass 2 (rtol given): the atol each element still needs.
+ */
+function measure(backend, op, rtol) {
+  const declared = ak.OPS[op].tolerances[backend];
+  const m = { maxAbs: 0, maxRel: 0, atolNeeded: 0, declaredAtolNeeded: 0 };
+  const info = eachPair(backend, op, (g, w, scale) => {
+    const e = Math.abs(g - w);
+    m.maxAbs = Math.max(m.maxAbs, e);
+    if (Math.abs(w) >= scale / 10 && w !== 0) m.maxRel = Math.max(m.maxRel, e / Math.abs(w));
+    if (rtol !== undefined) m.atolNeeded = Math.max(m.atolNeeded, e - rtol * Math.abs(w));
+    m.declaredAtolNeeded = Math.max(m.declaredAtolNeeded, e - declared.rtol * Math.abs(w));
+  });
+  return { ...m, ...info };
 }
 
 if (CHILD) {
+  const rtols = JSON.parse(opt('--rtols', '{}'));
   const out = {};
-  for (const op of OPS) out[op] = measure(CHILD, op);
+  for (const op of OPS) out[op] = measure(CHILD, op, rtols[op]);
   process.stdout.write(JSON.stringify(out));
   process.exit(0);
 }
 
 const self = fileURLToPath(import.meta.url);
-function child(backend, env) {
-  const cmd = backend === 'gpu' && !process.env.DISPLAY ? ['xvfb-run', ['-a', '-s', '-screen 0 1x1x24 -nolisten tcp', process.execPath, self]] : [process.execPath, [self]];
-  const r = spawnSync(cmd[0], [...cmd[1], '--child', backend, '--op', OPS.join(',')], { env: { ...process.env, ...env }, encoding: 'utf8', maxBuffer: 1 << 26 });
+function child(backend, env, rtols) {
+  const node = [self, '--child', backend, '--op', OPS.join(','), '--rtols', JSON.stringify(rtols)];
+  const cmd = backend === 'gpu' && !process.env.DISPLAY ? ['xvfb-run', ['-a', '-s', '-screen 0 1x1x24 -nolisten tcp', process.execPath, ...node]] : [process.execPath, node];
+  const r = spawnSync(cmd[0], cmd[1], { env: { ...process.env, ...env }, encoding: 'utf8', maxBuffer: 1 << 26 });
   if (r.status !== 0) throw new Error(`${backend} ${JSON.stringify(env)}: exit ${r.status}\n${r.stderr}`);
   return JSON.parse(r.stdout);
 }
+
+/** x rounded up to two significant digits. */
+const up2 = (x) => {
+  if (!(x > 0)) return 0;
+  const e = 10 ** (Math.floor(Math.log10(x)) - 1);
+  return Number((Math.ceil(x / e - 1e-9) * e).toPrecision(2));
+};
 
 const runs = [];
 if (BACKENDS.includes('native')) {
   for (const isa of ['scalar', 'avx2', 'avx512']) {
     const probe = spawnSync(process.execPath, ['-e', "const ak=require('attnkit');process.exit(ak.backends().find(b=>b.name==='native').available?0:1)"], { env: { ...process.env, ATTNKIT_ISA: isa } });
-    if (probe.status === 0) runs.push({ backend: 'native', isa, res: child('native', { ATTNKIT_ISA: isa }) });
+    if (probe.status === 0) runs.push({ backend: 'native', isa, env: { ATTNKIT_ISA: isa } });
     else console.log(`native ${isa}: not available on this CPU, not measured`);
   }
 }
-if (BACKENDS.includes('gpu')) runs.push({ backend: 'gpu', isa: '-', res: child('gpu', {}) });
+if (BACKENDS.includes('gpu')) runs.push({ backend: 'gpu', isa: '-', env: {} });
+
+// Pass 1 on every run; the rule's rtol per backend (worst ISA); pass 2 at that rtol.
+for (const r of runs) r.pass1 = child(r.backend, r.env, {});
+const rule = {};
+for (const backend of new Set(runs.map((r) => r.backend))) {
+  rule[backend] = {};
+  for (const op of OPS) rule[backend][op] = { rtol: up2(HEADROOM * Math.max(...runs.filter((r) => r.backend === backend).map((r) => r.pass1[op].maxRel))) };
+}
+for (const r of runs) {
+  const rtols = Object.fromEntries(OPS.map((op) => [op, rule[r.backend][op].rtol]));
+  r.pass2 = child(r.backend, r.env, rtols);
+}
+for (const backend of Object.keys(rule)) {
+  for (const op of OPS) {
+    const need = Math.max(...runs.filter((r) => r.backend === backend).map((r) => r.pass2[op].atolNeeded));
+    rule[backend][op].atol = Math.max(up2(HEADROOM * need), 1e-30);
+  }
+}
 
 const f = (x) => (x === 0 ? '0' : x.toExponential(1));
-console.log('| op | backend | isa | cases | max abs err | max rel err (\\|want\\| >= 1e-2) | atol needed at the declared rtol | declared (rtol, atol) | non-finite mismatches |');
-console.log('|---|---|---|---|---|---|---|---|---|');
+console.log('| op | backend | isa | cases | max abs err | max rel err (\\|want\\| >= max/10) | declared (rtol, atol) | atol needed at the declared rtol | within? | the rule gives (rtol, atol) | non-finite mismatches |');
+console.log('|---|---|---|---|---|---|---|---|---|---|---|');
 for (const op of OPS) {
   for (const r of runs) {
-    const m = r.res[op];
+    const m = r.pass1[op];
     const t = ak.OPS[op].tolerances[r.backend];
-    console.log(`| ${op} | ${r.backend} | ${r.isa} | ${m.cases} | ${f(m.maxAbs)} | ${f(m.maxRel)} | ${f(Math.max(0, m.atolNeeded))} | ${f(t.rtol)}, ${f(t.atol)} | ${m.mismatchedNonFinite} |`);
+    const g = rule[r.backend][op];
+    const need = Math.max(0, m.declaredAtolNeeded);
+    console.log(`| ${op} | ${r.backend} | ${r.isa} | ${m.cases} | ${f(m.maxAbs)} | ${f(m.maxRel)} | ${f(t.rtol)}, ${f(t.atol)} | ${f(need)} | ${need <= t.atol ? `yes, ${f(t.atol / Math.max(need, 1e-300))}x` : 'NO'} | ${f(g.rtol)}, ${f(g.atol)} | ${m.mismatchedNonFinite + r.pass2[op].mismatchedNonFinite} |`);
   }
+}
+console.log(`\nrule (${HEADROOM}x headroom): ${JSON.stringify(rule)}`);
+const JSON_OUT = opt('--json', null);
+if (JSON_OUT) {
+  // Per backend and op: the worst figures over its runs (ISAs), and the tolerance the rule gives.
+  const measured = {};
+  for (const backend of Object.keys(rule)) {
+    measured[backend] = {};
+    for (const op of OPS) {
+      const rs = runs.filter((r) => r.backend === backend);
+      measured[backend][op] = {
+        maxAbs: Math.max(...rs.map((r) => r.pass1[op].maxAbs)),
+        maxRel: Math.max(...rs.map((r) => r.pass1[op].maxRel)),
+        atolNeeded: Math.max(0, ...rs.map((r) => r.pass2[op].atolNeeded)),
+        declaredAtolNeeded: Math.max(0, ...rs.map((r) => r.pass1[op].declaredAtolNeeded)),
+        isas: rs.map((r) => r.isa),
+      };
+    }
+  }
+  (await import('fs')).writeFileSync(JSON_OUT, `${JSON.stringify({ headroom: HEADROOM, rule, measured }, null, 2)}\n`);
 }

@@ -3,7 +3,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 
@@ -88,13 +88,18 @@ test('a fresh clone installs with plain npm ci: the repository\'s .npmrc skips o
   const cfg = spawnSync('npm', ['config', 'get', 'onnxruntime-node-install'], { encoding: 'utf8' });
   assert.is(cfg.stdout.trim(), 'skip', `npm config in the repository: ${cfg.stdout}${cfg.stderr}`);
   const pkg = JSON.parse(readFileSync('package.json', 'utf8'));
-  assert.match(pkg.scripts.postinstall, /scripts\/check-gl\.js/);
+  assert.is(pkg.scripts.install, 'node native/install.js');
   const empty = mkdtempSync(join(tmpdir(), 'attnkit-nogl-'));
-  const r = spawnSync(process.execPath, ['scripts/check-gl.js', empty], { encoding: 'utf8' });
+  const r = spawnSync(process.execPath, ['native/install.js', empty], { encoding: 'utf8' });
   const lines = r.stderr.trim().split('\n');
   assert.is(lines.length, 1, r.stderr);
-  assert.match(lines[0], /gl \(headless-gl\) is not installed, so the gpu backend is unavailable.*bash scripts\/setup\.sh/);
-  assert.is(spawnSync(process.execPath, ['scripts/check-gl.js'], { encoding: 'utf8' }).stderr, '', 'silent when gl is built');
+  assert.match(lines[0], /gl \(headless-gl\) is not installed, so the gpu backend is unavailable: install its build packages/);
+  assert.is(spawnSync(process.execPath, ['native/install.js', '.'], { encoding: 'utf8' }).stderr, '', 'silent when gl is built');
+  // In a clone of this repository the line names its setup script.
+  const repo = mkdtempSync(join(tmpdir(), 'attnkit-repo-'));
+  mkdirSync(join(repo, 'scripts'));
+  writeFileSync(join(repo, 'scripts', 'setup.sh'), '');
+  assert.match(spawnSync(process.execPath, ['native/install.js', repo], { encoding: 'utf8' }).stderr, /^attnkit: gl \(headless-gl\) is not installed, so the gpu backend is unavailable: run bash scripts\/setup\.sh/);
 });
 
 test('unknown command: usage and exit 2', () => {

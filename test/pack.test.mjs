@@ -182,7 +182,7 @@ test('source install: the install script builds the addon; require and import sh
   assert.ok(fs.existsSync(path.join(pkgDir, 'build', 'Release', 'attnkit.node')), `no build/Release/attnkit.node: the addon was not compiled on install\n${tail(r.out)}`);
   console.log(`source install (compiles the addon): ${r.seconds.toFixed(0)} s`);
   // npm 11's install-script policy: attnkit was not approved here, so npm names it (advisory in npm 11.x: the script still ran).
-  if (/install-scripts/.test(r.out)) assert.match(r.out, /attnkit@[\d.]+ \(install: node-gyp-build\)/);
+  if (/install-scripts/.test(r.out)) assert.match(r.out, /attnkit@[\d.]+ \(install: node native\/install\.js\)/);
   fs.writeFileSync(path.join(app, 'check.cjs'), CHECK_CJS);
   fs.writeFileSync(path.join(app, 'check.mjs'), CHECK_MJS);
   const c = sh(process.execPath, ['check.cjs'], { cwd: app, log: 'source-require.log' });

@@ -303,7 +303,7 @@ float* Args::into_output_f32(const char* field, const char* name, uint64_t n) {
   // Async: the kernel writes a copy; result() copies it into the caller's array, checked again then.
   job_.views.pop_back();
   std::vector<uint64_t>& c = job_.copies.emplace_back((n * sizeof(float) + 7) / 8);
-  job_.out_copies.push_back(Job::OutCopy{job_.keep.size() - 1, this->field(field), reinterpret_cast<const float*>(c.data()),
+  job_.out_copies.push_back(Job::View{job_.keep.size() - 1, this->field(field), c.data(),
                                          static_cast<size_t>(n)});
   return reinterpret_cast<float*>(c.data());
 }
@@ -320,7 +320,7 @@ uint64_t Args::rows_cols(int64_t* rows, int64_t* cols) {
 }
 
 Napi::Value Job::result(Napi::Env env) {
-  for (const OutCopy& o : out_copies) {
+  for (const View& o : out_copies) {
     void* data = nullptr;
     size_t length = 0;
     if (napi_get_typedarray_info(env, keep[o.keep].Value(), nullptr, &length, &data, nullptr, nullptr) != napi_ok || !data ||

@@ -69,14 +69,9 @@ struct Job {
   std::vector<View> views;
   /// Job-owned memory (8-byte aligned): the async copies of the inputs and outputs.
   std::deque<std::vector<uint64_t>> copies;
-  /// Async: a caller's output array (its keep index and field) and the copy the kernel writes.
-  struct OutCopy {
-    size_t keep;
-    std::string name;
-    const float* data;
-    size_t elements;
-  };
-  std::vector<OutCopy> out_copies;
+  /// Async: a caller's output array (its keep index and field) with the copy the kernel writes
+  /// (`data`, `elements` floats), copied into the array by result().
+  std::vector<View> out_copies;
 };
 
 /// A job that runs the active ISA's entry of one kernel table on `Params` (the row-wise

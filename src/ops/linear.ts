@@ -64,6 +64,8 @@ export const linearOp: OpDescriptor<'linear'> = defineOp({
         cases.push({ label: `[${M},${I}]x[${I},${O}]${O % 2 ? ' + b' : ''}`, args: [rnd([M, I], M + I), rnd([I, O], I + O, 0.2), O % 2 ? rnd([O], O) : null] });
       }
       cases.push({ label: '[2,3,17]x[17,9] (rank 3)', args: [rnd([2, 3, 17], 50), rnd([17, 9], 51, 0.2), rnd([9], 52)] });
+      // Long reductions: the error grows with K (FFN down-projections, wide layers).
+      cases.push({ label: '[5,4096]x[4096,17] (K = 4096)', args: [rnd([5, 4096], 53), rnd([4096, 17], 54, 0.05), rnd([17], 55)] });
       return cases;
     },
     bench(quick) {

@@ -177,7 +177,8 @@ export const topKOp: OpDescriptor<'topK'> = defineOp({
       }];
     },
     checks(quick) {
-      return (quick ? [[5, 1000, 17, 10]] : [[5, 1000, 17, 10], [33, 20011, 64, 100], [1, 7, 3, 7]]).map(([B, N, D, k]) => {
+      // The last case ranks every item: its scores run through zero (cancelling dot products).
+      return (quick ? [[5, 1000, 17, 10]] : [[5, 1000, 17, 10], [33, 20011, 64, 100], [1, 7, 3, 7], [3, 300, 64, 300]]).map(([B, N, D, k]) => {
         const exclude = Array.from({ length: B }, (_, b) => (b % 2 ? null : [b, (b * 7) % N, N - 1]));
         return { label: `B=${B} N=${N} D=${D} k=${k} exclude`, args: [rnd([B, D], 60), rnd([N, D], 61), k, { exclude }] };
       });

@@ -3,6 +3,6 @@
 using attnkit::GeluParams;
 
 inline void gelu_run(const GeluParams& p) {
-  if (p.tanh_approx) elementwise_run(p.x, p.out, p.n, [](V::F x) { return vgelu_tanh(x); });
-  else elementwise_run(p.x, p.out, p.n, [](V::F x) { return vgelu(x); });
+  if (p.tanh_approx) elementwise_run(p.x, p.out, p.n, GeluTanh{});
+  else elementwise_run(p.x, p.out, p.n, Gelu{});
 }

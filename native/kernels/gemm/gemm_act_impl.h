@@ -3,7 +3,7 @@
 using attnkit::GemmAct;
 
 inline void gemm_act_run(float* C, int64_t ldc, int64_t rows, int64_t cols, int act) {
-  if (act == static_cast<int>(GemmAct::Relu)) map_tile(C, ldc, rows, cols, [](V::F x) { return vrelu(x); });
-  else if (act == static_cast<int>(GemmAct::Gelu)) map_tile(C, ldc, rows, cols, [](V::F x) { return vgelu(x); });
-  else if (act == static_cast<int>(GemmAct::GeluTanh)) map_tile(C, ldc, rows, cols, [](V::F x) { return vgelu_tanh(x); });
+  if (act == static_cast<int>(GemmAct::Relu)) map_tile(C, ldc, rows, cols, Relu{});
+  else if (act == static_cast<int>(GemmAct::Gelu)) map_tile(C, ldc, rows, cols, Gelu{});
+  else if (act == static_cast<int>(GemmAct::GeluTanh)) map_tile(C, ldc, rows, cols, GeluTanh{});
 }

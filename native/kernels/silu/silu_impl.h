@@ -2,4 +2,4 @@
 // vmath_generic.h, which holds the silu itself: vsilu).
 using attnkit::SiluParams;
 
-inline void silu_run(const SiluParams& p) { elementwise_run(p.x, p.out, p.n, [](V::F x) { return vsilu(x); }); }
+inline void silu_run(const SiluParams& p) { elementwise_run(p.x, p.out, p.n, Silu{}); }

@@ -4,8 +4,8 @@
 using attnkit::DinAct;
 
 inline void targetAttention_act_run(float* x, int64_t rows, int64_t cols, int64_t ld, int kind, const float* alpha) {
-  if (kind == static_cast<int>(DinAct::Relu)) return map_tile(x, ld, rows, cols, [](V::F z) { return vrelu(z); });
-  if (kind == static_cast<int>(DinAct::Sigmoid)) return map_tile(x, ld, rows, cols, [](V::F z) { return vsigmoid(z); });
+  if (kind == static_cast<int>(DinAct::Relu)) return map_tile(x, ld, rows, cols, Relu{});
+  if (kind == static_cast<int>(DinAct::Sigmoid)) return map_tile(x, ld, rows, cols, Sigmoid{});
   for (int64_t r = 0; r < rows; r++) {
     float* v = x + r * ld;
     for (int64_t c = 0; c < cols; c += V::W) {

@@ -109,3 +109,22 @@ static inline V::F vgelu_tanh(V::F x) {
 static inline V::F vsilu(V::F x) {
   return V::blend(V::eq(x, V::set1(-__builtin_inff())), V::mul(x, vsigmoid(x)), V::set1(-0.0f));
 }
+
+// The activations as function objects, for the drivers that map them over memory (elementwise_run,
+// map_tile). Not lambdas: GCC compiles a captureless lambda's conversion to a function pointer
+// outside the ISA region it is written in (-Wpsabi: a vector return without the ISA enabled).
+struct Relu {
+  V::F operator()(V::F x) const { return vrelu(x); }
+};
+struct Sigmoid {
+  V::F operator()(V::F x) const { return vsigmoid(x); }
+};
+struct Gelu {
+  V::F operator()(V::F x) const { return vgelu(x); }
+};
+struct GeluTanh {
+  V::F operator()(V::F x) const { return vgelu_tanh(x); }
+};
+struct Silu {
+  V::F operator()(V::F x) const { return vsilu(x); }
+};
