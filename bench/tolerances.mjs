@@ -13,6 +13,9 @@
 //
 // Usage: node bench/tolerances.mjs [--op silu,gelu] [--backend native,gpu] [--json out.json]
 import { spawnSync } from 'child_process';
+import fs from 'fs';
+import os from 'os';
+import path from 'path';
 import { fileURLToPath } from 'url';
 import * as ak from 'attnkit';
 
@@ -35,73 +38,73 @@ function grid() {
   return { data: x, shape: [1, n] };
 }
 
-/** The float outputs of a result, by name (topK's indices are judged through its scores). */
-function fieldsOf(res) {
-  if (res && res.data instanceof Float32Array) return { output: res.data };
-  const out = {};
-  for (const [k, v] of Object.entries(res)) if (v && v.data instanceof Float32Array) out[k] = v.data;
-  return out;
-}
-
-/** Every (got, want) pair of an op on a backend: callback(g, w, scale) per element, scale = max |want| of that output. */
-function eachPair(backend, op, onPair) {
-  const desc = ak.OPS[op];
-  const cases = desc.cases.checks(false).filter((c) => !c.logitMagnitude).map((c) => c.args);
-  for (const b of desc.cases.bench(true)) cases.push(b.make().args);
-  if (ELEMENTWISE.has(op)) cases.push([grid(), {}]);
-  let mismatchedNonFinite = 0;
-  for (const args of cases) {
-    const got = fieldsOf(desc.call(args, { backend }));
-    const want = fieldsOf(desc.call(args, { backend: 'reference' }));
-    for (const [name, w] of Object.entries(want)) {
-      const g = got[name];
-      let scale = 0;
-      for (const v of w) if (Number.isFinite(v)) scale = Math.max(scale, Math.abs(v));
-      for (let i = 0; i < w.length; i++) {
-        if (!Number.isFinite(w[i]) || !Number.isFinite(g[i])) {
-          if (!(Number.isNaN(w[i]) ? Number.isNaN(g[i]) : w[i] === g[i])) mismatchedNonFinite++;
-          continue;
-        }
-        onPair(g[i], w[i], scale);
+/**
+ * The child: this op list's checks (the whole list, as `attnkit verify` runs them; ill-conditioned
+ * ones left out), quick bench cases and grid on one backend, seen by the preloaded probe.
+ */
+function childMeasure(backend) {
+  for (const op of OPS) {
+    const desc = ak.OPS[op];
+    const cases = desc.cases.checks(false).filter((c) => !c.logitMagnitude).map((c) => c.args);
+    for (const b of desc.cases.bench(true)) cases.push(b.make().args);
+    if (ELEMENTWISE.has(op)) cases.push([grid(), {}]);
+    for (const args of cases) {
+      try {
+        desc.call(args, { backend, verify: true });
+      } catch (e) {
+        if (!(e instanceof ak.NumericsMismatchError)) throw e; // seen by the probe all the same
       }
     }
   }
-  return { cases: cases.length, mismatchedNonFinite };
 }
 
-/**
- * Pass 1: max abs, and max rel over the elements within a decade of their output's largest
- * (|want| >= max|want| / 10: where a relative error describes the arithmetic, not a cancellation
- * that left a small difference of large terms). Pass 2 (rtol given): the atol each element still needs.
- */
-function measure(backend, op, rtol) {
-  const declared = ak.OPS[op].tolerances[backend];
-  const m = { maxAbs: 0, maxRel: 0, atolNeeded: 0, declaredAtolNeeded: 0 };
-  const info = eachPair(backend, op, (g, w, scale) => {
-    const e = Math.abs(g - w);
-    m.maxAbs = Math.max(m.maxAbs, e);
-    if (Math.abs(w) >= scale / 10 && w !== 0) m.maxRel = Math.max(m.maxRel, e / Math.abs(w));
-    if (rtol !== undefined) m.atolNeeded = Math.max(m.atolNeeded, e - rtol * Math.abs(w));
-    m.declaredAtolNeeded = Math.max(m.declaredAtolNeeded, e - declared.rtol * Math.abs(w));
-  });
-  return { ...m, ...info };
-}
+/** The test files whose comparisons are measured, per backend (besides the quick bench cases). */
+const TEST_FILES = {
+  native: ['test/native.test.mjs', 'test/native-composites.test.mjs', 'test/edge.test.mjs'],
+  gpu: ['test/gpu.test.mjs', 'test/edge.test.mjs'],
+};
 
 if (CHILD) {
-  const rtols = JSON.parse(opt('--rtols', '{}'));
-  const out = {};
-  for (const op of OPS) out[op] = measure(CHILD, op, rtols[op]);
-  process.stdout.write(JSON.stringify(out));
-  process.exit(0);
+  childMeasure(CHILD);
+} else {
+  await main();
 }
 
+async function main() {
 const self = fileURLToPath(import.meta.url);
 function child(backend, env, rtols) {
-  const node = [self, '--child', backend, '--op', OPS.join(','), '--rtols', JSON.stringify(rtols)];
-  const cmd = backend === 'gpu' && !process.env.DISPLAY ? ['xvfb-run', ['-a', '-s', '-screen 0 1x1x24 -nolisten tcp', process.execPath, ...node]] : [process.execPath, node];
-  const r = spawnSync(cmd[0], cmd[1], { env: { ...process.env, ...env }, encoding: 'utf8', maxBuffer: 1 << 26 });
-  if (r.status !== 0) throw new Error(`${backend} ${JSON.stringify(env)}: exit ${r.status}\n${r.stderr}`);
-  return JSON.parse(r.stdout);
+  const root = path.join(path.dirname(self), '..');
+  const prefix = path.join(os.tmpdir(), `attnkit-tolerances-${process.pid}-${backend}-${env.ATTNKIT_ISA ?? ''}`);
+  const probeEnv = {
+    ...process.env, ...env, NO_COLOR: '1',
+    ATTNKIT_TOLERANCE_PROBE_OUT: prefix, ATTNKIT_TOLERANCE_PROBE_BACKEND: backend, ATTNKIT_TOLERANCE_PROBE_RTOLS: JSON.stringify(rtols),
+  };
+  const display = backend === 'gpu' && !process.env.DISPLAY;
+  const runNode = (args) => {
+    const node = ['-r', path.join(root, 'bench', 'tolerance-probe.cjs'), ...args];
+    const cmd = display ? ['xvfb-run', ['-a', '-s', '-screen 0 1x1x24 -nolisten tcp', process.execPath, ...node]] : [process.execPath, node];
+    // The tests' own verdicts (their exit codes) do not matter here: only what the probe saw.
+    spawnSync(cmd[0], cmd[1], { cwd: root, env: probeEnv, encoding: 'utf8', maxBuffer: 1 << 28 });
+  };
+  runNode([self, '--child', backend, '--op', OPS.join(',')]);
+  for (const file of TEST_FILES[backend] ?? []) runNode(['--expose-gc', file]);
+  // Merge every process's figures (each op: the worst of each).
+  const merged = {};
+  for (const op of OPS) merged[op] = { maxAbs: 0, maxRel: 0, atolNeeded: 0, declaredAtolNeeded: 0, outputs: 0, mismatchedNonFinite: 0 };
+  const files = fs.readdirSync(os.tmpdir()).filter((f) => f.startsWith(path.basename(prefix) + '.') && f.endsWith('.json'));
+  if (!files.length) throw new Error(`${backend} ${JSON.stringify(env)}: the probe wrote nothing`);
+  for (const f of files) {
+    const part = JSON.parse(fs.readFileSync(path.join(os.tmpdir(), f), 'utf8'));
+    fs.unlinkSync(path.join(os.tmpdir(), f));
+    for (const [op, x] of Object.entries(part)) {
+      if (!merged[op]) continue;
+      const y = merged[op];
+      for (const k of ['maxAbs', 'maxRel', 'atolNeeded', 'declaredAtolNeeded']) y[k] = Math.max(y[k], x[k]);
+      y.outputs += x.outputs;
+      y.mismatchedNonFinite += x.mismatchedNonFinite;
+    }
+  }
+  return merged;
 }
 
 /** x rounded up to two significant digits. */
@@ -140,7 +143,7 @@ for (const backend of Object.keys(rule)) {
 }
 
 const f = (x) => (x === 0 ? '0' : x.toExponential(1));
-console.log('| op | backend | isa | cases | max abs err | max rel err (\\|want\\| >= max/10) | declared (rtol, atol) | atol needed at the declared rtol | within? | the rule gives (rtol, atol) | non-finite mismatches |');
+console.log('| op | backend | isa | outputs compared | max abs err | max rel err (\\|want\\| >= max/10) | declared (rtol, atol) | atol needed at the declared rtol | within? | the rule gives (rtol, atol) | non-finite mismatches |');
 console.log('|---|---|---|---|---|---|---|---|---|---|---|');
 for (const op of OPS) {
   for (const r of runs) {
@@ -148,7 +151,7 @@ for (const op of OPS) {
     const t = ak.OPS[op].tolerances[r.backend];
     const g = rule[r.backend][op];
     const need = Math.max(0, m.declaredAtolNeeded);
-    console.log(`| ${op} | ${r.backend} | ${r.isa} | ${m.cases} | ${f(m.maxAbs)} | ${f(m.maxRel)} | ${f(t.rtol)}, ${f(t.atol)} | ${f(need)} | ${need <= t.atol ? `yes, ${f(t.atol / Math.max(need, 1e-300))}x` : 'NO'} | ${f(g.rtol)}, ${f(g.atol)} | ${m.mismatchedNonFinite + r.pass2[op].mismatchedNonFinite} |`);
+    console.log(`| ${op} | ${r.backend} | ${r.isa} | ${m.outputs} | ${f(m.maxAbs)} | ${f(m.maxRel)} | ${f(t.rtol)}, ${f(t.atol)} | ${f(need)} | ${need <= t.atol ? `yes, ${f(t.atol / Math.max(need, 1e-300))}x` : 'NO'} | ${f(g.rtol)}, ${f(g.atol)} | ${m.mismatchedNonFinite + r.pass2[op].mismatchedNonFinite} |`);
   }
 }
 console.log(`\nrule (${HEADROOM}x headroom): ${JSON.stringify(rule)}`);
@@ -169,5 +172,6 @@ if (JSON_OUT) {
       };
     }
   }
-  (await import('fs')).writeFileSync(JSON_OUT, `${JSON.stringify({ headroom: HEADROOM, rule, measured }, null, 2)}\n`);
+  fs.writeFileSync(JSON_OUT, `${JSON.stringify({ headroom: HEADROOM, rule, measured }, null, 2)}\n`);
+}
 }

@@ -89,6 +89,27 @@ function fields(result: unknown): Record<string, ArrayLike<number>> {
   return out;
 }
 
+/**
+ * Sees every output that {@link compareResults} checks, with the tolerance it is checked at and the
+ * rows checked (`inRows(i)`: whether element i is in a checked row). For measurement tools
+ * (bench/tolerances.mjs), not part of the public API.
+ */
+export type ComparisonProbe = (
+  op: OpName,
+  backend: string,
+  output: string,
+  got: ArrayLike<number>,
+  want: ArrayLike<number>,
+  inRows: (i: number) => boolean,
+  tol: Tolerance,
+) => void;
+let probe: ComparisonProbe | null = null;
+
+/** Install the comparison probe (null removes it). Internal: reached through dist/cjs/dispatch/compare.js only. */
+export function setComparisonProbe(p: ComparisonProbe | null): void {
+  probe = p;
+}
+
 /** Compare a backend's result with reference's over the rows flagged in `filter`. */
 export function compareResults(
   op: OpName,
@@ -101,6 +122,11 @@ export function compareResults(
 ): VerifyReport {
   const g = fields(got);
   const w = fields(want);
+  if (probe) {
+    for (const name of Object.keys(w)) {
+      if (g[name] && g[name].length === w[name].length) probe(op, backend, name, g[name], w[name], (i) => !filter || !!filter[layout.rowOf(name, i)], tol);
+    }
+  }
   let acc: ComparisonAcc;
   if (layout.compare) {
     acc = layout.compare(g, w, filter, tol);

@@ -135,11 +135,13 @@ export const transformerEncoderLayerOp: OpDescriptor<'transformerEncoderLayer'> 
     eps: { kind: 'finite', default: 1e-5, doc: 'LayerNorm epsilon (>= 0)' },
   },
   tolerances: {
-    // bench/native-gemm.mjs (random inputs, odd sizes, every ISA): at rtol 1e-4 the worst case
-    // needs atol 3.3e-6 (max |got - want| 8.1e-6 on outputs up to 7; layerNorm amplifies); ~3.6x headroom.
-    native: { rtol: 1e-4, atol: 1.2e-5 },
-    // bench/gpu.mjs --tolerances on llvmpipe: atol 6.4e-7 needed at rtol 1e-4; ~4x that.
-    gpu: { rtol: 1e-4, atol: 2.5e-6 },
+    // The rule (README, Tolerances): 4x what node bench/tolerances.mjs measures over every
+    // comparison with reference in the tests, the checks and the quick bench cases. Native, worst
+    // ISA: max rel error 3.8e-6 (|want| within a decade of its output's largest), then
+    // 1.1e-6 of atol needed at 4x that rtol (max abs error 2.5e-6).
+    native: { rtol: 1.6e-5, atol: 4.6e-6 },
+    // gpu on llvmpipe: max rel 3.2e-6, then 1.6e-6 of atol (max abs 2.1e-6).
+    gpu: { rtol: 1.3e-5, atol: 6.6e-6 },
   },
   cost: (s) => {
     const { B, L, E, F } = s as Record<string, number>;
