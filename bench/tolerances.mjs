@@ -18,6 +18,7 @@ import os from 'os';
 import path from 'path';
 import { fileURLToPath } from 'url';
 import * as ak from 'attnkit';
+import { gemmFamilyCases } from './accuracy-cases.mjs';
 
 const argv = process.argv.slice(2);
 const opt = (name, def) => {
@@ -40,7 +41,8 @@ function grid() {
 
 /**
  * The child: this op list's checks (the whole list, as `attnkit verify` runs them; ill-conditioned
- * ones left out), quick bench cases and grid on one backend, seen by the preloaded probe.
+ * ones left out), quick bench cases, grid and the GEMM family's large cases (bench/accuracy-cases.mjs)
+ * on one backend, seen by the preloaded probe.
  */
 function childMeasure(backend) {
   for (const op of OPS) {
@@ -48,13 +50,17 @@ function childMeasure(backend) {
     const cases = desc.cases.checks(false).filter((c) => !c.logitMagnitude).map((c) => c.args);
     for (const b of desc.cases.bench(true)) cases.push(b.make().args);
     if (ELEMENTWISE.has(op)) cases.push([grid(), {}]);
-    for (const args of cases) {
-      try {
-        desc.call(args, { backend, verify: true });
-      } catch (e) {
-        if (!(e instanceof ak.NumericsMismatchError)) throw e; // seen by the probe all the same
-      }
-    }
+    for (const args of cases) verified(() => desc.call(args, { backend, verify: true }));
+  }
+  for (const [op, , run] of gemmFamilyCases(ak)) if (OPS.includes(op)) verified(() => run({ backend, verify: true }));
+}
+
+/** Run one verified call; a mismatch is seen by the probe all the same. */
+function verified(call) {
+  try {
+    call();
+  } catch (e) {
+    if (!(e instanceof ak.NumericsMismatchError)) throw e;
   }
 }
 

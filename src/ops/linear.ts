@@ -41,12 +41,12 @@ export const linearOp: OpDescriptor<'linear'> = defineOp({
   options: {},
   tolerances: {
     // The rule (README, Tolerances): 4x what node bench/tolerances.mjs measures over every
-    // comparison with reference in the tests, the checks and the quick bench cases. Native, worst
-    // ISA: max rel error 5.7e-6 (|want| within a decade of its output's largest), then
-    // 9.4e-7 of atol needed at 4x that rtol (max abs error 5.7e-6).
-    native: { rtol: 2.3e-5, atol: 3.8e-6 },
-    // gpu on llvmpipe: max rel 5.4e-6, then 7.6e-7 of atol (max abs 3.3e-6).
-    gpu: { rtol: 2.2e-5, atol: 3.1e-6 },
+    // comparison with reference in the tests, the checks, the quick bench cases and the large
+    // GEMM-family cases. Native, worst ISA: max rel error 7.5e-6 (|want| within a decade of
+    // its output's largest), then 8.3e-7 of atol needed at 4x that rtol (max abs 5.7e-6).
+    native: { rtol: 3.1e-5, atol: 3.4e-6 },
+    // gpu on llvmpipe: max rel 6.3e-6, then 7e-7 of atol (max abs 5.7e-6).
+    gpu: { rtol: 2.6e-5, atol: 2.9e-6 },
   },
   cost: (s) => {
     const { M, I, O } = s as Record<string, number>;

@@ -149,12 +149,12 @@ export const multiHeadAttentionOp: OpDescriptor<'multiHeadAttention'> = defineOp
   },
   tolerances: {
     // The rule (README, Tolerances): 4x what node bench/tolerances.mjs measures over every
-    // comparison with reference in the tests, the checks and the quick bench cases. Native, worst
-    // ISA: max rel error 3.8e-6 (|want| within a decade of its output's largest), then
-    // 3.7e-7 of atol needed at 4x that rtol (max abs error 1.9e-6).
-    native: { rtol: 1.6e-5, atol: 1.5e-6 },
-    // gpu on llvmpipe: max rel 2.5e-6, then 2.8e-7 of atol (max abs 9.5e-7).
-    gpu: { rtol: 9.9e-6, atol: 1.2e-6 },
+    // comparison with reference in the tests, the checks, the quick bench cases and the large
+    // GEMM-family cases. Native, worst ISA: max rel error 4.7e-6 (|want| within a decade of
+    // its output's largest), then 1.3e-6 of atol needed at 4x that rtol (max abs 3.1e-6).
+    native: { rtol: 1.9e-5, atol: 5.4e-6 },
+    // gpu on llvmpipe: max rel 5.1e-6, then 1.2e-6 of atol (max abs 3.3e-6).
+    gpu: { rtol: 2.1e-5, atol: 4.7e-6 },
   },
   cost: (s) => {
     const { B, L, E, H } = s as Record<string, number>;

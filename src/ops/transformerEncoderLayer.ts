@@ -136,12 +136,12 @@ export const transformerEncoderLayerOp: OpDescriptor<'transformerEncoderLayer'> 
   },
   tolerances: {
     // The rule (README, Tolerances): 4x what node bench/tolerances.mjs measures over every
-    // comparison with reference in the tests, the checks and the quick bench cases. Native, worst
-    // ISA: max rel error 3.8e-6 (|want| within a decade of its output's largest), then
-    // 1.1e-6 of atol needed at 4x that rtol (max abs error 2.5e-6).
-    native: { rtol: 1.6e-5, atol: 4.6e-6 },
-    // gpu on llvmpipe: max rel 3.2e-6, then 1.6e-6 of atol (max abs 2.1e-6).
-    gpu: { rtol: 1.3e-5, atol: 6.6e-6 },
+    // comparison with reference in the tests, the checks, the quick bench cases and the large
+    // GEMM-family cases. Native, worst ISA: max rel error 7.3e-6 (|want| within a decade of
+    // its output's largest), then 3.3e-6 of atol needed at 4x that rtol (max abs 8.1e-6).
+    native: { rtol: 3e-5, atol: 1.4e-5 },
+    // gpu on llvmpipe: max rel 7.3e-6, then 3.1e-6 of atol (max abs 5.2e-6).
+    gpu: { rtol: 3e-5, atol: 1.3e-5 },
   },
   cost: (s) => {
     const { B, L, E, F } = s as Record<string, number>;

@@ -95,9 +95,8 @@ function wrap<O extends OpName>(f: GpuKernel<O>): Kernel<O> {
 }
 
 /**
- * Default verify tolerances: each op's descriptor (src/ops/<op>.ts) holds its measured gpu figure
- * (`bench/gpu.mjs --tolerances --seeds 4` on Mesa llvmpipe, about 4x the largest atol any run
- * needed at its rtol). Every reduction accumulates in fp32 in GLSL, so the absolute error grows
+ * Default verify tolerances: each op's descriptor (src/ops/<op>.ts) holds its gpu tolerance, 4x
+ * what `node bench/tolerances.mjs` measures on Mesa llvmpipe (README, Tolerances). Every reduction accumulates in fp32 in GLSL, so the absolute error grows
  * with the length and scale of the sums (about 1e-7 * sqrt(n) * the size of the summed terms):
  * scale atol with your data.
  */
