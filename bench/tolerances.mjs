@@ -1,15 +1,17 @@
 #!/usr/bin/env node
 // The measurements behind every verify tolerance, and the tolerances they give under one rule.
-// Each backend against reference on every op descriptor's checks (random and adversarial inputs,
-// src/ops/<op>.ts `cases.checks`) and quick bench cases (larger shapes), plus a dense grid of x in
-// [-100, 100] for the elementwise ops. Native runs once per ISA this CPU has (one child process
-// each, ATTNKIT_ISA), gpu once (under xvfb-run when there is no display). Cases whose logits are
-// ill-conditioned (`logitMagnitude`) are left out: they are judged by the derived bound 8·M·2^-24.
-// Non-finite results must equal reference's (counted, never measured as an error).
+// For each backend (native once per ISA this CPU has, ATTNKIT_ISA; gpu once, under xvfb-run when
+// there is no display), every element compared with reference is seen by a preloaded probe
+// (bench/tolerance-probe.cjs) in: the test files of TEST_FILES (the shared specs included), and a
+// child run of every descriptor check, quick bench case, the GEMM family's large cases
+// (bench/accuracy-cases.mjs) and a grid of x in [-100, 100] for the elementwise ops. Cases checked
+// at a wider, derived tolerance (ill-conditioned logits) are left out; non-finite results must
+// equal reference's (counted, never measured as an error).
 //
-// The rule (README, Tolerances): rtol = 4 x the largest relative error where |want| is within a
-// decade of its output's largest, over every ISA; atol = 4 x the largest |got - want| - rtol·|want| left at that rtol (at least 1e-30),
-// each rounded up to two significant digits.
+// The rule (README, Tolerances): rtol = 4 x the largest relative error where |want| is a normal
+// float32 within a decade of its output's largest, worst ISA; atol = 4 x the largest
+// |got - want| - rtol·|want| left at that rtol (at least 1e-30); both rounded up to two significant
+// digits. A second pass measures at the rule's rtol.
 //
 // Usage: node bench/tolerances.mjs [--op silu,gelu] [--backend native,gpu] [--json out.json]
 import { spawnSync } from 'child_process';
@@ -27,7 +29,7 @@ const opt = (name, def) => {
 };
 const OPS = opt('--op', ak.OP_NAMES.join(',')).split(',');
 const BACKENDS = opt('--backend', 'native,gpu').split(',');
-const CHILD = opt('--child', null); // internal: measure one backend in this process, print JSON
+const CHILD = opt('--child', null); // internal: run the checks and cases on one backend, for the probe
 const HEADROOM = 4;
 
 /** Elementwise ops: one row of x from -100 to 100 in steps of 1/64 (every regime, both tails). */
