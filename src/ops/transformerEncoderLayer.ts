@@ -13,6 +13,7 @@ import { encoderParams, optionsArg, randLengths, randT, rnd, shapeOf, someLength
 import { rowMajorLayout, run, runAsync, type Prepared } from './common';
 import { defineOp, tensor, optionsFor, readOption, tensorParam, type OpCase, type OpDescriptor } from './descriptor';
 import { multiHeadAttentionOp } from './multiHeadAttention';
+import { attentionLimits, type WindowOption } from './attentionLimits';
 
 /** Parameters of {@link transformerEncoderLayer} (x·W layout; biases, gamma and beta optional). */
 export interface TransformerEncoderLayerParams {
@@ -34,8 +35,12 @@ export interface TransformerEncoderLayerOptions {
   norm?: 'pre' | 'post';
   /** Feed-forward activation: `'relu'` (default, as PyTorch) or `'gelu'` (exact). */
   activation?: 'relu' | 'gelu';
-  /** Causal self-attention (SASRec). */
+  /** Causal self-attention (SASRec): position i sees positions j <= i (top-left: a padded sequence starts at 0). */
   causal?: boolean;
+  /** Sliding window around each position i: keys `i - left <= j <= i + right` (see sdpa's `window`). */
+  window?: WindowOption | null;
+  /** Logit soft-cap `c > 0` (see sdpa's `softcap`). */
+  softcap?: number;
   /** `[B]` valid sequence lengths: positions `>= keyLengths[b]` are not attended to (they are still computed). */
   keyLengths?: Int32Array | null;
   /** LayerNorm eps (default 1e-5). */
@@ -73,7 +78,7 @@ function prepareEncoder(x: TensorLike, params: TransformerEncoderLayerParams, op
     gamma2: vector(n2.gamma, 'params.norm2.gamma', E, 'E', true), beta2: vector(n2.beta, 'params.norm2.beta', E, 'E', true),
     norm: readOption(d, o, 'norm'),
     activation: readOption(d, o, 'activation'),
-    causal: readOption(d, o, 'causal'),
+    ...attentionLimits({ causal: readOption(d, o, 'causal'), window: o.window }, B, L, L, null, readOption(d, o, 'softcap', 0), 'top-left'),
     keyLengths: optionalLengths(o.keyLengths, 'options.keyLengths', B, L),
     eps: readOption(d, o, 'eps'),
   };
@@ -130,7 +135,9 @@ export const transformerEncoderLayerOp: OpDescriptor<'transformerEncoderLayer'> 
     numHeads: { kind: 'positiveInt', doc: 'attention heads (required; E % numHeads == 0)' },
     norm: { kind: 'enum', values: ['pre', 'post'], default: 'post', doc: 'LayerNorm before or after each residual block' },
     activation: { kind: 'enum', values: ['relu', 'gelu'], default: 'relu', doc: 'FFN activation' },
-    causal: { kind: 'boolean', default: false, doc: 'causal self-attention' },
+    causal: { kind: 'boolean', default: false, doc: 'causal self-attention: position i sees j <= i' },
+    window: { kind: 'window', doc: '{ left?, right? }: position i sees keys i - left <= j <= i + right' },
+    softcap: { kind: 'finite', greaterThan: 0, doc: 'logit soft-cap c > 0: c·tanh(logit / c)' },
     keyLengths: { kind: 'lengths', doc: '[B] valid lengths (padding keys masked)' },
     eps: { kind: 'finite', default: 1e-5, doc: 'LayerNorm epsilon (>= 0)' },
   },
