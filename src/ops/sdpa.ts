@@ -323,6 +323,11 @@ export const sdpaOp: OpDescriptor<'sdpa'> = defineOp({
         cases.push({ label: `${sh} window wider than S`, args: [q, k, v, { causal: { offset: 1 }, window: { left: S + 9, right: S + 9 } }] });
         cases.push({ label: `${sh} softcap 3 + bias, logits`, args: [q, k, v, { softcap: 3, bias: rnd([Hq, L, S], 17), returnLogits: true }] });
         cases.push({ label: `${sh} softcap 30 over ±1e4 logits`, args: [q, k, v, { softcap: 30, scale: 3000, causal: true }], logitMagnitude: 30 });
+        // Key 0 holds NaN in k and +Inf in v: only the rows whose band reaches key 0 may see it.
+        const badK = { data: k.data.slice(), shape: k.shape }, badV = { data: v.data.slice(), shape: v.shape };
+        for (let b = 0; b < B; b++) for (let h = 0; h < Hkv; h++) { badK.data[(b * Hkv + h) * S * D] = NaN; badV.data[(b * Hkv + h) * S * D] = Infinity; }
+        cases.push({ label: `${sh} NaN/Inf key 0 outside most rows' window`, args: [q, badK, badV, { causal: true, window: { left: 3 } }] });
+        cases.push({ label: `${sh} NaN/Inf key 0, top-left causal`, args: [q, badK, badV, { causal: 'top-left', returnLse: true }] });
         cases.push({ label: `${sh} layout blhd, causal, window`, args: [blhd(q), blhd(k), blhd(v), { layout: 'blhd', causal: true, window: { left: 9 }, returnLse: true }] });
       }
       // Long rows of normal logits: many keys carry weight, so the sum's rounding shows above atol.

@@ -10,8 +10,34 @@
 /// first `nvalid` keys, so softmax_tile's first pass is not needed.
 // noinline: kept out of block_task so its 24 accumulators + 4 Q vectors own the register file
 // (inlined, register pressure turned every Q load into a memory operand: 6x the L1 traffic).
-template <int RV0, bool FUSE>
-__attribute__((noinline)) void qk_group(const float* qt, int64_t D, const float* const* kp, float* st, V::F scale, int nvalid, V::F* mx, V::M* nf) {
+/// Band cut of a fused group (CUT): key jg + t is excluded for the lanes of row vector r whose row
+/// i = ib + r*W + lane has i < j - hi_off (causal / right window) or i > j - lo_off (left window).
+struct BandCut {
+  int64_t jg;      // the group's first key
+  int64_t ib;      // the block's first row
+  int64_t hi_off;  // used when `hi`
+  int64_t lo_off;  // used when `lo`
+  bool hi, lo;
+};
+
+/// The lanes (bit t = row ib + t) of one row vector that cannot see key j.
+inline uint32_t band_excluded(const BandCut& b, int64_t j, int64_t ib) {
+  constexpr uint32_t full = (W >= 32) ? 0xffffffffu : ((1u << W) - 1u);
+  uint32_t ex = 0;
+  if (b.hi) {
+    const int64_t e = (j - b.hi_off) - ib;  // lanes below e cannot see key j
+    if (e > 0) ex = e >= W ? full : ((1u << e) - 1u);
+  }
+  if (b.lo) {
+    const int64_t u = (j - b.lo_off) - ib;  // lanes above u cannot see key j
+    if (u < 0) ex = full;
+    else if (u < W - 1) ex |= full & ~((2u << u) - 1u);
+  }
+  return ex;
+}
+
+template <int RV0, bool FUSE, bool CUT = false>
+__attribute__((noinline)) void qk_group(const float* qt, int64_t D, const float* const* kp, float* st, V::F scale, int nvalid, V::F* mx, V::M* nf, const BandCut* cut = nullptr) {
   constexpr int NR = RV - RV0;
   V::F acc[NJ][NR];
 #pragma GCC unroll 16
@@ -43,7 +69,13 @@ __attribute__((noinline)) void qk_group(const float* qt, int64_t D, const float*
 #pragma GCC unroll 8
       for (int r = 0; r < NR; ++r) {
         V::F x = V::mul(acc[t][r], scale);
-        const V::M bad = V::nan_or_pinf(x);
+        V::M bad = V::nan_or_pinf(x);
+        if constexpr (CUT) {
+          // Excluded lanes become -Inf and never flag their row (a NaN there must not leak).
+          const V::M ex = V::from_bits(band_excluded(*cut, cut->jg + t, cut->ib + (RV0 + r) * W));
+          bad = V::mandnot(bad, ex);
+          x = V::blend(ex, x, NI);
+        }
         x = V::blend(bad, x, NI);
         if (t < nvalid) {
           nfl[r] = V::mor(nfl[r], bad);
@@ -70,7 +102,7 @@ __attribute__((noinline)) void qk_group(const float* qt, int64_t D, const float*
 /// can see is rv*W + W - 1 + off_rel: row vectors wholly before a key group are skipped.
 template <bool FUSE>
 inline void qk_tile(const float* qt, int64_t D, const float* kb, int64_t k_sj, int64_t j0, int nc, const float* zero, float* st,
-                    bool causal, int64_t i0, int64_t off, V::F scale, V::F* mx, V::M* nf) {
+                    bool causal, int64_t i0, int64_t off, V::F scale, V::F* mx, V::M* nf, const BandCut* cut = nullptr) {
   for (int c0 = 0; c0 < nc; c0 += NJ) {
     const float* kp[NJ];
     for (int t = 0; t < NJ; ++t) kp[t] = (c0 + t < nc) ? kb + (j0 + c0 + t) * k_sj : zero;
@@ -83,7 +115,14 @@ inline void qk_tile(const float* qt, int64_t D, const float* kb, int64_t k_sj, i
     float* stc = st + c0 * BR;
     const int nv = static_cast<int>(imin(NJ, nc - c0));
     if constexpr (FUSE) {
-      qk_group<0, true>(qt, D, kp, stc, scale, nv, mx, nf);  // FUSE implies no causal cut
+      // Every row vector is computed (no causal skip): the band cut, if any, is in the epilogue.
+      if (cut) {
+        BandCut c = *cut;
+        c.jg = j0 + c0;
+        qk_group<0, true, true>(qt, D, kp, stc, scale, nv, mx, nf, &c);
+      } else {
+        qk_group<0, true>(qt, D, kp, stc, scale, nv, mx, nf);
+      }
       continue;
     }
     switch (rv0) {
@@ -431,7 +470,9 @@ inline void block_task(const SdpaParams& p, int64_t b, int64_t h, int64_t blk, B
     int64_t jend = jlimit;  // the next segment boundary after j0
     if (j0 < jfree_lo) jend = jfree_lo;
     else if (j0 < jfree) jend = jfree;
-    const int nc = static_cast<int>(imin(bcx, jend - j0));
+    // A segment longer than a tile is cut into equal tiles (no short last tile).
+    const int64_t ntile = (jend - j0 + bcx - 1) / bcx;
+    const int nc = static_cast<int>(imin(bcx, (jend - j0 + ntile - 1) / ntile));
     const int64_t jnext = j0 + nc;
     const bool need_causal = g.upper && (j0 + nc - 1 > i0 + g.hi_off);
     const bool need_lower = g.lower && (j0 < i0 + nr - 1 + g.lo_off);
@@ -439,17 +480,18 @@ inline void block_task(const SdpaParams& p, int64_t b, int64_t h, int64_t blk, B
     const float* vb = g.v + j0 * p.v_sj;
     const V::F scale = V::set1(p.scale);
     const bool vbad = range_v_bad(head_flags, g.v, p.v_sj, p.S, bcx, j0, nc, Dv);
-    if (!vbad && !need_causal && !need_lower && !capped && !p.mask && !p.bias) {
-      // Common case: scale, flags and max folded into the QK epilogue.
+    if (!vbad && !capped && !p.mask && !p.bias) {
+      // Common case: scale, flags, max and the band's edges folded into the QK epilogue.
       V::F mx[RV];
       V::M nf[RV];
       for (int r = 0; r < RV; ++r) {
         mx[r] = V::set1(ninf());
         nf[r] = V::from_bits(0);
       }
-      qk_tile<true>(w.qt, D, g.k, p.k_sj, j0, nc, w.zero, w.st, false, i0, g.hi_off, scale, mx, nf);
+      const BandCut cut{j0, i0, g.hi_off, g.lo_off, need_causal, need_lower};
+      qk_tile<true>(w.qt, D, g.k, p.k_sj, j0, nc, w.zero, w.st, false, i0, g.hi_off, scale, mx, nf, (need_causal || need_lower) ? &cut : nullptr);
       softmax_tile<false, true>(p, g, i0, j0, nc, false, false, w.st, w.lo, w.ab, w.alpha, s, mx, nf);
-      pv_tile(w.o, w.ldo, w.st, w.alpha, vb, p.v_sj, nc, Dv, false, 0);
+      pv_tile(w.o, w.ldo, w.st, w.alpha, vb, p.v_sj, nc, Dv, need_causal, vis_base);
       j0 = jnext;
       continue;
     }
