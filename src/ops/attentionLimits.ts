@@ -65,7 +65,11 @@ export function attentionLimits(o: { causal?: unknown; window?: unknown }, B: nu
       offsets = Int32Array.from(a);
     }
   } else {
-    throw new ValueError('options.causal', `expected true, false, 'bottom-right', 'top-left' or { offset: number | Int32Array[B] }, received ${describeType(c)}`);
+    const expected = "true, false, 'bottom-right', 'top-left' or { offset: number | Int32Array[B] }";
+    // A value of the wrong type is a DTypeError; a string or object of the wrong form a ValueError.
+    if (typeof c === 'string') throw new ValueError('options.causal', `expected ${expected}, received '${c}'`);
+    if (typeof c === 'object' && c !== null && !ArrayBuffer.isView(c) && !Array.isArray(c)) throw new ValueError('options.causal', `expected ${expected}, received an object with keys [${Object.keys(c).join(', ')}]`);
+    throw new DTypeError('options.causal', expected, describeType(c));
   }
   let windowLeft = -1;
   let windowRight = -1;

@@ -183,6 +183,9 @@ export const multiHeadAttentionOp: OpDescriptor<'multiHeadAttention'> = defineOp
         const q = rnd([B, L, E], 11), kv = rnd([B, S, E], 12);
         cases.push({ label: `B=${B} L=${L} S=${S} E=${E} H=${H}/${Hkv} cross`, args: [q, kv, kv, mhaParams(E, H, Hkv, 13), { numHeads: H, numKvHeads: Hkv, returnWeights: true }] });
         cases.push({ label: `B=${B} L=${L} E=${E} H=${H}/${Hkv} self causal`, args: [q, q, q, mhaParams(E, H, Hkv, 14), { numHeads: H, numKvHeads: Hkv, causal: true }] });
+        const lens = new Int32Array(B).map((_, b) => S - 2 * b);
+        cases.push({ label: `B=${B} L=${L} S=${S} H=${H}/${Hkv} cross, bottom-right causal + keyLengths, window, softcap`, args: [q, kv, kv, mhaParams(E, H, Hkv, 15), { numHeads: H, numKvHeads: Hkv, causal: true, keyLengths: lens, window: { left: 4 }, softcap: 2, returnLse: true }] });
+        cases.push({ label: `B=${B} L=${L} E=${E} H=${H}/${Hkv} self top-left, window { left: 1, right: 1 }`, args: [q, q, q, mhaParams(E, H, Hkv, 16), { numHeads: H, numKvHeads: Hkv, causal: 'top-left', window: { left: 1, right: 1 } }] });
       }
       return cases;
     },

@@ -180,6 +180,8 @@ export const transformerEncoderLayerOp: OpDescriptor<'transformerEncoderLayer'> 
         const lens = new Int32Array(B).map((_, b) => L - b);
         cases.push({ label: `B=${B} L=${L} E=${E} H=${H} post relu`, args: [x, p, { numHeads: H }] });
         cases.push({ label: `B=${B} L=${L} E=${E} H=${H} pre gelu causal`, args: [x, p, { numHeads: H, norm: 'pre', activation: 'gelu', causal: true, keyLengths: lens }] });
+        cases.push({ label: `B=${B} L=${L} E=${E} H=${H} post causal, window left 3, softcap 2`, args: [x, p, { numHeads: H, causal: true, window: { left: 3 }, softcap: 2, keyLengths: lens }] });
+        cases.push({ label: `B=${B} L=${L} E=${E} H=${H} pre, window { left: 2, right: 2 }`, args: [x, p, { numHeads: H, norm: 'pre', window: { left: 2, right: 2 } }] });
       }
       cases.push({ label: 'B=3 L=5 E=6 H=3 keyLengths incl. 0', args: [rnd([3, 5, 6], 42), encoderParams(6, 7, 43), { numHeads: 3, keyLengths: someLengths(3, 5) }] });
       return cases;
