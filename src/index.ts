@@ -55,6 +55,7 @@ export type {
   TopKArgs,
   DenseLayer,
   AttentionResult,
+  AttentionLimits,
   PoolResult,
   TopKResult,
   OpArgs,
@@ -85,6 +86,7 @@ export {
   type VerifyOptions,
 } from './dispatch';
 export { sdpa, sdpaAsync, type SdpaOptions, type AttentionOutput, type WithExtras } from './ops/sdpa';
+export type { CausalOption, WindowOption } from './ops/attentionLimits';
 export { multiHeadAttention, multiHeadAttentionAsync, type MultiHeadAttentionParams, type MultiHeadAttentionOptions } from './ops/multiHeadAttention';
 export { additiveAttention, additiveAttentionAsync, type AdditiveAttentionParams, type AdditiveAttentionOptions, type PoolOutput } from './ops/additiveAttention';
 export { targetAttention, targetAttentionAsync, type TargetAttentionParams, type TargetLayer, type TargetAttentionOptions } from './ops/targetAttention';
