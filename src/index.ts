@@ -16,6 +16,7 @@ export {
   UnknownBackendError,
   UnsupportedOpError,
   NumericsMismatchError,
+  CapacityError,
   type MismatchDetail,
   type VerifyReport,
 } from './errors';
@@ -84,6 +85,7 @@ export {
   type Tolerance,
   type VerifyOptions,
 } from './dispatch';
+export { KvCache, type KvCacheOptions, type KvAppendOptions } from './kvCache';
 export { sdpa, sdpaAsync, type SdpaOptions, type AttentionOutput, type WithExtras } from './ops/sdpa';
 export { multiHeadAttention, multiHeadAttentionAsync, type MultiHeadAttentionParams, type MultiHeadAttentionOptions } from './ops/multiHeadAttention';
 export { additiveAttention, additiveAttentionAsync, type AdditiveAttentionParams, type AdditiveAttentionOptions, type PoolOutput } from './ops/additiveAttention';

@@ -20,12 +20,14 @@
 import type { DispatchOptions, Tolerance } from '../dispatch';
 import { DTypeError, ValueError, describeType } from '../errors';
 import type { OpName } from '../kernels';
+import { optCache, type KvCache } from '../kvCache';
 import { optionsObject } from '../options';
 import { optBool, optEnum, optFinite, positiveInt, tensorOfRank, type Checked } from '../validate';
 
 /**
  * How an option is checked, and (for the fuzzer) which values of the wrong kind it must refuse.
- * `boolean`, `finite`, `positiveInt` and `enum` are read by {@link readOption}; the tensor-valued
+ * `boolean`, `finite`, `positiveInt`, `enum` and `cache` (a {@link KvCache}, checked by class and
+ * state; its fit to the op's shapes is the op's check) are read by {@link readOption}; the tensor-valued
  * kinds (`mask`, `bias`, `lengths`, `out`, `exclude`) need the op's shapes, so the op checks them
  * with the matching helper of src/validate.ts.
  */
@@ -34,7 +36,7 @@ export type OptionSpec =
   | { readonly kind: 'finite'; readonly default?: number; readonly greaterThan?: number; readonly doc: string }
   | { readonly kind: 'positiveInt'; readonly default?: number; readonly doc: string }
   | { readonly kind: 'enum'; readonly values: readonly string[]; readonly default: string; readonly doc: string }
-  | { readonly kind: 'mask' | 'bias' | 'lengths' | 'out' | 'exclude'; readonly doc: string }
+  | { readonly kind: 'mask' | 'bias' | 'lengths' | 'out' | 'exclude' | 'cache'; readonly doc: string }
   /** Accepted as a key only to refuse it with a clear message (`why`). */
   | { readonly kind: 'refused'; readonly why: string; readonly doc: string };
 
@@ -181,6 +183,8 @@ export function readOption(d: Pick<OpDescriptor, 'options'>, o: Record<string, u
       return positiveInt(v, argument, (def as number | undefined) ?? spec.default) as never;
     case 'enum':
       return optEnum(v, argument, spec.values, (def as string | undefined) ?? spec.default) as never;
+    case 'cache':
+      return optCache(v, argument) as KvCache | null as never;
     case 'refused':
       if (v !== undefined && v !== null) throw new ValueError(argument, spec.why);
       return undefined as never;
@@ -206,6 +210,7 @@ export const BAD_OPTION_VALUES: Readonly<Record<OptionSpec['kind'], readonly unk
   lengths: [[1, 2], new Float32Array(4), new Uint32Array(4), 'abc', 3],
   out: ['abc', 3, new Float64Array(2)],
   exclude: ['abc', 5, { length: 1 }],
+  cache: ['abc', 3, {}, new Float32Array(4), { k: null, v: null, lengths: new Int32Array(1) }],
   refused: [new Float32Array(4)],
 };
 
