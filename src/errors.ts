@@ -86,8 +86,9 @@ export class ValueError extends AttnkitError {
 }
 
 /**
- * An append would take a {@link KvCache} past its capacity: names the argument (`k`, or
- * `options.counts` / `options.appendCounts` when counts were given), the first batch row that does
+ * An append would take a {@link KvCache} past its capacity: names the argument (`k` of
+ * `append`, `key` of multiHeadAttention, `x` of transformerEncoderLayer, or `options.counts` /
+ * `options.appendCounts` when counts were given), the first batch row that does
  * not fit, its current length, the tokens asked for and the capacity. Nothing was written.
  */
 export class CapacityError extends AttnkitError {

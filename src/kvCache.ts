@@ -272,3 +272,16 @@ export function expectCacheFits(cache: KvCache, argument: string, B: number, Hkv
     );
   }
 }
+
+/**
+ * Check (internal) that `counts[b]` (default T) more tokens fit in every row of `cache`: a
+ * CapacityError naming `argument` (the op's own argument: `key`, `x`, `options.appendCounts`)
+ * otherwise. The ops call it before projecting anything; `append` checks again.
+ */
+export function expectRoom(cache: KvCache, counts: Int32Array | null, T: number, argument: string): void {
+  cache.causalOffsets(); // the state check
+  for (let b = 0; b < cache.batch; b++) {
+    const n = counts ? counts[b] : T;
+    if (cache.lengths[b] + n > cache.capacity) throw new CapacityError(argument, b, cache.lengths[b], n, cache.capacity);
+  }
+}

@@ -12,7 +12,7 @@ import { broadcastShape, encoderParams, optionsArg, randLengths, randMask, randT
 import { run, runAsync, type Prepared } from './common';
 import { defineOp, tensor, optionsFor, readOption, tensorParam, type OpCase, type OpDescriptor } from './descriptor';
 import { ATTENTION_OPTIONS, visiblePairs, wrapAttention, type AttentionOutput, type SdpaOptions, type WithExtras } from './sdpa';
-import { expectCacheFits, type KvCache } from '../kvCache';
+import { expectCacheFits, expectRoom, type KvCache } from '../kvCache';
 import { cachedAttention, drive, driveAsync, type Steps } from './cached';
 
 /** Projection weights of {@link multiHeadAttention} (x·W layout: `[in, out]`); biases optional. */
@@ -150,6 +150,7 @@ function prepareCachedMha(query: TensorLike, key: TensorLike, value: TensorLike,
   optionalBias(o.bias, 'options.bias', target, '[B,Hq,L,capacity]');
   weightsFit(a.returnWeights, B * Hq * L * C, '[B,Hq,L,capacity]');
   const appendCounts = optionalLengths(o.appendCounts, 'options.appendCounts', B, T);
+  expectRoom(cache, appendCounts, T, appendCounts ? 'options.appendCounts' : 'key');
   const args = {
     query: a.query, key: a.key, value: a.value, B, L, T, E: a.E, Ek: a.Ek, Ev: a.Ev, Hq, Hkv, D, Dv, Eo: a.Eo,
     wq: a.wq, bq: a.bq, wk: a.wk, bk: a.bk, wv: a.wv, bv: a.bv, wo: a.wo, bo: a.bo,

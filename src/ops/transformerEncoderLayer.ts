@@ -13,7 +13,7 @@ import { encoderParams, optionsArg, randLengths, randT, rnd, shapeOf, someLength
 import { rowMajorLayout, run, runAsync, type Prepared } from './common';
 import { defineOp, tensor, optionsFor, readOption, tensorParam, type OpCase, type OpDescriptor } from './descriptor';
 import { multiHeadAttentionOp } from './multiHeadAttention';
-import { expectCacheFits, type KvCache } from '../kvCache';
+import { expectCacheFits, expectRoom, type KvCache } from '../kvCache';
 import { cachedEncoder, drive, driveAsync, type Steps } from './cached';
 
 /** Parameters of {@link transformerEncoderLayer} (x·W layout; biases, gamma and beta optional). */
@@ -113,6 +113,7 @@ function prepareCachedEncoder(x: TensorLike, params: TransformerEncoderLayerPara
   const a = prepareEncoder(x, params, rest as unknown as TransformerEncoderLayerOptions).args;
   expectCacheFits(cache, 'options.cache', a.B, a.H, a.D, a.D);
   const appendCounts = optionalLengths(o.appendCounts, 'options.appendCounts', a.B, a.L);
+  expectRoom(cache, appendCounts, a.L, appendCounts ? 'options.appendCounts' : 'x');
   const { keyLengths: _k, x: xd, L: T, D: _D, ...same } = a;
   void _k;
   void _D;
