@@ -27,14 +27,38 @@ export type OpName = keyof OpArgs;
 export type RowFilter = Uint8Array | null;
 
 /**
- * sdpa. q `[B,Hq,L,D]`, k `[B,Hkv,S,D]`, v `[B,Hkv,S,Dv]`; query head h reads kv head
- * `floor(h / (Hq/Hkv))`. mask/bias strides are over `[B,Hq,L,S]`. Key j is excluded from row
- * (b,h,i) when: `keyLengths && j >= keyLengths[b]`, `causal && j > i + S - L`, `mask == 0`, or its
- * biased, scaled logit is -Infinity. Excluded keys contribute nothing (NaN in their k or v does
- * not leak). A row with no key left gives zeros (output and weights) and lse = -Infinity.
+ * Which keys each query row may see beyond `keyLengths` and the mask, and the logit cap; shared
+ * by sdpa, multiHeadAttention and transformerEncoderLayer. Query row i of batch b sits at key
+ * position `p = i + (offsets ? offsets[b] : S - L)`; key j is visible iff `!causal || j <= p`,
+ * `windowLeft < 0 || j >= p - windowLeft` and `windowRight < 0 || j <= p + windowRight`. The ops
+ * resolve every causal form (`'bottom-right'` per batch's valid length, `'top-left'`,
+ * `{ offset }`) into `offsets`. The logit is `scale·q·k`, then `softcap·tanh(logit/softcap)` when
+ * `softcap > 0`, then the bias is added.
+ */
+export interface AttentionLimits {
+  /** Keys after the row's position are excluded. */
+  readonly causal: boolean;
+  /** `[B]` alignment of the query rows (see above); null = `S - L` for every batch. */
+  readonly offsets: Int32Array | null;
+  /** Keys more than this many positions before the row's position are excluded; -1 = no limit. */
+  readonly windowLeft: number;
+  /** Keys more than this many positions after the row's position are excluded; -1 = no limit. */
+  readonly windowRight: number;
+  /** Logit soft-cap `c > 0` (`c·tanh(logit/c)`), 0 = none. */
+  readonly softcap: number;
+}
+
+/**
+ * sdpa. q `[B,Hq,L,D]`, k `[B,Hkv,S,D]`, v `[B,Hkv,S,Dv]` (layout 'bhld'; 'blhd' reads q, k, v
+ * and writes the output as `[B,L,H,D]`); query head h reads kv head `floor(h / (Hq/Hkv))`.
+ * mask/bias strides are over `[B,Hq,L,S]`. Key j is excluded from row (b,h,i) when:
+ * `keyLengths && j >= keyLengths[b]`, the {@link AttentionLimits} rule it out, `mask == 0`, or its
+ * capped, biased, scaled logit is -Infinity. Excluded keys contribute nothing (NaN in their k or
+ * v does not leak). A row with no key left gives zeros (output and weights) and lse = -Infinity.
+ * weights, logits `[B,Hq,L,S]` and lse `[B,Hq,L]` are in head-major order whatever the layout.
  * Row space: `B*Hq*L` rows `(b,h,i)`.
  */
-export interface SdpaArgs {
+export interface SdpaArgs extends AttentionLimits {
   readonly q: Float32Array;
   readonly k: Float32Array;
   readonly v: Float32Array;
@@ -46,12 +70,15 @@ export interface SdpaArgs {
   readonly D: number;
   readonly Dv: number;
   readonly scale: number;
-  readonly causal: boolean;
   readonly mask: Strided<Uint8Array> | null;
   readonly bias: Strided<Float32Array> | null;
   readonly keyLengths: Int32Array | null;
   readonly returnWeights: boolean;
   readonly returnLse: boolean;
+  /** Also return the `[B,Hq,L,S]` logits after scale, softcap, bias and exclusions (-Infinity). */
+  readonly returnLogits: boolean;
+  /** Memory order of q, k, v and the output: `[B,H,L,D]` or `[B,L,H,D]`. */
+  readonly layout: 'bhld' | 'blhd';
   /**
    * Optional caller-supplied `[B,Hq,L,Dv]` output (checked: right length, no memory shared with
    * an input). A kernel may write the output straight into it and return it; a kernel that
@@ -65,6 +92,7 @@ export interface AttentionResult {
   readonly output: Float32Array;
   readonly weights?: Float32Array;
   readonly lse?: Float32Array;
+  readonly logits?: Float32Array;
 }
 
 /**
@@ -74,7 +102,7 @@ export interface AttentionResult {
  * three projections). mask/bias strides over `[B,Hq,L,S]`. Output `[B,L,Eo]`, weights
  * `[B,Hq,L,S]`, lse `[B,Hq,L]`. Row space: `B*L` rows `(b,i)`.
  */
-export interface MultiHeadAttentionArgs {
+export interface MultiHeadAttentionArgs extends AttentionLimits {
   readonly query: Float32Array;
   readonly key: Float32Array;
   readonly value: Float32Array;
@@ -99,7 +127,6 @@ export interface MultiHeadAttentionArgs {
   readonly wo: Float32Array;
   readonly bo: Float32Array | null;
   readonly scale: number;
-  readonly causal: boolean;
   readonly mask: Strided<Uint8Array> | null;
   readonly bias: Strided<Float32Array> | null;
   readonly keyLengths: Int32Array | null;
@@ -174,7 +201,7 @@ export interface PoolResult {
  * `x = norm1(x + mha(x)); x = norm2(x + ffn(x))`; pre-norm: `x = x + mha(norm1(x));
  * x = x + ffn(norm2(x))`. `ffn(x) = act(x·w1 + b1)·w2 + b2`. Output `[B,L,E]`. Row space: `B*L`.
  */
-export interface TransformerEncoderLayerArgs {
+export interface TransformerEncoderLayerArgs extends AttentionLimits {
   readonly x: Float32Array;
   readonly B: number;
   readonly L: number;
@@ -200,7 +227,6 @@ export interface TransformerEncoderLayerArgs {
   readonly beta2: Float32Array | null;
   readonly norm: 'pre' | 'post';
   readonly activation: 'relu' | 'gelu';
-  readonly causal: boolean;
   readonly keyLengths: Int32Array | null;
   readonly eps: number;
 }

@@ -129,8 +129,8 @@ export function matrix(value: unknown, argument: string, rows: number, cols: num
 }
 
 /** `returnWeights` asked for a weights tensor of `n` elements (`shape` names its layout): a ValueError past 2^31-1. */
-export function weightsFit(returnWeights: boolean, n: number, shape: string): void {
-  if (returnWeights && n > 0x7fffffff) throw new ValueError('options.returnWeights', `the ${shape} weights would have ${n} elements, over the 2^31-1 limit`);
+export function weightsFit(returnWeights: boolean, n: number, shape: string, argument = 'options.returnWeights', what = 'weights'): void {
+  if (returnWeights && n > 0x7fffffff) throw new ValueError(argument, `the ${shape} ${what} would have ${n} elements, over the 2^31-1 limit`);
 }
 
 /** Check an optional boolean option. */

@@ -18,6 +18,7 @@ import { gelu, geluAsync } from './gelu';
 import { layerNorm, layerNormAsync } from './layerNorm';
 import { linear, linearAsync } from './linear';
 import { sdpa, sdpaAsync, type AttentionOutput, type SdpaOptions } from './sdpa';
+import type { CausalOption, WindowOption } from './attentionLimits';
 
 /** One public-op call of a composite, in its sync and async forms. */
 export interface Step {
@@ -124,7 +125,15 @@ export interface CachedAttentionArgs {
   wq: Float32Array; bq: Float32Array | null; wk: Float32Array; bk: Float32Array | null;
   wv: Float32Array; bv: Float32Array | null; wo: Float32Array; bo: Float32Array | null;
   scale: number;
-  causal: boolean;
+  /**
+   * The caller's causal form: `true` = measured from the cache, query row i of batch b at position
+   * `cache.causalOffsets()[b] + i`; `'bottom-right'`, `'top-left'` and `{ offset }` go to sdpa as given.
+   */
+  causal: CausalOption | undefined;
+  /** The caller's sliding window (aligned as `causal` is; see {@link cachedAttention}). */
+  window: WindowOption | null;
+  /** Logit soft-cap (0 = none). */
+  softcap: number;
   /** The caller's mask and bias as given (already checked against `[B,Hq,L,capacity]`), and the checked mask. */
   mask: unknown; maskChecked: Strided<Uint8Array> | null; bias: unknown;
   returnWeights: boolean; returnLse: boolean;
@@ -143,12 +152,24 @@ export function* cachedAttention(a: CachedAttentionArgs, cache: KvCache, d?: Dis
   const vp = (yield linearStep(t(a.value, [B, T, a.Ev]), a.wv, a.Ev, Hkv * Dv, a.bv, d)) as Tensor;
   cache.append(kp, vp, { layout: 'blhd', counts: a.appendCounts });
   const qp = (yield linearStep(t(a.query, [B, L, a.E]), a.wq, a.E, Hq * D, a.bq, d)) as Tensor;
-  const causal = a.causal ? causalMask(cache, Hq, L, a.maskChecked) : null;
+  // causal: true is sdpa's { offset: cache.causalOffsets() } (the contract of sdpa over a cache).
+  // Without a window it is applied here as the same rule in a mask, which every backend honours
+  // today (native and gpu do not apply sdpa's per-batch offsets yet); with a window, the offsets
+  // go to sdpa, which aligns the window with them.
+  let causal: CausalOption | undefined = a.causal === true ? { offset: cache.causalOffsets() } : a.causal;
+  let mask = a.mask as MaskLike | null;
+  if (a.causal === true && !a.window) {
+    causal = undefined;
+    mask = causalMask(cache, Hq, L, a.maskChecked) ?? mask;
+  }
   const o: SdpaOptions = {
     scale: a.scale,
     // A copy: an async kernel may read it after this call returns, and the cache's own array may change by then.
     keyLengths: Int32Array.from(cache.lengths),
-    mask: (causal ?? a.mask) as MaskLike | null,
+    ...(causal !== undefined ? { causal } : {}),
+    ...(a.window ? { window: a.window } : {}),
+    ...(a.softcap > 0 ? { softcap: a.softcap } : {}),
+    mask,
     bias: a.bias as TensorLike | null,
     returnWeights: a.returnWeights,
     returnLse: a.returnLse,
@@ -174,7 +195,10 @@ export interface CachedEncoderArgs {
   gamma2: Float32Array | null; beta2: Float32Array | null;
   norm: 'pre' | 'post';
   activation: 'relu' | 'gelu';
+  /** Causal: new token i of batch b (position `cache.causalOffsets()[b] + i`) sees cached tokens `j <= ` its position. */
   causal: boolean;
+  window: WindowOption | null;
+  softcap: number;
   eps: number;
   appendCounts: Int32Array | null;
 }
@@ -196,7 +220,7 @@ export function* cachedEncoder(a: CachedEncoderArgs, cache: KvCache, d?: Dispatc
       {
         query: x, key: x, value: x, B, L: T, T, E, Ek: E, Ev: E, Hq: H, Hkv: H, D, Dv: D, Eo: E,
         wq: a.wq, bq: a.bq, wk: a.wk, bk: a.bk, wv: a.wv, bv: a.bv, wo: a.wo, bo: a.bo,
-        scale: 1 / Math.sqrt(D), causal: a.causal, mask: null, maskChecked: null, bias: null,
+        scale: 1 / Math.sqrt(D), causal: a.causal, window: a.window, softcap: a.softcap, mask: null, maskChecked: null, bias: null,
         returnWeights: false, returnLse: false, appendCounts: a.appendCounts,
       },
       cache,

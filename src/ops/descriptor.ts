@@ -27,16 +27,17 @@ import { optBool, optEnum, optFinite, positiveInt, tensorOfRank, type Checked } 
 /**
  * How an option is checked, and (for the fuzzer) which values of the wrong kind it must refuse.
  * `boolean`, `finite`, `positiveInt`, `enum` and `cache` (a {@link KvCache}, checked by class and
- * state; its fit to the op's shapes is the op's check) are read by {@link readOption}; the tensor-valued
- * kinds (`mask`, `bias`, `lengths`, `out`, `exclude`) need the op's shapes, so the op checks them
- * with the matching helper of src/validate.ts.
+ * state; its fit to the op's shapes is the op's check) are read by {@link readOption}; the
+ * tensor-valued kinds (`mask`, `bias`, `lengths`, `out`, `exclude`) and the attention limits
+ * (`causal`, `window`) need the op's shapes, so the op checks them with the matching helper of
+ * src/validate.ts or src/ops/attentionLimits.ts.
  */
 export type OptionSpec =
   | { readonly kind: 'boolean'; readonly default: boolean; readonly doc: string }
   | { readonly kind: 'finite'; readonly default?: number; readonly greaterThan?: number; readonly doc: string }
   | { readonly kind: 'positiveInt'; readonly default?: number; readonly doc: string }
   | { readonly kind: 'enum'; readonly values: readonly string[]; readonly default: string; readonly doc: string }
-  | { readonly kind: 'mask' | 'bias' | 'lengths' | 'out' | 'exclude' | 'cache'; readonly doc: string }
+  | { readonly kind: 'mask' | 'bias' | 'lengths' | 'out' | 'exclude' | 'causal' | 'window' | 'cache'; readonly doc: string }
   /** Accepted as a key only to refuse it with a clear message (`why`). */
   | { readonly kind: 'refused'; readonly why: string; readonly doc: string };
 
@@ -210,6 +211,8 @@ export const BAD_OPTION_VALUES: Readonly<Record<OptionSpec['kind'], readonly unk
   lengths: [[1, 2], new Float32Array(4), new Uint32Array(4), 'abc', 3],
   out: ['abc', 3, new Float64Array(2)],
   exclude: ['abc', 5, { length: 1 }],
+  causal: [1, 'yes', 'upper-left', {}, { offset: 1.5 }, { offset: new Float32Array(1) }, { offset: 2 ** 31 }],
+  window: [3, 'abc', { left: -1 }, { left: 1.5 }, { right: NaN }, { right: '2' }, { left: 2 ** 31 }, { size: 2 }],
   cache: ['abc', 3, {}, new Float32Array(4), { k: null, v: null, lengths: new Int32Array(1) }],
   refused: [new Float32Array(4)],
 };

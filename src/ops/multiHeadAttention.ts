@@ -12,6 +12,7 @@ import { broadcastShape, encoderParams, optionsArg, randLengths, randMask, randT
 import { run, runAsync, type Prepared } from './common';
 import { defineOp, tensor, optionsFor, readOption, tensorParam, type OpCase, type OpDescriptor } from './descriptor';
 import { ATTENTION_OPTIONS, visiblePairs, wrapAttention, type AttentionOutput, type SdpaOptions, type WithExtras } from './sdpa';
+import { attentionLimits, type CausalOption, type WindowOption } from './attentionLimits';
 import { expectCacheFits, expectRoom, type KvCache } from '../kvCache';
 import { cachedAttention, drive, driveAsync, type Steps } from './cached';
 
@@ -36,7 +37,7 @@ export interface MultiHeadAttentionParams {
 }
 
 /** Options of {@link multiHeadAttention}: those of sdpa (but `out`) plus the head counts. */
-export interface MultiHeadAttentionOptions extends Omit<SdpaOptions, 'out'> {
+export interface MultiHeadAttentionOptions extends Omit<SdpaOptions, 'out' | 'returnLogits' | 'layout'> {
   /** Query heads Hq (required). D = wq.shape[1] / Hq. */
   numHeads: number;
   /** Key/value heads Hkv (default numHeads); Hq % Hkv == 0. */
@@ -96,11 +97,11 @@ function prepareMha(query: TensorLike, key: TensorLike, value: TensorLike, param
   const bv = vector(p.bv, 'params.bv', Hkv * Dv, 'Hkv*Dv', true);
   const bo = vector(p.bo, 'params.bo', Eo, 'Eo', true);
   const scale: number = readOption(d, o, 'scale', 1 / Math.sqrt(D));
-  const causal: boolean = readOption(d, o, 'causal');
   const target = [B, Hq, L, S];
   const mask = optionalMask(o.mask, 'options.mask', target, '[B,Hq,L,S]');
   const bias = optionalBias(o.bias, 'options.bias', target, '[B,Hq,L,S]');
   const keyLengths = optionalLengths(o.keyLengths, 'options.keyLengths', B, S);
+  const limits = attentionLimits(o, B, L, S, keyLengths, readOption(d, o, 'softcap', 0));
   const returnWeights: boolean = readOption(d, o, 'returnWeights');
   weightsFit(returnWeights, B * Hq * L * S, '[B,Hq,L,S]');
   const returnLse: boolean = readOption(d, o, 'returnLse');
@@ -109,7 +110,7 @@ function prepareMha(query: TensorLike, key: TensorLike, value: TensorLike, param
     query: qt.data, key: kt.data, value: vt.data, selfAttention,
     B, L, S, E, Ek, Ev, Hq, Hkv, D, Dv, Eo,
     wq: wq.data, bq, wk: wk.data, bk, wv: wv.data, bv, wo: wo.data, bo,
-    scale, causal, mask, bias, keyLengths, returnWeights, returnLse,
+    scale, ...limits, mask, bias, keyLengths, returnWeights, returnLse,
   };
   const layout = (): OutputLayout => ({
     rows: B * L,
@@ -154,7 +155,8 @@ function prepareCachedMha(query: TensorLike, key: TensorLike, value: TensorLike,
   const args = {
     query: a.query, key: a.key, value: a.value, B, L, T, E: a.E, Ek: a.Ek, Ev: a.Ev, Hq, Hkv, D, Dv, Eo: a.Eo,
     wq: a.wq, bq: a.bq, wk: a.wk, bk: a.bk, wv: a.wv, bv: a.bv, wo: a.wo, bo: a.bo,
-    scale: a.scale, causal: a.causal, mask: o.mask ?? null, maskChecked, bias: o.bias ?? null,
+    scale: a.scale, causal: o.causal as CausalOption | undefined, window: (o.window ?? null) as WindowOption | null, softcap: a.softcap,
+    mask: o.mask ?? null, maskChecked, bias: o.bias ?? null,
     returnWeights: a.returnWeights, returnLse: a.returnLse, appendCounts,
   };
   return (dispatch) => cachedAttention(args, cache, dispatch);

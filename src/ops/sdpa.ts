@@ -10,14 +10,26 @@ import type { MaskLike, Tensor, TensorLike } from '../tensor';
 import { expectDim, expectNonEmpty, optionalBias, optionalLengths, optionalMask, optionalOut, weightsFit } from '../validate';
 import { broadcastShape, maskOf, normalLogits, optionsArg, randLengths, randMask, randT, rnd, shapeOf, someLengths, tensorOf } from './cases';
 import { intoOut, run, runAsync, type Prepared } from './common';
-import { defineOp, tensor, optionsFor, readOption, tensorParam, type BenchCase, type OpCase, type OpDescriptor } from './descriptor';
+import { attentionLimits, type CausalOption, type WindowOption } from './attentionLimits';
+import { defineOp, tensor, optionsFor, readOption, tensorParam, type BenchCase, type KnownAnswer, type OpCase, type OpDescriptor } from './descriptor';
 
 /** Options of {@link sdpa}. */
 export interface SdpaOptions {
   /** Multiplier of the logits (default `1/sqrt(D)`); must be finite. */
   scale?: number;
-  /** Causal, aligned bottom-right: query i sees key j iff `j <= i + S - L` (the KV-cache convention). */
-  causal?: boolean;
+  /**
+   * Causal: query i of batch b sees key j iff `j <= p`, p its aligned position. `true` and
+   * `'bottom-right'`: `p = i + len[b] - L` with `len[b]` = `keyLengths[b]` (S without it), the
+   * KV-cache convention (FlashAttention, ONNX Attention with `nonpad_kv_seqlen`). `'top-left'`:
+   * `p = i` (PyTorch `is_causal=True`). `{ offset }`: `p = i + offset[b]` (a number: every batch).
+   */
+  causal?: CausalOption;
+  /** Sliding window: key j visible only if `p - left <= j <= p + right` (p as for `causal`; bottom-right when not causal). */
+  window?: WindowOption | null;
+  /** Logit soft-cap `c > 0`: `logit = c·tanh(scale·q·k / c)`, before the bias and mask (Gemma 2, FlashAttention). */
+  softcap?: number;
+  /** Memory order of q, k, v and the output: `'bhld'` `[B,H,L,D]` (default) or `'blhd'` `[B,L,H,D]` (a packed `[B,L,H·D]` projection), read through strides. */
+  layout?: 'bhld' | 'blhd';
   /** Bool mask broadcastable to `[B,Hq,L,S]`; 1 = may attend. */
   mask?: MaskLike | null;
   /** Float bias added to the scaled logits, broadcastable to `[B,Hq,L,S]`; -Infinity excludes a key. */
@@ -28,6 +40,8 @@ export interface SdpaOptions {
   returnWeights?: boolean;
   /** Also return the `[B,Hq,L]` log-sum-exp of the (scaled, biased) logits; -Infinity for empty rows. */
   returnLse?: boolean;
+  /** Also return the `[B,Hq,L,S]` logits after scale, softcap, bias and exclusions (-Infinity), ONNX's `qk_matmul_output`. */
+  returnLogits?: boolean;
   /**
    * Write the `[B,Hq,L,Dv]` output into this Float32Array (exactly `B·Hq·L·Dv` elements, sharing
    * no memory with q, k, v, mask or bias) and return it as the output tensor's data, instead of
@@ -42,7 +56,9 @@ export interface SdpaOptions {
 /** The attention options sdpa shares with multiHeadAttention (internal). */
 export const ATTENTION_OPTIONS = {
   scale: { kind: 'finite', doc: 'multiplier of the logits (default 1/sqrt(D))' },
-  causal: { kind: 'boolean', default: false, doc: 'causal, aligned bottom-right: query i sees key j iff j <= i + S - L' },
+  causal: { kind: 'causal', doc: "true | 'bottom-right' (j <= i + len[b] - L) | 'top-left' (j <= i) | { offset } (j <= i + offset[b])" },
+  window: { kind: 'window', doc: '{ left?, right? }: key j visible only if p - left <= j <= p + right' },
+  softcap: { kind: 'finite', greaterThan: 0, doc: 'logit soft-cap c > 0: c·tanh(scale·q·k / c), before bias and mask' },
   mask: { kind: 'mask', doc: 'bool mask broadcastable to [B,Hq,L,S]; 1 = may attend' },
   bias: { kind: 'bias', doc: 'float bias added to the scaled logits, broadcastable to [B,Hq,L,S]' },
   keyLengths: { kind: 'lengths', doc: '[B] valid key counts' },
@@ -58,10 +74,12 @@ export interface AttentionOutput {
   weights?: Tensor;
   /** The log-sum-exp per query row (when `returnLse`). */
   lse?: Tensor;
+  /** The logits after scale, softcap, bias and exclusions (when `returnLogits`). */
+  logits?: Tensor;
 }
 
 /** Options that ask for extras, so the result is an {@link AttentionOutput}. */
-export type WithExtras = { returnWeights: true } | { returnLse: true };
+export type WithExtras = { returnWeights: true } | { returnLse: true } | { returnLogits: true };
 
 /** Wrap an attention kernel result as tensors. */
 export function wrapAttention(res: AttentionResult, outShape: number[], wShape: number[], lseShape: number[], extras: boolean): Tensor | AttentionOutput {
@@ -70,6 +88,7 @@ export function wrapAttention(res: AttentionResult, outShape: number[], wShape: 
   const o: AttentionOutput = { output };
   if (res.weights) o.weights = { data: res.weights, shape: wShape };
   if (res.lse) o.lse = { data: res.lse, shape: lseShape };
+  if (res.logits) o.logits = { data: res.logits, shape: wShape };
   return o;
 }
 
@@ -82,47 +101,68 @@ function intoOutAttention(res: AttentionResult, out: Float32Array | null): Atten
 const Q = ['B', 'Hq', 'L', 'D'];
 const K = ['B', 'Hkv', 'S', 'D'];
 const V = ['B', 'Hkv', 'S', 'Dv'];
+// The same tensors in the 'blhd' layout.
+const QL = ['B', 'L', 'Hq', 'D'];
+const KL = ['B', 'S', 'Hkv', 'D'];
+const VL = ['B', 'S', 'Hkv', 'Dv'];
 
 /** Check sdpa's arguments and build its kernel call. */
 export function prepareSdpa(q: TensorLike, k: TensorLike, v: TensorLike, options?: SdpaOptions | null): Prepared<'sdpa', Tensor | AttentionOutput> {
   const qt = tensorParam(sdpaOp, 'q', q);
   const kt = tensorParam(sdpaOp, 'k', k);
   const vt = tensorParam(sdpaOp, 'v', v);
-  const [B, Hq, L, D] = qt.shape;
-  const [, Hkv, S] = kt.shape;
-  const Dv = vt.shape[3];
-  for (let a = 0; a < 4; a++) expectNonEmpty('q', qt.shape, a, Q);
-  for (let a = 0; a < 4; a++) expectNonEmpty('k', kt.shape, a, K);
-  expectNonEmpty('v', vt.shape, 3, V);
-  expectDim('k', kt.shape, 0, B, K, 'batch must match q');
-  expectDim('k', kt.shape, 3, D, K, 'head dim must match q');
-  if (Hq % Hkv !== 0) {
-    throw new ShapeError('k', `[B,Hkv,S,D] with Hq % Hkv == 0 (Hq=${Hq})`, formatShape(kt.shape), `${Hq} query heads cannot be grouped over ${Hkv} kv heads`);
-  }
-  expectDim('v', vt.shape, 0, B, V, 'batch must match q');
-  expectDim('v', vt.shape, 1, Hkv, V, 'kv heads must match k');
-  expectDim('v', vt.shape, 2, S, V, 'key count must match k');
   const o = optionsFor<SdpaOptions>(sdpaOp, options);
+  const layout: 'bhld' | 'blhd' = readOption(sdpaOp, o, 'layout');
+  const bl = layout === 'blhd';
+  const [Qn, Kn, Vn] = bl ? [QL, KL, VL] : [Q, K, V];
+  // dims in [B, H, L, D] order whatever the layout
+  const dims = (sh: number[]): number[] => (bl ? [sh[0], sh[2], sh[1], sh[3]] : sh);
+  const [B, Hq, L, D] = dims(qt.shape);
+  const [, Hkv, S] = dims(kt.shape);
+  const Dv = vt.shape[3];
+  for (let a = 0; a < 4; a++) expectNonEmpty('q', qt.shape, a, Qn);
+  for (let a = 0; a < 4; a++) expectNonEmpty('k', kt.shape, a, Kn);
+  expectNonEmpty('v', vt.shape, 3, Vn);
+  const [hAxis, lAxis] = bl ? [2, 1] : [1, 2];
+  expectDim('k', kt.shape, 0, B, Kn, 'batch must match q');
+  expectDim('k', kt.shape, 3, D, Kn, 'head dim must match q');
+  if (Hq % Hkv !== 0) {
+    throw new ShapeError('k', `[${Kn.join(',')}] with Hq % Hkv == 0 (Hq=${Hq})`, formatShape(kt.shape), `${Hq} query heads cannot be grouped over ${Hkv} kv heads`);
+  }
+  expectDim('v', vt.shape, 0, B, Vn, 'batch must match q');
+  expectDim('v', vt.shape, hAxis, Hkv, Vn, 'kv heads must match k');
+  expectDim('v', vt.shape, lAxis, S, Vn, 'key count must match k');
   const scale: number = readOption(sdpaOp, o, 'scale', 1 / Math.sqrt(D));
-  const causal: boolean = readOption(sdpaOp, o, 'causal');
+  const softcap: number = readOption(sdpaOp, o, 'softcap', 0);
   const target = [B, Hq, L, S];
   const mask = optionalMask(o.mask, 'options.mask', target, '[B,Hq,L,S]');
   const bias = optionalBias(o.bias, 'options.bias', target, '[B,Hq,L,S]');
   const keyLengths = optionalLengths(o.keyLengths, 'options.keyLengths', B, S);
+  const limits = attentionLimits(o, B, L, S, keyLengths, softcap);
   const returnWeights: boolean = readOption(sdpaOp, o, 'returnWeights');
   const returnLse: boolean = readOption(sdpaOp, o, 'returnLse');
+  const returnLogits: boolean = readOption(sdpaOp, o, 'returnLogits');
   weightsFit(returnWeights, B * Hq * L * S, '[B,Hq,L,S]');
+  weightsFit(returnLogits, B * Hq * L * S, '[B,Hq,L,S]', 'options.returnLogits', 'logits');
+  const outShape = bl ? [B, L, Hq, Dv] : [B, Hq, L, Dv];
   const inputs = [['q', qt.data], ['k', kt.data], ['v', vt.data], ['options.mask', mask?.data], ['options.bias', bias?.data], ['options.keyLengths', keyLengths]] as const;
-  const out = optionalOut(o.out, 'options.out', B * Hq * L * Dv, `[B,Hq,L,Dv]=${formatShape([B, Hq, L, Dv])}`, inputs);
-  const args: SdpaArgs = { q: qt.data, k: kt.data, v: vt.data, B, Hq, Hkv, L, S, D, Dv, scale, causal, mask, bias, keyLengths, returnWeights, returnLse, out };
+  const out = optionalOut(o.out, 'options.out', B * Hq * L * Dv, `[${bl ? 'B,L,Hq,Dv' : 'B,Hq,L,Dv'}]=${formatShape(outShape)}`, inputs);
+  const args: SdpaArgs = { q: qt.data, k: kt.data, v: vt.data, B, Hq, Hkv, L, S, D, Dv, scale, ...limits, mask, bias, keyLengths, returnWeights, returnLse, returnLogits, layout, out };
   const rows = B * Hq * L;
-  const layout = (): OutputLayout => ({
+  // The output's row (b,h,i) of a flat index, in head-major row order whatever the layout.
+  const outRow = (flat: number): number => {
+    const r = Math.floor(flat / Dv);
+    if (!bl) return r;
+    const h = r % Hq, i = Math.floor(r / Hq) % L, b = Math.floor(r / (Hq * L));
+    return (b * Hq + h) * L + i;
+  };
+  const layoutOf = (): OutputLayout => ({
     rows,
-    rowOf: (name, flat) => (name === 'lse' ? flat : Math.floor(flat / (name === 'weights' ? S : Dv))),
-    shapeOf: (name) => (name === 'weights' ? target : name === 'lse' ? [B, Hq, L] : [B, Hq, L, Dv]),
+    rowOf: (name, flat) => (name === 'lse' ? flat : name === 'weights' || name === 'logits' ? Math.floor(flat / S) : outRow(flat)),
+    shapeOf: (name) => (name === 'weights' || name === 'logits' ? target : name === 'lse' ? [B, Hq, L] : outShape),
   });
-  const extras = returnWeights || returnLse;
-  return { op: 'sdpa', args, layout, wrap: (r) => wrapAttention(intoOutAttention(r, out), [B, Hq, L, Dv], target, [B, Hq, L], extras) };
+  const extras = returnWeights || returnLse || returnLogits;
+  return { op: 'sdpa', args, layout: layoutOf, wrap: (r) => wrapAttention(intoOutAttention(r, out), outShape, target, [B, Hq, L], extras) };
 }
 
 /**
@@ -177,7 +217,12 @@ export const sdpaOp: OpDescriptor<'sdpa'> = defineOp({
   summary: 'scaled dot-product attention: self, cross, multi-head, grouped-query, causal, masked, biased, key padding; weights and lse on request',
   signature: 'sdpa(q, k, v, options?, dispatch?)',
   params: [tensor('q', Q), tensor('k', K), tensor('v', V), 'options'],
-  options: { ...ATTENTION_OPTIONS, out: { kind: 'out', doc: 'write the [B,Hq,L,Dv] output into this Float32Array' } },
+  options: {
+    ...ATTENTION_OPTIONS,
+    returnLogits: { kind: 'boolean', default: false, doc: 'also return the [B,Hq,L,S] logits after scale, softcap, bias and exclusions' },
+    layout: { kind: 'enum', values: ['bhld', 'blhd'], default: 'bhld', doc: "memory order of q, k, v and the output: 'bhld' [B,H,L,D] or 'blhd' [B,L,H,D]" },
+    out: { kind: 'out', doc: 'write the output (its layout) into this Float32Array' },
+  },
   tolerances: {
     // The rule (README, Tolerances): 4x what node bench/tolerances.mjs measures over every
     // comparison with reference in the tests, the checks, the quick bench cases and the large
@@ -203,14 +248,55 @@ export const sdpaOp: OpDescriptor<'sdpa'> = defineOp({
       const k = { data: new Float32Array([0, 1, 0, 1]), shape: [2, 1, 2, 1] };
       const v = { data: new Float32Array([10, 20, 10, 20]), shape: [2, 1, 2, 1] };
       const opts = { scale: 1, keyLengths: new Int32Array([2, 0]), returnWeights: true, returnLse: true };
-      return [{
-        label: 'two keys, closed form; an empty row gives zeros and lse -Infinity',
-        args: [q, k, v, opts],
-        want: { output: [(10 + 20 * e) / (1 + e), 0], weights: [1 / (1 + e), e / (1 + e), 0, 0], lse: [Math.log(1 + e), -Infinity] },
-      }];
+      // A static KV cache of capacity 8 holding 6 valid tokens, two new queries (tokens 4 and 5):
+      // q = 0 makes every visible key weigh the same, and v[j] = j, so each output is the mean
+      // of the positions its row sees.
+      const cq = { data: new Float32Array(2), shape: [1, 1, 2, 1] };
+      const ck = { data: new Float32Array(8).fill(1), shape: [1, 1, 8, 1] };
+      const cv = { data: Float32Array.from({ length: 8 }, (_, j) => j), shape: [1, 1, 8, 1] };
+      const mean = (a: number, b: number) => (a + b) / 2; // of the positions a..b
+      const cache = (causal: unknown, extra: object, want: [number, number, number, number], what: string) => ({
+        label: `cache of 8 with 6 valid, queries 4 and 5, ${what}`,
+        args: [cq, ck, cv, { causal, keyLengths: new Int32Array([6]), ...extra }],
+        want: { output: [mean(want[0], want[1]), mean(want[2], want[3])] },
+      });
+      const t2 = 5 * Math.tanh(2);
+      const answers: KnownAnswer[] = [
+        {
+          label: 'two keys, closed form; an empty row gives zeros and lse -Infinity',
+          args: [q, k, v, opts],
+          want: { output: [(10 + 20 * e) / (1 + e), 0], weights: [1 / (1 + e), e / (1 + e), 0, 0], lse: [Math.log(1 + e), -Infinity] },
+        },
+        cache(true, {}, [0, 4, 0, 5], 'causal: true sees keys 0..4 and 0..5 (bottom-right from the valid length)'),
+        cache('bottom-right', { returnWeights: true }, [0, 4, 0, 5], "'bottom-right'"),
+        cache('top-left', {}, [0, 0, 0, 1], "'top-left' sees key 0 and keys 0..1"),
+        cache({ offset: 2 }, {}, [0, 2, 0, 3], '{ offset: 2 } sees keys 0..2 and 0..3'),
+        cache({ offset: new Int32Array([-1]) }, { returnLse: true }, [0, 0, 0, 0], '{ offset: [-1] }: the first row sees nothing (zeros)'),
+        cache(true, { window: { left: 1 } }, [3, 4, 4, 5], 'causal, window left 1 sees keys 3..4 and 4..5'),
+        cache(false, { window: { left: 0, right: 1 } }, [4, 5, 5, 5], 'window { left: 0, right: 1 } without causal sees 4..5 and 5 (keys past 5 are padding)'),
+        cache(false, { window: { left: 100, right: 100 } }, [0, 5, 0, 5], 'a window wider than S sees every valid key'),
+        {
+          label: 'softcap 5: logits 0 and 5·tanh(10/5); returnLogits gives them, -Infinity where excluded',
+          args: [
+            { data: new Float32Array([1]), shape: [1, 1, 1, 1] },
+            { data: new Float32Array([0, 10, 3]), shape: [1, 1, 3, 1] },
+            { data: new Float32Array([10, 20, 30]), shape: [1, 1, 3, 1] },
+            { scale: 1, softcap: 5, keyLengths: new Int32Array([2]), returnLogits: true, returnWeights: true },
+          ],
+          want: { output: [(10 + 20 * Math.exp(t2)) / (1 + Math.exp(t2))], logits: [0, t2, -Infinity], weights: [1 / (1 + Math.exp(t2)), Math.exp(t2) / (1 + Math.exp(t2)), 0] },
+        },
+      ];
+      return answers;
     },
     checks(quick) {
       const cases: OpCase[] = [];
+      // The same tensor's elements in [B,L,H,D] order.
+      const blhd = (t: Tensor): Tensor => {
+        const [B, H, L, D] = t.shape;
+        const data = new Float32Array(t.data.length);
+        for (let b = 0; b < B; b++) for (let h = 0; h < H; h++) for (let i = 0; i < L; i++) for (let d = 0; d < D; d++) data[((b * L + i) * H + h) * D + d] = t.data[((b * H + h) * L + i) * D + d];
+        return { data, shape: [B, L, H, D] };
+      };
       const shapes = quick
         ? [[1, 2, 1, 7, 129, 17], [2, 4, 2, 33, 65, 64]]
         : [[1, 1, 1, 1, 1, 1], [1, 2, 1, 7, 129, 17], [2, 4, 2, 33, 65, 64], [1, 2, 2, 129, 7, 65], [1, 8, 1, 1, 1000, 128], [1, 1, 1, 200, 200, 3]];
@@ -226,6 +312,18 @@ export const sdpaOp: OpDescriptor<'sdpa'> = defineOp({
         cases.push({ label: `${sh} bias ±1e4 + keyLengths`, args: [q, k, v, { bias: rnd([Hq, L, S], 7, 1e4), keyLengths: lens }], logitMagnitude: 1e4 });
         cases.push({ label: `${sh} -Inf bias rows`, args: [q, k, v, { bias: tensorOf([L, S], (i) => (i % 2 ? -Infinity : 0)) }] });
         cases.push({ label: `${sh} NaN in one query row`, args: [nanQ, k, v, {}] });
+        // The causal forms, windows, softcap and the logits output (issue #14).
+        const offs = new Int32Array(B).map((_, b) => (b ? S - L + 3 : -2));
+        cases.push({ label: `${sh} causal top-left`, args: [q, k, v, { causal: 'top-left', returnWeights: true, returnLogits: true }] });
+        cases.push({ label: `${sh} causal bottom-right + keyLengths`, args: [q, k, v, { causal: true, keyLengths: lens, returnLse: true }] });
+        cases.push({ label: `${sh} causal { offset: [-2, S-L+3] }`, args: [q, k, v, { causal: { offset: offs }, returnLse: true }] });
+        cases.push({ label: `${sh} causal, window left 5`, args: [q, k, v, { causal: true, window: { left: 5 } }] });
+        cases.push({ label: `${sh} window { left: 0, right: 3 } + mask`, args: [q, k, v, { window: { left: 0, right: 3 }, mask: maskOf([L, S], (i, j) => (i + 2 * j) % 5 !== 0), returnLse: true }] });
+        cases.push({ label: `${sh} top-left, window left 0 (only the diagonal)`, args: [q, k, v, { causal: 'top-left', window: { left: 0 } }] });
+        cases.push({ label: `${sh} window wider than S`, args: [q, k, v, { causal: { offset: 1 }, window: { left: S + 9, right: S + 9 } }] });
+        cases.push({ label: `${sh} softcap 3 + bias, logits`, args: [q, k, v, { softcap: 3, bias: rnd([Hq, L, S], 17), returnLogits: true }] });
+        cases.push({ label: `${sh} softcap 30 over ±1e4 logits`, args: [q, k, v, { softcap: 30, scale: 3000, causal: true }], logitMagnitude: 30 });
+        cases.push({ label: `${sh} layout blhd, causal, window`, args: [blhd(q), blhd(k), blhd(v), { layout: 'blhd', causal: true, window: { left: 9 }, returnLse: true }] });
       }
       // Long rows of normal logits: many keys carry weight, so the sum's rounding shows above atol.
       const S = quick ? 4000 : 20000;

@@ -13,6 +13,7 @@ import { encoderParams, optionsArg, randLengths, randT, rnd, shapeOf, someLength
 import { rowMajorLayout, run, runAsync, type Prepared } from './common';
 import { defineOp, tensor, optionsFor, readOption, tensorParam, type OpCase, type OpDescriptor } from './descriptor';
 import { multiHeadAttentionOp } from './multiHeadAttention';
+import { attentionLimits, type WindowOption } from './attentionLimits';
 import { expectCacheFits, expectRoom, type KvCache } from '../kvCache';
 import { cachedEncoder, drive, driveAsync, type Steps } from './cached';
 
@@ -36,8 +37,12 @@ export interface TransformerEncoderLayerOptions {
   norm?: 'pre' | 'post';
   /** Feed-forward activation: `'relu'` (default, as PyTorch) or `'gelu'` (exact). */
   activation?: 'relu' | 'gelu';
-  /** Causal self-attention (SASRec). */
+  /** Causal self-attention (SASRec): position i sees positions j <= i (top-left: a padded sequence starts at 0). */
   causal?: boolean;
+  /** Sliding window around each position i: keys `i - left <= j <= i + right` (see sdpa's `window`). */
+  window?: WindowOption | null;
+  /** Logit soft-cap `c > 0` (see sdpa's `softcap`). */
+  softcap?: number;
   /** `[B]` valid sequence lengths: positions `>= keyLengths[b]` are not attended to (they are still computed). */
   keyLengths?: Int32Array | null;
   /** LayerNorm eps (default 1e-5). */
@@ -89,7 +94,7 @@ function prepareEncoder(x: TensorLike, params: TransformerEncoderLayerParams, op
     gamma2: vector(n2.gamma, 'params.norm2.gamma', E, 'E', true), beta2: vector(n2.beta, 'params.norm2.beta', E, 'E', true),
     norm: readOption(d, o, 'norm'),
     activation: readOption(d, o, 'activation'),
-    causal: readOption(d, o, 'causal'),
+    ...attentionLimits({ causal: readOption(d, o, 'causal'), window: o.window }, B, L, L, null, readOption(d, o, 'softcap', 0), 'top-left'),
     keyLengths: optionalLengths(o.keyLengths, 'options.keyLengths', B, L),
     eps: readOption(d, o, 'eps'),
   };
@@ -114,10 +119,19 @@ function prepareCachedEncoder(x: TensorLike, params: TransformerEncoderLayerPara
   expectCacheFits(cache, 'options.cache', a.B, a.H, a.D, a.D);
   const appendCounts = optionalLengths(o.appendCounts, 'options.appendCounts', a.B, a.L);
   expectRoom(cache, appendCounts, a.L, appendCounts ? 'options.appendCounts' : 'x');
-  const { keyLengths: _k, x: xd, L: T, D: _D, ...same } = a;
-  void _k;
-  void _D;
-  return (dispatch) => cachedEncoder({ ...same, x: xd, T, appendCounts }, cache, dispatch);
+  const window = (o.window ?? null) as WindowOption | null;
+  // A window without causal is aligned bottom-right by sdpa (position lengths - T + i), which is the
+  // cache's position of new token i only when every row appends all T tokens.
+  if (window && !a.causal && appendCounts && appendCounts.some((n) => n !== a.L)) {
+    throw new ValueError('options.window', 'with options.cache and without causal, every batch row must append all T tokens (appendCounts[b] == T)');
+  }
+  return (dispatch) =>
+    cachedEncoder({
+      x: a.x, B: a.B, T: a.L, E: a.E, H: a.H, F: a.F,
+      wq: a.wq, bq: a.bq, wk: a.wk, bk: a.bk, wv: a.wv, bv: a.bv, wo: a.wo, bo: a.bo,
+      gamma1: a.gamma1, beta1: a.beta1, w1: a.w1, b1: a.b1, w2: a.w2, b2: a.b2, gamma2: a.gamma2, beta2: a.beta2,
+      norm: a.norm, activation: a.activation, causal: a.causal, window, softcap: a.softcap, eps: a.eps, appendCounts,
+    }, cache, dispatch);
 }
 
 /**
@@ -172,7 +186,9 @@ export const transformerEncoderLayerOp: OpDescriptor<'transformerEncoderLayer'> 
     numHeads: { kind: 'positiveInt', doc: 'attention heads (required; E % numHeads == 0)' },
     norm: { kind: 'enum', values: ['pre', 'post'], default: 'post', doc: 'LayerNorm before or after each residual block' },
     activation: { kind: 'enum', values: ['relu', 'gelu'], default: 'relu', doc: 'FFN activation' },
-    causal: { kind: 'boolean', default: false, doc: 'causal self-attention' },
+    causal: { kind: 'boolean', default: false, doc: 'causal self-attention: position i sees j <= i' },
+    window: { kind: 'window', doc: '{ left?, right? }: position i sees keys i - left <= j <= i + right' },
+    softcap: { kind: 'finite', greaterThan: 0, doc: 'logit soft-cap c > 0: c·tanh(logit / c)' },
     keyLengths: { kind: 'lengths', doc: '[B] valid lengths (padding keys masked)' },
     eps: { kind: 'finite', default: 1e-5, doc: 'LayerNorm epsilon (>= 0)' },
     cache: { kind: 'cache', doc: "this layer's KvCache: x is the new tokens, the output their rows" },

@@ -30,39 +30,70 @@ function softmax64(logits) {
   return { p: logits.map((x) => Math.exp(x - m) / sum), lse: m + Math.log(sum) };
 }
 
+/**
+ * Whether query i of batch b may see key j under the causal form and window of `opts`, from the
+ * definitions: 'bottom-right' (and true) puts query i at key position i + len - L, where len is
+ * the batch's valid key count; 'top-left' at i; { offset } at i + offset[b]. A window keeps keys
+ * within [pos - left, pos + right] of that position (bottom-right when not causal, unless
+ * `windowAlign` says otherwise).
+ */
+function visible(opts, b, i, j, L, len) {
+  const c = opts.causal ?? false;
+  let pos;
+  if (c === 'top-left' || (c === false && opts.windowAlign === 'top-left')) pos = i;
+  else if (typeof c === 'object') pos = i + (typeof c.offset === 'number' ? c.offset : c.offset[b]);
+  else pos = i + len - L;
+  if (c !== false && j > pos) return false;
+  const w = opts.window ?? {};
+  if (w.left !== undefined && j < pos - w.left) return false;
+  if (w.right !== undefined && j > pos + w.right) return false;
+  return true;
+}
+
 export function oracleSdpa(q, k, v, opts = {}) {
-  const [B, Hq, L, D] = q.shape;
-  const [, Hkv, S] = k.shape;
+  const blhd = opts.layout === 'blhd';
+  // index of element (b, h, t, c) of a [B,H,T,X] tensor stored in the layout's order
+  const at = (t, b, h, i, c) => {
+    const [B0, d1, d2, X] = t.shape;
+    return blhd ? ((b * d1 + i) * d2 + h) * X + c : ((b * d1 + h) * d2 + i) * X + c;
+  };
+  const [B, Hq, L, D] = blhd ? [q.shape[0], q.shape[2], q.shape[1], q.shape[3]] : q.shape;
+  const [Hkv, S] = blhd ? [k.shape[2], k.shape[1]] : [k.shape[1], k.shape[2]];
   const Dv = v.shape[3];
   const scale = opts.scale ?? 1 / Math.sqrt(D);
+  const cap = opts.softcap ?? 0;
   const output = new Float64Array(B * Hq * L * Dv);
   const weights = new Float64Array(B * Hq * L * S);
   const lse = new Float64Array(B * Hq * L);
+  const logitsOut = new Float64Array(B * Hq * L * S);
   for (let b = 0; b < B; b++)
     for (let h = 0; h < Hq; h++) {
       const hk = Math.floor(h / (Hq / Hkv));
+      const len = opts.keyLengths ? opts.keyLengths[b] : S;
       for (let i = 0; i < L; i++) {
         const logits = new Float64Array(S).fill(-Infinity);
         for (let j = 0; j < S; j++) {
-          if (opts.causal && j > i + S - L) continue;
-          if (opts.keyLengths && j >= opts.keyLengths[b]) continue;
+          if (j >= len || !visible(opts, b, i, j, L, len)) continue;
           if (opts.mask && !opts.mask.data[bcastIndex(opts.mask.shape, [b, h, i, j])]) continue;
           let dot = 0;
-          for (let c = 0; c < D; c++) dot += q.data[((b * Hq + h) * L + i) * D + c] * k.data[((b * Hkv + hk) * S + j) * D + c];
-          logits[j] = dot * scale + (opts.bias ? opts.bias.data[bcastIndex(opts.bias.shape, [b, h, i, j])] : 0);
+          for (let c = 0; c < D; c++) dot += q.data[at(q, b, h, i, c)] * k.data[at(k, b, hk, j, c)];
+          let x = dot * scale;
+          if (cap > 0) x = cap * Math.tanh(x / cap);
+          logits[j] = x + (opts.bias ? opts.bias.data[bcastIndex(opts.bias.shape, [b, h, i, j])] : 0);
         }
         const sm = softmax64(logits);
         const row = (b * Hq + h) * L + i;
+        logitsOut.set(logits, row * S);
         lse[row] = sm ? sm.lse : -Infinity;
         if (!sm) continue; // nothing to attend to: zeros out, zero weights
         for (let j = 0; j < S; j++) {
           if (logits[j] === -Infinity) continue; // excluded: contributes nothing (NaN in its v included)
           weights[row * S + j] = sm.p[j];
-          for (let c = 0; c < Dv; c++) output[row * Dv + c] += sm.p[j] * v.data[((b * Hkv + hk) * S + j) * Dv + c];
+          for (let c = 0; c < Dv; c++) output[blhd ? ((b * L + i) * Hq + h) * Dv + c : row * Dv + c] += sm.p[j] * v.data[at(v, b, hk, j, c)];
         }
       }
     }
-  return { output, weights, lse };
+  return { output, weights, lse, logits: logitsOut };
 }
 
 /** x [rows, In] · w [In, Out] + b, summed in float64 and rounded to float32 (as a float32 op returns it). */
@@ -314,7 +345,9 @@ export function oracleEncoder(x, p, opts) {
   const f32 = (a) => Float32Array.from(a);
   const t = (data) => ({ data, shape: [B, L, E] });
   const ln = (v, n) => f32(oracleLayerNorm(t(v), n.gamma, n.beta, opts.eps ?? 1e-5).output);
-  const mha = (v) => f32(oracleMha(t(v), t(v), t(v), p.attention, { numHeads: opts.numHeads, causal: opts.causal, keyLengths: opts.keyLengths }).output);
+  // The encoder's queries are its keys: causal and windows are top-left (position i is key i).
+  const limits = { causal: opts.causal ? 'top-left' : false, windowAlign: 'top-left', window: opts.window ?? undefined, softcap: opts.softcap };
+  const mha = (v) => f32(oracleMha(t(v), t(v), t(v), p.attention, { numHeads: opts.numHeads, keyLengths: opts.keyLengths, ...limits }).output);
   const add = (a, b2) => Float32Array.from(a, (v, i) => v + b2[i]);
   const ffn = (v) => {
     const F = p.ffn.w1.shape[1];

@@ -161,17 +161,42 @@ export default function sdpaSpec({ backend, suite, d, tolFor, assertClose, ak, a
     for (let c = 0; c < D; c++) assert.is(at(zb, 1, 1, 1, c), 0);
   });
 
-  test('keyLengths equal the matching key-padding mask', () => {
+  test('keyLengths (+ each causal form, + window) equal the matching key-padding mask', () => {
     const [B, H, L, S, D] = [3, 2, 5, 8, 4];
     const q = rnd([B, H, L, D], 30);
     const k = rnd([B, H, S, D], 31);
     const v = rnd([B, H, S, D], 32);
     const lens = new Int32Array([8, 3, 1]);
+    // causal form, the aligned position of query i in batch b, window
+    const forms = [
+      [true, (b, i) => i + lens[b] - L, null], // bottom-right from each batch's valid length
+      ['bottom-right', (b, i) => i + lens[b] - L, { left: 2 }],
+      ['top-left', (b, i) => i, null],
+      [{ offset: new Int32Array([1, -2, 0]) }, (b, i) => i + [1, -2, 0][b], { left: 1, right: 0 }],
+      [false, (b, i) => i + lens[b] - L, { left: 1, right: 2 }],
+    ];
+    for (const [causal, pos, window] of forms) {
+      const o = d();
+      const a = sdpa(q, k, v, { keyLengths: lens, causal, window }, o);
+      o.check();
+      const mask = maskOf([B, 1, L, S], (b, h, i, j) => {
+        const p = pos(b, i);
+        return j < lens[b] && (causal === false || j <= p) && (!window || ((window.left === undefined || j >= p - window.left) && (window.right === undefined || j <= p + window.right)));
+      });
+      assertClose(a, sdpa(q, k, v, { mask }, d()), tol, `output, causal ${JSON.stringify(causal)}, window ${JSON.stringify(window)}`);
+    }
+  });
+
+  test("causal: true with keyLengths is aligned to each batch's valid length (a static KV cache)", () => {
+    // Capacity 8, 6 valid tokens, queries are tokens 4 and 5: query 4 must not see key 5.
+    const q = rnd([1, 1, 2, 4], 1), k = rnd([1, 1, 8, 4], 2), v = rnd([1, 1, 8, 4], 3);
     const o = d();
-    const a = sdpa(q, k, v, { keyLengths: lens, causal: true }, o);
+    const { weights } = sdpa(q, k, v, { causal: true, keyLengths: new Int32Array([6]), returnWeights: true }, o);
     o.check();
-    const mask = maskOf([B, 1, L, S], (b, h, i, j) => j < lens[b] && j <= i + S - L);
-    assertClose(a, sdpa(q, k, v, { mask }, d()), tol, 'output');
+    for (let j = 0; j < 8; j++) {
+      assert.is(weights.data[j] > 0, j <= 4, `query 4, key ${j}`);
+      assert.is(weights.data[8 + j] > 0, j <= 5, `query 5, key ${j}`);
+    }
   });
 
   test('NaN reaches only the rows it touches; NaN in a masked key does not leak', () => {

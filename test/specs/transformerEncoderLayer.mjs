@@ -23,7 +23,7 @@ export default function encoderSpec({ oracle, suite, d, tolFor, assertClose, ak,
       const out = transformerEncoderLayer(x, p, { numHeads: H, norm, activation: 'gelu', causal: true, keyLengths: lens }, o);
       o.check();
       const R = { backend: 'reference' };
-      const mha = (y) => multiHeadAttention(y, y, y, p.attention, { numHeads: H, causal: true, keyLengths: lens }, R);
+      const mha = (y) => multiHeadAttention(y, y, y, p.attention, { numHeads: H, causal: 'top-left', keyLengths: lens }, R); // the encoder's causal is top-left
       const ffn = (y) => linear(gelu(linear(y, p.ffn.w1, p.ffn.b1, R), {}, R), p.ffn.w2, p.ffn.b2, R);
       const n1 = (y) => layerNorm(y, p.norm1.gamma, p.norm1.beta, {}, R);
       const n2 = (y) => layerNorm(y, p.norm2.gamma, p.norm2.beta, {}, R);

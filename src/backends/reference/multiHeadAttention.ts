@@ -49,8 +49,9 @@ export function multiHeadAttentionReference(a: MultiHeadAttentionArgs, rows: Row
       k: splitHeads(k, B, S, Hkv, D),
       v: splitHeads(v, B, S, Hkv, Dv),
       B, Hq, Hkv, L, S, D, Dv,
-      scale: a.scale, causal: a.causal, mask: a.mask, bias: a.bias, keyLengths: a.keyLengths,
-      returnWeights: a.returnWeights, returnLse: a.returnLse,
+      scale: a.scale, causal: a.causal, offsets: a.offsets, windowLeft: a.windowLeft, windowRight: a.windowRight, softcap: a.softcap,
+      mask: a.mask, bias: a.bias, keyLengths: a.keyLengths,
+      returnWeights: a.returnWeights, returnLse: a.returnLse, returnLogits: false, layout: 'bhld',
     },
     headRows,
   );

@@ -6,36 +6,47 @@
 import type { AttentionResult, RowFilter, SdpaArgs } from '../../kernels';
 import { softmaxRow } from './softmaxRow';
 
-/** sdpa, row by row: logits, exclusion, stable softmax, weighted sum of values. */
+/** Element offsets of (b, h, row) in a `[B,H,rows,cols]` tensor stored in `layout` order. */
+export function headStrides(layout: 'bhld' | 'blhd', H: number, rows: number, cols: number): { sb: number; sh: number; si: number } {
+  return layout === 'blhd' ? { sb: rows * H * cols, sh: cols, si: H * cols } : { sb: H * rows * cols, sh: rows * cols, si: cols };
+}
+
+/** sdpa, row by row: logits (scale, softcap, bias), exclusion, stable softmax, weighted sum of values. */
 export function sdpaReference(a: SdpaArgs, rows: RowFilter = null): AttentionResult {
-  const { B, Hq, Hkv, L, S, D, Dv, scale, causal, mask, bias, keyLengths } = a;
+  const { B, Hq, Hkv, L, S, D, Dv, scale, causal, mask, bias, keyLengths, offsets, windowLeft, windowRight, softcap } = a;
   const group = Hq / Hkv;
+  const qs = headStrides(a.layout, Hq, L, D), ks = headStrides(a.layout, Hkv, S, D), vs = headStrides(a.layout, Hkv, S, Dv), os = headStrides(a.layout, Hq, L, Dv);
   const output = new Float32Array(B * Hq * L * Dv);
   const weights = a.returnWeights ? new Float32Array(B * Hq * L * S) : undefined;
   const lse = a.returnLse ? new Float32Array(B * Hq * L) : undefined;
+  const logitsOut = a.returnLogits ? new Float32Array(B * Hq * L * S) : undefined;
   const logits = new Float64Array(S);
   const allowed = new Uint8Array(S);
   const p = new Float64Array(S);
   const acc = new Float64Array(Dv);
   for (let b = 0; b < B; b++) {
     const len = keyLengths ? keyLengths[b] : S;
+    const off = offsets ? offsets[b] : S - L;
     for (let h = 0; h < Hq; h++) {
       const hk = Math.floor(h / group);
-      const kBase = (b * Hkv + hk) * S;
       for (let i = 0; i < L; i++) {
         const row = (b * Hq + h) * L + i;
         if (rows && !rows[row]) continue;
-        const qOff = row * D;
+        const qOff = b * qs.sb + h * qs.sh + i * qs.si;
+        const pos = i + off; // the query's aligned key position
         for (let j = 0; j < S; j++) {
-          let ok = j < len && (!causal || j <= i + S - L);
+          let ok = j < len && (!causal || j <= pos) && (windowLeft < 0 || j >= pos - windowLeft) && (windowRight < 0 || j <= pos + windowRight);
           if (ok && mask) ok = mask.data[b * mask.strides[0] + h * mask.strides[1] + i * mask.strides[2] + j * mask.strides[3]] !== 0;
           allowed[j] = 0;
+          if (logitsOut) logitsOut[row * S + j] = -Infinity;
           if (!ok) continue;
-          const kOff = (kBase + j) * D;
+          const kOff = b * ks.sb + hk * ks.sh + j * ks.si;
           let dot = 0;
           for (let d = 0; d < D; d++) dot += a.q[qOff + d] * a.k[kOff + d];
           let s = dot * scale;
+          if (softcap > 0) s = softcap * Math.tanh(s / softcap);
           if (bias) s += bias.data[b * bias.strides[0] + h * bias.strides[1] + i * bias.strides[2] + j * bias.strides[3]];
+          if (logitsOut) logitsOut[row * S + j] = s;
           if (s === -Infinity) continue; // an excluded key, exactly as if masked
           logits[j] = s;
           allowed[j] = 1;
@@ -45,11 +56,11 @@ export function sdpaReference(a: SdpaArgs, rows: RowFilter = null): AttentionRes
         acc.fill(0);
         for (let j = 0; j < S; j++) {
           if (!allowed[j]) continue;
-          const vOff = (kBase + j) * Dv;
+          const vOff = b * vs.sb + hk * vs.sh + j * vs.si;
           const pj = p[j];
           for (let d = 0; d < Dv; d++) acc[d] += pj * a.v[vOff + d];
         }
-        const oOff = row * Dv;
+        const oOff = b * os.sb + h * os.sh + i * os.si;
         for (let d = 0; d < Dv; d++) output[oOff + d] = acc[d];
         if (weights) {
           const wOff = row * S;
@@ -58,8 +69,9 @@ export function sdpaReference(a: SdpaArgs, rows: RowFilter = null): AttentionRes
       }
     }
   }
-  const res: { output: Float32Array; weights?: Float32Array; lse?: Float32Array } = { output };
+  const res: { output: Float32Array; weights?: Float32Array; lse?: Float32Array; logits?: Float32Array } = { output };
   if (weights) res.weights = weights;
   if (lse) res.lse = lse;
+  if (logitsOut) res.logits = logitsOut;
   return res;
 }
