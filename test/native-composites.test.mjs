@@ -376,13 +376,14 @@ function run() {
   const mhaArgs = () => ({
     query: f(12), key: f(12), value: f(12), selfAttention: false, B: 1, L: 3, S: 3, E: 4, Ek: 4, Ev: 4, Hq: 2, Hkv: 2, D: 2, Dv: 2, Eo: 4,
     wq: f(16), bq: null, wk: f(16), bk: null, wv: f(16), bv: null, wo: f(16), bo: null, scale: 0.5, causal: false, mask: null, bias: null, keyLengths: null, returnWeights: false, returnLse: false,
+    offsets: null, windowLeft: -1, windowRight: -1, softcap: 0,
   });
   bad('multiHeadAttention and transformerEncoderLayer: heads, strides, shapes', () => {
     throwsKind(() => addon.multiHeadAttention({ ...mhaArgs(), Hkv: 3 }), RangeError, /multiple of Hkv/, 'Hq % Hkv');
     throwsKind(() => addon.multiHeadAttention({ ...mhaArgs(), mask: { data: new Uint8Array(9), strides: [0, 0, 3, 2] } }), RangeError, /strides reach/, 'mask strides past the end');
     throwsKind(() => addon.multiHeadAttention({ ...mhaArgs(), wo: f(15) }), RangeError, /wo/, 'short wo');
     throwsKind(() => addon.multiHeadAttention({ ...mhaArgs(), scale: NaN }), RangeError, /scale/, 'NaN scale');
-    const enc = { x: f(12), B: 1, L: 3, E: 4, H: 2, D: 2, F: 5, wq: f(16), bq: null, wk: f(16), bk: null, wv: f(16), bv: null, wo: f(16), bo: null, gamma1: null, beta1: null, w1: f(20), b1: null, w2: f(20), b2: null, gamma2: null, beta2: null, norm: 'post', activation: 'relu', causal: false, keyLengths: null, eps: 1e-5 };
+    const enc = { x: f(12), B: 1, L: 3, E: 4, H: 2, D: 2, F: 5, wq: f(16), bq: null, wk: f(16), bk: null, wv: f(16), bv: null, wo: f(16), bo: null, gamma1: null, beta1: null, w1: f(20), b1: null, w2: f(20), b2: null, gamma2: null, beta2: null, norm: 'post', activation: 'relu', causal: false, offsets: null, windowLeft: -1, windowRight: -1, softcap: 0, keyLengths: null, eps: 1e-5 };
     throwsKind(() => addon.transformerEncoderLayer({ ...enc, D: 3 }), RangeError, /must equal E/, 'H*D != E');
     throwsKind(() => addon.transformerEncoderLayer({ ...enc, norm: 'mid' }), RangeError, /norm/, 'bad norm');
     throwsKind(() => addon.transformerEncoderLayer({ ...enc, w2: f(19) }), RangeError, /w2/, 'short w2');

@@ -380,6 +380,7 @@ function nativeTests() {
     v: new Float32Array(2 * 5 * 4),
     B: 1, Hq: 2, Hkv: 2, L: 3, S: 5, D: 4, Dv: 4,
     scale: 0.5, causal: false, mask: null, bias: null, keyLengths: null, returnWeights: false, returnLse: false,
+    offsets: null, windowLeft: -1, windowRight: -1, softcap: 0, returnLogits: false, layout: 'bhld',
   });
   const cases = {
     'no argument': () => addon.sdpa(),
@@ -403,6 +404,17 @@ function nativeTests() {
     'keyLengths out of range': () => addon.sdpa({ ...base(), keyLengths: new Int32Array([6]) }),
     'keyLengths negative': () => addon.sdpa({ ...base(), keyLengths: new Int32Array([-1]) }),
     'keyLengths too long': () => addon.sdpa({ ...base(), keyLengths: new Int32Array([1, 2]) }),
+    'offsets of the wrong length': () => addon.sdpa({ ...base(), offsets: new Int32Array(2) }),
+    'offsets as Float32Array': () => addon.sdpa({ ...base(), offsets: new Float32Array(1) }),
+    'windowLeft below -1': () => addon.sdpa({ ...base(), windowLeft: -2 }),
+    'fractional windowRight': () => addon.sdpa({ ...base(), windowRight: 1.5 }),
+    'windowLeft missing': () => addon.sdpa({ ...base(), windowLeft: undefined }),
+    'negative softcap': () => addon.sdpa({ ...base(), softcap: -1 }),
+    'NaN softcap': () => addon.sdpa({ ...base(), softcap: NaN }),
+    'softcap that rounds to 0 in float32': () => addon.sdpa({ ...base(), softcap: 1e-50 }),
+    'unknown layout': () => addon.sdpa({ ...base(), layout: 'bshd' }),
+    'returnLogits as number': () => addon.sdpa({ ...base(), returnLogits: 1 }),
+    'logits larger than memory can hold': () => addon.sdpa({ ...base(), returnLogits: true, S: 2 ** 31 - 1, k: new Float32Array(0) }),
     'weights larger than memory can hold': () => addon.sdpa({ ...base(), returnWeights: true, S: 2 ** 31 - 1, k: new Float32Array(0) }),
     'softmax shape disagreeing with rows': () => addon.softmax({ x: new Float32Array(6), shape: [2, 3], rows: 3, cols: 3, mask: null }),
     'softmax shape with 9 axes': () => addon.softmax({ x: new Float32Array(1), shape: [1, 1, 1, 1, 1, 1, 1, 1, 1], rows: 1, cols: 1, mask: null }),
@@ -416,6 +428,33 @@ function nativeTests() {
     'out overlapping k': () => { const buf = new Float32Array(60); return addon.sdpa({ ...base(), k: buf.subarray(0, 40), out: buf.subarray(36, 60) }); },
     'out overlapping mask data': () => { const buf = new Uint8Array(200); return addon.sdpa({ ...base(), mask: { data: buf.subarray(0, 5), strides: [0, 0, 0, 1] }, out: new Float32Array(buf.buffer, 0, 24) }); },
   };
+  bad('the attention-limit fields: each error names its field', () => {
+    const named = [
+      [{ offsets: new Int32Array(2) }, /offsets/],
+      [{ offsets: new Float32Array(1) }, /offsets/],
+      [{ windowLeft: -2 }, /windowLeft/],
+      [{ windowRight: 1.5 }, /windowRight/],
+      [{ windowRight: 2 ** 31 }, /windowRight/],
+      [{ softcap: -1 }, /softcap/],
+      [{ softcap: Infinity }, /softcap/],
+      [{ layout: 'bshd' }, /layout/],
+      [{ returnLogits: 'yes' }, /returnLogits/],
+    ];
+    for (const [field, re] of named) {
+      let err = null;
+      try {
+        addon.sdpa({ ...base(), ...field });
+      } catch (e) {
+        err = e;
+      }
+      assert.ok(err instanceof TypeError || err instanceof RangeError, `${JSON.stringify(Object.keys(field))}: a TypeError or RangeError`);
+      assert.match(err.message, re);
+    }
+    // The fields are read, not ignored: the same call with valid limits runs.
+    const r = addon.sdpa({ ...base(), causal: true, offsets: new Int32Array([-1]), windowLeft: 1, windowRight: 0, softcap: 2, returnLogits: true, layout: 'blhd' });
+    assert.is(r.logits.length, 2 * 3 * 5);
+    assert.is(r.logits[0], -Infinity, 'query 0 at position -1 sees nothing');
+  });
   for (const [name, fn] of Object.entries(cases)) {
     bad(name, () => {
       let err = null;

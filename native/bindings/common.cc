@@ -2,6 +2,7 @@
 #include "common.h"
 
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <exception>
 #include <limits>
@@ -96,6 +97,17 @@ double Args::number(const char* name, bool finite) {
   double d = v.As<Napi::Number>().DoubleValue();
   if (finite && !std::isfinite(d)) range_error(name, "expected a finite number, received " + std::to_string(d));
   return d;
+}
+
+void Args::attention_limits(int64_t B, bool& causal, const int32_t*& offsets, int64_t& window_left, int64_t& window_right, float& softcap) {
+  causal = boolean("causal");
+  offsets = i32("offsets", static_cast<uint64_t>(B), INT32_MIN, INT32_MAX, true);
+  window_left = integer("windowLeft", -1, INT32_MAX);
+  window_right = integer("windowRight", -1, INT32_MAX);
+  const double cap = number("softcap", true);
+  if (cap < 0) range_error("softcap", "expected a finite number >= 0 (0 = none), received " + std::to_string(cap));
+  softcap = static_cast<float>(cap);
+  if (softcap == 0.0f && cap > 0) range_error("softcap", "expected a cap representable in float32, received " + std::to_string(cap));
 }
 
 bool Args::boolean(const char* name) {

@@ -169,6 +169,10 @@ class Args {
   uint64_t product(const std::string& what, std::initializer_list<uint64_t> dims) { return checked_product(env_, what, dims); }
   /// The row-wise ops' `rows` and `cols` fields (each in [1, 2^31-1]) and their checked product
   /// (the element count of `x`).
+  /// The attention limits (src/kernels.ts AttentionLimits) shared by sdpa, multiHeadAttention and
+  /// transformerEncoderLayer: causal, offsets ([B] int32 or absent), windowLeft / windowRight
+  /// (integers >= -1), softcap (finite, >= 0).
+  void attention_limits(int64_t B, bool& causal, const int32_t*& offsets, int64_t& window_left, int64_t& window_right, float& softcap);
   uint64_t rows_cols(int64_t* rows = nullptr, int64_t* cols = nullptr);
 
   /// An output the job returns under `name` (nullptr: the job's only output, returned as is): a

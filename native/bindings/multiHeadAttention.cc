@@ -35,7 +35,7 @@ void fill_multiHeadAttention(Args& a, ForwardJob<MultiHeadAttentionParams, multi
   p.wo = a.f32("wo", a.product("wo", {no, Eo}));
   p.bo = a.f32_opt("bo", Eo);
   p.scale = (float)a.number("scale", true);
-  p.causal = a.boolean("causal");
+  a.attention_limits(p.B, p.causal, p.offsets, p.windowLeft, p.windowRight, p.softcap);
   StridedView<uint8_t> m = a.strided_u8("mask", {p.B, p.Hq, p.L, p.S});
   StridedView<float> bi = a.strided_f32("bias", {p.B, p.Hq, p.L, p.S});
   p.mask = m.data;

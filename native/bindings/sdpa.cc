@@ -19,7 +19,7 @@ void fill_sdpa(Args& a, ForwardJob<SdpaParams, sdpa_forward>& job) {
   const uint64_t outN = a.product("sdpa output", {B, Hq, L, Dv});
   a.product("sdpa [B,Hq,L,S]", {B, Hq, L, S});
   p.scale = static_cast<float>(a.number("scale", true));
-  p.causal = a.boolean("causal");
+  a.attention_limits(p.B, p.causal, p.offsets, p.window_left, p.window_right, p.softcap);
   const std::vector<int64_t> dims = {p.B, p.Hq, p.L, p.S};
   auto mask = a.strided_u8("mask", dims);
   if (mask.data) {
@@ -34,13 +34,18 @@ void fill_sdpa(Args& a, ForwardJob<SdpaParams, sdpa_forward>& job) {
   p.key_lengths = a.i32("keyLengths", B, 0, p.S, true);
   const bool rw = a.boolean("returnWeights");
   const bool rl = a.boolean("returnLse");
+  const bool rlog = a.boolean("returnLogits");
   sdpa_contiguous_strides(p);
+  if (a.choice("layout", {"bhld", "blhd"}) == 1) sdpa_token_major_strides(p);
   p.out = a.into_output_f32("out", "output", outN);  // the caller's buffer, or a new one
   if (rw) {
     p.weights = a.output_f32("weights", a.product("sdpa weights", {B, Hq, L, S}));
   }
   if (rl) {
     p.lse = a.output_f32("lse", a.product("sdpa lse", {B, Hq, L}));
+  }
+  if (rlog) {
+    p.logits = a.output_f32("logits", a.product("sdpa logits", {B, Hq, L, S}));
   }
 }
 

@@ -40,7 +40,7 @@ void fill_transformerEncoderLayer(Args& a, ForwardJob<TransformerEncoderLayerPar
   p.beta2 = a.f32_opt("beta2", E);
   p.preNorm = a.choice("norm", {"post", "pre"}) == 1;
   p.gelu = a.choice("activation", {"relu", "gelu"}) == 1;
-  p.causal = a.boolean("causal");
+  a.attention_limits(p.B, p.causal, p.offsets, p.windowLeft, p.windowRight, p.softcap);
   p.keyLengths = a.i32("keyLengths", B, 0, p.L, true);
   p.eps = a.number("eps", true);
   if (p.eps < 0) a.range_error("eps", "expected a non-negative number");

@@ -24,6 +24,9 @@ struct MultiHeadAttentionParams {
   const float *wo, *bo;  ///< [Hq*Dv, Eo], [Eo] or null
   float scale;
   bool causal;
+  const int32_t* offsets = nullptr;  ///< [B] query alignment (see SdpaParams), or null (S - L)
+  int64_t windowLeft = -1, windowRight = -1;  ///< sliding window bounds, -1 = none
+  float softcap = 0.0f;              ///< logit soft-cap, 0 = none
   const uint8_t* mask;  ///< strided over [B, Hq, L, S], or null
   int64_t maskStrides[4];
   const float* bias;    ///< strided over [B, Hq, L, S], or null

@@ -2,9 +2,11 @@
 //
 // out[b,h,i,:] = Σ_j softmax_j(scale·q[b,h,i]·k[b,hk,j] + bias[b,h,i,j]) · v[b,hk,j,:]
 // over the keys j not excluded, hk = h / (Hq/Hkv) (grouped-query heads read the shared kv head
-// in place, no copies). Key j is excluded from row (b,h,i) when j >= key_lengths[b], when
-// causal && j > i + S - L (bottom-right aligned), when mask[...] == 0, or when its biased, scaled
-// logit is -Inf. Excluded keys contribute nothing (NaN/Inf in their k, v or bias never leaks).
+// in place, no copies). Row (b,h,i) sits at key position pos = i + off[b] (off = offsets[b], or
+// S - L when offsets is null). Key j is excluded from it when j >= key_lengths[b], when causal &&
+// j > pos, when window_left >= 0 && j < pos - window_left, when window_right >= 0 &&
+// j > pos + window_right, when mask[...] == 0, or when its logit is -Inf. The logit is
+// scale·q·k, then softcap·tanh(logit/softcap) when softcap > 0, then + bias. Excluded keys contribute nothing (NaN/Inf in their k, v or bias never leaks).
 // A row with no key left gives zeros and lse = -Inf. A NaN or +Inf logit among a row's allowed
 // keys makes that row's output, lse and allowed weights NaN (that row only).
 //
@@ -15,11 +17,11 @@
 //   out element (b,h,i,e)  at out[b*o_sb + h*o_sh + i*o_si + e]
 // e.g. contiguous [B,H,L,D]: sb = H*L*D, sh = L*D, si = D; projections laid out [B,L,H*D]:
 // sb = L*H*D, sh = D, si = H*D. mask/bias: element (b,h,i,j) at data[Σ idx*strides] (0 on
-// broadcast axes). weights (optional) is contiguous [B,Hq,L,S], lse (optional) [B,Hq,L].
+// broadcast axes). weights and logits (optional) are contiguous [B,Hq,L,S], lse (optional) [B,Hq,L].
 //
 // Algorithm: without weights, a tiled online softmax (flash-attention style; extra memory per
-// task O(tile)): blocks of query rows × tiles of keys, tiles that causal/key_lengths rule out for
-// the whole block are skipped. Few query rows (decode): keys split into fixed chunks across
+// task O(tile)): blocks of query rows × tiles of keys, tiles that causal/window/key_lengths rule
+// out for the whole block are skipped (a window's cost grows with L·window, not L·S). Few query rows (decode): keys split into fixed chunks across
 // threads, partial (max, sum, out) merged by log-sum-exp rescaling in chunk order. With weights:
 // per row, two passes (the returned weights are the probabilities the output is summed with).
 // Task boundaries never depend on the thread count: results are bit-identical for any count.
@@ -44,6 +46,10 @@ struct SdpaParams {
   int64_t B = 0, Hq = 0, Hkv = 0, L = 0, S = 0, D = 0, Dv = 0;
   float scale = 1.0f;
   bool causal = false;
+  const int32_t* offsets = nullptr;  ///< optional [B]: row i of batch b sits at key position i + offsets[b] (null: S - L)
+  int64_t window_left = -1;          ///< keys before pos - window_left are excluded; -1 = no limit
+  int64_t window_right = -1;         ///< keys after pos + window_right are excluded; -1 = no limit
+  float softcap = 0.0f;              ///< > 0: logit = softcap·tanh(scale·q·k / softcap), before the bias
   const uint8_t* mask = nullptr;  ///< optional, 1 = may attend
   int64_t mask_s[4] = {0, 0, 0, 0};
   const float* bias = nullptr;    ///< optional, added to the scaled logits
@@ -51,6 +57,7 @@ struct SdpaParams {
   const int32_t* key_lengths = nullptr;  ///< optional [B], each in [0, S]
   float* weights = nullptr;       ///< optional out [B,Hq,L,S]
   float* lse = nullptr;           ///< optional out [B,Hq,L]
+  float* logits = nullptr;        ///< optional out [B,Hq,L,S]: capped, biased logits, -Inf where excluded
 };
 
 /// One ISA variant. Throws std::bad_alloc when scratch memory cannot be allocated.
@@ -64,5 +71,8 @@ Isa sdpa_forward(const SdpaParams& p);
 /// Simple contiguous-layout helper: fill the strides of `p` for q [B,Hq,L,D], k [B,Hkv,S,D],
 /// v [B,Hkv,S,Dv], out [B,Hq,L,Dv] (sizes must already be set).
 void sdpa_contiguous_strides(SdpaParams& p);
+/// The same for the token-major layout ('blhd'): q [B,L,Hq,D], k [B,S,Hkv,D], v [B,S,Hkv,Dv],
+/// out [B,L,Hq,Dv].
+void sdpa_token_major_strides(SdpaParams& p);
 
 }  // namespace attnkit

@@ -24,6 +24,9 @@ struct TransformerEncoderLayerParams {
   bool preNorm;
   bool gelu;  ///< else relu
   bool causal;
+  const int32_t* offsets = nullptr;  ///< [B] query alignment (see SdpaParams), or null (S - L)
+  int64_t windowLeft = -1, windowRight = -1;  ///< sliding window bounds, -1 = none
+  float softcap = 0.0f;              ///< logit soft-cap, 0 = none
   const int32_t* keyLengths;  ///< [B] in [0, L], or null
   double eps;
   float* output;  ///< [B, L, E] (written)

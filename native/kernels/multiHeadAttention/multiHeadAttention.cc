@@ -100,6 +100,10 @@ const char* multiHeadAttention_attend(const MultiHeadAttentionParams& p, float* 
   sp.o_si = p.Hq * p.Dv;
   sp.scale = p.scale;
   sp.causal = p.causal;
+  sp.offsets = p.offsets;
+  sp.window_left = p.windowLeft;
+  sp.window_right = p.windowRight;
+  sp.softcap = p.softcap;
   sp.mask = p.mask;
   sp.bias = p.bias;
   for (int i = 0; i < 4; i++) {

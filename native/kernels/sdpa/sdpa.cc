@@ -20,7 +20,20 @@ void contiguous(int64_t& sb, int64_t& sh, int64_t& srow, int64_t H, int64_t rows
   sh = rows * cols;
   sb = H * sh;
 }
+// Strides of a [B, rows, H, cols] tensor read as [B, H, rows, cols].
+void token_major(int64_t& sb, int64_t& sh, int64_t& srow, int64_t H, int64_t rows, int64_t cols) {
+  sh = cols;
+  srow = H * cols;
+  sb = rows * srow;
+}
 }  // namespace
+
+void sdpa_token_major_strides(SdpaParams& p) {
+  token_major(p.q_sb, p.q_sh, p.q_si, p.Hq, p.L, p.D);
+  token_major(p.k_sb, p.k_sh, p.k_sj, p.Hkv, p.S, p.D);
+  token_major(p.v_sb, p.v_sh, p.v_sj, p.Hkv, p.S, p.Dv);
+  token_major(p.o_sb, p.o_sh, p.o_si, p.Hq, p.L, p.Dv);
+}
 
 void sdpa_contiguous_strides(SdpaParams& p) {
   contiguous(p.q_sb, p.q_sh, p.q_si, p.Hq, p.L, p.D);

@@ -231,7 +231,7 @@ __attribute__((noinline)) void exp_tile(float* st, const float* lo, int nc, cons
 }
 
 template <bool TRACK, bool FUSED>
-inline bool softmax_tile(const SdpaParams& p, const Geo& g, int64_t i0, int64_t j0, int nc, bool need_causal, float* st, float* lo, uint32_t* ab, float* alpha, BlockState& s,
+inline bool softmax_tile(const SdpaParams& p, const Geo& g, int64_t i0, int64_t j0, int nc, bool need_causal, bool need_lower, float* st, float* lo, uint32_t* ab, float* alpha, BlockState& s,
                          const V::F* fmx, const V::M* fnf) {
   const V::F NI = V::set1(ninf());
   const uint32_t full = (W >= 32) ? 0xffffffffu : ((1u << W) - 1u);
@@ -243,6 +243,8 @@ inline bool softmax_tile(const SdpaParams& p, const Geo& g, int64_t i0, int64_t 
   }
   bool anyex = false;
   const V::F scale = V::set1(p.scale);  // logit = (q·k)·scale, in the reference's order
+  const bool capped = p.softcap > 0.0f;
+  const V::F cap = V::set1(capped ? p.softcap : 1.0f);
   const int64_t ms2 = p.mask_s[2], ms3 = p.mask_s[3], bs2 = p.bias_s[2], bs3 = p.bias_s[3];
   if constexpr (FUSED) {  // pass 1 was done in the QK epilogue
     for (int r = 0; r < RV; ++r) {
@@ -254,11 +256,17 @@ inline bool softmax_tile(const SdpaParams& p, const Geo& g, int64_t i0, int64_t 
     const int64_t j = j0 + c;
     for (int r = 0; r < RV; ++r) {
       V::F x = V::mul(V::load(st + c * BR + r * W), scale);
+      if (capped) x = V::mul(cap, vtanh(V::div(x, cap)));
       const int64_t ib = i0 + r * W;
       uint32_t ex = 0;
       if (need_causal) {
-        const int64_t e = (j - g.off) - ib;  // lanes with i < j - off cannot see key j
+        const int64_t e = (j - g.hi_off) - ib;  // lanes with i < j - hi_off cannot see key j
         if (e > 0) ex = e >= W ? full : ((1u << e) - 1u);
+      }
+      if (need_lower) {
+        const int64_t u = (j - g.lo_off) - ib;  // lanes with i > j - lo_off cannot see key j
+        if (u < 0) ex = full;
+        else if (u < W - 1) ex |= full & ~((2u << u) - 1u);
       }
       if (g.mask) {
         if (ms2 == 0) {
@@ -407,23 +415,31 @@ inline void block_task(const SdpaParams& p, int64_t b, int64_t h, int64_t blk, B
     s.l[r] = V::zero();
     s.flags[r] = 0;
   }
+  // Keys [jstart, jlimit) are candidates for some row of the block. Causal / right window: keys
+  // below jfree are visible to every row; left window: keys from jfree_lo on are. Only the
+  // tiles outside [jfree_lo, jfree) (each at most BR keys: the band's two edges) pay for the
+  // per-element cut; tile boundaries are placed on jfree_lo and jfree.
   int64_t jlimit = g.kend;
-  if (p.causal) jlimit = imin(jlimit, imax(0, i0 + nr - 1 + g.off + 1));
-  // Causal: keys [0, jfree) are visible to every row of the block and go through the fused path
-  // in whole tiles; the diagonal [jfree, jlimit) (at most BR keys) is its own tile, so only it
-  // pays for the per-element causal cut.
-  const int64_t jfree = p.causal ? imin(jlimit, imax(0, i0 + g.off + 1)) : jlimit;
+  if (g.upper) jlimit = imin(jlimit, imax(0, i0 + nr - 1 + g.hi_off + 1));
+  const int64_t jstart = g.lower ? imin(jlimit, imax(0, i0 + g.lo_off)) : 0;
+  const int64_t jfree = g.upper ? imin(jlimit, imax(0, i0 + g.hi_off + 1)) : jlimit;
+  const int64_t jfree_lo = g.lower ? imax(jstart, imin(jlimit, i0 + nr - 1 + g.lo_off)) : jstart;
+  const bool capped = p.softcap > 0.0f;
   const int64_t hk = h / (p.Hq / p.Hkv);
   uint8_t* head_flags = vflags + (b * p.Hkv + hk) * ntiles;
-  for (int64_t j0 = 0; j0 < jlimit;) {
-    const int nc = static_cast<int>(imin(bcx, (j0 < jfree ? jfree : jlimit) - j0));
+  for (int64_t j0 = jstart; j0 < jlimit;) {
+    int64_t jend = jlimit;  // the next segment boundary after j0
+    if (j0 < jfree_lo) jend = jfree_lo;
+    else if (j0 < jfree) jend = jfree;
+    const int nc = static_cast<int>(imin(bcx, jend - j0));
     const int64_t jnext = j0 + nc;
-    const bool need_causal = p.causal && (j0 + nc - 1 > i0 + g.off);
-    const int64_t vis_base = i0 + g.off - j0;  // row r sees tile keys c <= r + vis_base
+    const bool need_causal = g.upper && (j0 + nc - 1 > i0 + g.hi_off);
+    const bool need_lower = g.lower && (j0 < i0 + nr - 1 + g.lo_off);
+    const int64_t vis_base = i0 + g.hi_off - j0;  // row r sees tile keys c <= r + vis_base
     const float* vb = g.v + j0 * p.v_sj;
     const V::F scale = V::set1(p.scale);
     const bool vbad = range_v_bad(head_flags, g.v, p.v_sj, p.S, bcx, j0, nc, Dv);
-    if (!vbad && !need_causal && !p.mask && !p.bias) {
+    if (!vbad && !need_causal && !need_lower && !capped && !p.mask && !p.bias) {
       // Common case: scale, flags and max folded into the QK epilogue.
       V::F mx[RV];
       V::M nf[RV];
@@ -431,19 +447,19 @@ inline void block_task(const SdpaParams& p, int64_t b, int64_t h, int64_t blk, B
         mx[r] = V::set1(ninf());
         nf[r] = V::from_bits(0);
       }
-      qk_tile<true>(w.qt, D, g.k, p.k_sj, j0, nc, w.zero, w.st, false, i0, g.off, scale, mx, nf);
-      softmax_tile<false, true>(p, g, i0, j0, nc, false, w.st, w.lo, w.ab, w.alpha, s, mx, nf);
+      qk_tile<true>(w.qt, D, g.k, p.k_sj, j0, nc, w.zero, w.st, false, i0, g.hi_off, scale, mx, nf);
+      softmax_tile<false, true>(p, g, i0, j0, nc, false, false, w.st, w.lo, w.ab, w.alpha, s, mx, nf);
       pv_tile(w.o, w.ldo, w.st, w.alpha, vb, p.v_sj, nc, Dv, false, 0);
       j0 = jnext;
       continue;
     }
-    qk_tile<false>(w.qt, D, g.k, p.k_sj, j0, nc, w.zero, w.st, need_causal, i0, g.off, scale, nullptr, nullptr);
+    qk_tile<false>(w.qt, D, g.k, p.k_sj, j0, nc, w.zero, w.st, need_causal, i0, g.hi_off, scale, nullptr, nullptr);
     if (vbad) {
-      const bool anyex = softmax_tile<true, false>(p, g, i0, j0, nc, need_causal, w.st, w.lo, w.ab, w.alpha, s, nullptr, nullptr);
+      const bool anyex = softmax_tile<true, false>(p, g, i0, j0, nc, need_causal, need_lower, w.st, w.lo, w.ab, w.alpha, s, nullptr, nullptr);
       if (anyex) pv_careful(w.o, w.ldo, w.st, w.alpha, w.ab, vb, p.v_sj, nc, Dv);
       else pv_tile(w.o, w.ldo, w.st, w.alpha, vb, p.v_sj, nc, Dv, false, 0);
     } else {
-      softmax_tile<false, false>(p, g, i0, j0, nc, need_causal, w.st, w.lo, w.ab, w.alpha, s, nullptr, nullptr);
+      softmax_tile<false, false>(p, g, i0, j0, nc, need_causal, need_lower, w.st, w.lo, w.ab, w.alpha, s, nullptr, nullptr);
       pv_tile(w.o, w.ldo, w.st, w.alpha, vb, p.v_sj, nc, Dv, need_causal, vis_base);
     }
     j0 = jnext;

@@ -8,14 +8,14 @@
 //    from an NJ-keys x RV-row-vectors register-blocked microkernel that broadcasts k[j][d]
 //    straight from K (no K packing), so the online-softmax max/sum are vertical vector ops.
 //    P·V is an MR-rows x NV-vectors microkernel that also applies the per-row rescale factor.
-//    Key tiles beyond a block's causal / keyLengths limit are never computed.
+//    Key tiles outside a block's causal / window / keyLengths range are never computed.
 //  * rows (no weights, small L): tasks (b, kv head, key chunk, head in group) so the query
 //    heads sharing a kv head read the same chunk back to back; each task leaves (max, sum, out)
 //    partials per row and chunk, merged afterwards per row in chunk order (log-sum-exp
 //    rescaling), so the result does not depend on which thread ran which chunk.
-//  * weights: per row, logits written into the weights row, normalised there, and the output
-//    summed with exactly those probabilities.
-// Excluded keys (mask, keyLengths, causal, -Inf logit) get logit -Inf; a NaN/+Inf logit marks its
+//  * weights (or logits asked for): per row, logits written into the weights row (and copied to
+//    the logits row), normalised there, and the output summed with exactly those probabilities.
+// Excluded keys (mask, keyLengths, causal, window, -Inf logit) get logit -Inf; a NaN/+Inf logit marks its
 // row (NaN result). Excluded keys never touch the output: in the block path, a tile that has an
 // excluded element and a non-finite value in its V rows is summed key by key, skipping them.
 
@@ -46,8 +46,11 @@ struct Geo {
   float* o;
   const uint8_t* mask;
   const float* bias;
-  int64_t kend;  // keys >= kend are padding (keyLengths)
-  int64_t off;   // S - L: causal row i sees keys j <= i + off
+  int64_t kend;    // keys >= kend are padding (keyLengths)
+  bool upper;      // causal or a right window: row i sees keys j <= i + hi_off
+  bool lower;      // a left window: row i sees keys j >= i + lo_off
+  int64_t hi_off;
+  int64_t lo_off;
 };
 
 inline Geo geo(const SdpaParams& p, int64_t b, int64_t h) {
@@ -60,16 +63,33 @@ inline Geo geo(const SdpaParams& p, int64_t b, int64_t h) {
   g.mask = p.mask ? p.mask + b * p.mask_s[0] + h * p.mask_s[1] : nullptr;
   g.bias = p.bias ? p.bias + b * p.bias_s[0] + h * p.bias_s[1] : nullptr;
   g.kend = p.key_lengths ? imax(0, imin(p.S, p.key_lengths[b])) : p.S;
-  g.off = p.S - p.L;
+  const int64_t off = p.offsets ? static_cast<int64_t>(p.offsets[b]) : p.S - p.L;  // row i sits at key i + off
+  constexpr int64_t kFar = int64_t(1) << 40;  // beyond any key index
+  g.upper = p.causal || p.window_right >= 0;
+  g.hi_off = imin(p.causal ? off : kFar, p.window_right >= 0 ? off + p.window_right : kFar);
+  g.lower = p.window_left >= 0;
+  g.lo_off = g.lower ? off - p.window_left : -kFar;
   return g;
 }
 
-/// Keys [0, row_end) are candidates for row i (keyLengths and causal); the mask and -Inf
-/// logits may exclude more.
-inline int64_t row_end(const SdpaParams& p, const Geo& g, int64_t i) {
-  int64_t e = g.kend;
-  if (p.causal) e = imin(e, imax(0, i + g.off + 1));
-  return e;
+/// Keys [row_start, row_end) are candidates for row i (keyLengths, causal, window); the mask and
+/// -Inf logits may exclude more. The range may be empty (start >= end).
+inline int64_t row_end(const SdpaParams&, const Geo& g, int64_t i) {
+  return g.upper ? imin(g.kend, imax(0, i + g.hi_off + 1)) : g.kend;
+}
+inline int64_t row_start(const SdpaParams&, const Geo& g, int64_t i) {
+  return g.lower ? imax(0, i + g.lo_off) : 0;
+}
+
+/// logit = softcap·tanh(x / softcap) for the n logits at s (in place).
+inline void softcap_row(float* s, int64_t n, float cap) {
+  const V::F c = V::set1(cap);
+  int64_t t = 0;
+  for (; t + W <= n; t += W) V::store(s + t, V::mul(c, vtanh(V::div(V::load(s + t), c))));
+  if (t < n) {
+    const int rem = static_cast<int>(n - t);
+    V::storep(s + t, V::mul(c, vtanh(V::div(V::loadp(s + t, rem), c))), rem);
+  }
 }
 
 inline void write_row_result(const SdpaParams& p, const Geo& g, int64_t b, int64_t h, int64_t i, const float* o, float m, float l, bool flag) {
@@ -108,7 +128,7 @@ inline void write_row_result(const SdpaParams& p, const Geo& g, int64_t b, int64
 // The path is chosen from the problem, never from the thread count.
 inline bool sdpa_run(const SdpaParams& p) {
   if (p.B <= 0 || p.Hq <= 0 || p.L <= 0) return true;
-  if (p.weights) return sdpa_weights_path(p);
+  if (p.weights || p.logits) return sdpa_weights_path(p);
   if (p.L >= BR / 2) return sdpa_block_path(p);
   return sdpa_row_path(p);
 }

@@ -51,19 +51,28 @@ inline void row_pv_dispatch(int nvec, int rem, float* o, const float* vb, int64_
   }
 }
 
-/// One row over keys [c0, c1): logits into sbuf (excluded = -Inf), allowed flags into abuf,
+/// One row over keys [c0, c1) ∩ its candidate range [s0, e): logits into sbuf (excluded = -Inf),
+/// allowed flags into abuf (both indexed by key - c0; entries outside [s0, e) are not written),
 /// then p = exp(s - m) in sbuf (normalised by 1/l when `normalize`), o = Σ allowed p·v.
+/// With `lrow`, the logits (after softcap, bias and exclusions) are also copied to lrow[key - c0].
 /// Returns the partial (m, l, flag); o has Dv entries (unnormalised unless `normalize`).
 inline void row_chunk(const SdpaParams& p, const Geo& g, int64_t i, int64_t c0, int64_t c1, float* sbuf, uint8_t* abuf, double* dbuf, float* o,
-                      bool normalize, float& m_out, float& l_out, bool& flag_out) {
+                      bool normalize, float& m_out, float& l_out, bool& flag_out, float* lrow = nullptr) {
   const int64_t D = p.D, Dv = p.Dv;
   const int64_t e = imin(c1, row_end(p, g, i));
-  const int64_t n = imax(0, e - c0);
+  const int64_t s0 = imax(c0, row_start(p, g, i));
+  const int64_t n = imax(0, e - s0);
   m_out = ninf();
   l_out = 0.0f;
   flag_out = false;
   for (int64_t d = 0; d < Dv; ++d) o[d] = 0.0f;
   if (n == 0) return;
+  // From here on, index t is key s0 + t.
+  sbuf += s0 - c0;
+  abuf += s0 - c0;
+  if (dbuf) dbuf += s0 - c0;
+  if (lrow) lrow += s0 - c0;
+  c0 = s0;
   const float* qr = g.q + i * p.q_si;
   // Logits, four keys at a time (independent accumulators over d).
   for (int64_t t0 = 0; t0 < n; t0 += 4) {
@@ -90,6 +99,7 @@ inline void row_chunk(const SdpaParams& p, const Geo& g, int64_t i, int64_t c0, 
     V::hsum4(a0, a1, a2, a3, r4);
     for (int u = 0; u < 4 && t0 + u < n; ++u) sbuf[t0 + u] = r4[u] * p.scale;
   }
+  if (p.softcap > 0.0f) softcap_row(sbuf, n, p.softcap);
   // Exclusions, bias, NaN/+Inf flag, max.
   float m = ninf();
   float shift = 0.0f;  // the exp pass computes exp(s - shift)
@@ -119,6 +129,8 @@ inline void row_chunk(const SdpaParams& p, const Geo& g, int64_t i, int64_t c0, 
     shift = m;
     if (!all_allowed || flag)
       for (int64_t u = 0; u < n; ++u) abuf[u] = sbuf[u] != ninf() ? 1 : 0;
+    if (lrow)
+      for (int64_t u = 0; u < n; ++u) lrow[u] = sbuf[u];
   } else {
     // Mask / bias: logits in double so that a large bias (±1e4) does not round away the dot
     // products' differences; the exp pass then gets s - max already formed in double.
@@ -132,6 +144,7 @@ inline void row_chunk(const SdpaParams& p, const Geo& g, int64_t i, int64_t c0, 
       if (ok && x == -__builtin_inf()) ok = false;
       abuf[t] = ok ? 1 : 0;
       dbuf[t] = ok ? x : -__builtin_inf();
+      if (lrow) lrow[t] = ok ? static_cast<float>(x) : ninf();
       if (!ok) continue;
       if (x != x || x == __builtin_inf()) flag = true;
       else if (x > md) md = x;

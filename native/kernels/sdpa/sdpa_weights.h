@@ -3,22 +3,24 @@
 // ---------------------------------------------------------------- weights path ---------------
 
 // Weights path: tasks of up to 8 rows of one (b, h); each row's logits are written into its
-// weights row, normalised there, and the output summed with exactly those probabilities.
+// weights row (scratch when only the logits are asked for), normalised there, and the output
+// summed with exactly those probabilities.
 inline bool sdpa_weights_path(const SdpaParams& p) {
   const int64_t B = p.B, Hq = p.Hq, L = p.L, S = p.S, Dv = p.Dv;
   bool oom = false;
-  // Weights path: tasks of up to 8 rows of one (b, h).
   constexpr int64_t RB = 8;
   const int64_t nrb = (L + RB - 1) / RB;
   auto body = [&](int64_t t0, int64_t t1) {
     uint8_t* abuf = static_cast<uint8_t*>(std::malloc(static_cast<size_t>(S > 0 ? S : 1)));
     float* o = static_cast<float*>(std::malloc(static_cast<size_t>(Dv) * sizeof(float)));
     double* dbuf = (p.mask || p.bias) ? static_cast<double*>(std::malloc(static_cast<size_t>(S) * sizeof(double))) : nullptr;
-    if (!abuf || !o || ((p.mask || p.bias) && !dbuf)) {
+    float* scratch = p.weights ? nullptr : static_cast<float*>(std::malloc(static_cast<size_t>(S) * sizeof(float)));
+    if (!abuf || !o || ((p.mask || p.bias) && !dbuf) || (!p.weights && !scratch)) {
       __atomic_store_n(&oom, true, __ATOMIC_RELAXED);
       std::free(abuf);
       std::free(o);
       std::free(dbuf);
+      std::free(scratch);
       return;
     }
     for (int64_t t = t0; t < t1; ++t) {
@@ -26,26 +28,38 @@ inline bool sdpa_weights_path(const SdpaParams& p) {
       const int64_t b = bh / Hq, h = bh % Hq;
       const Geo g = geo(p, b, h);
       for (int64_t i = rb * RB; i < imin(L, rb * RB + RB); ++i) {
-        float* wrow = p.weights + ((b * Hq + h) * L + i) * S;
+        const int64_t row = (b * Hq + h) * L + i;
+        float* wrow = p.weights ? p.weights + row * S : scratch;
+        float* lrow = p.logits ? p.logits + row * S : nullptr;
         float m, l;
         bool flag;
-        row_chunk(p, g, i, 0, S, wrow, abuf, dbuf, o, true, m, l, flag);
+        row_chunk(p, g, i, 0, S, wrow, abuf, dbuf, o, true, m, l, flag, lrow);
+        // Candidate keys [lo, n); weights and logits outside it are 0 and -Inf.
         const int64_t n = imax(0, imin(S, row_end(p, g, i)));
-        if (flag) {
-          for (int64_t j = 0; j < S; ++j) wrow[j] = (j < n && abuf[j]) ? qnan() : 0.0f;
-        } else if (!(l > 0.0f)) {
-          for (int64_t j = 0; j < S; ++j) wrow[j] = 0.0f;
-        } else {
-          for (int64_t j = n; j < S; ++j) wrow[j] = 0.0f;
+        const int64_t lo = imin(n, row_start(p, g, i));
+        if (lrow) {
+          for (int64_t j = 0; j < lo; ++j) lrow[j] = ninf();
+          for (int64_t j = n; j < S; ++j) lrow[j] = ninf();
+        }
+        if (p.weights) {
+          if (flag) {
+            for (int64_t j = 0; j < S; ++j) wrow[j] = (j >= lo && j < n && abuf[j]) ? qnan() : 0.0f;
+          } else if (!(l > 0.0f)) {
+            for (int64_t j = 0; j < S; ++j) wrow[j] = 0.0f;
+          } else {
+            for (int64_t j = 0; j < lo; ++j) wrow[j] = 0.0f;
+            for (int64_t j = n; j < S; ++j) wrow[j] = 0.0f;
+          }
         }
         // o was summed with the normalised weights: write it as is (sum 1), then the true lse.
         write_row_result(p, g, b, h, i, o, m, l > 0.0f ? 1.0f : 0.0f, flag);
-        if (p.lse && !flag && l > 0.0f) p.lse[(b * Hq + h) * L + i] = m + __builtin_logf(l);
+        if (p.lse && !flag && l > 0.0f) p.lse[row] = m + __builtin_logf(l);
       }
     }
     std::free(abuf);
     std::free(o);
     std::free(dbuf);
+    std::free(scratch);
   };
   attnkit::parallel_for_each(B * Hq * nrb, body, 1);
   return !oom;

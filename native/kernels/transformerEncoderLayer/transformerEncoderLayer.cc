@@ -48,6 +48,10 @@ Isa transformerEncoderLayer_forward(const TransformerEncoderLayerParams& p) {
   m.bv = p.bv;
   m.scale = (float)(1.0 / std::sqrt((double)p.D));
   m.causal = p.causal;
+  m.offsets = p.offsets;
+  m.windowLeft = p.windowLeft;
+  m.windowRight = p.windowRight;
+  m.softcap = p.softcap;
   m.keyLengths = p.keyLengths;
   const GemmAct act = p.gelu ? GemmAct::Gelu : GemmAct::Relu;
 
