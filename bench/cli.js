@@ -165,7 +165,8 @@ async function command(argv) {
     if (opts.saveJson) {
       fs.writeFileSync(opts.saveJson, toJson(result));
     }
-    return result.rows.some((r) => r.note && (r.note.startsWith('error') || r.note.startsWith('FAILS verify'))) ? 1 : 0;
+    const scenarioFailed = (result.scenarios ?? []).some((s) => !s.withinTolerance);
+    return scenarioFailed || result.rows.some((r) => r.note && (r.note.startsWith('error') || r.note.startsWith('FAILS verify'))) ? 1 : 0;
   }
   process.stderr.write(`attnkit: unknown command '${cmd}'\n\n${HELP}\n`);
   return 2;

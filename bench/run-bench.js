@@ -8,6 +8,7 @@ const { time, timeInterleaved } = require('./timing.js');
 const { ortPeers } = require('./peers/onnx.js');
 const { tfjsPeer } = require('./peers/tfjs.js');
 const { machineFacts } = require('./info.js');
+const { scenarios } = require('./scenarios.js');
 
 /** reference is float64 JS: run it only where one call takes well under a second. */
 const REFERENCE_MAX_FLOPS = 4e8;
@@ -247,6 +248,40 @@ async function runBench(opts) {
     }
   }
 
+  // Composite scenarios (bench/scenarios.js), in the same run: the incremental-decode row of issue
+  // #14 (two encoder layers, one new event per user via KV caches, against recomputing the layers).
+  // Under --op they belong to transformerEncoderLayer; --shape matches their label.
+  const scenarioResults = [];
+  if (!ops || ops.includes('transformerEncoderLayer')) {
+    for (const sc of scenarios({ quick })) {
+      if (shapeFilter && !sc.label.includes(shapeFilter)) continue;
+      for (const be of backendsToRun) {
+        const threads = be === 'native' ? defaultThreads : undefined;
+        if (be === 'reference' && sc.recomputeFlops > REFERENCE_MAX_FLOPS && !(backendFilter && backendFilter.includes('reference'))) {
+          rows.push({ op: 'transformerEncoderLayer', shape: sc.label, backend: be, note: `skipped: ~${fmt(sc.recomputeFlops / 1e9)} GFLOP to recompute in float64 JS (force with --backend reference)` });
+          continue;
+        }
+        log(`[scenario] ${sc.label} · ${be}`);
+        try {
+          const m = sc.make(be);
+          const chk = m.check();
+          const tr = await time(() => m.recompute({ backend: be }), { maxTime, minSamples });
+          const ti = await time(() => m.incremental({ backend: be }), { maxTime, minSamples });
+          const speedup = tr.median / ti.median;
+          const met = speedup >= sc.target;
+          rows.push({ op: 'transformerEncoderLayer', shape: `${sc.label}: recompute both layers over ${sc.shape.N + 1} events`, backend: be, threads, ...timingFields(tr), gflops: sc.recomputeFlops / (tr.median * 1e6), scenario: true });
+          rows.push({
+            op: 'transformerEncoderLayer', shape: `${sc.label}: the new event via KV caches`, backend: be, threads, ...timingFields(ti), maxAbs: chk.maxAbs, scenario: true, speedup, targetMet: met,
+            note: `${speedup.toFixed(1)}x faster than recomputing (target >= ${sc.target}x: ${met ? 'met' : 'NOT met'}); ${chk.within ? 'within' : 'FAILS'} transformerEncoderLayer's tolerance (rtol ${chk.tol.rtol}, atol ${chk.tol.atol}) of the recomputed last rows`,
+          });
+          scenarioResults.push({ label: sc.label, backend: be, threads, recomputeMs: tr.median, incrementalMs: ti.median, speedup, target: sc.target, met, maxAbs: chk.maxAbs, withinTolerance: chk.within });
+        } catch (e) {
+          rows.push({ op: 'transformerEncoderLayer', shape: sc.label, backend: be, threads, note: `error: ${String(e && e.message).split('\n')[0]}` });
+        }
+      }
+    }
+  }
+
   // Shares of the peak, now that it has been measured at both ends of the run.
   measurePeaks('end');
   for (const r of rows) {
@@ -271,7 +306,7 @@ async function runBench(opts) {
     }
   }
   if (rows.some((r) => r.note && r.note.startsWith('FAILS verify'))) notes.add('some rows FAIL verify against reference at the backend\'s default tolerance (see their notes)');
-  return { facts, peak, peakTrials, rows, notes: [...notes], quick, flopsNote: 'flop and byte counts per op are written down in each op descriptor (src/ops/<op>.ts, cost); sdpa counts 2·B·H·(D+Dv) per visible (query, key) pair, so causal rows count only the visible half' };
+  return { facts, peak, peakTrials, rows, scenarios: scenarioResults, notes: [...notes], quick, flopsNote: 'flop and byte counts per op are written down in each op descriptor (src/ops/<op>.ts, cost); sdpa counts 2·B·H·(D+Dv) per visible (query, key) pair, so causal rows count only the visible half' };
 }
 
 function printTable(result, out = process.stdout, { markdown = false } = {}) {
@@ -289,6 +324,9 @@ function printTable(result, out = process.stdout, { markdown = false } = {}) {
   for (const b of body) out.write(`${line(b)}\n`);
   out.write(`\nxORT = time of the fastest onnxruntime row (MatMul-Softmax-MatMul or com.microsoft.MultiHeadAttention, each with a new output per call or '+out' into a pre-allocated one) / attnkit time, same inputs, same thread count, same run (>1: attnkit is faster). 'native+out' writes into a reused buffer (options.out).\n`);
   out.write(`Errors are against attnkit's float64 reference on the same inputs (${VERIFY_ROWS} sampled query rows on big problems).\n${result.flopsNote}.\n`);
+  for (const sc of result.scenarios ?? []) {
+    out.write(`scenario: ${sc.label} on ${sc.backend}${sc.threads ? ` (${sc.threads} thr)` : ''}: recompute ${fmt(sc.recomputeMs)} ms, via KV caches ${fmt(sc.incrementalMs)} ms: ${sc.speedup.toFixed(1)}x (target >= ${sc.target}x: ${sc.met ? 'met' : 'NOT met'}); max abs error ${fmt(sc.maxAbs)} (${sc.withinTolerance ? 'within' : 'OUTSIDE'} tolerance)\n`);
+  }
   for (const n of result.notes) out.write(`note: ${n}\n`);
 }
 

@@ -85,6 +85,36 @@ export class ValueError extends AttnkitError {
   }
 }
 
+/**
+ * An append would take a {@link KvCache} past its capacity: names the argument (`k` of
+ * `append`, `key` of multiHeadAttention, `x` of transformerEncoderLayer, or `options.counts` /
+ * `options.appendCounts` when counts were given), the first batch row that does
+ * not fit, its current length, the tokens asked for and the capacity. Nothing was written.
+ */
+export class CapacityError extends AttnkitError {
+  /** The argument whose tokens do not fit. */
+  readonly argument: string;
+  /** The first batch row that would overflow. */
+  readonly batch: number;
+  /** Its valid tokens before the append. */
+  readonly length: number;
+  /** The tokens the append asked for in that row. */
+  readonly count: number;
+  /** The cache's capacity (tokens per batch row). */
+  readonly capacity: number;
+  constructor(argument: string, batch: number, length: number, count: number, capacity: number) {
+    super(
+      'ERR_ATTNKIT_CAPACITY',
+      `${argument}: appending ${count} token(s) to batch ${batch} of the KV cache (length ${length}) exceeds its capacity ${capacity}; nothing was written (reset() the row or build a larger cache)`,
+    );
+    this.argument = argument;
+    this.batch = batch;
+    this.length = length;
+    this.count = count;
+    this.capacity = capacity;
+  }
+}
+
 /** The backend exists but cannot run here; `reason` says why and `fix` what to do about it. */
 export class BackendUnavailableError extends AttnkitError {
   /** The backend's name. */

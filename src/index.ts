@@ -16,6 +16,7 @@ export {
   UnknownBackendError,
   UnsupportedOpError,
   NumericsMismatchError,
+  CapacityError,
   type MismatchDetail,
   type VerifyReport,
 } from './errors';
@@ -85,6 +86,7 @@ export {
   type Tolerance,
   type VerifyOptions,
 } from './dispatch';
+export { KvCache, type KvCacheOptions, type KvAppendOptions } from './kvCache';
 export { sdpa, sdpaAsync, type SdpaOptions, type AttentionOutput, type WithExtras } from './ops/sdpa';
 export type { CausalOption, WindowOption } from './ops/attentionLimits';
 export { multiHeadAttention, multiHeadAttentionAsync, type MultiHeadAttentionParams, type MultiHeadAttentionOptions } from './ops/multiHeadAttention';

@@ -20,22 +20,24 @@
 import type { DispatchOptions, Tolerance } from '../dispatch';
 import { DTypeError, ValueError, describeType } from '../errors';
 import type { OpName } from '../kernels';
+import { optCache, type KvCache } from '../kvCache';
 import { optionsObject } from '../options';
 import { optBool, optEnum, optFinite, positiveInt, tensorOfRank, type Checked } from '../validate';
 
 /**
  * How an option is checked, and (for the fuzzer) which values of the wrong kind it must refuse.
- * `boolean`, `finite`, `positiveInt` and `enum` are read by {@link readOption}; the tensor-valued
- * kinds (`mask`, `bias`, `lengths`, `out`, `exclude`) and the attention limits (`causal`, `window`)
- * need the op's shapes, so the op checks them with the matching helper of src/validate.ts or
- * src/ops/attentionLimits.ts.
+ * `boolean`, `finite`, `positiveInt`, `enum` and `cache` (a {@link KvCache}, checked by class and
+ * state; its fit to the op's shapes is the op's check) are read by {@link readOption}; the
+ * tensor-valued kinds (`mask`, `bias`, `lengths`, `out`, `exclude`) and the attention limits
+ * (`causal`, `window`) need the op's shapes, so the op checks them with the matching helper of
+ * src/validate.ts or src/ops/attentionLimits.ts.
  */
 export type OptionSpec =
   | { readonly kind: 'boolean'; readonly default: boolean; readonly doc: string }
   | { readonly kind: 'finite'; readonly default?: number; readonly greaterThan?: number; readonly doc: string }
   | { readonly kind: 'positiveInt'; readonly default?: number; readonly doc: string }
   | { readonly kind: 'enum'; readonly values: readonly string[]; readonly default: string; readonly doc: string }
-  | { readonly kind: 'mask' | 'bias' | 'lengths' | 'out' | 'exclude' | 'causal' | 'window'; readonly doc: string }
+  | { readonly kind: 'mask' | 'bias' | 'lengths' | 'out' | 'exclude' | 'causal' | 'window' | 'cache'; readonly doc: string }
   /** Accepted as a key only to refuse it with a clear message (`why`). */
   | { readonly kind: 'refused'; readonly why: string; readonly doc: string };
 
@@ -182,6 +184,8 @@ export function readOption(d: Pick<OpDescriptor, 'options'>, o: Record<string, u
       return positiveInt(v, argument, (def as number | undefined) ?? spec.default) as never;
     case 'enum':
       return optEnum(v, argument, spec.values, (def as string | undefined) ?? spec.default) as never;
+    case 'cache':
+      return optCache(v, argument) as KvCache | null as never;
     case 'refused':
       if (v !== undefined && v !== null) throw new ValueError(argument, spec.why);
       return undefined as never;
@@ -209,6 +213,7 @@ export const BAD_OPTION_VALUES: Readonly<Record<OptionSpec['kind'], readonly unk
   exclude: ['abc', 5, { length: 1 }],
   causal: [1, 'yes', 'upper-left', {}, { offset: 1.5 }, { offset: new Float32Array(1) }, { offset: 2 ** 31 }],
   window: [3, 'abc', { left: -1 }, { left: 1.5 }, { right: NaN }, { right: '2' }, { left: 2 ** 31 }, { size: 2 }],
+  cache: ['abc', 3, {}, new Float32Array(4), { k: null, v: null, lengths: new Int32Array(1) }],
   refused: [new Float32Array(4)],
 };
 

@@ -12,7 +12,9 @@ import { broadcastShape, encoderParams, optionsArg, randLengths, randMask, randT
 import { run, runAsync, type Prepared } from './common';
 import { defineOp, tensor, optionsFor, readOption, tensorParam, type OpCase, type OpDescriptor } from './descriptor';
 import { ATTENTION_OPTIONS, visiblePairs, wrapAttention, type AttentionOutput, type SdpaOptions, type WithExtras } from './sdpa';
-import { attentionLimits } from './attentionLimits';
+import { attentionLimits, type CausalOption, type WindowOption } from './attentionLimits';
+import { expectCacheFits, expectRoom, type KvCache } from '../kvCache';
+import { cachedAttention, drive, driveAsync, type Steps } from './cached';
 
 /** Projection weights of {@link multiHeadAttention} (x·W layout: `[in, out]`); biases optional. */
 export interface MultiHeadAttentionParams {
@@ -40,6 +42,19 @@ export interface MultiHeadAttentionOptions extends Omit<SdpaOptions, 'out' | 're
   numHeads: number;
   /** Key/value heads Hkv (default numHeads); Hq % Hkv == 0. */
   numKvHeads?: number;
+  /**
+   * Incremental attention through this {@link KvCache} (`batch` B, `kvHeads` Hkv, `headDim` D,
+   * `valueDim` Dv): key and value are the NEW tokens `[B,T,Ek]` / `[B,T,Ev]`; their projections are
+   * appended to the cache, and the queries attend over every cached token (the cache's lengths are
+   * the key lengths, so `keyLengths` is refused; `mask` and `bias` broadcast to
+   * `[B,Hq,L,capacity]`; weights are `[B,Hq,L,capacity]`). With `causal`, query row i of batch b is
+   * the token at position `lengths[b] - appended[b] + i` (`cache.causalOffsets()`). Self- or
+   * cross-attention: key and value need not be the query. Composed from the public ops with the
+   * same dispatch options (each sub-op is verified and reported on its own).
+   */
+  cache?: KvCache | null;
+  /** With `cache`: `[B]` how many of the T new key/value rows of each batch row to append (default T). */
+  appendCounts?: Int32Array | null;
 }
 
 const QP = ['B', 'L', 'E'];
@@ -62,6 +77,7 @@ function prepareMha(query: TensorLike, key: TensorLike, value: TensorLike, param
   const d = multiHeadAttentionOp;
   const o = optionsFor<MultiHeadAttentionOptions>(d, options);
   readOption(d, o, 'out');
+  if (o.appendCounts !== undefined && o.appendCounts !== null) throw new ValueError('options.appendCounts', 'only with options.cache (it counts the new tokens appended to the cache)');
   const p = optionsObject<MultiHeadAttentionParams>(params, 'params', ['wq', 'bq', 'wk', 'bk', 'wv', 'bv', 'wo', 'bo']);
   const Hq: number = readOption(d, o, 'numHeads');
   const Hkv: number = readOption(d, o, 'numKvHeads', Hq);
@@ -110,6 +126,42 @@ function prepareMha(query: TensorLike, key: TensorLike, value: TensorLike, param
   return { op: 'multiHeadAttention', args, layout, wrap: (r) => wrapAttention(r, [B, L, Eo], target, [B, Hq, L], returnWeights || returnLse) };
 }
 
+/** Options the cache path reads itself (the rest go through prepareMha's checks). */
+const CACHE_OWN = ['cache', 'appendCounts', 'mask', 'bias', 'keyLengths'];
+
+/**
+ * The cache path's checks, all before anything is appended: null without `options.cache`, else the
+ * composite to run with the dispatch options.
+ */
+function prepareCachedMha(query: TensorLike, key: TensorLike, value: TensorLike, params: MultiHeadAttentionParams, options: MultiHeadAttentionOptions): ((d?: DispatchOptions) => Steps<Tensor | AttentionOutput>) | null {
+  const d = multiHeadAttentionOp;
+  const o = optionsFor<MultiHeadAttentionOptions>(d, options);
+  const cache = readOption(d, o, 'cache') as KvCache | null;
+  if (!cache) return null;
+  if (o.keyLengths !== undefined && o.keyLengths !== null) throw new ValueError('options.keyLengths', 'not with options.cache: the cache\'s lengths are the key lengths');
+  const rest: Record<string, unknown> = {};
+  for (const k of Object.keys(d.options)) if (!CACHE_OWN.includes(k) && (o as Record<string, unknown>)[k] !== undefined) rest[k] = (o as Record<string, unknown>)[k];
+  // Shapes, params, heads and the scalar options: prepareMha's checks, over the new tokens.
+  const a = prepareMha(query, key, value, params, rest as unknown as MultiHeadAttentionOptions).args;
+  const { B, L, S: T, Hq, Hkv, D, Dv } = a;
+  expectCacheFits(cache, 'options.cache', B, Hkv, D, Dv);
+  const C = cache.capacity;
+  const target = [B, Hq, L, C];
+  const maskChecked = optionalMask(o.mask, 'options.mask', target, '[B,Hq,L,capacity]');
+  optionalBias(o.bias, 'options.bias', target, '[B,Hq,L,capacity]');
+  weightsFit(a.returnWeights, B * Hq * L * C, '[B,Hq,L,capacity]');
+  const appendCounts = optionalLengths(o.appendCounts, 'options.appendCounts', B, T);
+  expectRoom(cache, appendCounts, T, appendCounts ? 'options.appendCounts' : 'key');
+  const args = {
+    query: a.query, key: a.key, value: a.value, B, L, T, E: a.E, Ek: a.Ek, Ev: a.Ev, Hq, Hkv, D, Dv, Eo: a.Eo,
+    wq: a.wq, bq: a.bq, wk: a.wk, bk: a.bk, wv: a.wv, bv: a.bv, wo: a.wo, bo: a.bo,
+    scale: a.scale, causal: o.causal as CausalOption | undefined, window: (o.window ?? null) as WindowOption | null, softcap: a.softcap,
+    mask: o.mask ?? null, maskChecked, bias: o.bias ?? null,
+    returnWeights: a.returnWeights, returnLse: a.returnLse, appendCounts,
+  };
+  return (dispatch) => cachedAttention(args, cache, dispatch);
+}
+
 /**
  * Multi-head attention: `Q = query·wq + bq`, `K = key·wk + bk`, `V = value·wv + bv`, split into
  * heads, sdpa per head (grouped-query when numKvHeads < numHeads), heads merged, `·wo + bo`.
@@ -123,6 +175,8 @@ export function multiHeadAttention(query: TensorLike, key: TensorLike, value: Te
 export function multiHeadAttention(query: TensorLike, key: TensorLike, value: TensorLike, params: MultiHeadAttentionParams, options: MultiHeadAttentionOptions & { returnWeights?: false; returnLse?: false }, dispatchOptions?: DispatchOptions): Tensor;
 export function multiHeadAttention(query: TensorLike, key: TensorLike, value: TensorLike, params: MultiHeadAttentionParams, options: MultiHeadAttentionOptions, dispatchOptions?: DispatchOptions): Tensor | AttentionOutput;
 export function multiHeadAttention(query: TensorLike, key: TensorLike, value: TensorLike, params: MultiHeadAttentionParams, options: MultiHeadAttentionOptions, dispatchOptions?: DispatchOptions): Tensor | AttentionOutput {
+  const cached = prepareCachedMha(query, key, value, params, options);
+  if (cached) return drive(cached(dispatchOptions));
   return run(prepareMha(query, key, value, params, options), dispatchOptions);
 }
 
@@ -130,7 +184,9 @@ export function multiHeadAttention(query: TensorLike, key: TensorLike, value: Te
 export function multiHeadAttentionAsync(query: TensorLike, key: TensorLike, value: TensorLike, params: MultiHeadAttentionParams, options: MultiHeadAttentionOptions & WithExtras, dispatchOptions?: DispatchOptions): Promise<AttentionOutput>;
 export function multiHeadAttentionAsync(query: TensorLike, key: TensorLike, value: TensorLike, params: MultiHeadAttentionParams, options: MultiHeadAttentionOptions & { returnWeights?: false; returnLse?: false }, dispatchOptions?: DispatchOptions): Promise<Tensor>;
 export function multiHeadAttentionAsync(query: TensorLike, key: TensorLike, value: TensorLike, params: MultiHeadAttentionParams, options: MultiHeadAttentionOptions, dispatchOptions?: DispatchOptions): Promise<Tensor | AttentionOutput>;
-export function multiHeadAttentionAsync(query: TensorLike, key: TensorLike, value: TensorLike, params: MultiHeadAttentionParams, options: MultiHeadAttentionOptions, dispatchOptions?: DispatchOptions): Promise<Tensor | AttentionOutput> {
+export async function multiHeadAttentionAsync(query: TensorLike, key: TensorLike, value: TensorLike, params: MultiHeadAttentionParams, options: MultiHeadAttentionOptions, dispatchOptions?: DispatchOptions): Promise<Tensor | AttentionOutput> {
+  const cached = prepareCachedMha(query, key, value, params, options);
+  if (cached) return driveAsync(cached(dispatchOptions));
   return runAsync(() => prepareMha(query, key, value, params, options), dispatchOptions);
 }
 
@@ -146,6 +202,8 @@ export const multiHeadAttentionOp: OpDescriptor<'multiHeadAttention'> = defineOp
     ...ATTENTION_OPTIONS,
     numHeads: { kind: 'positiveInt', doc: 'query heads Hq (required)' },
     numKvHeads: { kind: 'positiveInt', doc: 'key/value heads Hkv (default numHeads)' },
+    cache: { kind: 'cache', doc: 'a KvCache: key/value are the new tokens, appended to it; attention over every cached token' },
+    appendCounts: { kind: 'lengths', doc: 'with cache: [B] valid new key/value rows per batch row (default T)' },
     out: { kind: 'refused', why: 'multiHeadAttention always allocates its output (out is an sdpa option)', doc: 'not supported' },
   },
   tolerances: {

@@ -14,6 +14,8 @@ import { rowMajorLayout, run, runAsync, type Prepared } from './common';
 import { defineOp, tensor, optionsFor, readOption, tensorParam, type OpCase, type OpDescriptor } from './descriptor';
 import { multiHeadAttentionOp } from './multiHeadAttention';
 import { attentionLimits, type WindowOption } from './attentionLimits';
+import { expectCacheFits, expectRoom, type KvCache } from '../kvCache';
+import { cachedEncoder, drive, driveAsync, type Steps } from './cached';
 
 /** Parameters of {@link transformerEncoderLayer} (x·W layout; biases, gamma and beta optional). */
 export interface TransformerEncoderLayerParams {
@@ -45,6 +47,19 @@ export interface TransformerEncoderLayerOptions {
   keyLengths?: Int32Array | null;
   /** LayerNorm eps (default 1e-5). */
   eps?: number;
+  /**
+   * Incremental decoding through this layer's own {@link KvCache} (`batch` B, `kvHeads` numHeads,
+   * `headDim` = `valueDim` = E/numHeads; one cache per layer): x is the NEW tokens `[B,T,E]`; the
+   * keys and values of their attention rows (x for post-norm, norm1(x) for pre-norm, projected)
+   * are appended to the cache, and the result is the layer's output for the new tokens only,
+   * `[B,T,E]`, as if the layer ran over every cached token (`keyLengths` is refused: the cache's
+   * lengths are the key lengths). With `causal`, new token i of batch b is at position
+   * `lengths[b] - appended[b] + i`. Composed from the public ops (linear, sdpa, layerNorm, gelu)
+   * with the same dispatch options: O(T·E·(E + F) + T·lengths·E) per layer instead of the whole block.
+   */
+  cache?: KvCache | null;
+  /** With `cache`: `[B]` how many of the T new tokens of each batch row are valid and appended (default T). */
+  appendCounts?: Int32Array | null;
 }
 
 const XP = ['B', 'L', 'E'];
@@ -55,6 +70,7 @@ function prepareEncoder(x: TensorLike, params: TransformerEncoderLayerParams, op
   for (let a = 0; a < 3; a++) expectNonEmpty('x', xt.shape, a, XP);
   const [B, L, E] = xt.shape;
   const o = optionsFor<TransformerEncoderLayerOptions>(d, options);
+  if (o.appendCounts !== undefined && o.appendCounts !== null) throw new ValueError('options.appendCounts', 'only with options.cache (it counts the new tokens appended to the cache)');
   const H: number = readOption(d, o, 'numHeads');
   if (E % H !== 0) throw new ShapeError('x', `[B,L,E] with E divisible by numHeads=${H}`, formatShape(xt.shape));
   const p = optionsObject<TransformerEncoderLayerParams>(params, 'params', ['attention', 'norm1', 'ffn', 'norm2']);
@@ -88,6 +104,37 @@ function prepareEncoder(x: TensorLike, params: TransformerEncoderLayerParams, op
 }
 
 /**
+ * The cache path's checks, all before anything is appended: null without `options.cache`, else the
+ * composite to run with the dispatch options.
+ */
+function prepareCachedEncoder(x: TensorLike, params: TransformerEncoderLayerParams, options: TransformerEncoderLayerOptions): ((d?: DispatchOptions) => Steps<Tensor>) | null {
+  const d = transformerEncoderLayerOp;
+  const o = optionsFor<TransformerEncoderLayerOptions>(d, options);
+  const cache = readOption(d, o, 'cache') as KvCache | null;
+  if (!cache) return null;
+  if (o.keyLengths !== undefined && o.keyLengths !== null) throw new ValueError('options.keyLengths', 'not with options.cache: the cache\'s lengths are the key lengths');
+  const rest: Record<string, unknown> = {};
+  for (const k of Object.keys(d.options)) if (k !== 'cache' && k !== 'appendCounts' && (o as Record<string, unknown>)[k] !== undefined) rest[k] = (o as Record<string, unknown>)[k];
+  const a = prepareEncoder(x, params, rest as unknown as TransformerEncoderLayerOptions).args;
+  expectCacheFits(cache, 'options.cache', a.B, a.H, a.D, a.D);
+  const appendCounts = optionalLengths(o.appendCounts, 'options.appendCounts', a.B, a.L);
+  expectRoom(cache, appendCounts, a.L, appendCounts ? 'options.appendCounts' : 'x');
+  const window = (o.window ?? null) as WindowOption | null;
+  // A window without causal is aligned bottom-right by sdpa (position lengths - T + i), which is the
+  // cache's position of new token i only when every row appends all T tokens.
+  if (window && !a.causal && appendCounts && appendCounts.some((n) => n !== a.L)) {
+    throw new ValueError('options.window', 'with options.cache and without causal, every batch row must append all T tokens (appendCounts[b] == T)');
+  }
+  return (dispatch) =>
+    cachedEncoder({
+      x: a.x, B: a.B, T: a.L, E: a.E, H: a.H, F: a.F,
+      wq: a.wq, bq: a.bq, wk: a.wk, bk: a.bk, wv: a.wv, bv: a.bv, wo: a.wo, bo: a.bo,
+      gamma1: a.gamma1, beta1: a.beta1, w1: a.w1, b1: a.b1, w2: a.w2, b2: a.b2, gamma2: a.gamma2, beta2: a.beta2,
+      norm: a.norm, activation: a.activation, causal: a.causal, window, softcap: a.softcap, eps: a.eps, appendCounts,
+    }, cache, dispatch);
+}
+
+/**
  * One transformer encoder layer (PyTorch `nn.TransformerEncoderLayer` semantics, x·W weights):
  * multi-head self-attention and a feed-forward block, each with a residual and LayerNorm.
  * Post-norm: `x = norm1(x + mha(x)); x = norm2(x + ffn(x))`; pre-norm: `x = x + mha(norm1(x));
@@ -100,11 +147,15 @@ function prepareEncoder(x: TensorLike, params: TransformerEncoderLayerParams, op
  * const h = transformerEncoderLayer(x, block1, { numHeads: 2, causal: true, norm: 'pre' });
  */
 export function transformerEncoderLayer(x: TensorLike, params: TransformerEncoderLayerParams, options: TransformerEncoderLayerOptions, dispatchOptions?: DispatchOptions): Tensor {
+  const cached = prepareCachedEncoder(x, params, options);
+  if (cached) return drive(cached(dispatchOptions));
   return run(prepareEncoder(x, params, options), dispatchOptions);
 }
 
 /** The async twin of {@link transformerEncoderLayer}. */
-export function transformerEncoderLayerAsync(x: TensorLike, params: TransformerEncoderLayerParams, options: TransformerEncoderLayerOptions, dispatchOptions?: DispatchOptions): Promise<Tensor> {
+export async function transformerEncoderLayerAsync(x: TensorLike, params: TransformerEncoderLayerParams, options: TransformerEncoderLayerOptions, dispatchOptions?: DispatchOptions): Promise<Tensor> {
+  const cached = prepareCachedEncoder(x, params, options);
+  if (cached) return driveAsync(cached(dispatchOptions));
   return runAsync(() => prepareEncoder(x, params, options), dispatchOptions);
 }
 
@@ -140,6 +191,8 @@ export const transformerEncoderLayerOp: OpDescriptor<'transformerEncoderLayer'> 
     softcap: { kind: 'finite', greaterThan: 0, doc: 'logit soft-cap c > 0: c·tanh(logit / c)' },
     keyLengths: { kind: 'lengths', doc: '[B] valid lengths (padding keys masked)' },
     eps: { kind: 'finite', default: 1e-5, doc: 'LayerNorm epsilon (>= 0)' },
+    cache: { kind: 'cache', doc: "this layer's KvCache: x is the new tokens, the output their rows" },
+    appendCounts: { kind: 'lengths', doc: 'with cache: [B] valid new tokens per batch row (default T)' },
   },
   tolerances: {
     // The rule (README, Tolerances): 4x what node bench/tolerances.mjs measures over every
