@@ -306,6 +306,28 @@ function backendSuite(backend) {
     }
   });
 
+  test('sdpa(q, cache, { causal: true }): the rows of the last append, each batch at its own position (counts 2 and 1), async too', async () => {
+    const [B, H, C, D, L] = [2, 2, 8, 4, 2];
+    const cache = new KvCache({ batch: B, kvHeads: H, capacity: C, headDim: D });
+    cache.append(rnd([B, H, 4, D], 31), rnd([B, H, 4, D], 32), { counts: new Int32Array([4, 2]) });
+    cache.append(rnd([B, H, 2, D], 33), rnd([B, H, 2, D], 34), { counts: new Int32Array([2, 1]) });
+    // lengths [6, 3], appended [2, 1]: batch 0's rows are tokens 4, 5; batch 1's row 0 is token 2.
+    const q = rnd([B, H, L, D], 35);
+    const d = dispatchFor(backend);
+    const got = ak.sdpa(q, cache, { causal: true, returnWeights: true }, d);
+    d.check('sdpa over a cache');
+    const sees = (b, i, j) => j < cache.lengths[b] && j <= [4, 2][b] + i;
+    for (let b = 0; b < B; b++)
+      for (let h = 0; h < H; h++)
+        for (let i = 0; i < L; i++)
+          for (let j = 0; j < C; j++) assert.is(got.weights.data[((b * H + h) * L + i) * C + j] > 0, sees(b, i, j), `b ${b} h ${h} row ${i} key ${j}`);
+    const plain = ak.sdpa(q, cache.k, cache.v, { keyLengths: cache.lengths, causal: { offset: new Int32Array([4, 2]) } }, { backend });
+    assertClose(got.output, plain, tolOf('sdpa'), 'equals the explicit offsets');
+    const asy = await ak.sdpaAsync(q, cache, { causal: true }, { backend });
+    assertClose(asy, plain, tolOf('sdpa'), 'async');
+    assert.throws(() => ak.sdpa(q, cache, { keyLengths: cache.lengths }), (e) => e instanceof ak.ValueError && /keyLengths/.test(e.message));
+  });
+
   test('multiHeadAttention: causal over L tokens at once == a prefix, then one token at a time through the cache (GQA, Dv != D)', () => {
     const [B, L, E, Hq, Hkv, D, Dv] = quick ? [2, 5, 8, 2, 1, 4, 3] : [3, 9, 12, 4, 2, 3, 5];
     const Eo = 7;

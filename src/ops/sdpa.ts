@@ -4,7 +4,8 @@
  * @module
  */
 import type { DispatchOptions, OutputLayout } from '../dispatch';
-import { ShapeError, formatShape } from '../errors';
+import { ShapeError, ValueError, formatShape } from '../errors';
+import { KvCache } from '../kvCache';
 import type { AttentionResult, SdpaArgs } from '../kernels';
 import type { MaskLike, Tensor, TensorLike } from '../tensor';
 import { expectDim, expectNonEmpty, optionalBias, optionalLengths, optionalMask, optionalOut, weightsFit } from '../validate';
@@ -166,29 +167,56 @@ export function prepareSdpa(q: TensorLike, k: TensorLike, v: TensorLike, options
 }
 
 /**
+ * A call over a {@link KvCache} (`sdpa(q, cache, options?, dispatch?)`) as the plain call: k and v
+ * are the cache's, its lengths act as `keyLengths`, and `causal: true` places query row i of batch
+ * b at position `lengths[b] - appended[b] + i` (the rows of the last append; bottom-right when
+ * every batch appended L tokens). Other causal forms and windows go through as given.
+ */
+function overCache(k: TensorLike | KvCache, v: unknown, options: unknown, dispatch: unknown): [TensorLike, TensorLike, SdpaOptions | null | undefined, DispatchOptions | undefined] {
+  if (!(k instanceof KvCache)) return [k, v as TensorLike, options as SdpaOptions | null | undefined, dispatch as DispatchOptions | undefined];
+  const o = optionsFor<SdpaOptions>(sdpaOp, v);
+  if (o.keyLengths !== undefined && o.keyLengths !== null) throw new ValueError('options.keyLengths', "is the cache's lengths when sdpa runs over a KvCache: leave it out");
+  const causal = o.causal === true ? { offset: k.causalOffsets() } : o.causal;
+  return [k.k, k.v, { ...o, keyLengths: k.lengths, causal }, options as DispatchOptions | undefined];
+}
+
+/**
  * Scaled dot-product attention: `softmax(q·kᵀ·scale + bias, masked) · v` per batch and query head.
  *
  * q `[B,Hq,L,D]`, k `[B,Hkv,S,D]`, v `[B,Hkv,S,Dv]` with `Hq % Hkv == 0` (grouped-query: query
- * head h reads kv head `floor(h / (Hq/Hkv))`). Returns the `[B,Hq,L,Dv]` output, or
- * `{ output, weights?, lse? }` when extras are asked for. A row with no key to attend to gives zeros.
+ * head h reads kv head `floor(h / (Hq/Hkv))`); with `layout: 'blhd'`, `[B,L,H,D]` each. Returns
+ * the output (in the layout of q), or `{ output, weights?, lse?, logits? }` when extras are asked
+ * for. A row with no key to attend to gives zeros. `sdpa(q, cache, options?, dispatch?)` attends
+ * over a {@link KvCache}.
  *
  * @example
  * const out = sdpa(q, k, v, { causal: true });
  * const { output, weights } = sdpa(q, k, v, { returnWeights: true }, { backend: 'native', verify: true });
+ * const gemma = sdpa(q, k, v, { causal: true, window: { left: 4095 }, softcap: 50 });
+ * cache.append(kNew, vNew);
+ * const next = sdpa(qNew, cache, { causal: true });
  */
+export function sdpa(q: TensorLike, cache: KvCache, options: SdpaOptions & WithExtras, dispatchOptions?: DispatchOptions): AttentionOutput;
+export function sdpa(q: TensorLike, cache: KvCache, options?: (SdpaOptions & { returnWeights?: false; returnLse?: false; returnLogits?: false }) | null, dispatchOptions?: DispatchOptions): Tensor;
 export function sdpa(q: TensorLike, k: TensorLike, v: TensorLike, options: SdpaOptions & WithExtras, dispatchOptions?: DispatchOptions): AttentionOutput;
-export function sdpa(q: TensorLike, k: TensorLike, v: TensorLike, options?: (SdpaOptions & { returnWeights?: false; returnLse?: false }) | null, dispatchOptions?: DispatchOptions): Tensor;
+export function sdpa(q: TensorLike, k: TensorLike, v: TensorLike, options?: (SdpaOptions & { returnWeights?: false; returnLse?: false; returnLogits?: false }) | null, dispatchOptions?: DispatchOptions): Tensor;
 export function sdpa(q: TensorLike, k: TensorLike, v: TensorLike, options?: SdpaOptions | null, dispatchOptions?: DispatchOptions): Tensor | AttentionOutput;
-export function sdpa(q: TensorLike, k: TensorLike, v: TensorLike, options?: SdpaOptions | null, dispatchOptions?: DispatchOptions): Tensor | AttentionOutput {
-  return run(prepareSdpa(q, k, v, options), dispatchOptions);
+export function sdpa(q: TensorLike, k: TensorLike | KvCache, v?: unknown, options?: unknown, dispatchOptions?: DispatchOptions): Tensor | AttentionOutput {
+  const [kk, vv, o, d] = overCache(k, v, options, dispatchOptions);
+  return run(prepareSdpa(q, kk, vv, o), d);
 }
 
 /** The async twin of {@link sdpa}: runs off the main thread where the backend can. */
+export function sdpaAsync(q: TensorLike, cache: KvCache, options: SdpaOptions & WithExtras, dispatchOptions?: DispatchOptions): Promise<AttentionOutput>;
+export function sdpaAsync(q: TensorLike, cache: KvCache, options?: (SdpaOptions & { returnWeights?: false; returnLse?: false; returnLogits?: false }) | null, dispatchOptions?: DispatchOptions): Promise<Tensor>;
 export function sdpaAsync(q: TensorLike, k: TensorLike, v: TensorLike, options: SdpaOptions & WithExtras, dispatchOptions?: DispatchOptions): Promise<AttentionOutput>;
-export function sdpaAsync(q: TensorLike, k: TensorLike, v: TensorLike, options?: (SdpaOptions & { returnWeights?: false; returnLse?: false }) | null, dispatchOptions?: DispatchOptions): Promise<Tensor>;
+export function sdpaAsync(q: TensorLike, k: TensorLike, v: TensorLike, options?: (SdpaOptions & { returnWeights?: false; returnLse?: false; returnLogits?: false }) | null, dispatchOptions?: DispatchOptions): Promise<Tensor>;
 export function sdpaAsync(q: TensorLike, k: TensorLike, v: TensorLike, options?: SdpaOptions | null, dispatchOptions?: DispatchOptions): Promise<Tensor | AttentionOutput>;
-export function sdpaAsync(q: TensorLike, k: TensorLike, v: TensorLike, options?: SdpaOptions | null, dispatchOptions?: DispatchOptions): Promise<Tensor | AttentionOutput> {
-  return runAsync(() => prepareSdpa(q, k, v, options), dispatchOptions);
+export function sdpaAsync(q: TensorLike, k: TensorLike | KvCache, v?: unknown, options?: unknown, dispatchOptions?: DispatchOptions): Promise<Tensor | AttentionOutput> {
+  return runAsync(() => {
+    const [kk, vv, o] = overCache(k, v, options, dispatchOptions);
+    return prepareSdpa(q, kk, vv, o);
+  }, (k instanceof KvCache ? options : dispatchOptions) as DispatchOptions | undefined);
 }
 
 /** Visible (query, key) pairs of one (b, h) slice: L·S, or for causal (bottom-right) Σ_i clamp(i + S - L + 1, 0, S). */
