@@ -170,6 +170,59 @@ if (!info || !info.available) {
     ak.gelu(x, { approximate: 'tanh' }, verified().opts);
   });
 
+  test('attention limits: extreme offsets and windows, softcap at ±Inf / NaN logits and with a bias pair, blhd; multiHeadAttention and transformerEncoderLayer pass them through', () => {
+    const MAX = 2147483647;
+    const [B, Hq, Hkv, L, S, D] = [3, 4, 2, 6, 11, 5];
+    const q = rnd([B, Hq, L, D], 90), k = rnd([B, Hkv, S, D], 91), v = rnd([B, Hkv, S, 3], 92);
+    const check = (run) => {
+      const { opts, report } = verified();
+      const r = run(opts);
+      assert.ok(report().passed, JSON.stringify(report().worst));
+      return r;
+    };
+    // Offsets and window sizes far beyond float32's exact integers: batch 0 sees nothing (every key
+    // is before p - left), batch 1 nothing (p far before key 0), batch 2 a normal band.
+    const far = check((o) => ak.sdpa(q, k, v, { causal: { offset: new Int32Array([MAX, -MAX, 3]) }, window: { left: 2 }, returnLogits: true, returnLse: true }, o));
+    assert.ok(far.logits.data.slice(0, 2 * Hq * L * S).every((x) => x === -Infinity), 'batches 0 and 1: every logit -Infinity');
+    assert.ok(far.lse.data.slice(0, 2 * Hq * L).every((x) => x === -Infinity));
+    check((o) => ak.sdpa(q, k, v, { window: { left: MAX, right: 1 }, keyLengths: new Int32Array([S, 4, 0]), returnWeights: true }, o));
+    check((o) => ak.sdpa(q, k, v, { causal: { offset: new Int32Array([-3, 0, 20]) }, window: { left: 1, right: MAX } }, o));
+    // softcap of ±Inf and NaN dot products: c·tanh(±Inf) = ±c (a finite row), NaN stays NaN.
+    const qi = rnd([1, 1, 3, D], 93);
+    qi.data[0] = Infinity;
+    qi.data[D] = NaN;
+    const ki = rnd([1, 1, S, D], 94), vi = rnd([1, 1, S, 3], 95);
+    const capped = check((o) => ak.sdpa(qi, ki, vi, { softcap: 2, returnLogits: true }, o));
+    for (let j = 0; j < S; j++) {
+      assert.is(Math.abs(capped.logits.data[j]), 2, 'row 0: ±Inf logits capped to ±2');
+      assert.ok(Number.isNaN(capped.logits.data[S + j]), 'row 1: NaN');
+    }
+    assert.ok(capped.output.data.slice(0, 3).every(Number.isFinite) && capped.output.data.slice(3, 6).every(Number.isNaN));
+    // softcap before a bias carried as an fp32 pair (the 'lo' logits kernel), GQA in the blhd layout
+    const toBlhd = (t) => {
+      const [b0, h0, l0, d0] = t.shape;
+      return tensorOf([b0, l0, h0, d0], (b, i, h, d) => t.data[((b * h0 + h) * l0 + i) * d0 + d]);
+    };
+    check((o) => ak.sdpa(toBlhd(q), toBlhd(k), toBlhd(v), { layout: 'blhd', softcap: 4, bias: rnd([Hq, L, S], 96, 50), keyLengths: new Int32Array([S, 7, 1]), causal: 'top-left', returnLogits: true, returnWeights: true, returnLse: true }, o));
+    // multiHeadAttention (cross, GQA) and transformerEncoderLayer with every limit
+    const [E, Ek, Dh, F] = [8, 6, 4, 12];
+    const p = { wq: rnd([E, 4 * Dh], 97, 0.4), wk: rnd([Ek, 2 * Dh], 98, 0.4), wv: rnd([Ek, 2 * Dh], 99, 0.4), wo: rnd([4 * Dh, E], 100, 0.4), bq: rnd([4 * Dh], 101, 0.1) };
+    const query = rnd([2, L, E], 102), kv = rnd([2, S, Ek], 103);
+    check((o) => ak.multiHeadAttention(query, kv, kv, p, { numHeads: 4, numKvHeads: 2, causal: { offset: new Int32Array([1, -2]) }, window: { left: 3 }, softcap: 1.5, bias: rnd([L, S], 104), keyLengths: new Int32Array([S, 5]), returnWeights: true, returnLse: true }, o));
+    check((o) => ak.multiHeadAttention(query, kv, kv, p, { numHeads: 4, numKvHeads: 2, window: { left: 1, right: 2 }, softcap: 0.7 }, o));
+    const w = (sd, a, b2) => rnd([a, b2], sd, 0.4);
+    const tp = { attention: { wq: w(105, E, E), wk: w(106, E, E), wv: w(107, E, E), wo: w(108, E, E) }, norm1: {}, ffn: { w1: w(109, E, F), w2: w(110, F, E) }, norm2: {} };
+    const x = rnd([2, 9, E], 111);
+    check((o) => ak.transformerEncoderLayer(x, tp, { numHeads: 2, causal: true, window: { left: 2 }, softcap: 0.8, keyLengths: new Int32Array([9, 4]), norm: 'pre' }, o));
+    check((o) => ak.transformerEncoderLayer(x, tp, { numHeads: 2, window: { left: 1, right: 1 }, softcap: 3 }, o));
+    // each limit changes the result (so the pipelines do not drop them)
+    const base = ak.transformerEncoderLayer(x, tp, { numHeads: 2 }, G).data;
+    for (const extra of [{ causal: true }, { window: { left: 1 } }, { softcap: 0.3 }]) {
+      const r = ak.transformerEncoderLayer(x, tp, { numHeads: 2, ...extra }, G).data;
+      assert.ok(r.some((y, n) => y !== base[n]), `transformerEncoderLayer ${JSON.stringify(extra)} changes the output`);
+    }
+  });
+
   test('no growth over 1000 calls of one shape: kernels, textures, RSS', () => {
     const q = rnd([1, 2, 16, 8], 20), k = rnd([1, 2, 24, 8], 21), v = rnd([1, 2, 24, 8], 22);
     const call = () => ak.sdpa(q, k, v, { causal: true, returnWeights: true, returnLse: true }, G);

@@ -29,16 +29,17 @@ export function outputsOf(r) {
 }
 
 /**
- * The cases: sdpa (grouped-query, causal bottom-right, key lengths, log-sum-exp), multi-head
- * attention (projections with biases, GQA, key lengths, weights) and DIN target attention
- * (3-layer MLP, key lengths, softmax-normalised, weights). `run(ak, dispatchOptions)` calls the op
+ * The cases: sdpa (grouped-query, causal bottom-right, sliding window, softcap, key lengths,
+ * log-sum-exp), multi-head attention (projections with biases, GQA, key lengths, weights) and DIN
+ * target attention (3-layer MLP, key lengths, softmax-normalised, weights). `run(ak, dispatchOptions)` calls the op
  * (`runAsync`: its async twin); the case id is the op name.
  */
 export function cases() {
   const sdpaQ = T([2, 4, 24, 32], 11);
   const sdpaK = T([2, 2, 40, 32], 12);
   const sdpaV = T([2, 2, 40, 16], 13);
-  const sdpaOpts = { causal: true, keyLengths: new Int32Array([40, 29]), returnLse: true };
+  // window and softcap: the per-batch key bounds (klo, khi) and the kernel's own tanh on WebGL2 too
+  const sdpaOpts = { causal: true, window: { left: 30 }, softcap: 2, keyLengths: new Int32Array([40, 29]), returnLse: true };
 
   const [B, L, S, E, Hq, Hkv, D, Eo] = [2, 12, 20, 48, 4, 2, 12, 32];
   const mq = T([B, L, E], 21);

@@ -38,7 +38,7 @@ export function additiveAttentionGpu(rt: Runtime, a: AdditiveAttentionArgs): Poo
       `  let j = this.thread.x;
   let i = this.thread.y;
   let b = this.thread.z;
-${exclusionLines({ lens: !!a.keyLengths, causal: false, mask: maskExpr })}
+${exclusionLines({ lens: !!a.keyLengths, mask: maskExpr })}
   let s = 0.0;
   for (let c = 0; c < this.constants.A; c++) {
 ${tanhInline(pooled ? 'ka[b][j][c]' : 'qa[b][i][c] + ka[b][j][c]', 'th')}

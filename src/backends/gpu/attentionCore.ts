@@ -1,20 +1,24 @@
 /**
  * The attention core shared by sdpa, multiHeadAttention and transformerEncoderLayer: logits
- * (exclusions, scale, bias carried as an fp32 pair), the softmax tail, and the weighted sum of
- * values, for q/k/v textures laid out per head or packed; plus the readback of an attention
- * result. Browser-compatible.
+ * (exclusions: key lengths, causal / window limits per batch, mask; scale, softcap, bias carried
+ * as an fp32 pair), the softmax tail, and the weighted sum of values, for q/k/v textures laid out
+ * per head or packed; plus the readback of an attention result. Browser-compatible.
  *
  * @module
  */
-import type { AttentionResult, Strided } from '../../kernels';
+import type { AttentionLimits, AttentionResult, Strided } from '../../kernels';
 import type { GpuJsTexture } from './host';
 import { fn, type Runtime, type Scope } from './runtime';
-import { exclusionLines, idiv, pvSrc } from './sources';
-import { SPECIAL, lensArg, operand4, type Src } from './pipeline';
+import { exclusionLines, idiv, pvSrc, tanhInline } from './sources';
+import { SPECIAL, lensArg, limitsArgs, operand4, type Src } from './pipeline';
 import { lse, softmaxTail } from './stages';
 
-/** The shape and options of one attention core call, and the layout its q, k, v and output textures use. */
-export interface AttnCore {
+/**
+ * The shape and options of one attention core call, and the layout its q, k, v and output
+ * textures use. The {@link AttentionLimits} (causal, per-batch offsets, window, softcap) are those
+ * of the kernel contract.
+ */
+export interface AttnCore extends AttentionLimits {
   B: number;
   Hq: number;
   Hkv: number;
@@ -23,7 +27,6 @@ export interface AttnCore {
   D: number;
   Dv: number;
   scale: number;
-  causal: boolean;
   mask: Strided<Uint8Array> | null;
   bias: Strided<Float32Array> | null;
   keyLengths: Int32Array | null;
@@ -31,8 +34,21 @@ export interface AttnCore {
   layout: 'heads' | 'packed';
 }
 
+/**
+ * The textures of one attention core call: output, softmax statistics, probabilities (-1 =
+ * excluded), and the logits `[S, L, B*Hq]` (-Inf = excluded) with their low part `lo` (only with
+ * a bias: the TwoSum error of `capped logit + bias`, 0 where excluded).
+ */
+export interface AttnTextures {
+  out: GpuJsTexture;
+  st: GpuJsTexture;
+  p: GpuJsTexture;
+  lg: GpuJsTexture;
+  lo: GpuJsTexture | null;
+}
+
 /** Scaled dot-product attention on the GPU: logits, statistics, probabilities, weighted values. */
-export function attention(rt: Runtime, scope: Scope, c: AttnCore, q: Src, k: Src, v: Src): { out: GpuJsTexture; st: GpuJsTexture; p: GpuJsTexture } {
+export function attention(rt: Runtime, scope: Scope, c: AttnCore, q: Src, k: Src, v: Src): AttnTextures {
   const { B, Hq, Hkv, L, S, D, Dv } = c;
   const params = ['q', 'k', 'sp'];
   const args: Src[] = [q, k, SPECIAL];
@@ -54,6 +70,17 @@ export function attention(rt: Runtime, scope: Scope, c: AttnCore, q: Src, k: Src
     params.push('lens');
     args.push(lensArg(c.keyLengths));
   }
+  // Causal / window limits: per-batch key bounds relative to the row (klo, khi), whatever the offsets.
+  const lim = limitsArgs(c, B, L, S);
+  if (lim.lo) {
+    params.push('klo');
+    args.push(lim.lo);
+  }
+  if (lim.hi) {
+    params.push('khi');
+    args.push(lim.hi);
+  }
+  const cap = c.softcap > 0;
   const heads = c.layout === 'heads';
   const qr = heads ? 'q[z][i][d]' : 'q[b][i][h * this.constants.D + d]';
   const kr = heads ? 'k[b * this.constants.HKV + hk][j][d]' : 'k[b][j][hk * this.constants.D + d]';
@@ -68,10 +95,17 @@ export function attention(rt: Runtime, scope: Scope, c: AttnCore, q: Src, k: Src
   let b = ${idiv('z', 'this.constants.HQ')};
   let h = z - b * this.constants.HQ;
   let hk = ${idiv('h', 'this.constants.G')};
-${exclusionLines({ lens: !!c.keyLengths, causal: c.causal, mask: maskExpr }, part === 'hi' ? 'sp[0]' : '0.0')}
+${exclusionLines({ lens: !!c.keyLengths, lo: !!lim.lo, hi: !!lim.hi, mask: maskExpr }, part === 'hi' ? 'sp[0]' : '0.0')}
   let dot = 0.0;
   for (let d = 0; d < this.constants.D; d++) { dot += ${qr} * ${kr}; }
   let s = dot * this.constants.SCALE;
+${
+  cap
+    ? // softcap·tanh(s / softcap), before the bias (both parts compute the same fp32 value).
+      `${tanhInline('s / this.constants.CAP', 'th')}
+  s = this.constants.CAP * th;`
+    : ''
+}
 ${
   !biasExpr
     ? '  return s;'
@@ -90,7 +124,8 @@ ${
   return e;`
 }`,
     );
-  const constants = { HQ: Hq, HKV: Hkv, G: Hq / Hkv, D, SCALE: c.scale, COFF: S - L };
+  const constants: Record<string, number> = { HQ: Hq, HKV: Hkv, G: Hq / Hkv, D, SCALE: c.scale };
+  if (cap) constants.CAP = c.softcap;
   const lg = rt.run(scope, { name: 'attention.logits', src: src('hi'), output: [S, L, B * Hq], constants }, args);
   const lo = biasExpr ? rt.run(scope, { name: 'attention.logits.lo', src: src('lo'), output: [S, L, B * Hq], constants }, args) : null;
   const { st, p } = softmaxTail(rt, scope, lg, S, L, B * Hq, lo);
@@ -111,13 +146,25 @@ ${
     { name: 'attention.pv', src: pvSrc(pre, vr), output: heads ? [Dv, L, B * Hq] : [Hq * Dv, L, B], constants: { S, HQ: Hq, HKV: Hkv, G: Hq / Hkv, DV: Dv } },
     [p, v],
   );
-  return { out, st, p };
+  return { out, st, p, lg, lo };
 }
 
-/** Read back what an attention op returns: the output, and the weights and lse when asked for. */
-export function attentionResult(rt: Runtime, scope: Scope, r: { out: GpuJsTexture; st: GpuJsTexture; p: GpuJsTexture }, outLen: number, rows: number, S: number, L: number, Z: number, weights: boolean, wantLse: boolean): AttentionResult {
-  const res: { output: Float32Array; weights?: Float32Array; lse?: Float32Array } = { output: rt.read(r.out, outLen) };
+/**
+ * Read back what an attention op returns: the output, and the weights, lse and logits when asked
+ * for. The logits are `hi + lo` rounded to float32 (hi alone without a bias); excluded keys are
+ * -Infinity in hi and 0 in lo, so they stay -Infinity, and NaN stays NaN.
+ */
+export function attentionResult(rt: Runtime, scope: Scope, r: AttnTextures, outLen: number, rows: number, S: number, L: number, Z: number, weights: boolean, wantLse: boolean, wantLogits = false): AttentionResult {
+  const res: { output: Float32Array; weights?: Float32Array; lse?: Float32Array; logits?: Float32Array } = { output: rt.read(r.out, outLen) };
   if (weights) res.weights = rt.read(r.p, rows * S, true);
   if (wantLse) res.lse = rt.read(lse(rt, scope, r.st, L, Z), rows);
+  if (wantLogits) {
+    const hi = rt.read(r.lg, rows * S);
+    if (r.lo) {
+      const lo = rt.read(r.lo, rows * S);
+      for (let n = 0; n < hi.length; n++) hi[n] = hi[n] + lo[n]; // the Float32Array store rounds the sum to float32
+    }
+    res.logits = hi;
+  }
   return res;
 }

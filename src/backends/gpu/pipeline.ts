@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { Strided } from '../../kernels';
+import type { AttentionLimits, Strided } from '../../kernels';
 import type { GpuJsTexture } from './host';
 import { Scope, fn, type Arg, type Runtime } from './runtime';
 
@@ -83,6 +83,34 @@ export function operand3(rt: Runtime, st: Strided<ArrayLike<number>>, dims: [num
 /** Key lengths as the float upload the exclusion tests read (`lens[b]`). */
 export function lensArg(l: Int32Array): Float32Array {
   return Float32Array.from(l);
+}
+
+/**
+ * The causal / window limits as per-batch key bounds relative to the query row, the uploads the
+ * exclusion tests read: key j of row i in batch b is visible iff `i + klo[b] <= j <= i + khi[b]`,
+ * with p = i + off (off = `offsets[b]`, or S - L), `klo = off - windowLeft` and `khi = min(off
+ * (causal), off + windowRight)`. Computed in float64 and clamped to [-L, S], which changes no
+ * test for any row 0 <= i < L and key 0 <= j < S (a bound past S or before -L keeps every key
+ * on its side), so the floats the kernels compare are small exact integers whatever the offsets
+ * and window sizes (up to 2^31 - 1). `lo` / `hi` are null when that side is unlimited.
+ */
+export function limitsArgs(lim: AttentionLimits, B: number, L: number, S: number): { lo: Float32Array | null; hi: Float32Array | null } {
+  const hasHi = lim.causal || lim.windowRight >= 0;
+  const hasLo = lim.windowLeft >= 0;
+  const lo = hasLo ? new Float32Array(B) : null;
+  const hi = hasHi ? new Float32Array(B) : null;
+  const clamp = (x: number): number => Math.min(S, Math.max(-L, x));
+  for (let b = 0; b < B; b++) {
+    const off = lim.offsets ? lim.offsets[b] : S - L;
+    if (lo) lo[b] = clamp(off - lim.windowLeft);
+    if (hi) {
+      let h = Infinity;
+      if (lim.causal) h = off;
+      if (lim.windowRight >= 0) h = Math.min(h, off + lim.windowRight);
+      hi[b] = clamp(h);
+    }
+  }
+  return { lo, hi };
 }
 
 /**

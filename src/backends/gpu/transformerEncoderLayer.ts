@@ -16,7 +16,11 @@ export function transformerEncoderLayerGpu(rt: Runtime, a: TransformerEncoderLay
   return scoped((scope) => {
     const { B, L, E, H, D, F } = a;
     const x = rt.input(a.x, [E, L, B]);
-    const core: AttnCore = { B, Hq: H, Hkv: H, L, S: L, D, Dv: D, scale: 1 / Math.sqrt(D), causal: a.causal, mask: null, bias: null, keyLengths: a.keyLengths, layout: 'packed' };
+    const core: AttnCore = {
+      B, Hq: H, Hkv: H, L, S: L, D, Dv: D, scale: 1 / Math.sqrt(D),
+      causal: a.causal, offsets: a.offsets, windowLeft: a.windowLeft, windowRight: a.windowRight, softcap: a.softcap,
+      mask: null, bias: null, keyLengths: a.keyLengths, layout: 'packed',
+    };
     const selfAttention = (inp: Src): GpuJsTexture => {
       const qp = linear(rt, scope, inp, L, B, E, E, a.wq, a.bq);
       const kp = linear(rt, scope, inp, L, B, E, E, a.wk, a.bk);
