@@ -50,6 +50,7 @@ export type {
   TransformerEncoderLayerArgs,
   SoftmaxArgs,
   LayerNormArgs,
+  LayerNormResult,
   LinearArgs,
   GeluArgs,
   SiluArgs,
@@ -94,7 +95,7 @@ export { additiveAttention, additiveAttentionAsync, type AdditiveAttentionParams
 export { targetAttention, targetAttentionAsync, type TargetAttentionParams, type TargetLayer, type TargetAttentionOptions } from './ops/targetAttention';
 export { transformerEncoderLayer, transformerEncoderLayerAsync, positionalEncoding, type TransformerEncoderLayerParams, type TransformerEncoderLayerOptions } from './ops/transformerEncoderLayer';
 export { softmax, softmaxAsync, type SoftmaxOptions } from './ops/softmax';
-export { layerNorm, layerNormAsync, type LayerNormOptions } from './ops/layerNorm';
+export { layerNorm, layerNormAsync, type LayerNormOptions, type LayerNormStatsOutput } from './ops/layerNorm';
 export { linear, linearAsync } from './ops/linear';
 export { gelu, geluAsync, type GeluOptions } from './ops/gelu';
 export { silu, siluAsync, type SiluOptions } from './ops/silu';

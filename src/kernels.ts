@@ -246,7 +246,11 @@ export interface SoftmaxArgs {
   readonly out?: Float32Array | null;
 }
 
-/** layerNorm over the last axis (`cols`), biased variance. Row space: `rows`. */
+/**
+ * layerNorm over the last axis (`cols`), biased variance. Row space: `rows`. With `returnStats`
+ * the kernel returns a {@link LayerNormResult} (the output and each row's mean and invStd), else
+ * the output array itself.
+ */
 export interface LayerNormArgs {
   readonly x: Float32Array;
   readonly rows: number;
@@ -254,8 +258,21 @@ export interface LayerNormArgs {
   readonly gamma: Float32Array | null;
   readonly beta: Float32Array | null;
   readonly eps: number;
+  /** Also return each row's mean and `1/sqrt(var + eps)`, those the row was normalised with. */
+  readonly returnStats: boolean;
   /** Optional caller-supplied output (checked by the op: length, no memory shared with an input); see SdpaArgs.out. */
   readonly out?: Float32Array | null;
+}
+
+/**
+ * Result of layerNorm with `returnStats`: the `[rows, cols]` output and, per row (`[rows]`), the
+ * mean and `invStd = 1/sqrt(var + eps)` (biased variance) the row was normalised with; a row of
+ * no columns has NaN for both.
+ */
+export interface LayerNormResult {
+  readonly output: Float32Array;
+  readonly mean: Float32Array;
+  readonly invStd: Float32Array;
 }
 
 /** linear: `y [rows,outDim] = x [rows,inDim] · w [inDim,outDim] + b`. Row space: `rows`. */
@@ -288,9 +305,11 @@ export interface SiluArgs {
 }
 
 /**
- * topK: score `users[b]·items[n]`, keep the k best per user (ties: lower index first; NaN ranks
- * above every number, as in PyTorch), skipping `exclude[b]` (indices, each in range, may repeat).
- * If fewer than k remain, the tail is index -1, score -Infinity. Row space: `B`.
+ * topK: score `users[b]·items[n]`, keep the k largest per user (`largest`; ties: lower index
+ * first; NaN ranks above every number, as in PyTorch) or the k smallest (`!largest`; ties: lower
+ * index first; NaN ranks below every number: NaN is the greatest value in both directions),
+ * skipping `exclude[b]` (indices, each in range, may repeat). If fewer than k remain, the tail is
+ * index -1, score -Infinity (largest) or +Infinity (smallest). Row space: `B`.
  */
 export interface TopKArgs {
   readonly users: Float32Array;
@@ -300,6 +319,8 @@ export interface TopKArgs {
   readonly D: number;
   readonly k: number;
   readonly exclude: readonly (Int32Array | null)[] | null;
+  /** The k largest scores (true) or the k smallest (false). */
+  readonly largest: boolean;
 }
 
 /** Result of topK: `[B,k]` indices and scores. */
@@ -331,7 +352,7 @@ export interface OpResults {
   targetAttention: PoolResult;
   transformerEncoderLayer: Float32Array;
   softmax: Float32Array;
-  layerNorm: Float32Array;
+  layerNorm: Float32Array | LayerNormResult;
   linear: Float32Array;
   gelu: Float32Array;
   silu: Float32Array;

@@ -187,6 +187,10 @@ const cases = {
       ['x string', () => ak.layerNorm('x', null, null, {}, spy), DTypeError, 'x'],
       ['out is gamma', () => { const g = r([6]); return ak.layerNorm(r([1, 6]), g, null, { out: g.data }, spy); }, ValueError, 'options.out'],
       ['out wrong length', () => ak.layerNorm(r([2, 3]), null, null, { out: new Float32Array(5) }, spy), ShapeError, 'options.out'],
+      ['returnStats a number', () => ak.layerNorm(r([2, 3]), null, null, { returnStats: 1 }, spy), DTypeError, 'options.returnStats'],
+      ['returnStats a string', () => ak.layerNorm(r([2, 3]), null, null, { returnStats: 'true' }, spy), DTypeError, 'options.returnStats'],
+      ['returnStats null', () => ak.layerNorm(r([2, 3]), null, null, { returnStats: null }, spy), DTypeError, 'options.returnStats'],
+      ['returnStats with a bad eps (eps checked first)', () => ak.layerNorm(r([2, 3]), null, null, { eps: -1, returnStats: true }, spy), ValueError, 'options.eps'],
     ],
   },
   linear: {
@@ -218,6 +222,9 @@ const cases = {
       ['exclude index out of range', () => ak.topK(r([2, 3]), r([9, 3]), 2, { exclude: [[9], null] }, spy), ValueError, 'options.exclude[0][0]'],
       ['exclude negative index', () => ak.topK(r([2, 3]), r([9, 3]), 2, { exclude: [null, [-1]] }, spy), ValueError, 'options.exclude[1][0]'],
       ['exclude not a list', () => ak.topK(r([2, 3]), r([9, 3]), 2, { exclude: [5, null] }, spy), DTypeError, 'options.exclude[0]'],
+      ['largest a number', () => ak.topK(r([2, 3]), r([9, 3]), 2, { largest: 0 }, spy), DTypeError, 'options.largest'],
+      ['largest a string', () => ak.topK(r([2, 3]), r([9, 3]), 2, { largest: 'false' }, spy), DTypeError, 'options.largest'],
+      ['largest null', () => ak.topK(r([2, 3]), r([9, 3]), 2, { largest: null }, spy), DTypeError, 'options.largest'],
     ],
   },
 };

@@ -349,7 +349,7 @@ function run() {
     await addon.linearAsync({ ...linearArgs(), w: f(1) }).then(() => assert.unreachable('async resolved'), (e) => assert.instance(e, RangeError));
     assert.equal(Array.from(addon.linear(linearArgs())), new Array(8).fill(0));
   });
-  const topkArgs = () => ({ users: f(4), items: f(10), B: 2, N: 5, D: 2, k: 3, exclude: null });
+  const topkArgs = () => ({ users: f(4), items: f(10), B: 2, N: 5, D: 2, k: 3, exclude: null, largest: true });
   bad('topK: exclusion lists and sizes', () => {
     throwsKind(() => addon.topK({ ...topkArgs(), exclude: [new Int32Array([5]), null] }), RangeError, /exclude\[0\]: element 0 = 5 is outside \[0, 4\]/, 'index out of range');
     throwsKind(() => addon.topK({ ...topkArgs(), exclude: [null] }), RangeError, /expected 2 entries/, 'short exclude');

@@ -420,6 +420,10 @@ function nativeTests() {
     'softmax shape with 9 axes': () => addon.softmax({ x: new Float32Array(1), shape: [1, 1, 1, 1, 1, 1, 1, 1, 1], rows: 1, cols: 1, mask: null }),
     'layerNorm negative eps': () => addon.layerNorm({ x: new Float32Array(6), rows: 2, cols: 3, gamma: null, beta: null, eps: -1 }),
     'layerNorm gamma too short': () => addon.layerNorm({ x: new Float32Array(6), rows: 2, cols: 3, gamma: new Float32Array(2), beta: null, eps: 1e-5 }),
+    'layerNorm returnStats missing': () => addon.layerNorm({ x: new Float32Array(6), rows: 2, cols: 3, gamma: null, beta: null, eps: 1e-5 }),
+    'layerNorm returnStats as number': () => addon.layerNorm({ x: new Float32Array(6), rows: 2, cols: 3, gamma: null, beta: null, eps: 1e-5, returnStats: 1 }),
+    'topK largest missing': () => addon.topK({ users: new Float32Array(6), items: new Float32Array(12), B: 2, N: 4, D: 3, k: 2, exclude: null }),
+    'topK largest as string': () => addon.topK({ users: new Float32Array(6), items: new Float32Array(12), B: 2, N: 4, D: 3, k: 2, exclude: null, largest: 'false' }),
     'gelu unknown approximation': () => addon.gelu({ x: new Float32Array(6), rows: 2, cols: 3, approximate: 'fast' }),
     'a getter that throws': () => addon.sdpa({ ...base(), get B() { throw new Error('boom'); } }),
     'out of the wrong length': () => addon.sdpa({ ...base(), out: new Float32Array(23) }),
@@ -477,6 +481,18 @@ function nativeTests() {
     const r = addon.sdpa({ ...a, out });
     assert.is(r.output, out);
     assert.equal(Array.from(out), Array.from(fresh));
+  });
+  bad('layerNorm returnStats and topK largest: the addon\'s named outputs', () => {
+    const x = new Float32Array([1, 2, 3, 4, 5, 5, 5, 5]);
+    const r = addon.layerNorm({ x, rows: 2, cols: 4, gamma: null, beta: null, eps: 0, returnStats: true });
+    assert.equal(Object.keys(r).sort(), ['invStd', 'mean', 'output']);
+    assert.equal(Array.from(r.mean), [2.5, 5]);
+    assert.is(r.invStd[0], Math.fround(1 / Math.sqrt(1.25)));
+    assert.is(r.invStd[1], Infinity);
+    assert.ok(ArrayBuffer.isView(addon.layerNorm({ x, rows: 2, cols: 4, gamma: null, beta: null, eps: 0, returnStats: false })), 'without stats: the array itself');
+    const t = addon.topK({ users: new Float32Array([1]), items: new Float32Array([3, NaN, 1, 2]), B: 1, N: 4, D: 1, k: 4, exclude: [new Int32Array([3])], largest: false });
+    assert.equal(Array.from(t.indices), [2, 0, 1, -1]);
+    assert.ok(t.scores[0] === 1 && t.scores[1] === 3 && Number.isNaN(t.scores[2]) && t.scores[3] === Infinity);
   });
   bad('a detached input buffer is refused', () => {
     const a = base();

@@ -1,4 +1,5 @@
 // layerNorm binding: checks LayerNormArgs (src/kernels.ts) and runs the layerNorm kernel table.
+// Returns the output array, or { output, mean, invStd } when returnStats is true.
 #include "attnkit/layerNorm.h"
 #include "common.h"
 
@@ -14,7 +15,12 @@ void fill_layerNorm(Args& a, TableJob<LayerNormParams, layerNorm_table>& job) {
   const double eps = a.number("eps", true);
   if (eps < 0) a.range_error("eps", "must be >= 0");
   p.eps = static_cast<float>(eps);
-  p.out = a.into_output_f32("out", nullptr, n);  // the caller's buffer, or a new one
+  const bool stats = a.boolean("returnStats");
+  p.out = a.into_output_f32("out", stats ? "output" : nullptr, n);  // the caller's buffer, or a new one
+  if (stats) {
+    p.mean = a.output_f32("mean", static_cast<uint64_t>(p.rows));
+    p.invStd = a.output_f32("invStd", static_cast<uint64_t>(p.rows));
+  }
 }
 
 }  // namespace

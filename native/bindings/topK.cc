@@ -1,5 +1,6 @@
 // topK(args: TopKArgs) -> { indices: Int32Array [B,k], scores: Float32Array [B,k] }.
 // `exclude` is null or an array of B entries, each null or an Int32Array of item indices in [0, N).
+// `largest` (boolean): the k largest scores (true) or the k smallest (false).
 #include <memory>
 #include <string>
 #include <vector>
@@ -31,6 +32,7 @@ void fill_topK(Args& a, TopKJob& job) {
   p.k = k;
   p.users = a.f32("users", a.product("users", {(uint64_t)B, (uint64_t)D}));
   p.items = a.f32("items", a.product("items", {(uint64_t)N, (uint64_t)D}));
+  p.largest = a.boolean("largest");
   Napi::Value exv = a.get("exclude");
   if (!exv.IsUndefined() && !exv.IsNull()) {
     if (!exv.IsArray()) a.type_error("exclude", "expected an array of B (Int32Array | null) entries, or null");

@@ -11,19 +11,26 @@ import type { Tensor, TensorLike } from '../tensor';
 import { expectDim, expectNonEmpty } from '../validate';
 import { randT, rnd, shapeOf } from './cases';
 import { run, runAsync, type Prepared } from './common';
-import { defineOp, tensor, optionsFor, tensorParam, type OpDescriptor } from './descriptor';
+import { defineOp, tensor, optionsFor, readOption, tensorParam, type OpCase, type OpDescriptor } from './descriptor';
 
 /** Options of {@link topK}. */
 export interface TopKOptions {
   /** Per user (length B): item indices to skip (seen items), or null. Each index in 0..N-1. */
   exclude?: readonly (readonly number[] | Int8Array | Uint8Array | Uint8ClampedArray | Int16Array | Uint16Array | Int32Array | Uint32Array | Float32Array | Float64Array | null | undefined)[] | null;
+  /**
+   * true (default): the k largest scores, largest first. false: the k smallest, smallest first
+   * (torch.topk's `largest=False`, ONNX TopK's `largest=0`). Ties go to the lower index either
+   * way; NaN counts as the greatest value either way (as in PyTorch): NaN scores come first with
+   * `largest: true` and last (after +Infinity) with `largest: false`. Must be a boolean.
+   */
+  largest?: boolean;
 }
 
 /** The k best items per user. */
 export interface TopKOutput {
   /** `[B,k]` item indices (Int32Array); -1 where fewer than k items remain. */
   indices: { data: Int32Array; shape: number[] };
-  /** `[B,k]` scores; -Infinity where fewer than k items remain. */
+  /** `[B,k]` scores; -Infinity (`largest: false`: +Infinity) where fewer than k items remain. */
   scores: Tensor;
 }
 
@@ -116,7 +123,8 @@ function prepareTopK(users: TensorLike, items: TensorLike, k: number, options?: 
   }
   const o = optionsFor<TopKOptions>(topKOp, options);
   const exclude = checkExclude(o.exclude, B, N);
-  const args: TopKArgs = { users: ut.data, items: it.data, B, N, D, k, exclude };
+  const largest: boolean = readOption(topKOp, o, 'largest');
+  const args: TopKArgs = { users: ut.data, items: it.data, B, N, D, k, exclude, largest };
   const layout = (): OutputLayout => ({
     rows: B,
     rowOf: (_name, flat) => Math.floor(flat / k),
@@ -128,12 +136,16 @@ function prepareTopK(users: TensorLike, items: TensorLike, k: number, options?: 
 }
 
 /**
- * Score every user against every item by dot product and keep the k best per user (ties: lower
- * index first; NaN scores rank above every number, as in PyTorch). `exclude[b]` lists items user b
- * has seen. If fewer than k items remain, the tail is index -1 with score -Infinity.
+ * Score every user against every item by dot product and keep the k best per user: the k largest
+ * scores, largest first (ties: lower index first; NaN scores rank above every number, as in
+ * PyTorch), or with `largest: false` the k smallest, smallest first (ties: lower index first; NaN
+ * scores rank below every number, +Infinity included: NaN is the greatest value either way).
+ * `exclude[b]` lists items user b has seen. If fewer than k items remain, the tail is index -1
+ * with score -Infinity (`largest: false`: +Infinity).
  *
  * @example
  * const { indices, scores } = topK(userVectors, itemTable, 10, { exclude: seen });
+ * const farthest = topK(userVectors, itemTable, 10, { largest: false });
  */
 export function topK(users: TensorLike, items: TensorLike, k: number, options?: TopKOptions | null, dispatchOptions?: DispatchOptions): TopKOutput {
   return run(prepareTopK(users, items, k, options), dispatchOptions);
@@ -150,7 +162,10 @@ export const topKOp: OpDescriptor<'topK'> = defineOp({
   summary: 'top-K scoring of users against an item table (dot product), with per-user exclusion lists',
   signature: 'topK(users, items, k, options?, dispatch?)',
   params: [tensor('users', UP), tensor('items', IP), { name: 'k', kind: 'int' }, 'options'],
-  options: { exclude: { kind: 'exclude', doc: 'per user, item indices to leave out (already seen)' } },
+  options: {
+    exclude: { kind: 'exclude', doc: 'per user, item indices to leave out (already seen)' },
+    largest: { kind: 'boolean', default: true, doc: 'the k largest scores (true) or the k smallest (false); NaN counts as the greatest value' },
+  },
   tolerances: {
     // The rule (README, Tolerances): 4x what node bench/tolerances.mjs measures over every
     // comparison with reference in the tests, the checks, the quick bench cases and the large
@@ -171,18 +186,56 @@ export const topKOp: OpDescriptor<'topK'> = defineOp({
     knownAnswers() {
       // Items on a line: scores are the user's value times the item's; item 3 is excluded, ties keep the lower index.
       const items = { data: new Float32Array([1, 3, 2, 5, 3]), shape: [5, 1] };
-      return [{
-        label: 'ranking with a tie and an excluded item',
-        args: [{ data: new Float32Array([2]), shape: [1, 1] }, items, 3, { exclude: [[3]] }],
-        want: { indices: [1, 4, 2], scores: [6, 6, 4] },
-      }];
+      const user = { data: new Float32Array([2]), shape: [1, 1] };
+      const nanItems = { data: new Float32Array([1, NaN, -Infinity, 2, NaN, Infinity]), shape: [6, 1] };
+      return [
+        {
+          label: 'ranking with a tie and an excluded item',
+          args: [user, items, 3, { exclude: [[3]] }],
+          want: { indices: [1, 4, 2], scores: [6, 6, 4] },
+        },
+        {
+          label: 'largest: false, the k smallest with a tie (lower index first) and an excluded item',
+          args: [user, items, 4, { exclude: [[0]], largest: false }],
+          want: { indices: [2, 1, 4, 3], scores: [4, 6, 6, 10] },
+        },
+        {
+          label: 'largest: false, NaN last (after +Infinity, lower index first), padding +Infinity',
+          args: [{ data: new Float32Array([1]), shape: [1, 1] }, nanItems, 6, { exclude: [[3]], largest: false }],
+          want: { indices: [2, 0, 5, 1, 4, -1], scores: [-Infinity, 1, Infinity, NaN, NaN, Infinity] },
+        },
+        {
+          label: 'largest: true, NaN first (lower index first), padding -Infinity',
+          args: [{ data: new Float32Array([1]), shape: [1, 1] }, nanItems, 6, { exclude: [[3]], largest: true }],
+          want: { indices: [1, 4, 5, 0, 2, -1], scores: [NaN, NaN, Infinity, 1, -Infinity, -Infinity] },
+        },
+      ];
     },
     checks(quick) {
       // The last case ranks every item: its scores run through zero (cancelling dot products).
-      return (quick ? [[5, 1000, 17, 10]] : [[5, 1000, 17, 10], [33, 20011, 64, 100], [1, 7, 3, 7], [3, 300, 64, 300]]).map(([B, N, D, k]) => {
+      const cases: OpCase[] = (quick ? [[5, 1000, 17, 10]] : [[5, 1000, 17, 10], [33, 20011, 64, 100], [1, 7, 3, 7], [3, 300, 64, 300]]).map(([B, N, D, k]) => {
         const exclude = Array.from({ length: B }, (_, b) => (b % 2 ? null : [b, (b * 7) % N, N - 1]));
         return { label: `B=${B} N=${N} D=${D} k=${k} exclude`, args: [rnd([B, D], 60), rnd([N, D], 61), k, { exclude }] };
       });
+      // largest: false: the same shapes (k = N included, one user), ties, NaN scores.
+      for (const [B, N, D, k] of quick ? [[5, 1000, 17, 10], [1, 7, 3, 7]] : [[5, 1000, 17, 10], [33, 20011, 64, 100], [1, 7, 3, 7], [3, 300, 64, 300]]) {
+        const exclude = Array.from({ length: B }, (_, b) => (b % 2 ? null : [b, (b * 7) % N, N - 1]));
+        cases.push({ label: `B=${B} N=${N} D=${D} k=${k} exclude, largest: false`, args: [rnd([B, D], 62), rnd([N, D], 63), k, { exclude, largest: false }] });
+      }
+      // Duplicated items (exact ties) and NaN / ±Infinity items, k = N: every rank of both orders.
+      const N = 97, D = 5;
+      const it = rnd([N, D], 64);
+      for (let n = 1; n < N; n += 3) it.data.copyWithin(n * D, (n - 1) * D, n * D);
+      for (const n of [4, 40, 41, 90]) it.data[n * D + 2] = NaN;
+      it.data[10 * D] = Infinity;
+      it.data[11 * D] = -Infinity;
+      const users = rnd([3, D], 65);
+      for (let d = 0; d < D; d++) users.data[2 * D + d] = Math.abs(users.data[2 * D + d]) + 0.1; // ±Infinity items stay ±Infinity for this user
+      for (const largest of [true, false]) {
+        cases.push({ label: `ties, NaN and ±Infinity items, k = N, largest: ${largest}`, args: [users, it, N, { exclude: [[0, 4], null, [96]], largest }] });
+        cases.push({ label: `ties, NaN and ±Infinity items, k = 7, largest: ${largest}`, args: [users, it, 7, { largest }] });
+      }
+      return cases;
     },
     bench(quick) {
       const s = quick ? { B: 64, N: 10000, D: 64, k: 10 } : { B: 1024, N: 100000, D: 64, k: 10 };
@@ -193,6 +246,7 @@ export const topKOp: OpDescriptor<'topK'> = defineOp({
       const k = R.int(1, N);
       const o: Record<string, unknown> = {};
       if (R.bool(0.4)) o.exclude = Array.from({ length: B }, () => (R.bool(0.3) ? null : Array.from({ length: R.int(0, N) }, () => R.int(0, N - 1))));
+      if (R.bool(0.3)) o.largest = R.bool();
       return [randT(R, [B, D]), randT(R, [N, D]), k, o];
     },
     small: () => [rnd([2, 8], 33), rnd([40, 8], 34), 5, { exclude: [[1, 2], null] }],

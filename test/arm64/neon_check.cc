@@ -153,28 +153,37 @@ void check_softmax(int64_t rows, int64_t cols) {
 
 void check_layerNorm(int64_t rows, int64_t cols) {
   std::vector<float> x = randn(rows * cols, 3.0f), g = randn(cols), bta = randn(cols), out(rows * cols);
+  std::vector<float> mean_got(rows), inv_got(rows);
   for (auto& t : x) t += 5.0f;  // a mean far from 0
   LayerNormParams p;
   p.x = x.data();
   p.out = out.data();
+  p.mean = mean_got.data();  // returnStats: the row's mean and 1/sqrt(var + eps)
+  p.invStd = inv_got.data();
   p.rows = rows, p.cols = cols;
   p.gamma = g.data();
   p.beta = bta.data();
   Isa used = Isa::scalar;
   layerNorm_table().get(&used)(p);
   expect_isa("layerNorm", isa_name(used));
-  std::vector<double> want(rows * cols);
+  std::vector<double> want(rows * cols), mean_want(rows), inv_want(rows);
   for (int64_t r = 0; r < rows; ++r) {
     double mean = 0, var = 0;
     for (int64_t c = 0; c < cols; ++c) mean += x[r * cols + c];
     mean /= cols;
     for (int64_t c = 0; c < cols; ++c) var += (x[r * cols + c] - mean) * (x[r * cols + c] - mean);
     var /= cols;
+    mean_want[r] = mean;
+    inv_want[r] = 1 / std::sqrt(var + double(p.eps));
     for (int64_t c = 0; c < cols; ++c) want[r * cols + c] = (x[r * cols + c] - mean) / std::sqrt(var + double(p.eps)) * g[c] + bta[c];
   }
   char name[80];
   std::snprintf(name, sizeof name, "layerNorm %lldx%lld", (long long)rows, (long long)cols);
   expect_close("layerNorm", name, out.data(), want);
+  std::snprintf(name, sizeof name, "layerNorm %lldx%lld mean", (long long)rows, (long long)cols);
+  expect_close("layerNorm", name, mean_got.data(), mean_want);
+  std::snprintf(name, sizeof name, "layerNorm %lldx%lld invStd", (long long)rows, (long long)cols);
+  expect_close("layerNorm", name, inv_got.data(), inv_want);
 }
 
 void check_gelu(int64_t n, bool tanh_approx) {
@@ -231,12 +240,14 @@ void check_linear(int64_t rows, int64_t in, int64_t outd) {
   expect_close("linear", name, y.data(), want);
 }
 
-void check_topk(int64_t B, int64_t N, int64_t D, int64_t k) {
+void check_topk(int64_t B, int64_t N, int64_t D, int64_t k, bool largest = true) {
   std::vector<float> u = randn(B * D), it = randn(N * D), sc(B * k);
   std::vector<int32_t> idx(B * k, -1);
   TopKParams p{u.data(), it.data(), B, N, D, k, nullptr, nullptr, idx.data(), sc.data()};
+  p.largest = largest;
   expect_isa("topK", isa_name(topK_forward(p)));
-  // Each returned score is its item's score; the returned scores are the k best, best first.
+  // Each returned score is its item's score; the returned scores are the k best, best first
+  // (largest: the k largest, descending; else the k smallest, ascending).
   std::vector<double> at(B * k), best(B * k);
   for (int64_t b = 0; b < B; ++b) {
     std::vector<double> all(N);
@@ -247,11 +258,11 @@ void check_topk(int64_t B, int64_t N, int64_t D, int64_t k) {
     }
     for (int64_t j = 0; j < k; ++j) at[b * k + j] = (idx[b * k + j] >= 0 && idx[b * k + j] < N) ? all[idx[b * k + j]] : NAN;
     std::vector<double> sorted = all;
-    std::partial_sort(sorted.begin(), sorted.begin() + k, sorted.end(), [](double a, double c) { return a > c; });
+    std::partial_sort(sorted.begin(), sorted.begin() + k, sorted.end(), [largest](double a, double c) { return largest ? a > c : a < c; });
     for (int64_t j = 0; j < k; ++j) best[b * k + j] = sorted[j];
   }
-  expect_close("topK", "topK scores are the returned items' scores", sc.data(), at);
-  expect_close("topK", "topK scores are the k best, best first", sc.data(), best);
+  expect_close("topK", largest ? "topK scores are the returned items' scores" : "topK largest=false: scores are the returned items' scores", sc.data(), at);
+  expect_close("topK", largest ? "topK scores are the k best, best first" : "topK largest=false: scores are the k smallest, smallest first", sc.data(), best);
 }
 
 // One entry per op with a NEON kernel: the op list comes from the op descriptors
@@ -275,7 +286,7 @@ const std::map<std::string, void (*)()> kChecks = {
     {"gelu", [] { check_gelu(1001, false); check_gelu(1001, true); }},
     {"silu", [] { check_silu(1001); }},
     {"linear", [] { check_linear(37, 65, 129); check_linear(1, 3, 1); }},
-    {"topK", [] { check_topk(5, 1000, 17, 10); }},
+    {"topK", [] { check_topk(5, 1000, 17, 10); check_topk(3, 300, 64, 300, false); }},
 };
 
 }  // namespace

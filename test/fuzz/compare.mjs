@@ -6,7 +6,7 @@ import * as ak from 'attnkit';
 export function flatten(res) {
   if (res && res.data && ArrayBuffer.isView(res.data)) return { output: res.data };
   const out = {};
-  for (const k of ['output', 'weights', 'lse', 'indices', 'scores']) if (res && res[k]) out[k] = res[k].data;
+  for (const k of ['output', 'weights', 'lse', 'mean', 'invStd', 'indices', 'scores']) if (res && res[k]) out[k] = res[k].data;
   return out;
 }
 
@@ -19,10 +19,12 @@ function checkSelection(got, clean) {
   // The args as the op saw them (any TensorLike representation), normalised to { data, shape }.
   const users = ak.asTensor(clean.args[0], 'users'), items = ak.asTensor(clean.args[1], 'items');
   const D = users.shape[1], k = clean.args[2];
+  // The padding score is the worst of the order: -Infinity, or +Infinity for the k smallest.
+  const pad = clean.args[3]?.largest === false ? Infinity : -Infinity;
   for (let i = 0; i < got.indices.length; i++) {
     const idx = got.indices[i], b = Math.floor(i / k);
     if (idx === -1) {
-      if (got.scores[i] !== -Infinity) return `topK: index -1 with score ${got.scores[i]}`;
+      if (got.scores[i] !== pad) return `topK: index -1 with score ${got.scores[i]}`;
       continue;
     }
     let s = 0;

@@ -175,14 +175,24 @@ export function oracleAdditive(query, keys, values, p, opts = {}) {
   return { output, weights };
 }
 
-/** topK from its definition: float64 dot scores, descending, NaN first, ties to the lower index, excluded items skipped, -1 / -Inf padding. */
+/**
+ * topK from its definition: float64 dot scores rounded to float32, excluded items skipped, then
+ * largest (default): descending, NaN first; largest false: ascending, NaN last (NaN is the
+ * greatest value either way); ties to the lower index; -1 / -Inf (largest false: +Inf) padding.
+ */
 export function oracleTopK(users, items, k, opts = {}) {
   const [B, D] = users.shape;
   const N = items.shape[0];
+  const largest = opts.largest ?? true;
   const indices = new Int32Array(B * k).fill(-1);
-  const scores = new Float64Array(B * k).fill(-Infinity);
-  // NaN first, then higher scores, ties (and NaN with NaN) to the lower index.
-  const before = (x, y) => (Number.isNaN(x[1]) !== Number.isNaN(y[1]) ? Number.isNaN(x[1]) : x[1] !== y[1] && !Number.isNaN(x[1]) ? x[1] > y[1] : x[0] < y[0]);
+  const scores = new Float64Array(B * k).fill(largest ? -Infinity : Infinity);
+  // A sort key per candidate: [NaN?, score in the wanted direction, index], compared in that order.
+  const key = (x) => [Number.isNaN(x[1]) === largest ? 0 : 1, Number.isNaN(x[1]) ? 0 : largest ? -x[1] : x[1], x[0]];
+  const cmp = (x, y) => {
+    const a = key(x), b = key(y);
+    for (let i = 0; i < 3; i++) if (a[i] !== b[i]) return a[i] < b[i] ? -1 : 1;
+    return 0;
+  };
   for (let b = 0; b < B; b++) {
     const skip = new Set(opts.exclude?.[b] ?? []);
     const cand = [];
@@ -192,7 +202,7 @@ export function oracleTopK(users, items, k, opts = {}) {
       for (let c = 0; c < D; c++) s += users.data[b * D + c] * items.data[n * D + c];
       cand.push([n, Math.fround(s)]);
     }
-    cand.sort((x, y) => (before(x, y) ? -1 : 1));
+    cand.sort(cmp);
     for (let r = 0; r < Math.min(k, cand.length); r++) [indices[b * k + r], scores[b * k + r]] = cand[r];
   }
   return { indices, scores };
@@ -275,10 +285,15 @@ export function oracleSoftmax(x, mask) {
   return { output: out };
 }
 
-/** layerNorm over the last axis in float64: (x - mean) / sqrt(biased var + eps) · gamma + beta. */
-export function oracleLayerNorm(x, gamma, beta, eps = 1e-5) {
+/**
+ * layerNorm over the last axis in float64: (x - mean) / sqrt(biased var + eps) · gamma + beta;
+ * with `returnStats`, also each row's mean and invStd = 1 / sqrt(biased var + eps).
+ */
+export function oracleLayerNorm(x, gamma, beta, eps = 1e-5, returnStats = false) {
   const [R, C] = rowsCols(x);
   const out = new Float64Array(R * C);
+  const means = new Float64Array(R);
+  const invStds = new Float64Array(R);
   for (let r = 0; r < R; r++) {
     let mean = 0;
     for (let c = 0; c < C; c++) mean += x.data[r * C + c];
@@ -286,9 +301,11 @@ export function oracleLayerNorm(x, gamma, beta, eps = 1e-5) {
     let v = 0;
     for (let c = 0; c < C; c++) v += (x.data[r * C + c] - mean) ** 2;
     const inv = 1 / Math.sqrt(v / C + eps);
+    means[r] = mean;
+    invStds[r] = inv;
     for (let c = 0; c < C; c++) out[r * C + c] = (x.data[r * C + c] - mean) * inv * (gamma ? gamma.data[c] : 1) + (beta ? beta.data[c] : 0);
   }
-  return { output: out };
+  return returnStats ? { output: out, mean: means, invStd: invStds } : { output: out };
 }
 
 /**
@@ -377,7 +394,7 @@ export const ORACLES = {
   targetAttention: ([t, h, p, o]) => oracleTarget(t, h, p, o ?? {}),
   transformerEncoderLayer: ([x, p, o]) => oracleEncoder(x, p, o),
   softmax: ([x, o]) => oracleSoftmax(x, o?.mask ?? null),
-  layerNorm: ([x, g, b, o]) => oracleLayerNorm(x, g ?? null, b ?? null, typeof o === 'number' ? o : (o?.eps ?? 1e-5)),
+  layerNorm: ([x, g, b, o]) => oracleLayerNorm(x, g ?? null, b ?? null, typeof o === 'number' ? o : (o?.eps ?? 1e-5), typeof o === 'object' && o?.returnStats === true),
   linear: ([x, w, b]) => oracleLinear(x, w, b ?? null),
   gelu: ([x, o]) => oracleGelu(x, o?.approximate ?? 'none'),
   silu: ([x]) => oracleSilu(x),

@@ -66,6 +66,67 @@ export default function primitivesSpec({ oracle, suite, d, tolFor, assertClose, 
     assert.ok(c.data.every((v) => v === 0), 'constant row → zeros');
   });
 
+  test('layerNorm returnStats: per-row mean and invStd, the output unchanged, out and async', async () => {
+    const tol = tolFor('layerNorm');
+    const x = rnd([3, 5, 37], 41, 4);
+    const g = rnd([37], 42);
+    const b = rnd([37], 43);
+    const o = d();
+    const r = layerNorm(x, g, b, { eps: 1e-3, returnStats: true }, o);
+    o.check();
+    assert.equal(r.output.shape, [3, 5, 37]);
+    assert.equal(r.mean.shape, [3, 5]);
+    assert.equal(r.invStd.shape, [3, 5]);
+    assert.ok(r.mean.data instanceof Float32Array && r.invStd.data instanceof Float32Array);
+    oracle('layerNorm', [x, g, b, { eps: 1e-3, returnStats: true }], r);
+    // The same output as without the statistics (the same kernel), bit for bit.
+    const plain = layerNorm(x, g, b, { eps: 1e-3 }, { backend: d().backend });
+    assertClose(r.output, plain, { atol: 0, rtol: 0 }, 'output with returnStats = output without');
+    // The statistics are those the output was normalised with: (x - mean) · invStd · g + b, at
+    // the backend's tolerance plus what rounding mean and invStd to float32 (and the backend's own
+    // float32 steps) can cost: a few ulps of |mean|·invStd·|g| + |y| + |b| (x - mean cancels).
+    const E = 37;
+    for (let i = 0; i < x.data.length; i++) {
+      const row = Math.floor(i / E);
+      const m = r.mean.data[row], inv = r.invStd.data[row], gj = g.data[i % E], bj = b.data[i % E];
+      const redo = (x.data[i] - m) * inv * gj + bj;
+      const bound = tol.atol + tol.rtol * Math.abs(redo) + 8 * 2 ** -24 * (Math.abs(m) * inv * Math.abs(gj) + Math.abs(redo) + Math.abs(bj));
+      assert.ok(Math.abs(r.output.data[i] - redo) <= bound, `output[${i}] ${r.output.data[i]} from the returned statistics ${redo} (bound ${bound})`);
+    }
+    // out: the output's data is the caller's buffer, sync and async.
+    const out = new Float32Array(x.data.length).fill(NaN);
+    const o2 = d();
+    const ro = layerNorm(x, g, b, { eps: 1e-3, returnStats: true, out }, o2);
+    o2.check();
+    assert.is(ro.output.data, out);
+    assertClose(ro.output, plain, { atol: 0, rtol: 0 }, 'out with returnStats');
+    assertClose(ro.mean, r.mean, { atol: 0, rtol: 0 }, 'mean with out');
+    const out2 = new Float32Array(x.data.length).fill(-1);
+    const ra = await ak.layerNormAsync(x, g, b, { eps: 1e-3, returnStats: true, out: out2 }, d());
+    assert.is(ra.output.data, out2);
+    for (const k of ['output', 'mean', 'invStd']) assertClose(ra[k], r[k], { atol: 0, rtol: 0 }, `async ${k}`);
+    // One row, rank 1: stats of shape []; constant rows: mean exact, invStd = 1/sqrt(eps).
+    const o3 = d();
+    const one = layerNorm(fromNested([1, 2, 3, 4]), null, null, { returnStats: true }, o3);
+    o3.check();
+    assert.equal(one.mean.shape, []);
+    assertClose(one.mean, [2.5], tol, 'rank-1 mean');
+    const o4 = d();
+    const c = layerNorm(fromNested([[3, 3, 3], [-2, -2, -2]]), null, null, { eps: 1e-5, returnStats: true }, o4);
+    o4.check();
+    assert.equal(Array.from(c.mean.data), [3, -2], 'constant rows: the mean exactly');
+    assertClose(c.invStd, [1 / Math.sqrt(1e-5), 1 / Math.sqrt(1e-5)], tol, 'constant rows: 1/sqrt(eps)');
+    assert.ok(c.output.data.every((v) => v === 0), 'constant rows → zeros');
+    // Empty rows: no output elements, NaN statistics (0/0); no rows: empty statistics.
+    const e = layerNorm({ data: new Float32Array(0), shape: [2, 0] }, null, null, { returnStats: true }, d());
+    assert.equal(e.mean.shape, [2]);
+    assert.ok(Array.from(e.mean.data).every(Number.isNaN) && Array.from(e.invStd.data).every(Number.isNaN), 'rows of no columns: NaN stats');
+    assert.equal(layerNorm({ data: new Float32Array(0), shape: [0, 4] }, null, null, { returnStats: true }, d()).mean.shape, [0]);
+    // returnStats: false (or a number as options) keeps the plain tensor result.
+    assert.ok(ArrayBuffer.isView(layerNorm(x, null, null, { returnStats: false }, d()).data));
+    assert.ok(ArrayBuffer.isView(layerNorm(x, null, null, 1e-5, d()).data));
+  });
+
   test('linear known values and random shapes (not multiples of the SIMD width)', () => {
     const tol = tolFor('linear');
     const o = d();

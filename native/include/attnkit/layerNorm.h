@@ -10,7 +10,9 @@
 namespace attnkit {
 
 /// layerNorm over the last axis: (x - mean) / sqrt(var + eps) * gamma + beta, biased variance
-/// (two passes: mean, then Σ(x - mean)²). gamma/beta optional ([cols]).
+/// (two passes: mean, then Σ(x - mean)²). gamma/beta optional ([cols]). When `mean` / `invStd`
+/// are set, each row's mean and 1/sqrt(var + eps) are written there ([rows] each): the very values
+/// the row was normalised with (ONNX LayerNormalization's Mean and InvStdDev outputs).
 struct LayerNormParams {
   const float* x = nullptr;
   float* out = nullptr;
@@ -18,6 +20,8 @@ struct LayerNormParams {
   const float* gamma = nullptr;
   const float* beta = nullptr;
   float eps = 1e-5f;
+  float* mean = nullptr;    ///< [rows] per-row mean (written when non-null)
+  float* invStd = nullptr;  ///< [rows] per-row 1/sqrt(var + eps) (written when non-null)
 };
 using LayerNormFn = void (*)(const LayerNormParams&);
 ATTNKIT_DECLARE_TABLE(LayerNormFn, layerNorm_table)

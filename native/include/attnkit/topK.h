@@ -1,7 +1,10 @@
 // topK: score every user against every item by dot product and keep the k best per user.
-// Plain C++ API (no N-API). Order: higher score first, NaN above every number, ties to the lower
-// item index (a total order, so the selection is unique and independent of the partition: results
-// are bit-identical for any thread count). Fewer than k items left: tail index -1, score -inf.
+// Plain C++ API (no N-API). Order (largest): higher score first, NaN above every number, ties to
+// the lower item index. Order (!largest, the k smallest): lower score first, NaN below every
+// number (NaN counts as the greatest value either way, as in PyTorch), ties to the lower item
+// index. Both are total orders, so the selection is unique and independent of the partition:
+// results are bit-identical for any thread count. Fewer than k items left: tail index -1, score
+// -inf (largest) or +inf (!largest).
 #pragma once
 #include <cstdint>
 
@@ -18,6 +21,7 @@ struct TopKParams {
   const int64_t* excludeLen;     ///< [B] list lengths (when exclude is set)
   int32_t* indices;              ///< [B, k] (written)
   float* scores;                 ///< [B, k] (written)
+  bool largest = true;           ///< the k largest (true) or the k smallest (false)
 };
 
 /**

@@ -3,7 +3,10 @@ using attnkit::LayerNormParams;
 
 inline int64_t ln_min(int64_t a, int64_t b) { return a < b ? a : b; }
 
-inline void layerNorm_row(const float* x, float* out, int64_t C, const float* gamma, const float* beta, float eps) {
+// mean_out / inv_out (nullable): where the row's mean (x0 + delta) and 1/sqrt(var + eps) go: the
+// values the row is normalised with below.
+inline void layerNorm_row(const float* x, float* out, int64_t C, const float* gamma, const float* beta, float eps,
+                          float* mean_out, float* inv_out) {
   // Shifted by the row's first value x0 (exact for nearby values, Sterbenz), so a large common
   // offset does not cost the mean its precision: mean = x0 + delta, delta = Σ(x - x0)/C; then
   // d = (x - x0) - delta, var = Σd²/C. Fixed accumulation order (4 vector accumulators).
@@ -21,7 +24,8 @@ inline void layerNorm_row(const float* x, float* out, int64_t C, const float* ga
     const int rem = static_cast<int>(C - j);
     a1 = V::add(a1, V::blend(V::from_bits((1u << rem) - 1u), V::zero(), V::sub(V::loadp(x + j, rem), x0)));
   }
-  const V::F delta = V::set1(V::hsum(V::add(V::add(a0, a1), V::add(a2, a3))) / static_cast<float>(C));
+  const float dl = V::hsum(V::add(V::add(a0, a1), V::add(a2, a3))) / static_cast<float>(C);
+  const V::F delta = V::set1(dl);
   a0 = a1 = a2 = a3 = V::zero();
   for (j = 0; j + 4 * W <= C; j += 4 * W) {
     V::F d0 = V::sub(V::sub(V::load(x + j), x0), delta), d1 = V::sub(V::sub(V::load(x + j + W), x0), delta);
@@ -42,6 +46,8 @@ inline void layerNorm_row(const float* x, float* out, int64_t C, const float* ga
   }
   const float var = V::hsum(V::add(V::add(a0, a1), V::add(a2, a3))) / static_cast<float>(C);
   const float inv = 1.0f / __builtin_sqrtf(var + eps);
+  if (mean_out) *mean_out = x[0] + dl;
+  if (inv_out) *inv_out = inv;
   const V::F iv = V::set1(inv);
   for (j = 0; j < C; j += W) {
     const int n = static_cast<int>(ln_min(W, C - j));
@@ -60,7 +66,8 @@ inline void layerNorm_run(const LayerNormParams& p) {
   auto body = [&](int64_t t0, int64_t t1) {
     for (int64_t t = t0; t < t1; ++t)
       for (int64_t r = t * per; r < ln_min(p.rows, (t + 1) * per); ++r)
-        layerNorm_row(p.x + r * C, p.out + r * C, C, p.gamma, p.beta, p.eps);
+        layerNorm_row(p.x + r * C, p.out + r * C, C, p.gamma, p.beta, p.eps, p.mean ? p.mean + r : nullptr,
+                      p.invStd ? p.invStd + r : nullptr);
   };
   attnkit::parallel_for_each(ntask, body, 1);
 }

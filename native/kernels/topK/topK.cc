@@ -4,6 +4,10 @@
 // only when !(s <= worst kept), so most of the table costs one compare after its dot product.
 // Work splits into fixed tasks (user block x item range) and per-range heaps are merged at the
 // end: the order is total, so the result does not depend on the partition or thread count.
+// The k smallest (largest = false) run the same machinery on negated scores (negation is exact,
+// and -0 == 0 keeps ties ties): the k smallest are the k largest of -s, with NaN ranked last
+// instead of first (NaN is the greatest value in both directions, as in PyTorch). The scan is
+// unchanged: it only pre-filters, and it lets every NaN through to the exact comparison.
 #include "attnkit/topK.h"
 
 #include <algorithm>
@@ -22,10 +26,11 @@ struct Cand {
   int32_t i;
 };
 
-// True when (sa, ia) ranks before (sb, ib): NaN first, then higher score, then lower index.
-inline bool ranks_before(float sa, int32_t ia, float sb, int32_t ib) {
+// True when (sa, ia) ranks before (sb, ib): NaN first (nan_last: last), then higher score, then
+// lower index.
+inline bool ranks_before(float sa, int32_t ia, float sb, int32_t ib, bool nan_last) {
   const bool na = std::isnan(sa), nb = std::isnan(sb);
-  if (na || nb) return na && nb ? ia < ib : na;
+  if (na || nb) return na && nb ? ia < ib : (nan_last ? nb : na);
   return sa > sb || (sa == sb && ia < ib);
 }
 
@@ -33,9 +38,10 @@ inline bool ranks_before(float sa, int32_t ia, float sb, int32_t ib) {
 struct Heap {
   Cand* h;
   int64_t k, n = 0;
+  bool nanLast = false;
   // Threshold for the cheap pre-filter: NaN while not full (every score passes !(s <= NaN)).
   float thr() const { return n < k ? std::numeric_limits<float>::quiet_NaN() : h[0].s; }
-  static bool worse(const Cand& a, const Cand& b) { return ranks_before(b.s, b.i, a.s, a.i); }
+  bool worse(const Cand& a, const Cand& b) const { return ranks_before(b.s, b.i, a.s, a.i, nanLast); }
   void offer(float s, int32_t i) {
     if (n < k) {
       int64_t c = n++;
@@ -48,7 +54,7 @@ struct Heap {
       }
       return;
     }
-    if (!ranks_before(s, i, h[0].s, h[0].i)) return;
+    if (!ranks_before(s, i, h[0].s, h[0].i, nanLast)) return;
     h[0] = {s, i};
     int64_t c = 0;
     for (;;) {
@@ -69,10 +75,12 @@ Isa topK_forward(const TopKParams& p) {
   const GemmKernel& kern = gemm_kernel(&used);
   const int64_t B = p.B, N = p.N, D = p.D, k = p.k;
   if (B <= 0 || k <= 0) return used;
+  const bool neg = !p.largest;  // rank -s (the k smallest), NaN last
+  const float pad = neg ? std::numeric_limits<float>::infinity() : -std::numeric_limits<float>::infinity();
   if (N <= 0) {
     for (int64_t i = 0; i < B * k; i++) {
       p.indices[i] = -1;
-      p.scores[i] = -std::numeric_limits<float>::infinity();
+      p.scores[i] = pad;
     }
     return used;
   }
@@ -110,6 +118,7 @@ Isa topK_forward(const TopKParams& p) {
       for (int64_t r = 0; r < mu; r++) {
         heaps[r].h = cand.data() + (sp * B + u0 + r) * kk;
         heaps[r].k = kk;
+        heaps[r].nanLast = neg;
         ex[r].clear();
         if (p.exclude && p.exclude[u0 + r]) {
           ex[r].assign(p.exclude[u0 + r], p.exclude[u0 + r] + p.excludeLen[u0 + r]);
@@ -120,6 +129,11 @@ Isa topK_forward(const TopKParams& p) {
         const int64_t j0 = c * ic, cols = std::min(ic, N - j0);
         gemm_pack_b(kern, D, cols, p.items + j0 * D, D, true, chunk, false);
         gemm_packed(mu, p.users + u0 * D, D, chunk, sbuf.data(), ic, nullptr, GemmAct::None, false, false);
+        if (neg)
+          for (int64_t r = 0; r < mu; r++) {
+            float* s = sbuf.data() + r * ic;
+            for (int64_t j = 0; j < cols; j++) s[j] = -s[j];
+          }
         for (int64_t r = 0; r < mu; r++) {
           Heap& hp = heaps[r];
           const float* s = sbuf.data() + r * ic;
@@ -150,11 +164,11 @@ Isa topK_forward(const TopKParams& p) {
         all.insert(all.end(), c, c + count[sp * B + b]);
       }
       const int64_t m = std::min<int64_t>(k, (int64_t)all.size());
-      auto cmp = [](const Cand& a, const Cand& b) { return ranks_before(a.s, a.i, b.s, b.i); };
+      auto cmp = [neg](const Cand& a, const Cand& b) { return ranks_before(a.s, a.i, b.s, b.i, neg); };
       std::partial_sort(all.begin(), all.begin() + m, all.end(), cmp);
       for (int64_t r = 0; r < k; r++) {
         p.indices[b * k + r] = r < m ? all[r].i : -1;
-        p.scores[b * k + r] = r < m ? all[r].s : -std::numeric_limits<float>::infinity();
+        p.scores[b * k + r] = r < m ? (neg ? -all[r].s : all[r].s) : pad;
       }
     }
   };

@@ -123,6 +123,18 @@ export function lnStatsSrc(residual: boolean): string {
   );
 }
 
+/**
+ * layerNorm's returned statistics `[2, Y, Z]` from the statistics `st`: x=0 the mean as is, x=1
+ * `1/sqrt(var + eps)` (the apply stage divides by that same `sqrt(var + eps)`). Params: st.
+ */
+export function lnInvStdSrc(): string {
+  return fn(
+    ['st'],
+    `  if (this.thread.x == 0) { return st[this.thread.z][this.thread.y][0]; }
+  return 1.0 / Math.sqrt(st[this.thread.z][this.thread.y][1] + this.constants.EPS);`,
+  );
+}
+
 /** layerNorm apply `[C, Y, Z]`: `(x - mean) / sqrt(var + eps) * g + b`. Params: x, [r], st, [g], [b]. */
 export function lnApplySrc(residual: boolean, gamma: boolean, beta: boolean): string {
   const params = ['x'];

@@ -7,7 +7,7 @@
  */
 import type { GpuJsTexture } from './host';
 import type { Runtime, Scope } from './runtime';
-import { linearSrc, lnApplySrc, lnStatsSrc, lseSrc, probsSrc, statsSrc } from './sources';
+import { linearSrc, lnApplySrc, lnInvStdSrc, lnStatsSrc, lseSrc, probsSrc, statsSrc } from './sources';
 import { SPECIAL, type Act, type Src } from './pipeline';
 
 /** `x[rows, In] · w + b` with optional activation / residual, output `[Out, Y, Z]`. */
@@ -19,15 +19,24 @@ export function linear(rt: Runtime, scope: Scope, x: Src, Y: number, Z: number, 
   return rt.run(scope, { name: 'linear', src: linearSrc({ bias: !!b, act, residual: !!residual }), output: [outDim, Y, Z], constants: { IN: inDim } }, args);
 }
 
-/** layerNorm of `x (+ r)` over C, rows `[Y, Z]`. */
-export function layerNorm(rt: Runtime, scope: Scope, x: Src, r: Src | null, C: number, Y: number, Z: number, gamma: Float32Array | null, beta: Float32Array | null, eps: number): GpuJsTexture {
+/**
+ * layerNorm of `x (+ r)` over C, rows `[Y, Z]`. `stats`, when given, receives the statistics
+ * texture the output was normalised with (`[2, Y, Z]`: the mean, the biased variance).
+ */
+export function layerNorm(rt: Runtime, scope: Scope, x: Src, r: Src | null, C: number, Y: number, Z: number, gamma: Float32Array | null, beta: Float32Array | null, eps: number, stats?: (st: GpuJsTexture) => void): GpuJsTexture {
   const st = rt.run(scope, { name: 'layerNorm.stats', src: lnStatsSrc(!!r), output: [2, Y, Z], constants: { C } }, r ? [x, r] : [x]);
+  stats?.(st);
   const args: Src[] = [x];
   if (r) args.push(r);
   args.push(st);
   if (gamma) args.push(gamma);
   if (beta) args.push(beta);
   return rt.run(scope, { name: 'layerNorm.apply', src: lnApplySrc(!!r, !!gamma, !!beta), output: [C, Y, Z], constants: { EPS: eps } }, args);
+}
+
+/** layerNorm's returned statistics `[2, Y, Z]` from its statistics texture: x=0 the mean, x=1 `1/sqrt(var + eps)`. */
+export function layerNormStats(rt: Runtime, scope: Scope, st: GpuJsTexture, Y: number, Z: number, eps: number): GpuJsTexture {
+  return rt.run(scope, { name: 'layerNorm.invStd', src: lnInvStdSrc(), output: [2, Y, Z], constants: { EPS: eps } }, [st]);
 }
 
 /** Softmax tail over logits `[S, Y, Z]` (-Inf = excluded): statistics and probabilities (-1 = excluded). */

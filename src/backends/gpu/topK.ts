@@ -1,6 +1,8 @@
 /**
  * The gpu pipeline of `topK`: the B x N scores on the GPU, chunk by chunk, and the selection
- * (a bounded heap per user, exclusions, NaN first, ties to the lower index) on the CPU.
+ * (a bounded heap per user, exclusions, NaN first, ties to the lower index) on the CPU. The k
+ * smallest (`largest: false`) rank the negated scores the same way with NaN last (NaN is the
+ * greatest value in both directions) and negate them back (exact).
  * Browser-compatible.
  *
  * @module
@@ -9,11 +11,14 @@ import type { TopKArgs, TopKResult } from '../../kernels';
 import { fn, type Runtime } from './runtime';
 import { REUSE, scoped, texture } from './pipeline';
 
-/** True when (sa, ia) ranks before (sb, ib): NaN first, then larger score, ties to the lower index. */
-function before(sa: number, ia: number, sb: number, ib: number): boolean {
+/**
+ * True when (sa, ia) ranks before (sb, ib): NaN first (`nanLast`: last), then larger score, ties
+ * to the lower index.
+ */
+function before(sa: number, ia: number, sb: number, ib: number, nanLast: boolean): boolean {
   const na = sa !== sa;
   const nb = sb !== sb;
-  if (na || nb) return na && (!nb || ia < ib);
+  if (na || nb) return na && nb ? ia < ib : nanLast ? nb : na;
   return sa > sb || (sa === sb && ia < ib);
 }
 
@@ -23,6 +28,8 @@ const TOPK_CHUNK_VALUES = 1 << 24;
 /** topK: the B x N scores on the GPU, the selection (a k-heap per user) on the CPU. */
 export function topKGpu(rt: Runtime, a: TopKArgs): TopKResult {
   const { B, N, D, k } = a;
+  // The k smallest: rank -s (exact), NaN last.
+  const neg = !a.largest;
   // One bounded heap per user, fed chunk by chunk: the root is the worst kept item.
   const hs = new Float64Array(B * k);
   const hi = new Int32Array(B * k);
@@ -53,26 +60,26 @@ export function topKGpu(rt: Runtime, a: TopKArgs): TopKResult {
       let sz = size[b];
       for (let n = n0; n < n1; n++) {
         if (skip[n]) continue;
-        const s = scores[b * C + (n - n0)];
+        const s = neg ? -scores[b * C + (n - n0)] : scores[b * C + (n - n0)];
         if (sz < k) {
           let c = sz++;
           while (c > 0) {
             const p = (c - 1) >> 1;
-            if (!before(hs[h + p], hi[h + p], s, n)) break;
+            if (!before(hs[h + p], hi[h + p], s, n, neg)) break;
             hs[h + c] = hs[h + p];
             hi[h + c] = hi[h + p];
             c = p;
           }
           hs[h + c] = s;
           hi[h + c] = n;
-        } else if (before(s, n, hs[h], hi[h])) {
+        } else if (before(s, n, hs[h], hi[h], neg)) {
           let c = 0;
           for (;;) {
             const l = 2 * c + 1;
             if (l >= sz) break;
             let w = l;
-            if (l + 1 < sz && before(hs[h + w], hi[h + w], hs[h + l + 1], hi[h + l + 1])) w = l + 1;
-            if (!before(s, n, hs[h + w], hi[h + w])) break;
+            if (l + 1 < sz && before(hs[h + w], hi[h + w], hs[h + l + 1], hi[h + l + 1], neg)) w = l + 1;
+            if (!before(s, n, hs[h + w], hi[h + w], neg)) break;
             hs[h + c] = hs[h + w];
             hi[h + c] = hi[h + w];
             c = w;
@@ -86,13 +93,13 @@ export function topKGpu(rt: Runtime, a: TopKArgs): TopKResult {
     }
   }
   const indices = new Int32Array(B * k).fill(-1);
-  const out = new Float32Array(B * k).fill(-Infinity);
+  const out = new Float32Array(B * k).fill(neg ? Infinity : -Infinity);
   for (let b = 0; b < B; b++) {
     const h = b * k;
-    const order = Array.from({ length: size[b] }, (_, t) => h + t).sort((x, y) => (before(hs[x], hi[x], hs[y], hi[y]) ? -1 : 1));
+    const order = Array.from({ length: size[b] }, (_, t) => h + t).sort((x, y) => (before(hs[x], hi[x], hs[y], hi[y], neg) ? -1 : 1));
     for (let t = 0; t < order.length; t++) {
       indices[h + t] = hi[order[t]];
-      out[h + t] = hs[order[t]];
+      out[h + t] = neg ? -hs[order[t]] : hs[order[t]];
     }
   }
   return { indices, scores: out };

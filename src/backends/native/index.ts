@@ -64,8 +64,11 @@ function addonFunction(name: string): (args: object) => unknown {
  */
 function nativeKernel<O extends OpName>(name: O, emptyWhenNoElements = false): NativeKernel<O> {
   const empty = (args: OpArgs[O]): OpResults[O] | null => {
-    const a = args as { rows?: number; cols?: number };
-    return emptyWhenNoElements && a.rows! * a.cols! === 0 ? (new Float32Array(0) as OpResults[O]) : null;
+    const a = args as { rows?: number; cols?: number; returnStats?: boolean };
+    if (!emptyWhenNoElements || a.rows! * a.cols! !== 0) return null;
+    // layerNorm's statistics of rows with no columns: NaN (0/0), as reference gives.
+    if (a.returnStats) return { output: new Float32Array(0), mean: new Float32Array(a.rows!).fill(NaN), invStd: new Float32Array(a.rows!).fill(NaN) } as OpResults[O];
+    return new Float32Array(0) as OpResults[O];
   };
   return {
     sync: (args) => empty(args) ?? (addonFunction(name)(args) as OpResults[O]),

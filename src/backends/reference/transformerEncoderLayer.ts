@@ -14,7 +14,7 @@ export function transformerEncoderLayerReference(a: TransformerEncoderLayerArgs,
   const { B, L, E, H, D, F, eps } = a;
   const R = B * L;
   const norm = (x: Float32Array, gamma: Float32Array | null, beta: Float32Array | null, r: RowFilter) =>
-    layerNormReference({ x, rows: R, cols: E, gamma, beta, eps }, r);
+    layerNormReference({ x, rows: R, cols: E, gamma, beta, eps, returnStats: false }, r) as Float32Array;
   const attention = (x: Float32Array) =>
     multiHeadAttentionReference(
       {
