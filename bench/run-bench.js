@@ -248,36 +248,38 @@ async function runBench(opts) {
     }
   }
 
-  // Composite scenarios (bench/scenarios.js), in the same run: the incremental-decode row of issue
-  // #14 (two encoder layers, one new event per user via KV caches, against recomputing the layers).
-  // Under --op they belong to transformerEncoderLayer; --shape matches their label.
+  // Scenarios (bench/scenarios.js), in the same run: issue #14's rows whose target is a ratio of
+  // two calls (incremental decode via KV caches vs recomputing; a windowed vs full causal sdpa;
+  // softcap vs none). Under --op they belong to their op; --shape matches their label. The two
+  // calls are timed in alternating rounds, so drift on a shared machine hits both alike.
   const scenarioResults = [];
-  if (!ops || ops.includes('transformerEncoderLayer')) {
-    for (const sc of scenarios({ quick })) {
-      if (shapeFilter && !sc.label.includes(shapeFilter)) continue;
-      for (const be of backendsToRun) {
-        const threads = be === 'native' ? defaultThreads : undefined;
-        if (be === 'reference' && sc.recomputeFlops > REFERENCE_MAX_FLOPS && !(backendFilter && backendFilter.includes('reference'))) {
-          rows.push({ op: 'transformerEncoderLayer', shape: sc.label, backend: be, note: `skipped: ~${fmt(sc.recomputeFlops / 1e9)} GFLOP to recompute in float64 JS (force with --backend reference)` });
-          continue;
-        }
-        log(`[scenario] ${sc.label} · ${be}`);
-        try {
-          const m = sc.make(be);
-          const chk = m.check();
-          const tr = await time(() => m.recompute({ backend: be }), { maxTime, minSamples });
-          const ti = await time(() => m.incremental({ backend: be }), { maxTime, minSamples });
-          const speedup = tr.median / ti.median;
-          const met = speedup >= sc.target;
-          rows.push({ op: 'transformerEncoderLayer', shape: `${sc.label}: recompute both layers over ${sc.shape.N + 1} events`, backend: be, threads, ...timingFields(tr), gflops: sc.recomputeFlops / (tr.median * 1e6), scenario: true });
-          rows.push({
-            op: 'transformerEncoderLayer', shape: `${sc.label}: the new event via KV caches`, backend: be, threads, ...timingFields(ti), maxAbs: chk.maxAbs, scenario: true, speedup, targetMet: met,
-            note: `${speedup.toFixed(1)}x faster than recomputing (target >= ${sc.target}x: ${met ? 'met' : 'NOT met'}); ${chk.within ? 'within' : 'FAILS'} transformerEncoderLayer's tolerance (rtol ${chk.tol.rtol}, atol ${chk.tol.atol}) of the recomputed last rows`,
-          });
-          scenarioResults.push({ label: sc.label, backend: be, threads, recomputeMs: tr.median, incrementalMs: ti.median, speedup, target: sc.target, met, maxAbs: chk.maxAbs, withinTolerance: chk.within });
-        } catch (e) {
-          rows.push({ op: 'transformerEncoderLayer', shape: sc.label, backend: be, threads, note: `error: ${String(e && e.message).split('\n')[0]}` });
-        }
+  for (const sc of scenarios({ quick })) {
+    if (ops && !ops.includes(sc.op)) continue;
+    if (shapeFilter && !sc.label.includes(shapeFilter)) continue;
+    for (const be of backendsToRun) {
+      if (sc.backends && !sc.backends.includes(be)) continue;
+      const threads = be === 'native' ? defaultThreads : undefined;
+      if (be === 'reference' && sc.baseFlops > REFERENCE_MAX_FLOPS && !(backendFilter && backendFilter.includes('reference'))) {
+        rows.push({ op: sc.op, shape: sc.label, backend: be, note: `skipped: ~${fmt(sc.baseFlops / 1e9)} GFLOP in float64 JS (force with --backend reference)` });
+        continue;
+      }
+      log(`[scenario] ${sc.label} · ${be}`);
+      try {
+        const m = sc.make(be);
+        const chk = m.check();
+        const d = { backend: be };
+        const [tb, tv] = await timeInterleaved([{ fn: () => m.base(d) }, { fn: () => m.variant(d) }], { rounds: quick ? 2 : 5, maxTime, minSamples: quick ? 2 : 3 });
+        const ratio = sc.target.kind === 'speedup' ? tb.median / tv.median : tv.median / tb.median;
+        const met = sc.target.kind === 'speedup' ? ratio >= sc.target.value : ratio <= sc.target.value;
+        const targetText = sc.target.kind === 'speedup' ? `${ratio.toFixed(2)}x faster than ${sc.baseLabel} (target >= ${sc.target.value}x` : `${ratio.toFixed(2)}x the time of ${sc.baseLabel} (target <= ${sc.target.value}x`;
+        rows.push({ op: sc.op, shape: `${sc.label}: ${sc.baseLabel}`, backend: be, threads, ...timingFields(tb), gflops: sc.baseFlops / (tb.median * 1e6), scenario: true });
+        rows.push({
+          op: sc.op, shape: `${sc.label}: ${sc.variantLabel}`, backend: be, threads, ...timingFields(tv), ...(sc.variantFlops ? { gflops: sc.variantFlops / (tv.median * 1e6) } : {}), maxAbs: chk.maxAbs, scenario: true, ratio, targetMet: met,
+          note: `${targetText}: ${met ? 'met' : 'NOT met'}); ${chk.within ? 'passes' : 'FAILS'} ${chk.what}`,
+        });
+        scenarioResults.push({ label: sc.label, backend: be, threads, baseLabel: sc.baseLabel, variantLabel: sc.variantLabel, baseMs: tb.median, variantMs: tv.median, ratio, target: sc.target, met, maxAbs: chk.maxAbs, withinTolerance: chk.within });
+      } catch (e) {
+        rows.push({ op: sc.op, shape: sc.label, backend: be, threads, note: `error: ${String(e && e.message).split('\n')[0]}` });
       }
     }
   }
@@ -325,7 +327,8 @@ function printTable(result, out = process.stdout, { markdown = false } = {}) {
   out.write(`\nxORT = time of the fastest onnxruntime row (MatMul-Softmax-MatMul or com.microsoft.MultiHeadAttention, each with a new output per call or '+out' into a pre-allocated one) / attnkit time, same inputs, same thread count, same run (>1: attnkit is faster). 'native+out' writes into a reused buffer (options.out).\n`);
   out.write(`Errors are against attnkit's float64 reference on the same inputs (${VERIFY_ROWS} sampled query rows on big problems).\n${result.flopsNote}.\n`);
   for (const sc of result.scenarios ?? []) {
-    out.write(`scenario: ${sc.label} on ${sc.backend}${sc.threads ? ` (${sc.threads} thr)` : ''}: recompute ${fmt(sc.recomputeMs)} ms, via KV caches ${fmt(sc.incrementalMs)} ms: ${sc.speedup.toFixed(1)}x (target >= ${sc.target}x: ${sc.met ? 'met' : 'NOT met'}); max abs error ${fmt(sc.maxAbs)} (${sc.withinTolerance ? 'within' : 'OUTSIDE'} tolerance)\n`);
+    const t = sc.target.kind === 'speedup' ? `${sc.ratio.toFixed(2)}x faster (target >= ${sc.target.value}x` : `${sc.ratio.toFixed(2)}x the time (target <= ${sc.target.value}x`;
+    out.write(`scenario: ${sc.label} on ${sc.backend}${sc.threads ? ` (${sc.threads} thr)` : ''}: ${sc.baseLabel} ${fmt(sc.baseMs)} ms, ${sc.variantLabel} ${fmt(sc.variantMs)} ms: ${t}: ${sc.met ? 'met' : 'NOT met'}); max abs error ${fmt(sc.maxAbs)} (${sc.withinTolerance ? 'within' : 'OUTSIDE'} tolerance)\n`);
   }
   for (const n of result.notes) out.write(`note: ${n}\n`);
 }

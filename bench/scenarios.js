@@ -1,6 +1,11 @@
 'use strict';
-// Composite scenarios of the bench: workloads made of several op calls that no single op
-// descriptor's bench case covers. One so far, issue #14's incremental-decode row:
+// Scenarios of the bench: pairs of calls timed in the same run whose ratio has a target, which no
+// single op descriptor's bench case covers (issue #14's three performance rows). Each scenario:
+// { op, label, shape, target: { kind: 'speedup' (base / variant >= value) | 'slowdown'
+// (variant / base <= value), value }, baseLabel, variantLabel, baseFlops, variantFlops,
+// backends? (only these; default every backend), make(backend) -> { base(d), variant(d), check() } }.
+//
+// Incremental decode:
 //
 //   128 users with 200-event histories through two SASRec-sized encoder layers (the
 //   transformerEncoderLayer bench case's shapes: E=64, H=2, F=64, pre-norm, gelu, causal); one new
@@ -47,10 +52,14 @@ function incrementalDecode(quick) {
   const opts = { numHeads: s.H, causal: true, norm: 'pre', activation: 'gelu' };
   const cost = ak.OPS.transformerEncoderLayer.cost({ B: s.B, L: s.N + 1, E: s.E, H: s.H, F: s.F, causal: true });
   return {
+    op: 'transformerEncoderLayer',
     label: `SASRec incremental decode: ${s.B} users, ${s.N}-event histories, +1 event, 2 layers E=${s.E} H=${s.H} F=${s.F} pre gelu causal`,
     shape: s,
-    target: 20,
-    recomputeFlops: 2 * cost.flops,
+    target: { kind: 'speedup', value: 20 },
+    baseLabel: `recompute both layers over ${s.N + 1} events`,
+    variantLabel: 'the new event via KV caches',
+    baseFlops: 2 * cost.flops,
+    variantFlops: null,
     make(backend) {
       const layers = [layerParams(s.E, s.F, 7), layerParams(s.E, s.F, 27)];
       const x = rnd([s.B, s.N + 1, s.E], 6); // the history plus the new event
@@ -81,14 +90,67 @@ function incrementalDecode(quick) {
         }
         return { maxAbs, within, tol };
       };
-      return { recompute, incremental, check };
+      return { base: recompute, variant: incremental, check: () => ({ ...check(), what: "transformerEncoderLayer's tolerance of the recomputed last rows" }) };
+    },
+  };
+}
+
+/**
+ * sdpa variants against the plain call on the same inputs: `variant` options vs `base` options.
+ * check(): the variant verified against reference on 64 sampled rows (verify: { rows }).
+ */
+function sdpaPair({ label, shape, base, variant, target, baseLabel, variantLabel }) {
+  const { B, H, L, D } = shape;
+  const cost = (o) => ak.OPS.sdpa.cost({ B, H, L, S: L, D, causal: !!o.causal, window: o.window ?? null });
+  return {
+    op: 'sdpa',
+    label,
+    shape,
+    target,
+    baseLabel,
+    variantLabel,
+    baseFlops: cost(base).flops,
+    variantFlops: cost(variant).flops,
+    backends: ['native'],
+    make(backend) {
+      const q = rnd([B, H, L, D], 1), k = rnd([B, H, L, D], 2), v = rnd([B, H, L, D], 3);
+      // Both calls write into one reused output (options.out), so the ratio is the kernels' own:
+      // a fresh 8 MiB output per call costs ~2.5 ms of page faults in both (README, Performance).
+      const out = new Float32Array(B * H * L * D);
+      const check = () => {
+        let report = null;
+        ak.sdpa(q, k, v, variant, { backend, verify: { rows: 64 }, onReport: (r) => (report = r) });
+        return { maxAbs: report.verify.maxAbsError, within: report.verify.passed, what: 'verify against reference on 64 sampled rows' };
+      };
+      return { base: (d) => ak.sdpa(q, k, v, { ...base, out }, d), variant: (d) => ak.sdpa(q, k, v, { ...variant, out }, d), check };
     },
   };
 }
 
 /** The scenarios for a bench run. */
 function scenarios({ quick = false } = {}) {
-  return [incrementalDecode(quick)];
+  const L = quick ? 1024 : 4096;
+  return [
+    incrementalDecode(quick),
+    sdpaPair({
+      label: `sdpa (1,8,${L},${L},64) causal, 256-key window vs full causal, into out`,
+      shape: { B: 1, H: 8, L, D: 64 },
+      base: { causal: true },
+      variant: { causal: true, window: { left: 256 } },
+      target: { kind: 'speedup', value: 6 },
+      baseLabel: 'full causal',
+      variantLabel: 'causal, window { left: 256 }',
+    }),
+    sdpaPair({
+      label: 'sdpa (1,8,512,512,64) softcap 30 vs none, into out',
+      shape: { B: 1, H: 8, L: 512, D: 64 },
+      base: {},
+      variant: { softcap: 30 },
+      target: { kind: 'slowdown', value: 1.3 },
+      baseLabel: 'no softcap',
+      variantLabel: 'softcap 30',
+    }),
+  ];
 }
 
 module.exports = { scenarios };

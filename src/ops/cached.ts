@@ -86,32 +86,6 @@ function add(x: Float32Array, y: Float32Array): Float32Array {
   return out;
 }
 
-/**
- * The causal rule over a cache as a `[B,1,L,C]` mask (AND the caller's checked mask, broadcast to
- * `[B,Hq,L,C]`, when there is one): query row i of batch b sees key j iff `j <= offset[b] + i`,
- * `offset = cache.causalOffsets()`. Null when the rule hides nothing that the lengths do not
- * already hide (every row appended at most one token: row 0 then sees every valid key).
- */
-function causalMask(cache: KvCache, Hq: number, L: number, user: Strided<Uint8Array> | null): MaskLike | null {
-  const off = cache.causalOffsets();
-  const B = cache.batch, C = cache.capacity;
-  let needed = false;
-  for (let b = 0; b < B; b++) if (cache.appended[b] > 1) needed = true;
-  if (!needed) return null;
-  const H = user ? Hq : 1;
-  const data = new Uint8Array(B * H * L * C);
-  for (let b = 0; b < B; b++)
-    for (let h = 0; h < H; h++)
-      for (let i = 0; i < L; i++) {
-        const row = ((b * H + h) * L + i) * C;
-        const last = Math.min(C - 1, off[b] + i);
-        for (let j = 0; j <= last; j++) {
-          data[row + j] = user ? (user.data[b * user.strides[0] + h * user.strides[1] + i * user.strides[2] + j * user.strides[3]] ? 1 : 0) : 1;
-        }
-      }
-  return { data, shape: [B, H, L, C] };
-}
-
 /** The checked inputs of one attention over a cache (projection weights x·W, `[in, out]`). */
 export interface CachedAttentionArgs {
   /** `[B,L,E]` queries of the new tokens. */
@@ -153,15 +127,8 @@ export function* cachedAttention(a: CachedAttentionArgs, cache: KvCache, d?: Dis
   cache.append(kp, vp, { layout: 'blhd', counts: a.appendCounts });
   const qp = (yield linearStep(t(a.query, [B, L, a.E]), a.wq, a.E, Hq * D, a.bq, d)) as Tensor;
   // causal: true is sdpa's { offset: cache.causalOffsets() } (the contract of sdpa over a cache).
-  // Without a window it is applied here as the same rule in a mask, which every backend honours
-  // today (native and gpu do not apply sdpa's per-batch offsets yet); with a window, the offsets
-  // go to sdpa, which aligns the window with them.
-  let causal: CausalOption | undefined = a.causal === true ? { offset: cache.causalOffsets() } : a.causal;
-  let mask = a.mask as MaskLike | null;
-  if (a.causal === true && !a.window) {
-    causal = undefined;
-    mask = causalMask(cache, Hq, L, a.maskChecked) ?? mask;
-  }
+  const causal: CausalOption | undefined = a.causal === true ? { offset: cache.causalOffsets() } : a.causal;
+  const mask = a.mask as MaskLike | null;
   const o: SdpaOptions = {
     scale: a.scale,
     // A copy: an async kernel may read it after this call returns, and the cache's own array may change by then.

@@ -219,11 +219,21 @@ export function sdpaAsync(q: TensorLike, k: TensorLike | KvCache, v?: unknown, o
   }, (k instanceof KvCache ? options : dispatchOptions) as DispatchOptions | undefined);
 }
 
-/** Visible (query, key) pairs of one (b, h) slice: L·S, or for causal (bottom-right) Σ_i clamp(i + S - L + 1, 0, S). */
-export function visiblePairs(L: number, S: number, causal: boolean): number {
-  if (!causal) return L * S;
+/**
+ * Visible (query, key) pairs of one (b, h) slice, bottom-right aligned (query i at key position
+ * i + S - L): L·S, or for causal Σ_i clamp(i + S - L + 1, 0, S), narrowed by a window.
+ */
+export function visiblePairs(L: number, S: number, causal: boolean, window: WindowOption | null = null): number {
+  if (!causal && !window) return L * S;
   let n = 0;
-  for (let i = 0; i < L; i++) n += Math.max(0, Math.min(S, i + S - L + 1));
+  for (let i = 0; i < L; i++) {
+    const pos = i + S - L;
+    const lo = window?.left !== undefined ? Math.max(0, pos - window.left) : 0;
+    let hi = S - 1;
+    if (causal) hi = Math.min(hi, pos);
+    if (window?.right !== undefined) hi = Math.min(hi, pos + window.right);
+    n += Math.max(0, hi - lo + 1);
+  }
   return n;
 }
 
@@ -263,7 +273,8 @@ export const sdpaOp: OpDescriptor<'sdpa'> = defineOp({
   cost: (s) => {
     const { B, H, L, S, D } = s as Record<string, number>;
     const Hkv = (s.Hkv as number | undefined) ?? H;
-    return { flops: 2 * B * H * 2 * D * visiblePairs(L, S, !!s.causal), bytes: 4 * (2 * B * H * L * D + 2 * B * Hkv * S * D) };
+    const window = (s.window as WindowOption | null | undefined) ?? null;
+    return { flops: 2 * B * H * 2 * D * visiblePairs(L, S, !!s.causal, window), bytes: 4 * (2 * B * H * L * D + 2 * B * Hkv * S * D) };
   },
   fn: sdpa,
   fnAsync: sdpaAsync,

@@ -36,9 +36,17 @@ inline uint32_t band_excluded(const BandCut& b, int64_t j, int64_t ib) {
   return ex;
 }
 
-template <int RV0, bool FUSE, bool CUT = false>
+template <int RV0, bool FUSE, bool CUT = false, int RV1 = RV>
 __attribute__((noinline)) void qk_group(const float* qt, int64_t D, const float* const* kp, float* st, V::F scale, int nvalid, V::F* mx, V::M* nf, const BandCut* cut = nullptr) {
-  constexpr int NR = RV - RV0;
+  constexpr int NR = RV1 - RV0;
+  if constexpr (FUSE && CUT) {
+    // Row vectors outside [RV0, RV1) see no key of this group: -Inf, and no work.
+#pragma GCC unroll 16
+    for (int t = 0; t < NJ; ++t) {
+      for (int r = 0; r < RV0; ++r) V::store(st + t * BR + r * W, V::set1(ninf()));
+      for (int r = RV1; r < RV; ++r) V::store(st + t * BR + r * W, V::set1(ninf()));
+    }
+  }
   V::F acc[NJ][NR];
 #pragma GCC unroll 16
   for (int t = 0; t < NJ; ++t)
@@ -97,6 +105,22 @@ __attribute__((noinline)) void qk_group(const float* qt, int64_t D, const float*
   }
 }
 
+/// The fused, band-cut group for row vectors [rv0, rv1) (a compile-time pair, found by recursion).
+template <int A = 0, int B1 = 1>
+inline void qk_group_band(int rv0, int rv1, const float* qt, int64_t D, const float* const* kp, float* st, V::F scale, int nvalid, V::F* mx, V::M* nf, const BandCut* cut) {
+  if constexpr (A < RV) {
+    if constexpr (B1 <= RV) {
+      if (rv0 == A && rv1 == B1) {
+        qk_group<A, true, true, B1>(qt, D, kp, st, scale, nvalid, mx, nf, cut);
+        return;
+      }
+      qk_group_band<A, B1 + 1>(rv0, rv1, qt, D, kp, st, scale, nvalid, mx, nf, cut);
+    } else {
+      qk_group_band<A + 1, A + 2>(rv0, rv1, qt, D, kp, st, scale, nvalid, mx, nf, cut);
+    }
+  }
+}
+
 /// St[c][r] = Σ_d Qt[d][r] · K[j0+c][d] for c < nc (rows of St past nc up to the next NJ multiple
 /// are scratch). `causal_first` = the first key index (relative to the block's rows) a row vector
 /// can see is rv*W + W - 1 + off_rel: row vectors wholly before a key group are skipped.
@@ -119,7 +143,23 @@ inline void qk_tile(const float* qt, int64_t D, const float* kb, int64_t k_sj, i
       if (cut) {
         BandCut c = *cut;
         c.jg = j0 + c0;
-        qk_group<0, true, true>(qt, D, kp, stc, scale, nv, mx, nf, &c);
+        // Row vectors that see none of the group's keys are skipped: rv sees key j iff its last
+        // row >= j - hi_off (causal) and its first row <= j - lo_off (left window).
+        int rv0 = 0, rv1 = RV;
+        if (c.hi) {
+          const int64_t need = (c.jg - c.hi_off) - (c.ib + W - 1);  // rv*W >= need
+          if (need > 0) rv0 = static_cast<int>(imin(RV, (need + W - 1) / W));
+        }
+        if (c.lo) {
+          const int64_t last = (c.jg + nv - 1 - c.lo_off) - c.ib;  // rv*W <= last
+          rv1 = last < 0 ? 0 : static_cast<int>(imin(RV, last / W + 1));
+        }
+        if (rv0 >= rv1) {  // nothing visible: the whole group is -Inf
+          for (int t = 0; t < NJ; ++t)
+            for (int r = 0; r < RV; ++r) V::store(stc + t * BR + r * W, V::set1(ninf()));
+        } else {
+          qk_group_band(rv0, rv1, qt, D, kp, stc, scale, nv, mx, nf, &c);
+        }
       } else {
         qk_group<0, true>(qt, D, kp, stc, scale, nv, mx, nf);
       }
@@ -541,7 +581,10 @@ inline bool sdpa_block_path(const SdpaParams& p) {
       // Causal: the last query blocks cost the most, so hand them out first (all heads' last
       // block, then the one before, ...) and the region ends on cheap tasks, not one thread
       // finishing a long block alone. Each task writes only its own rows: order-independent.
-      const bool lpt = p.causal;
+      // A left window makes every block cost about the same: then blocks of one head run in
+      // order, so consecutive tasks share most of their K/V band in cache (measured: (1,8,4096,
+      // 4096,64) causal, window 256, 2 threads: 10.7 ms head-interleaved, 8.6 ms in order).
+      const bool lpt = p.causal && p.window_left < 0;
       const int64_t bh = lpt ? t % (B * Hq) : t / nblk;
       const int64_t blk = lpt ? nblk - 1 - t / (B * Hq) : t % nblk;
       block_task(p, bh / Hq, bh % Hq, blk, w, vflags, ntiles, bcx);
