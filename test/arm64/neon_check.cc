@@ -73,6 +73,9 @@ void expect_isa(const char* what, const char* used) {
 struct SdpaCase {
   int64_t B, Hq, Hkv, L, S, D, Dv;
   bool causal, mask, lengths;
+  bool offsets = false;  // per-batch alignment: batch b's row i sits at key i + (b % 2 ? S - L + 3 : -2)
+  int64_t window_left = -1, window_right = -1;
+  float softcap = 0.0f;
 };
 
 void check_sdpa(const SdpaCase& c) {
@@ -88,6 +91,12 @@ void check_sdpa(const SdpaCase& c) {
   p.B = c.B, p.Hq = c.Hq, p.Hkv = c.Hkv, p.L = c.L, p.S = c.S, p.D = c.D, p.Dv = c.Dv;
   p.scale = 1.0f / std::sqrt(static_cast<float>(c.D));
   p.causal = c.causal;
+  std::vector<int32_t> offs;
+  for (int64_t b = 0; b < c.B; ++b) offs.push_back(static_cast<int32_t>(b % 2 ? c.S - c.L + 3 : -2));
+  if (c.offsets) p.offsets = offs.data();
+  p.window_left = c.window_left;
+  p.window_right = c.window_right;
+  p.softcap = c.softcap;
   sdpa_contiguous_strides(p);
   if (c.mask) {
     mask.resize(c.L * c.S);
@@ -108,11 +117,15 @@ void check_sdpa(const SdpaCase& c) {
       const int64_t hk = h / (c.Hq / c.Hkv);
       for (int64_t i = 0; i < c.L; ++i) {
         double m = -INFINITY;
+        const int64_t pos = i + (c.offsets ? offs[b] : c.S - c.L);
         for (int64_t j = 0; j < c.S; ++j) {
-          bool ok = !(c.causal && j > i + c.S - c.L) && !(c.mask && !mask[i * c.S + j]) && !(c.lengths && j >= lens[b]);
+          bool ok = !(c.causal && j > pos) && !(c.window_left >= 0 && j < pos - c.window_left) && !(c.window_right >= 0 && j > pos + c.window_right) &&
+                    !(c.mask && !mask[i * c.S + j]) && !(c.lengths && j >= lens[b]);
           double dot = 0;
           for (int64_t d = 0; d < c.D; ++d) dot += double(q[((b * c.Hq + h) * c.L + i) * c.D + d]) * k[((b * c.Hkv + hk) * c.S + j) * c.D + d];
-          s[j] = ok ? dot * p.scale : -INFINITY;
+          double x = dot * p.scale;
+          if (c.softcap > 0) x = c.softcap * std::tanh(x / c.softcap);
+          s[j] = ok ? x : -INFINITY;
           if (s[j] > m) m = s[j];
         }
         double* o = &want[((b * c.Hq + h) * c.L + i) * c.Dv];
@@ -123,9 +136,10 @@ void check_sdpa(const SdpaCase& c) {
           for (int64_t e = 0; e < c.Dv; ++e) o[e] += s[j] / l * v[((b * c.Hkv + hk) * c.S + j) * c.Dv + e];
       }
     }
-  char name[160];
-  std::snprintf(name, sizeof name, "sdpa B%lld Hq%lld Hkv%lld L%lld S%lld D%lld Dv%lld%s%s%s", (long long)c.B, (long long)c.Hq, (long long)c.Hkv, (long long)c.L,
-                (long long)c.S, (long long)c.D, (long long)c.Dv, c.causal ? " causal" : "", c.mask ? " mask" : "", c.lengths ? " keyLengths" : "");
+  char name[224];
+  std::snprintf(name, sizeof name, "sdpa B%lld Hq%lld Hkv%lld L%lld S%lld D%lld Dv%lld%s%s%s%s window %lld/%lld softcap %g", (long long)c.B, (long long)c.Hq, (long long)c.Hkv, (long long)c.L,
+                (long long)c.S, (long long)c.D, (long long)c.Dv, c.causal ? " causal" : "", c.mask ? " mask" : "", c.lengths ? " keyLengths" : "", c.offsets ? " offsets" : "",
+                (long long)c.window_left, (long long)c.window_right, static_cast<double>(c.softcap));
   expect_close("sdpa", name, out.data(), want);
 }
 
@@ -276,6 +290,12 @@ void sdpa_checks() {
       {1, 2, 1, 100, 100, 3, 3, true, true, false},     // causal + mask, a fully masked row
       {1, 1, 1, 64, 1, 129, 129, false, false, false},  // one key
       {2, 2, 2, 1000, 129, 1, 1, false, true, true},    // D = 1, long L, mask + keyLengths
+      // The attention limits: per-batch offsets, windows (band tiles with cut edges), softcap.
+      {2, 2, 1, 300, 300, 33, 33, true, false, false, true, 40, -1, 0.0f},    // offsets, causal, left window
+      {1, 2, 2, 257, 500, 64, 64, false, false, true, false, 5, 9, 0.0f},     // window without causal, keyLengths
+      {2, 2, 2, 130, 130, 17, 17, true, false, false, false, 0, -1, 0.0f},    // only the diagonal
+      {1, 4, 2, 65, 65, 64, 64, true, true, false, false, -1, -1, 3.0f},      // softcap + mask
+      {2, 2, 1, 1, 1500, 64, 64, true, false, true, true, 100, -1, 30.0f},    // decode: offsets, window, softcap
   };
   for (const auto& c : cases) check_sdpa(c);
 }
