@@ -172,8 +172,16 @@ export function prepareSdpa(q: TensorLike, k: TensorLike, v: TensorLike, options
  * b at position `lengths[b] - appended[b] + i` (the rows of the last append; bottom-right when
  * every batch appended L tokens). Other causal forms and windows go through as given.
  */
+function isCache(k: unknown): k is KvCache {
+  try {
+    return k instanceof KvCache;
+  } catch {
+    return false; // a hostile Proxy: the tensor check names it
+  }
+}
+
 function overCache(k: TensorLike | KvCache, v: unknown, options: unknown, dispatch: unknown): [TensorLike, TensorLike, SdpaOptions | null | undefined, DispatchOptions | undefined] {
-  if (!(k instanceof KvCache)) return [k, v as TensorLike, options as SdpaOptions | null | undefined, dispatch as DispatchOptions | undefined];
+  if (!isCache(k)) return [k, v as TensorLike, options as SdpaOptions | null | undefined, dispatch as DispatchOptions | undefined];
   const o = optionsFor<SdpaOptions>(sdpaOp, v);
   if (o.keyLengths !== undefined && o.keyLengths !== null) throw new ValueError('options.keyLengths', "is the cache's lengths when sdpa runs over a KvCache: leave it out");
   const causal = o.causal === true ? { offset: k.causalOffsets() } : o.causal;
@@ -216,7 +224,7 @@ export function sdpaAsync(q: TensorLike, k: TensorLike | KvCache, v?: unknown, o
   return runAsync(() => {
     const [kk, vv, o] = overCache(k, v, options, dispatchOptions);
     return prepareSdpa(q, kk, vv, o);
-  }, (k instanceof KvCache ? options : dispatchOptions) as DispatchOptions | undefined);
+  }, (isCache(k) ? options : dispatchOptions) as DispatchOptions | undefined);
 }
 
 /**
@@ -392,20 +400,32 @@ export const sdpaOp: OpDescriptor<'sdpa'> = defineOp({
       const L = R.int(1, small ? 3 : 5), S = R.int(1, small ? 4 : 6), D = R.int(1, small ? 4 : 8), Dv = R.int(1, small ? 4 : 6);
       const target = [B, Hq, L, S];
       const o: Record<string, unknown> = {};
-      if (R.bool()) o.causal = R.bool();
+      if (R.bool()) o.causal = R.pick([true, false, 'top-left', 'bottom-right', { offset: R.int(-3, 3) }, { offset: Int32Array.from({ length: B }, () => R.int(-3, 3)) }]);
+      if (R.bool(0.25)) o.window = R.bool() ? { left: R.int(0, 3) } : { left: R.int(0, 3), right: R.int(0, 3) };
+      if (R.bool(0.2)) o.softcap = 0.5 + R.f() * 5;
       if (R.bool(0.2)) o.scale = R.f() * 2 - 0.5;
       if (R.bool(0.3)) o.mask = randMask(R, broadcastShape(R, target));
       if (R.bool(0.3)) o.bias = randT(R, broadcastShape(R, target));
       if (R.bool(0.3)) o.keyLengths = randLengths(R, B, S);
       if (R.bool(0.3)) o.returnWeights = true;
       if (R.bool(0.3)) o.returnLse = true;
+      if (R.bool(0.15)) o.returnLogits = true;
+      if (R.bool(0.2)) {
+        // The same sizes in [B,L,H,D] order (fresh random data: only the shapes matter here).
+        o.layout = 'blhd';
+        return [randT(R, [B, L, Hq, D]), randT(R, [B, S, Hkv, D]), randT(R, [B, S, Hkv, Dv]), o];
+      }
       return [randT(R, [B, Hq, L, D]), randT(R, [B, Hkv, S, D]), randT(R, [B, Hkv, S, Dv]), o];
     },
     small: () => [rnd([1, 2, 8, 16], 1), rnd([1, 2, 12, 16], 2), rnd([1, 2, 12, 8], 3), { returnWeights: true, returnLse: true }],
   },
   fuzz: {
-    broadcastTarget: (a) => ({ shape: [shapeOf(a[0])[0], shapeOf(a[0])[1], shapeOf(a[0])[2], shapeOf(a[1])[2]], bias: true }),
-    lengthsTarget: (a) => ({ B: shapeOf(a[0])[0], S: shapeOf(a[1])[2] }),
+    broadcastTarget: (a) => {
+      const [q, k] = [shapeOf(a[0]), shapeOf(a[1])];
+      const bl = (a[3] as SdpaOptions | undefined)?.layout === 'blhd';
+      return { shape: bl ? [q[0], q[2], q[1], k[1]] : [q[0], q[1], q[2], k[2]], bias: true };
+    },
+    lengthsTarget: (a) => ({ B: shapeOf(a[0])[0], S: shapeOf(a[1])[(a[3] as SdpaOptions | undefined)?.layout === 'blhd' ? 1 : 2] }),
     invalidate(R, a) {
       const o = optionsArg(a, 3);
       o.scale = R.pick([NaN, Infinity]);
