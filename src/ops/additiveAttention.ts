@@ -133,8 +133,8 @@ export const additiveAttentionOp: OpDescriptor<'additiveAttention'> = defineOp({
     // GEMM-family cases. Native, worst ISA: max rel error 1.8e-5 (|want| within a decade of
     // its output's largest), then 4.3e-7 of atol needed at 4x that rtol (max abs 8.9e-7).
     native: { rtol: 7.4e-5, atol: 1.8e-6 },
-    // gpu on llvmpipe: max rel 1.1e-5, then 6.4e-7 of atol (max abs 9.7e-7).
-    gpu: { rtol: 4.3e-5, atol: 2.6e-6 },
+    // gpu on llvmpipe: max rel 1.6e-5, then 7.7e-7 of atol (max abs 1.2e-6).
+    gpu: { rtol: 6.3e-5, atol: 3.1e-6 },
   },
   cost: (s) => {
     const { B, L, S, D, A } = s as Record<string, number>;

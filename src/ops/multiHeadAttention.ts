@@ -209,9 +209,9 @@ export const multiHeadAttentionOp: OpDescriptor<'multiHeadAttention'> = defineOp
   tolerances: {
     // The rule (README, Tolerances): 4x what node bench/tolerances.mjs measures over every
     // comparison with reference in the tests, the checks, the quick bench cases and the large
-    // GEMM-family cases. Native, worst ISA: max rel error 4.7e-6 (|want| within a decade of
+    // GEMM-family cases. Native, worst ISA: max rel error 5e-6 (|want| within a decade of
     // its output's largest), then 1.3e-6 of atol needed at 4x that rtol (max abs 3.1e-6).
-    native: { rtol: 1.9e-5, atol: 5.4e-6 },
+    native: { rtol: 2.1e-5, atol: 5.3e-6 },
     // gpu on llvmpipe: max rel 5.1e-6, then 1.2e-6 of atol (max abs 3.3e-6).
     gpu: { rtol: 2.1e-5, atol: 4.7e-6 },
   },

@@ -272,11 +272,11 @@ export const sdpaOp: OpDescriptor<'sdpa'> = defineOp({
   tolerances: {
     // The rule (README, Tolerances): 4x what node bench/tolerances.mjs measures over every
     // comparison with reference in the tests, the checks, the quick bench cases and the large
-    // GEMM-family cases. Native, worst ISA: max rel error 5.2e-6 (|want| within a decade of
+    // GEMM-family cases. Native, worst ISA: max rel error 5.3e-6 (|want| within a decade of
     // its output's largest), then 5e-7 of atol needed at 4x that rtol (max abs 1.9e-6).
-    native: { rtol: 2.1e-5, atol: 2.1e-6 },
-    // gpu on llvmpipe: max rel 4.6e-6, then 4.9e-7 of atol (max abs 5.3e-7).
-    gpu: { rtol: 1.9e-5, atol: 2e-6 },
+    native: { rtol: 2.2e-5, atol: 2e-6 },
+    // gpu on llvmpipe: max rel 5.1e-6, then 4.9e-7 of atol (max abs 3.8e-6).
+    gpu: { rtol: 2.1e-5, atol: 2e-6 },
   },
   cost: (s) => {
     const { B, H, L, S, D } = s as Record<string, number>;

@@ -197,11 +197,11 @@ export const transformerEncoderLayerOp: OpDescriptor<'transformerEncoderLayer'> 
   tolerances: {
     // The rule (README, Tolerances): 4x what node bench/tolerances.mjs measures over every
     // comparison with reference in the tests, the checks, the quick bench cases and the large
-    // GEMM-family cases. Native, worst ISA: max rel error 7.3e-6 (|want| within a decade of
-    // its output's largest), then 3.3e-6 of atol needed at 4x that rtol (max abs 8.1e-6).
-    native: { rtol: 3e-5, atol: 1.4e-5 },
-    // gpu on llvmpipe: max rel 7.3e-6, then 3.1e-6 of atol (max abs 5.2e-6).
-    gpu: { rtol: 3e-5, atol: 1.3e-5 },
+    // GEMM-family cases. Native, worst ISA: max rel error 7.7e-6 (|want| within a decade of
+    // its output's largest), then 3.2e-6 of atol needed at 4x that rtol (max abs 8.3e-6).
+    native: { rtol: 3.1e-5, atol: 1.3e-5 },
+    // gpu on llvmpipe: max rel 5.8e-6, then 3e-6 of atol (max abs 6.4e-6).
+    gpu: { rtol: 2.4e-5, atol: 1.2e-5 },
   },
   cost: (s) => {
     const { B, L, E, F } = s as Record<string, number>;
