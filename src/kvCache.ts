@@ -15,7 +15,7 @@
  *   length rewinds a row (e.g. to drop speculative tokens or to re-time a decoding step); every
  *   `append` and every op re-checks them (`0 <= appended[b] <= lengths[b] <= capacity`).
  * - Not thread-safe and not versioned: one call at a time per cache (an async op over a cache
- *   appends synchronously, before its first await).
+ *   checks the capacity when called but appends after its key / value projections resolve).
  *
  * @module
  */

@@ -326,6 +326,7 @@ function backendSuite(backend) {
     const asy = await ak.sdpaAsync(q, cache, { causal: true }, { backend });
     assertClose(asy, plain, tolOf('sdpa'), 'async');
     assert.throws(() => ak.sdpa(q, cache, { keyLengths: cache.lengths }), (e) => e instanceof ak.ValueError && /keyLengths/.test(e.message));
+    assert.throws(() => ak.sdpa(q, cache, { layout: 'blhd' }), (e) => e instanceof ak.ValueError && /layout/.test(e.message));
   });
 
   test('multiHeadAttention: causal over L tokens at once == a prefix, then one token at a time through the cache (GQA, Dv != D)', () => {

@@ -441,6 +441,8 @@ function nativeTests() {
       [{ windowRight: 2 ** 31 }, /windowRight/],
       [{ softcap: -1 }, /softcap/],
       [{ softcap: Infinity }, /softcap/],
+      [{ softcap: 3.5e38 }, /softcap/],
+      [{ softcap: 1e-11 }, /softcap/],
       [{ layout: 'bshd' }, /layout/],
       [{ returnLogits: 'yes' }, /returnLogits/],
     ];

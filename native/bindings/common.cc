@@ -104,10 +104,11 @@ void Args::attention_limits(int64_t B, bool& causal, const int32_t*& offsets, in
   offsets = i32("offsets", static_cast<uint64_t>(B), INT32_MIN, INT32_MAX, true);
   window_left = integer("windowLeft", -1, INT32_MAX);
   window_right = integer("windowRight", -1, INT32_MAX);
+  // 0 = none; else within [1e-10, 1e10] (as the TS layer checks): c, 1/c and c·tanh(x/c) stay
+  // normal float32 numbers (a cap past FLT_MAX would become Inf and every logit NaN).
   const double cap = number("softcap", true);
-  if (cap < 0) range_error("softcap", "expected a finite number >= 0 (0 = none), received " + std::to_string(cap));
+  if (cap != 0 && !(cap >= 1e-10 && cap <= 1e10)) range_error("softcap", "expected 0 (none) or a cap within [1e-10, 1e10], received " + std::to_string(cap));
   softcap = static_cast<float>(cap);
-  if (softcap == 0.0f && cap > 0) range_error("softcap", "expected a cap representable in float32, received " + std::to_string(cap));
 }
 
 bool Args::boolean(const char* name) {

@@ -85,19 +85,17 @@ export function attentionLimits(o: { causal?: unknown; window?: unknown }, B: nu
     offsets = new Int32Array(B);
     if (form === 'bottom-right') for (let b = 0; b < B; b++) offsets[b] = (keyLengths ? keyLengths[b] : S) - L;
   }
+  if (softcap !== 0 && !(softcap >= SOFTCAP_MIN && softcap <= SOFTCAP_MAX)) {
+    throw new ValueError('options.softcap', `expected a cap within ${SOFTCAP_MIN}..${SOFTCAP_MAX} (float32 kernels divide by it and multiply by it), received ${softcap}`);
+  }
   return { causal, offsets, windowLeft, windowRight, softcap };
 }
+
+/** The accepted soft-cap range: c, 1/c and the capped logits stay normal float32 numbers. */
+export const SOFTCAP_MIN = 1e-10;
+/** See {@link SOFTCAP_MIN}. */
+export const SOFTCAP_MAX = 1e10;
 
 /** Unlimited, uncapped: what an op without these options passes. */
 export const NO_LIMITS: AttentionLimits = Object.freeze({ causal: false, offsets: null, windowLeft: -1, windowRight: -1, softcap: 0 });
 
-/** The visible key range `[lo, hi)` of query row i (before the mask and -Inf logits), for a batch of valid length `len` and offset `off`. */
-export function visibleRange(lim: AttentionLimits, i: number, len: number, off: number): [number, number] {
-  const p = i + off;
-  let lo = 0;
-  let hi = len;
-  if (lim.causal) hi = Math.min(hi, p + 1);
-  if (lim.windowRight >= 0) hi = Math.min(hi, p + lim.windowRight + 1);
-  if (lim.windowLeft >= 0) lo = Math.max(lo, p - lim.windowLeft);
-  return [lo, Math.max(lo, hi)];
-}

@@ -160,6 +160,9 @@ export const layerNormOp: OpDescriptor<'layerNorm'> = defineOp({
       cases.push({ label: '[3,64] rows with a mean of 100, returnStats', args: [tensorOf([3, 64], (i, j) => 100 + Math.sin(i * 64 + j)), null, null, { returnStats: true }] });
       cases.push({ label: '[5,33] constant rows (0, 1, -7.5, 1e4, 1e-30), returnStats', args: [tensorOf([5, 33], (i) => [0, 1, -7.5, 1e4, 1e-30][i]), null, null, { returnStats: true }] });
       cases.push({ label: '[4,17] eps 0.5, returnStats', args: [rnd([4, 17], 71, 3), null, rnd([17], 72), { eps: 0.5, returnStats: true }] });
+      // Rows holding +Inf, -Inf, both, and NaN: the mean is +Inf, -Inf, NaN, NaN (as the values'
+      // mean is), every output and invStd NaN; the finite last row is unaffected.
+      cases.push({ label: '[5,9] rows with +Inf, -Inf, both, NaN; returnStats', args: [tensorOf([5, 9], (i, j) => (j === 4 ? [Infinity, -Infinity, i === 2 ? Infinity : 0, NaN, 0][i] : i === 2 && j === 7 ? -Infinity : j - 3.5)), null, null, { returnStats: true }] });
       return cases;
     },
     bench(quick) {

@@ -152,6 +152,11 @@ function prepareCachedMha(query: TensorLike, key: TensorLike, value: TensorLike,
   weightsFit(a.returnWeights, B * Hq * L * C, '[B,Hq,L,capacity]');
   const appendCounts = optionalLengths(o.appendCounts, 'options.appendCounts', B, T);
   expectRoom(cache, appendCounts, T, appendCounts ? 'options.appendCounts' : 'key');
+  // A window without causal is aligned bottom-right by sdpa (position lengths - L + i), which is
+  // the cache's position of query i only when every row appends all of its tokens.
+  if (o.window && (o.causal === undefined || o.causal === false) && appendCounts && appendCounts.some((n) => n !== T)) {
+    throw new ValueError('options.window', 'with options.cache and without causal, every batch row must append all T tokens (appendCounts[b] == T)');
+  }
   const args = {
     query: a.query, key: a.key, value: a.value, B, L, T, E: a.E, Ek: a.Ek, Ev: a.Ev, Hq, Hkv, D, Dv, Eo: a.Eo,
     wq: a.wq, bq: a.bq, wk: a.wk, bk: a.bk, wv: a.wv, bv: a.bv, wo: a.wo, bo: a.bo,

@@ -27,7 +27,11 @@ export interface SdpaOptions {
   causal?: CausalOption;
   /** Sliding window: key j visible only if `p - left <= j <= p + right` (p as for `causal`; bottom-right when not causal). */
   window?: WindowOption | null;
-  /** Logit soft-cap `c > 0`: `logit = c·tanh(scale·q·k / c)`, before the bias and mask (Gemma 2, FlashAttention). */
+  /**
+   * Logit soft-cap `c` in [1e-10, 1e10]: `logit = c·tanh(scale·q·k / c)`, before the bias and mask
+   * (Gemma 2, FlashAttention). The range keeps c, 1/c and the capped logits normal float32 numbers;
+   * a cap of 1e10 already changes no logit below 4e6 in magnitude.
+   */
   softcap?: number;
   /** Memory order of q, k, v and the output: `'bhld'` `[B,H,L,D]` (default) or `'blhd'` `[B,L,H,D]` (a packed `[B,L,H·D]` projection), read through strides. */
   layout?: 'bhld' | 'blhd';
@@ -59,7 +63,7 @@ export const ATTENTION_OPTIONS = {
   scale: { kind: 'finite', doc: 'multiplier of the logits (default 1/sqrt(D))' },
   causal: { kind: 'causal', doc: "true | 'bottom-right' (j <= i + len[b] - L) | 'top-left' (j <= i) | { offset } (j <= i + offset[b])" },
   window: { kind: 'window', doc: '{ left?, right? }: key j visible only if p - left <= j <= p + right' },
-  softcap: { kind: 'finite', greaterThan: 0, doc: 'logit soft-cap c > 0: c·tanh(scale·q·k / c), before bias and mask' },
+  softcap: { kind: 'finite', greaterThan: 0, doc: 'logit soft-cap c in [1e-10, 1e10]: c·tanh(scale·q·k / c), before bias and mask' },
   mask: { kind: 'mask', doc: 'bool mask broadcastable to [B,Hq,L,S]; 1 = may attend' },
   bias: { kind: 'bias', doc: 'float bias added to the scaled logits, broadcastable to [B,Hq,L,S]' },
   keyLengths: { kind: 'lengths', doc: '[B] valid key counts' },
@@ -184,6 +188,7 @@ function overCache(k: TensorLike | KvCache, v: unknown, options: unknown, dispat
   if (!isCache(k)) return [k, v as TensorLike, options as SdpaOptions | null | undefined, dispatch as DispatchOptions | undefined];
   const o = optionsFor<SdpaOptions>(sdpaOp, v);
   if (o.keyLengths !== undefined && o.keyLengths !== null) throw new ValueError('options.keyLengths', "is the cache's lengths when sdpa runs over a KvCache: leave it out");
+  if (o.layout !== undefined && o.layout !== 'bhld') throw new ValueError('options.layout', "over a KvCache, whose k and v are [B,Hkv,capacity,D], q must be 'bhld' [B,Hq,L,D]");
   const causal = o.causal === true ? { offset: k.causalOffsets() } : o.causal;
   return [k.k, k.v, { ...o, keyLengths: k.lengths, causal }, options as DispatchOptions | undefined];
 }
@@ -206,6 +211,7 @@ function overCache(k: TensorLike | KvCache, v: unknown, options: unknown, dispat
  */
 export function sdpa(q: TensorLike, cache: KvCache, options: SdpaOptions & WithExtras, dispatchOptions?: DispatchOptions): AttentionOutput;
 export function sdpa(q: TensorLike, cache: KvCache, options?: (SdpaOptions & { returnWeights?: false; returnLse?: false; returnLogits?: false }) | null, dispatchOptions?: DispatchOptions): Tensor;
+export function sdpa(q: TensorLike, cache: KvCache, options?: SdpaOptions | null, dispatchOptions?: DispatchOptions): Tensor | AttentionOutput;
 export function sdpa(q: TensorLike, k: TensorLike, v: TensorLike, options: SdpaOptions & WithExtras, dispatchOptions?: DispatchOptions): AttentionOutput;
 export function sdpa(q: TensorLike, k: TensorLike, v: TensorLike, options?: (SdpaOptions & { returnWeights?: false; returnLse?: false; returnLogits?: false }) | null, dispatchOptions?: DispatchOptions): Tensor;
 export function sdpa(q: TensorLike, k: TensorLike, v: TensorLike, options?: SdpaOptions | null, dispatchOptions?: DispatchOptions): Tensor | AttentionOutput;
@@ -217,6 +223,7 @@ export function sdpa(q: TensorLike, k: TensorLike | KvCache, v?: unknown, option
 /** The async twin of {@link sdpa}: runs off the main thread where the backend can. */
 export function sdpaAsync(q: TensorLike, cache: KvCache, options: SdpaOptions & WithExtras, dispatchOptions?: DispatchOptions): Promise<AttentionOutput>;
 export function sdpaAsync(q: TensorLike, cache: KvCache, options?: (SdpaOptions & { returnWeights?: false; returnLse?: false; returnLogits?: false }) | null, dispatchOptions?: DispatchOptions): Promise<Tensor>;
+export function sdpaAsync(q: TensorLike, cache: KvCache, options?: SdpaOptions | null, dispatchOptions?: DispatchOptions): Promise<Tensor | AttentionOutput>;
 export function sdpaAsync(q: TensorLike, k: TensorLike, v: TensorLike, options: SdpaOptions & WithExtras, dispatchOptions?: DispatchOptions): Promise<AttentionOutput>;
 export function sdpaAsync(q: TensorLike, k: TensorLike, v: TensorLike, options?: (SdpaOptions & { returnWeights?: false; returnLse?: false; returnLogits?: false }) | null, dispatchOptions?: DispatchOptions): Promise<Tensor>;
 export function sdpaAsync(q: TensorLike, k: TensorLike, v: TensorLike, options?: SdpaOptions | null, dispatchOptions?: DispatchOptions): Promise<Tensor | AttentionOutput>;
@@ -369,6 +376,7 @@ export const sdpaOp: OpDescriptor<'sdpa'> = defineOp({
         cases.push({ label: `${sh} top-left, window left 0 (only the diagonal)`, args: [q, k, v, { causal: 'top-left', window: { left: 0 } }] });
         cases.push({ label: `${sh} window wider than S`, args: [q, k, v, { causal: { offset: 1 }, window: { left: S + 9, right: S + 9 } }] });
         cases.push({ label: `${sh} softcap 3 + bias, logits`, args: [q, k, v, { softcap: 3, bias: rnd([Hq, L, S], 17), returnLogits: true }] });
+        cases.push({ label: `${sh} softcap at the ends of its range (1e10: no effect; 1e-10: logits ±1e-10)`, args: [q, k, v, { softcap: L % 2 ? 1e10 : 1e-10, causal: true }] });
         cases.push({ label: `${sh} softcap 30 over ±1e4 logits`, args: [q, k, v, { softcap: 30, scale: 3000, causal: true }], logitMagnitude: 30 });
         // Key 0 holds NaN in k and +Inf in v: only the rows whose band reaches key 0 may see it.
         const badK = { data: k.data.slice(), shape: k.shape }, badV = { data: v.data.slice(), shape: v.shape };

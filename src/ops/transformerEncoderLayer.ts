@@ -188,7 +188,7 @@ export const transformerEncoderLayerOp: OpDescriptor<'transformerEncoderLayer'> 
     activation: { kind: 'enum', values: ['relu', 'gelu'], default: 'relu', doc: 'FFN activation' },
     causal: { kind: 'boolean', default: false, doc: 'causal self-attention: position i sees j <= i' },
     window: { kind: 'window', doc: '{ left?, right? }: position i sees keys i - left <= j <= i + right' },
-    softcap: { kind: 'finite', greaterThan: 0, doc: 'logit soft-cap c > 0: c·tanh(logit / c)' },
+    softcap: { kind: 'finite', greaterThan: 0, doc: 'logit soft-cap c in [1e-10, 1e10]: c·tanh(logit / c)' },
     keyLengths: { kind: 'lengths', doc: '[B] valid lengths (padding keys masked)' },
     eps: { kind: 'finite', default: 1e-5, doc: 'LayerNorm epsilon (>= 0)' },
     cache: { kind: 'cache', doc: "this layer's KvCache: x is the new tokens, the output their rows" },

@@ -56,7 +56,17 @@ inline void layerNorm_row(const float* x, float* out, int64_t C, const float* ga
   const float corr = V::hsum(V::add(c0, c1)) / static_cast<float>(C);
   const float inv = 1.0f / __builtin_sqrtf(var + eps);
   const float m1 = x[0] + dl;  // exact when x0 and -dl are within a factor 2 (Sterbenz)
-  if (mean_out) *mean_out = m1 + corr;
+  if (mean_out) {
+    float m = m1 + corr;
+    if (!(m - m == 0.0f)) {
+      // A row with ±Inf or NaN: the shifted sums give NaN (Inf - Inf); the mean of the values
+      // themselves is ±Inf or NaN, as reference has it (a double sum of the row).
+      double sum = 0.0;
+      for (int64_t c = 0; c < C; ++c) sum += x[c];
+      m = static_cast<float>(sum / static_cast<double>(C));
+    }
+    *mean_out = m;
+  }
   if (inv_out) *inv_out = inv;
   const V::F iv = V::set1(inv);
   delta = V::set1(dl + corr);

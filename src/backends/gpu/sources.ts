@@ -125,7 +125,17 @@ export function lnStatsSrc(residual: boolean): string {
   let v = 0.0;
   let cs = 0.0;
   for (let c = 0; c < this.constants.C; c++) { let d = ${val} - mean; v += d * d; cs += d; }
-  if (this.thread.x == 0) { return mean + cs / this.constants.C; }
+  if (this.thread.x == 0) {
+    let m = mean + cs / this.constants.C;
+    if (!(Math.abs(m) <= 3.4e38)) {
+      // ±Inf or NaN in the row: the shifted sums give NaN (Inf - Inf); the plain mean is what
+      // reference returns (±Inf, or NaN for mixed signs / NaN).
+      let raw = 0.0;
+      for (let c = 0; c < this.constants.C; c++) { raw += ${val}; }
+      m = raw / this.constants.C;
+    }
+    return m;
+  }
   return v / this.constants.C;`,
   );
 }
