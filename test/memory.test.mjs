@@ -46,14 +46,17 @@ for (const b of ak.backends().filter((x) => x.available)) {
       const f = () => CALLS[op](opts);
       // Warm-up: JIT, kernel caches, pools, and V8 growing its heap to the call pattern's steady size
       // (measured: the first few thousand small calls grow RSS by 2-8 MiB, then it is flat). On gpu
-      // (Mesa llvmpipe) a one-time step of 11-18 MiB comes somewhere in the first ~2,000 draws of
-      // the process: warm up in blocks of 500 calls until one grows RSS by under 1 MiB (at most 8).
+      // (Mesa llvmpipe) one-time steps of 11-18 MiB in all come somewhere in the first ~3,000 draws
+      // of the process, not always in one block (sdpa with weights and lse, blocks of 500 calls:
+      // +121, -1.9, +9.8, +8.3, then within ±0.7 MiB for 4,000 calls): warm up in blocks of 500
+      // calls until two blocks in a row grow RSS by under 1 MiB each (at most 12 blocks).
       for (let i = 0; i < (b.name === 'gpu' ? n / 10 : n / 2); i++) f();
       if (b.name === 'gpu') {
-        for (let blk = 0; blk < 8; blk++) {
+        let quiet = 0;
+        for (let blk = 0; blk < 12 && quiet < 2; blk++) {
           const at = rss();
           for (let i = 0; i < 500; i++) f();
-          if (mib(rss() - at) < 1) break;
+          quiet = mib(rss() - at) < 1 ? quiet + 1 : 0;
         }
       }
       const before = rss();
