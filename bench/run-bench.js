@@ -247,14 +247,13 @@ async function runBench(opts) {
           peer.release();
         }
       } else {
+        if (p.name === 'cpu' && c.flops > 2e9) {
+          notes.add('tfjs-cpu (plain JS kernels) is left out of shapes above 2 GFLOP: one call takes many seconds');
+          continue;
+        }
         const res = c.op === 'sdpa' ? await tfjsPeer(p.name, c.shape, inputs, defaultThreads ?? 1) : await tfjsOpPeer(p.name, c.op, inputs, defaultThreads ?? 1);
         if (res.error) {
           notes.add(res.error);
-          continue;
-        }
-        if (p.name === 'cpu' && c.flops > 2e9) {
-          notes.add('tfjs-cpu (plain JS kernels) is left out of shapes above 2 GFLOP: one call takes many seconds');
-          res.peer.release();
           continue;
         }
         const err = res.peer.err ?? sdpaError(inputs, res.peer.run());
