@@ -31,7 +31,7 @@ options:
 ${wrapList(require('../dist/cjs/index.js').OP_NAMES, '  --op a,b          only these ops (', 20)}
   --backend a,b     only these backends (reference, native, gpu; 'peers' keeps only the peers)
   --shape TEXT      only cases whose shape text contains TEXT, e.g. "(1,8,512,512,64)"
-  --threads 1,2     native and onnxruntime thread counts for sdpa rows (default 1,2; --quick: default)
+  --threads 1,2     native and onnxruntime thread counts of the ops with peers (default 1,2; --quick: default)
   --quick           smaller shapes and shorter timing (CI smoke)
   --no-peers        leave out onnxruntime-node and tfjs
   --json            print JSON (rows + machine facts) instead of the table

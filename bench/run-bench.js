@@ -1,12 +1,13 @@
 'use strict';
-// `attnkit bench`: every op x every available backend x default shapes, with peers on the sdpa
-// shapes. Each row: median and spread of the time, GFLOP/s, share of the measured fp32 FMA peak,
+// `attnkit bench`: every op x every available backend x default shapes, with peers (onnxruntime
+// graphs and tfjs, bench/peers/) on every op that has one. Each row: median and spread of the time, GFLOP/s, share of the measured fp32 FMA peak,
 // and the max abs / rel error against reference on the same inputs.
 const ak = require('../dist/cjs/index.js');
 const { defaultCases } = require('./cases.js');
 const { time, timeInterleaved } = require('./timing.js');
 const { ortPeers } = require('./peers/onnx.js');
 const { tfjsPeer } = require('./peers/tfjs.js');
+const { printPeerSummary, flatArgs, referenceChecker, ortOpPeers, tfjsOpPeer, hasOrtPeer, hasTfjsPeer, judgeTargets } = require('./peers/op-peers.js');
 const { machineFacts } = require('./info.js');
 const { scenarios } = require('./scenarios.js');
 
@@ -25,16 +26,10 @@ function fmt(x, digits = 3) {
   return x.toExponential(1);
 }
 
-/** Max abs/rel error of a [B,H,L,D] output against reference on sampled query rows. */
+/** Max abs/rel error of a [B,H,L,D] output against reference on sampled query rows (bench/peers/op-peers.js). */
 function sdpaError(inputs, got) {
-  const { q, k, v, opts } = inputs;
-  const [B, H, L, D] = q.shape;
-  const S = k.shape[2];
-  const rows = ak.sampleRows(B * H * L, VERIFY_ROWS);
-  const want = ak.referenceKernels.sdpa({ q: q.data, k: k.data, v: v.data, B, Hq: H, Hkv: k.shape[1], L, S, D, Dv: D, scale: 1 / Math.sqrt(D), causal: !!opts.causal, mask: null, bias: null, keyLengths: null, returnWeights: false, returnLse: false }, rows).output;
-  const idx = [];
-  for (let r = 0; r < rows.length; r++) if (rows[r]) for (let c = 0; c < D; c++) idx.push(r * D + c);
-  return maxErrors(got, want, idx);
+  if (!inputs.checkPeer) inputs.checkPeer = referenceChecker('sdpa', flatArgs('sdpa', inputs.args));
+  return inputs.checkPeer(got);
 }
 
 /** The larger of two errors, NaN (an error that is not a number: a wrong NaN or Inf) winning. */
@@ -130,16 +125,19 @@ async function runBench(opts) {
       }
       const def = ak.getBackend(be);
       if (!def.kernels[c.op]) continue;
-      if (be === 'native' && c.op === 'sdpa') {
-        // native sdpa (new output and into a reused one, options.out) and onnxruntime (both graphs,
-        // new and pre-allocated outputs) are timed interleaved per thread count: see duel below.
+      if (be === 'native' && (c.op === 'sdpa' || (peersWanted && hasOrtPeer(c.op)))) {
+        // native (new output and, where the op has options.out, into a reused one) and
+        // onnxruntime (every graph of the op, new and, with options.out, pre-allocated outputs)
+        // are timed interleaved per thread count: see duel below.
         for (const t of threadList.length ? threadList : [defaultThreads]) plan.push({ c, kind: 'duel', threads: t, peers: peersWanted });
         continue;
       }
       plan.push({ c, kind: 'backend', name: be, threads: be === 'native' ? defaultThreads : null });
     }
-    if (peersWanted && c.op === 'sdpa') {
+    if (peersWanted && (c.op === 'sdpa' || hasOrtPeer(c.op))) {
       if (!backendsToRun.includes('native')) for (const t of threadList.length ? threadList : [defaultThreads ?? 2]) plan.push({ c, kind: 'ort', threads: t });
+    }
+    if (peersWanted && (c.op === 'sdpa' || hasTfjsPeer(c.op))) {
       plan.push({ c, kind: 'tfjs', name: 'cpu' });
       plan.push({ c, kind: 'tfjs', name: 'wasm' });
     }
@@ -168,10 +166,18 @@ async function runBench(opts) {
       ...(checked.note ? { note: checked.note } : {}),
     });
     /** A peer row: its name, thread count, version, timing, and error against reference. */
-    const peerRow = (name, threads, version, err, t) => ({
+    const peerRow = (name, threads, version, err, t, graph) => ({
       op: c.op, shape: c.shapeText, backend: name, threads, peer: true, version, ...timingFields(t),
       gflops: c.flops / (t.median * 1e6), gbps: c.bytes / (t.median * 1e6), maxAbs: err.maxAbs, maxRel: err.maxRel, flops: c.flops, bytes: c.bytes, seqLen: c.shape.L, caseShape: c.shape,
+      ...(graph ? { graph } : {}), ...(err.note ? { note: err.note } : {}),
     });
+    /** onnxruntime peers of a non-sdpa op (bench/peers/op-peers.js), its notes recorded. */
+    const opPeers = async (threads) => {
+      const res = await ortOpPeers(c.op, inputs, threads, { withOut: !!inputs.runOut });
+      if (res.error) notes.add(res.error);
+      for (const e of res.errors ?? []) notes.add(`${c.op} ${c.shapeText}: ${e}`);
+      return res;
+    };
     /** ort-mha with unidirectional=1 aligns causal top-left: not comparable when L != S (noted). */
     const incomparable = (peer) => {
       if (!(peer.name.startsWith('ort-mha') && c.shape.causal && c.shape.L !== c.shape.S)) return false;
@@ -190,10 +196,17 @@ async function runBench(opts) {
           setT();
           const contenders = [];
           for (const [name, call] of [['native', inputs.run], ['native+out', inputs.runOut]]) {
+            if (!call) continue;
             const checked = verifyOnce(call, 'native');
             contenders.push({ fn: () => call({ backend: 'native' }), before: setT, make: (t) => backendRow(name, p.threads, checked, t) });
           }
-          if (p.peers) {
+          if (p.peers && c.op !== 'sdpa') {
+            const res = await opPeers(p.threads);
+            for (const peer of res.peers ?? []) {
+              peers.push(peer);
+              contenders.push({ fn: peer.run, isAsync: true, make: (t) => peerRow(peer.name, p.threads, res.version, peer.err, t, peer.graph) });
+            }
+          } else if (p.peers) {
             const res = await ortPeers(c.shape, inputs, p.threads);
             if (res.error) notes.add(res.error);
             for (const e of res.errors ?? []) notes.add(`${c.op} ${c.shapeText}: ${e}`);
@@ -212,6 +225,13 @@ async function runBench(opts) {
           for (const peer of peers) peer.release();
           ak.setThreads(defaultThreads);
         }
+      } else if (p.kind === 'ort' && c.op !== 'sdpa') {
+        const res = await opPeers(p.threads);
+        for (const peer of res.peers ?? []) {
+          const t = await time(peer.run, { maxTime, minSamples, isAsync: true });
+          rows.push(peerRow(peer.name, p.threads, res.version, peer.err, t, peer.graph));
+          peer.release();
+        }
       } else if (p.kind === 'ort') {
         const res = await ortPeers(c.shape, inputs, p.threads);
         if (res.error) notes.add(res.error);
@@ -227,20 +247,18 @@ async function runBench(opts) {
           peer.release();
         }
       } else {
-        const res = await tfjsPeer(p.name, c.shape, inputs, defaultThreads ?? 1);
+        if (p.name === 'cpu' && c.flops > 2e9) {
+          notes.add('tfjs-cpu (plain JS kernels) is left out of shapes above 2 GFLOP: one call takes many seconds');
+          continue;
+        }
+        const res = c.op === 'sdpa' ? await tfjsPeer(p.name, c.shape, inputs, defaultThreads ?? 1) : await tfjsOpPeer(p.name, c.op, inputs, defaultThreads ?? 1);
         if (res.error) {
           notes.add(res.error);
           continue;
         }
-        if (p.name === 'cpu' && c.flops > 2e9) {
-          notes.add('tfjs-cpu (plain JS kernels) is left out of shapes above 2 GFLOP: one call takes many seconds');
-          res.peer.release();
-          continue;
-        }
-        const out = res.peer.run();
-        const err = sdpaError(inputs, out);
+        const err = res.peer.err ?? sdpaError(inputs, res.peer.run());
         const t = await time(res.peer.run, { maxTime, minSamples });
-        rows.push(peerRow(res.peer.name, res.peer.threads, res.version, err, t));
+        rows.push(peerRow(res.peer.name, res.peer.threads, res.version, err, t, res.peer.graph));
         res.peer.release();
       }
     } catch (e) {
@@ -307,8 +325,10 @@ async function runBench(opts) {
       if (t) r[name === 'tfjs-cpu' ? 'vsTfjsCpu' : 'vsTfjsWasm'] = t.median / r.median;
     }
   }
+  // Issue #19's targets: attnkit against the best onnxruntime row, 2 threads, same run.
+  const targets = judgeTargets(rows, { noWorse });
   if (rows.some((r) => r.note && r.note.startsWith('FAILS verify'))) notes.add('some rows FAIL verify against reference at the backend\'s default tolerance (see their notes)');
-  return { facts, peak, peakTrials, rows, scenarios: scenarioResults, notes: [...notes], quick, flopsNote: 'flop and byte counts per op are written down in each op descriptor (src/ops/<op>.ts, cost); sdpa counts 2·B·H·(D+Dv) per visible (query, key) pair, so causal rows count only the visible half' };
+  return { facts, peak, peakTrials, rows, scenarios: scenarioResults, targets, notes: [...notes], quick, flopsNote: 'flop and byte counts per op are written down in each op descriptor (src/ops/<op>.ts, cost); sdpa counts 2·B·H·(D+Dv) per visible (query, key) pair, so causal rows count only the visible half' };
 }
 
 function printTable(result, out = process.stdout, { markdown = false } = {}) {
@@ -324,12 +344,13 @@ function printTable(result, out = process.stdout, { markdown = false } = {}) {
   if (Object.keys(result.peak).length) out.write(`measured fp32 FMA peak: ${Object.entries(result.peak).map(([t, g]) => `${fmt(g)} GFLOP/s (${t} thr)`).join(', ')}\n`);
   out.write(`${line(head)}\n${line(widths.map((w) => '-'.repeat(markdown ? 3 : w)))}\n`);
   for (const b of body) out.write(`${line(b)}\n`);
-  out.write(`\nxORT = time of the fastest onnxruntime row (MatMul-Softmax-MatMul or com.microsoft.MultiHeadAttention, each with a new output per call or '+out' into a pre-allocated one) / attnkit time, same inputs, same thread count, same run (>1: attnkit is faster). 'native+out' writes into a reused buffer (options.out).\n`);
+  out.write(`\nxORT = time of the fastest onnxruntime row (any of the op's graphs, each with a new output per call or '+out' into a pre-allocated one) / attnkit time, same inputs, same thread count, same run (>1: attnkit is faster). 'native+out' writes into a reused buffer (options.out). Native and onnxruntime rows are timed interleaved.\n`);
   out.write(`Errors are against attnkit's float64 reference on the same inputs (${VERIFY_ROWS} sampled query rows on big problems).\n${result.flopsNote}.\n`);
   for (const sc of result.scenarios ?? []) {
     const t = sc.target.kind === 'speedup' ? `${sc.ratio.toFixed(2)}x faster (target >= ${sc.target.value}x` : `${sc.ratio.toFixed(2)}x the time (target <= ${sc.target.value}x`;
     out.write(`scenario: ${sc.label} on ${sc.backend}${sc.threads ? ` (${sc.threads} thr)` : ''}: ${sc.baseLabel} ${fmt(sc.baseMs)} ms, ${sc.variantLabel} ${fmt(sc.variantMs)} ms: ${t}: ${sc.met ? 'met' : 'NOT met'}); max abs error ${fmt(sc.maxAbs)} (${sc.withinTolerance ? 'within' : 'OUTSIDE'} tolerance)\n`);
   }
+  printPeerSummary(result, out, fmt);
   for (const n of result.notes) out.write(`note: ${n}\n`);
 }
 

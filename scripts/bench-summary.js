@@ -1,9 +1,13 @@
 #!/usr/bin/env node
 // Summarises a saved bench run (docs/bench.json from `attnkit bench --save-json`) as the Markdown
 // tables in the README: the sdpa targets against onnxruntime, and one row per op and backend.
+// With --peers: the peer table instead (every op against its onnxruntime graphs, same run, 2
+// threads, with the issue #19 targets the run judged).
 'use strict';
 const fs = require('fs');
-const res = JSON.parse(fs.readFileSync(process.argv[2] || 'docs/bench.json', 'utf8'));
+const argv = process.argv.slice(2);
+const peersOnly = argv.includes('--peers');
+const res = JSON.parse(fs.readFileSync(argv.find((a) => !a.startsWith('--')) || 'docs/bench.json', 'utf8'));
 const num = (x) => (typeof x === 'string' ? Number(x) : x);
 const { noWorse } = require('../bench/run-bench.js');
 const f = (x, d = 3) => (x === undefined || x === null || Number.isNaN(num(x)) ? '-' : Number(num(x).toPrecision(d)).toString());
@@ -23,6 +27,39 @@ const targets = [
   ['(4,8,256,256,64)', 1, '1 thread: ≥ 1.2x ORT', 1.2, 0],
   ['(1,12,1024,1024,64)', 1, '1 thread: ≥ 1.2x ORT', 1.2, 0],
 ];
+if (peersOnly) {
+  process.stdout.write(`${peerTable().join('\n')}\n`);
+  process.exit(0);
+}
+
+/**
+ * One row per op and bench shape at 2 threads: attnkit's fastest native row (new output or into
+ * options.out), the fastest onnxruntime row (any graph, either output mode), the ratio, both max
+ * abs / rel errors against the float64 reference, tfjs-wasm's time, and the target the run judged.
+ */
+function peerTable() {
+  const T = 2;
+  const lines = ['| op | shape | attnkit ms (row) | best ORT ms (row) | ×ORT | attnkit / ORT max abs err | attnkit / ORT max rel err | tfjs-wasm ms | target | met? |', '|---|---|---|---|---|---|---|---|---|---|'];
+  const seen = new Set();
+  const best = (xs) => xs.reduce((a, b) => (a.median <= b.median ? a : b));
+  for (const r of rows) {
+    const key = `${r.op}|${r.shape}`;
+    if (seen.has(key) || r.peer || r.scenario) continue;
+    seen.add(key);
+    const nat = rows.filter((x) => x.op === r.op && x.shape === r.shape && !x.peer && x.backend.startsWith('native') && x.threads === T && x.median !== undefined);
+    const ort = rows.filter((x) => x.op === r.op && x.shape === r.shape && x.peer && x.backend.startsWith('ort') && x.threads === T && x.median !== undefined);
+    if (!nat.length) continue;
+    const n = best(nat);
+    const o = ort.length ? best(ort) : null;
+    const tw = rows.find((x) => x.op === r.op && x.shape === r.shape && x.backend === 'tfjs-wasm' && x.median !== undefined);
+    const t = (res.targets ?? []).find((x) => x.op === r.op && x.shape === r.shape && x.threads === T);
+    const target = t ? `≥ ${t.target}x` : '-';
+    const met = !t ? '-' : t.met === null ? 'not measured' : t.met ? 'yes' : '**no**';
+    lines.push(`| ${r.op} | ${r.shape} | ${f(n.median)} (${n.backend}) | ${o ? `${f(o.median)} (${o.backend})` : '-'} | ${o ? (o.median / n.median).toFixed(2) : '-'} | ${f(n.maxAbs, 2)} / ${o ? f(o.maxAbs, 2) : '-'} | ${f(n.maxRel, 2)} / ${o ? f(o.maxRel, 2) : '-'} | ${tw ? f(tw.median) : '-'} | ${target} | ${met} |`);
+  }
+  return lines;
+}
+
 const out = [];
 // Both ways of calling each library: a new output array per call, and into a reused buffer
 // (attnkit options.out, ORT pre-allocated fetches). ×ORT divides the fastest ORT row of either

@@ -1,71 +1,10 @@
 'use strict';
 // onnxruntime-node as a peer: two sdpa graphs written as ONNX bytes by a tiny protobuf writer
-// (no onnx package needed): a plain MatMul -> Softmax -> MatMul graph, and
+// (./onnx-proto.js; no onnx package needed): a plain MatMul -> Softmax -> MatMul graph, and
 // com.microsoft.MultiHeadAttention. Optional: when onnxruntime-node is not installed the bench
 // says so and goes on.
 
-// --- minimal protobuf writer (only what ModelProto needs) ---
-function varint(n) {
-  const out = [];
-  let v = BigInt(n);
-  if (v < 0n) v += 1n << 64n;
-  do {
-    let byte = Number(v & 0x7fn);
-    v >>= 7n;
-    if (v > 0n) byte |= 0x80;
-    out.push(byte);
-  } while (v > 0n);
-  return out;
-}
-const key = (field, wire) => varint((field << 3) | wire);
-const fInt = (field, n) => [...key(field, 0), ...varint(n)];
-const fBytes = (field, bytes) => [...key(field, 2), ...varint(bytes.length), ...bytes];
-const fStr = (field, s) => fBytes(field, [...Buffer.from(s, 'utf8')]);
-const fFloat = (field, x) => {
-  const b = Buffer.alloc(4);
-  b.writeFloatLE(x);
-  return [...key(field, 5), ...b];
-};
-const fMsg = fBytes;
-
-// onnx.proto field numbers
-const attrInt = (name, i) => [...fStr(1, name), ...fInt(3, i), ...fInt(20, 2)]; // type INT = 2
-const attrFloat = (name, f) => [...fStr(1, name), ...fFloat(2, f), ...fInt(20, 1)]; // type FLOAT = 1
-const attrInts = (name, ints) => [...fStr(1, name), ...ints.flatMap((i) => fInt(8, i)), ...fInt(20, 7)]; // INTS = 7
-function node(opType, inputs, outputs, attrs = [], domain = '') {
-  return [
-    ...inputs.flatMap((s) => fStr(1, s)),
-    ...outputs.flatMap((s) => fStr(2, s)),
-    ...fStr(3, `${opType}_${outputs[0]}`),
-    ...fStr(4, opType),
-    ...attrs.flatMap((a) => fMsg(5, a)),
-    ...(domain ? fStr(7, domain) : []),
-  ];
-}
-function valueInfo(name, dims) {
-  const shape = dims.flatMap((d) => fMsg(1, fInt(1, d)));
-  const tensorType = [...fInt(1, 1), ...fMsg(2, shape)]; // elem_type FLOAT = 1
-  return [...fStr(1, name), ...fMsg(2, fMsg(1, tensorType))];
-}
-function tensorProto(name, dims, values) {
-  const raw = Buffer.from(new Float32Array(values).buffer);
-  return [...dims.flatMap((d) => fInt(1, d)), ...fInt(2, 1), ...fStr(8, name), ...fBytes(9, [...raw])];
-}
-function model(nodes, inputs, outputs, initializers, opsets) {
-  const graph = [
-    ...nodes.flatMap((n) => fMsg(1, n)),
-    ...fStr(2, 'attnkit_bench'),
-    ...initializers.flatMap((t) => fMsg(5, t)),
-    ...inputs.flatMap((v) => fMsg(11, v)),
-    ...outputs.flatMap((v) => fMsg(12, v)),
-  ];
-  return Uint8Array.from([
-    ...fInt(1, 8), // ir_version 8
-    ...fStr(2, 'attnkit-bench'),
-    ...fMsg(7, graph),
-    ...opsets.flatMap(([domain, version]) => fMsg(8, [...(domain ? fStr(1, domain) : []), ...fInt(2, version)])),
-  ]);
-}
+const { node, valueInfo, tensorProto, model, attrInt, attrFloat, attrInts } = require('./onnx-proto.js');
 
 /** Q·Kᵀ·scale (+ causal -inf bias) -> Softmax -> ·V on [B,H,L,D] inputs. */
 function matmulSdpaModel({ B, H, L, S, D }, scale, causal) {
@@ -160,4 +99,4 @@ async function ortPeers(shape, inputs, threads) {
   return { peers, errors, version: require('onnxruntime-node/package.json').version };
 }
 
-module.exports = { ortPeers, matmulSdpaModel, contribMhaModel, toBSHD, fromBSHD };
+module.exports = { ortPeers, loadOrt, matmulSdpaModel, contribMhaModel, toBSHD, fromBSHD };

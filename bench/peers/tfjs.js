@@ -50,6 +50,9 @@ async function useBackend(name, threads) {
   } catch (e) {
     return `tfjs backend '${name}': ${String(e.message).split('\n')[0]}`;
   }
+  // The cpu backend prints its "install tfjs-node" banner on its first tensor write (its
+  // `firstUse` flag): not wanted here.
+  if (name === 'cpu' && t.backend() && 'firstUse' in t.backend()) t.backend().firstUse = false;
   return null;
 }
 
@@ -85,4 +88,4 @@ async function tfjsPeer(name, shape, inputs, threads) {
   };
 }
 
-module.exports = { tfjsPeer };
+module.exports = { tfjsPeer, useBackend, loadTf };

@@ -87,7 +87,7 @@ export const geluOp: OpDescriptor<'gelu'> = defineOp({
     },
     bench(quick) {
       const s = quick ? { R: 1024, C: 256 } : { R: 16384, C: 1024 };
-      return [{ label: 'FFN activations', shape: s, make: () => ({ args: [rnd([s.R, s.C], 26, 3), {}] }) }];
+      return [{ label: 'FFN activations', shape: s, make: () => { const x = rnd([s.R, s.C], 26, 3); return { args: [x, {}], outArgs: [x, { out: new Float32Array(s.R * s.C) }] }; } }];
     },
     random: (R) => [randT(R, randShape(R, 1, 3, 6), 4), R.bool() ? { approximate: R.pick(['none', 'tanh']) } : undefined],
     small: () => [rnd([4, 16], 32), null],

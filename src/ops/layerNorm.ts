@@ -167,7 +167,7 @@ export const layerNormOp: OpDescriptor<'layerNorm'> = defineOp({
     },
     bench(quick) {
       const s = quick ? { R: 1600, C: 64 } : { R: 25600, C: 64 };
-      return [{ label: 'SASRec rows', shape: s, make: () => ({ args: [rnd([s.R, s.C], 23), rnd([s.C], 24), rnd([s.C], 25), {}] }) }];
+      return [{ label: 'SASRec rows', shape: s, make: () => { const x = rnd([s.R, s.C], 23), g = rnd([s.C], 24), b = rnd([s.C], 25); return { args: [x, g, b, {}], outArgs: [x, g, b, { out: new Float32Array(s.R * s.C) }] }; } }];
     },
     random(R) {
       const shape = randShape(R, 1, 3, 6);

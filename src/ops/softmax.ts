@@ -104,7 +104,7 @@ export const softmaxOp: OpDescriptor<'softmax'> = defineOp({
     },
     bench(quick) {
       const s = quick ? { R: 1024, C: 256 } : { R: 16384, C: 1024 };
-      return [{ label: 'rows of logits', shape: s, make: () => ({ args: [rnd([s.R, s.C], 22, 4), {}] }) }];
+      return [{ label: 'rows of logits', shape: s, make: () => { const x = rnd([s.R, s.C], 22, 4); return { args: [x, {}], outArgs: [x, { out: new Float32Array(s.R * s.C) }] }; } }];
     },
     random(R) {
       const shape = randShape(R, 1, 4, 5);
