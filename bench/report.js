@@ -3,7 +3,8 @@
 //   - a bar chart of the time ratio against the best peer per shape: for each shape, the fastest
 //     peer's time (onnxruntime, tfjs, ...) over each library's time, on a log scale around 1 (a bar
 //     above the line: that library is faster than the best peer). An op or shape with no peer row
-//     is compared with the fastest library at that shape instead, and the chart says so.
+//     is compared with the fastest library at that shape instead, and the chart says so; a shape
+//     timed on one library only (e.g. a software gpu's small shapes) has no bar.
 //   - GFLOP/s (GB/s for memory-bound ops) against size (the case's flops, or bytes), log-log.
 // One colour per library, fixed (LIBRARY_COLOURS) and the same in every chart; each library is one
 // series (its fastest row at the shape: any thread count, graph or output mode), so a legend
@@ -103,12 +104,15 @@ function ratioChart(op, rows, colours) {
   const groups = [];
   let anyPeer = false;
   for (const [shape, libs] of shapes) {
+    if (libs.size < 2) continue; // one library alone at a shape: nothing to compare
     const peers = [...libs].filter(([l]) => isPeerLibrary(l));
     const basis = (peers.length ? peers : [...libs]).reduce((a, b) => (a[1].median <= b[1].median ? a : b));
     if (peers.length) anyPeer = true;
     groups.push({ shape, basis: basis[0], peer: peers.length > 0, bars: [...libs].map(([l, r]) => ({ lib: l, ratio: basis[1].median / r.median, row: r })) });
   }
-  if (!groups.length) return '';
+  if (!groups.length) {
+    return `<svg class="chart ratio empty" data-op="${esc(op)}" xmlns="http://www.w3.org/2000/svg" width="${W}" height="60" font-family="sans-serif" font-size="12"><text x="${M.l}" y="14" font-size="13" font-weight="bold">${esc(op)}: no ratio to draw</text><text x="${M.l}" y="40">no shape was timed on two libraries (see the throughput chart and the table)</text></svg>`;
+  }
   const all = groups.flatMap((g) => g.bars.map((b) => b.ratio));
   const lo = Math.min(0.5, ...all) / 1.3;
   const hi = Math.max(2, ...all) * 1.3;
