@@ -64,13 +64,21 @@ function measureLimits(limits, when, { threads, quick, log }) {
   log(`peak fp32 FMA (${when} of run): ${counts.map((t) => `${fmt(Math.max(...limits.peakTrials[when][t]))} GFLOP/s at ${t} thread(s)`).join(', ')}`);
   for (const [level, bytes] of [['DRAM', DRAM_BYTES], ['L2', L2_BYTES]]) {
     for (const t of counts) {
-      const r = ak.measureBandwidth({ threads: t, ms, bytes, trials: 3 });
+      let r;
+      try {
+        r = ak.measureBandwidth({ threads: t, ms, bytes, trials: 3 });
+      } catch (e) {
+        // e.g. 256 MiB per thread could not be allocated: that level goes unmeasured, the run goes on.
+        log(`bandwidth ${level} at ${t} thread(s) not measured: ${String(e && e.message)}`);
+        continue;
+      }
       ((limits.bandwidthTrials[when] ??= {})[level] ??= {})[t] = r.trials;
       const best = (limits.bandwidth[level] ??= {});
       best[t] = Math.max(best[t] ?? 0, r.gbps);
     }
   }
-  log(`bandwidth read+write (${when} of run): ${['DRAM', 'L2'].map((l) => `${l} ${counts.map((t) => `${fmt(Math.max(...limits.bandwidthTrials[when][l][t]))} GB/s at ${t} thread(s)`).join(', ')}`).join('; ')}`);
+  const got = limits.bandwidthTrials[when] ?? {};
+  log(`bandwidth read+write (${when} of run): ${Object.keys(got).map((l) => `${l} ${Object.entries(got[l]).map(([t, g]) => `${fmt(Math.max(...g))} GB/s at ${t} thread(s)`).join(', ')}`).join('; ') || 'not measured'}`);
 }
 
 /** A fresh limits record: the working sets measured and the L2 size the level rule uses. */
@@ -114,6 +122,6 @@ function bandwidthText(limits, fmt) {
   return Object.entries(limits.bandwidth).map(([level, byT]) => `${level} ${Object.entries(byT).map(([t, g]) => `${fmt(g)} GB/s (${t} thr)`).join(', ')}`).join('; ');
 }
 
-const BANDWIDTH_RULE = 'bw% = descriptor bytes / time over the measured read+write bandwidth (STREAM triad) at the level the working set fits: L2 when the bytes fit in half the L2 of the threads\' cores, else DRAM (an L3-resident set can pass 100% of DRAM); shown for native rows whose flops/bytes is below the machine balance (peak / bandwidth)';
+const BANDWIDTH_RULE = 'descriptor bytes / time over the measured read+write bandwidth (STREAM triad) at the level the working set fits: L2 when the bytes fit in half the L2 of the threads\' cores, else DRAM (an L3-resident set can pass 100% of DRAM); shown for native rows whose flops/bytes is below the machine balance (peak / bandwidth)';
 
 module.exports = { measureLimits, newLimits, annotateRows, levelOf, bandwidthText, l2PerCore, BANDWIDTH_RULE, DRAM_BYTES, L2_BYTES };
