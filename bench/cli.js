@@ -21,7 +21,9 @@ const HELP = `attnkit <command> [options]
 
 commands:
   bench    time every op on every available backend (and peers: onnxruntime-node, tfjs) on the
-           default shapes; GFLOP/s, share of the measured fp32 FMA peak, error vs reference
+           default shapes, each row within a time budget (a gpu on a software rasteriser at the
+           small shapes only); GFLOP/s, share of the measured fp32 FMA peak, share of the measured
+           memory bandwidth (memory-bound rows), error vs reference
   verify   random and adversarial inputs for every op on every available backend but reference,
            checked against reference at each backend's documented tolerance; exits 1 on any
            failure or when nothing was checked
@@ -31,12 +33,16 @@ options:
 ${wrapList(require('../dist/cjs/index.js').OP_NAMES, '  --op a,b          only these ops (', 20)}
   --backend a,b     only these backends (reference, native, gpu; 'peers' keeps only the peers)
   --shape TEXT      only cases whose shape text contains TEXT, e.g. "(1,8,512,512,64)"
-  --threads 1,2     native and onnxruntime thread counts of the ops with peers (default 1,2; --quick: default)
+  --threads 1,2     native and onnxruntime thread counts of the ops with peers (default: the
+                    default thread count; --full: 1,2)
   --quick           smaller shapes and shorter timing (CI smoke)
+  --full            the whole matrix: every shape on every backend (a software gpu too), sdpa at
+                    1 and 2 threads, 1.5 s of timing per row
   --no-peers        leave out onnxruntime-node and tfjs
   --json            print JSON (rows + machine facts) instead of the table
   --markdown        print the table as Markdown (for the README)
-  --report FILE     also write an HTML report with an SVG chart of GFLOP/s against sequence length
+  --report FILE     also write an HTML report: per op, a bar chart of the time ratio against the
+                    best peer per shape and GFLOP/s or GB/s against size
   --chart FILE      also write that SVG chart alone
   --save-json FILE  also write the JSON result to FILE
   --help`;
@@ -56,7 +62,7 @@ function parseArgs(argv) {
     }
     const [k, inline] = a.slice(2).split('=');
     const key = k.replace(/-([a-z])/g, (_, c) => c.toUpperCase());
-    if (['quick', 'json', 'help', 'noPeers', 'markdown'].includes(key)) opts[key] = true;
+    if (['quick', 'full', 'json', 'help', 'noPeers', 'markdown'].includes(key)) opts[key] = true;
     else opts[key] = inline ?? argv[++i];
   }
   return opts;

@@ -1,15 +1,20 @@
 'use strict';
 // `attnkit bench`: every op x every available backend x default shapes, with peers (onnxruntime
-// graphs and tfjs, bench/peers/) on every op that has one. Each row: median and spread of the time, GFLOP/s, share of the measured fp32 FMA peak,
-// and the max abs / rel error against reference on the same inputs.
+// graphs and tfjs, bench/peers/) on every op that has one. Each row: median and spread of the
+// time, GFLOP/s, share of the measured fp32 FMA peak, share of the measured memory bandwidth
+// (memory-bound rows), and the max abs / rel error against reference on the same inputs. The run
+// modes (default, --quick, --full), the per-row time budget and the progress line are in
+// bench/budget.js; the peak and bandwidth in bench/limits.js.
 const ak = require('../dist/cjs/index.js');
 const { defaultCases } = require('./cases.js');
-const { time, timeInterleaved } = require('./timing.js');
+const { timeInterleaved } = require('./timing.js');
 const { ortPeers } = require('./peers/onnx.js');
 const { tfjsPeer } = require('./peers/tfjs.js');
 const { printPeerSummary, flatArgs, referenceChecker, ortOpPeers, tfjsOpPeer, hasOrtPeer, hasTfjsPeer, judgeTargets } = require('./peers/op-peers.js');
 const { machineFacts } = require('./info.js');
 const { scenarios } = require('./scenarios.js');
+const { measureLimits, newLimits, annotateRows, bandwidthText, BANDWIDTH_RULE } = require('./limits.js');
+const { modeSettings, softwareGpu, timeWithin, Progress, estimateSeconds, estimateScenarioSeconds } = require('./budget.js');
 
 /** reference is float64 JS: run it only where one call takes well under a second. */
 const REFERENCE_MAX_FLOPS = 4e8;
@@ -20,6 +25,7 @@ function fmt(x, digits = 3) {
   if (x === undefined || x === null) return '-';
   if (Number.isNaN(x)) return 'NaN';
   if (x === 0) return '0';
+  if (Number.isInteger(x)) return String(x); // thread counts, sizes: "2", not "2.00"
   const a = Math.abs(x);
   if (a >= 1000) return x.toFixed(0);
   if (a >= 0.01) return x.toPrecision(digits);
@@ -81,44 +87,50 @@ function parseList(s) {
 }
 
 async function runBench(opts) {
-  const quick = !!opts.quick;
-  const maxTime = quick ? 0.25 : 1.5;
-  const minSamples = quick ? 3 : 7;
+  const mode = opts.quick ? 'quick' : opts.full ? 'full' : 'main';
+  const quick = mode === 'quick';
+  const set = modeSettings(mode);
+  const maxTime = set.budget;
+  const minSamples = set.minSamples;
   const ops = parseList(opts.op);
   const backendFilter = parseList(opts.backend);
   const shapeFilter = opts.shape ? String(opts.shape) : null;
-  const threadList = (parseList(opts.threads) ?? (quick ? [] : ['1', '2'])).map(Number);
+  const threadList = (parseList(opts.threads) ?? (mode === 'full' ? ['1', '2'] : [])).map(Number);
   const log = (s) => process.stderr.write(`${s}\n`);
   const facts = machineFacts();
   const nativeOk = facts.backends.some((b) => b.name === 'native' && b.available);
   const defaultThreads = nativeOk ? ak.getThreads() : null;
 
-  // Peak: the addon's FMA microbenchmark (independent FMA chains on the widest ISA in use),
-  // measured at the start and again at the end of the run; the peak is the best of all trials: a
-  // neighbour on a shared machine can only lower a trial, never raise it (one run here measured
-  // 117 GFLOP/s at 2 threads in all three start trials, the 1-thread figure: a core taken for
-  // about a second).
-  const peak = {};
-  const peakTrials = { start: {}, end: {} };
-  const measurePeaks = (when) => {
-    if (!nativeOk) return;
-    for (const t of [1, defaultThreads]) {
-      peakTrials[when][t] = [0, 1, 2].map(() => ak.measurePeak({ threads: t, ms: quick ? 100 : 300 }).gflops);
-      peak[t] = Math.max(peak[t] ?? 0, ...peakTrials[when][t]);
-    }
-    log(`peak fp32 FMA (${when} of run): ${Object.entries(peakTrials[when]).map(([t, g]) => `${fmt(Math.max(...g))} GFLOP/s at ${t} thread(s)`).join(', ')}`);
-  };
-  measurePeaks('start');
+  // The machine's limits (bench/limits.js): FMA peak and memory bandwidth, at both ends of the run.
+  const limits = newLimits();
+  const { peak, peakTrials } = limits;
+  const measureAll = (when) => nativeOk && measureLimits(limits, when, { threads: defaultThreads, quick, log });
+  measureAll('start');
 
+  const notes = new Set();
   const available = facts.backends.filter((b) => b.available).map((b) => b.name);
   const backendsToRun = available.filter((b) => !backendFilter || backendFilter.includes(b));
   const peersWanted = !opts.noPeers && (!backendFilter || backendFilter.some((b) => b.startsWith('ort') || b.startsWith('tfjs') || b === 'peers'));
-  const cases = defaultCases({ quick }).filter((c) => (!ops || ops.includes(c.op)) && (!shapeFilter || c.shapeText.includes(shapeFilter)));
+  const caseFilter = (c) => (!ops || ops.includes(c.op)) && (!shapeFilter || c.shapeText.includes(shapeFilter));
+  const cases = defaultCases({ quick }).filter(caseFilter);
+  // A gpu drawn by a software rasteriser is timed at the quick shapes only, except under --full.
+  const swGpu = mode === 'main' && backendsToRun.includes('gpu') ? softwareGpu(facts) : null;
+  const smallCases = swGpu ? defaultCases({ quick: true }).filter(caseFilter) : [];
+  if (swGpu) notes.add(`gpu is a software rasteriser here (${swGpu}): timed at the small (--quick) shapes only, its rows marked 'gpu (software, small)'; attnkit bench --full times it at every shape`);
 
   // Plan every measurement first so progress can say "k of n".
   const plan = [];
-  for (const c of cases) {
-    for (const be of backendsToRun) {
+  const planned = [];
+  for (const op of [...new Set([...cases, ...smallCases].map((c) => c.op))]) {
+    for (const c of cases.filter((x) => x.op === op)) planned.push({ c, backends: swGpu ? backendsToRun.filter((b) => b !== 'gpu') : backendsToRun });
+    for (const c of smallCases.filter((x) => x.op === op)) planned.push({ c, backends: ['gpu'], small: true });
+  }
+  for (const { c, backends: bes, small } of planned) {
+    if (small) {
+      if (ak.getBackend('gpu').kernels[c.op]) plan.push({ c, kind: 'backend', name: 'gpu', small: true, threads: null });
+      continue;
+    }
+    for (const be of bes) {
       if (be === 'reference' && c.flops > REFERENCE_MAX_FLOPS && !(backendFilter && backendFilter.includes('reference'))) {
         plan.push({ c, kind: 'skip', name: 'reference', note: `skipped: ~${fmt(c.flops / 1e9)} GFLOP in float64 JS (force with --backend reference)` });
         continue;
@@ -143,23 +155,36 @@ async function runBench(opts) {
     }
   }
 
+  // The scenarios (run after the rows, below): each with every backend it names.
+  const scenarioPlan = [];
+  const smallScenarios = swGpu ? scenarios({ quick: true }) : null; // a software gpu: the quick sizes
+  for (const [si, scDefault] of scenarios({ quick }).entries()) {
+    for (const be of backendsToRun) {
+      const sc = be === 'gpu' && smallScenarios ? smallScenarios[si] : scDefault;
+      if (ops && !ops.includes(sc.op)) continue;
+      if (shapeFilter && !sc.label.includes(shapeFilter)) continue;
+      if (sc.backends && !sc.backends.includes(be)) continue;
+      scenarioPlan.push({ sc, be });
+    }
+  }
+
   const rows = [];
-  const notes = new Set();
-  let k = 0;
+  const estimates = [...plan.map((p) => estimateSeconds(p, set)), ...scenarioPlan.map((x) => estimateScenarioSeconds(x, set, REFERENCE_MAX_FLOPS))];
+  const progress = new Progress(estimates, { log, extra: nativeOk ? (quick ? 3 : 6) : 0 });
   for (const p of plan) {
-    k++;
     const { c } = p;
     const label = `${c.op} ${c.shapeText}`;
     if (p.kind === 'skip') {
+      progress.step(`${label} · ${p.name} (skipped)`);
       rows.push({ op: c.op, shape: c.shapeText, backend: p.name, note: p.note });
       continue;
     }
-    const what = p.kind === 'backend' ? p.name : p.kind === 'duel' ? `native, native+out${p.peers ? ' and onnxruntime, interleaved' : ''}` : p.kind === 'ort' ? 'onnxruntime' : `tfjs-${p.name}`;
-    log(`[${k}/${plan.length}] ${label} · ${what}${p.threads ? ` · ${p.threads} thread(s)` : ''}`);
+    const what = p.kind === 'backend' ? `${p.name}${p.small ? ' (software, small)' : ''}` : p.kind === 'duel' ? `native, native+out${p.peers ? ' and onnxruntime, interleaved' : ''}` : p.kind === 'ort' ? 'onnxruntime' : `tfjs-${p.name}`;
+    progress.step(`${label} · ${what}${p.threads ? ` · ${p.threads} thread(s)` : ''}`);
     const inputs = c.make();
     /** A backend row's fields from one verified call plus its timing. */
     const backendRow = (name, threads, checked, t) => ({
-      op: c.op, shape: c.shapeText, backend: name, threads: threads ?? undefined, ...timingFields(t),
+      op: c.op, shape: c.shapeText, backend: p.small ? `${name} (software, small)` : name, threads: threads ?? undefined, ...timingFields(t),
       gflops: c.flops / (t.median * 1e6), gbps: c.bytes / (t.median * 1e6),
       maxAbs: checked.maxAbs, maxRel: checked.maxRel,
       flops: c.flops, bytes: c.bytes, seqLen: c.shape.L ?? null, caseShape: c.shape,
@@ -186,8 +211,9 @@ async function runBench(opts) {
     };
     try {
       if (p.kind === 'backend') {
+        const t0 = performance.now();
         const checked = verifyOnce(inputs.run, p.name);
-        const t = await time(() => inputs.run({ backend: p.name }), { maxTime, minSamples });
+        const t = await timeWithin(() => inputs.run({ backend: p.name }), { budget: maxTime, minSamples, firstMs: performance.now() - t0 });
         rows.push(backendRow(p.name, p.threads, checked, t));
       } else if (p.kind === 'duel') {
         const setT = () => ak.setThreads(p.threads);
@@ -217,7 +243,7 @@ async function runBench(opts) {
               contenders.push({ fn: peer.run, isAsync: true, make: (t) => peerRow(peer.name, p.threads, res.version, err, t) });
             }
           }
-          const timings = await timeInterleaved(contenders, { rounds: quick ? 2 : 5, maxTime: maxTime * 1.5, minSamples: quick ? 2 : 3 });
+          const timings = await timeInterleaved(contenders, { rounds: set.rounds, maxTime: set.duelTime, minSamples: set.duelMinSamples });
           contenders.forEach((ct, i) => rows.push(ct.make(timings[i])));
         } finally {
           // Also on a failure: later native rows must run at the default thread count, and every
@@ -228,7 +254,9 @@ async function runBench(opts) {
       } else if (p.kind === 'ort' && c.op !== 'sdpa') {
         const res = await opPeers(p.threads);
         for (const peer of res.peers ?? []) {
-          const t = await time(peer.run, { maxTime, minSamples, isAsync: true });
+          const t0 = performance.now();
+          await peer.run();
+          const t = await timeWithin(peer.run, { budget: maxTime, minSamples, isAsync: true, firstMs: performance.now() - t0 });
           rows.push(peerRow(peer.name, p.threads, res.version, peer.err, t, peer.graph));
           peer.release();
         }
@@ -241,8 +269,9 @@ async function runBench(opts) {
             peer.release();
             continue;
           }
+          const t0 = performance.now();
           const err = sdpaError(inputs, peer.toBHLD(await peer.run()));
-          const t = await time(peer.run, { maxTime, minSamples, isAsync: true });
+          const t = await timeWithin(peer.run, { budget: maxTime, minSamples, isAsync: true, firstMs: performance.now() - t0 });
           rows.push(peerRow(peer.name, p.threads, res.version, err, t));
           peer.release();
         }
@@ -256,8 +285,11 @@ async function runBench(opts) {
           notes.add(res.error);
           continue;
         }
-        const err = res.peer.err ?? sdpaError(inputs, res.peer.run());
-        const t = await time(res.peer.run, { maxTime, minSamples });
+        const t0 = performance.now();
+        const out = res.peer.run();
+        const firstMs = performance.now() - t0;
+        const err = res.peer.err ?? sdpaError(inputs, out);
+        const t = await timeWithin(res.peer.run, { budget: maxTime, minSamples, firstMs });
         rows.push(peerRow(res.peer.name, res.peer.threads, res.version, err, t, res.peer.graph));
         res.peer.release();
       }
@@ -271,22 +303,20 @@ async function runBench(opts) {
   // softcap vs none). Under --op they belong to their op; --shape matches their label. The two
   // calls are timed in alternating rounds, so drift on a shared machine hits both alike.
   const scenarioResults = [];
-  for (const sc of scenarios({ quick })) {
-    if (ops && !ops.includes(sc.op)) continue;
-    if (shapeFilter && !sc.label.includes(shapeFilter)) continue;
-    for (const be of backendsToRun) {
-      if (sc.backends && !sc.backends.includes(be)) continue;
+  for (const { sc, be } of scenarioPlan) {
+    {
       const threads = be === 'native' ? defaultThreads : undefined;
       if (be === 'reference' && sc.baseFlops > REFERENCE_MAX_FLOPS && !(backendFilter && backendFilter.includes('reference'))) {
+        progress.step(`[scenario] ${sc.label} · ${be} (skipped)`);
         rows.push({ op: sc.op, shape: sc.label, backend: be, note: `skipped: ~${fmt(sc.baseFlops / 1e9)} GFLOP in float64 JS (force with --backend reference)` });
         continue;
       }
-      log(`[scenario] ${sc.label} · ${be}`);
+      progress.step(`[scenario] ${sc.label} · ${be}${be === 'gpu' && swGpu ? ' (software, small)' : ''}`);
       try {
         const m = sc.make(be);
         const chk = m.check();
         const d = { backend: be };
-        const [tb, tv] = await timeInterleaved([{ fn: () => m.base(d) }, { fn: () => m.variant(d) }], { rounds: quick ? 2 : 5, maxTime, minSamples: quick ? 2 : 3 });
+        const [tb, tv] = await timeInterleaved([{ fn: () => m.base(d) }, { fn: () => m.variant(d) }], { rounds: set.rounds, maxTime: set.scenarioTime, minSamples: set.duelMinSamples });
         const ratio = sc.target.kind === 'speedup' ? tb.median / tv.median : tv.median / tb.median;
         const met = sc.target.kind === 'speedup' ? ratio >= sc.target.value : ratio <= sc.target.value;
         const targetText = sc.target.kind === 'speedup' ? `${ratio.toFixed(2)}x faster than ${sc.baseLabel} (target >= ${sc.target.value}x` : `${ratio.toFixed(2)}x the time of ${sc.baseLabel} (target <= ${sc.target.value}x`;
@@ -302,11 +332,9 @@ async function runBench(opts) {
     }
   }
 
-  // Shares of the peak, now that it has been measured at both ends of the run.
-  measurePeaks('end');
-  for (const r of rows) {
-    if (r.backend && r.backend.startsWith('native') && r.gflops !== undefined && peak[r.threads]) r.peakPct = (r.gflops / peak[r.threads]) * 100;
-  }
+  // Shares of the peak and of the bandwidth, now that both are measured at both ends of the run.
+  measureAll('end');
+  annotateRows(rows, limits);
 
   // Ratios: attnkit time vs the fastest ORT row (graph x output mode) and each tfjs backend, same
   // shape, same threads.
@@ -328,13 +356,13 @@ async function runBench(opts) {
   // Issue #19's targets: attnkit against the best onnxruntime row, 2 threads, same run.
   const targets = judgeTargets(rows, { noWorse });
   if (rows.some((r) => r.note && r.note.startsWith('FAILS verify'))) notes.add('some rows FAIL verify against reference at the backend\'s default tolerance (see their notes)');
-  return { facts, peak, peakTrials, rows, scenarios: scenarioResults, targets, notes: [...notes], quick, flopsNote: 'flop and byte counts per op are written down in each op descriptor (src/ops/<op>.ts, cost); sdpa counts 2·B·H·(D+Dv) per visible (query, key) pair, so causal rows count only the visible half' };
+  return { facts, peak, peakTrials, bandwidth: limits.bandwidth, bandwidthTrials: limits.bandwidthTrials, limits: { workingSets: limits.workingSets, l2PerCore: limits.l2PerCore, l2Assumed: limits.l2Assumed, rule: BANDWIDTH_RULE }, rows, scenarios: scenarioResults, targets, notes: [...notes], quick, mode, softwareGpu: swGpu, elapsedS: (performance.now() - progress.t0) / 1e3, flopsNote: 'flop and byte counts per op are written down in each op descriptor (src/ops/<op>.ts, cost); sdpa counts 2·B·H·(D+Dv) per visible (query, key) pair, so causal rows count only the visible half' };
 }
 
 function printTable(result, out = process.stdout, { markdown = false } = {}) {
-  const head = ['op', 'shape', 'backend', 'thr', 'median ms', '±IQR', 'GFLOP/s', '%peak', 'GB/s', 'max abs err', 'max rel err', 'xORT', 'xtfjs-wasm', 'xtfjs-cpu', 'note'];
+  const head = ['op', 'shape', 'backend', 'thr', 'median ms', '±IQR', 'GFLOP/s', '%peak', 'GB/s', '%bw', 'max abs err', 'max rel err', 'xORT', 'xtfjs-wasm', 'xtfjs-cpu', 'note'];
   const body = result.rows.map((r) => [
-    r.op, r.shape, r.backend, r.threads ?? '', fmt(r.median), r.spreadPct !== undefined ? `${r.spreadPct.toFixed(1)}%` : '', fmt(r.gflops), r.peakPct !== undefined ? `${r.peakPct.toFixed(0)}%` : '', fmt(r.gbps),
+    r.op, r.shape, r.backend, r.threads ?? '', fmt(r.median), r.spreadPct !== undefined ? `${r.spreadPct.toFixed(1)}%` : '', fmt(r.gflops), r.peakPct !== undefined ? `${r.peakPct.toFixed(0)}%` : '', fmt(r.gbps), r.bwPct !== undefined ? `${r.bwPct.toFixed(0)}% ${r.bwLevel}` : '',
     fmt(r.maxAbs), fmt(r.maxRel), r.vsOrt ? `${r.vsOrt.toFixed(2)}` : '', r.vsTfjsWasm ? r.vsTfjsWasm.toFixed(1) : '', r.vsTfjsCpu ? r.vsTfjsCpu.toFixed(1) : '', r.note ?? (r.errVsOrt && r.errVsOrt !== 'ok' ? `error ${r.errVsOrt} than ORT` : ''),
   ].map(String));
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
@@ -342,9 +370,11 @@ function printTable(result, out = process.stdout, { markdown = false } = {}) {
   const f = result.facts;
   out.write(`attnkit ${f.versions.attnkit} · ${f.cpu} · ${f.cores} cores · node ${f.versions.node} · native: ${f.native ?? 'unavailable'} · gpu: ${f.gl ?? 'unavailable'}\n`);
   if (Object.keys(result.peak).length) out.write(`measured fp32 FMA peak: ${Object.entries(result.peak).map(([t, g]) => `${fmt(g)} GFLOP/s (${t} thr)`).join(', ')}\n`);
+  if (result.bandwidth && Object.keys(result.bandwidth).length) out.write(`measured read+write bandwidth: ${bandwidthText({ bandwidth: result.bandwidth }, fmt)}\n`);
   out.write(`${line(head)}\n${line(widths.map((w) => '-'.repeat(markdown ? 3 : w)))}\n`);
   for (const b of body) out.write(`${line(b)}\n`);
   out.write(`\nxORT = time of the fastest onnxruntime row (any of the op's graphs, each with a new output per call or '+out' into a pre-allocated one) / attnkit time, same inputs, same thread count, same run (>1: attnkit is faster). 'native+out' writes into a reused buffer (options.out). Native and onnxruntime rows are timed interleaved.\n`);
+  if (result.limits) out.write(`%bw: ${result.limits.rule}.\n`);
   out.write(`Errors are against attnkit's float64 reference on the same inputs (${VERIFY_ROWS} sampled query rows on big problems).\n${result.flopsNote}.\n`);
   for (const sc of result.scenarios ?? []) {
     const t = sc.target.kind === 'speedup' ? `${sc.ratio.toFixed(2)}x faster (target >= ${sc.target.value}x` : `${sc.ratio.toFixed(2)}x the time (target <= ${sc.target.value}x`;

@@ -10,7 +10,8 @@
 import { BackendUnavailableError } from './errors';
 import type * as Native from './backends/native';
 
-export type { NativeAddonInfo, NativeAsyncStats, NativePeak } from './backends/native/loader';
+export type { NativeAddonInfo, NativeAsyncStats, NativeBandwidth, NativePeak } from './backends/native/loader';
+export type { BandwidthOptions } from './backends/native';
 
 const REASON = 'the native backend is a Node.js addon and does not exist in the browser build';
 const FIX = "use backend 'gpu' (WebGL) or 'reference' in browsers, or run attnkit in Node.js for the native backend";
@@ -30,6 +31,9 @@ export const nativeInfo: typeof Native.nativeInfo = () => ({ available: false, r
 
 /** Node-only (native FMA peak). @throws BackendUnavailableError always, in the browser build. */
 export const measurePeak: typeof Native.measurePeak = () => unavailable();
+
+/** Node-only (native memory bandwidth). @throws BackendUnavailableError always, in the browser build. */
+export const measureBandwidth: typeof Native.measureBandwidth = () => unavailable();
 
 /** Node-only (native async queue). @throws BackendUnavailableError always, in the browser build. */
 export const nativeAsyncStats: typeof Native.nativeAsyncStats = () => unavailable();

@@ -108,9 +108,12 @@ export {
   getThreads,
   nativeInfo,
   measurePeak,
+  measureBandwidth,
   nativeAsyncStats,
   resetNative,
   type NativeAddonInfo,
   type NativeAsyncStats,
   type NativePeak,
+  type NativeBandwidth,
+  type BandwidthOptions,
 } from './backends/native';

@@ -7,8 +7,11 @@
 // - the page's numbers, recomputed here in Node by the Node build's reference backend from the
 //   same seeded inputs: reference bit-identical, gpu within the gpu backend's measured tolerances;
 // - the bundle exports the same names as the Node entry; the native API fails the typed way.
-// A screenshot goes to artifacts/browser.png. Without Chromium: skipped (visibly), but in CI
-// (CI=true) a missing Chromium fails.
+// A screenshot goes to artifacts/browser.png. The bench's HTML report (bench/report.js, built from
+// a recorded `attnkit bench --quick` result, test/fixtures/bench-quick.json) is loaded too: its
+// screenshot goes to artifacts/report.png, and every chart must be drawn (SVG element counts, ink
+// in each chart's own screenshot, the fixed library colours, no colour twice in a legend).
+// Without Chromium: skipped (visibly), but in CI (CI=true) a missing Chromium fails.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
@@ -20,6 +23,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { cases, outputsOf } from './browser/cases.mjs';
 import { toleranceOf } from './specs/util.mjs';
+import { decodePng, inkOf } from './browser/png.mjs';
 
 const require = createRequire(import.meta.url);
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -103,8 +107,13 @@ function run() {
     const b = spawnSync(process.execPath, [path.join(root, 'scripts/build-browser.js')], { cwd: root, encoding: 'utf8' });
     if (b.status !== 0) throw new Error(`build-browser failed:\n${b.stdout}${b.stderr}`);
     process.stdout.write(b.stdout);
+    // The bench report from a recorded quick run, written by the current bench/report.js.
+    fs.mkdirSync(path.join(root, 'artifacts'), { recursive: true });
+    const benchResult = JSON.parse(fs.readFileSync(path.join(root, 'test/fixtures/bench-quick.json'), 'utf8'));
+    fs.writeFileSync(path.join(root, 'artifacts/report.html'), require('../bench/report.js').htmlReport(benchResult, 'npx attnkit bench --quick --report report.html'));
     const files = {
       '/': { file: path.join(root, 'test/browser/index.html'), type: 'text/html; charset=utf-8' },
+      '/report.html': { file: path.join(root, 'artifacts/report.html'), type: 'text/html; charset=utf-8' },
       '/page.mjs': { file: path.join(root, 'test/browser/page.mjs'), type: 'text/javascript' },
       '/cases.mjs': { file: path.join(root, 'test/browser/cases.mjs'), type: 'text/javascript' },
       '/attnkit.mjs': { file: path.join(root, 'dist/browser/attnkit.mjs'), type: 'text/javascript' },
@@ -129,6 +138,25 @@ function run() {
       await p.screenshot({ path: path.join(root, 'artifacts/browser.png'), fullPage: true });
       const version = context.browser()?.version() ?? (await p.evaluate(() => navigator.userAgent));
       page = { result, consoleErrors, failed, requests, version, seconds: (Date.now() - t0) / 1000 };
+      // The bench report: the page's own account of its charts, a screenshot of the whole page
+      // and one of every chart (decoded here: the pixels, not only the DOM).
+      const rp = await context.newPage();
+      rp.on('console', (m) => m.type() === 'error' && consoleErrors.push(`report: ${m.text()}`));
+      rp.on('pageerror', (e) => consoleErrors.push(`report pageerror: ${e.message}`));
+      await rp.setViewportSize({ width: 1340, height: 900 });
+      await rp.goto(`http://127.0.0.1:${port}/report.html`);
+      const charts = await rp.evaluate(() => [...document.querySelectorAll('svg.chart')].map((svg) => ({
+        op: svg.dataset.op,
+        kind: svg.classList.contains('ratio') ? 'ratio' : 'throughput',
+        bars: svg.querySelectorAll('rect.bar').length,
+        points: svg.querySelectorAll('circle.point').length,
+        box: (({ width, height }) => ({ width, height }))(svg.getBoundingClientRect()),
+        legend: [...svg.querySelectorAll('rect + text')].filter((t) => t.previousElementSibling.getAttribute('width') === '12').map((t) => ({ library: t.textContent, colour: t.previousElementSibling.getAttribute('fill') })),
+      })));
+      await rp.screenshot({ path: path.join(root, 'artifacts/report.png'), fullPage: true });
+      const shots = [];
+      for (const el of await rp.$$('svg.chart')) shots.push(inkOf(decodePng(await el.screenshot())));
+      page.report = { charts, shots };
     } finally {
       await context.close();
       server.close();
@@ -216,6 +244,38 @@ function run() {
     }
     // fp32 GLSL accumulation is not float64: identical results everywhere would mean gpu did not compute them.
     assert.ok(gpuDiffers, 'gpu outputs are bit-identical to reference on every op');
+  });
+
+  test('the bench report draws two charts per op, with bars and points, one colour per library everywhere', () => {
+    const { charts, shots } = page.report;
+    const bench = JSON.parse(fs.readFileSync(path.join(root, 'test/fixtures/bench-quick.json'), 'utf8'));
+    const ops = [...new Set(bench.rows.filter((r) => r.median > 0 && !r.scenario && r.caseShape).map((r) => r.op))];
+    assert.ok(ops.length >= 5, `ops with timed rows in the fixture: ${ops.join(', ')}`);
+    assert.equal(charts.filter((c) => c.kind === 'ratio').map((c) => c.op), ops, 'a ratio chart per op');
+    assert.equal(charts.filter((c) => c.kind === 'throughput').map((c) => c.op), ops, 'a throughput chart per op');
+    const colourOf = new Map();
+    charts.forEach((c, i) => {
+      const label = `${c.op} ${c.kind}`;
+      assert.ok(c.box.width > 300 && c.box.height > 200, `${label}: laid out (${c.box.width}x${c.box.height})`);
+      if (c.kind === 'ratio') assert.ok(c.bars >= 2, `${label}: ${c.bars} bars`);
+      else assert.ok(c.points >= 2, `${label}: ${c.points} points`);
+      assert.ok(c.legend.length >= 2, `${label}: legend of ${c.legend.length}`);
+      const fills = c.legend.map((l) => l.colour);
+      assert.is(new Set(fills).size, fills.length, `${label}: a colour twice in the legend: ${JSON.stringify(c.legend)}`);
+      for (const l of c.legend) {
+        if (colourOf.has(l.library)) assert.is(l.colour, colourOf.get(l.library), `${l.library}: the same colour in every chart`);
+        colourOf.set(l.library, l.colour);
+      }
+      // Drawn: ink on the chart's own screenshot, and every legend colour among its pixels.
+      const shot = shots[i];
+      assert.ok(shot.ink / shot.total > 0.02, `${label}: ${(100 * shot.ink / shot.total).toFixed(2)}% of the chart's pixels inked`);
+      for (const l of c.legend) assert.ok((shot.colours.get(l.colour) ?? 0) > 50, `${label}: ${l.library}'s ${l.colour} drawn (${shot.colours.get(l.colour) ?? 0} px)`);
+    });
+    // Peers are in the sdpa charts of the fixture (onnxruntime, tfjs), attnkit native everywhere.
+    assert.ok(charts.find((c) => c.op === 'sdpa' && c.kind === 'ratio').legend.some((l) => l.library === 'onnxruntime'));
+    assert.ok(charts.every((c) => c.legend.some((l) => l.library === 'attnkit native')));
+    const st = fs.statSync(path.join(root, 'artifacts/report.png'));
+    assert.ok(st.size > 50_000, `artifacts/report.png is ${st.size} bytes`);
   });
 
   test('the screenshot was saved', () => {

@@ -113,6 +113,37 @@ function nativeTests() {
       assert.throws(() => ak.measurePeak(bad), (e) => e instanceof ak.ValueError && e.argument === argument, argument);
     }
   });
+  sys('measureBandwidth checks its arguments and returns positive finite GB/s', () => {
+    // No timing assertions: only that the figures are positive finite numbers, at both levels.
+    for (const [threads, bytes] of [[1, 256 * 1024], [2, 4 * 2 ** 20]]) {
+      const b = ak.measureBandwidth({ threads, bytes, ms: 5, trials: 2 });
+      assert.ok(Number.isFinite(b.gbps) && b.gbps > 0, `gbps ${b.gbps}`);
+      assert.is(b.trials.length, 2);
+      for (const t of b.trials) assert.ok(Number.isFinite(t) && t > 0, `trial ${t}`);
+      assert.is(b.gbps, Math.max(...b.trials));
+      assert.is(b.threads, threads);
+      assert.ok(b.bytesPerThread > 0 && b.bytesPerThread <= bytes && b.bytesPerThread % 768 === 0, `bytesPerThread ${b.bytesPerThread}`);
+      assert.ok(Number.isFinite(b.ms) && b.ms > 0);
+      assert.type(b.isa, 'string');
+    }
+    const bads = [
+      [{ ms: 'x' }, 'options.ms'], [{ ms: 0 }, 'options.ms'], [{ threads: 0 }, 'options.threads'], [{ threads: 1.5 }, 'options.threads'],
+      [{ bytes: 100 }, 'options.bytes'], [{ bytes: 1024.5 }, 'options.bytes'], [{ bytes: 2 ** 40 }, 'options.bytes'], [{ trials: 0 }, 'options.trials'],
+      [{ trials: '3' }, 'options.trials'], [{ byte: 1 }, 'options.byte'],
+    ];
+    for (const [bad, argument] of bads) {
+      assert.throws(() => ak.measureBandwidth(bad), (e) => e instanceof ak.ValueError && e.argument === argument, argument);
+    }
+    assert.throws(() => ak.measureBandwidth(5), (e) => e instanceof ak.DTypeError, 'a number for options');
+    // The addon's own checks (the layer under the TS one): typed errors, no crash.
+    const raw = require(ak.nativeInfo().path);
+    {
+      assert.throws(() => raw.measureBandwidth(5), TypeError);
+      assert.throws(() => raw.measureBandwidth({ threads: 0 }), RangeError);
+      assert.throws(() => raw.measureBandwidth({ bytes: 10 }), RangeError);
+      assert.throws(() => raw.measureBandwidth({ ms: 'x' }), TypeError);
+    }
+  });
   sys.run();
 
   // ------------------------------------------------------------------------------------------

@@ -14,6 +14,10 @@ function loadTf() {
     console.log = console.warn = () => {};
     try {
       tf = require('@tensorflow/tfjs');
+      // The cpu backend prints its "install tfjs-node" banner on its first tensor, long after the
+      // load (tfjs-backend-cpu, MathBackendCPU.write -> backend_util.warn), and warn() is silent in
+      // production mode. Production mode also skips tfjs's debug checks, which a benchmark wants.
+      tf.enableProdMode();
     } finally {
       Object.assign(console, { log, warn });
     }

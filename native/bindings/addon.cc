@@ -1,6 +1,6 @@
 // attnkit addon entry: module init (context-aware: each Node environment, including
 // worker_threads, gets its own instance data), the system functions (info, threads, async
-// stats, FMA peak) and the exports of every op in the op table below (see common.h).
+// stats, FMA peak, memory bandwidth) and the exports of every op in the op table below (see common.h).
 #include <napi.h>
 
 #include <atomic>
@@ -43,6 +43,9 @@ namespace bind {
 ATTNKIT_OPS(ATTNKIT_DECLARE_OP)
 #define ATTNKIT_OP_ROW(name) &name##_op,
 const OpEntry* const kOps[] = {ATTNKIT_OPS(ATTNKIT_OP_ROW)};
+
+// measureBandwidth(...): the memory bandwidth microbenchmark (native/bindings/bandwidth.cc).
+Napi::Value MeasureBandwidth(const Napi::CallbackInfo& info);
 
 namespace {
 
@@ -221,6 +224,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setAsyncLimit", Napi::Function::New(env, SetAsyncLimit, "setAsyncLimit"));
   exports.Set("lastKernel", Napi::Function::New(env, LastKernel, "lastKernel"));
   exports.Set("measurePeak", Napi::Function::New(env, MeasurePeak, "measurePeak"));
+  exports.Set("measureBandwidth", Napi::Function::New(env, MeasureBandwidth, "measureBandwidth"));
   export_ops(env, exports, kOps, sizeof(kOps) / sizeof(kOps[0]));
   return exports;
 }

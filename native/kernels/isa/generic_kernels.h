@@ -71,6 +71,10 @@ namespace peak_k {
 #include "../peak/peak_impl.h"
 }  // namespace peak_k
 
+namespace bandwidth_k {
+#include "../peak/bandwidth_impl.h"
+}  // namespace bandwidth_k
+
 namespace sdpa_k {
 using Cfg = SdpaTiles;
 #include "../sdpa/sdpa_impl.h"
@@ -96,6 +100,9 @@ using Cfg = SdpaTiles;
   void softmax_##isa(const SoftmaxParams& p) { softmax_k::softmax_run(p); }            \
   void layerNorm_##isa(const LayerNormParams& p) { layerNorm_k::layerNorm_run(p); }    \
   double peak_##isa(int64_t iters, float* sink) { return peak_k::peak_run(iters, sink); } \
+  double bandwidth_##isa(float* a, const float* b, const float* c, int64_t n, float s) { \
+    return bandwidth_k::bandwidth_run(a, b, c, n, s);                                  \
+  }                                                                                    \
   void sdpa_##isa(const SdpaParams& p) {                                               \
     if (!sdpa_k::sdpa_run(p)) throw std::bad_alloc();                                  \
   }                                                                                    \
@@ -108,5 +115,6 @@ using Cfg = SdpaTiles;
   ATTNKIT_REGISTER(softmax_table, isa, &softmax_##isa);                                \
   ATTNKIT_REGISTER(layerNorm_table, isa, &layerNorm_##isa);                            \
   ATTNKIT_REGISTER(peak_table, isa, &peak_##isa);                                      \
+  ATTNKIT_REGISTER(bandwidth_table, isa, &bandwidth_##isa);                            \
   ATTNKIT_REGISTER(sdpa_table, isa, &sdpa_##isa);                                      \
   }

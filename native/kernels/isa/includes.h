@@ -8,6 +8,7 @@
 #include <new>
 
 #include "attnkit/additiveAttention.h"
+#include "attnkit/bandwidth.h"
 #include "attnkit/gelu.h"
 #include "attnkit/gemm.h"
 #include "attnkit/layerNorm.h"

@@ -56,6 +56,12 @@ export interface GpuHost {
   readonly renderer: string;
   /** `'headlessgl'`, `'webgl2'`, ... */
   readonly mode: string;
+  /**
+   * Set when the GL context is drawn by a software rasteriser on the CPU (Mesa llvmpipe /
+   * softpipe, SwiftShader, Microsoft Basic Render): what gave it away. The bench times such a gpu
+   * backend at small sizes only.
+   */
+  readonly software?: string | null;
   /** Release the GL context. */
   destroy(): void;
 }
@@ -117,13 +123,23 @@ export function createWebGlHost(lib: GpuJsModule, mode: 'webgl2' | 'webgl' = 'we
   }
   const ctx = (gpu as { context?: { getParameter?: (p: number) => unknown; MAX_TEXTURE_SIZE?: number; RENDERER?: number } }).context;
   const max = ctx?.getParameter && ctx.MAX_TEXTURE_SIZE !== undefined ? Number(ctx.getParameter(ctx.MAX_TEXTURE_SIZE)) : 4096;
-  const renderer = ctx?.getParameter && ctx.RENDERER !== undefined ? String(ctx.getParameter(ctx.RENDERER)) : 'unknown';
+  let renderer = ctx?.getParameter && ctx.RENDERER !== undefined ? String(ctx.getParameter(ctx.RENDERER)) : 'unknown';
+  // The unmasked renderer, where the browser offers it (Chromium does): "SwiftShader", "llvmpipe".
+  try {
+    const c = ctx as { getExtension?: (n: string) => { UNMASKED_RENDERER_WEBGL?: number } | null; getParameter?: (p: number) => unknown } | undefined;
+    const dbg = c?.getExtension?.('WEBGL_debug_renderer_info');
+    if (dbg && dbg.UNMASKED_RENDERER_WEBGL !== undefined && c?.getParameter) renderer = `${renderer} (${String(c.getParameter(dbg.UNMASKED_RENDERER_WEBGL))})`;
+  } catch {
+    // keep the masked renderer
+  }
+  const sw = /swiftshader|llvmpipe|softpipe|software|basic render/i.exec(renderer);
   return {
     lib,
     gpu,
     allowedKernelClasses: mode === 'webgl2' ? ['WebGL2Kernel'] : ['WebGLKernel'],
     maxTextureSize: max,
     renderer,
+    software: sw ? `the renderer says ${sw[0]}` : null,
     mode,
     destroy: () => {
       void gpu.destroy();

@@ -117,6 +117,7 @@ registerBackend({
       renderer: host?.renderer,
       details: {
         mode: host?.mode,
+        ...(host?.software ? { softwareRasteriser: host.software } : {}),
         kernelClass: host?.allowedKernelClasses.join('/'),
         maxTextureSize: host?.maxTextureSize,
         precision: 'single',

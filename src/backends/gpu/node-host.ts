@@ -25,6 +25,41 @@ function req(name: string): unknown {
   return require(name);
 }
 
+/**
+ * Whether the GL driver behind headless-gl is a software rasteriser. headless-gl's RENDERER is
+ * always "ANGLE" and it has no WEBGL_debug_renderer_info, so on Linux look at what the context
+ * loaded into this process: Mesa's swrast_dri.so / kms_swrast_dri.so (llvmpipe or softpipe), a
+ * SwiftShader library, or Mesa's all-in-one libgallium with no GPU device (/dev/dri, /dev/nvidia*)
+ * open. Returns the library that gave it away, or null (also off Linux, where it is not known).
+ */
+function softwareRasteriser(): string | null {
+  if (process.platform !== 'linux') return null;
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const fs = req('fs') as typeof import('fs');
+    const libs = new Set(fs.readFileSync('/proc/self/maps', 'utf8').split('\n').map((l) => l.trim().split(/\s+/)[5]).filter((p): p is string => !!p && p.includes('.so')));
+    for (const p of libs) {
+      const base = p.slice(p.lastIndexOf('/') + 1);
+      if (/swiftshader/i.test(base)) return `${base} (SwiftShader)`;
+      if (/^(kms_)?swrast_dri\.so|llvmpipe/i.test(base)) return `Mesa ${base} (llvmpipe / softpipe)`;
+    }
+    const gallium = [...libs].find((p) => /libgallium/.test(p));
+    if (gallium) {
+      const devices = fs.readdirSync('/proc/self/fd').map((fd) => {
+        try {
+          return fs.readlinkSync(`/proc/self/fd/${fd}`);
+        } catch {
+          return '';
+        }
+      });
+      if (!devices.some((d) => d.startsWith('/dev/dri/') || d.startsWith('/dev/nvidia'))) return `Mesa ${gallium.slice(gallium.lastIndexOf('/') + 1)} with no GPU device open (llvmpipe)`;
+    }
+  } catch {
+    // unknown
+  }
+  return null;
+}
+
 /** Create the headless-gl host, or throw {@link GpuHostUnavailable} saying why and how to fix it. */
 export function createHeadlessGlHost(): GpuHost {
   let glFactory: GlFactory;
@@ -47,7 +82,8 @@ export function createHeadlessGlHost(): GpuHost {
     throw new GpuHostUnavailable(why, display ? `${XVFB}  (or: ${BUILD})` : XVFB);
   }
   const maxTextureSize = Number(probe.getParameter(probe.MAX_TEXTURE_SIZE));
-  const renderer = `${String(probe.getParameter(probe.RENDERER))} / ${String(probe.getParameter(probe.VERSION))}`;
+  const software = softwareRasteriser();
+  const renderer = `${String(probe.getParameter(probe.RENDERER))} / ${String(probe.getParameter(probe.VERSION))}${software ? ` · software rasteriser: ${software}` : ''}`;
   probe.getExtension('STACKGL_destroy_context')?.destroy?.();
 
   let lib: GpuJsModule;
@@ -69,6 +105,7 @@ export function createHeadlessGlHost(): GpuHost {
     allowedKernelClasses: ['HeadlessGLKernel'],
     maxTextureSize,
     renderer,
+    software,
     mode: 'headlessgl',
     destroy: () => {
       void gpu.destroy();

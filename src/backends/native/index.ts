@@ -14,9 +14,9 @@ import { BackendUnavailableError, ValueError, describeType } from '../../errors'
 import { optionsObject } from '../../validate';
 import type { AsyncKernel, Kernel, OpArgs, OpName, OpResults } from '../../kernels';
 import { tolerancesOf } from '../../ops/registry';
-import { forgetFailedLoad, loadAddon, type NativeAddon, type NativeAddonInfo, type NativeAsyncStats, type NativePeak } from './loader';
+import { forgetFailedLoad, loadAddon, type NativeAddon, type NativeAddonInfo, type NativeAsyncStats, type NativeBandwidth, type NativePeak } from './loader';
 
-export type { NativeAddonInfo, NativeAsyncStats, NativePeak } from './loader';
+export type { NativeAddonInfo, NativeAsyncStats, NativeBandwidth, NativePeak } from './loader';
 
 function probe(): Availability {
   const r = loadAddon();
@@ -190,6 +190,52 @@ export function measurePeak(options: { threads?: number; ms?: number } | null = 
     throw new ValueError('options.ms', `expected a number in [1, 60000], received ${typeof ms === 'number' ? ms : describeType(ms)}`);
   }
   return addon().measurePeak({ threads, ms });
+}
+
+/** The options of {@link measureBandwidth}. */
+export interface BandwidthOptions {
+  /** Plain threads to stream on, an integer in [1, 256] (default: the pool's size). */
+  threads?: number;
+  /** Milliseconds per trial, in [1, 60000] (default 200). */
+  ms?: number;
+  /**
+   * The working set of each thread in bytes (its three arrays together), an integer in
+   * [768, 2^34] (default 256 MiB: beyond any last-level cache, so DRAM). 256 KiB per thread
+   * measures a core's L2 on CPUs whose L2 is at least twice that.
+   */
+  bytes?: number;
+  /** Trials, an integer in [1, 100] (default 1); the result is the best one. */
+  trials?: number;
+}
+
+/**
+ * Measure read + write memory bandwidth: each of `threads` plain threads (not the pool) streams
+ * a triad a[i] = b[i] + s·c[i] over its own three arrays (`bytes` per thread together, first
+ * touched by that thread, vectorised at the widest ISA in use) for `ms` per trial; a trial's
+ * figure is every thread's bytes over the trial's wall time. Bytes are counted as STREAM does,
+ * 12 per element (two reads, one write; not the write-allocate read of the destination), the
+ * way the ops' cost models count theirs. The bench measures it at a DRAM-sized and an L2-sized
+ * working set, at the start and end of the run, beside {@link measurePeak}.
+ * @param options - see {@link BandwidthOptions}.
+ * @throws DTypeError when `options` is not an object; ValueError naming `options.threads`,
+ *   `options.ms`, `options.bytes`, `options.trials` (wrong type or out of range) or an unknown key.
+ * @throws RangeError when the arrays cannot be allocated.
+ * @throws BackendUnavailableError when the native addon is not available.
+ */
+export function measureBandwidth(options: BandwidthOptions | null = {}): NativeBandwidth {
+  const o = optionsObject<BandwidthOptions>(options, 'options', ['threads', 'ms', 'bytes', 'trials']);
+  const check = (name: keyof BandwidthOptions, lo: number, hi: number, integer: boolean): void => {
+    const v = o[name];
+    if (v === undefined) return;
+    if (!(typeof v === 'number' && v >= lo && v <= hi && (!integer || Number.isInteger(v)))) {
+      throw new ValueError(`options.${name}`, `expected ${integer ? 'an integer' : 'a number'} in [${lo}, ${hi}], received ${typeof v === 'number' ? v : describeType(v)}`);
+    }
+  };
+  check('threads', 1, 256, true);
+  check('ms', 1, 60000, false);
+  check('bytes', 768, 2 ** 34, true);
+  check('trials', 1, 100, true);
+  return addon().measureBandwidth({ threads: o.threads, ms: o.ms, bytes: o.bytes, trials: o.trials });
 }
 
 /**

@@ -17,6 +17,7 @@ export interface NativeAddon {
   setAsyncLimit(n: number): void;
   lastKernel(): string | null;
   measurePeak(options?: { threads?: number; ms?: number }): NativePeak;
+  measureBandwidth(options?: { threads?: number; ms?: number; bytes?: number; trials?: number }): NativeBandwidth;
   [op: string]: unknown;
 }
 
@@ -58,6 +59,21 @@ export interface NativePeak {
   gflops: number;
   threads: number;
   ms: number;
+  isa: string;
+}
+
+/** Result of the memory bandwidth microbenchmark ({@link measureBandwidth}). */
+export interface NativeBandwidth {
+  /** The best trial's read + write bandwidth, GB/s (1e9 bytes per second; 12 bytes per triad element). */
+  gbps: number;
+  /** Every trial's GB/s, in order. */
+  trials: number[];
+  threads: number;
+  /** The working set each thread streamed over (three arrays together), rounded down to whole 768-byte groups. */
+  bytesPerThread: number;
+  /** Wall time of all trials together. */
+  ms: number;
+  /** The ISA variant of the triad pass. */
   isa: string;
 }
 
