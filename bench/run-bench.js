@@ -119,7 +119,7 @@ async function runBench(opts) {
   const caseFilter = (c) => (!ops || ops.includes(c.op)) && (!shapeFilter || c.shapeText.includes(shapeFilter));
   const cases = servingOnly ? [] : defaultCases({ quick }).filter(caseFilter);
   // A gpu drawn by a software rasteriser is timed at the quick shapes only, except under --full.
-  const swGpu = mode === 'main' && backendsToRun.includes('gpu') ? softwareGpu(facts) : null;
+  const swGpu = mode === 'main' && !servingOnly && backendsToRun.includes('gpu') ? softwareGpu(facts) : null;
   const smallCases = swGpu ? defaultCases({ quick: true }).filter(caseFilter) : [];
   if (swGpu) notes.add(`gpu is a software rasteriser here (${swGpu}): timed at the small (--quick) shapes only, its rows marked 'gpu (software, small)'; attnkit bench --full times it at every shape`);
 

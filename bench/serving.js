@@ -218,7 +218,6 @@ async function load(call, { requests, concurrency }) {
   let next = 0;
   let done = 0;
   let t0 = 0;
-  let probe;
   const all = new Promise((resolve) => {
     const submit = () => {
       const i = next++;
@@ -245,18 +244,20 @@ async function load(call, { requests, concurrency }) {
     for (let j = 0; j < Math.min(concurrency, requests); j++) submit();
   });
   const submitMs = performance.now() - t0;
-  probe = loopGapProbe();
+  const rssAfterSubmit = process.memoryUsage().rss;
+  const probe = loopGapProbe();
   const tEnd = await all;
   const inflightGapMaxMs = probe.stop();
   await sleep(3);
   h.disable();
   const wallMs = tEnd - t0;
+  const rssMiB = Math.max(rssAfterSubmit, process.memoryUsage().rss) / 2 ** 20;
   const s = Array.from(lat).sort((a, b) => a - b);
   return {
     requests, concurrency, wallMs, submitMs,
     throughput: requests / (wallMs / 1e3),
     p50: quantile(s, 0.5), p99: quantile(s, 0.99), max: s[s.length - 1], mean: s.reduce((x, y) => x + y, 0) / s.length,
-    loopDelayMaxMs: h.max / 1e6, loopDelayP99Ms: h.percentile(99) / 1e6, loopDelayMeanMs: h.mean / 1e6, inflightGapMaxMs,
+    loopDelayMaxMs: h.max / 1e6, loopDelayP99Ms: h.percentile(99) / 1e6, loopDelayMeanMs: h.mean / 1e6, inflightGapMaxMs, rssMiB,
     responses, errors,
   };
 }
@@ -413,8 +414,8 @@ async function runServing({ mode = 'main', threads, native = true, peers = true,
 
 /** The figures of a load that a row keeps (not the responses). */
 function stats(r) {
-  const { requests, concurrency, wallMs, submitMs, throughput, p50, p99, max, mean, loopDelayMaxMs, loopDelayP99Ms, loopDelayMeanMs, inflightGapMaxMs } = r;
-  return { requests, concurrency, wallMs, submitMs, throughput, p50, p99, max, mean, loopDelayMaxMs, loopDelayP99Ms, loopDelayMeanMs, inflightGapMaxMs };
+  const { requests, concurrency, wallMs, submitMs, throughput, p50, p99, max, mean, loopDelayMaxMs, loopDelayP99Ms, loopDelayMeanMs, inflightGapMaxMs, rssMiB } = r;
+  return { requests, concurrency, wallMs, submitMs, throughput, p50, p99, max, mean, loopDelayMaxMs, loopDelayP99Ms, loopDelayMeanMs, inflightGapMaxMs, rssMiB };
 }
 
 const METHOD = 'a closed loop of `concurrency` outstanding async requests until `requests` were issued (concurrency = requests: all submitted at once in one synchronous loop, a burst); latency from just before a request\'s call to its resolution (queueing included); throughput = requests / (last resolution - first submission); "1 req ms": median of 7 requests one at a time; "submit ms": the synchronous time of the first submission loop; "loop delay max ms": perf_hooks.monitorEventLoopDelay (1 ms sampling, included) over the whole load, the submission loop included; "in-flight gap ms": the longest stretch without a 1 ms timer running, from the end of the first submission loop to the last resolution; every request of a load has the same inputs: each library\'s first response is checked against attnkit\'s float64 reference (within native\'s tolerance of the op) and every response compared with it; onnxruntime: the fastest of its graphs for one request at a time, the same intra-op thread count';
