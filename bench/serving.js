@@ -26,9 +26,11 @@
 // Latency: performance.now() just before a request's call to just after its Promise resolves (so
 // queueing behind the other requests is in it: in a burst, p50 is about half the burst). Throughput:
 // requests / (last resolution - first submission). Event loop: perf_hooks.monitorEventLoopDelay
-// (1 ms sampling; its figures include the 1 ms) from the end of the first submission loop to the
-// last resolution, and the first submission loop's own synchronous time (it blocks the loop by
-// construction: attnkit parses, checks and copies each request's inputs on the main thread).
+// (1 ms sampling; its figures include the 1 ms) over the whole load, the first submission loop
+// included (it blocks the loop by construction: attnkit parses, checks and copies each request's
+// inputs on the main thread); that loop's own synchronous time; and the longest stretch without a
+// 1 ms timer running from the end of that loop to the last resolution (the "in-flight gap": near
+// 1 ms when the requests run off the main thread).
 // Before each load: one request on each library checked against attnkit's float64 reference, a
 // full GC and 150 ms of idle time. After it: every response compared with the checked one.
 const { monitorEventLoopDelay } = require('perf_hooks');
