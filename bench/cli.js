@@ -39,6 +39,11 @@ ${wrapList(require('../dist/cjs/index.js').OP_NAMES, '  --op a,b          only t
   --full            the whole matrix: every shape on every backend (a software gpu too), sdpa at
                     1 and 2 threads, 1.5 s of timing per row
   --no-peers        leave out onnxruntime-node and tfjs
+  --serving         only the serving-under-load rows (bench/serving.js): 1000 concurrent async
+                    requests of sdpa (DIN-sized), topK (one user, 100k items) and the SASRec block,
+                    attnkit native beside onnxruntime's session.run; throughput, p50/p99/max latency,
+                    event-loop delay (the default run has them too, topK at 200 requests)
+  --no-serving      leave the serving rows out
   --json            print JSON (rows + machine facts) instead of the table
   --markdown        print the table as Markdown (for the README)
   --report FILE     also write an HTML report: per op, a bar chart of the time ratio against the
@@ -62,7 +67,7 @@ function parseArgs(argv) {
     }
     const [k, inline] = a.slice(2).split('=');
     const key = k.replace(/-([a-z])/g, (_, c) => c.toUpperCase());
-    if (['quick', 'full', 'json', 'help', 'noPeers', 'markdown'].includes(key)) opts[key] = true;
+    if (['quick', 'full', 'json', 'help', 'noPeers', 'markdown', 'serving', 'noServing'].includes(key)) opts[key] = true;
     else opts[key] = inline ?? argv[++i];
   }
   return opts;
@@ -148,7 +153,8 @@ async function command(argv) {
     checkFilters(opts, { peers: true });
     const { runBench, printTable } = require('./run-bench.js');
     const result = await runBench(opts);
-    if (!result.rows.some((r) => r.median !== undefined)) {
+    const servingRows = result.serving ? result.serving.rows : [];
+    if (!result.rows.some((r) => r.median !== undefined) && !servingRows.some((r) => r.throughput !== undefined)) {
       process.stderr.write('attnkit bench: nothing was timed (no case matches the filters on an available backend)\n');
       return 1;
     }
@@ -172,7 +178,8 @@ async function command(argv) {
       fs.writeFileSync(opts.saveJson, toJson(result));
     }
     const scenarioFailed = (result.scenarios ?? []).some((s) => !s.withinTolerance);
-    return scenarioFailed || result.rows.some((r) => r.note && (r.note.startsWith('error') || r.note.startsWith('FAILS verify'))) ? 1 : 0;
+    const servingFailed = servingRows.some((r) => r.note && (r.note.startsWith('error') || r.note.startsWith('FAILS')));
+    return scenarioFailed || servingFailed || result.rows.some((r) => r.note && (r.note.startsWith('error') || r.note.startsWith('FAILS verify'))) ? 1 : 0;
   }
   process.stderr.write(`attnkit: unknown command '${cmd}'\n\n${HELP}\n`);
   return 2;

@@ -4,7 +4,8 @@
 // time, GFLOP/s, share of the measured fp32 FMA peak, share of the measured memory bandwidth
 // (memory-bound rows), and the max abs / rel error against reference on the same inputs. The run
 // modes (default, --quick, --full), the per-row time budget and the progress line are in
-// bench/budget.js; the peak and bandwidth in bench/limits.js.
+// bench/budget.js; the peak and bandwidth in bench/limits.js; serving under load (concurrent
+// async requests, attnkit beside onnxruntime-node; --serving runs it alone) in bench/serving.js.
 const ak = require('../dist/cjs/index.js');
 const { defaultCases } = require('./cases.js');
 const { timeInterleaved } = require('./timing.js');
@@ -15,6 +16,7 @@ const { machineFacts } = require('./info.js');
 const { scenarios } = require('./scenarios.js');
 const { measureLimits, newLimits, annotateRows, bandwidthText, BANDWIDTH_RULE } = require('./limits.js');
 const { modeSettings, softwareGpu, timeWithin, Progress, estimateSeconds, estimateScenarioSeconds } = require('./budget.js');
+const { runServing, printServing, estimateServingSeconds } = require('./serving.js');
 
 /** reference is float64 JS: run it only where one call takes well under a second. */
 const REFERENCE_MAX_FLOPS = 4e8;
@@ -102,9 +104,12 @@ async function runBench(opts) {
   const defaultThreads = nativeOk ? ak.getThreads() : null;
 
   // The machine's limits (bench/limits.js): FMA peak and memory bandwidth, at both ends of the run.
+  // --serving: the serving rows alone (at the --full sizes unless --quick); --no-serving: none.
+  const servingOnly = !!opts.serving;
+  const servingMode = quick ? 'quick' : servingOnly || mode === 'full' ? 'full' : 'main';
   const limits = newLimits();
   const { peak, peakTrials } = limits;
-  const measureAll = (when) => nativeOk && measureLimits(limits, when, { threads: defaultThreads, quick, log });
+  const measureAll = (when) => nativeOk && !servingOnly && measureLimits(limits, when, { threads: defaultThreads, quick, log });
   measureAll('start');
 
   const notes = new Set();
@@ -112,9 +117,9 @@ async function runBench(opts) {
   const backendsToRun = available.filter((b) => !backendFilter || backendFilter.includes(b));
   const peersWanted = !opts.noPeers && (!backendFilter || backendFilter.some((b) => b.startsWith('ort') || b.startsWith('tfjs') || b === 'peers'));
   const caseFilter = (c) => (!ops || ops.includes(c.op)) && (!shapeFilter || c.shapeText.includes(shapeFilter));
-  const cases = defaultCases({ quick }).filter(caseFilter);
+  const cases = servingOnly ? [] : defaultCases({ quick }).filter(caseFilter);
   // A gpu drawn by a software rasteriser is timed at the quick shapes only, except under --full.
-  const swGpu = mode === 'main' && backendsToRun.includes('gpu') ? softwareGpu(facts) : null;
+  const swGpu = mode === 'main' && !servingOnly && backendsToRun.includes('gpu') ? softwareGpu(facts) : null;
   const smallCases = swGpu ? defaultCases({ quick: true }).filter(caseFilter) : [];
   if (swGpu) notes.add(`gpu is a software rasteriser here (${swGpu}): timed at the small (--quick) shapes only, its rows marked 'gpu (software, small)'; attnkit bench --full times it at every shape`);
 
@@ -158,7 +163,7 @@ async function runBench(opts) {
   // The scenarios (run after the rows, below): each with every backend it names.
   const scenarioPlan = [];
   const smallScenarios = swGpu ? scenarios({ quick: true }) : null; // a software gpu: the quick sizes
-  for (const [si, scDefault] of scenarios({ quick }).entries()) {
+  for (const [si, scDefault] of (servingOnly ? [] : scenarios({ quick })).entries()) {
     for (const be of backendsToRun) {
       const sc = be === 'gpu' && smallScenarios ? smallScenarios[si] : scDefault;
       if (ops && !ops.includes(sc.op)) continue;
@@ -168,8 +173,14 @@ async function runBench(opts) {
     }
   }
 
+  // Serving under load (bench/serving.js): attnkit's async native calls beside onnxruntime's
+  // session.run, after the scenarios.
+  const servingNative = nativeOk && backendsToRun.includes('native');
+  const servingWanted = !opts.noServing && (servingNative || peersWanted);
+  const servingSteps = servingWanted ? estimateServingSeconds(servingMode, { native: servingNative, peers: peersWanted, ops, shape: shapeFilter }) : [];
+
   const rows = [];
-  const estimates = [...plan.map((p) => estimateSeconds(p, set)), ...scenarioPlan.map((x) => estimateScenarioSeconds(x, set, REFERENCE_MAX_FLOPS))];
+  const estimates = [...plan.map((p) => estimateSeconds(p, set)), ...scenarioPlan.map((x) => estimateScenarioSeconds(x, set, REFERENCE_MAX_FLOPS)), ...servingSteps];
   const progress = new Progress(estimates, { log, extra: nativeOk ? (quick ? 3 : 6) : 0 });
   for (const p of plan) {
     const { c } = p;
@@ -332,6 +343,11 @@ async function runBench(opts) {
     }
   }
 
+  let serving = null;
+  if (servingSteps.length) {
+    serving = await runServing({ mode: servingMode, threads: threadList[0] ?? defaultThreads ?? 2, native: servingNative, peers: peersWanted, ops, shape: shapeFilter, step: (s) => progress.step(s), log });
+  }
+
   // Shares of the peak and of the bandwidth, now that both are measured at both ends of the run.
   measureAll('end');
   annotateRows(rows, limits);
@@ -356,10 +372,17 @@ async function runBench(opts) {
   // Issue #19's targets: attnkit against the best onnxruntime row, 2 threads, same run.
   const targets = judgeTargets(rows, { noWorse });
   if (rows.some((r) => r.note && r.note.startsWith('FAILS verify'))) notes.add('some rows FAIL verify against reference at the backend\'s default tolerance (see their notes)');
-  return { facts, peak, peakTrials, bandwidth: limits.bandwidth, bandwidthTrials: limits.bandwidthTrials, limits: { workingSets: limits.workingSets, l2PerCore: limits.l2PerCore, l2Assumed: limits.l2Assumed, rule: BANDWIDTH_RULE }, rows, scenarios: scenarioResults, targets, notes: [...notes], quick, mode, softwareGpu: swGpu, elapsedS: (performance.now() - progress.t0) / 1e3, flopsNote: 'flop and byte counts per op are written down in each op descriptor (src/ops/<op>.ts, cost); sdpa counts 2·B·H·(D+Dv) per visible (query, key) pair, so causal rows count only the visible half' };
+  return { facts, peak, peakTrials, bandwidth: limits.bandwidth, bandwidthTrials: limits.bandwidthTrials, limits: { workingSets: limits.workingSets, l2PerCore: limits.l2PerCore, l2Assumed: limits.l2Assumed, rule: BANDWIDTH_RULE }, rows, scenarios: scenarioResults, serving, targets, notes: [...notes], quick, mode, softwareGpu: swGpu, elapsedS: (performance.now() - progress.t0) / 1e3, flopsNote: 'flop and byte counts per op are written down in each op descriptor (src/ops/<op>.ts, cost); sdpa counts 2·B·H·(D+Dv) per visible (query, key) pair, so causal rows count only the visible half' };
 }
 
 function printTable(result, out = process.stdout, { markdown = false } = {}) {
+  if (!result.rows.length && result.serving) {
+    // --serving: the serving table alone.
+    const f = result.facts;
+    out.write(`attnkit ${f.versions.attnkit} · ${f.cpu} · ${f.cores} cores · node ${f.versions.node} · native: ${f.native ?? 'unavailable'}\n`);
+    printServing(result.serving, out, { markdown });
+    return;
+  }
   const head = ['op', 'shape', 'backend', 'thr', 'median ms', '±IQR', 'GFLOP/s', '%peak', 'GB/s', '%bw', 'max abs err', 'max rel err', 'xORT', 'xtfjs-wasm', 'xtfjs-cpu', 'note'];
   const body = result.rows.map((r) => [
     r.op, r.shape, r.backend, r.threads ?? '', fmt(r.median), r.spreadPct !== undefined ? `${r.spreadPct.toFixed(1)}%` : '', fmt(r.gflops), r.peakPct !== undefined ? `${r.peakPct.toFixed(0)}%` : '', fmt(r.gbps), r.bwPct !== undefined ? `${r.bwPct.toFixed(0)}% ${r.bwLevel}` : '',
@@ -381,6 +404,7 @@ function printTable(result, out = process.stdout, { markdown = false } = {}) {
     out.write(`scenario: ${sc.label} on ${sc.backend}${sc.threads ? ` (${sc.threads} thr)` : ''}: ${sc.baseLabel} ${fmt(sc.baseMs)} ms, ${sc.variantLabel} ${fmt(sc.variantMs)} ms: ${t}: ${sc.met ? 'met' : 'NOT met'}); max abs error ${fmt(sc.maxAbs)} (${sc.withinTolerance ? 'within' : 'OUTSIDE'} tolerance)\n`);
   }
   printPeerSummary(result, out, fmt);
+  printServing(result.serving, out, { markdown });
   for (const n of result.notes) out.write(`note: ${n}\n`);
 }
 

@@ -153,4 +153,4 @@ function scenarios({ quick = false } = {}) {
   ];
 }
 
-module.exports = { scenarios };
+module.exports = { scenarios, layerParams, rnd };

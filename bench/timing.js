@@ -103,4 +103,4 @@ async function timeInterleaved(contenders, { rounds = 5, maxTime = 1, minSamples
   });
 }
 
-module.exports = { time, timeInterleaved, quantile };
+module.exports = { time, timeInterleaved, quantile, settle };

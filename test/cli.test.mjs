@@ -56,6 +56,32 @@ test('bench --quick --json gives timed rows with GFLOP/s and errors; --report wr
   assert.match(html, /GFLOP\/s/);
 });
 
+test('bench --serving: only the serving rows (concurrent async requests, attnkit native beside onnxruntime), each checked; --no-serving leaves them out', () => {
+  const r = cli(['bench', '--serving', '--quick', '--op', 'transformerEncoderLayer', '--json']);
+  assert.is(r.status, 0, r.stderr.slice(-2000));
+  const res = JSON.parse(r.stdout);
+  assert.is(res.rows.length, 0, 'no op rows under --serving');
+  const rows = res.serving.rows;
+  const native = rows.find((x) => x.library === 'attnkit');
+  assert.ok(native, `an attnkit row (notes: ${res.serving.notes.join('; ')})`);
+  assert.ok(rows.some((x) => x.library === 'onnxruntime'), `an onnxruntime row (notes: ${res.serving.notes.join('; ')})`);
+  for (const x of rows) {
+    assert.is(x.op, 'transformerEncoderLayer');
+    assert.not.ok(x.note && /^(error|FAILS)/.test(x.note), `${x.library}: ${x.note}`);
+    assert.ok(x.throughput > 0 && x.requests === 100 && x.concurrency === 100, `${x.library}: ${x.requests} requests at ${x.concurrency}, ${x.throughput} req/s`);
+    assert.ok(x.p50 > 0 && x.p50 <= x.p99 && x.p99 <= x.max, `${x.library}: p50 ${x.p50} <= p99 ${x.p99} <= max ${x.max}`);
+    assert.ok(x.loopDelayMaxMs > 0 && x.inflightGapMaxMs > 0, `${x.library}: event-loop figures`);
+  }
+  const table = cli(['bench', '--serving', '--quick', '--op', 'sdpa', '--backend', 'native']);
+  assert.is(table.status, 0, table.stderr.slice(-2000));
+  assert.match(table.stdout, /serving under load \(\d+ thread\(s\) for both libraries\):\nworkload\s+library\s+concurrency\s+requests\s+req\/s\s+p50 ms\s+p99 ms\s+max ms/);
+  assert.match(table.stdout, /sdpa DIN-sized \(256,1,1,50,32\)\s+attnkit native\s+100\s+100\s+\d+/);
+  assert.not.match(table.stdout, /\sonnxruntime ort-/, '--backend native leaves out the peers');
+  const none = cli(['bench', '--quick', '--op', 'softmax', '--backend', 'native', '--no-peers', '--no-serving', '--json']);
+  assert.is(none.status, 0, none.stderr.slice(-2000));
+  assert.is(JSON.parse(none.stdout).serving, null);
+});
+
 test('verify and bench: an unknown op or backend is a usage error (exit 2, the valid names); a named backend that is unavailable fails with its reason', () => {
   for (const cmd of ['verify', 'bench']) {
     const op = cli([cmd, '--quick', '--op', 'sdpaa', '--no-peers']);
