@@ -327,7 +327,7 @@ async function runBench(opts) {
         const m = sc.make(be);
         const chk = m.check();
         const d = { backend: be };
-        const [tb, tv] = await timeInterleaved([{ fn: () => m.base(d) }, { fn: () => m.variant(d) }], { rounds: set.rounds, maxTime: set.scenarioTime, minSamples: set.duelMinSamples });
+        const [tb, tv] = await timeInterleaved([{ fn: () => m.base(d) }, { fn: () => m.variant(d) }], { rounds: set.scenarioRounds, maxTime: set.scenarioTime, minSamples: set.duelMinSamples });
         const ratio = sc.target.kind === 'speedup' ? tb.median / tv.median : tv.median / tb.median;
         const met = sc.target.kind === 'speedup' ? ratio >= sc.target.value : ratio <= sc.target.value;
         const targetText = sc.target.kind === 'speedup' ? `${ratio.toFixed(2)}x faster than ${sc.baseLabel} (target >= ${sc.target.value}x` : `${ratio.toFixed(2)}x the time of ${sc.baseLabel} (target <= ${sc.target.value}x`;
