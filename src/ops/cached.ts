@@ -11,6 +11,7 @@
  * @module
  */
 import type { DispatchOptions } from '../dispatch';
+import { ValueError } from '../errors';
 import type { KvCache } from '../kvCache';
 import type { MaskLike, Tensor, TensorLike } from '../tensor';
 import type { Strided } from '../kernels';
@@ -19,6 +20,33 @@ import { layerNorm, layerNormAsync } from './layerNorm';
 import { linear, linearAsync } from './linear';
 import { sdpa, sdpaAsync, type AttentionOutput, type SdpaOptions } from './sdpa';
 import type { CausalOption, WindowOption } from './attentionLimits';
+import { optionsFor, readOption, type OpDescriptor } from './descriptor';
+
+/**
+ * The start of an op call over a cache: the checked options `o`, the cache (null when there is
+ * none: the op's usual path), `keyLengths` refused (the cache's lengths are the key lengths), and
+ * `rest`: every option but `own` (which the cache path reads itself), for the op's usual checks
+ * over the new tokens.
+ */
+export function cacheOptions<O extends object>(d: Pick<OpDescriptor, 'options'>, options: unknown, own: readonly string[]): { o: Record<string, unknown>; cache: KvCache; rest: O } | null {
+  const o = optionsFor<Record<string, unknown>>(d, options) as Record<string, unknown>;
+  const cache = readOption(d, o, 'cache') as KvCache | null;
+  if (!cache) return null;
+  if (o.keyLengths !== undefined && o.keyLengths !== null) throw new ValueError('options.keyLengths', "not with options.cache: the cache's lengths are the key lengths");
+  const rest: Record<string, unknown> = {};
+  for (const k of Object.keys(d.options)) if (!own.includes(k) && k !== 'cache' && k !== 'appendCounts' && o[k] !== undefined) rest[k] = o[k];
+  return { o, cache, rest: rest as O };
+}
+
+/**
+ * A window without causal is aligned bottom-right by sdpa (position `lengths - T + i`), which is
+ * the cache's position of new token i only when every row appends all T tokens: refused otherwise.
+ */
+export function expectWindowAligned(window: unknown, causal: boolean, appendCounts: Int32Array | null, T: number): void {
+  if (window && !causal && appendCounts && appendCounts.some((n) => n !== T)) {
+    throw new ValueError('options.window', 'with options.cache and without causal, every batch row must append all T tokens (appendCounts[b] == T)');
+  }
+}
 
 /** One public-op call of a composite, in its sync and async forms. */
 export interface Step {

@@ -14,7 +14,7 @@ import { defineOp, tensor, optionsFor, readOption, tensorParam, type OpCase, typ
 import { ATTENTION_OPTIONS, visiblePairs, wrapAttention, type AttentionOutput, type SdpaOptions, type WithExtras } from './sdpa';
 import { attentionLimits, type CausalOption, type WindowOption } from './attentionLimits';
 import { expectCacheFits, expectRoom, type KvCache } from '../kvCache';
-import { cachedAttention, drive, driveAsync, type Steps } from './cached';
+import { cachedAttention, cacheOptions, drive, driveAsync, expectWindowAligned, type Steps } from './cached';
 
 /** Projection weights of {@link multiHeadAttention} (x·W layout: `[in, out]`); biases optional. */
 export interface MultiHeadAttentionParams {
@@ -126,23 +126,17 @@ function prepareMha(query: TensorLike, key: TensorLike, value: TensorLike, param
   return { op: 'multiHeadAttention', args, layout, wrap: (r) => wrapAttention(r, [B, L, Eo], target, [B, Hq, L], returnWeights || returnLse) };
 }
 
-/** Options the cache path reads itself (the rest go through prepareMha's checks). */
-const CACHE_OWN = ['cache', 'appendCounts', 'mask', 'bias', 'keyLengths'];
-
 /**
  * The cache path's checks, all before anything is appended: null without `options.cache`, else the
  * composite to run with the dispatch options.
  */
 function prepareCachedMha(query: TensorLike, key: TensorLike, value: TensorLike, params: MultiHeadAttentionParams, options: MultiHeadAttentionOptions): ((d?: DispatchOptions) => Steps<Tensor | AttentionOutput>) | null {
-  const d = multiHeadAttentionOp;
-  const o = optionsFor<MultiHeadAttentionOptions>(d, options);
-  const cache = readOption(d, o, 'cache') as KvCache | null;
-  if (!cache) return null;
-  if (o.keyLengths !== undefined && o.keyLengths !== null) throw new ValueError('options.keyLengths', 'not with options.cache: the cache\'s lengths are the key lengths');
-  const rest: Record<string, unknown> = {};
-  for (const k of Object.keys(d.options)) if (!CACHE_OWN.includes(k) && (o as Record<string, unknown>)[k] !== undefined) rest[k] = (o as Record<string, unknown>)[k];
+  // mask and bias are over [B,Hq,L,capacity]: the cache path reads them itself.
+  const c = cacheOptions<MultiHeadAttentionOptions>(multiHeadAttentionOp, options, ['mask', 'bias', 'keyLengths']);
+  if (!c) return null;
+  const { o, cache } = c;
   // Shapes, params, heads and the scalar options: prepareMha's checks, over the new tokens.
-  const a = prepareMha(query, key, value, params, rest as unknown as MultiHeadAttentionOptions).args;
+  const a = prepareMha(query, key, value, params, c.rest).args;
   const { B, L, S: T, Hq, Hkv, D, Dv } = a;
   expectCacheFits(cache, 'options.cache', B, Hkv, D, Dv);
   const C = cache.capacity;
@@ -152,11 +146,7 @@ function prepareCachedMha(query: TensorLike, key: TensorLike, value: TensorLike,
   weightsFit(a.returnWeights, B * Hq * L * C, '[B,Hq,L,capacity]');
   const appendCounts = optionalLengths(o.appendCounts, 'options.appendCounts', B, T);
   expectRoom(cache, appendCounts, T, appendCounts ? 'options.appendCounts' : 'key');
-  // A window without causal is aligned bottom-right by sdpa (position lengths - L + i), which is
-  // the cache's position of query i only when every row appends all of its tokens.
-  if (o.window && (o.causal === undefined || o.causal === false) && appendCounts && appendCounts.some((n) => n !== T)) {
-    throw new ValueError('options.window', 'with options.cache and without causal, every batch row must append all T tokens (appendCounts[b] == T)');
-  }
+  expectWindowAligned(o.window, o.causal !== undefined && o.causal !== false, appendCounts, T);
   const args = {
     query: a.query, key: a.key, value: a.value, B, L, T, E: a.E, Ek: a.Ek, Ev: a.Ev, Hq, Hkv, D, Dv, Eo: a.Eo,
     wq: a.wq, bq: a.bq, wk: a.wk, bk: a.bk, wv: a.wv, bv: a.bv, wo: a.wo, bo: a.bo,

@@ -15,7 +15,7 @@ import { defineOp, tensor, optionsFor, readOption, tensorParam, type OpCase, typ
 import { multiHeadAttentionOp } from './multiHeadAttention';
 import { attentionLimits, type WindowOption } from './attentionLimits';
 import { expectCacheFits, expectRoom, type KvCache } from '../kvCache';
-import { cachedEncoder, drive, driveAsync, type Steps } from './cached';
+import { cachedEncoder, cacheOptions, drive, driveAsync, expectWindowAligned, type Steps } from './cached';
 
 /** Parameters of {@link transformerEncoderLayer} (x·W layout; biases, gamma and beta optional). */
 export interface TransformerEncoderLayerParams {
@@ -108,23 +108,15 @@ function prepareEncoder(x: TensorLike, params: TransformerEncoderLayerParams, op
  * composite to run with the dispatch options.
  */
 function prepareCachedEncoder(x: TensorLike, params: TransformerEncoderLayerParams, options: TransformerEncoderLayerOptions): ((d?: DispatchOptions) => Steps<Tensor>) | null {
-  const d = transformerEncoderLayerOp;
-  const o = optionsFor<TransformerEncoderLayerOptions>(d, options);
-  const cache = readOption(d, o, 'cache') as KvCache | null;
-  if (!cache) return null;
-  if (o.keyLengths !== undefined && o.keyLengths !== null) throw new ValueError('options.keyLengths', 'not with options.cache: the cache\'s lengths are the key lengths');
-  const rest: Record<string, unknown> = {};
-  for (const k of Object.keys(d.options)) if (k !== 'cache' && k !== 'appendCounts' && (o as Record<string, unknown>)[k] !== undefined) rest[k] = (o as Record<string, unknown>)[k];
-  const a = prepareEncoder(x, params, rest as unknown as TransformerEncoderLayerOptions).args;
+  const c = cacheOptions<TransformerEncoderLayerOptions>(transformerEncoderLayerOp, options, []);
+  if (!c) return null;
+  const { o, cache } = c;
+  const a = prepareEncoder(x, params, c.rest).args;
   expectCacheFits(cache, 'options.cache', a.B, a.H, a.D, a.D);
   const appendCounts = optionalLengths(o.appendCounts, 'options.appendCounts', a.B, a.L);
   expectRoom(cache, appendCounts, a.L, appendCounts ? 'options.appendCounts' : 'x');
   const window = (o.window ?? null) as WindowOption | null;
-  // A window without causal is aligned bottom-right by sdpa (position lengths - T + i), which is the
-  // cache's position of new token i only when every row appends all T tokens.
-  if (window && !a.causal && appendCounts && appendCounts.some((n) => n !== a.L)) {
-    throw new ValueError('options.window', 'with options.cache and without causal, every batch row must append all T tokens (appendCounts[b] == T)');
-  }
+  expectWindowAligned(window, a.causal, appendCounts, a.L);
   return (dispatch) =>
     cachedEncoder({
       x: a.x, B: a.B, T: a.L, E: a.E, H: a.H, F: a.F,

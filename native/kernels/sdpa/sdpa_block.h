@@ -121,6 +121,13 @@ inline void qk_group_band(int rv0, int rv1, const float* qt, int64_t D, const fl
   }
 }
 
+/// The first row vector of a block whose rows start at ib that can see key j under the upper limit
+/// (causal / right window: row i sees j iff i >= j - hi_off); unclamped, >= 0.
+inline int64_t first_seeing_row_vector(int64_t j, int64_t ib, int64_t hi_off) {
+  const int64_t need = (j - hi_off) - (ib + W - 1);  // rv*W >= need
+  return need > 0 ? (need + W - 1) / W : 0;
+}
+
 /// St[c][r] = Σ_d Qt[d][r] · K[j0+c][d] for c < nc (rows of St past nc up to the next NJ multiple
 /// are scratch). `causal_first` = the first key index (relative to the block's rows) a row vector
 /// can see is rv*W + W - 1 + off_rel: row vectors wholly before a key group are skipped.
@@ -130,12 +137,8 @@ inline void qk_tile(const float* qt, int64_t D, const float* kb, int64_t k_sj, i
   for (int c0 = 0; c0 < nc; c0 += NJ) {
     const float* kp[NJ];
     for (int t = 0; t < NJ; ++t) kp[t] = (c0 + t < nc) ? kb + (j0 + c0 + t) * k_sj : zero;
-    int rv0 = 0;
-    if (causal) {
-      // Row vector rv sees key j iff i0 + rv*W + W - 1 >= j - off; the group's first key decides.
-      const int64_t need = (j0 + c0 - off) - (i0 + W - 1);  // rv*W >= need
-      if (need > 0) rv0 = static_cast<int>(imin(RV - 1, (need + W - 1) / W));
-    }
+    // The group's first key decides which row vectors see none of it.
+    const int rv0 = causal ? static_cast<int>(imin(RV - 1, first_seeing_row_vector(j0 + c0, i0, off))) : 0;
     float* stc = st + c0 * BR;
     const int nv = static_cast<int>(imin(NJ, nc - c0));
     if constexpr (FUSE) {
@@ -145,20 +148,17 @@ inline void qk_tile(const float* qt, int64_t D, const float* kb, int64_t k_sj, i
         c.jg = j0 + c0;
         // Row vectors that see none of the group's keys are skipped: rv sees key j iff its last
         // row >= j - hi_off (causal) and its first row <= j - lo_off (left window).
-        int rv0 = 0, rv1 = RV;
-        if (c.hi) {
-          const int64_t need = (c.jg - c.hi_off) - (c.ib + W - 1);  // rv*W >= need
-          if (need > 0) rv0 = static_cast<int>(imin(RV, (need + W - 1) / W));
-        }
+        const int first = c.hi ? static_cast<int>(imin(RV, first_seeing_row_vector(c.jg, c.ib, c.hi_off))) : 0;
+        int end = RV;
         if (c.lo) {
           const int64_t last = (c.jg + nv - 1 - c.lo_off) - c.ib;  // rv*W <= last
-          rv1 = last < 0 ? 0 : static_cast<int>(imin(RV, last / W + 1));
+          end = last < 0 ? 0 : static_cast<int>(imin(RV, last / W + 1));
         }
-        if (rv0 >= rv1) {  // nothing visible: the whole group is -Inf
+        if (first >= end) {  // nothing visible: the whole group is -Inf
           for (int t = 0; t < NJ; ++t)
             for (int r = 0; r < RV; ++r) V::store(stc + t * BR + r * W, V::set1(ninf()));
         } else {
-          qk_group_band(rv0, rv1, qt, D, kp, stc, scale, nv, mx, nf, &c);
+          qk_group_band(first, end, qt, D, kp, stc, scale, nv, mx, nf, &c);
         }
       } else {
         qk_group<0, true>(qt, D, kp, stc, scale, nv, mx, nf);
@@ -335,7 +335,7 @@ inline bool softmax_tile(const SdpaParams& p, const Geo& g, int64_t i0, int64_t 
     const int64_t j = j0 + c;
     for (int r = 0; r < RV; ++r) {
       V::F x = V::mul(V::load(st + c * BR + r * W), scale);
-      if (capped) x = V::mul(cap, vtanh(V::div(x, cap)));
+      if (capped) x = vsoftcap(x, cap);
       const int64_t ib = i0 + r * W;
       uint32_t ex = 0;
       if (need_causal) {

@@ -81,14 +81,17 @@ inline int64_t row_start(const SdpaParams&, const Geo& g, int64_t i) {
   return g.lower ? imax(0, i + g.lo_off) : 0;
 }
 
+/// The soft-capped logit c·tanh(x / c) (every path applies it through this one function).
+inline V::F vsoftcap(V::F x, V::F c) { return V::mul(c, vtanh(V::div(x, c))); }
+
 /// logit = softcap·tanh(x / softcap) for the n logits at s (in place).
 inline void softcap_row(float* s, int64_t n, float cap) {
   const V::F c = V::set1(cap);
   int64_t t = 0;
-  for (; t + W <= n; t += W) V::store(s + t, V::mul(c, vtanh(V::div(V::load(s + t), c))));
+  for (; t + W <= n; t += W) V::store(s + t, vsoftcap(V::load(s + t), c));
   if (t < n) {
     const int rem = static_cast<int>(n - t);
-    V::storep(s + t, V::mul(c, vtanh(V::div(V::loadp(s + t, rem), c))), rem);
+    V::storep(s + t, vsoftcap(V::loadp(s + t, rem), c), rem);
   }
 }
 

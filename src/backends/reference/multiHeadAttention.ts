@@ -1,36 +1,13 @@
 /**
  * Reference multi-head attention, composed from the reference linear and sdpa kernels, so it is
- * exactly "project, split heads, attend, merge heads, project".
+ * exactly "project, attend per head, project": the `[B,T,H*X]` projections are sdpa's `'blhd'`
+ * layout, so the heads are read (and the output written) in place, with no split or merge copies.
  *
  * @module
  */
 import type { AttentionResult, MultiHeadAttentionArgs, RowFilter } from '../../kernels';
 import { linearReference } from './linear';
 import { sdpaReference } from './sdpa';
-
-/** Copy between `[B,T,H*X]` (token-major) and `[B,H,T,X]` (head-major), either way. */
-function permuteHeads(x: Float32Array, B: number, T: number, H: number, X: number, toHeadMajor: boolean): Float32Array {
-  const out = new Float32Array(B * H * T * X);
-  for (let b = 0; b < B; b++)
-    for (let t = 0; t < T; t++)
-      for (let h = 0; h < H; h++)
-        for (let d = 0; d < X; d++) {
-          const token = ((b * T + t) * H + h) * X + d, head = ((b * H + h) * T + t) * X + d;
-          if (toHeadMajor) out[head] = x[token];
-          else out[token] = x[head];
-        }
-  return out;
-}
-
-/** `[B,T,H*X]` (token-major) to `[B,H,T,X]` (head-major). */
-export function splitHeads(x: Float32Array, B: number, T: number, H: number, X: number): Float32Array {
-  return permuteHeads(x, B, T, H, X, true);
-}
-
-/** `[B,H,T,X]` back to `[B,T,H*X]`. */
-export function mergeHeads(x: Float32Array, B: number, T: number, H: number, X: number): Float32Array {
-  return permuteHeads(x, B, T, H, X, false);
-}
 
 /** multiHeadAttention; `rows` flags (b,i) query rows of the `B*L` row space. */
 export function multiHeadAttentionReference(a: MultiHeadAttentionArgs, rows: RowFilter = null): AttentionResult {
@@ -45,17 +22,15 @@ export function multiHeadAttentionReference(a: MultiHeadAttentionArgs, rows: Row
   }
   const att = sdpaReference(
     {
-      q: splitHeads(q, B, L, Hq, D),
-      k: splitHeads(k, B, S, Hkv, D),
-      v: splitHeads(v, B, S, Hkv, Dv),
+      q, k, v,
       B, Hq, Hkv, L, S, D, Dv,
       scale: a.scale, causal: a.causal, offsets: a.offsets, windowLeft: a.windowLeft, windowRight: a.windowRight, softcap: a.softcap,
       mask: a.mask, bias: a.bias, keyLengths: a.keyLengths,
-      returnWeights: a.returnWeights, returnLse: a.returnLse, returnLogits: false, layout: 'bhld',
+      returnWeights: a.returnWeights, returnLse: a.returnLse, returnLogits: false, layout: 'blhd',
     },
     headRows,
   );
-  const merged = mergeHeads(att.output, B, L, Hq, Dv);
-  const output = linearReference({ x: merged, rows: B * L, inDim: Hq * Dv, outDim: Eo, w: a.wo, b: a.bo }, rows);
+  // att.output is [B,L,Hq,Dv]: the [B*L, Hq*Dv] rows of the output projection.
+  const output = linearReference({ x: att.output, rows: B * L, inDim: Hq * Dv, outDim: Eo, w: a.wo, b: a.bo }, rows);
   return { ...att, output };
 }
