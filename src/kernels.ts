@@ -17,6 +17,48 @@ export interface Strided<T> {
   readonly strides: readonly number[];
 }
 
+/**
+ * Element type of a float tensor: IEEE binary32, IEEE binary16 (`float16`), or bfloat16 (the top
+ * 16 bits of a binary32).
+ */
+export type DType = 'float32' | 'float16' | 'bfloat16';
+
+/** The half-precision element types. */
+export type HalfDType = 'float16' | 'bfloat16';
+
+/**
+ * A float operand as kernels receive it: a Float32Array for float32, the raw 16-bit patterns in a
+ * Uint16Array for float16 and bfloat16 (which of the two is said by the args' `dtypes`).
+ */
+export type FloatData = Float32Array | Uint16Array;
+
+/**
+ * The element types of an args object's half-precision operands, by field name (`{ k: 'bfloat16',
+ * v: 'bfloat16' }`), carried in the object's optional `dtypes` field; a float field not named is
+ * float32. Nested parameter objects (a dense layer) carry their own `dtypes`. A strided operand
+ * (a bias) named here has a Uint16Array `data`. The native binding reads the same field
+ * (`Args::dtype_of`). Backends without a half kernel for an op widen its half fields first
+ * (`widenArgs`, src/half.ts): exact, since every half value is a float32 value.
+ */
+export type DTypes = Readonly<Partial<Record<string, HalfDType>>>;
+
+/**
+ * `T` as a backend sees it after `widenArgs` (src/half.ts): every float operand a Float32Array
+ * (nested dense layers too) and no `dtypes`. The kernels of backends that compute from float32
+ * arrays (reference, gpu) take their args in this form; the dispatcher widens for them.
+ */
+export type Widened<T> = {
+  readonly [K in keyof T]: T[K] extends FloatData
+    ? Float32Array
+    : T[K] extends FloatData | null
+      ? Float32Array | null
+      : T[K] extends Strided<FloatData> | null
+        ? Strided<Float32Array> | null
+        : T[K] extends readonly DenseLayer[]
+          ? readonly Widened<DenseLayer>[]
+          : T[K];
+};
+
 /** Names of the ops that backends implement (the keys of {@link OpArgs}). */
 export type OpName = keyof OpArgs;
 
@@ -59,9 +101,9 @@ export interface AttentionLimits {
  * Row space: `B*Hq*L` rows `(b,h,i)`.
  */
 export interface SdpaArgs extends AttentionLimits {
-  readonly q: Float32Array;
-  readonly k: Float32Array;
-  readonly v: Float32Array;
+  readonly q: FloatData;
+  readonly k: FloatData;
+  readonly v: FloatData;
   readonly B: number;
   readonly Hq: number;
   readonly Hkv: number;
@@ -71,7 +113,7 @@ export interface SdpaArgs extends AttentionLimits {
   readonly Dv: number;
   readonly scale: number;
   readonly mask: Strided<Uint8Array> | null;
-  readonly bias: Strided<Float32Array> | null;
+  readonly bias: Strided<FloatData> | null;
   readonly keyLengths: Int32Array | null;
   readonly returnWeights: boolean;
   readonly returnLse: boolean;
@@ -85,6 +127,8 @@ export interface SdpaArgs extends AttentionLimits {
    * returns another array has it copied in by the op.
    */
   readonly out?: Float32Array | null;
+  /** The element types of the half-precision operands (see {@link DTypes}); absent: all float32. */
+  readonly dtypes?: DTypes;
 }
 
 /** Result of attention kernels: output, and weights / lse when asked for. */
@@ -103,9 +147,9 @@ export interface AttentionResult {
  * `[B,Hq,L,S]`, lse `[B,Hq,L]`. Row space: `B*L` rows `(b,i)`.
  */
 export interface MultiHeadAttentionArgs extends AttentionLimits {
-  readonly query: Float32Array;
-  readonly key: Float32Array;
-  readonly value: Float32Array;
+  readonly query: FloatData;
+  readonly key: FloatData;
+  readonly value: FloatData;
   readonly selfAttention: boolean;
   readonly B: number;
   readonly L: number;
@@ -118,20 +162,22 @@ export interface MultiHeadAttentionArgs extends AttentionLimits {
   readonly D: number;
   readonly Dv: number;
   readonly Eo: number;
-  readonly wq: Float32Array;
-  readonly bq: Float32Array | null;
-  readonly wk: Float32Array;
-  readonly bk: Float32Array | null;
-  readonly wv: Float32Array;
-  readonly bv: Float32Array | null;
-  readonly wo: Float32Array;
-  readonly bo: Float32Array | null;
+  readonly wq: FloatData;
+  readonly bq: FloatData | null;
+  readonly wk: FloatData;
+  readonly bk: FloatData | null;
+  readonly wv: FloatData;
+  readonly bv: FloatData | null;
+  readonly wo: FloatData;
+  readonly bo: FloatData | null;
   readonly scale: number;
   readonly mask: Strided<Uint8Array> | null;
-  readonly bias: Strided<Float32Array> | null;
+  readonly bias: Strided<FloatData> | null;
   readonly keyLengths: Int32Array | null;
   readonly returnWeights: boolean;
   readonly returnLse: boolean;
+  /** The element types of the half-precision operands (see {@link DTypes}); absent: all float32. */
+  readonly dtypes?: DTypes;
 }
 
 /**
@@ -141,9 +187,9 @@ export interface MultiHeadAttentionArgs extends AttentionLimits {
  * empty-row rules as sdpa. Row space: `B*L` rows.
  */
 export interface AdditiveAttentionArgs {
-  readonly query: Float32Array | null;
-  readonly keys: Float32Array;
-  readonly values: Float32Array;
+  readonly query: FloatData | null;
+  readonly keys: FloatData;
+  readonly values: FloatData;
   readonly B: number;
   readonly L: number;
   readonly S: number;
@@ -151,23 +197,27 @@ export interface AdditiveAttentionArgs {
   readonly Dk: number;
   readonly Dv: number;
   readonly A: number;
-  readonly wq: Float32Array | null;
-  readonly wk: Float32Array;
-  readonly b: Float32Array;
-  readonly v: Float32Array;
+  readonly wq: FloatData | null;
+  readonly wk: FloatData;
+  readonly b: FloatData;
+  readonly v: FloatData;
   readonly mask: Strided<Uint8Array> | null;
   readonly keyLengths: Int32Array | null;
   readonly returnWeights: boolean;
+  /** The element types of the half-precision operands (see {@link DTypes}); absent: all float32. */
+  readonly dtypes?: DTypes;
 }
 
 /** One dense layer of the DIN activation unit: `w [inDim,outDim]`, `b [outDim]`, PReLU slope `alpha`. */
 export interface DenseLayer {
-  readonly w: Float32Array;
-  readonly b: Float32Array;
+  readonly w: FloatData;
+  readonly b: FloatData;
   readonly inDim: number;
   readonly outDim: number;
   /** PReLU slope per output unit (`[outDim]`), or null when the activation is not prelu. */
-  readonly alpha: Float32Array | null;
+  readonly alpha: FloatData | null;
+  /** The element types of the half-precision operands (see {@link DTypes}); absent: all float32. */
+  readonly dtypes?: DTypes;
 }
 
 /**
@@ -178,8 +228,8 @@ export interface DenseLayer {
  * weights `[B,S]`. Row space: `B` rows.
  */
 export interface TargetAttentionArgs {
-  readonly target: Float32Array;
-  readonly history: Float32Array;
+  readonly target: FloatData;
+  readonly history: FloatData;
   readonly B: number;
   readonly S: number;
   readonly D: number;
@@ -188,6 +238,8 @@ export interface TargetAttentionArgs {
   readonly normalize: 'none' | 'softmax';
   readonly keyLengths: Int32Array | null;
   readonly returnWeights: boolean;
+  /** The element types of the half-precision operands (see {@link DTypes}); absent: all float32. */
+  readonly dtypes?: DTypes;
 }
 
 /** Result of targetAttention and additiveAttention. */
@@ -202,33 +254,35 @@ export interface PoolResult {
  * x = x + ffn(norm2(x))`. `ffn(x) = act(x·w1 + b1)·w2 + b2`. Output `[B,L,E]`. Row space: `B*L`.
  */
 export interface TransformerEncoderLayerArgs extends AttentionLimits {
-  readonly x: Float32Array;
+  readonly x: FloatData;
   readonly B: number;
   readonly L: number;
   readonly E: number;
   readonly H: number;
   readonly D: number;
   readonly F: number;
-  readonly wq: Float32Array;
-  readonly bq: Float32Array | null;
-  readonly wk: Float32Array;
-  readonly bk: Float32Array | null;
-  readonly wv: Float32Array;
-  readonly bv: Float32Array | null;
-  readonly wo: Float32Array;
-  readonly bo: Float32Array | null;
-  readonly gamma1: Float32Array | null;
-  readonly beta1: Float32Array | null;
-  readonly w1: Float32Array;
-  readonly b1: Float32Array | null;
-  readonly w2: Float32Array;
-  readonly b2: Float32Array | null;
-  readonly gamma2: Float32Array | null;
-  readonly beta2: Float32Array | null;
+  readonly wq: FloatData;
+  readonly bq: FloatData | null;
+  readonly wk: FloatData;
+  readonly bk: FloatData | null;
+  readonly wv: FloatData;
+  readonly bv: FloatData | null;
+  readonly wo: FloatData;
+  readonly bo: FloatData | null;
+  readonly gamma1: FloatData | null;
+  readonly beta1: FloatData | null;
+  readonly w1: FloatData;
+  readonly b1: FloatData | null;
+  readonly w2: FloatData;
+  readonly b2: FloatData | null;
+  readonly gamma2: FloatData | null;
+  readonly beta2: FloatData | null;
   readonly norm: 'pre' | 'post';
   readonly activation: 'relu' | 'gelu';
   readonly keyLengths: Int32Array | null;
   readonly eps: number;
+  /** The element types of the half-precision operands (see {@link DTypes}); absent: all float32. */
+  readonly dtypes?: DTypes;
 }
 
 /**
@@ -277,12 +331,14 @@ export interface LayerNormResult {
 
 /** linear: `y [rows,outDim] = x [rows,inDim] · w [inDim,outDim] + b`. Row space: `rows`. */
 export interface LinearArgs {
-  readonly x: Float32Array;
+  readonly x: FloatData;
   readonly rows: number;
   readonly inDim: number;
   readonly outDim: number;
-  readonly w: Float32Array;
-  readonly b: Float32Array | null;
+  readonly w: FloatData;
+  readonly b: FloatData | null;
+  /** The element types of the half-precision operands (see {@link DTypes}); absent: all float32. */
+  readonly dtypes?: DTypes;
 }
 
 /** gelu, elementwise: exact `x·Φ(x)` or the tanh approximation. Row space: `rows` of `cols`. */
@@ -312,8 +368,8 @@ export interface SiluArgs {
  * index -1, score -Infinity (largest) or +Infinity (smallest). Row space: `B`.
  */
 export interface TopKArgs {
-  readonly users: Float32Array;
-  readonly items: Float32Array;
+  readonly users: FloatData;
+  readonly items: FloatData;
   readonly B: number;
   readonly N: number;
   readonly D: number;
@@ -321,6 +377,8 @@ export interface TopKArgs {
   readonly exclude: readonly (Int32Array | null)[] | null;
   /** The k largest scores (true) or the k smallest (false). */
   readonly largest: boolean;
+  /** The element types of the half-precision operands (see {@link DTypes}); absent: all float32. */
+  readonly dtypes?: DTypes;
 }
 
 /** Result of topK: `[B,k]` indices and scores. */

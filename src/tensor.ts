@@ -16,6 +16,22 @@ export interface Tensor {
   readonly data: Float32Array;
   /** The dimensions. */
   readonly shape: readonly number[];
+  /** The element type; absent means float32. */
+  readonly dtype?: 'float32';
+}
+
+/**
+ * A dense half-precision tensor: the IEEE binary16 (`'float16'`) or bfloat16 (`'bfloat16'`) bit
+ * patterns of its elements in a Uint16Array, row-major, contiguous. Build one with
+ * `toFloat16` / `toBFloat16` (round to nearest even) or wrap existing bits with `halfTensor`.
+ */
+export interface HalfTensor {
+  /** The elements' 16-bit patterns, row-major. */
+  readonly data: Uint16Array;
+  /** The dimensions. */
+  readonly shape: readonly number[];
+  /** Which 16-bit format `data` holds. */
+  readonly dtype: 'float16' | 'bfloat16';
 }
 
 /** A boolean tensor: 1 (or any non-zero byte) = may attend, 0 = masked. */

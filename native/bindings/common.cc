@@ -211,6 +211,38 @@ const float* Args::f32(const char* name, uint64_t expected) {
 const float* Args::f32_opt(const char* name, uint64_t expected) {
   return typed<float, napi_float32_array>(name, expected, true, "Float32Array");
 }
+DType Args::dtype_of(const char* name) {
+  Napi::Value d = obj_.Get("dtypes");
+  if (d.IsUndefined() || d.IsNull()) return DType::f32;
+  if (!d.IsObject() || d.IsArray() || d.IsTypedArray()) type_error("dtypes", "expected an object of field dtypes or null, received " + type_of(d));
+  Napi::Value v = d.As<Napi::Object>().Get(name);
+  if (v.IsUndefined() || v.IsNull()) return DType::f32;
+  if (!v.IsString()) type_error((std::string("dtypes.") + name).c_str(), "expected 'float16' or 'bfloat16', received " + type_of(v));
+  const std::string s = v.As<Napi::String>().Utf8Value();
+  if (s == "float16") return DType::f16;
+  if (s == "bfloat16") return DType::bf16;
+  if (s == "float32") return DType::f32;
+  range_error((std::string("dtypes.") + name).c_str(), "expected 'float16', 'bfloat16' or 'float32', received '" + s + "'");
+}
+
+Floats Args::floats(const char* name, uint64_t expected) {
+  Floats f;
+  f.type = dtype_of(name);
+  if (f.type == DType::f32) f.data = f32(name, expected);
+  else f.data = typed<uint16_t, napi_uint16_array>(name, expected, false, f.type == DType::f16 ? "Uint16Array (float16 bits)" : "Uint16Array (bfloat16 bits)");
+  return f;
+}
+Floats Args::floats_opt(const char* name, uint64_t expected) {
+  Floats f;
+  f.type = dtype_of(name);
+  if (f.type == DType::f32) f.data = f32_opt(name, expected);
+  else f.data = typed<uint16_t, napi_uint16_array>(name, expected, true, f.type == DType::f16 ? "Uint16Array (float16 bits) or null" : "Uint16Array (bfloat16 bits) or null");
+  return f;
+}
+StridedView<uint16_t> Args::strided_u16(const char* name, const std::vector<int64_t>& dims) {
+  return strided<uint16_t, napi_uint16_array>(name, dims, "Uint16Array");
+}
+
 const int32_t* Args::i32(const char* name, uint64_t expected, int64_t lo, int64_t hi, bool optional) {
   const int32_t* p = typed<int32_t, napi_int32_array>(name, expected, optional, "Int32Array");
   if (!p) return nullptr;

@@ -18,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include "attnkit/dtype.h"
 #include "attnkit/isa.h"
 
 namespace attnkit {
@@ -145,6 +146,17 @@ class Args {
 
   /// Float32Array field of exactly `expected` elements.
   const float* f32(const char* name, uint64_t expected);
+  /// The element type of float field `name`: this object's `dtypes[name]` ('float16' or
+  /// 'bfloat16'; src/kernels.ts DTypes), float32 when `dtypes` or the entry is absent.
+  DType dtype_of(const char* name);
+  /// A float field of exactly `expected` elements in the type dtype_of(name) says: a Float32Array
+  /// for float32, a Uint16Array of bit patterns for the half types; anything else a TypeError.
+  Floats floats(const char* name, uint64_t expected);
+  /// Same, or an empty Floats (data == nullptr) when the field is null/undefined.
+  Floats floats_opt(const char* name, uint64_t expected);
+  /// Optional `{ data, strides }` over `dims` whose data is a Float32Array, or a Uint16Array when
+  /// dtype_of(name) is a half type.
+  StridedView<uint16_t> strided_u16(const char* name, const std::vector<int64_t>& dims);
   /// Same, or nullptr when the field is null/undefined.
   const float* f32_opt(const char* name, uint64_t expected);
   /// Int32Array field of exactly `expected` elements, every value in [lo, hi]; nullptr when absent

@@ -5,7 +5,8 @@
  */
 import type { DispatchOptions, OutputLayout } from '../dispatch';
 import { ShapeError, ValueError, formatShape } from '../errors';
-import type { MultiHeadAttentionArgs } from '../kernels';
+import type { MultiHeadAttentionArgs, Widened } from '../kernels';
+import { widenArgs } from '../half';
 import type { Tensor, TensorLike } from '../tensor';
 import { expectDim, expectNonEmpty, matrix, optionalBias, optionalLengths, optionalMask, optionsObject, vector, weightsFit } from '../validate';
 import { broadcastShape, encoderParams, optionsArg, randLengths, randMask, randT, rnd, shapeOf } from './cases';
@@ -136,7 +137,8 @@ function prepareCachedMha(query: TensorLike, key: TensorLike, value: TensorLike,
   if (!c) return null;
   const { o, cache } = c;
   // Shapes, params, heads and the scalar options: prepareMha's checks, over the new tokens.
-  const a = prepareMha(query, key, value, params, c.rest).args;
+  // The cache path composes the public ops over float32 arrays: half operands are widened (exact).
+  const a = widenArgs(prepareMha(query, key, value, params, c.rest).args) as Widened<MultiHeadAttentionArgs>;
   const { B, L, S: T, Hq, Hkv, D, Dv } = a;
   expectCacheFits(cache, 'options.cache', B, Hkv, D, Dv);
   const C = cache.capacity;

@@ -6,7 +6,8 @@
  */
 import type { DispatchOptions } from '../dispatch';
 import { ShapeError, ValueError, formatShape } from '../errors';
-import type { TransformerEncoderLayerArgs } from '../kernels';
+import type { TransformerEncoderLayerArgs, Widened } from '../kernels';
+import { widenArgs } from '../half';
 import { checkShape, type Tensor, type TensorLike } from '../tensor';
 import { expectNonEmpty, matrix, optionalLengths, optionsObject, vector } from '../validate';
 import { encoderParams, optionsArg, randLengths, randT, rnd, shapeOf, someLengths } from './cases';
@@ -111,7 +112,8 @@ function prepareCachedEncoder(x: TensorLike, params: TransformerEncoderLayerPara
   const c = cacheOptions<TransformerEncoderLayerOptions>(transformerEncoderLayerOp, options, []);
   if (!c) return null;
   const { o, cache } = c;
-  const a = prepareEncoder(x, params, c.rest).args;
+  // The cache path composes the public ops over float32 arrays: half operands are widened (exact).
+  const a = widenArgs(prepareEncoder(x, params, c.rest).args) as Widened<TransformerEncoderLayerArgs>;
   expectCacheFits(cache, 'options.cache', a.B, a.H, a.D, a.D);
   const appendCounts = optionalLengths(o.appendCounts, 'options.appendCounts', a.B, a.L);
   expectRoom(cache, appendCounts, a.L, appendCounts ? 'options.appendCounts' : 'x');

@@ -4,14 +4,14 @@
  *
  * @module
  */
-import type { AdditiveAttentionArgs, PoolResult } from '../../kernels';
+import type { AdditiveAttentionArgs, PoolResult, Widened } from '../../kernels';
 import { fn, type Runtime } from './runtime';
 import { exclusionLines, pvSrc, tanhInline } from './sources';
 import { SPECIAL, lensArg, operand3, scoped, type Src } from './pipeline';
 import { linear, softmaxTail } from './stages';
 
 /** additiveAttention (and pooling when there is no query). */
-export function additiveAttentionGpu(rt: Runtime, a: AdditiveAttentionArgs): PoolResult {
+export function additiveAttentionGpu(rt: Runtime, a: Widened<AdditiveAttentionArgs>): PoolResult {
   return scoped((scope) => {
     const { B, L, S, Dq, Dk, Dv, A } = a;
     const ka = linear(rt, scope, rt.input(a.keys, [Dk, S, B]), S, B, Dk, A, a.wk, a.b);

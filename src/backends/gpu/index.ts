@@ -16,7 +16,8 @@
 import { BackendUnavailableError, ValueError } from '../../errors';
 import { registerBackend, type Availability } from '../../dispatch';
 import { tolerancesOf } from '../../ops/registry';
-import type { Kernel, OpArgs, OpName, OpResults } from '../../kernels';
+import type { Kernel, OpArgs, OpName, OpResults, Widened } from '../../kernels';
+import { widenArgs } from '../../half';
 import { BUILD, GpuHostUnavailable, XVFB } from './host';
 import { sdpaGpu } from './sdpa';
 import { multiHeadAttentionGpu } from './multiHeadAttention';
@@ -61,8 +62,8 @@ function probe(): Availability {
   }
 }
 
-/** A gpu kernel: one op's pipeline, run on the backend's runtime. */
-type GpuKernel<O extends OpName> = (rt: Runtime, a: OpArgs[O]) => OpResults[O];
+/** A gpu kernel: one op's pipeline, run on the backend's runtime, over widened args (textures are float32). */
+type GpuKernel<O extends OpName> = (rt: Runtime, a: Widened<OpArgs[O]>) => OpResults[O];
 
 /**
  * The gpu kernel of every op (one file per op, `<op>.ts`), registered below from this table
@@ -85,7 +86,8 @@ const kernels: { [O in OpName]: GpuKernel<O> } = {
 function wrap<O extends OpName>(f: GpuKernel<O>): Kernel<O> {
   return (a) => {
     try {
-      return f(runtime, a);
+      // Half operands are converted to float32 when uploaded: its textures are float32 (exact).
+      return f(runtime, widenArgs(a) as Widened<OpArgs[O]>);
     } catch (e) {
       // The context is recreated lazily after dispose(); if that fails now, say so the typed way.
       if (e instanceof GpuHostUnavailable) throw new BackendUnavailableError('gpu', e.message, e.fix);

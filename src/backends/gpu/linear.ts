@@ -4,13 +4,13 @@
  *
  * @module
  */
-import type { LinearArgs } from '../../kernels';
+import type { LinearArgs, Widened } from '../../kernels';
 import type { Runtime } from './runtime';
 import { scoped } from './pipeline';
 import { linear } from './stages';
 
 /** linear on the gpu: `x · w + b` in one kernel. */
-export function linearGpu(rt: Runtime, a: LinearArgs): Float32Array {
+export function linearGpu(rt: Runtime, a: Widened<LinearArgs>): Float32Array {
   if (a.rows * a.outDim === 0) return new Float32Array(0);
   if (a.inDim === 0) {
     // x·W over an empty inner dimension is zero: the result is the bias on every row.

@@ -4,14 +4,14 @@
  *
  * @module
  */
-import type { AttentionResult, MultiHeadAttentionArgs } from '../../kernels';
+import type { AttentionResult, MultiHeadAttentionArgs, Widened } from '../../kernels';
 import type { Runtime } from './runtime';
 import { scoped } from './pipeline';
 import { linear } from './stages';
 import { attention, attentionResult } from './attentionCore';
 
 /** multiHeadAttention: projections, attention and output projection, all on the GPU. */
-export function multiHeadAttentionGpu(rt: Runtime, a: MultiHeadAttentionArgs): AttentionResult {
+export function multiHeadAttentionGpu(rt: Runtime, a: Widened<MultiHeadAttentionArgs>): AttentionResult {
   return scoped((scope) => {
     const { B, L, S, E, Ek, Ev, Hq, Hkv, D, Dv, Eo } = a;
     const query = rt.input(a.query, [E, L, B]);

@@ -5,13 +5,13 @@
  *
  * @module
  */
-import type { AttentionResult, SdpaArgs } from '../../kernels';
+import type { AttentionResult, SdpaArgs, Widened } from '../../kernels';
 import type { Runtime } from './runtime';
 import { REUSE, scoped, texture, type Src } from './pipeline';
 import { attention, attentionResult } from './attentionCore';
 
 /** sdpa on the gpu: the attention core over q, k, v in their layout; output, and weights / lse / logits when asked for. */
-export function sdpaGpu(rt: Runtime, a: SdpaArgs): AttentionResult {
+export function sdpaGpu(rt: Runtime, a: Widened<SdpaArgs>): AttentionResult {
   return scoped((scope) => {
     const { B, Hq, Hkv, L, S, D, Dv } = a;
     // 'bhld' [B,H,L,D] is the core's 'heads' layout; 'blhd' [B,L,H,D] is its 'packed' one

@@ -5,14 +5,14 @@
  *
  * @module
  */
-import type { PoolResult, TargetAttentionArgs } from '../../kernels';
+import type { PoolResult, TargetAttentionArgs, Widened } from '../../kernels';
 import { fn, type Runtime } from './runtime';
 import { activation, pvSrc } from './sources';
 import { SPECIAL, lensArg, scoped, type Act, type Src } from './pipeline';
 import { linear, softmaxTail } from './stages';
 
 /** targetAttention (DIN activation unit, then weighted sum of history). */
-export function targetAttentionGpu(rt: Runtime, a: TargetAttentionArgs): PoolResult {
+export function targetAttentionGpu(rt: Runtime, a: Widened<TargetAttentionArgs>): PoolResult {
   return scoped((scope) => {
     const { B, S, D, layers } = a;
     const hist = rt.input(a.history, [D, S, B]);

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { TopKArgs, TopKResult } from '../../kernels';
+import type { TopKArgs, TopKResult, Widened } from '../../kernels';
 import { fn, type Runtime } from './runtime';
 import { REUSE, scoped, texture } from './pipeline';
 
@@ -26,7 +26,7 @@ function before(sa: number, ia: number, sb: number, ib: number, nanLast: boolean
 const TOPK_CHUNK_VALUES = 1 << 24;
 
 /** topK: the B x N scores on the GPU, the selection (a k-heap per user) on the CPU. */
-export function topKGpu(rt: Runtime, a: TopKArgs): TopKResult {
+export function topKGpu(rt: Runtime, a: Widened<TopKArgs>): TopKResult {
   const { B, N, D, k } = a;
   // The k smallest: rank -s (exact), NaN last.
   const neg = !a.largest;

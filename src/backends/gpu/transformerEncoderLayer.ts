@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { TransformerEncoderLayerArgs } from '../../kernels';
+import type { TransformerEncoderLayerArgs, Widened } from '../../kernels';
 import type { GpuJsTexture } from './host';
 import type { Runtime } from './runtime';
 import { scoped, type Act, type Src } from './pipeline';
@@ -12,7 +12,7 @@ import { layerNorm, linear } from './stages';
 import { attention, type AttnCore } from './attentionCore';
 
 /** transformerEncoderLayer: every step (norms, projections, attention, FFN, residuals) on the GPU. */
-export function transformerEncoderLayerGpu(rt: Runtime, a: TransformerEncoderLayerArgs): Float32Array {
+export function transformerEncoderLayerGpu(rt: Runtime, a: Widened<TransformerEncoderLayerArgs>): Float32Array {
   return scoped((scope) => {
     const { B, L, E, H, D, F } = a;
     const x = rt.input(a.x, [E, L, B]);

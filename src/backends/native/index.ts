@@ -14,6 +14,7 @@ import { BackendUnavailableError, ValueError, describeType } from '../../errors'
 import { optionsObject } from '../../validate';
 import type { AsyncKernel, Kernel, OpArgs, OpName, OpResults } from '../../kernels';
 import { tolerancesOf } from '../../ops/registry';
+import { widenArgs } from '../../half';
 import { forgetFailedLoad, loadAddon, type NativeAddon, type NativeAddonInfo, type NativeAsyncStats, type NativeBandwidth, type NativePeak } from './loader';
 
 export type { NativeAddonInfo, NativeAsyncStats, NativeBandwidth, NativePeak } from './loader';
@@ -57,6 +58,9 @@ function addonFunction(name: string): (args: object) => unknown {
   return fn;
 }
 
+/** The ops whose C++ kernels read float16 / bfloat16 operands themselves (the binding's `dtypes`). */
+const NATIVE_HALF: ReadonlySet<OpName> = new Set<OpName>([]);
+
 /**
  * The kernel of op `name`: `addon.<name>(args)` / `addon.<name>Async(args)`. `emptyWhenNoElements`:
  * a row-wise op on an empty tensor (a 0 in the shape, which the op accepts) gives an empty result
@@ -70,15 +74,18 @@ function nativeKernel<O extends OpName>(name: O, emptyWhenNoElements = false): N
     if (a.returnStats) return { output: new Float32Array(0), mean: new Float32Array(a.rows!).fill(NaN), invStd: new Float32Array(a.rows!).fill(NaN) } as OpResults[O];
     return new Float32Array(0) as OpResults[O];
   };
+  // Until an op's C++ kernel reads half operands itself (NATIVE_HALF), its half operands are
+  // widened here: exact, but a float32 copy of each.
+  const prepare = NATIVE_HALF.has(name) ? (a: OpArgs[O]) => a : (a: OpArgs[O]) => widenArgs(a);
   return {
-    sync: (args) => empty(args) ?? (addonFunction(name)(args) as OpResults[O]),
+    sync: (args) => empty(args) ?? (addonFunction(name)(prepare(args)) as OpResults[O]),
     async: (args) => {
       const e = empty(args);
       if (e) return Promise.resolve(e);
       try {
         // The addon copies every input when the call is made (and writes a caller's `out` only when
         // the kernel is done), so nothing the caller does to its buffers meanwhile reaches the kernel.
-        return addonFunction(`${name}Async`)(args as object) as Promise<OpResults[O]>;
+        return addonFunction(`${name}Async`)(prepare(args) as object) as Promise<OpResults[O]>;
       } catch (err) {
         return Promise.reject(err);
       }

@@ -3,11 +3,11 @@
  *
  * @module
  */
-import type { AdditiveAttentionArgs, PoolResult, RowFilter } from '../../kernels';
+import type { AdditiveAttentionArgs, PoolResult, RowFilter, Widened } from '../../kernels';
 import { softmaxRow } from './softmaxRow';
 
 /** `score(i,j) = v · tanh(q_i·wq + k_j·wk + b)`, softmax over the allowed j, weighted sum of values. */
-export function additiveAttentionReference(a: AdditiveAttentionArgs, rows: RowFilter = null): PoolResult {
+export function additiveAttentionReference(a: Widened<AdditiveAttentionArgs>, rows: RowFilter = null): PoolResult {
   const { B, L, S, Dq, Dk, Dv, A, mask, keyLengths } = a;
   const output = new Float32Array(B * L * Dv);
   const weights = a.returnWeights ? new Float32Array(B * L * S) : undefined;

@@ -6,6 +6,7 @@
  */
 import { registerBackend, setReferenceAsyncRunner } from '../../dispatch';
 import type { OpName, ReferenceKernel } from '../../kernels';
+import { widening } from '../../half';
 import { referenceAsyncMode, runReferenceInWorker } from './async';
 import { additiveAttentionReference } from './additiveAttention';
 import { geluReference } from './gelu';
@@ -21,20 +22,21 @@ import { transformerEncoderLayerReference } from './transformerEncoderLayer';
 
 /**
  * Every reference kernel, by op (each may restrict itself to a row subset for sampled verify).
+ * Half-precision operands are widened to float32 first (`widening`, exact).
  * Frozen: `verify` compares against these, so no caller can swap one out.
  */
 export const referenceKernels: Readonly<{ [O in OpName]?: ReferenceKernel<O> }> = Object.freeze({
-  sdpa: sdpaReference,
-  multiHeadAttention: multiHeadAttentionReference,
-  additiveAttention: additiveAttentionReference,
-  targetAttention: targetAttentionReference,
-  transformerEncoderLayer: transformerEncoderLayerReference,
+  sdpa: widening(sdpaReference),
+  multiHeadAttention: widening(multiHeadAttentionReference),
+  additiveAttention: widening(additiveAttentionReference),
+  targetAttention: widening(targetAttentionReference),
+  transformerEncoderLayer: widening(transformerEncoderLayerReference),
   softmax: softmaxReference,
   layerNorm: layerNormReference,
-  linear: linearReference,
+  linear: widening(linearReference),
   gelu: geluReference,
   silu: siluReference,
-  topK: topKReference,
+  topK: widening(topKReference),
 });
 
 registerBackend({

@@ -3,10 +3,10 @@
  *
  * @module
  */
-import type { LinearArgs, RowFilter } from '../../kernels';
+import type { LinearArgs, RowFilter, Widened } from '../../kernels';
 
 /** `y[r, o] = Σ_i x[r, i] · w[i, o] + b[o]`, accumulated in float64. */
-export function linearReference(a: LinearArgs, rows: RowFilter = null): Float32Array {
+export function linearReference(a: Widened<LinearArgs>, rows: RowFilter = null): Float32Array {
   const { x, rows: R, inDim: I, outDim: O, w, b } = a;
   const out = new Float32Array(R * O);
   const acc = new Float64Array(O);

@@ -5,12 +5,12 @@
  *
  * @module
  */
-import type { AttentionResult, MultiHeadAttentionArgs, RowFilter } from '../../kernels';
+import type { AttentionResult, MultiHeadAttentionArgs, RowFilter, Widened } from '../../kernels';
 import { linearReference } from './linear';
 import { sdpaReference } from './sdpa';
 
 /** multiHeadAttention; `rows` flags (b,i) query rows of the `B*L` row space. */
-export function multiHeadAttentionReference(a: MultiHeadAttentionArgs, rows: RowFilter = null): AttentionResult {
+export function multiHeadAttentionReference(a: Widened<MultiHeadAttentionArgs>, rows: RowFilter = null): AttentionResult {
   const { B, L, S, E, Ek, Ev, Hq, Hkv, D, Dv, Eo } = a;
   const q = linearReference({ x: a.query, rows: B * L, inDim: E, outDim: Hq * D, w: a.wq, b: a.bq }, rows);
   const k = linearReference({ x: a.key, rows: B * S, inDim: Ek, outDim: Hkv * D, w: a.wk, b: a.bk });

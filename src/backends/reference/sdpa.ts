@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { AttentionResult, RowFilter, SdpaArgs } from '../../kernels';
+import type { AttentionResult, RowFilter, SdpaArgs, Widened } from '../../kernels';
 import { softmaxRow } from './softmaxRow';
 
 /** Element offsets of (b, h, row) in a `[B,H,rows,cols]` tensor stored in `layout` order. */
@@ -12,7 +12,7 @@ export function headStrides(layout: 'bhld' | 'blhd', H: number, rows: number, co
 }
 
 /** sdpa, row by row: logits (scale, softcap, bias), exclusion, stable softmax, weighted sum of values. */
-export function sdpaReference(a: SdpaArgs, rows: RowFilter = null): AttentionResult {
+export function sdpaReference(a: Widened<SdpaArgs>, rows: RowFilter = null): AttentionResult {
   const { B, Hq, Hkv, L, S, D, Dv, scale, causal, mask, bias, keyLengths, offsets, windowLeft, windowRight, softcap } = a;
   const group = Hq / Hkv;
   const qs = headStrides(a.layout, Hq, L, D), ks = headStrides(a.layout, Hkv, S, D), vs = headStrides(a.layout, Hkv, S, Dv), os = headStrides(a.layout, Hq, L, Dv);

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { PoolResult, RowFilter, TargetAttentionArgs } from '../../kernels';
+import type { PoolResult, RowFilter, TargetAttentionArgs, Widened } from '../../kernels';
 import { softmaxRow } from './softmaxRow';
 
 /** One activation in float64. */
@@ -14,7 +14,7 @@ function activate(x: number, kind: TargetAttentionArgs['activation'], alpha: num
 }
 
 /** For each valid history item, an MLP over `[h, t, h-t, h*t]` gives a_j; output `Σ a_j h_j` (or softmax-normalised). */
-export function targetAttentionReference(a: TargetAttentionArgs, rows: RowFilter = null): PoolResult {
+export function targetAttentionReference(a: Widened<TargetAttentionArgs>, rows: RowFilter = null): PoolResult {
   const { B, S, D, layers, activation, normalize, keyLengths } = a;
   const output = new Float32Array(B * D);
   const weights = a.returnWeights ? new Float32Array(B * S) : undefined;

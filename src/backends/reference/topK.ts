@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { RowFilter, TopKArgs, TopKResult } from '../../kernels';
+import type { RowFilter, TopKArgs, TopKResult, Widened } from '../../kernels';
 
 /**
  * Order for ranking. `largest` (default): higher score first, NaN above every number (PyTorch's
@@ -21,7 +21,7 @@ export function ranksBefore(sa: number, ia: number, sb: number, ib: number, larg
 }
 
 /** Scores in float64 rounded to float32, then a full sort of the non-excluded items (clear, not fast); padding -Infinity (largest) or +Infinity (smallest). */
-export function topKReference(a: TopKArgs, rows: RowFilter = null): TopKResult {
+export function topKReference(a: Widened<TopKArgs>, rows: RowFilter = null): TopKResult {
   const { users, items, B, N, D, k, exclude, largest } = a;
   const indices = new Int32Array(B * k).fill(-1);
   const scores = new Float32Array(B * k).fill(largest ? -Infinity : Infinity);

@@ -3,14 +3,14 @@
  *
  * @module
  */
-import type { TransformerEncoderLayerArgs, RowFilter } from '../../kernels';
+import type { TransformerEncoderLayerArgs, RowFilter, Widened } from '../../kernels';
 import { geluScalar } from './gelu';
 import { layerNormReference } from './layerNorm';
 import { linearReference } from './linear';
 import { multiHeadAttentionReference } from './multiHeadAttention';
 
 /** Post-norm: `x = norm1(x + mha(x)); x = norm2(x + ffn(x))`. Pre-norm: `x = x + mha(norm1(x)); x = x + ffn(norm2(x))`. */
-export function transformerEncoderLayerReference(a: TransformerEncoderLayerArgs, rows: RowFilter = null): Float32Array {
+export function transformerEncoderLayerReference(a: Widened<TransformerEncoderLayerArgs>, rows: RowFilter = null): Float32Array {
   const { B, L, E, H, D, F, eps } = a;
   const R = B * L;
   const norm = (x: Float32Array, gamma: Float32Array | null, beta: Float32Array | null, r: RowFilter) =>
