@@ -23,6 +23,7 @@ export {
 // Internal helpers of these modules (checkShape, sizeOf, formatShape, describeType) are not exported.
 export {
   asTensor,
+  asFloatTensor,
   asMask,
   tensor,
   fromNested,
@@ -35,12 +36,19 @@ export {
   type Tensor,
   type MaskTensor,
   type TensorLike,
+  type HalfTensor,
+  type FloatTensorLike,
   type MaskLike,
   type NestedArray,
   type RandomOptions,
 } from './tensor';
 export type {
   Strided,
+  DType,
+  HalfDType,
+  FloatData,
+  DTypes,
+  Widened,
   OpName,
   RowFilter,
   SdpaArgs,

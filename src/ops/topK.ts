@@ -7,8 +7,8 @@ import type { ComparisonAcc, DispatchOptions, OutputLayout, Tolerance } from '..
 import { compareElement, newComparison } from '../dispatch';
 import { DTypeError, ValueError, describeType } from '../errors';
 import type { RowFilter, TopKArgs, TopKResult } from '../kernels';
-import type { Tensor, TensorLike } from '../tensor';
-import { expectDim, expectNonEmpty } from '../validate';
+import type { Tensor, FloatTensorLike } from '../tensor';
+import { expectDim, expectNonEmpty, HalfFields } from '../validate';
 import { randT, rnd, shapeOf } from './cases';
 import { run, runAsync, type Prepared } from './common';
 import { defineOp, tensor, optionsFor, readOption, tensorParam, type OpCase, type OpDescriptor } from './descriptor';
@@ -110,7 +110,7 @@ function compareTopK(args: TopKArgs) {
 const UP = ['B', 'D'];
 const IP = ['N', 'D'];
 
-function prepareTopK(users: TensorLike, items: TensorLike, k: number, options?: TopKOptions | null): Prepared<'topK', TopKOutput> {
+function prepareTopK(users: FloatTensorLike, items: FloatTensorLike, k: number, options?: TopKOptions | null): Prepared<'topK', TopKOutput> {
   const ut = tensorParam(topKOp, 'users', users);
   const it = tensorParam(topKOp, 'items', items);
   expectNonEmpty('users', ut.shape, 0, UP);
@@ -124,7 +124,8 @@ function prepareTopK(users: TensorLike, items: TensorLike, k: number, options?: 
   const o = optionsFor<TopKOptions>(topKOp, options);
   const exclude = checkExclude(o.exclude, B, N);
   const largest: boolean = readOption(topKOp, o, 'largest');
-  const args: TopKArgs = { users: ut.data, items: it.data, B, N, D, k, exclude, largest };
+  const half = new HalfFields();
+  const args: TopKArgs = { users: half.take('users', ut), items: half.take('items', it), B, N, D, k, exclude, largest, dtypes: half.dtypes };
   const layout = (): OutputLayout => ({
     rows: B,
     rowOf: (_name, flat) => Math.floor(flat / k),
@@ -147,12 +148,12 @@ function prepareTopK(users: TensorLike, items: TensorLike, k: number, options?: 
  * const { indices, scores } = topK(userVectors, itemTable, 10, { exclude: seen });
  * const farthest = topK(userVectors, itemTable, 10, { largest: false });
  */
-export function topK(users: TensorLike, items: TensorLike, k: number, options?: TopKOptions | null, dispatchOptions?: DispatchOptions): TopKOutput {
+export function topK(users: FloatTensorLike, items: FloatTensorLike, k: number, options?: TopKOptions | null, dispatchOptions?: DispatchOptions): TopKOutput {
   return run(prepareTopK(users, items, k, options), dispatchOptions);
 }
 
 /** The async twin of {@link topK}. */
-export function topKAsync(users: TensorLike, items: TensorLike, k: number, options?: TopKOptions | null, dispatchOptions?: DispatchOptions): Promise<TopKOutput> {
+export function topKAsync(users: FloatTensorLike, items: FloatTensorLike, k: number, options?: TopKOptions | null, dispatchOptions?: DispatchOptions): Promise<TopKOutput> {
   return runAsync(() => prepareTopK(users, items, k, options), dispatchOptions);
 }
 
@@ -182,6 +183,7 @@ export const topKOp: OpDescriptor<'topK'> = defineOp({
   fn: topK,
   fnAsync: topKAsync,
   native: { isaKernel: true },
+  half: true,
   cases: {
     knownAnswers() {
       // Items on a line: scores are the user's value times the item's; item 3 is excluded, ties keep the lower index.
