@@ -22,7 +22,7 @@ const SETTLE_MS = Number(process.env.CROSSCHECK_SETTLE_MS ?? 150);
 /** Untimed calls after the idle time, before a block. */
 const WARMUP_CALLS = 3;
 /** The shortest block, ms (small shapes get more than `--calls` calls). */
-const MIN_BLOCK_MS = 100;
+const MIN_BLOCK_MS = 50;
 
 function arg(name, def) {
   const i = process.argv.indexOf(`--${name}`);
@@ -34,10 +34,13 @@ const median = (xs) => {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
 
-/** The per-call mean of one block of `calls` calls (awaited one by one), ms. */
+/** The per-call mean of one block of `calls` calls (an async call awaited before the next), ms. */
 async function block(fn, calls) {
   const t0 = performance.now();
-  for (let i = 0; i < calls; i++) await fn();
+  for (let i = 0; i < calls; i++) {
+    const r = fn();
+    if (r && typeof r.then === 'function') await r;
+  }
   return (performance.now() - t0) / calls;
 }
 

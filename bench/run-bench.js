@@ -154,7 +154,7 @@ async function runBench(opts) {
     if (peersWanted && (c.op === 'sdpa' || hasOrtPeer(c.op))) {
       if (!backendsToRun.includes('native')) for (const t of threadList.length ? threadList : [defaultThreads ?? 2]) plan.push({ c, kind: 'ort', threads: t });
     }
-    if (peersWanted && (c.op === 'sdpa' || hasTfjsPeer(c.op))) {
+    if (peersWanted && !opts.noTfjs && (c.op === 'sdpa' || hasTfjsPeer(c.op))) {
       plan.push({ c, kind: 'tfjs', name: 'cpu' });
       plan.push({ c, kind: 'tfjs', name: 'wasm' });
     }
