@@ -238,11 +238,30 @@ export function asMask(value: unknown, argument: string): { data: Uint8Array; sh
 }
 
 /**
+ * Validate and normalise a half-precision tensor argument (no copy): `data` a Uint16Array of bit
+ * patterns, `shape` (or onnxruntime's `dims`), and the format in `dtype` (or onnxruntime's `type`):
+ * `'float16'` or `'bfloat16'`. Internal (not re-exported): the half helpers and ops use it.
+ */
+export function asHalfTensor(value: unknown, argument: string): { data: Uint16Array; shape: number[]; dtype: 'float16' | 'bfloat16' } {
+  const { data, shape } = toTyped(value, argument, Uint16Array);
+  let dtype = readField(value as object, 'dtype', argument);
+  // onnxruntime's Tensor names its element type `type` ('float16' for a Uint16Array of binary16 bits).
+  if (dtype === undefined) dtype = readField(value as object, 'type', argument);
+  return { data, shape, dtype: halfDTypeOf(dtype, `${argument}.dtype`) };
+}
+
+/** `value` if it names a half format, else a DTypeError on `argument` (shared with src/half.ts). */
+export function halfDTypeOf(value: unknown, argument: string): 'float16' | 'bfloat16' {
+  if (value === 'float16' || value === 'bfloat16') return value;
+  throw new DTypeError(argument, "'float16' or 'bfloat16'", typeof value === 'string' ? `'${value}'` : describeType(value), value === undefined ? 'a Uint16Array holds the bits of either format: name which' : undefined);
+}
+
+/**
  * `data` as an array-like of numbers: a numeric typed array as is (its elements are numbers by
  * construction: no per-element pass), an Array or other array-like whose every element passes
  * `ok`; otherwise a DTypeError naming `argument` (or the offending element).
  */
-function numericArrayLike<T>(data: unknown, argument: string, expected: string, element: string, ok: (x: unknown) => boolean): ArrayLike<T> {
+export function numericArrayLike<T>(data: unknown, argument: string, expected: string, element: string, ok: (x: unknown) => boolean): ArrayLike<T> {
   if (ArrayBuffer.isView(data)) {
     if (data instanceof DataView || data instanceof BigInt64Array || data instanceof BigUint64Array) throw new DTypeError(argument, expected, describeType(data));
     return data as unknown as ArrayLike<T>;

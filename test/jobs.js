@@ -25,6 +25,8 @@ module.exports = function jobs() {
     { label: 'dispatch', file: 'test/dispatch.test.mjs' },
     { label: 'errors', file: 'test/errors.test.mjs' },
     { label: 'tensor', file: 'test/tensor.test.mjs' },
+    // Every float16 and bfloat16 pattern decoded, every midpoint encoded, 3M random float32 patterns: oracles from the format definitions.
+    { label: 'half (float16/bfloat16 conversions, exhaustive)', file: 'test/half.test.mjs' },
     { label: 'cli', file: 'test/cli.test.mjs' },
     { label: 'docs (README op table, ARCHITECTURE paths, TSDoc on every export)', file: 'test/docs.test.mjs' },
     isaJob('native (avx512)', 'test/native.test.mjs', 'avx512'),
