@@ -186,8 +186,9 @@ function declaredDtype(value: unknown, argument: string): DType {
       field = 'type';
     }
   }
-  if (d === undefined) return 'float32';
-  if (typeof d !== 'string' || !FLOAT_DTYPES.includes(d as DType)) {
+  // Only a string is a dtype (a Proxy answering every field with a number is judged by its data).
+  if (typeof d !== 'string') return 'float32';
+  if (!FLOAT_DTYPES.includes(d as DType)) {
     throw new DTypeError(`${argument}.${field}`, "'float32', 'float16' or 'bfloat16'", typeof d === 'string' ? `'${d}'` : describeType(d));
   }
   return d as DType;
@@ -238,16 +239,15 @@ export function asMask(value: unknown, argument: string): { data: Uint8Array; sh
 }
 
 /**
- * Validate and normalise a half-precision tensor argument (no copy): `data` a Uint16Array of bit
- * patterns, `shape` (or onnxruntime's `dims`), and the format in `dtype` (or onnxruntime's `type`):
- * `'float16'` or `'bfloat16'`. Internal (not re-exported): the half helpers and ops use it.
+ * A half tensor argument (no copy): Uint16Array data and a half dtype (ours, or onnxruntime's
+ * `type`); other data is a DTypeError naming `argument.data`, a missing or other dtype one naming
+ * `argument.dtype`.
  */
 export function asHalfTensor(value: unknown, argument: string): { data: Uint16Array; shape: number[]; dtype: 'float16' | 'bfloat16' } {
-  const { data, shape } = toTyped(value, argument, Uint16Array);
-  let dtype = readField(value as object, 'dtype', argument);
-  // onnxruntime's Tensor names its element type `type` ('float16' for a Uint16Array of binary16 bits).
-  if (dtype === undefined) dtype = readField(value as object, 'type', argument);
-  return { data, shape, dtype: halfDTypeOf(dtype, `${argument}.dtype`) };
+  const t = toTyped(value, argument, Uint16Array);
+  const dtype = declaredDtype(value, argument);
+  if (dtype === 'float32') halfDTypeOf(readField(value as object, 'dtype', argument) ?? readField(value as object, 'type', argument), `${argument}.dtype`);
+  return { ...t, dtype: dtype as 'float16' | 'bfloat16' };
 }
 
 /** `value` if it names a half format, else a DTypeError on `argument` (shared with src/half.ts). */

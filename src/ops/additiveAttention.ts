@@ -4,11 +4,11 @@
  * @module
  */
 import type { DispatchOptions, OutputLayout } from '../dispatch';
-import type { AdditiveAttentionArgs, FloatData } from '../kernels';
+import type { AdditiveAttentionArgs, FloatData, DType, HalfDType } from '../kernels';
 import type { MaskLike, Tensor, FloatTensorLike } from '../tensor';
 import { expectDim, expectNonEmpty, matrix, optionalLengths, optionalMask, optionsObject, vector, weightsFit, HalfFields, floatMatrix, floatVector } from '../validate';
 import { broadcastShape, optionsArg, randLengths, randMask, randT, rnd, shapeOf } from './cases';
-import { run, runAsync, type Prepared } from './common';
+import { run, runAsync, type Prepared, OUTPUT_DTYPE_OPTION, type Narrowed } from './common';
 import { defineOp, tensor, optionsFor, readOption, tensorParam, type OpCase, type OpDescriptor } from './descriptor';
 
 /** Parameters of {@link additiveAttention}: `wq [Dq,A]` (omit for pooling), `wk [Dk,A]`, `b [A]`, `v [A]`. */
@@ -31,6 +31,11 @@ export interface AdditiveAttentionOptions {
   keyLengths?: Int32Array | null;
   /** Also return the `[B,L,S]` weights. */
   returnWeights?: boolean;
+  /**
+   * Element type of the returned output (default `'float32'`): `'float16'` / `'bfloat16'` round the
+   * float32 result to nearest even at the end (the computation is float32 whatever the inputs).
+   */
+  outputDtype?: DType;
 }
 
 /** Result of additive and target attention when weights are asked for. */
@@ -91,7 +96,8 @@ function prepareAdditive(query: FloatTensorLike | null, keys: FloatTensorLike, v
     const output = { data: r.output, shape: [B, L, Dv] };
     return returnWeights && r.weights ? { output, weights: { data: r.weights, shape: target } } : output;
   };
-  return { op: 'additiveAttention', args, layout, wrap };
+  const outputDtype: DType = readOption(d, o, 'outputDtype');
+  return { op: 'additiveAttention', args, layout, wrap, outputDtype };
 }
 
 /**
@@ -102,18 +108,20 @@ function prepareAdditive(query: FloatTensorLike | null, keys: FloatTensorLike, v
  * @example
  * const pooled = additiveAttention(null, h, h, { wk, b, v });
  */
+export function additiveAttention(query: FloatTensorLike | null, keys: FloatTensorLike, values: FloatTensorLike, params: AdditiveAttentionParams, options: AdditiveAttentionOptions & { outputDtype: HalfDType }, dispatchOptions?: DispatchOptions): Narrowed<Tensor | PoolOutput>;
 export function additiveAttention(query: FloatTensorLike | null, keys: FloatTensorLike, values: FloatTensorLike, params: AdditiveAttentionParams, options: AdditiveAttentionOptions & { returnWeights: true }, dispatchOptions?: DispatchOptions): PoolOutput;
 export function additiveAttention(query: FloatTensorLike | null, keys: FloatTensorLike, values: FloatTensorLike, params: AdditiveAttentionParams, options?: (AdditiveAttentionOptions & { returnWeights?: false }) | null, dispatchOptions?: DispatchOptions): Tensor;
 export function additiveAttention(query: FloatTensorLike | null, keys: FloatTensorLike, values: FloatTensorLike, params: AdditiveAttentionParams, options?: AdditiveAttentionOptions | null, dispatchOptions?: DispatchOptions): Tensor | PoolOutput;
-export function additiveAttention(query: FloatTensorLike | null, keys: FloatTensorLike, values: FloatTensorLike, params: AdditiveAttentionParams, options?: AdditiveAttentionOptions | null, dispatchOptions?: DispatchOptions): Tensor | PoolOutput {
+export function additiveAttention(query: FloatTensorLike | null, keys: FloatTensorLike, values: FloatTensorLike, params: AdditiveAttentionParams, options?: AdditiveAttentionOptions | null, dispatchOptions?: DispatchOptions): Tensor | PoolOutput | Narrowed<Tensor | PoolOutput> {
   return run(prepareAdditive(query, keys, values, params, options), dispatchOptions);
 }
 
 /** The async twin of {@link additiveAttention}. */
+export function additiveAttentionAsync(query: FloatTensorLike | null, keys: FloatTensorLike, values: FloatTensorLike, params: AdditiveAttentionParams, options: AdditiveAttentionOptions & { outputDtype: HalfDType }, dispatchOptions?: DispatchOptions): Promise<Narrowed<Tensor | PoolOutput>>;
 export function additiveAttentionAsync(query: FloatTensorLike | null, keys: FloatTensorLike, values: FloatTensorLike, params: AdditiveAttentionParams, options: AdditiveAttentionOptions & { returnWeights: true }, dispatchOptions?: DispatchOptions): Promise<PoolOutput>;
 export function additiveAttentionAsync(query: FloatTensorLike | null, keys: FloatTensorLike, values: FloatTensorLike, params: AdditiveAttentionParams, options?: (AdditiveAttentionOptions & { returnWeights?: false }) | null, dispatchOptions?: DispatchOptions): Promise<Tensor>;
 export function additiveAttentionAsync(query: FloatTensorLike | null, keys: FloatTensorLike, values: FloatTensorLike, params: AdditiveAttentionParams, options?: AdditiveAttentionOptions | null, dispatchOptions?: DispatchOptions): Promise<Tensor | PoolOutput>;
-export function additiveAttentionAsync(query: FloatTensorLike | null, keys: FloatTensorLike, values: FloatTensorLike, params: AdditiveAttentionParams, options?: AdditiveAttentionOptions | null, dispatchOptions?: DispatchOptions): Promise<Tensor | PoolOutput> {
+export function additiveAttentionAsync(query: FloatTensorLike | null, keys: FloatTensorLike, values: FloatTensorLike, params: AdditiveAttentionParams, options?: AdditiveAttentionOptions | null, dispatchOptions?: DispatchOptions): Promise<Tensor | PoolOutput | Narrowed<Tensor | PoolOutput>> {
   return runAsync(() => prepareAdditive(query, keys, values, params, options), dispatchOptions);
 }
 
@@ -124,6 +132,7 @@ export const additiveAttentionOp: OpDescriptor<'additiveAttention'> = defineOp({
   signature: 'additiveAttention(query | null, keys, values, params, options?, dispatch?)',
   params: [tensor('query', QP, true), tensor('keys', KP), tensor('values', VP), 'params', 'options'],
   options: {
+    outputDtype: OUTPUT_DTYPE_OPTION,
     mask: { kind: 'mask', doc: 'bool mask broadcastable to [B,L,S]' },
     keyLengths: { kind: 'lengths', doc: '[B] valid key counts' },
     returnWeights: { kind: 'boolean', default: false, doc: 'also return the [B,L,S] weights' },

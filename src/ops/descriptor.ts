@@ -19,7 +19,7 @@
  */
 import type { DispatchOptions, Tolerance } from '../dispatch';
 import { DTypeError, ValueError, describeType } from '../errors';
-import type { OpName } from '../kernels';
+import type { OpName, DType } from '../kernels';
 import { optCache, type KvCache } from '../kvCache';
 import { optionsObject } from '../options';
 import { floatOfRank, optBool, optEnum, optFinite, positiveInt, tensorOfRank, type FloatChecked } from '../validate';
@@ -191,7 +191,7 @@ export function readOption(d: Pick<OpDescriptor, 'options'>, o: Record<string, u
     case 'enum':
       return optEnum(v, argument, spec.values, (def as string | undefined) ?? spec.default) as never;
     case 'cache':
-      return optCache(v, argument) as KvCache | null as never;
+      return optCache(v, argument) as KvCache<DType> | null as never;
     case 'refused':
       if (v !== undefined && v !== null) throw new ValueError(argument, spec.why);
       return undefined as never;

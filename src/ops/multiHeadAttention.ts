@@ -5,12 +5,12 @@
  */
 import type { DispatchOptions, OutputLayout } from '../dispatch';
 import { ShapeError, ValueError, formatShape } from '../errors';
-import type { MultiHeadAttentionArgs, Widened } from '../kernels';
+import type { MultiHeadAttentionArgs, Widened, DType, HalfDType } from '../kernels';
 import { widenArgs } from '../half';
 import type { Tensor, FloatTensorLike } from '../tensor';
 import { expectDim, expectNonEmpty, matrix, optionalBias, optionalLengths, optionalMask, optionsObject, vector, weightsFit, HalfFields, floatMatrix, floatVector, optionalFloatBias } from '../validate';
 import { broadcastShape, encoderParams, optionsArg, randLengths, randMask, randT, rnd, shapeOf } from './cases';
-import { run, runAsync, type Prepared } from './common';
+import { run, runAsync, type Prepared, narrowOutput, type Narrowed } from './common';
 import { defineOp, tensor, optionsFor, readOption, tensorParam, type OpCase, type OpDescriptor } from './descriptor';
 import { ATTENTION_OPTIONS, visiblePairs, wrapAttention, type AttentionOutput, type SdpaOptions, type WithExtras } from './sdpa';
 import { attentionLimits, type CausalOption, type WindowOption } from './attentionLimits';
@@ -53,7 +53,7 @@ export interface MultiHeadAttentionOptions extends Omit<SdpaOptions, 'out' | 're
    * cross-attention: key and value need not be the query. Composed from the public ops with the
    * same dispatch options (each sub-op is verified and reported on its own).
    */
-  cache?: KvCache | null;
+  cache?: KvCache<DType> | null;
   /** With `cache`: `[B]` how many of the T new key/value rows of each batch row to append (default T). */
   appendCounts?: Int32Array | null;
 }
@@ -125,7 +125,8 @@ function prepareMha(query: FloatTensorLike, key: FloatTensorLike, value: FloatTe
     },
     shapeOf: (name) => (name === 'weights' ? target : name === 'lse' ? [B, Hq, L] : [B, L, Eo]),
   });
-  return { op: 'multiHeadAttention', args, layout, wrap: (r) => wrapAttention(r, [B, L, Eo], target, [B, Hq, L], returnWeights || returnLse) };
+  const outputDtype: DType = readOption(d, o, 'outputDtype');
+  return { op: 'multiHeadAttention', args, layout, wrap: (r) => wrapAttention(r, [B, L, Eo], target, [B, Hq, L], returnWeights || returnLse), outputDtype };
 }
 
 /**
@@ -169,22 +170,24 @@ function prepareCachedMha(query: FloatTensorLike, key: FloatTensorLike, value: F
  * @example
  * const y = multiHeadAttention(x, x, x, params, { numHeads: 2, causal: true });
  */
+export function multiHeadAttention(query: FloatTensorLike, key: FloatTensorLike, value: FloatTensorLike, params: MultiHeadAttentionParams, options: MultiHeadAttentionOptions & { outputDtype: HalfDType }, dispatchOptions?: DispatchOptions): Narrowed<Tensor | AttentionOutput>;
 export function multiHeadAttention(query: FloatTensorLike, key: FloatTensorLike, value: FloatTensorLike, params: MultiHeadAttentionParams, options: MultiHeadAttentionOptions & WithExtras, dispatchOptions?: DispatchOptions): AttentionOutput;
 export function multiHeadAttention(query: FloatTensorLike, key: FloatTensorLike, value: FloatTensorLike, params: MultiHeadAttentionParams, options: MultiHeadAttentionOptions & { returnWeights?: false; returnLse?: false }, dispatchOptions?: DispatchOptions): Tensor;
 export function multiHeadAttention(query: FloatTensorLike, key: FloatTensorLike, value: FloatTensorLike, params: MultiHeadAttentionParams, options: MultiHeadAttentionOptions, dispatchOptions?: DispatchOptions): Tensor | AttentionOutput;
-export function multiHeadAttention(query: FloatTensorLike, key: FloatTensorLike, value: FloatTensorLike, params: MultiHeadAttentionParams, options: MultiHeadAttentionOptions, dispatchOptions?: DispatchOptions): Tensor | AttentionOutput {
+export function multiHeadAttention(query: FloatTensorLike, key: FloatTensorLike, value: FloatTensorLike, params: MultiHeadAttentionParams, options: MultiHeadAttentionOptions, dispatchOptions?: DispatchOptions): Tensor | AttentionOutput | Narrowed<Tensor | AttentionOutput> {
   const cached = prepareCachedMha(query, key, value, params, options);
-  if (cached) return drive(cached(dispatchOptions));
+  if (cached) return narrowOutput(drive(cached(dispatchOptions)), options.outputDtype);
   return run(prepareMha(query, key, value, params, options), dispatchOptions);
 }
 
 /** The async twin of {@link multiHeadAttention}. */
+export function multiHeadAttentionAsync(query: FloatTensorLike, key: FloatTensorLike, value: FloatTensorLike, params: MultiHeadAttentionParams, options: MultiHeadAttentionOptions & { outputDtype: HalfDType }, dispatchOptions?: DispatchOptions): Promise<Narrowed<Tensor | AttentionOutput>>;
 export function multiHeadAttentionAsync(query: FloatTensorLike, key: FloatTensorLike, value: FloatTensorLike, params: MultiHeadAttentionParams, options: MultiHeadAttentionOptions & WithExtras, dispatchOptions?: DispatchOptions): Promise<AttentionOutput>;
 export function multiHeadAttentionAsync(query: FloatTensorLike, key: FloatTensorLike, value: FloatTensorLike, params: MultiHeadAttentionParams, options: MultiHeadAttentionOptions & { returnWeights?: false; returnLse?: false }, dispatchOptions?: DispatchOptions): Promise<Tensor>;
 export function multiHeadAttentionAsync(query: FloatTensorLike, key: FloatTensorLike, value: FloatTensorLike, params: MultiHeadAttentionParams, options: MultiHeadAttentionOptions, dispatchOptions?: DispatchOptions): Promise<Tensor | AttentionOutput>;
-export async function multiHeadAttentionAsync(query: FloatTensorLike, key: FloatTensorLike, value: FloatTensorLike, params: MultiHeadAttentionParams, options: MultiHeadAttentionOptions, dispatchOptions?: DispatchOptions): Promise<Tensor | AttentionOutput> {
+export async function multiHeadAttentionAsync(query: FloatTensorLike, key: FloatTensorLike, value: FloatTensorLike, params: MultiHeadAttentionParams, options: MultiHeadAttentionOptions, dispatchOptions?: DispatchOptions): Promise<Tensor | AttentionOutput | Narrowed<Tensor | AttentionOutput>> {
   const cached = prepareCachedMha(query, key, value, params, options);
-  if (cached) return driveAsync(cached(dispatchOptions));
+  if (cached) return narrowOutput(await driveAsync(cached(dispatchOptions)), options.outputDtype);
   return runAsync(() => prepareMha(query, key, value, params, options), dispatchOptions);
 }
 

@@ -6,11 +6,11 @@
 import type { DispatchOptions, OutputLayout } from '../dispatch';
 import { ShapeError, ValueError, formatShape } from '../errors';
 import { KvCache } from '../kvCache';
-import type { AttentionResult, SdpaArgs } from '../kernels';
+import type { AttentionResult, SdpaArgs, DType, HalfDType } from '../kernels';
 import type { MaskLike, Tensor, FloatTensorLike } from '../tensor';
 import { HalfFields, expectDim, expectNonEmpty, optionalFloatBias, optionalLengths, optionalMask, optionalOut, weightsFit } from '../validate';
 import { broadcastShape, maskOf, normalLogits, optionsArg, randLengths, randMask, randT, rnd, shapeOf, someLengths, tensorOf } from './cases';
-import { intoOut, run, runAsync, type Prepared } from './common';
+import { intoOut, run, runAsync, type Prepared, OUTPUT_DTYPE_OPTION, type Narrowed } from './common';
 import { attentionLimits, type CausalOption, type WindowOption } from './attentionLimits';
 import { defineOp, tensor, optionsFor, readOption, tensorParam, type BenchCase, type KnownAnswer, type OpCase, type OpDescriptor } from './descriptor';
 
@@ -56,6 +56,12 @@ export interface SdpaOptions {
    * and the other backends copy their result in. If the call throws, its contents are unspecified.
    */
   out?: Float32Array | null;
+  /**
+   * Element type of the returned output (default `'float32'`): `'float16'` / `'bfloat16'` round the
+   * float32 result to nearest even at the end (the computation is float32 whatever the inputs).
+   * Not with `out`.
+   */
+  outputDtype?: DType;
 }
 
 /** The attention options sdpa shares with multiHeadAttention (internal). */
@@ -69,6 +75,7 @@ export const ATTENTION_OPTIONS = {
   keyLengths: { kind: 'lengths', doc: '[B] valid key counts' },
   returnWeights: { kind: 'boolean', default: false, doc: 'also return the [B,Hq,L,S] probabilities' },
   returnLse: { kind: 'boolean', default: false, doc: 'also return the [B,Hq,L] log-sum-exp' },
+  outputDtype: OUTPUT_DTYPE_OPTION,
 } as const;
 
 /** The result of an attention op asked for extras. */
@@ -153,6 +160,8 @@ export function prepareSdpa(q: FloatTensorLike, k: FloatTensorLike, v: FloatTens
   const outShape = bl ? [B, L, Hq, Dv] : [B, Hq, L, Dv];
   const inputs = [['q', qt.data], ['k', kt.data], ['v', vt.data], ['options.mask', mask?.data], ['options.bias', bias?.data], ['options.keyLengths', keyLengths]] as const;
   const out = optionalOut(o.out, 'options.out', B * Hq * L * Dv, `[${bl ? 'B,L,Hq,Dv' : 'B,Hq,L,Dv'}]=${formatShape(outShape)}`, inputs);
+  const outputDtype: DType = readOption(sdpaOp, o, 'outputDtype');
+  if (out && outputDtype !== 'float32') throw new ValueError('options.outputDtype', `a ${outputDtype} output cannot be written into options.out (a Float32Array): leave one of them out`);
   const args: SdpaArgs = { q: half.take('q', qt), k: half.take('k', kt), v: half.take('v', vt), B, Hq, Hkv, L, S, D, Dv, scale, ...limits, mask, bias, keyLengths, returnWeights, returnLse, returnLogits, layout, out, dtypes: half.dtypes };
   const rows = B * Hq * L;
   // The output's row (b,h,i) of a flat index, in head-major row order whatever the layout.
@@ -168,7 +177,7 @@ export function prepareSdpa(q: FloatTensorLike, k: FloatTensorLike, v: FloatTens
     shapeOf: (name) => (name === 'weights' || name === 'logits' ? target : name === 'lse' ? [B, Hq, L] : outShape),
   });
   const extras = returnWeights || returnLse || returnLogits;
-  return { op: 'sdpa', args, layout: layoutOf, wrap: (r) => wrapAttention(intoOutAttention(r, out), outShape, target, [B, Hq, L], extras) };
+  return { op: 'sdpa', args, layout: layoutOf, wrap: (r) => wrapAttention(intoOutAttention(r, out), outShape, target, [B, Hq, L], extras), outputDtype };
 }
 
 /**
@@ -177,7 +186,7 @@ export function prepareSdpa(q: FloatTensorLike, k: FloatTensorLike, v: FloatTens
  * b at position `lengths[b] - appended[b] + i` (the rows of the last append; bottom-right when
  * every batch appended L tokens). Other causal forms and windows go through as given.
  */
-function isCache(k: unknown): k is KvCache {
+function isCache(k: unknown): k is KvCache<DType> {
   try {
     return k instanceof KvCache;
   } catch {
@@ -185,7 +194,7 @@ function isCache(k: unknown): k is KvCache {
   }
 }
 
-function overCache(k: FloatTensorLike | KvCache, v: unknown, options: unknown, dispatch: unknown): [FloatTensorLike, FloatTensorLike, SdpaOptions | null | undefined, DispatchOptions | undefined] {
+function overCache(k: FloatTensorLike | KvCache<DType>, v: unknown, options: unknown, dispatch: unknown): [FloatTensorLike, FloatTensorLike, SdpaOptions | null | undefined, DispatchOptions | undefined] {
   if (!isCache(k)) return [k, v as FloatTensorLike, options as SdpaOptions | null | undefined, dispatch as DispatchOptions | undefined];
   const o = optionsFor<SdpaOptions>(sdpaOp, v);
   if (o.keyLengths !== undefined && o.keyLengths !== null) throw new ValueError('options.keyLengths', "is the cache's lengths when sdpa runs over a KvCache: leave it out");
@@ -210,25 +219,29 @@ function overCache(k: FloatTensorLike | KvCache, v: unknown, options: unknown, d
  * cache.append(kNew, vNew);
  * const next = sdpa(qNew, cache, { causal: true });
  */
-export function sdpa(q: FloatTensorLike, cache: KvCache, options: SdpaOptions & WithExtras, dispatchOptions?: DispatchOptions): AttentionOutput;
-export function sdpa(q: FloatTensorLike, cache: KvCache, options?: (SdpaOptions & { returnWeights?: false; returnLse?: false; returnLogits?: false }) | null, dispatchOptions?: DispatchOptions): Tensor;
-export function sdpa(q: FloatTensorLike, cache: KvCache, options?: SdpaOptions | null, dispatchOptions?: DispatchOptions): Tensor | AttentionOutput;
+export function sdpa(q: FloatTensorLike, cache: KvCache<DType>, options: SdpaOptions & { outputDtype: HalfDType }, dispatchOptions?: DispatchOptions): Narrowed<Tensor | AttentionOutput>;
+export function sdpa(q: FloatTensorLike, cache: KvCache<DType>, options: SdpaOptions & WithExtras, dispatchOptions?: DispatchOptions): AttentionOutput;
+export function sdpa(q: FloatTensorLike, cache: KvCache<DType>, options?: (SdpaOptions & { returnWeights?: false; returnLse?: false; returnLogits?: false }) | null, dispatchOptions?: DispatchOptions): Tensor;
+export function sdpa(q: FloatTensorLike, cache: KvCache<DType>, options?: SdpaOptions | null, dispatchOptions?: DispatchOptions): Tensor | AttentionOutput;
+export function sdpa(q: FloatTensorLike, k: FloatTensorLike, v: FloatTensorLike, options: SdpaOptions & { outputDtype: HalfDType }, dispatchOptions?: DispatchOptions): Narrowed<Tensor | AttentionOutput>;
 export function sdpa(q: FloatTensorLike, k: FloatTensorLike, v: FloatTensorLike, options: SdpaOptions & WithExtras, dispatchOptions?: DispatchOptions): AttentionOutput;
 export function sdpa(q: FloatTensorLike, k: FloatTensorLike, v: FloatTensorLike, options?: (SdpaOptions & { returnWeights?: false; returnLse?: false; returnLogits?: false }) | null, dispatchOptions?: DispatchOptions): Tensor;
 export function sdpa(q: FloatTensorLike, k: FloatTensorLike, v: FloatTensorLike, options?: SdpaOptions | null, dispatchOptions?: DispatchOptions): Tensor | AttentionOutput;
-export function sdpa(q: FloatTensorLike, k: FloatTensorLike | KvCache, v?: unknown, options?: unknown, dispatchOptions?: DispatchOptions): Tensor | AttentionOutput {
+export function sdpa(q: FloatTensorLike, k: FloatTensorLike | KvCache<DType>, v?: unknown, options?: unknown, dispatchOptions?: DispatchOptions): Tensor | AttentionOutput | Narrowed<Tensor | AttentionOutput> {
   const [kk, vv, o, d] = overCache(k, v, options, dispatchOptions);
   return run(prepareSdpa(q, kk, vv, o), d);
 }
 
 /** The async twin of {@link sdpa}: runs off the main thread where the backend can. */
-export function sdpaAsync(q: FloatTensorLike, cache: KvCache, options: SdpaOptions & WithExtras, dispatchOptions?: DispatchOptions): Promise<AttentionOutput>;
-export function sdpaAsync(q: FloatTensorLike, cache: KvCache, options?: (SdpaOptions & { returnWeights?: false; returnLse?: false; returnLogits?: false }) | null, dispatchOptions?: DispatchOptions): Promise<Tensor>;
-export function sdpaAsync(q: FloatTensorLike, cache: KvCache, options?: SdpaOptions | null, dispatchOptions?: DispatchOptions): Promise<Tensor | AttentionOutput>;
+export function sdpaAsync(q: FloatTensorLike, cache: KvCache<DType>, options: SdpaOptions & { outputDtype: HalfDType }, dispatchOptions?: DispatchOptions): Promise<Narrowed<Tensor | AttentionOutput>>;
+export function sdpaAsync(q: FloatTensorLike, cache: KvCache<DType>, options: SdpaOptions & WithExtras, dispatchOptions?: DispatchOptions): Promise<AttentionOutput>;
+export function sdpaAsync(q: FloatTensorLike, cache: KvCache<DType>, options?: (SdpaOptions & { returnWeights?: false; returnLse?: false; returnLogits?: false }) | null, dispatchOptions?: DispatchOptions): Promise<Tensor>;
+export function sdpaAsync(q: FloatTensorLike, cache: KvCache<DType>, options?: SdpaOptions | null, dispatchOptions?: DispatchOptions): Promise<Tensor | AttentionOutput>;
+export function sdpaAsync(q: FloatTensorLike, k: FloatTensorLike, v: FloatTensorLike, options: SdpaOptions & { outputDtype: HalfDType }, dispatchOptions?: DispatchOptions): Promise<Narrowed<Tensor | AttentionOutput>>;
 export function sdpaAsync(q: FloatTensorLike, k: FloatTensorLike, v: FloatTensorLike, options: SdpaOptions & WithExtras, dispatchOptions?: DispatchOptions): Promise<AttentionOutput>;
 export function sdpaAsync(q: FloatTensorLike, k: FloatTensorLike, v: FloatTensorLike, options?: (SdpaOptions & { returnWeights?: false; returnLse?: false; returnLogits?: false }) | null, dispatchOptions?: DispatchOptions): Promise<Tensor>;
 export function sdpaAsync(q: FloatTensorLike, k: FloatTensorLike, v: FloatTensorLike, options?: SdpaOptions | null, dispatchOptions?: DispatchOptions): Promise<Tensor | AttentionOutput>;
-export function sdpaAsync(q: FloatTensorLike, k: FloatTensorLike | KvCache, v?: unknown, options?: unknown, dispatchOptions?: DispatchOptions): Promise<Tensor | AttentionOutput> {
+export function sdpaAsync(q: FloatTensorLike, k: FloatTensorLike | KvCache<DType>, v?: unknown, options?: unknown, dispatchOptions?: DispatchOptions): Promise<Tensor | AttentionOutput | Narrowed<Tensor | AttentionOutput>> {
   return runAsync(() => {
     const [kk, vv, o] = overCache(k, v, options, dispatchOptions);
     return prepareSdpa(q, kk, vv, o);

@@ -5,12 +5,12 @@
  */
 import type { DispatchOptions, OutputLayout } from '../dispatch';
 import { DTypeError, ShapeError, ValueError, describeType, formatShape } from '../errors';
-import type { DenseLayer, TargetAttentionArgs, FloatData } from '../kernels';
+import type { DenseLayer, TargetAttentionArgs, FloatData, DType, HalfDType } from '../kernels';
 import { asFloatTensor, type Tensor, type FloatTensorLike } from '../tensor';
 import { expectDim, expectNonEmpty, matrix, optionalLengths, optionsObject, vector, HalfFields, floatMatrix, floatVector } from '../validate';
 import type { PoolOutput } from './additiveAttention';
 import { mlpParams, optionsArg, randLengths, randT, rnd, shapeOf } from './cases';
-import { run, runAsync, type Prepared } from './common';
+import { run, runAsync, type Prepared, OUTPUT_DTYPE_OPTION, type Narrowed } from './common';
 import { defineOp, tensor, optionsFor, readOption, tensorParam, type OpCase, type OpDescriptor } from './descriptor';
 
 /** One dense layer of the activation unit: `w [in,out]`, `b [out]`, PReLU slope `alpha` (number or `[out]`, default 0.25). */
@@ -39,6 +39,11 @@ export interface TargetAttentionOptions {
   keyLengths?: Int32Array | null;
   /** Also return the `[B,S]` weights. */
   returnWeights?: boolean;
+  /**
+   * Element type of the returned output (default `'float32'`): `'float16'` / `'bfloat16'` round the
+   * float32 result to nearest even at the end (the computation is float32 whatever the inputs).
+   */
+  outputDtype?: DType;
 }
 
 const TP = ['B', 'D'];
@@ -108,7 +113,8 @@ function prepareTarget(target: FloatTensorLike, history: FloatTensorLike, params
     const output = { data: r.output, shape: [B, D] };
     return returnWeights && r.weights ? { output, weights: { data: r.weights, shape: [B, S] } } : output;
   };
-  return { op: 'targetAttention', args, layout, wrap };
+  const outputDtype: DType = readOption(d, o, 'outputDtype');
+  return { op: 'targetAttention', args, layout, wrap, outputDtype };
 }
 
 /**
@@ -119,18 +125,20 @@ function prepareTarget(target: FloatTensorLike, history: FloatTensorLike, params
  * @example
  * const interest = targetAttention(candidate, history, { layers: [{ w: w1, b: b1 }, { w: w2, b: b2 }] }, { keyLengths });
  */
+export function targetAttention(target: FloatTensorLike, history: FloatTensorLike, params: TargetAttentionParams, options: TargetAttentionOptions & { outputDtype: HalfDType }, dispatchOptions?: DispatchOptions): Narrowed<Tensor | PoolOutput>;
 export function targetAttention(target: FloatTensorLike, history: FloatTensorLike, params: TargetAttentionParams, options: TargetAttentionOptions & { returnWeights: true }, dispatchOptions?: DispatchOptions): PoolOutput;
 export function targetAttention(target: FloatTensorLike, history: FloatTensorLike, params: TargetAttentionParams, options?: (TargetAttentionOptions & { returnWeights?: false }) | null, dispatchOptions?: DispatchOptions): Tensor;
 export function targetAttention(target: FloatTensorLike, history: FloatTensorLike, params: TargetAttentionParams, options?: TargetAttentionOptions | null, dispatchOptions?: DispatchOptions): Tensor | PoolOutput;
-export function targetAttention(target: FloatTensorLike, history: FloatTensorLike, params: TargetAttentionParams, options?: TargetAttentionOptions | null, dispatchOptions?: DispatchOptions): Tensor | PoolOutput {
+export function targetAttention(target: FloatTensorLike, history: FloatTensorLike, params: TargetAttentionParams, options?: TargetAttentionOptions | null, dispatchOptions?: DispatchOptions): Tensor | PoolOutput | Narrowed<Tensor | PoolOutput> {
   return run(prepareTarget(target, history, params, options), dispatchOptions);
 }
 
 /** The async twin of {@link targetAttention}. */
+export function targetAttentionAsync(target: FloatTensorLike, history: FloatTensorLike, params: TargetAttentionParams, options: TargetAttentionOptions & { outputDtype: HalfDType }, dispatchOptions?: DispatchOptions): Promise<Narrowed<Tensor | PoolOutput>>;
 export function targetAttentionAsync(target: FloatTensorLike, history: FloatTensorLike, params: TargetAttentionParams, options: TargetAttentionOptions & { returnWeights: true }, dispatchOptions?: DispatchOptions): Promise<PoolOutput>;
 export function targetAttentionAsync(target: FloatTensorLike, history: FloatTensorLike, params: TargetAttentionParams, options?: (TargetAttentionOptions & { returnWeights?: false }) | null, dispatchOptions?: DispatchOptions): Promise<Tensor>;
 export function targetAttentionAsync(target: FloatTensorLike, history: FloatTensorLike, params: TargetAttentionParams, options?: TargetAttentionOptions | null, dispatchOptions?: DispatchOptions): Promise<Tensor | PoolOutput>;
-export function targetAttentionAsync(target: FloatTensorLike, history: FloatTensorLike, params: TargetAttentionParams, options?: TargetAttentionOptions | null, dispatchOptions?: DispatchOptions): Promise<Tensor | PoolOutput> {
+export function targetAttentionAsync(target: FloatTensorLike, history: FloatTensorLike, params: TargetAttentionParams, options?: TargetAttentionOptions | null, dispatchOptions?: DispatchOptions): Promise<Tensor | PoolOutput | Narrowed<Tensor | PoolOutput>> {
   return runAsync(() => prepareTarget(target, history, params, options), dispatchOptions);
 }
 
@@ -152,6 +160,7 @@ export const targetAttentionOp: OpDescriptor<'targetAttention'> = defineOp({
   signature: 'targetAttention(target, history, params, options?, dispatch?)',
   params: [tensor('target', TP), tensor('history', HP), 'params', 'options'],
   options: {
+    outputDtype: OUTPUT_DTYPE_OPTION,
     activation: { kind: 'enum', values: ['relu', 'sigmoid', 'prelu'], default: 'sigmoid', doc: 'hidden-layer activation' },
     normalize: { kind: 'enum', values: ['none', 'softmax'], default: 'none', doc: "raw weights (DIN) or softmax over the history" },
     keyLengths: { kind: 'lengths', doc: '[B] valid history lengths' },

@@ -6,12 +6,12 @@
  */
 import type { DispatchOptions } from '../dispatch';
 import { ShapeError, ValueError, formatShape } from '../errors';
-import type { TransformerEncoderLayerArgs, Widened } from '../kernels';
+import type { TransformerEncoderLayerArgs, Widened, DType, HalfDType } from '../kernels';
 import { widenArgs } from '../half';
-import { checkShape, type Tensor, type FloatTensorLike } from '../tensor';
+import { checkShape, type Tensor, type FloatTensorLike, type HalfTensor } from '../tensor';
 import { expectNonEmpty, matrix, optionalLengths, optionsObject, vector, HalfFields, floatMatrix, floatVector } from '../validate';
 import { encoderParams, optionsArg, randLengths, randT, rnd, shapeOf, someLengths } from './cases';
-import { rowMajorLayout, run, runAsync, type Prepared } from './common';
+import { rowMajorLayout, run, runAsync, type Prepared, narrowOutput, OUTPUT_DTYPE_OPTION } from './common';
 import { defineOp, tensor, optionsFor, readOption, tensorParam, type OpCase, type OpDescriptor } from './descriptor';
 import { multiHeadAttentionOp } from './multiHeadAttention';
 import { attentionLimits, type WindowOption } from './attentionLimits';
@@ -58,9 +58,14 @@ export interface TransformerEncoderLayerOptions {
    * `lengths[b] - appended[b] + i`. Composed from the public ops (linear, sdpa, layerNorm, gelu)
    * with the same dispatch options: O(T·E·(E + F) + T·lengths·E) per layer instead of the whole block.
    */
-  cache?: KvCache | null;
+  cache?: KvCache<DType> | null;
   /** With `cache`: `[B]` how many of the T new tokens of each batch row are valid and appended (default T). */
   appendCounts?: Int32Array | null;
+  /**
+   * Element type of the returned output (default `'float32'`): `'float16'` / `'bfloat16'` round the
+   * float32 result to nearest even at the end (the computation is float32 whatever the inputs).
+   */
+  outputDtype?: DType;
 }
 
 const XP = ['B', 'L', 'E'];
@@ -105,7 +110,8 @@ function prepareEncoder(x: FloatTensorLike, params: TransformerEncoderLayerParam
   };
   if (args.eps < 0) throw new ValueError('options.eps', `expected a number >= 0, received ${args.eps}`);
   const shape = [B, L, E];
-  return { op: 'transformerEncoderLayer', args, layout: () => rowMajorLayout(B * L, { output: shape }), wrap: (r) => ({ data: r, shape }) };
+  const outputDtype: DType = readOption(d, o, 'outputDtype');
+  return { op: 'transformerEncoderLayer', args, layout: () => rowMajorLayout(B * L, { output: shape }), wrap: (r) => ({ data: r, shape }), outputDtype };
 }
 
 /**
@@ -144,16 +150,22 @@ function prepareCachedEncoder(x: FloatTensorLike, params: TransformerEncoderLaye
  * const x = tensor(items.data.map((v, f) => v + pos.data[f % (L * E)]), [B, L, E]);
  * const h = transformerEncoderLayer(x, block1, { numHeads: 2, causal: true, norm: 'pre' });
  */
-export function transformerEncoderLayer(x: FloatTensorLike, params: TransformerEncoderLayerParams, options: TransformerEncoderLayerOptions, dispatchOptions?: DispatchOptions): Tensor {
+export function transformerEncoderLayer(x: FloatTensorLike, params: TransformerEncoderLayerParams, options: TransformerEncoderLayerOptions & { outputDtype: HalfDType }, dispatchOptions?: DispatchOptions): HalfTensor;
+export function transformerEncoderLayer(x: FloatTensorLike, params: TransformerEncoderLayerParams, options: TransformerEncoderLayerOptions & { outputDtype?: 'float32' }, dispatchOptions?: DispatchOptions): Tensor;
+export function transformerEncoderLayer(x: FloatTensorLike, params: TransformerEncoderLayerParams, options: TransformerEncoderLayerOptions, dispatchOptions?: DispatchOptions): Tensor | HalfTensor;
+export function transformerEncoderLayer(x: FloatTensorLike, params: TransformerEncoderLayerParams, options: TransformerEncoderLayerOptions, dispatchOptions?: DispatchOptions): Tensor | HalfTensor {
   const cached = prepareCachedEncoder(x, params, options);
-  if (cached) return drive(cached(dispatchOptions));
+  if (cached) return narrowOutput(drive(cached(dispatchOptions)), options.outputDtype);
   return run(prepareEncoder(x, params, options), dispatchOptions);
 }
 
 /** The async twin of {@link transformerEncoderLayer}. */
-export async function transformerEncoderLayerAsync(x: FloatTensorLike, params: TransformerEncoderLayerParams, options: TransformerEncoderLayerOptions, dispatchOptions?: DispatchOptions): Promise<Tensor> {
+export function transformerEncoderLayerAsync(x: FloatTensorLike, params: TransformerEncoderLayerParams, options: TransformerEncoderLayerOptions & { outputDtype: HalfDType }, dispatchOptions?: DispatchOptions): Promise<HalfTensor>;
+export function transformerEncoderLayerAsync(x: FloatTensorLike, params: TransformerEncoderLayerParams, options: TransformerEncoderLayerOptions & { outputDtype?: 'float32' }, dispatchOptions?: DispatchOptions): Promise<Tensor>;
+export function transformerEncoderLayerAsync(x: FloatTensorLike, params: TransformerEncoderLayerParams, options: TransformerEncoderLayerOptions, dispatchOptions?: DispatchOptions): Promise<Tensor | HalfTensor>;
+export async function transformerEncoderLayerAsync(x: FloatTensorLike, params: TransformerEncoderLayerParams, options: TransformerEncoderLayerOptions, dispatchOptions?: DispatchOptions): Promise<Tensor | HalfTensor> {
   const cached = prepareCachedEncoder(x, params, options);
-  if (cached) return driveAsync(cached(dispatchOptions));
+  if (cached) return narrowOutput(await driveAsync(cached(dispatchOptions)), options.outputDtype);
   return runAsync(() => prepareEncoder(x, params, options), dispatchOptions);
 }
 
@@ -181,6 +193,7 @@ export const transformerEncoderLayerOp: OpDescriptor<'transformerEncoderLayer'> 
   signature: 'transformerEncoderLayer(x, params, options, dispatch?)',
   params: [tensor('x', XP), 'params', 'options'],
   options: {
+    outputDtype: OUTPUT_DTYPE_OPTION,
     numHeads: { kind: 'positiveInt', doc: 'attention heads (required; E % numHeads == 0)' },
     norm: { kind: 'enum', values: ['pre', 'post'], default: 'post', doc: 'LayerNorm before or after each residual block' },
     activation: { kind: 'enum', values: ['relu', 'gelu'], default: 'relu', doc: 'FFN activation' },
