@@ -17,7 +17,7 @@ const isFloatTensor = (v) => isPlain(v) && v.data instanceof Float32Array && Arr
  * 'float32'), and the same args with each converted tensor widened back to float32 (the values
  * the half call computes with).
  */
-function convertArgs(ak, args, pick) {
+export function convertArgs(ak, args, pick) {
   let n = 0;
   const walk = (v, path) => {
     if (isFloatTensor(v)) {
@@ -55,7 +55,7 @@ function fieldsOf(res) {
   return out;
 }
 
-const MODES = {
+export const MODES = {
   float16: () => 'float16',
   bfloat16: () => 'bfloat16',
   // Every third tensor stays float32, the others alternate: mixed operands in one call.
