@@ -32,6 +32,11 @@ module.exports = function jobs() {
     isaJob('native (avx512)', 'test/native.test.mjs', 'avx512'),
     isaJob('native (avx2)', 'test/native.test.mjs', 'avx2'),
     { label: 'native (scalar)', file: 'test/native.test.mjs', env: { ATTNKIT_ISA: 'scalar' } },
+    // Half-precision operands read by the kernels themselves (#16): convert kernels over every
+    // pattern, sdpa and topK against float32 on the decoded inputs and the float64 oracles.
+    isaJob('native half (avx512)', 'test/native-half.test.mjs', 'avx512'),
+    isaJob('native half (avx2)', 'test/native-half.test.mjs', 'avx2'),
+    { label: 'native half (scalar)', file: 'test/native-half.test.mjs', env: { ATTNKIT_ISA: 'scalar' } },
     // The cmake-js build of the same sources (npm run build:cmake), loaded explicitly.
     { label: 'native (cmake-js build)', file: 'test/native-cmake.test.mjs', env: { ATTNKIT_NATIVE_PATH: 'build-cmake/Release/attnkit.node' } },
     // linear, topK and the layers built on them: against reference, NaN/Inf, threads, async, addon checks.

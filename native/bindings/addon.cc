@@ -46,6 +46,8 @@ const OpEntry* const kOps[] = {ATTNKIT_OPS(ATTNKIT_OP_ROW)};
 
 // measureBandwidth(...): the memory bandwidth microbenchmark (native/bindings/bandwidth.cc).
 Napi::Value MeasureBandwidth(const Napi::CallbackInfo& info);
+// halfToFloat(bits, dtype): float16 / bfloat16 patterns widened by the convert family (native/bindings/convert.cc).
+Napi::Value HalfToFloat(const Napi::CallbackInfo& info);
 
 namespace {
 
@@ -83,6 +85,8 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   cpu.Set("avx512bw", f.avx512bw);
   cpu.Set("avx512dq", f.avx512dq);
   cpu.Set("avx512vl", f.avx512vl);
+  cpu.Set("f16c", f.f16c);
+  cpu.Set("avx512bf16", f.avx512_bf16);
   cpu.Set("osAvx", f.os_avx);
   cpu.Set("osAvx512", f.os_avx512);
   cpu.Set("neon", f.neon);
@@ -225,6 +229,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("lastKernel", Napi::Function::New(env, LastKernel, "lastKernel"));
   exports.Set("measurePeak", Napi::Function::New(env, MeasurePeak, "measurePeak"));
   exports.Set("measureBandwidth", Napi::Function::New(env, MeasureBandwidth, "measureBandwidth"));
+  exports.Set("halfToFloat", Napi::Function::New(env, HalfToFloat, "halfToFloat"));
   export_ops(env, exports, kOps, sizeof(kOps) / sizeof(kOps[0]));
   return exports;
 }

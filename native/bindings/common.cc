@@ -240,7 +240,24 @@ Floats Args::floats_opt(const char* name, uint64_t expected) {
   return f;
 }
 StridedView<uint16_t> Args::strided_u16(const char* name, const std::vector<int64_t>& dims) {
-  return strided<uint16_t, napi_uint16_array>(name, dims, "Uint16Array");
+  return strided<uint16_t, napi_uint16_array>(name, dims, dtype_of(name) == DType::bf16 ? "Uint16Array (bfloat16 bits)" : "Uint16Array (float16 bits)");
+}
+void Args::dtypes_only(std::initializer_list<const char*> fields) {
+  Napi::Value d = obj_.Get("dtypes");
+  if (d.IsUndefined() || d.IsNull()) return;
+  if (!d.IsObject() || d.IsArray() || d.IsTypedArray()) type_error("dtypes", "expected an object of field dtypes or null, received " + type_of(d));
+  Napi::Array keys = d.As<Napi::Object>().GetPropertyNames();
+  for (uint32_t i = 0; i < keys.Length(); ++i) {
+    const std::string key = keys.Get(i).ToString().Utf8Value();
+    bool known = false;
+    std::string list;
+    for (const char* f : fields) {
+      known |= key == f;
+      list += (list.empty() ? "" : ", ") + std::string(f);
+    }
+    if (!known) range_error(("dtypes." + key).c_str(), std::string("not a float operand of ") + op_ + " (those are: " + list + ")");
+    dtype_of(key.c_str());  // checks the value
+  }
 }
 
 const int32_t* Args::i32(const char* name, uint64_t expected, int64_t lo, int64_t hi, bool optional) {

@@ -154,9 +154,12 @@ class Args {
   Floats floats(const char* name, uint64_t expected);
   /// Same, or an empty Floats (data == nullptr) when the field is null/undefined.
   Floats floats_opt(const char* name, uint64_t expected);
-  /// Optional `{ data, strides }` over `dims` whose data is a Float32Array, or a Uint16Array when
-  /// dtype_of(name) is a half type.
+  /// Optional `{ data: Uint16Array, strides }` over `dims`: the half patterns of a strided operand
+  /// whose dtype_of(name) is float16 or bfloat16 (read a float32 one with strided_f32).
   StridedView<uint16_t> strided_u16(const char* name, const std::vector<int64_t>& dims);
+  /// The `dtypes` object (if any) names only fields of `fields` (the op's operands that may be
+  /// half), each 'float16', 'bfloat16' or 'float32'; else a TypeError / RangeError naming it.
+  void dtypes_only(std::initializer_list<const char*> fields);
   /// Same, or nullptr when the field is null/undefined.
   const float* f32_opt(const char* name, uint64_t expected);
   /// Int32Array field of exactly `expected` elements, every value in [lo, hi]; nullptr when absent

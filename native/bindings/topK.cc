@@ -30,8 +30,15 @@ void fill_topK(Args& a, TopKJob& job) {
   p.N = N;
   p.D = D;
   p.k = k;
-  p.users = a.f32("users", a.product("users", {(uint64_t)B, (uint64_t)D}));
-  p.items = a.f32("items", a.product("items", {(uint64_t)N, (uint64_t)D}));
+  // users, items: a Float32Array, or a Uint16Array of float16 / bfloat16 patterns when `dtypes`
+  // says so (widened a block / chunk at a time by the kernel: attnkit/topK.h).
+  a.dtypes_only({"users", "items"});
+  const Floats users = a.floats("users", a.product("users", {(uint64_t)B, (uint64_t)D}));
+  const Floats items = a.floats("items", a.product("items", {(uint64_t)N, (uint64_t)D}));
+  p.users_type = users.type;
+  p.items_type = items.type;
+  if (users.type == DType::f32) p.users = users.f32(); else p.users16 = users.u16();
+  if (items.type == DType::f32) p.items = items.f32(); else p.items16 = items.u16();
   p.largest = a.boolean("largest");
   Napi::Value exv = a.get("exclude");
   if (!exv.IsUndefined() && !exv.IsNull()) {

@@ -70,6 +70,7 @@ CpuFeatures detect() {
   const bool osxsave = (r[2] >> 27) & 1;
   const bool avx = (r[2] >> 28) & 1;
   f.fma = (r[2] >> 12) & 1;
+  f.f16c = (r[2] >> 29) & 1;
   if (osxsave && avx) {
     const unsigned long long xcr0 = xgetbv0();
     f.os_avx = (xcr0 & 0x6) == 0x6;             // XMM + YMM state
@@ -82,6 +83,11 @@ CpuFeatures detect() {
     f.avx512dq = (r[1] >> 17) & 1;
     f.avx512bw = (r[1] >> 30) & 1;
     f.avx512vl = (r[1] >> 31) & 1;
+    const unsigned sub_leaves = r[0];
+    if (sub_leaves >= 1) {
+      cpuid(7, 1, r);
+      f.avx512_bf16 = (r[0] >> 5) & 1;
+    }
   }
   cpuid(0x80000000u, 0, r);
   if (r[0] >= 0x80000004u) {
@@ -101,8 +107,9 @@ CpuFeatures detect() {
 }
 
 Isa detect_level(const CpuFeatures& f) {
-  if (f.os_avx512 && f.avx512f && f.avx512bw && f.avx512dq && f.avx512vl && f.avx2 && f.fma) return Isa::avx512;
-  if (f.os_avx && f.avx2 && f.fma) return Isa::avx2;
+  // F16C: both levels' code is compiled with it (isa_region.h) and the half loads use it.
+  if (f.os_avx512 && f.avx512f && f.avx512bw && f.avx512dq && f.avx512vl && f.avx2 && f.fma && f.f16c) return Isa::avx512;
+  if (f.os_avx && f.avx2 && f.fma && f.f16c) return Isa::avx2;
   if (f.neon) return Isa::neon;
   return Isa::scalar;
 }
@@ -159,5 +166,6 @@ const CpuFeatures& cpu_features() {
 Isa detected_isa() { return selection().detected; }
 Isa active_isa() { return selection().active; }
 const char* isa_error() { return selection().error.c_str(); }
+bool cpu_has_avx512_bf16() { return active_isa() == Isa::avx512 && cpu_features().avx512_bf16; }
 
 }  // namespace attnkit

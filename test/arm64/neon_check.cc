@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "attnkit/convert.h"
 #include "attnkit/gelu.h"
 #include "attnkit/layerNorm.h"
 #include "attnkit/softmax.h"
@@ -70,6 +71,95 @@ void expect_isa(const char* what, const char* used) {
   }
 }
 
+// ---- half precision (#16): an independent round-to-nearest-even encoder and exact decoder ----
+uint16_t half_bits(float x, DType t) {
+  uint32_t b;
+  std::memcpy(&b, &x, 4);
+  if (t == DType::bf16) {
+    if ((b & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((b >> 16) | 0x40u);
+    return static_cast<uint16_t>((b + 0x7fffu + ((b >> 16) & 1u)) >> 16);
+  }
+  const uint16_t sign = static_cast<uint16_t>((b >> 16) & 0x8000u);
+  if (std::isnan(x)) return sign | 0x7e00u;
+  if (std::isinf(x)) return sign | 0x7c00u;
+  const double a = std::fabs(static_cast<double>(x));
+  if (a < std::ldexp(1.0, -14)) return sign | static_cast<uint16_t>(std::nearbyint(a * std::ldexp(1.0, 24)));
+  int e;
+  std::frexp(a, &e);
+  int ex = e - 1;
+  double n = std::nearbyint((a / std::ldexp(1.0, ex) - 1) * 1024);
+  if (n == 1024) {
+    n = 0;
+    ++ex;
+  }
+  if (ex + 15 >= 31) return sign | 0x7c00u;
+  return sign | static_cast<uint16_t>((ex + 15) << 10) | static_cast<uint16_t>(n);
+}
+double half_value(uint16_t h, DType t) {
+  if (t == DType::bf16) {
+    const uint32_t b = static_cast<uint32_t>(h) << 16;
+    float f;
+    std::memcpy(&f, &b, 4);
+    return f;
+  }
+  const double s = (h & 0x8000u) ? -1 : 1;
+  const int e = (h >> 10) & 0x1f, m = h & 0x3ff;
+  if (e == 31) return m ? NAN : s * INFINITY;
+  if (e == 0) return s * std::ldexp(m, -24);
+  return s * std::ldexp(1024 + m, e - 25);
+}
+/// Rounds x to type t in place (x then holds the decoded values); the patterns into bits.
+void quantize(std::vector<float>& x, DType t, std::vector<uint16_t>& bits) {
+  if (t == DType::f32) return;
+  bits.resize(x.size());
+  for (size_t i = 0; i < x.size(); ++i) {
+    bits[i] = half_bits(x[i], t);
+    x[i] = static_cast<float>(half_value(bits[i], t));
+  }
+}
+const char* short_name(DType t) { return t == DType::f16 ? "f16" : t == DType::bf16 ? "bf16" : "f32"; }
+
+/// Bitwise equality of a half-input result with the float32 result on the decoded inputs.
+template <class T>
+void expect_same(const char* what, const std::vector<T>& got, const std::vector<T>& want) {
+  ++checks;
+  const bool same = got.size() == want.size() && std::memcmp(got.data(), want.data(), got.size() * sizeof(T)) == 0;
+  if (!same) ++failures;
+  std::printf("%s %s\n", same ? "ok  " : "FAIL", what);
+}
+
+/// The convert kernels over all 65,536 patterns of each type against the exact decoder (a float16
+/// NaN keeps its payload and is made quiet).
+void check_convert() {
+  std::vector<uint16_t> all(65536);
+  for (int h = 0; h < 65536; ++h) all[h] = static_cast<uint16_t>(h);
+  std::vector<float> out(65536);
+  for (DType t : {DType::f16, DType::bf16}) {
+    expect_isa("convert", isa_name(half_to_float(all.data(), out.data(), 65536, t)));
+    size_t bad = 0;
+    for (int h = 0; h < 65536; ++h) {
+      uint32_t got, want;
+      std::memcpy(&got, &out[h], 4);
+      const float w = static_cast<float>(half_value(static_cast<uint16_t>(h), t));
+      std::memcpy(&want, &w, 4);
+      if (t == DType::f16 && ((h >> 10) & 0x1f) == 31 && (h & 0x3ff)) want = (static_cast<uint32_t>(h & 0x8000) << 16) | 0x7fc00000u | (static_cast<uint32_t>(h & 0x3ff) << 13);
+      if (t == DType::bf16) want = static_cast<uint32_t>(h) << 16;
+      if (got != want) ++bad;
+    }
+    // Every length and offset (vector bodies, tails).
+    for (int off = 0; off < 5; ++off)
+      for (int n = 0; n < 40; ++n) {
+        std::vector<float> o(n + 1, -7.0f);
+        half_to_float(all.data() + 15000 + off, o.data(), n, t);
+        for (int i = 0; i < n; ++i) bad += std::memcmp(&o[i], &out[15000 + off + i], 4) != 0;
+        bad += o[n] != -7.0f;
+      }
+    ++checks;
+    if (bad) ++failures;
+    std::printf("%s convert %s: all 65536 patterns exact, every length 0..39 (%zu wrong)\n", bad ? "FAIL" : "ok  ", short_name(t), bad);
+  }
+}
+
 struct SdpaCase {
   int64_t B, Hq, Hkv, L, S, D, Dv;
   bool causal, mask, lengths;
@@ -78,8 +168,14 @@ struct SdpaCase {
   float softcap = 0.0f;
 };
 
-void check_sdpa(const SdpaCase& c) {
+/// With half types: q, k, v are rounded to them first (the float64 loop and a float32 call see the
+/// decoded values) and the half call must give the float32 call's bits.
+void check_sdpa(const SdpaCase& c, DType qt = DType::f32, DType kt = DType::f32, DType vt = DType::f32) {
   std::vector<float> q = randn(c.B * c.Hq * c.L * c.D), k = randn(c.B * c.Hkv * c.S * c.D), v = randn(c.B * c.Hkv * c.S * c.Dv);
+  std::vector<uint16_t> q16, k16, v16;
+  quantize(q, qt, q16);
+  quantize(k, kt, k16);
+  quantize(v, vt, v16);
   std::vector<float> out(c.B * c.Hq * c.L * c.Dv, -7.0f);
   std::vector<uint8_t> mask;  // [L, S], broadcast over B and H; row 0 fully masked
   std::vector<int32_t> lens;  // [B]: the first batch sees no key at all
@@ -111,6 +207,21 @@ void check_sdpa(const SdpaCase& c) {
     p.key_lengths = lens.data();
   }
   expect_isa("sdpa", isa_name(sdpa_forward(p)));
+  const bool half = qt != DType::f32 || kt != DType::f32 || vt != DType::f32;
+  if (half) {
+    SdpaParams h = p;
+    std::vector<float> out16(out.size(), -7.0f);
+    h.out = out16.data();
+    h.q_type = qt, h.k_type = kt, h.v_type = vt;
+    if (qt != DType::f32) h.q = nullptr, h.q16 = q16.data();
+    if (kt != DType::f32) h.k = nullptr, h.k16 = k16.data();
+    if (vt != DType::f32) h.v = nullptr, h.v16 = v16.data();
+    expect_isa("sdpa", isa_name(sdpa_forward(h)));
+    char what[160];
+    std::snprintf(what, sizeof what, "sdpa q %s k %s v %s B%lld Hq%lld L%lld S%lld D%lld: bits of float32 on the decoded inputs", short_name(qt), short_name(kt), short_name(vt),
+                  (long long)c.B, (long long)c.Hq, (long long)c.L, (long long)c.S, (long long)c.D);
+    expect_same(what, out16, out);
+  }
   std::vector<double> want(out.size(), 0.0), s(c.S);
   for (int64_t b = 0; b < c.B; ++b)
     for (int64_t h = 0; h < c.Hq; ++h) {
@@ -254,12 +365,30 @@ void check_linear(int64_t rows, int64_t in, int64_t outd) {
   expect_close("linear", name, y.data(), want);
 }
 
-void check_topk(int64_t B, int64_t N, int64_t D, int64_t k, bool largest = true) {
+void check_topk(int64_t B, int64_t N, int64_t D, int64_t k, bool largest = true, DType ut = DType::f32, DType itt = DType::f32) {
   std::vector<float> u = randn(B * D), it = randn(N * D), sc(B * k);
+  std::vector<uint16_t> u16, it16;
+  quantize(u, ut, u16);
+  quantize(it, itt, it16);
   std::vector<int32_t> idx(B * k, -1);
   TopKParams p{u.data(), it.data(), B, N, D, k, nullptr, nullptr, idx.data(), sc.data()};
   p.largest = largest;
   expect_isa("topK", isa_name(topK_forward(p)));
+  if (ut != DType::f32 || itt != DType::f32) {
+    std::vector<float> sc16(B * k);
+    std::vector<int32_t> idx16(B * k, -1);
+    TopKParams h = p;
+    h.indices = idx16.data();
+    h.scores = sc16.data();
+    h.users_type = ut, h.items_type = itt;
+    if (ut != DType::f32) h.users = nullptr, h.users16 = u16.data();
+    if (itt != DType::f32) h.items = nullptr, h.items16 = it16.data();
+    expect_isa("topK", isa_name(topK_forward(h)));
+    char what[120];
+    std::snprintf(what, sizeof what, "topK users %s items %s B%lld N%lld: bits of float32 on the decoded inputs", short_name(ut), short_name(itt), (long long)B, (long long)N);
+    expect_same(what, sc16, sc);
+    expect_same(what, idx16, idx);
+  }
   // Each returned score is its item's score; the returned scores are the k best, best first
   // (largest: the k largest, descending; else the k smallest, ascending).
   std::vector<double> at(B * k), best(B * k);
@@ -298,6 +427,15 @@ void sdpa_checks() {
       {2, 2, 1, 1, 1500, 64, 64, true, false, true, true, 100, -1, 30.0f},    // decode: offsets, window, softcap
   };
   for (const auto& c : cases) check_sdpa(c);
+  // Half q / k / v (#16): the block, row (decode) paths with every type on some operand.
+  check_convert();
+  const DType F = DType::f32, H = DType::f16, BF = DType::bf16;
+  check_sdpa(cases[1], BF, BF, BF);   // block, grouped-query, causal
+  check_sdpa(cases[1], H, F, BF);
+  check_sdpa(cases[3], F, H, H);      // decode, odd D, keyLengths
+  check_sdpa(cases[3], BF, BF, F);
+  check_sdpa(cases[4], H, H, H);      // causal + mask, a fully masked row
+  check_sdpa(cases[10], F, BF, H);    // softcap + mask
 }
 const std::map<std::string, void (*)()> kChecks = {
     {"sdpa", sdpa_checks},
@@ -306,7 +444,12 @@ const std::map<std::string, void (*)()> kChecks = {
     {"gelu", [] { check_gelu(1001, false); check_gelu(1001, true); }},
     {"silu", [] { check_silu(1001); }},
     {"linear", [] { check_linear(37, 65, 129); check_linear(1, 3, 1); }},
-    {"topK", [] { check_topk(5, 1000, 17, 10); check_topk(3, 300, 64, 300, false); }},
+    {"topK", [] {
+       check_topk(5, 1000, 17, 10);
+       check_topk(3, 300, 64, 300, false);
+       check_topk(5, 1000, 17, 10, true, DType::f32, DType::bf16);
+       check_topk(40, 700, 64, 7, false, DType::f16, DType::f16);
+     }},
 };
 
 }  // namespace

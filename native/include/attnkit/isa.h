@@ -24,6 +24,10 @@ Isa active_isa();
 /// The best level this CPU + OS supports (ignores ATTNKIT_ISA).
 Isa detected_isa();
 
+/// The CPU and OS offer AVX512_BF16 (vdpbf16ps) and the active level is avx512 (so
+/// ATTNKIT_ISA=avx2 / scalar turns its use off too).
+bool cpu_has_avx512_bf16();
+
 /// Non-empty when ATTNKIT_ISA asked for something invalid or above what the CPU has; the addon
 /// then reports the backend unavailable with this text (kernels still run at detected_isa()).
 const char* isa_error();

@@ -30,23 +30,29 @@
 #define ATTNKIT_ARM64 0
 #endif
 
-// AVX-512 level = F + BW + DQ + VL (Skylake-SP and later, Zen 4); AVX2 level = AVX2 + FMA.
+// AVX-512 level = F + BW + DQ + VL (Skylake-SP and later, Zen 4); AVX2 level = AVX2 + FMA (+ F16C).
+// AVX512BF16: the AVX-512 level plus vdpbf16ps, for code that checks cpu_has_avx512_bf16() first.
 #if defined(__clang__)
 #define ATTNKIT_TARGET_AVX512_BEGIN \
   _Pragma("clang attribute push(__attribute__((target(\"avx512f,avx512bw,avx512dq,avx512vl,avx2,fma,f16c,bmi,bmi2\"))), apply_to = function)")
 #define ATTNKIT_TARGET_AVX2_BEGIN \
   _Pragma("clang attribute push(__attribute__((target(\"avx2,fma,f16c,bmi,bmi2\"))), apply_to = function)")
+#define ATTNKIT_TARGET_AVX512BF16_BEGIN \
+  _Pragma("clang attribute push(__attribute__((target(\"avx512f,avx512bw,avx512dq,avx512vl,avx2,fma,f16c,bmi,bmi2,avx512bf16\"))), apply_to = function)")
 #define ATTNKIT_TARGET_END _Pragma("clang attribute pop")
 #elif defined(__GNUC__)
 #define ATTNKIT_TARGET_AVX512_BEGIN \
   _Pragma("GCC push_options") _Pragma("GCC target(\"avx512f,avx512bw,avx512dq,avx512vl,avx2,fma,f16c,bmi,bmi2\")")
 #define ATTNKIT_TARGET_AVX2_BEGIN \
   _Pragma("GCC push_options") _Pragma("GCC target(\"avx2,fma,f16c,bmi,bmi2\")")
+#define ATTNKIT_TARGET_AVX512BF16_BEGIN \
+  _Pragma("GCC push_options") _Pragma("GCC target(\"avx512f,avx512bw,avx512dq,avx512vl,avx2,fma,f16c,bmi,bmi2,avx512bf16\")")
 #define ATTNKIT_TARGET_END _Pragma("GCC pop_options")
 #else
 // MSVC: intrinsics need no target switch.
 #define ATTNKIT_TARGET_AVX512_BEGIN
 #define ATTNKIT_TARGET_AVX2_BEGIN
+#define ATTNKIT_TARGET_AVX512BF16_BEGIN
 #define ATTNKIT_TARGET_END
 #endif
 

@@ -25,10 +25,20 @@
 // threads, partial (max, sum, out) merged by log-sum-exp rescaling in chunk order. With weights:
 // per row, two passes (the returned weights are the probabilities the output is summed with).
 // Task boundaries never depend on the thread count: results are bit-identical for any count.
+//
+// Half operands (src/kernels.ts DTypes): q, k, v and bias may each be float16 or bfloat16
+// (q_type, k_type, v_type, bias_type; any subset, independently). Such an operand's 16-bit
+// patterns are at q16 (k16, v16, bias16) with the same strides, and its float pointer is null.
+// The kernel widens what a task reads (exact): the block path converts a query block as it
+// transposes it and each key tile of K and V into per-task float32 scratch (O(tile)) before the
+// same float microkernels; the row (decode) and weights paths convert K and V rows in registers
+// as they stream them and the query row into scratch. Every half value is a float32 value, so
+// the result is bit-identical to the float32 call on the decoded inputs.
 #pragma once
 
 #include <cstdint>
 
+#include "attnkit/dtype.h"
 #include "attnkit/isa.h"
 
 namespace attnkit {
@@ -58,6 +68,12 @@ struct SdpaParams {
   float* weights = nullptr;       ///< optional out [B,Hq,L,S]
   float* lse = nullptr;           ///< optional out [B,Hq,L]
   float* logits = nullptr;        ///< optional out [B,Hq,L,S]: capped, biased logits, -Inf where excluded
+  /// Element types (see the file comment); a half operand's patterns are at its *16 pointer.
+  DType q_type = DType::f32, k_type = DType::f32, v_type = DType::f32, bias_type = DType::f32;
+  const uint16_t* q16 = nullptr;
+  const uint16_t* k16 = nullptr;
+  const uint16_t* v16 = nullptr;
+  const uint16_t* bias16 = nullptr;  ///< strides bias_s, like bias
 };
 
 /// One ISA variant. Throws std::bad_alloc when scratch memory cannot be allocated.

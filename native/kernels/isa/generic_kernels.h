@@ -75,6 +75,10 @@ namespace bandwidth_k {
 #include "../peak/bandwidth_impl.h"
 }  // namespace bandwidth_k
 
+namespace convert_k {
+#include "../convert/convert_impl.h"
+}  // namespace convert_k
+
 namespace sdpa_k {
 using Cfg = SdpaTiles;
 #include "../sdpa/sdpa_impl.h"
@@ -103,6 +107,9 @@ using Cfg = SdpaTiles;
   double bandwidth_##isa(float* a, const float* b, const float* c, int64_t n, float s) { \
     return bandwidth_k::bandwidth_run(a, b, c, n, s);                                  \
   }                                                                                    \
+  void convert_##isa(const uint16_t* s, float* d, int64_t n, DType t) {               \
+    convert_k::convert_run(s, d, n, t);                                                \
+  }                                                                                    \
   void sdpa_##isa(const SdpaParams& p) {                                               \
     if (!sdpa_k::sdpa_run(p)) throw std::bad_alloc();                                  \
   }                                                                                    \
@@ -116,5 +123,6 @@ using Cfg = SdpaTiles;
   ATTNKIT_REGISTER(layerNorm_table, isa, &layerNorm_##isa);                            \
   ATTNKIT_REGISTER(peak_table, isa, &peak_##isa);                                      \
   ATTNKIT_REGISTER(bandwidth_table, isa, &bandwidth_##isa);                            \
+  ATTNKIT_REGISTER(convert_table, isa, &convert_##isa);                                \
   ATTNKIT_REGISTER(sdpa_table, isa, &sdpa_##isa);                                      \
   }

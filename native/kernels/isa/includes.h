@@ -9,6 +9,7 @@
 
 #include "attnkit/additiveAttention.h"
 #include "attnkit/bandwidth.h"
+#include "attnkit/convert.h"
 #include "attnkit/gelu.h"
 #include "attnkit/gemm.h"
 #include "attnkit/layerNorm.h"

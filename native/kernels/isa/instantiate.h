@@ -4,6 +4,7 @@
 // No include guard: each <isa>.cc includes it once, for its own ISA.
 namespace attnkit {
 namespace {
+#include "../vec/half_bits.h"
 #include ATTNKIT_VEC_HEADER
 #include "../vec/vmath_generic.h"
 #include "generic_kernels.h"

@@ -128,15 +128,15 @@ inline int64_t first_seeing_row_vector(int64_t j, int64_t ib, int64_t hi_off) {
   return need > 0 ? (need + W - 1) / W : 0;
 }
 
-/// St[c][r] = Σ_d Qt[d][r] · K[j0+c][d] for c < nc (rows of St past nc up to the next NJ multiple
-/// are scratch). `causal_first` = the first key index (relative to the block's rows) a row vector
+/// St[c][r] = Σ_d Qt[d][r] · K[j0+c][d] for c < nc, key j0+c's row at kt + c·k_sj (rows of St
+/// past nc up to the next NJ multiple are scratch). `causal_first` = the first key index (relative to the block's rows) a row vector
 /// can see is rv*W + W - 1 + off_rel: row vectors wholly before a key group are skipped.
 template <bool FUSE>
-inline void qk_tile(const float* qt, int64_t D, const float* kb, int64_t k_sj, int64_t j0, int nc, const float* zero, float* st,
+inline void qk_tile(const float* qt, int64_t D, const float* kt, int64_t k_sj, int64_t j0, int nc, const float* zero, float* st,
                     bool causal, int64_t i0, int64_t off, V::F scale, V::F* mx, V::M* nf, const BandCut* cut = nullptr) {
   for (int c0 = 0; c0 < nc; c0 += NJ) {
     const float* kp[NJ];
-    for (int t = 0; t < NJ; ++t) kp[t] = (c0 + t < nc) ? kb + (j0 + c0 + t) * k_sj : zero;
+    for (int t = 0; t < NJ; ++t) kp[t] = (c0 + t < nc) ? kt + (c0 + t) * k_sj : zero;
     // The group's first key decides which row vectors see none of it.
     const int rv0 = causal ? static_cast<int>(imin(RV - 1, first_seeing_row_vector(j0 + c0, i0, off))) : 0;
     float* stc = st + c0 * BR;
@@ -263,13 +263,14 @@ inline void pv_careful(float* o, int64_t ldo, const float* st, const float* alph
   }
 }
 
-inline bool v_rows_nonfinite(const float* vb, int64_t v_sj, int nc, int64_t Dv) {
+template <DType T>
+inline bool v_rows_nonfinite(const typename Ld<T>::E* vb, int64_t v_sj, int nc, int64_t Dv) {
   for (int c = 0; c < nc; ++c) {
-    const float* vr = vb + c * v_sj;
+    const typename Ld<T>::E* vr = vb + c * v_sj;
     V::M bad = V::from_bits(0);
     int64_t e = 0;
-    for (; e + W <= Dv; e += W) bad = V::mor(bad, V::nonfinite(V::load(vr + e)));
-    if (e < Dv) bad = V::mor(bad, V::nonfinite(V::loadp(vr + e, static_cast<int>(Dv - e))));
+    for (; e + W <= Dv; e += W) bad = V::mor(bad, V::nonfinite(Ld<T>::load(vr + e)));
+    if (e < Dv) bad = V::mor(bad, V::nonfinite(Ld<T>::loadp(vr + e, static_cast<int>(Dv - e))));
     if (V::any(bad)) return true;
   }
   return false;
@@ -325,6 +326,7 @@ inline bool softmax_tile(const SdpaParams& p, const Geo& g, int64_t i0, int64_t 
   const bool capped = p.softcap > 0.0f;
   const V::F cap = V::set1(capped ? p.softcap : 1.0f);
   const int64_t ms2 = p.mask_s[2], ms3 = p.mask_s[3], bs2 = p.bias_s[2], bs3 = p.bias_s[3];
+  const bool hasb = has_bias(g);
   if constexpr (FUSED) {  // pass 1 was done in the QK epilogue
     for (int r = 0; r < RV; ++r) {
       tmax[r] = fmx[r];
@@ -358,15 +360,15 @@ inline bool softmax_tile(const SdpaParams& p, const Geo& g, int64_t i0, int64_t 
         }
       }
       V::F xlo = V::zero();
-      if (g.bias) {
+      if (hasb) {
         V::F b;
         if (bs2 == 0) {
-          b = V::set1(g.bias[j * bs3]);
+          b = V::set1(bias_at(p, g, j * bs3));
         } else {
           alignas(64) float tmp[W];
           for (int t = 0; t < W; ++t) {
             const int64_t i = ib + t;
-            tmp[t] = i < p.L ? g.bias[i * bs2 + j * bs3] : 0.0f;
+            tmp[t] = i < p.L ? bias_at(p, g, i * bs2 + j * bs3) : 0.0f;
           }
           b = V::load(tmp);
         }
@@ -381,7 +383,7 @@ inline bool softmax_tile(const SdpaParams& p, const Geo& g, int64_t i0, int64_t 
       const V::M nf = V::nan_or_pinf(x);
       nfacc[r] = V::mor(nfacc[r], nf);
       x = V::blend(nf, x, NI);  // the row is flagged; keep the arithmetic finite
-      if (g.bias) V::store(lo + c * BR + r * W, V::blend(V::nonfinite(x), xlo, V::zero()));  // no lo on excluded keys
+      if (hasb) V::store(lo + c * BR + r * W, V::blend(V::nonfinite(x), xlo, V::zero()));  // no lo on excluded keys
       if constexpr (TRACK) {
         const uint32_t xb = V::bits(V::eq(x, NI));
         anyex |= xb != 0;
@@ -401,7 +403,7 @@ inline bool softmax_tile(const SdpaParams& p, const Geo& g, int64_t i0, int64_t 
     s.m[r] = mnew;
     lsum[r] = V::zero();
   }
-  if (g.bias && !FUSED) exp_tile<true>(st, lo, nc, ms, lsum);
+  if (hasb && !FUSED) exp_tile<true>(st, lo, nc, ms, lsum);
   else exp_tile<false>(st, nullptr, nc, ms, lsum);
   for (int r = 0; r < RV; ++r) s.l[r] = V::fmadd(s.l[r], al[r], lsum[r]);
   return anyex;
@@ -415,15 +417,18 @@ struct BlockScratch {
   float* alpha;  // [BR]
   float* zero;   // [D]
   uint32_t* ab;  // [BC][RV]
+  float* kt;     // [BC][D]: a key tile of a half K widened (null when K is float32)
+  float* vt;     // [BC][Dv]: a key tile of a half V widened (null when V is float32)
   int64_t ldo;
 };
 
-inline size_t block_scratch_bytes(int64_t D, int64_t Dv) {
+inline size_t block_scratch_bytes(int64_t D, int64_t Dv, bool khalf, bool vhalf) {
   const int64_t ldo = (Dv + W - 1) / W * W;
-  return static_cast<size_t>(D * BR + (BC + NJ) * BR + BC * BR + BR * ldo + BR + D + 64) * sizeof(float) + BC * RV * sizeof(uint32_t) + 256;
+  const int64_t half = (khalf ? BC * D + 16 : 0) + (vhalf ? BC * Dv + 16 : 0);
+  return static_cast<size_t>(D * BR + (BC + NJ) * BR + BC * BR + BR * ldo + BR + D + 64 + half) * sizeof(float) + BC * RV * sizeof(uint32_t) + 256;
 }
 
-inline BlockScratch carve(void* mem, int64_t D, int64_t Dv) {
+inline BlockScratch carve(void* mem, int64_t D, int64_t Dv, bool khalf, bool vhalf) {
   BlockScratch s;
   s.ldo = (Dv + W - 1) / W * W;
   uintptr_t a = (reinterpret_cast<uintptr_t>(mem) + 63) & ~uintptr_t(63);
@@ -435,6 +440,11 @@ inline BlockScratch carve(void* mem, int64_t D, int64_t Dv) {
   s.alpha = f; f += BR;
   s.zero = f; f += D;
   s.ab = reinterpret_cast<uint32_t*>(f);
+  f += BC * RV;  // ab's uint32_t entries take one float each
+  f = reinterpret_cast<float*>((reinterpret_cast<uintptr_t>(f) + 63) & ~uintptr_t(63));
+  s.kt = khalf ? f : nullptr;
+  if (khalf) f += BC * D;
+  s.vt = vhalf ? f : nullptr;
   return s;
 }
 
@@ -442,10 +452,14 @@ inline BlockScratch carve(void* mem, int64_t D, int64_t Dv) {
 /// Filled lazily by whichever task gets there first (same value from any task: deterministic).
 /// A flag always covers its whole aligned tile [t·bcx, min(S, (t+1)·bcx)), whatever part of it
 /// the asking task uses, so every task reads the same answer.
-inline bool tile_v_bad(uint8_t* vflag, const float* vb, int64_t v_sj, int nc, int64_t Dv) {
+inline bool tile_v_bad(uint8_t* vflag, const SdpaParams& p, const Geo& g, int64_t t0, int nc) {
   uint8_t f = __atomic_load_n(vflag, __ATOMIC_RELAXED);
   if (f == 0) {
-    f = v_rows_nonfinite(vb, v_sj, nc, Dv) ? 2 : 1;
+    bool bad;
+    if (g.v) bad = v_rows_nonfinite<DType::f32>(g.v + t0 * p.v_sj, p.v_sj, nc, p.Dv);
+    else if (p.v_type == DType::bf16) bad = v_rows_nonfinite<DType::bf16>(g.v16 + t0 * p.v_sj, p.v_sj, nc, p.Dv);
+    else bad = v_rows_nonfinite<DType::f16>(g.v16 + t0 * p.v_sj, p.v_sj, nc, p.Dv);
+    f = bad ? 2 : 1;
     __atomic_store_n(vflag, f, __ATOMIC_RELAXED);
   }
   return f == 2;
@@ -453,11 +467,11 @@ inline bool tile_v_bad(uint8_t* vflag, const float* vb, int64_t v_sj, int nc, in
 
 /// Whether V rows [j0, j0 + nc) may hold a non-finite value: the flags of the aligned tiles the
 /// range overlaps (a key range need not start on a tile boundary: see block_task).
-inline bool range_v_bad(uint8_t* vflags, const float* v, int64_t v_sj, int64_t S, int bcx, int64_t j0, int nc, int64_t Dv) {
+inline bool range_v_bad(uint8_t* vflags, const SdpaParams& p, const Geo& g, int bcx, int64_t j0, int nc) {
   bool bad = false;
   for (int64_t t = j0 / bcx; t <= (j0 + nc - 1) / bcx; ++t) {
     const int64_t t0 = t * bcx;
-    bad |= tile_v_bad(vflags + t, v + t0 * v_sj, v_sj, static_cast<int>(imin(bcx, S - t0)), Dv);
+    bad |= tile_v_bad(vflags + t, p, g, t0, static_cast<int>(imin(bcx, p.S - t0)));
   }
   return bad;
 }
@@ -470,8 +484,9 @@ inline void block_task(const SdpaParams& p, int64_t b, int64_t h, int64_t blk, B
   // Prefetch the block's Q rows first: the transpose below reads 16 rows a segment at a time and
   // stalls on each row's first miss (perf, causal (1,8,512,512,64) 1 thread: the transpose's
   // loads held 4.2% of the samples, 1.9% with this prefetch).
-  for (int r = 0; r < nr; ++r)
-    for (int64_t d0 = 0; d0 < D; d0 += 16) __builtin_prefetch(g.q + (i0 + r) * p.q_si + d0, 0, 3);
+  if (g.q)
+    for (int r = 0; r < nr; ++r)
+      for (int64_t d0 = 0; d0 < D; d0 += 16) __builtin_prefetch(g.q + (i0 + r) * p.q_si + d0, 0, 3);
   // Qt[d][r] = q[i0 + r][d], by W x W in-register transposes of contiguous row segments.
   for (int r0 = 0; r0 < BR; r0 += W) {
     const int nrv = static_cast<int>(imax(0, imin(W, nr - r0)));
@@ -479,8 +494,11 @@ inline void block_task(const SdpaParams& p, int64_t b, int64_t h, int64_t blk, B
       const int dn = static_cast<int>(imin(W, D - d0));
       V::F rows[W], cols[W];
       for (int r = 0; r < W; ++r) {
-        const float* src = g.q + (i0 + r0 + r) * p.q_si + d0;
-        rows[r] = r >= nrv ? V::zero() : (dn == W ? V::load(src) : V::loadp(src, dn));
+        const int64_t at = (i0 + r0 + r) * p.q_si + d0;
+        if (r >= nrv) rows[r] = V::zero();
+        else if (g.q) rows[r] = dn == W ? V::load(g.q + at) : V::loadp(g.q + at, dn);
+        else if (p.q_type == DType::bf16) rows[r] = dn == W ? V::load_bf16(g.q16 + at) : V::loadp_bf16(g.q16 + at, dn);
+        else rows[r] = dn == W ? V::load_f16(g.q16 + at) : V::loadp_f16(g.q16 + at, dn);
       }
       V::transpose(rows, cols);
       for (int c = 0; c < dn; ++c) V::store(w.qt + (d0 + c) * BR + r0, cols[c]);
@@ -517,10 +535,16 @@ inline void block_task(const SdpaParams& p, int64_t b, int64_t h, int64_t blk, B
     const bool need_causal = g.upper && (j0 + nc - 1 > i0 + g.hi_off);
     const bool need_lower = g.lower && (j0 < i0 + nr - 1 + g.lo_off);
     const int64_t vis_base = i0 + g.hi_off - j0;  // row r sees tile keys c <= r + vis_base
-    const float* vb = g.v + j0 * p.v_sj;
+    // Half K / V: the tile's rows widened into scratch (exact), then the same microkernels.
+    const float* kt = g.k ? g.k + j0 * p.k_sj : w.kt;
+    const int64_t ksj = g.k ? p.k_sj : D;
+    if (!g.k) widen_rows(w.kt, D, g.k16 + j0 * p.k_sj, p.k_sj, nc, D, p.k_type);
+    const float* vb = g.v ? g.v + j0 * p.v_sj : w.vt;
+    const int64_t vsj = g.v ? p.v_sj : Dv;
+    if (!g.v) widen_rows(w.vt, Dv, g.v16 + j0 * p.v_sj, p.v_sj, nc, Dv, p.v_type);
     const V::F scale = V::set1(p.scale);
-    const bool vbad = range_v_bad(head_flags, g.v, p.v_sj, p.S, bcx, j0, nc, Dv);
-    if (!vbad && !capped && !p.mask && !p.bias) {
+    const bool vbad = range_v_bad(head_flags, p, g, bcx, j0, nc);
+    if (!vbad && !capped && !p.mask && !has_bias(p)) {
       // Common case: scale, flags, max and the band's edges folded into the QK epilogue.
       V::F mx[RV];
       V::M nf[RV];
@@ -529,20 +553,20 @@ inline void block_task(const SdpaParams& p, int64_t b, int64_t h, int64_t blk, B
         nf[r] = V::from_bits(0);
       }
       const BandCut cut{j0, i0, g.hi_off, g.lo_off, need_causal, need_lower};
-      qk_tile<true>(w.qt, D, g.k, p.k_sj, j0, nc, w.zero, w.st, false, i0, g.hi_off, scale, mx, nf, (need_causal || need_lower) ? &cut : nullptr);
+      qk_tile<true>(w.qt, D, kt, ksj, j0, nc, w.zero, w.st, false, i0, g.hi_off, scale, mx, nf, (need_causal || need_lower) ? &cut : nullptr);
       softmax_tile<false, true>(p, g, i0, j0, nc, false, false, w.st, w.lo, w.ab, w.alpha, s, mx, nf);
-      pv_tile(w.o, w.ldo, w.st, w.alpha, vb, p.v_sj, nc, Dv, need_causal, vis_base);
+      pv_tile(w.o, w.ldo, w.st, w.alpha, vb, vsj, nc, Dv, need_causal, vis_base);
       j0 = jnext;
       continue;
     }
-    qk_tile<false>(w.qt, D, g.k, p.k_sj, j0, nc, w.zero, w.st, need_causal, i0, g.hi_off, scale, nullptr, nullptr);
+    qk_tile<false>(w.qt, D, kt, ksj, j0, nc, w.zero, w.st, need_causal, i0, g.hi_off, scale, nullptr, nullptr);
     if (vbad) {
       const bool anyex = softmax_tile<true, false>(p, g, i0, j0, nc, need_causal, need_lower, w.st, w.lo, w.ab, w.alpha, s, nullptr, nullptr);
-      if (anyex) pv_careful(w.o, w.ldo, w.st, w.alpha, w.ab, vb, p.v_sj, nc, Dv);
-      else pv_tile(w.o, w.ldo, w.st, w.alpha, vb, p.v_sj, nc, Dv, false, 0);
+      if (anyex) pv_careful(w.o, w.ldo, w.st, w.alpha, w.ab, vb, vsj, nc, Dv);
+      else pv_tile(w.o, w.ldo, w.st, w.alpha, vb, vsj, nc, Dv, false, 0);
     } else {
       softmax_tile<false, false>(p, g, i0, j0, nc, need_causal, need_lower, w.st, w.lo, w.ab, w.alpha, s, nullptr, nullptr);
-      pv_tile(w.o, w.ldo, w.st, w.alpha, vb, p.v_sj, nc, Dv, need_causal, vis_base);
+      pv_tile(w.o, w.ldo, w.st, w.alpha, vb, vsj, nc, Dv, need_causal, vis_base);
     }
     j0 = jnext;
   }
@@ -564,7 +588,8 @@ inline bool sdpa_block_path(const SdpaParams& p) {
   bool oom = false;
   // Block path.
   const int64_t nblk = (L + BR - 1) / BR;
-  const size_t bytes = block_scratch_bytes(p.D, Dv);
+  const bool khalf = p.k == nullptr, vhalf = p.v == nullptr;
+  const size_t bytes = block_scratch_bytes(p.D, Dv, khalf, vhalf);
   // Key tiles of BC (measured: full-length tiles beat balanced shorter ones).
   const int bcx = BC;
   const int64_t ntiles = (S + bcx - 1) / bcx;
@@ -576,7 +601,7 @@ inline bool sdpa_block_path(const SdpaParams& p) {
       __atomic_store_n(&oom, true, __ATOMIC_RELAXED);
       return;
     }
-    BlockScratch w = carve(mem, p.D, Dv);
+    BlockScratch w = carve(mem, p.D, Dv, khalf, vhalf);
     for (int64_t t = t0; t < t1; ++t) {
       // Causal: the last query blocks cost the most, so hand them out first (all heads' last
       // block, then the one before, ...) and the region ends on cheap tasks, not one thread

@@ -46,6 +46,11 @@ struct Geo {
   float* o;
   const uint8_t* mask;
   const float* bias;
+  // Half operands (SdpaParams q_type ...): the same places in the 16-bit patterns; null when float32.
+  const uint16_t* q16;
+  const uint16_t* k16;
+  const uint16_t* v16;
+  const uint16_t* bias16;
   int64_t kend;    // keys >= kend are padding (keyLengths)
   bool upper;      // causal or a right window: row i sees keys j <= i + hi_off
   bool lower;      // a left window: row i sees keys j >= i + lo_off
@@ -56,12 +61,18 @@ struct Geo {
 inline Geo geo(const SdpaParams& p, int64_t b, int64_t h) {
   const int64_t hk = h / (p.Hq / p.Hkv);
   Geo g;
-  g.q = p.q + b * p.q_sb + h * p.q_sh;
-  g.k = p.k + b * p.k_sb + hk * p.k_sh;
-  g.v = p.v + b * p.v_sb + hk * p.v_sh;
+  const int64_t qo = b * p.q_sb + h * p.q_sh, ko = b * p.k_sb + hk * p.k_sh, vo = b * p.v_sb + hk * p.v_sh;
+  g.q = p.q ? p.q + qo : nullptr;
+  g.k = p.k ? p.k + ko : nullptr;
+  g.v = p.v ? p.v + vo : nullptr;
+  g.q16 = p.q16 ? p.q16 + qo : nullptr;
+  g.k16 = p.k16 ? p.k16 + ko : nullptr;
+  g.v16 = p.v16 ? p.v16 + vo : nullptr;
   g.o = p.out + b * p.o_sb + h * p.o_sh;
   g.mask = p.mask ? p.mask + b * p.mask_s[0] + h * p.mask_s[1] : nullptr;
-  g.bias = p.bias ? p.bias + b * p.bias_s[0] + h * p.bias_s[1] : nullptr;
+  const int64_t bo = b * p.bias_s[0] + h * p.bias_s[1];
+  g.bias = p.bias ? p.bias + bo : nullptr;
+  g.bias16 = p.bias16 ? p.bias16 + bo : nullptr;
   g.kend = p.key_lengths ? imax(0, imin(p.S, p.key_lengths[b])) : p.S;
   const int64_t off = p.offsets ? static_cast<int64_t>(p.offsets[b]) : p.S - p.L;  // row i sits at key i + off
   constexpr int64_t kFar = int64_t(1) << 40;  // beyond any key index
@@ -70,6 +81,50 @@ inline Geo geo(const SdpaParams& p, int64_t b, int64_t h) {
   g.lower = p.window_left >= 0;
   g.lo_off = g.lower ? off - p.window_left : -kFar;
   return g;
+}
+
+// ---------------------------------------------------------------- half operands ---------------
+// Loads of one operand's elements as float32 vectors, by element type: Ld<T>::load(p) (W
+// elements), Ld<T>::loadp(p, n) (the first n, the rest 0). Exact widening (V::load_f16 / _bf16).
+template <DType T> struct Ld;
+template <> struct Ld<DType::f32> {
+  using E = float;
+  static V::F load(const float* p) { return V::load(p); }
+  static V::F loadp(const float* p, int n) { return V::loadp(p, n); }
+};
+template <> struct Ld<DType::f16> {
+  using E = uint16_t;
+  static V::F load(const uint16_t* p) { return V::load_f16(p); }
+  static V::F loadp(const uint16_t* p, int n) { return V::loadp_f16(p, n); }
+};
+template <> struct Ld<DType::bf16> {
+  using E = uint16_t;
+  static V::F load(const uint16_t* p) { return V::load_bf16(p); }
+  static V::F loadp(const uint16_t* p, int n) { return V::loadp_bf16(p, n); }
+};
+
+/// One scalar of a half operand as float32.
+inline float half_at(const uint16_t* p, int64_t i, DType t) { return t == DType::bf16 ? bf16_to_f32(p[i]) : f16_to_f32(p[i]); }
+
+inline bool has_bias(const SdpaParams& p) { return p.bias || p.bias16; }
+inline bool has_bias(const Geo& g) { return g.bias || g.bias16; }
+/// Bias element at offset idx of the (b, h) plane, float32 or half.
+inline float bias_at(const SdpaParams& p, const Geo& g, int64_t idx) { return g.bias ? g.bias[idx] : half_at(g.bias16, idx, p.bias_type); }
+
+/// dst[r][c] (row stride ldd) = src[r][c] (row stride lds) as float32, r < rows, c < cols.
+template <DType T>
+inline void widen_rows_t(float* dst, int64_t ldd, const uint16_t* src, int64_t lds, int64_t rows, int64_t cols) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const uint16_t* s = src + r * lds;
+    float* d = dst + r * ldd;
+    int64_t c = 0;
+    for (; c + W <= cols; c += W) V::store(d + c, Ld<T>::load(s + c));
+    if (c < cols) V::storep(d + c, Ld<T>::loadp(s + c, static_cast<int>(cols - c)), static_cast<int>(cols - c));
+  }
+}
+inline void widen_rows(float* dst, int64_t ldd, const uint16_t* src, int64_t lds, int64_t rows, int64_t cols, DType t) {
+  if (t == DType::bf16) widen_rows_t<DType::bf16>(dst, ldd, src, lds, rows, cols);
+  else widen_rows_t<DType::f16>(dst, ldd, src, lds, rows, cols);
 }
 
 /// Keys [row_start, row_end) are candidates for row i (keyLengths, causal, window); the mask and

@@ -3,9 +3,9 @@
 // ---------------------------------------------------------------- row path --------------------
 
 /// o[0..NV*W) = Σ_k p[k]·v[k][..] over allowed keys (all when `allowed` is null); the last
-/// vector holds `rem` lanes.
-template <int NV>
-inline void row_pv(float* o, const float* vb, int64_t v_sj, const float* pk, const uint8_t* allowed, int64_t n, int rem) {
+/// vector holds `rem` lanes. V's elements are of type T (a half V is widened as it is loaded).
+template <int NV, DType T>
+inline void row_pv(float* o, const typename Ld<T>::E* vb, int64_t v_sj, const float* pk, const uint8_t* allowed, int64_t n, int rem) {
   // KU interleaved accumulator sets so short rows are not bound by the FMA latency chain;
   // summed in a fixed order at the end.
   constexpr int KU = NV <= 2 ? 4 : (NV <= 4 ? 2 : 1);
@@ -21,10 +21,10 @@ inline void row_pv(float* o, const float* vb, int64_t v_sj, const float* pk, con
       const int64_t k = k0 + ku;
       if (k >= n || (allowed && !allowed[k])) continue;
       const V::F pb = V::set1(pk[k]);
-      const float* vr = vb + k * v_sj;
+      const typename Ld<T>::E* vr = vb + k * v_sj;
 #pragma GCC unroll 16
-      for (int u = 0; u < NV - 1; ++u) acc[ku][u] = V::fmadd(pb, V::load(vr + u * W), acc[ku][u]);
-      acc[ku][NV - 1] = V::fmadd(pb, part ? V::loadp(vr + (NV - 1) * W, rem) : V::load(vr + (NV - 1) * W), acc[ku][NV - 1]);
+      for (int u = 0; u < NV - 1; ++u) acc[ku][u] = V::fmadd(pb, Ld<T>::load(vr + u * W), acc[ku][u]);
+      acc[ku][NV - 1] = V::fmadd(pb, part ? Ld<T>::loadp(vr + (NV - 1) * W, rem) : Ld<T>::load(vr + (NV - 1) * W), acc[ku][NV - 1]);
     }
   }
 #pragma GCC unroll 4
@@ -37,17 +37,48 @@ inline void row_pv(float* o, const float* vb, int64_t v_sj, const float* pk, con
   else V::store(o + (NV - 1) * W, acc[0][NV - 1]);
 }
 
-inline void row_pv_dispatch(int nvec, int rem, float* o, const float* vb, int64_t v_sj, const float* pk, const uint8_t* allowed, int64_t n) {
+template <DType T>
+inline void row_pv_dispatch(int nvec, int rem, float* o, const typename Ld<T>::E* vb, int64_t v_sj, const float* pk, const uint8_t* allowed, int64_t n) {
   static_assert(NVR == 8, "row_pv_dispatch covers 1..8 vectors");
   switch (nvec) {
-    case 1: row_pv<1>(o, vb, v_sj, pk, allowed, n, rem); break;
-    case 2: row_pv<2>(o, vb, v_sj, pk, allowed, n, rem); break;
-    case 3: row_pv<3>(o, vb, v_sj, pk, allowed, n, rem); break;
-    case 4: row_pv<4>(o, vb, v_sj, pk, allowed, n, rem); break;
-    case 5: row_pv<5>(o, vb, v_sj, pk, allowed, n, rem); break;
-    case 6: row_pv<6>(o, vb, v_sj, pk, allowed, n, rem); break;
-    case 7: row_pv<7>(o, vb, v_sj, pk, allowed, n, rem); break;
-    default: row_pv<8>(o, vb, v_sj, pk, allowed, n, rem); break;
+    case 1: row_pv<1, T>(o, vb, v_sj, pk, allowed, n, rem); break;
+    case 2: row_pv<2, T>(o, vb, v_sj, pk, allowed, n, rem); break;
+    case 3: row_pv<3, T>(o, vb, v_sj, pk, allowed, n, rem); break;
+    case 4: row_pv<4, T>(o, vb, v_sj, pk, allowed, n, rem); break;
+    case 5: row_pv<5, T>(o, vb, v_sj, pk, allowed, n, rem); break;
+    case 6: row_pv<6, T>(o, vb, v_sj, pk, allowed, n, rem); break;
+    case 7: row_pv<7, T>(o, vb, v_sj, pk, allowed, n, rem); break;
+    default: row_pv<8, T>(o, vb, v_sj, pk, allowed, n, rem); break;
+  }
+}
+
+/// sbuf[t] = scale·(q · k[c0 + t]) for t < n, four keys at a time (independent accumulators over
+/// d); K's elements are of type T (a half K is widened as it is loaded, in registers).
+template <DType T>
+inline void row_logits(const float* qr, const typename Ld<T>::E* kb, int64_t k_sj, int64_t c0, int64_t n, int64_t D, float scale, float* sbuf) {
+  for (int64_t t0 = 0; t0 < n; t0 += 4) {
+    const typename Ld<T>::E* kp[4];
+    for (int u = 0; u < 4; ++u) kp[u] = kb + (c0 + (t0 + u < n ? t0 + u : t0)) * k_sj;
+    V::F a0 = V::zero(), a1 = V::zero(), a2 = V::zero(), a3 = V::zero();
+    int64_t d = 0;
+    for (; d + W <= D; d += W) {
+      const V::F qv = V::load(qr + d);
+      a0 = V::fmadd(qv, Ld<T>::load(kp[0] + d), a0);
+      a1 = V::fmadd(qv, Ld<T>::load(kp[1] + d), a1);
+      a2 = V::fmadd(qv, Ld<T>::load(kp[2] + d), a2);
+      a3 = V::fmadd(qv, Ld<T>::load(kp[3] + d), a3);
+    }
+    if (d < D) {
+      const int rem = static_cast<int>(D - d);
+      const V::F qv = V::loadp(qr + d, rem);
+      a0 = V::fmadd(qv, Ld<T>::loadp(kp[0] + d, rem), a0);
+      a1 = V::fmadd(qv, Ld<T>::loadp(kp[1] + d, rem), a1);
+      a2 = V::fmadd(qv, Ld<T>::loadp(kp[2] + d, rem), a2);
+      a3 = V::fmadd(qv, Ld<T>::loadp(kp[3] + d, rem), a3);
+    }
+    float r4[4];
+    V::hsum4(a0, a1, a2, a3, r4);
+    for (int u = 0; u < 4 && t0 + u < n; ++u) sbuf[t0 + u] = r4[u] * scale;
   }
 }
 
@@ -56,8 +87,9 @@ inline void row_pv_dispatch(int nvec, int rem, float* o, const float* vb, int64_
 /// then p = exp(s - m) in sbuf (normalised by 1/l when `normalize`), o = Σ allowed p·v.
 /// With `lrow`, the logits (after softcap, bias and exclusions) are also copied to lrow[key - c0].
 /// Returns the partial (m, l, flag); o has Dv entries (unnormalised unless `normalize`).
+/// `qbuf` (D floats) receives the query row widened when q is half (unused otherwise).
 inline void row_chunk(const SdpaParams& p, const Geo& g, int64_t i, int64_t c0, int64_t c1, float* sbuf, uint8_t* abuf, double* dbuf, float* o,
-                      bool normalize, float& m_out, float& l_out, bool& flag_out, float* lrow = nullptr) {
+                      bool normalize, float& m_out, float& l_out, bool& flag_out, float* qbuf, float* lrow = nullptr) {
   const int64_t D = p.D, Dv = p.Dv;
   const int64_t e = imin(c1, row_end(p, g, i));
   const int64_t s0 = imax(c0, row_start(p, g, i));
@@ -73,39 +105,24 @@ inline void row_chunk(const SdpaParams& p, const Geo& g, int64_t i, int64_t c0, 
   if (dbuf) dbuf += s0 - c0;
   if (lrow) lrow += s0 - c0;
   c0 = s0;
-  const float* qr = g.q + i * p.q_si;
-  // Logits, four keys at a time (independent accumulators over d).
-  for (int64_t t0 = 0; t0 < n; t0 += 4) {
-    const float* kp[4];
-    for (int u = 0; u < 4; ++u) kp[u] = g.k + (c0 + (t0 + u < n ? t0 + u : t0)) * p.k_sj;
-    V::F a0 = V::zero(), a1 = V::zero(), a2 = V::zero(), a3 = V::zero();
-    int64_t d = 0;
-    for (; d + W <= D; d += W) {
-      const V::F qv = V::load(qr + d);
-      a0 = V::fmadd(qv, V::load(kp[0] + d), a0);
-      a1 = V::fmadd(qv, V::load(kp[1] + d), a1);
-      a2 = V::fmadd(qv, V::load(kp[2] + d), a2);
-      a3 = V::fmadd(qv, V::load(kp[3] + d), a3);
-    }
-    if (d < D) {
-      const int rem = static_cast<int>(D - d);
-      const V::F qv = V::loadp(qr + d, rem);
-      a0 = V::fmadd(qv, V::loadp(kp[0] + d, rem), a0);
-      a1 = V::fmadd(qv, V::loadp(kp[1] + d, rem), a1);
-      a2 = V::fmadd(qv, V::loadp(kp[2] + d, rem), a2);
-      a3 = V::fmadd(qv, V::loadp(kp[3] + d, rem), a3);
-    }
-    float r4[4];
-    V::hsum4(a0, a1, a2, a3, r4);
-    for (int u = 0; u < 4 && t0 + u < n; ++u) sbuf[t0 + u] = r4[u] * p.scale;
+  const float* qr;
+  if (g.q) {
+    qr = g.q + i * p.q_si;
+  } else {  // a half query row, widened once for the chunk
+    widen_rows(qbuf, D, g.q16 + i * p.q_si, D, 1, D, p.q_type);
+    qr = qbuf;
   }
+  // Logits, four keys at a time.
+  if (g.k) row_logits<DType::f32>(qr, g.k, p.k_sj, c0, n, D, p.scale, sbuf);
+  else if (p.k_type == DType::bf16) row_logits<DType::bf16>(qr, g.k16, p.k_sj, c0, n, D, p.scale, sbuf);
+  else row_logits<DType::f16>(qr, g.k16, p.k_sj, c0, n, D, p.scale, sbuf);
   if (p.softcap > 0.0f) softcap_row(sbuf, n, p.softcap);
   // Exclusions, bias, NaN/+Inf flag, max.
   float m = ninf();
   float shift = 0.0f;  // the exp pass computes exp(s - shift)
   bool flag = false;
   bool all_allowed = true;
-  if (!g.mask && !g.bias) {
+  if (!g.mask && !has_bias(g)) {
     // Vector scan: NaN/+Inf flag, -Inf (excluded) keys, max.
     const V::F NI = V::set1(ninf());
     V::F mx = NI;
@@ -140,7 +157,7 @@ inline void row_chunk(const SdpaParams& p, const Geo& g, int64_t i, int64_t c0, 
       const int64_t j = c0 + t;
       double x = sbuf[t];
       bool ok = !g.mask || g.mask[i * p.mask_s[2] + j * p.mask_s[3]] != 0;
-      if (ok && g.bias) x += static_cast<double>(g.bias[i * p.bias_s[2] + j * p.bias_s[3]]);
+      if (ok && has_bias(g)) x += static_cast<double>(bias_at(p, g, i * p.bias_s[2] + j * p.bias_s[3]));
       if (ok && x == -__builtin_inf()) ok = false;
       abuf[t] = ok ? 1 : 0;
       dbuf[t] = ok ? x : -__builtin_inf();
@@ -188,13 +205,15 @@ inline void row_chunk(const SdpaParams& p, const Geo& g, int64_t i, int64_t c0, 
     }
   }
   // o = Σ allowed p·v, up to NVR vectors of o in registers at a time.
-  const float* vb = g.v + c0 * p.v_sj;
   const uint8_t* allowed = all_allowed ? nullptr : abuf;
   for (int64_t e0 = 0; e0 < Dv; e0 += NVR * W) {
     const int64_t span = imin(NVR * W, Dv - e0);
     const int nvec = static_cast<int>((span + W - 1) / W);
     const int rem = static_cast<int>(span - (nvec - 1) * W);
-    row_pv_dispatch(nvec, rem, o + e0, vb + e0, p.v_sj, sbuf, allowed, n);
+    const int64_t at = c0 * p.v_sj + e0;
+    if (g.v) row_pv_dispatch<DType::f32>(nvec, rem, o + e0, g.v + at, p.v_sj, sbuf, allowed, n);
+    else if (p.v_type == DType::bf16) row_pv_dispatch<DType::bf16>(nvec, rem, o + e0, g.v16 + at, p.v_sj, sbuf, allowed, n);
+    else row_pv_dispatch<DType::f16>(nvec, rem, o + e0, g.v16 + at, p.v_sj, sbuf, allowed, n);
   }
   m_out = m;
   l_out = l;
@@ -221,29 +240,35 @@ inline bool sdpa_row_path(const SdpaParams& p) {
   }
   // Small rows (DIN-like): scratch on the stack, no malloc per task.
   constexpr int64_t kStackKeys = 1024, kStackDv = 512;
-  const bool on_stack = csize <= kStackKeys && Dv <= kStackDv;
+  const bool qhalf = p.q == nullptr;
+  const bool on_stack = csize <= kStackKeys && Dv <= kStackDv && (!qhalf || p.D <= kStackDv);
+  const bool mb = p.mask || has_bias(p);
   auto body = [&](int64_t t0, int64_t t1) {
     float* sbuf;
     uint8_t* abuf;
     double* dbuf = nullptr;
+    float* qbuf = nullptr;  // the widened query row (half q)
     alignas(64) float stack_f[kStackKeys + 16 + kStackDv];
     alignas(64) uint8_t stack_a[kStackKeys + 16];
     alignas(64) double stack_d[kStackKeys];
+    alignas(64) float stack_q[kStackDv];
     if (on_stack) {
       sbuf = stack_f;
       abuf = stack_a;
-      if (p.mask || p.bias) dbuf = stack_d;
+      if (mb) dbuf = stack_d;
+      if (qhalf) qbuf = stack_q;
     } else {
-      sbuf = static_cast<float*>(std::malloc(static_cast<size_t>(csize + W + Dv) * sizeof(float)));
+      sbuf = static_cast<float*>(std::malloc(static_cast<size_t>(csize + W + Dv + (qhalf ? p.D : 0)) * sizeof(float)));
       abuf = static_cast<uint8_t*>(std::malloc(static_cast<size_t>(csize + W)));
-      dbuf = (p.mask || p.bias) ? static_cast<double*>(std::malloc(static_cast<size_t>(csize) * sizeof(double))) : nullptr;
-      if (!sbuf || !abuf || ((p.mask || p.bias) && !dbuf)) {
+      dbuf = mb ? static_cast<double*>(std::malloc(static_cast<size_t>(csize) * sizeof(double))) : nullptr;
+      if (!sbuf || !abuf || (mb && !dbuf)) {
         __atomic_store_n(&oom, true, __ATOMIC_RELAXED);
         std::free(sbuf);
         std::free(abuf);
         std::free(dbuf);
         return;
       }
+      if (qhalf) qbuf = sbuf + csize + W + Dv;
     }
     float* obuf = sbuf + csize + W;
     for (int64_t t = t0; t < t1; ++t) {
@@ -258,12 +283,12 @@ inline bool sdpa_row_path(const SdpaParams& p) {
         float m, l;
         bool flag;
         if (direct) {
-          row_chunk(p, g, i, c0, c1, sbuf, abuf, dbuf, obuf, false, m, l, flag);
+          row_chunk(p, g, i, c0, c1, sbuf, abuf, dbuf, obuf, false, m, l, flag, qbuf);
           write_row_result(p, g, b, h, i, obuf, m, l, flag);
           continue;
         }
         float* rec = part + (((b * Hq + h) * L + i) * nch + c) * PS;
-        row_chunk(p, g, i, c0, c1, sbuf, abuf, dbuf, rec + 4, false, m, l, flag);
+        row_chunk(p, g, i, c0, c1, sbuf, abuf, dbuf, rec + 4, false, m, l, flag, qbuf);
         rec[0] = m;
         rec[1] = l;
         rec[2] = flag ? 1.0f : 0.0f;

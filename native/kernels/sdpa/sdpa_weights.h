@@ -13,14 +13,17 @@ inline bool sdpa_weights_path(const SdpaParams& p) {
   auto body = [&](int64_t t0, int64_t t1) {
     uint8_t* abuf = static_cast<uint8_t*>(std::malloc(static_cast<size_t>(S > 0 ? S : 1)));
     float* o = static_cast<float*>(std::malloc(static_cast<size_t>(Dv) * sizeof(float)));
-    double* dbuf = (p.mask || p.bias) ? static_cast<double*>(std::malloc(static_cast<size_t>(S) * sizeof(double))) : nullptr;
+    const bool mb = p.mask || has_bias(p);
+    double* dbuf = mb ? static_cast<double*>(std::malloc(static_cast<size_t>(S) * sizeof(double))) : nullptr;
     float* scratch = p.weights ? nullptr : static_cast<float*>(std::malloc(static_cast<size_t>(S) * sizeof(float)));
-    if (!abuf || !o || ((p.mask || p.bias) && !dbuf) || (!p.weights && !scratch)) {
+    float* qbuf = p.q ? nullptr : static_cast<float*>(std::malloc(static_cast<size_t>(p.D) * sizeof(float)));  // a widened half query row
+    if (!abuf || !o || (mb && !dbuf) || (!p.weights && !scratch) || (!p.q && !qbuf)) {
       __atomic_store_n(&oom, true, __ATOMIC_RELAXED);
       std::free(abuf);
       std::free(o);
       std::free(dbuf);
       std::free(scratch);
+      std::free(qbuf);
       return;
     }
     for (int64_t t = t0; t < t1; ++t) {
@@ -33,7 +36,7 @@ inline bool sdpa_weights_path(const SdpaParams& p) {
         float* lrow = p.logits ? p.logits + row * S : nullptr;
         float m, l;
         bool flag;
-        row_chunk(p, g, i, 0, S, wrow, abuf, dbuf, o, true, m, l, flag, lrow);
+        row_chunk(p, g, i, 0, S, wrow, abuf, dbuf, o, true, m, l, flag, qbuf, lrow);
         // Candidate keys [lo, n); weights and logits outside it are 0 and -Inf.
         const int64_t n = imax(0, imin(S, row_end(p, g, i)));
         const int64_t lo = imin(n, row_start(p, g, i));
@@ -60,6 +63,7 @@ inline bool sdpa_weights_path(const SdpaParams& p) {
     std::free(o);
     std::free(dbuf);
     std::free(scratch);
+    std::free(qbuf);
   };
   attnkit::parallel_for_each(B * Hq * nrb, body, 1);
   return !oom;

@@ -15,6 +15,7 @@
 #include <limits>
 #include <vector>
 
+#include "attnkit/convert.h"
 #include "attnkit/gemm.h"
 #include "attnkit/parallel.h"
 
@@ -103,8 +104,19 @@ Isa topK_forward(const TopKParams& p) {
   std::vector<Cand> cand((size_t)(splits * B * kk));
   std::vector<int64_t> count((size_t)(splits * B), 0);
 
+  const bool uhalf = p.users == nullptr, ihalf = p.items == nullptr;
+  // bfloat16 users and items on a CPU with AVX512_BF16: scores by vdpbf16ps (twice the multiply-adds
+  // per instruction; sums in pairs, so not the float32 path's bits: topK_bf16_avx512.cc).
+  const TopKBf16Fn dot16 = (uhalf && ihalf && p.users_type == DType::bf16 && p.items_type == DType::bf16 && used == Isa::avx512 &&
+                            kern.mr == 14 && kern.nr == 32 && cpu_has_avx512_bf16())
+                               ? topK_bf16_kernel()
+                               : nullptr;
+  const ConvertFn widen = (uhalf || ihalf) && !dot16 ? convert_table().get() : nullptr;
   auto task = [&](int64_t t0, int64_t t1) {
     std::vector<float> sbuf((size_t)(ub * ic));
+    // Half operands: the task's user block and the item chunk being scanned, widened (exact).
+    std::vector<float> ubuf((size_t)(uhalf && !dot16 ? ub * D : 0)), ibuf((size_t)(ihalf && !dot16 ? ic * D : 0));
+    std::vector<uint32_t> pairs((size_t)(dot16 ? topK_bf16_scratch(ub, ic, D) : 0));
     // Each chunk of the item table is packed where it is used (it stays in L2 for the whole user
     // block): no table-sized copy, no page faults on it, and nothing wasted when B is small.
     PackedB chunk;
@@ -114,6 +126,8 @@ Isa topK_forward(const TopKParams& p) {
       const int64_t u0 = blk * ub, mu = std::min(ub, B - u0);
       const int64_t c0 = sp * chunksPer, c1 = std::min(chunks, c0 + chunksPer);
       if (c0 >= c1) continue;
+      const float* users = p.users ? p.users + u0 * D : ubuf.data();
+      if (uhalf && !dot16) widen(p.users16 + u0 * D, ubuf.data(), mu * D, p.users_type);
       std::vector<Heap> heaps((size_t)mu);
       for (int64_t r = 0; r < mu; r++) {
         heaps[r].h = cand.data() + (sp * B + u0 + r) * kk;
@@ -127,8 +141,14 @@ Isa topK_forward(const TopKParams& p) {
       }
       for (int64_t c = c0; c < c1; c++) {
         const int64_t j0 = c * ic, cols = std::min(ic, N - j0);
-        gemm_pack_b(kern, D, cols, p.items + j0 * D, D, true, chunk, false);
-        gemm_packed(mu, p.users + u0 * D, D, chunk, sbuf.data(), ic, nullptr, GemmAct::None, false, false);
+        if (dot16) {
+          dot16(p.users16 + u0 * D, mu, p.items16 + j0 * D, cols, D, sbuf.data(), ic, pairs.data());
+        } else {
+          const float* items = p.items ? p.items + j0 * D : ibuf.data();
+          if (ihalf) widen(p.items16 + j0 * D, ibuf.data(), cols * D, p.items_type);
+          gemm_pack_b(kern, D, cols, items, D, true, chunk, false);
+          gemm_packed(mu, users, D, chunk, sbuf.data(), ic, nullptr, GemmAct::None, false, false);
+        }
         if (neg)
           for (int64_t r = 0; r < mu; r++) {
             float* s = sbuf.data() + r * ic;

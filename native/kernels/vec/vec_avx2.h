@@ -12,6 +12,20 @@ struct V {
   static void store(float* p, F x) { _mm256_storeu_ps(p, x); }
   static F loadp(const float* p, int n) { return _mm256_maskload_ps(p, tailmask(n)); }
   static void storep(float* p, F x, int n) { _mm256_maskstore_ps(p, tailmask(n), x); }
+  // Half loads (W 16-bit patterns widened to float32, exact; F16C for float16; loadp_*: the
+  // first n, the rest 0).
+  static __m128i ld16(const uint16_t* p) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p)); }
+  static __m128i ld16p(const uint16_t* p, int n) {
+    alignas(16) uint16_t t[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    for (int i = 0; i < n; ++i) t[i] = p[i];
+    return _mm_load_si128(reinterpret_cast<const __m128i*>(t));
+  }
+  static F from_f16(__m128i h) { return _mm256_cvtph_ps(h); }
+  static F from_bf16(__m128i h) { return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16)); }
+  static F load_f16(const uint16_t* p) { return from_f16(ld16(p)); }
+  static F loadp_f16(const uint16_t* p, int n) { return from_f16(ld16p(p, n)); }
+  static F load_bf16(const uint16_t* p) { return from_bf16(ld16(p)); }
+  static F loadp_bf16(const uint16_t* p, int n) { return from_bf16(ld16p(p, n)); }
   static F add(F a, F b) { return _mm256_add_ps(a, b); }
   static F sub(F a, F b) { return _mm256_sub_ps(a, b); }
   static F mul(F a, F b) { return _mm256_mul_ps(a, b); }

@@ -9,6 +9,15 @@ struct V {
   static void store(float* p, F x) { _mm512_storeu_ps(p, x); }
   static F loadp(const float* p, int n) { return _mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << n) - 1u), p); }
   static void storep(float* p, F x, int n) { _mm512_mask_storeu_ps(p, static_cast<__mmask16>((1u << n) - 1u), x); }
+  // Half loads (W 16-bit patterns widened to float32, exact; loadp_*: the first n, the rest 0).
+  static __m256i ld16(const uint16_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
+  static __m256i ld16p(const uint16_t* p, int n) { return _mm256_maskz_loadu_epi16(static_cast<__mmask16>((1u << n) - 1u), p); }
+  static F from_f16(__m256i h) { return _mm512_cvtph_ps(h); }
+  static F from_bf16(__m256i h) { return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16)); }
+  static F load_f16(const uint16_t* p) { return from_f16(ld16(p)); }
+  static F loadp_f16(const uint16_t* p, int n) { return from_f16(ld16p(p, n)); }
+  static F load_bf16(const uint16_t* p) { return from_bf16(ld16(p)); }
+  static F loadp_bf16(const uint16_t* p, int n) { return from_bf16(ld16p(p, n)); }
   static F add(F a, F b) { return _mm512_add_ps(a, b); }
   static F sub(F a, F b) { return _mm512_sub_ps(a, b); }
   static F mul(F a, F b) { return _mm512_mul_ps(a, b); }

@@ -21,6 +21,18 @@ struct V {
     vst1q_f32(t, x);
     for (int i = 0; i < n; ++i) p[i] = t[i];
   }
+  // Half loads (W 16-bit patterns widened to float32, exact; loadp_*: the first n, the rest 0).
+  static uint16x4_t ld16p(const uint16_t* p, int n) {
+    uint16_t t[4] = {0, 0, 0, 0};
+    for (int i = 0; i < n; ++i) t[i] = p[i];
+    return vld1_u16(t);
+  }
+  static F from_f16(uint16x4_t h) { return vcvt_f32_f16(vreinterpret_f16_u16(h)); }
+  static F from_bf16(uint16x4_t h) { return vreinterpretq_f32_u32(vshll_n_u16(h, 16)); }
+  static F load_f16(const uint16_t* p) { return from_f16(vld1_u16(p)); }
+  static F loadp_f16(const uint16_t* p, int n) { return from_f16(ld16p(p, n)); }
+  static F load_bf16(const uint16_t* p) { return from_bf16(vld1_u16(p)); }
+  static F loadp_bf16(const uint16_t* p, int n) { return from_bf16(ld16p(p, n)); }
   static F add(F a, F b) { return vaddq_f32(a, b); }
   static F sub(F a, F b) { return vsubq_f32(a, b); }
   static F mul(F a, F b) { return vmulq_f32(a, b); }

@@ -10,6 +10,11 @@ struct V {
   static void store(float* p, F x) { *p = x; }
   static F loadp(const float* p, int n) { return n > 0 ? *p : 0.0f; }  // first n lanes, rest 0
   static void storep(float* p, F x, int n) { if (n > 0) *p = x; }
+  // Half loads (half_bits.h: exact bit manipulation; loadp_*: the first n, the rest 0).
+  static F load_f16(const uint16_t* p) { return f16_to_f32(*p); }
+  static F loadp_f16(const uint16_t* p, int n) { return n > 0 ? f16_to_f32(*p) : 0.0f; }
+  static F load_bf16(const uint16_t* p) { return bf16_to_f32(*p); }
+  static F loadp_bf16(const uint16_t* p, int n) { return n > 0 ? bf16_to_f32(*p) : 0.0f; }
   static F add(F a, F b) { return a + b; }
   static F sub(F a, F b) { return a - b; }
   static F mul(F a, F b) { return a * b; }

@@ -39,6 +39,7 @@ ATTNKIT_VMATH_RUN
 ATTNKIT_TARGET_END
 
 namespace on_scalar {
+#include "half_bits.h"
 #include "vec_scalar.h"
 #include "vmath_generic.h"
 ATTNKIT_VMATH_RUN

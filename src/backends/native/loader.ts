@@ -18,6 +18,8 @@ export interface NativeAddon {
   lastKernel(): string | null;
   measurePeak(options?: { threads?: number; ms?: number }): NativePeak;
   measureBandwidth(options?: { threads?: number; ms?: number; bytes?: number; trials?: number }): NativeBandwidth;
+  /** float16 / bfloat16 bit patterns widened to float32 by the addon's convert kernels (exact). */
+  halfToFloat(bits: Uint16Array, dtype: 'float16' | 'bfloat16'): Float32Array;
   [op: string]: unknown;
 }
 
