@@ -48,7 +48,8 @@ function estimateSeconds(p, set) {
 /** A-priori seconds of one scenario on one backend: two contenders, interleaved, plus the check. */
 function estimateScenarioSeconds({ sc, be }, set, referenceMaxFlops) {
   if (be === 'reference' && sc.baseFlops > referenceMaxFlops) return 0;
-  return 2 * (set.scenarioTime + set.scenarioRounds * SETTLE_S) + 1 + (be === 'gpu' ? sc.baseFlops / 1e9 : 0);
+  const contenders = 2 + (sc.peerCount ?? 0);
+  return contenders * (set.scenarioTime + set.scenarioRounds * SETTLE_S) + 1 + (be === 'gpu' ? sc.baseFlops / 1e9 : 0);
 }
 
 /**

@@ -44,6 +44,7 @@ ${wrapList(require('../dist/cjs/index.js').OP_NAMES, '  --op a,b          only t
                     attnkit native beside onnxruntime's session.run; throughput, p50/p99/max latency,
                     event-loop delay (the default run has them too, topK at 200 requests)
   --no-serving      leave the serving rows out
+  --no-tfjs         leave out tfjs (onnxruntime stays)
   --json            print JSON (rows + machine facts) instead of the table
   --markdown        print the table as Markdown (for the README)
   --report FILE     also write an HTML report: per op, a bar chart of the time ratio against the
@@ -67,7 +68,7 @@ function parseArgs(argv) {
     }
     const [k, inline] = a.slice(2).split('=');
     const key = k.replace(/-([a-z])/g, (_, c) => c.toUpperCase());
-    if (['quick', 'full', 'json', 'help', 'noPeers', 'markdown', 'serving', 'noServing'].includes(key)) opts[key] = true;
+    if (['quick', 'full', 'json', 'help', 'noPeers', 'markdown', 'serving', 'noServing', 'noTfjs'].includes(key)) opts[key] = true;
     else opts[key] = inline ?? argv[++i];
   }
   return opts;

@@ -15,6 +15,14 @@ const { spawnSync } = require('child_process');
 const ak = require('../dist/cjs/index.js');
 const { defaultCases } = require('./cases.js');
 const { ortPeers } = require('./peers/onnx.js');
+const { settle } = require('./timing.js');
+
+/** Idle time before each block (the bench's settleMs). */
+const SETTLE_MS = Number(process.env.CROSSCHECK_SETTLE_MS ?? 150);
+/** Untimed calls after the idle time, before a block. */
+const WARMUP_CALLS = 3;
+/** The shortest block, ms (small shapes get more than `--calls` calls). */
+const MIN_BLOCK_MS = 50;
 
 function arg(name, def) {
   const i = process.argv.indexOf(`--${name}`);
@@ -26,10 +34,13 @@ const median = (xs) => {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
 
-/** The per-call mean of one block of `calls` calls (awaited one by one), ms. */
+/** The per-call mean of one block of `calls` calls (an async call awaited before the next), ms. */
 async function block(fn, calls) {
   const t0 = performance.now();
-  for (let i = 0; i < calls; i++) await fn();
+  for (let i = 0; i < calls; i++) {
+    const r = fn();
+    if (r && typeof r.then === 'function') await r;
+  }
   return (performance.now() - t0) / calls;
 }
 
@@ -58,7 +69,25 @@ async function child() {
   const names = Object.keys(fns);
   for (const n of names) for (let i = 0; i < 5; i++) await fns[n](); // warm-up
   const per = Object.fromEntries(names.map((n) => [n, []]));
-  for (let b = 0; b < blocks; b++) for (const n of names) per[n].push(await block(fns[n], calls));
+  // Each block starts from a settled machine (a full GC, then SETTLE_MS idle), as the bench's rounds
+  // do: whatever the previous block left running (onnxruntime's intra-op threads spin after a run;
+  // another session's pool; V8's collector after an allocating contender) belongs to it.
+  // Then WARMUP_CALLS untimed calls: after the idle time the library's own pool threads sleep and the
+  // VM's vCPUs may have been descheduled; waking them is not the library's per-call cost.
+  // A block is at least `calls` calls and at least MIN_BLOCK_MS long.
+  const perBlock = {};
+  for (const n of names) {
+    const t0 = performance.now();
+    await fns[n]();
+    perBlock[n] = Math.max(calls, Math.ceil(MIN_BLOCK_MS / Math.max(performance.now() - t0, 1e-3)));
+  }
+  for (let b = 0; b < blocks; b++) {
+    for (const n of names) {
+      await settle(SETTLE_MS);
+      for (let i = 0; i < WARMUP_CALLS; i++) await fns[n]();
+      per[n].push(await block(fns[n], perBlock[n]));
+    }
+  }
   for (const r of releases) r();
   process.stdout.write(JSON.stringify(Object.fromEntries(names.map((n) => [n, median(per[n])]))));
 }

@@ -154,7 +154,7 @@ async function runBench(opts) {
     if (peersWanted && (c.op === 'sdpa' || hasOrtPeer(c.op))) {
       if (!backendsToRun.includes('native')) for (const t of threadList.length ? threadList : [defaultThreads ?? 2]) plan.push({ c, kind: 'ort', threads: t });
     }
-    if (peersWanted && (c.op === 'sdpa' || hasTfjsPeer(c.op))) {
+    if (peersWanted && !opts.noTfjs && (c.op === 'sdpa' || hasTfjsPeer(c.op))) {
       plan.push({ c, kind: 'tfjs', name: 'cpu' });
       plan.push({ c, kind: 'tfjs', name: 'wasm' });
     }
@@ -327,7 +327,23 @@ async function runBench(opts) {
         const m = sc.make(be);
         const chk = m.check();
         const d = { backend: be };
-        const [tb, tv] = await timeInterleaved([{ fn: () => m.base(d) }, { fn: () => m.variant(d) }], { rounds: set.scenarioRounds, maxTime: set.scenarioTime, minSamples: set.duelMinSamples });
+        // Peers of the scenario (onnxruntime on the base's inputs), timed interleaved with both.
+        const pr = m.peers ? await m.peers() : { peers: [] };
+        if (pr.error) notes.add(pr.error);
+        for (const e of pr.errors ?? []) notes.add(`${sc.label}: ${e}`);
+        const peerList = pr.peers ?? [];
+        let timed;
+        try {
+          timed = await timeInterleaved([{ fn: () => m.base(d) }, { fn: () => m.variant(d) }, ...peerList.map((p) => ({ fn: p.run, isAsync: true }))], { rounds: set.scenarioRounds, maxTime: set.scenarioTime, minSamples: set.duelMinSamples });
+        } finally {
+          for (const p of peerList) p.release();
+        }
+        const [tb, tv, ...tp] = timed;
+        const peerResults = peerList.map((p, i) => {
+          const r = tp[i].median / tv.median;
+          return { name: p.name, ms: tp[i].median, ratio: r, target: p.target, met: p.target ? r >= p.target.value : null };
+        });
+        peerList.forEach((p, i) => rows.push({ op: sc.op, shape: `${sc.label}: ${p.name}`, backend: p.name, threads, peer: true, ...timingFields(tp[i]), gflops: sc.baseFlops / (tp[i].median * 1e6), scenario: true, note: `${sc.variantLabel} is ${peerResults[i].ratio.toFixed(2)}x faster${p.target ? ` (target >= ${p.target.value}x: ${peerResults[i].met ? 'met' : 'NOT met'})` : ' (shown beside, no target)'}` }));
         const ratio = sc.target.kind === 'speedup' ? tb.median / tv.median : tv.median / tb.median;
         const met = sc.target.kind === 'speedup' ? ratio >= sc.target.value : ratio <= sc.target.value;
         const targetText = sc.target.kind === 'speedup' ? `${ratio.toFixed(2)}x faster than ${sc.baseLabel} (target >= ${sc.target.value}x` : `${ratio.toFixed(2)}x the time of ${sc.baseLabel} (target <= ${sc.target.value}x`;
@@ -336,7 +352,7 @@ async function runBench(opts) {
           op: sc.op, shape: `${sc.label}: ${sc.variantLabel}`, backend: be, threads, ...timingFields(tv), ...(sc.variantFlops ? { gflops: sc.variantFlops / (tv.median * 1e6) } : {}), maxAbs: chk.maxAbs, scenario: true, ratio, targetMet: met,
           note: `${targetText}: ${met ? 'met' : 'NOT met'}); ${chk.within ? 'passes' : 'FAILS'} ${chk.what}`,
         });
-        scenarioResults.push({ label: sc.label, backend: be, threads, baseLabel: sc.baseLabel, variantLabel: sc.variantLabel, baseMs: tb.median, variantMs: tv.median, ratio, target: sc.target, met, maxAbs: chk.maxAbs, withinTolerance: chk.within });
+        scenarioResults.push({ label: sc.label, backend: be, threads, baseLabel: sc.baseLabel, variantLabel: sc.variantLabel, baseMs: tb.median, variantMs: tv.median, ratio, target: sc.target, met, maxAbs: chk.maxAbs, withinTolerance: chk.within, ...(peerResults.length ? { peers: peerResults } : {}) });
       } catch (e) {
         rows.push({ op: sc.op, shape: sc.label, backend: be, threads, note: `error: ${String(e && e.message).split('\n')[0]}` });
       }
@@ -402,6 +418,7 @@ function printTable(result, out = process.stdout, { markdown = false } = {}) {
   for (const sc of result.scenarios ?? []) {
     const t = sc.target.kind === 'speedup' ? `${sc.ratio.toFixed(2)}x faster (target >= ${sc.target.value}x` : `${sc.ratio.toFixed(2)}x the time (target <= ${sc.target.value}x`;
     out.write(`scenario: ${sc.label} on ${sc.backend}${sc.threads ? ` (${sc.threads} thr)` : ''}: ${sc.baseLabel} ${fmt(sc.baseMs)} ms, ${sc.variantLabel} ${fmt(sc.variantMs)} ms: ${t}: ${sc.met ? 'met' : 'NOT met'}); max abs error ${fmt(sc.maxAbs)} (${sc.withinTolerance ? 'within' : 'OUTSIDE'} tolerance)\n`);
+    for (const p of sc.peers ?? []) out.write(`  beside ${p.name} ${fmt(p.ms)} ms: ${sc.variantLabel} ${p.ratio.toFixed(2)}x faster${p.target ? ` (target >= ${p.target.value}x: ${p.met ? 'met' : 'NOT met'})` : ' (no target)'}\n`);
   }
   printPeerSummary(result, out, fmt);
   printServing(result.serving, out, { markdown });

@@ -127,6 +127,84 @@ function sdpaPair({ label, shape, base, variant, target, baseLabel, variantLabel
   };
 }
 
+/**
+ * Half-precision inputs against float32 on the same values (issue #16's rows): the variant's
+ * tensors named in `half` ({ q: 'bfloat16', ... }) are the base's rounded to that dtype; the base
+ * runs on the widened values, so both compute the same function of the same numbers. `peers`
+ * (optional): onnxruntime sessions on the float32 inputs, timed interleaved with both, each with a
+ * target for the variant's speedup over it. check(): the variant verified against reference
+ * (which widens the same half inputs) on 64 sampled rows.
+ */
+function halfPair({ op, label, shape, half, build, target, baseLabel, variantLabel, flops, peers }) {
+  return {
+    op,
+    label,
+    shape,
+    target,
+    baseLabel,
+    variantLabel,
+    baseFlops: flops,
+    variantFlops: flops,
+    backends: ['native'],
+    peerCount: peers ? 3 : 0,
+    make(backend) {
+      const { tensors, call } = build();
+      const variantT = {};
+      const baseT = {};
+      for (const [name, t] of Object.entries(tensors)) {
+        const dt = half[name];
+        if (!dt) {
+          variantT[name] = baseT[name] = t;
+          continue;
+        }
+        variantT[name] = dt === 'float16' ? ak.toFloat16(t) : ak.toBFloat16(t);
+        baseT[name] = ak.toFloat32(variantT[name]);
+      }
+      const check = () => {
+        let report = null;
+        call(variantT, { backend, verify: { rows: 64 }, onReport: (r) => (report = r) });
+        return { maxAbs: report.verify.maxAbsError, within: report.verify.passed, what: 'verify against reference (same half inputs) on 64 sampled rows' };
+      };
+      return { base: (d) => call(baseT, d), variant: (d) => call(variantT, d), check, peers: peers ? () => peers(baseT) : null };
+    },
+  };
+}
+
+/** onnxruntime float32 peers of an sdpa shape for a half scenario (bench/peers/onnx.js), each with its target. */
+function ortSdpaPeers(shapeArgs, value) {
+  return async (t) => {
+    const { ortPeers } = require('./peers/onnx.js');
+    const res = await ortPeers(shapeArgs, { q: t.q, k: t.k, v: t.v }, ak.getThreads());
+    if (res.error) return { error: res.error, peers: [] };
+    // Each graph into a pre-allocated output (fetches), as the attnkit rows write into `out`.
+    const keep = res.peers.filter((p) => p.name.endsWith('+out'));
+    for (const p of res.peers) if (!keep.includes(p)) p.release();
+    const peers = keep.map((p) => ({ ...p, target: { kind: 'speedup', value } }));
+    const errors = [...(res.errors ?? [])];
+    // onnxruntime's own float16 com.microsoft.MultiHeadAttention on its CPU provider, shown beside (no target).
+    try {
+      peers.push({ ...(await ortFloat16Mha(shapeArgs, t)), target: null });
+    } catch (e) {
+      errors.push(`ort-mha-float16: ${String(e.message).split('\n')[0]}`);
+    }
+    return { peers, errors };
+  };
+}
+
+/** com.microsoft.MultiHeadAttention in float16 (inputs [B,T,H*D] rounded to float16), into a pre-allocated output. */
+async function ortFloat16Mha({ B, H, L, S, D }, t) {
+  const ort = require('onnxruntime-node');
+  const { node, valueInfo, model, attrInt, attrFloat } = require('./peers/onnx-proto.js');
+  const { toBSHD } = require('./peers/onnx.js');
+  const nodes = [node('MultiHeadAttention', ['query', 'key', 'value'], ['out'], [attrInt('num_heads', H), attrFloat('scale', 1 / Math.sqrt(D))], 'com.microsoft')];
+  const m = model(nodes, [valueInfo('query', [B, L, H * D], 'float16'), valueInfo('key', [B, S, H * D], 'float16'), valueInfo('value', [B, S, H * D], 'float16')], [valueInfo('out', [B, L, H * D], 'float16')], [], [['', 17], ['com.microsoft', 1]]);
+  const sess = await ort.InferenceSession.create(m, { intraOpNumThreads: ak.getThreads(), interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all' });
+  const h = (x, T) => new ort.Tensor('float16', ak.toFloat16(toBSHD(x.data, B, H, T, D)), [B, T, H * D]);
+  const feeds = { query: h(t.q, L), key: h(t.k, S), value: h(t.v, S) };
+  const pre = { out: new ort.Tensor('float16', new Uint16Array(B * L * H * D), [B, L, H * D]) };
+  return { name: 'ort-mha-float16+out', run: async () => (await sess.run(feeds, pre)).out.data, release: () => sess.release() };
+}
+
 /** The scenarios for a bench run. */
 function scenarios({ quick = false } = {}) {
   const L = quick ? 1024 : 4096;
@@ -150,7 +228,57 @@ function scenarios({ quick = false } = {}) {
       baseLabel: 'no softcap',
       variantLabel: 'softcap 30',
     }),
+    ...halfScenarios(quick),
   ];
+}
+
+/** Issue #16's rows: decode with half K/V, sdpa with bfloat16 q/k/v, topK over a bfloat16 item table. */
+function halfScenarios(quick) {
+  const dec = quick ? { B: 1, H: 8, L: 1, S: 1024, D: 128 } : { B: 1, H: 32, L: 1, S: 4096, D: 128 };
+  const decFlops = ak.OPS.sdpa.cost({ ...dec, causal: false }).flops;
+  const sdpaCall = (t, d) => ak.sdpa(t.q, t.k, t.v, { out: t.out }, d);
+  const decodeTensors = () => ({ tensors: { q: rnd([dec.B, dec.H, dec.L, dec.D], 1), k: rnd([dec.B, dec.H, dec.S, dec.D], 2), v: rnd([dec.B, dec.H, dec.S, dec.D], 3), out: new Float32Array(dec.B * dec.H * dec.L * dec.D) }, call: (t, d) => sdpaCall(t, d) });
+  const decShape = `(${dec.B},${dec.H},${dec.L},${dec.S},${dec.D})`;
+  const out = [];
+  for (const dt of ['bfloat16', 'float16']) {
+    out.push(halfPair({
+      op: 'sdpa',
+      label: `sdpa decode ${decShape} with ${dt} K/V vs float32 K/V, into out`,
+      shape: dec,
+      half: { k: dt, v: dt },
+      build: decodeTensors,
+      target: { kind: 'speedup', value: 1.8 },
+      baseLabel: 'float32 K/V',
+      variantLabel: `${dt} K/V`,
+      flops: decFlops,
+      peers: quick ? null : ortSdpaPeers({ B: dec.B, H: dec.H, L: dec.L, S: dec.S, D: dec.D, causal: false }, 2.5),
+    }));
+  }
+  const sq = { B: 1, H: 8, L: quick ? 256 : 512, D: 64 };
+  out.push(halfPair({
+    op: 'sdpa',
+    label: `sdpa (${sq.B},${sq.H},${sq.L},${sq.L},${sq.D}) with bfloat16 q/k/v vs float32, into out`,
+    shape: sq,
+    half: { q: 'bfloat16', k: 'bfloat16', v: 'bfloat16' },
+    build: () => ({ tensors: { q: rnd([sq.B, sq.H, sq.L, sq.D], 1), k: rnd([sq.B, sq.H, sq.L, sq.D], 2), v: rnd([sq.B, sq.H, sq.L, sq.D], 3), out: new Float32Array(sq.B * sq.H * sq.L * sq.D) }, call: sdpaCall }),
+    target: { kind: 'slowdown', value: 1 },
+    baseLabel: 'float32 q/k/v',
+    variantLabel: 'bfloat16 q/k/v',
+    flops: ak.OPS.sdpa.cost({ ...sq, S: sq.L, causal: false }).flops,
+  }));
+  const tk = quick ? { B: 64, N: 20000, D: 64, k: 10 } : { B: 1024, N: 100000, D: 64, k: 10 };
+  out.push(halfPair({
+    op: 'topK',
+    label: `topK B=${tk.B} N=${tk.N} D=${tk.D} k=${tk.k} with a bfloat16 item table vs float32`,
+    shape: tk,
+    half: { items: 'bfloat16' },
+    build: () => ({ tensors: { users: rnd([tk.B, tk.D], 4), items: rnd([tk.N, tk.D], 5) }, call: (t, d) => ak.topK(t.users, t.items, tk.k, {}, d) }),
+    target: { kind: 'speedup', value: 1.5 },
+    baseLabel: 'float32 table',
+    variantLabel: 'bfloat16 table',
+    flops: ak.OPS.topK.cost(tk).flops,
+  }));
+  return out;
 }
 
 module.exports = { scenarios, layerParams, rnd };

@@ -1,5 +1,6 @@
 'use strict';
-// Timing with benchmark.js: median and spread (inter-quartile range) of the per-call time.
+// Timing: benchmark.js for a single row (time), plain interleaved blocks for duels (timeInterleaved);
+// median and spread (inter-quartile range) of the per-call time.
 const Benchmark = require('benchmark');
 
 function quantile(sorted, q) {
@@ -66,34 +67,65 @@ async function settle(ms) {
   if (ms > 0) await new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+/** Untimed calls after the idle time, before a contender's timed calls (see timeInterleaved). */
+const WARMUP_CALLS = 3;
+/** The shortest timed block, ms: a sample is the mean call time of one block. */
+const MIN_BLOCK_MS = 50;
+
 /**
- * Time several contenders interleaved: `rounds` rounds, each timing every contender once with
- * benchmark.js for maxTime/rounds seconds, the starting contender rotating from round to round.
- * A slow spell on a shared machine then hits every contender rather than whichever was being
- * timed when it came. Each contender: { fn, isAsync?, before?() } (before runs ahead of each of
- * its rounds, e.g. to set a thread count). Returns per contender the median of its round medians,
- * p25/p75 and spread of all its samples pooled, and the round medians themselves.
+ * Time several contenders interleaved, with plain back-to-back calls (an outsider's method:
+ * `performance.now()` around a block of calls, each awaited when async): `rounds` rounds, each
+ * timing every contender once for maxTime/rounds seconds, the starting contender rotating from
+ * round to round, so a slow spell on a shared machine hits every contender rather than whichever
+ * was being timed. A contender's round is a run of blocks of at least MIN_BLOCK_MS (and one call);
+ * each block's mean call time is one sample. Each contender: { fn, isAsync?, before?() } (before
+ * runs ahead of each of its rounds, e.g. to set a thread count). Returns per contender the median
+ * of its round medians, p25/p75 and spread of all its samples pooled, and the round medians.
  *
  * Each round starts from a settled machine: a full garbage collection, then `settleMs` of idle
- * time. Whatever the previous contender left running belongs to it, not to the one timed next:
- * a thread pool keeps spinning for a while after its last call (onnxruntime's did for up to
- * ~50 ms here: 2-thread native sdpa (1,8,128,128,64) took 0.42 ms in the first 50 ms after an ORT
- * round and 0.19 ms after that, on 2 cores), and the garbage of a contender that allocates a new
- * output per call keeps V8's collector threads busy (4 threads at 6-10% of a core each during a
- * 2-thread sdpa duel here).
+ * time, then WARMUP_CALLS untimed calls. Whatever the previous contender left running belongs to
+ * it, not to the one timed next: a thread pool keeps spinning for a while after its last call
+ * (onnxruntime's did for up to ~50 ms here: 2-thread native sdpa (1,8,128,128,64) took 0.42 ms in
+ * the first 50 ms after an ORT round and 0.19 ms after that, on 2 cores; two ORT sessions' pools
+ * spin against each other the same way), and the garbage of a contender that allocates a new
+ * output per call keeps V8's collector threads busy. The warm-up calls wake the contender's own
+ * pool threads (asleep after the idle time) before its clock starts.
+ *
+ * Not benchmark.js here (it still times the single-backend rows, bench/budget.js): its cycles
+ * (a setTimeout between cycles, deferred resolution for async calls) measured onnxruntime's
+ * memory-heavy sdpa graphs 20-50% slower than plain back-to-back calls of the same sessions, so
+ * the duels' ratios did not survive an outside check with plain loops (README, "The sdpa ratios
+ * checked from outside"; bench/crosscheck.js). This method is the outside check's own.
  */
 async function timeInterleaved(contenders, { rounds = 5, maxTime = 1, minSamples = 5, settleMs = 150 } = {}) {
   const per = contenders.map(() => ({ medians: [], samples: [], calls: 0 }));
+  const budgetMs = (maxTime / rounds) * 1e3;
   for (let r = 0; r < rounds; r++) {
     for (let i = 0; i < contenders.length; i++) {
       const j = (i + r) % contenders.length;
       const c = contenders[j];
       if (c.before) c.before();
       await settle(settleMs);
-      const t = await time(c.fn, { maxTime: maxTime / rounds, minSamples, isAsync: !!c.isAsync });
-      per[j].medians.push(t.median);
-      per[j].samples.push(...t.sampleMs);
-      per[j].calls += t.calls;
+      for (let w = 0; w < WARMUP_CALLS; w++) await c.fn();
+      const samples = [];
+      const t0 = performance.now();
+      let calls = 0;
+      // At least minSamples blocks, and blocks until the round's time is spent.
+      while (samples.length < minSamples || performance.now() - t0 < budgetMs) {
+        const b0 = performance.now();
+        let n = 0;
+        do {
+          if (c.isAsync) await c.fn();
+          else c.fn();
+          n++;
+        } while (performance.now() - b0 < MIN_BLOCK_MS);
+        samples.push((performance.now() - b0) / n);
+        calls += n;
+      }
+      samples.sort((a, b) => a - b);
+      per[j].medians.push(quantile(samples, 0.5));
+      per[j].samples.push(...samples);
+      per[j].calls += calls;
     }
   }
   return per.map((p) => {

@@ -18,12 +18,16 @@ if (out) {
   const ak = require(path.join(dist, 'index.js'));
   const m = {};
   const FLT_MIN = 2 ** -126; // the smallest normal float32
-  require(path.join(dist, 'dispatch', 'compare.js')).setComparisonProbe((op, be, _name, got, want, inRows, tol) => {
+  require(path.join(dist, 'dispatch', 'compare.js')).setComparisonProbe((op, be, _name, got, want, inRows, tol, inputs = 'float32') => {
     if (be !== backend) return;
     const declared = ak.OPS[op].tolerances[backend];
     if (tol.rtol > declared.rtol || tol.atol > declared.atol) return;
-    const x = (m[op] ??= { maxAbs: 0, maxRel: 0, atolNeeded: 0, declaredAtolNeeded: 0, outputs: 0, mismatchedNonFinite: 0 });
+    const x = (m[op] ??= { maxAbs: 0, maxRel: 0, atolNeeded: 0, declaredAtolNeeded: 0, outputs: 0, mismatchedNonFinite: 0, byInputs: {} });
+    // The same figures per input element type (float32, float16, bfloat16, mixed): the op's one
+    // tolerance covers them all, and the README shows each.
+    const y = (x.byInputs[inputs] ??= { maxAbs: 0, maxRel: 0, outputs: 0 });
     x.outputs++;
+    y.outputs++;
     let scale = 0;
     for (let i = 0; i < want.length; i++) if (inRows(i) && Number.isFinite(want[i])) scale = Math.max(scale, Math.abs(want[i]));
     for (let i = 0; i < want.length; i++) {
@@ -36,8 +40,12 @@ if (out) {
       }
       const e = Math.abs(g - w);
       x.maxAbs = Math.max(x.maxAbs, e);
+      y.maxAbs = Math.max(y.maxAbs, e);
       // (Denormal results are left out of the relative error: the gpu flushes them, documented.)
-      if (Math.abs(w) >= Math.max(scale / 10, FLT_MIN)) x.maxRel = Math.max(x.maxRel, e / Math.abs(w));
+      if (Math.abs(w) >= Math.max(scale / 10, FLT_MIN)) {
+        x.maxRel = Math.max(x.maxRel, e / Math.abs(w));
+        y.maxRel = Math.max(y.maxRel, e / Math.abs(w));
+      }
       if (rtols[op] !== undefined) x.atolNeeded = Math.max(x.atolNeeded, e - rtols[op] * Math.abs(w));
       x.declaredAtolNeeded = Math.max(x.declaredAtolNeeded, e - declared.rtol * Math.abs(w));
     }

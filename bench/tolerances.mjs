@@ -4,7 +4,9 @@
 // there is no display), every element compared with reference is seen by a preloaded probe
 // (bench/tolerance-probe.cjs) in: the test files of TEST_FILES (the shared specs included), and a
 // child run of every descriptor check, quick bench case, the GEMM family's large cases
-// (bench/accuracy-cases.mjs) and a grid of x in [-100, 100] for the elementwise ops. Cases checked
+// (bench/accuracy-cases.mjs) and a grid of x in [-100, 100] for the elementwise ops, and, for the
+// ops that take half inputs, every check again with float16, bfloat16 and mixed inputs (measured
+// per input type too: one tolerance per op and backend covers them all). Cases checked
 // at a wider, derived tolerance (ill-conditioned logits) are left out; non-finite results must
 // equal reference's (counted, never measured as an error).
 //
@@ -53,8 +55,31 @@ function childMeasure(backend) {
     for (const b of desc.cases.bench(true)) cases.push(b.make().args);
     if (ELEMENTWISE.has(op)) cases.push([grid(), {}]);
     for (const args of cases) verified(() => desc.call(args, { backend, verify: true }));
+    // The ops that take half inputs: the same checks with their float tensors in float16, bfloat16, mixed.
+    if (desc.half) {
+      for (const c of desc.cases.checks(false).filter((x) => !x.logitMagnitude && !x.args.some((a) => a instanceof ak.KvCache))) {
+        for (const mode of ['float16', 'bfloat16', 'mixed']) verified(() => desc.call(halfArgs(c.args, mode), { backend, verify: true }));
+      }
+    }
   }
   for (const [op, , run] of gemmFamilyCases(ak)) if (OPS.includes(op)) verified(() => run({ backend, verify: true }));
+}
+
+/** `args` with every float tensor converted to `mode` (float16, bfloat16, or mixed: alternating, every third left float32). */
+function halfArgs(args, mode) {
+  let n = 0;
+  const plain = (v) => v !== null && typeof v === 'object' && (Object.getPrototypeOf(v) === Object.prototype || Array.isArray(v));
+  const walk = (v) => {
+    if (plain(v) && v.data instanceof Float32Array && Array.isArray(v.shape)) {
+      const i = n++;
+      const dt = mode === 'mixed' ? (i % 3 === 2 ? 'float32' : i % 2 ? 'float16' : 'bfloat16') : mode;
+      return dt === 'float32' ? v : dt === 'float16' ? ak.toFloat16(v) : ak.toBFloat16(v);
+    }
+    if (Array.isArray(v)) return v.map(walk);
+    if (plain(v)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)]));
+    return v;
+  };
+  return args.map(walk);
 }
 
 /** Run one verified call; a mismatch is seen by the probe all the same. */
@@ -98,7 +123,7 @@ function child(backend, env, rtols) {
   for (const file of TEST_FILES[backend] ?? []) runNode(['--expose-gc', file]);
   // Merge every process's figures (each op: the worst of each).
   const merged = {};
-  for (const op of OPS) merged[op] = { maxAbs: 0, maxRel: 0, atolNeeded: 0, declaredAtolNeeded: 0, outputs: 0, mismatchedNonFinite: 0 };
+  for (const op of OPS) merged[op] = { maxAbs: 0, maxRel: 0, atolNeeded: 0, declaredAtolNeeded: 0, outputs: 0, mismatchedNonFinite: 0, byInputs: {} };
   const files = fs.readdirSync(os.tmpdir()).filter((f) => f.startsWith(path.basename(prefix) + '.') && f.endsWith('.json'));
   if (!files.length) throw new Error(`${backend} ${JSON.stringify(env)}: the probe wrote nothing`);
   for (const f of files) {
@@ -110,6 +135,12 @@ function child(backend, env, rtols) {
       for (const k of ['maxAbs', 'maxRel', 'atolNeeded', 'declaredAtolNeeded']) y[k] = Math.max(y[k], x[k]);
       y.outputs += x.outputs;
       y.mismatchedNonFinite += x.mismatchedNonFinite;
+      for (const [dt, z] of Object.entries(x.byInputs ?? {})) {
+        const t = (y.byInputs[dt] ??= { maxAbs: 0, maxRel: 0, outputs: 0 });
+        t.maxAbs = Math.max(t.maxAbs, z.maxAbs);
+        t.maxRel = Math.max(t.maxRel, z.maxRel);
+        t.outputs += z.outputs;
+      }
     }
   }
   return merged;
@@ -176,6 +207,12 @@ if (JSON_OUT) {
         maxRel: Math.max(...rs.map((r) => r.pass1[op].maxRel)),
         atolNeeded: Math.max(0, ...rs.map((r) => r.pass2[op].atolNeeded)),
         declaredAtolNeeded: Math.max(0, ...rs.map((r) => r.pass1[op].declaredAtolNeeded)),
+        // Per input element type, worst over the ISAs.
+        byInputs: Object.fromEntries([...new Set(rs.flatMap((r) => Object.keys(r.pass1[op].byInputs)))].sort().map((dt) => [dt, {
+          maxAbs: Math.max(...rs.map((r) => r.pass1[op].byInputs[dt]?.maxAbs ?? 0)),
+          maxRel: Math.max(...rs.map((r) => r.pass1[op].byInputs[dt]?.maxRel ?? 0)),
+          outputs: rs.reduce((a, r) => a + (r.pass1[op].byInputs[dt]?.outputs ?? 0), 0),
+        }])),
         isas: rs.map((r) => r.isa),
       };
     }

@@ -23,6 +23,7 @@ export {
 // Internal helpers of these modules (checkShape, sizeOf, formatShape, describeType) are not exported.
 export {
   asTensor,
+  asFloatTensor,
   asMask,
   tensor,
   fromNested,
@@ -33,14 +34,32 @@ export {
   lengths,
   toNested,
   type Tensor,
+  type HalfTensor,
   type MaskTensor,
   type TensorLike,
+  type FloatTensorLike,
   type MaskLike,
   type NestedArray,
   type RandomOptions,
 } from './tensor';
+// Half precision (src/half.ts); decodeHalf, widenArgs and widening are internal (the dispatcher's).
+export {
+  toFloat16,
+  toBFloat16,
+  toFloat32,
+  halfTensor,
+  float32ToFloat16Bits,
+  float32ToBFloat16Bits,
+  float16BitsToNumber,
+  bfloat16BitsToNumber,
+} from './half';
 export type {
   Strided,
+  DType,
+  HalfDType,
+  FloatData,
+  DTypes,
+  Widened,
   OpName,
   RowFilter,
   SdpaArgs,

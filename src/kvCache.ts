@@ -3,8 +3,9 @@
  * valid token count of each batch row, appended to in place.
  *
  * Design choices (README, "KV cache"):
- * - K is `[B, Hkv, capacity, D]` and V `[B, Hkv, capacity, Dv]`, each one `Float32Array` allocated
- *   once by the constructor and never reallocated: {@link KvCache.k} and {@link KvCache.v} can be
+ * - K is `[B, Hkv, capacity, D]` and V `[B, Hkv, capacity, Dv]`, each one `Float32Array` (or, for
+ *   a half cache, one `Uint16Array` of float16 / bfloat16 patterns) allocated once by the
+ *   constructor and never reallocated: {@link KvCache.k} and {@link KvCache.v} can be
  *   passed to {@link sdpa} as they are, with `keyLengths: cache.lengths`.
  * - Rows of a batch entry past its length are stale (whatever an earlier append or `reset()`
  *   left there, zeros at first); every op masks them through the lengths, so they are never read
@@ -22,8 +23,10 @@
 import { CapacityError, DTypeError, ShapeError, ValueError, describeType, formatShape } from './errors';
 import { liveTypedArray } from './buffers';
 import { optionsObject } from './options';
-import { asTensor, checkShape, type Tensor, type TensorLike } from './tensor';
-import { optEnum, positiveInt, tensorOfRank, type Checked } from './validate';
+import { asFloatTensor, checkShape, type FloatTensorLike, type HalfTensor, type Tensor } from './tensor';
+import { floatOfRank, optEnum, positiveInt, type FloatChecked } from './validate';
+import { decodeHalf, toBFloat16, toFloat16 } from './half';
+import type { DType, FloatData } from './kernels';
 
 /** Sizes of a {@link KvCache}. */
 export interface KvCacheOptions {
@@ -37,7 +40,16 @@ export interface KvCacheOptions {
   headDim: number;
   /** Value head dim Dv (default `headDim`). */
   valueDim?: number;
+  /**
+   * Element type of the stored keys and values (default `'float32'`). A half cache (`'float16'`,
+   * `'bfloat16'`) holds half the bytes; `append` rounds new tokens to it (round to nearest even)
+   * and attention reads it as it is (the native kernels widen as they stream it).
+   */
+  dtype?: DType;
 }
+
+/** The cache's K or V tensor for its dtype: a float32 {@link Tensor}, or a {@link HalfTensor}. */
+export type CacheTensor<D extends DType> = D extends 'float32' ? Tensor : HalfTensor;
 
 /** Options of {@link KvCache.append}. */
 export interface KvAppendOptions {
@@ -70,7 +82,7 @@ const BLHD = (dim: string) => [`[B,T,Hkv,${dim}]`, `[B,T,Hkv*${dim}]`];
  * cache.append(k6, v6);                     // [1,2,6,4] each: lengths = [6]
  * const out = sdpa(q2, cache.k, cache.v, { keyLengths: cache.lengths });
  */
-export class KvCache {
+export class KvCache<D extends DType = 'float32'> {
   /** Batch rows B. */
   readonly batch: number;
   /** Key/value heads Hkv. */
@@ -81,19 +93,21 @@ export class KvCache {
   readonly headDim: number;
   /** Value head dim Dv. */
   readonly valueDim: number;
-  /** The keys, `[B, Hkv, capacity, D]`, allocated once. */
-  readonly k: Tensor;
+  /** Element type of k and v. */
+  readonly dtype: D;
+  /** The keys, `[B, Hkv, capacity, D]`, allocated once (a Uint16Array of bit patterns for a half cache). */
+  readonly k: CacheTensor<D>;
   /** The values, `[B, Hkv, capacity, Dv]`, allocated once. */
-  readonly v: Tensor;
+  readonly v: CacheTensor<D>;
   /** `[B]` valid tokens per batch row (the `keyLengths` of attention over the cache). */
   readonly lengths: Int32Array;
   /** `[B]` tokens the last append added to each batch row (0 after `reset`). */
   readonly appended: Int32Array;
 
-  /** Allocate a cache of `batch · kvHeads · capacity · (headDim + valueDim)` floats, every row empty. */
-  constructor(options: KvCacheOptions) {
-    if (options === undefined || options === null) throw new DTypeError('options', 'an options object { batch, kvHeads, capacity, headDim, valueDim? }', describeType(options));
-    const o = optionsObject<KvCacheOptions>(options, 'options', ['batch', 'kvHeads', 'capacity', 'headDim', 'valueDim']);
+  /** Allocate a cache of `batch · kvHeads · capacity · (headDim + valueDim)` elements of `dtype`, every row empty. */
+  constructor(options: KvCacheOptions & { dtype?: D }) {
+    if (options === undefined || options === null) throw new DTypeError('options', 'an options object { batch, kvHeads, capacity, headDim, valueDim?, dtype? }', describeType(options));
+    const o = optionsObject<KvCacheOptions>(options, 'options', ['batch', 'kvHeads', 'capacity', 'headDim', 'valueDim', 'dtype']);
     this.batch = positiveInt(o.batch, 'options.batch');
     this.kvHeads = positiveInt(o.kvHeads, 'options.kvHeads');
     this.capacity = positiveInt(o.capacity, 'options.capacity');
@@ -101,8 +115,14 @@ export class KvCache {
     this.valueDim = positiveInt(o.valueDim, 'options.valueDim', this.headDim);
     const kShape = checkShape([this.batch, this.kvHeads, this.capacity, this.headDim], 'options (the cache\'s k [B,Hkv,capacity,D])');
     const vShape = checkShape([this.batch, this.kvHeads, this.capacity, this.valueDim], 'options (the cache\'s v [B,Hkv,capacity,Dv])');
-    this.k = Object.freeze({ data: new Float32Array(this.batch * this.kvHeads * this.capacity * this.headDim), shape: Object.freeze(kShape) });
-    this.v = Object.freeze({ data: new Float32Array(this.batch * this.kvHeads * this.capacity * this.valueDim), shape: Object.freeze(vShape) });
+    this.dtype = optEnum(o.dtype, 'options.dtype', ['float32', 'float16', 'bfloat16'] as const, 'float32') as D;
+    const nk = this.batch * this.kvHeads * this.capacity * this.headDim;
+    const nv = this.batch * this.kvHeads * this.capacity * this.valueDim;
+    const dt = this.dtype as DType;
+    const make = (n: number, shape: readonly number[]): Tensor | HalfTensor =>
+      dt === 'float32' ? Object.freeze({ data: new Float32Array(n), shape: Object.freeze(shape) }) : Object.freeze({ data: new Uint16Array(n), shape: Object.freeze(shape), dtype: dt });
+    this.k = make(nk, kShape) as CacheTensor<D>;
+    this.v = make(nv, vShape) as CacheTensor<D>;
     this.lengths = new Int32Array(this.batch);
     this.appended = new Int32Array(this.batch);
   }
@@ -113,9 +133,11 @@ export class KvCache {
    * `lengths[b] += counts[b]`. k is `[B,Hkv,T,D]` (layout `'bhld'`) or `[B,T,Hkv,D]` /
    * `[B,T,Hkv*D]` (`'blhd'`), v the same with Dv. Everything is checked first: a
    * {@link CapacityError} when a row would pass the capacity, a ShapeError / DTypeError /
-   * ValueError naming the argument otherwise; nothing is written then. Returns the cache.
+   * ValueError naming the argument otherwise; nothing is written then. k and v may be float32 or
+   * half tensors of any dtype: a half cache stores them rounded to its dtype (to nearest even; a
+   * half input of the cache's own dtype is copied as it is). Returns the cache.
    */
-  append(k: TensorLike, v: TensorLike, options?: KvAppendOptions | null): this {
+  append(k: FloatTensorLike, v: FloatTensorLike, options?: KvAppendOptions | null): this {
     const o = optionsObject<KvAppendOptions>(options, 'options', ['counts', 'layout']);
     const layout = optEnum(o.layout, 'options.layout', ['bhld', 'blhd'] as const, 'bhld');
     const kt = this.newTokens(k, 'k', this.headDim, 'D', layout);
@@ -128,7 +150,7 @@ export class KvCache {
       if (t.buffer === this.k.data.buffer || t.buffer === this.v.data.buffer) throw new ValueError(name, 'shares memory with the cache itself; pass the new tokens in their own array');
     }
     this.checkFits(counts, o.counts != null ? 'options.counts' : 'k');
-    this.write(kt.data, vt.data, T, counts, layout);
+    this.write(this.inCacheType(kt), this.inCacheType(vt), T, counts, layout);
     return this;
   }
 
@@ -191,18 +213,26 @@ export class KvCache {
     }
   }
 
-  /** Check new k or v tokens against the cache: `{ data, shape, T }`. */
-  private newTokens(value: unknown, argument: string, dim: number, dimName: string, layout: 'bhld' | 'blhd'): Checked & { T: number } {
+  /** New tokens' elements in the cache's element type (rounded to it, or as they are when they already have it). */
+  private inCacheType(t: FloatChecked): FloatData {
+    const dt = this.dtype as DType;
+    if (t.dtype === dt) return t.data;
+    const wide = t.dtype === 'float32' ? (t.data as Float32Array) : decodeHalf(t.data as Uint16Array, t.dtype);
+    return dt === 'float32' ? wide : dt === 'float16' ? toFloat16(wide) : toBFloat16(wide);
+  }
+
+  /** Check new k or v tokens against the cache: `{ data, shape, dtype, T }`. */
+  private newTokens(value: unknown, argument: string, dim: number, dimName: string, layout: 'bhld' | 'blhd'): FloatChecked & { T: number } {
     const B = this.batch, H = this.kvHeads;
-    let t: Checked;
+    let t: FloatChecked;
     if (layout === 'bhld') {
-      t = tensorOfRank(value, argument, ['B', 'Hkv', 'T', dimName]);
+      t = floatOfRank(value, argument, ['B', 'Hkv', 'T', dimName]);
       const want = `[B=${B},Hkv=${H},T,${dimName}=${dim}]`;
       if (t.shape[0] !== B || t.shape[1] !== H || t.shape[3] !== dim) throw new ShapeError(argument, want, formatShape(t.shape), mismatch(t.shape, [B, H, -1, dim], ['batch', 'kv heads', '', dimName === 'D' ? 'head dim' : 'value dim']));
       if (t.shape[2] < 1) throw new ShapeError(argument, `${want} with T >= 1`, formatShape(t.shape));
       return { ...t, T: t.shape[2] };
     }
-    t = asTensor(value, argument);
+    t = asFloatTensor(value, argument);
     const [p4, p3] = BLHD(dimName);
     const want4 = `[B=${B},T,Hkv=${H},${dimName}=${dim}]`, want3 = `[B=${B},T,Hkv*${dimName}=${H * dim}]`;
     if (t.shape.length === 4) {
@@ -217,7 +247,9 @@ export class KvCache {
   }
 
   /** Copy the counted rows in (everything was checked) and update the state. */
-  private write(k: Float32Array, v: Float32Array, T: number, counts: Int32Array, layout: 'bhld' | 'blhd'): void {
+  private write(k: FloatData, v: FloatData, T: number, counts: Int32Array, layout: 'bhld' | 'blhd'): void {
+    const kd = this.k.data as FloatData & { set(a: FloatData, at: number): void };
+    const vd = this.v.data as FloatData & { set(a: FloatData, at: number): void };
     const { batch: B, kvHeads: H, capacity: C, headDim: D, valueDim: Dv } = this;
     for (let b = 0; b < B; b++) {
       const n = counts[b];
@@ -226,8 +258,8 @@ export class KvCache {
         for (let t = 0; t < n; t++) {
           const src = layout === 'bhld' ? (b * H + h) * T + t : (b * T + t) * H + h;
           const dst = (b * H + h) * C + at + t;
-          this.k.data.set(k.subarray(src * D, src * D + D), dst * D);
-          this.v.data.set(v.subarray(src * Dv, src * Dv + Dv), dst * Dv);
+          kd.set(k.subarray(src * D, src * D + D), dst * D);
+          vd.set(v.subarray(src * Dv, src * Dv + Dv), dst * Dv);
         }
       }
       this.appended[b] = n;
@@ -247,7 +279,7 @@ function mismatch(shape: readonly number[], want: readonly number[], names: read
  * Read an optional `cache` option (internal): a {@link KvCache} or null; anything else is a
  * DTypeError naming the argument. Also checks the cache's state.
  */
-export function optCache(value: unknown, argument: string): KvCache | null {
+export function optCache(value: unknown, argument: string): KvCache<DType> | null {
   if (value === undefined || value === null) return null;
   if (!(value instanceof KvCache)) throw new DTypeError(argument, 'a KvCache (new KvCache({ batch, kvHeads, capacity, headDim, valueDim? }))', describeType(value));
   value.causalOffsets(); // the state check
@@ -258,7 +290,7 @@ export function optCache(value: unknown, argument: string): KvCache | null {
  * Check that `cache` fits an op's shapes (internal): batch B, Hkv kv heads, head dims D and Dv;
  * a ShapeError naming `argument` otherwise.
  */
-export function expectCacheFits(cache: KvCache, argument: string, B: number, Hkv: number, D: number, Dv: number): void {
+export function expectCacheFits(cache: KvCache<DType>, argument: string, B: number, Hkv: number, D: number, Dv: number): void {
   const got = [cache.batch, cache.kvHeads, cache.headDim, cache.valueDim];
   const want = [B, Hkv, D, Dv];
   const names = ['batch', 'kvHeads', 'headDim', 'valueDim'];
@@ -278,7 +310,7 @@ export function expectCacheFits(cache: KvCache, argument: string, B: number, Hkv
  * CapacityError naming `argument` (the op's own argument: `key`, `x`, `options.appendCounts`)
  * otherwise. The ops call it before projecting anything; `append` checks again.
  */
-export function expectRoom(cache: KvCache, counts: Int32Array | null, T: number, argument: string): void {
+export function expectRoom(cache: KvCache<DType>, counts: Int32Array | null, T: number, argument: string): void {
   cache.causalOffsets(); // the state check
   for (let b = 0; b < cache.batch; b++) {
     const n = counts ? counts[b] : T;

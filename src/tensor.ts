@@ -9,6 +9,7 @@
 import { liveTypedArray } from './buffers';
 import { optionsObject } from './options';
 import { DTypeError, ShapeError, ValueError, describeType, formatShape } from './errors';
+import type { DType, FloatData } from './kernels';
 
 /** A dense float32 tensor: row-major, contiguous, `data.length === product(shape)`. */
 export interface Tensor {
@@ -52,6 +53,16 @@ export type TensorLike =
   | Tensor
   | { readonly data: Float32Array; readonly dims: readonly number[] }
   | { readonly shape: readonly number[]; dataSync(): Float32Array | ArrayLike<number> };
+
+/**
+ * Anything attnkit accepts where a float tensor of any {@link DType} is expected (the ops that take
+ * half-precision inputs): a {@link TensorLike}, a {@link HalfTensor}, or an onnxruntime float16
+ * tensor (`type: 'float16'`, Uint16Array data). None is copied.
+ */
+export type FloatTensorLike =
+  | TensorLike
+  | HalfTensor
+  | { readonly data: Uint16Array; readonly dims: readonly number[]; readonly type: 'float16' };
 
 /** Anything attnkit accepts where a mask is expected. */
 export type MaskLike =
@@ -157,9 +168,69 @@ function toTyped<T extends ArrayBufferView & { length: number; BYTES_PER_ELEMENT
   return { data: typed, shape };
 }
 
-/** Validate and normalise a float tensor argument (no copy). Throws typed errors naming `argument`. */
+const FLOAT_DTYPES: readonly DType[] = ['float32', 'float16', 'bfloat16'];
+
+/**
+ * The element type a tensor-like object declares: its `dtype` (ours, tfjs's) or else, beside
+ * `dims`, its `type` (onnxruntime's), checked to be a float type; float32 when it declares none.
+ */
+function declaredDtype(value: unknown, argument: string): DType {
+  if (value === null || typeof value !== 'object' || Array.isArray(value) || ArrayBuffer.isView(value)) return 'float32';
+  let d = readField(value, 'dtype', argument);
+  let field = 'dtype';
+  if (d === undefined && readField(value, 'dims', argument) !== undefined) {
+    // onnxruntime's tensors: `type` beside `dims`.
+    const t = readField(value, 'type', argument);
+    if (typeof t === 'string') {
+      d = t;
+      field = 'type';
+    }
+  }
+  // Only a string is a dtype (a Proxy answering every field with a number is judged by its data).
+  if (typeof d !== 'string') return 'float32';
+  if (!FLOAT_DTYPES.includes(d as DType)) {
+    throw new DTypeError(`${argument}.${field}`, "'float32', 'float16' or 'bfloat16'", typeof d === 'string' ? `'${d}'` : describeType(d));
+  }
+  return d as DType;
+}
+
+/** A Uint16Array given as float data without a half dtype: say what is missing. */
+function undeclaredHalf(value: unknown, argument: string): void {
+  if (value === null || typeof value !== 'object') return;
+  let data: unknown;
+  try {
+    data = (value as { data?: unknown }).data;
+  } catch {
+    return; // toTyped reports the throwing getter
+  }
+  if (data instanceof Uint16Array) {
+    throw new DTypeError(`${argument}.data`, 'a Float32Array (or a half tensor: a Uint16Array with dtype \'float16\' or \'bfloat16\')', 'a Uint16Array without a dtype', "16-bit data needs its format: { data, shape, dtype: 'float16' | 'bfloat16' } (toFloat16 / toBFloat16 make one)");
+  }
+}
+
+/**
+ * Validate and normalise a float32 tensor argument (no copy). Throws typed errors naming
+ * `argument`; a half tensor is a DTypeError (the op takes float32 only).
+ */
 export function asTensor(value: unknown, argument: string): { data: Float32Array; shape: number[] } {
+  const dtype = declaredDtype(value, argument);
+  if (dtype !== 'float32') throw new DTypeError(argument, 'a float32 tensor', `a ${dtype} tensor`, 'this argument takes float32 only: widen it with toFloat32');
+  undeclaredHalf(value, argument);
   return toTyped(value, argument, Float32Array);
+}
+
+/**
+ * Validate and normalise a float tensor argument of any {@link DType} (no copy): a float32 tensor
+ * (ours, onnxruntime's, tfjs's), a {@link HalfTensor}, or an onnxruntime `float16` tensor
+ * (`type: 'float16'`, Uint16Array data). Returns its data, shape and dtype.
+ */
+export function asFloatTensor(value: unknown, argument: string): { data: FloatData; shape: number[]; dtype: DType } {
+  const dtype = declaredDtype(value, argument);
+  if (dtype === 'float32') {
+    undeclaredHalf(value, argument);
+    return { ...toTyped(value, argument, Float32Array), dtype };
+  }
+  return { ...toTyped(value, argument, Uint16Array), dtype };
 }
 
 /** Validate and normalise a mask argument (no copy). */
@@ -168,11 +239,29 @@ export function asMask(value: unknown, argument: string): { data: Uint8Array; sh
 }
 
 /**
+ * A half tensor argument (no copy): Uint16Array data and a half dtype (ours, or onnxruntime's
+ * `type`); other data is a DTypeError naming `argument.data`, a missing or other dtype one naming
+ * `argument.dtype`.
+ */
+export function asHalfTensor(value: unknown, argument: string): { data: Uint16Array; shape: number[]; dtype: 'float16' | 'bfloat16' } {
+  const t = toTyped(value, argument, Uint16Array);
+  const dtype = declaredDtype(value, argument);
+  if (dtype === 'float32') halfDTypeOf(readField(value as object, 'dtype', argument) ?? readField(value as object, 'type', argument), `${argument}.dtype`);
+  return { ...t, dtype: dtype as 'float16' | 'bfloat16' };
+}
+
+/** `value` if it names a half format, else a DTypeError on `argument` (shared with src/half.ts). */
+export function halfDTypeOf(value: unknown, argument: string): 'float16' | 'bfloat16' {
+  if (value === 'float16' || value === 'bfloat16') return value;
+  throw new DTypeError(argument, "'float16' or 'bfloat16'", typeof value === 'string' ? `'${value}'` : describeType(value), value === undefined ? 'a Uint16Array holds the bits of either format: name which' : undefined);
+}
+
+/**
  * `data` as an array-like of numbers: a numeric typed array as is (its elements are numbers by
  * construction: no per-element pass), an Array or other array-like whose every element passes
  * `ok`; otherwise a DTypeError naming `argument` (or the offending element).
  */
-function numericArrayLike<T>(data: unknown, argument: string, expected: string, element: string, ok: (x: unknown) => boolean): ArrayLike<T> {
+export function numericArrayLike<T>(data: unknown, argument: string, expected: string, element: string, ok: (x: unknown) => boolean): ArrayLike<T> {
   if (ArrayBuffer.isView(data)) {
     if (data instanceof DataView || data instanceof BigInt64Array || data instanceof BigUint64Array) throw new DTypeError(argument, expected, describeType(data));
     return data as unknown as ArrayLike<T>;

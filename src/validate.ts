@@ -5,9 +5,9 @@
  * @module
  */
 import { DTypeError, ShapeError, ValueError, describeType, formatShape } from './errors';
-import type { Strided } from './kernels';
+import type { DType, DTypes, FloatData, HalfDType, Strided } from './kernels';
 import { liveTypedArray } from './buffers';
-import { asMask, asTensor, sizeOf } from './tensor';
+import { asFloatTensor, asMask, asTensor, sizeOf } from './tensor';
 
 // Lives in ./options (it depends only on the errors) so that tensor.ts can use it without a cycle.
 export { optionsObject } from './options';
@@ -18,13 +18,55 @@ export interface Checked {
   shape: number[];
 }
 
-/** Check a float tensor of a given rank; `pattern` names the dims for messages, e.g. `['B','L','E']`. */
-export function tensorOfRank(value: unknown, argument: string, pattern: readonly string[]): Checked {
-  const t = asTensor(value, argument);
+/** A checked float tensor of any {@link DType}: float32 data, or the bit patterns of a half type. */
+export interface FloatChecked {
+  data: FloatData;
+  shape: number[];
+  dtype: DType;
+}
+
+function expectRank<T extends { shape: number[] }>(t: T, argument: string, pattern: readonly string[]): T {
   if (t.shape.length !== pattern.length) {
     throw new ShapeError(argument, `[${pattern.join(',')}] (rank ${pattern.length})`, formatShape(t.shape), `rank ${t.shape.length}`);
   }
   return t;
+}
+
+/** Check a float32 tensor of a given rank; `pattern` names the dims for messages, e.g. `['B','L','E']`. */
+export function tensorOfRank(value: unknown, argument: string, pattern: readonly string[]): Checked {
+  return expectRank(asTensor(value, argument), argument, pattern);
+}
+
+/** The same for an argument that may also be float16 or bfloat16. */
+export function floatOfRank(value: unknown, argument: string, pattern: readonly string[]): FloatChecked {
+  return expectRank(asFloatTensor(value, argument), argument, pattern);
+}
+
+/**
+ * Collects the element types of a kernel call's half operands while its arguments are checked,
+ * for the args' `dtypes` (src/kernels.ts DTypes): `take(field, checked)` records the field's
+ * dtype and returns its data.
+ */
+export class HalfFields {
+  private readonly seen: Record<string, HalfDType> = {};
+  /** Record `field`'s dtype (nothing for float32) and return its data. */
+  take(field: string, t: FloatChecked): FloatData;
+  take(field: string, t: FloatChecked | null): FloatData | null;
+  take(field: string, t: FloatChecked | null): FloatData | null {
+    if (!t) return null;
+    if (t.dtype !== 'float32') this.seen[field] = t.dtype;
+    return t.data;
+  }
+  /** Record a strided operand's dtype (see {@link optionalFloatBias}) and return it without its dtype. */
+  strided(field: string, t: (Strided<FloatData> & { dtype: DType }) | null): Strided<FloatData> | null {
+    if (!t) return null;
+    if (t.dtype !== 'float32') this.seen[field] = t.dtype;
+    return { data: t.data, strides: t.strides };
+  }
+  /** The `dtypes` of the args (absent when every operand is float32). */
+  get dtypes(): DTypes | undefined {
+    return Object.keys(this.seen).length ? { ...this.seen } : undefined;
+  }
 }
 
 /** Require `shape[axis] === want`, naming the dim. */
@@ -77,6 +119,13 @@ export function optionalBias(value: unknown, argument: string, target: readonly 
   return { data: m.data, strides: broadcastStrides(argument, m.shape, target, pattern) };
 }
 
+/** Check an optional float bias (any {@link DType}) broadcastable to `target`. */
+export function optionalFloatBias(value: unknown, argument: string, target: readonly number[], pattern: string): (Strided<FloatData> & { dtype: DType }) | null {
+  if (value === undefined || value === null) return null;
+  const m = asFloatTensor(value, argument);
+  return { data: m.data, strides: broadcastStrides(argument, m.shape, target, pattern), dtype: m.dtype };
+}
+
 /** Check optional key lengths: an Int32Array of `[B]` with each value in 0..S. */
 export function optionalLengths(value: unknown, argument: string, B: number, S: number): Int32Array | null {
   if (value === undefined || value === null) return null;
@@ -117,6 +166,23 @@ export function vector(value: unknown, argument: string, n: number, name: string
   const t = asTensor(value, argument);
   if (t.shape.length !== 1 || t.shape[0] !== n) throw new ShapeError(argument, `[${name}=${n}]`, formatShape(t.shape));
   return t.data;
+}
+
+/** Check a 1-D vector of length n of any {@link DType} (null when optional and absent). */
+export function floatVector(value: unknown, argument: string, n: number, name: string, optional = false): FloatChecked | null {
+  if (optional && (value === undefined || value === null)) return null;
+  const t = asFloatTensor(value, argument);
+  if (t.shape.length !== 1 || t.shape[0] !== n) throw new ShapeError(argument, `[${name}=${n}]`, formatShape(t.shape));
+  return t;
+}
+
+/** Check a 2-D weight `[rows, cols]` of any {@link DType} (sizes as for {@link matrix}). */
+export function floatMatrix(value: unknown, argument: string, rows: number, cols: number, rowName: string, colName: string): FloatChecked {
+  const t = asFloatTensor(value, argument);
+  const exp = `[${rowName}${rows >= 0 ? `=${rows}` : ''},${colName}${cols >= 0 ? `=${cols}` : ''}]`;
+  if (t.shape.length !== 2) throw new ShapeError(argument, exp, formatShape(t.shape), `rank ${t.shape.length}`);
+  if ((rows >= 0 && t.shape[0] !== rows) || (cols >= 0 && t.shape[1] !== cols)) throw new ShapeError(argument, exp, formatShape(t.shape));
+  return t;
 }
 
 /** Check a 2-D weight `[rows, cols]` with known sizes (either may be -1 for "any", then returned). */

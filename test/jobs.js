@@ -25,6 +25,8 @@ module.exports = function jobs() {
     { label: 'dispatch', file: 'test/dispatch.test.mjs' },
     { label: 'errors', file: 'test/errors.test.mjs' },
     { label: 'tensor', file: 'test/tensor.test.mjs' },
+    // Every float16 and bfloat16 pattern decoded, every midpoint encoded, 3M random float32 patterns: oracles from the format definitions.
+    { label: 'half (float16/bfloat16 conversions, exhaustive)', file: 'test/half.test.mjs' },
     { label: 'cli', file: 'test/cli.test.mjs' },
     { label: 'docs (README op table, ARCHITECTURE paths, TSDoc on every export)', file: 'test/docs.test.mjs' },
     isaJob('native (avx512)', 'test/native.test.mjs', 'avx512'),
@@ -45,6 +47,8 @@ module.exports = function jobs() {
     // No display on purpose (DISPLAY emptied, not under xvfb-run): the unavailable path must be explicit.
     // KvCache semantics, then sdpa over a cache and incremental == all at once on reference, native and gpu.
     { label: 'kvCache (append, sdpa over a cache, incremental decoding; every backend)', file: 'test/kvCache.test.mjs', display: true },
+    // Half inputs through the API: typed errors, outputDtype, half KV caches, onnxruntime float16 tensors; every backend.
+    { label: 'half ops (outputDtype, half KV caches, float16 tensors; every backend)', file: 'test/half-ops.test.mjs', display: true },
     { label: 'gpu-unavailable (no X display)', file: 'test/gpu-unavailable.test.mjs', env: { DISPLAY: '' } },
     // Reliability under hostile input, concurrency and repeated calls: every backend; the gpu parts
     // need the display. concurrency and memory re-run themselves with --expose-gc.

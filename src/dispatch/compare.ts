@@ -102,6 +102,8 @@ export type ComparisonProbe = (
   want: ArrayLike<number>,
   inRows: (i: number) => boolean,
   tol: Tolerance,
+  /** The element types of the call's inputs: 'float32', 'float16', 'bfloat16' or 'mixed' (see {@link inputDtypes}). */
+  inputs: string,
 ) => void;
 let probe: ComparisonProbe | null = null;
 
@@ -110,7 +112,22 @@ export function setComparisonProbe(p: ComparisonProbe | null): void {
   probe = p;
 }
 
-/** Compare a backend's result with reference's over the rows flagged in `filter`. */
+/**
+ * The element types of a kernel call's half operands (its `dtypes`, and those of nested layers):
+ * 'float32' when there are none, the one half type when all agree, else 'mixed'.
+ */
+export function inputDtypes(args: unknown): string {
+  const seen = new Set<string>();
+  const visit = (a: unknown): void => {
+    const d = (a as { dtypes?: Record<string, string> } | null)?.dtypes;
+    if (d) for (const t of Object.values(d)) if (t) seen.add(t);
+  };
+  visit(args);
+  for (const v of Object.values((args ?? {}) as Record<string, unknown>)) if (Array.isArray(v)) v.forEach(visit);
+  return seen.size === 0 ? 'float32' : seen.size === 1 ? [...seen][0] : 'mixed';
+}
+
+/** Compare a backend's result with reference's over the rows flagged in `filter`; `inputs` as {@link inputDtypes} says. */
 export function compareResults(
   op: OpName,
   backend: string,
@@ -119,12 +136,13 @@ export function compareResults(
   layout: OutputLayout,
   filter: RowFilter,
   tol: Tolerance,
+  inputs = 'float32',
 ): VerifyReport {
   const g = fields(got);
   const w = fields(want);
   if (probe) {
     for (const name of Object.keys(w)) {
-      if (g[name] && g[name].length === w[name].length) probe(op, backend, name, g[name], w[name], (i) => !filter || !!filter[layout.rowOf(name, i)], tol);
+      if (g[name] && g[name].length === w[name].length) probe(op, backend, name, g[name], w[name], (i) => !filter || !!filter[layout.rowOf(name, i)], tol, inputs);
     }
   }
   let acc: ComparisonAcc;

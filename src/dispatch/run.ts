@@ -8,7 +8,7 @@ import { DTypeError, NumericsMismatchError, describeType, type VerifyReport } fr
 import type { AsyncKernel, OpArgs, OpName, OpResults, RowFilter } from '../kernels';
 import { liveBufferCheck } from '../buffers';
 import { optionsObject } from '../options';
-import { compareResults, verifySettings } from './compare';
+import { compareResults, inputDtypes, verifySettings } from './compare';
 import { referenceKernel } from './registry';
 import { select } from './select';
 import type { DispatchOptions, OutputLayout } from './types';
@@ -37,7 +37,7 @@ export function dispatch<O extends OpName>(op: O, args: OpArgs[O], layout: () =>
   let report: VerifyReport | undefined;
   if (vs && lay) {
     const want = referenceKernel(op)(args, vs.filter);
-    report = compareResults(op, sel.def.name, result, want, lay, vs.filter, vs.tol);
+    report = compareResults(op, sel.def.name, result, want, lay, vs.filter, vs.tol, inputDtypes(args));
     if (!report.passed) throw new NumericsMismatchError(report);
   }
   options.onReport?.({ op, backend: sel.def.name, requested, reason: sel.reason, verify: report });
@@ -76,7 +76,7 @@ export async function dispatchAsync<O extends OpName>(op: O, args: OpArgs[O], la
   const [result, want] = await Promise.all([resultP, wantP]);
   let report: VerifyReport | undefined;
   if (vs && lay && want) {
-    report = compareResults(op, sel.def.name, result, want, lay, vs.filter, vs.tol);
+    report = compareResults(op, sel.def.name, result, want, lay, vs.filter, vs.tol, inputDtypes(args));
     if (!report.passed) throw new NumericsMismatchError(report);
   }
   options.onReport?.({ op, backend: sel.def.name, requested, reason: sel.reason, verify: report });

@@ -4,23 +4,23 @@
  * @module
  */
 import type { DispatchOptions, OutputLayout } from '../dispatch';
-import type { AdditiveAttentionArgs } from '../kernels';
-import type { MaskLike, Tensor, TensorLike } from '../tensor';
-import { expectDim, expectNonEmpty, matrix, optionalLengths, optionalMask, optionsObject, vector, weightsFit } from '../validate';
+import type { AdditiveAttentionArgs, FloatData, DType, HalfDType } from '../kernels';
+import type { MaskLike, Tensor, FloatTensorLike } from '../tensor';
+import { expectDim, expectNonEmpty, matrix, optionalLengths, optionalMask, optionsObject, vector, weightsFit, HalfFields, floatMatrix, floatVector } from '../validate';
 import { broadcastShape, optionsArg, randLengths, randMask, randT, rnd, shapeOf } from './cases';
-import { run, runAsync, type Prepared } from './common';
+import { run, runAsync, type Prepared, OUTPUT_DTYPE_OPTION, type Narrowed } from './common';
 import { defineOp, tensor, optionsFor, readOption, tensorParam, type OpCase, type OpDescriptor } from './descriptor';
 
 /** Parameters of {@link additiveAttention}: `wq [Dq,A]` (omit for pooling), `wk [Dk,A]`, `b [A]`, `v [A]`. */
 export interface AdditiveAttentionParams {
   /** `[Dq, A]`; ignored (may be omitted) when query is null. */
-  wq?: TensorLike | null;
+  wq?: FloatTensorLike | null;
   /** `[Dk, A]`. */
-  wk: TensorLike;
+  wk: FloatTensorLike;
   /** `[A]`. */
-  b: TensorLike;
+  b: FloatTensorLike;
   /** `[A]`. */
-  v: TensorLike;
+  v: FloatTensorLike;
 }
 
 /** Options of {@link additiveAttention}. */
@@ -31,6 +31,11 @@ export interface AdditiveAttentionOptions {
   keyLengths?: Int32Array | null;
   /** Also return the `[B,L,S]` weights. */
   returnWeights?: boolean;
+  /**
+   * Element type of the returned output (default `'float32'`): `'float16'` / `'bfloat16'` round the
+   * float32 result to nearest even at the end (the computation is float32 whatever the inputs).
+   */
+  outputDtype?: DType;
 }
 
 /** Result of additive and target attention when weights are asked for. */
@@ -45,7 +50,7 @@ const KP = ['B', 'S', 'Dk'];
 const VP = ['B', 'S', 'Dv'];
 const QP = ['B', 'L', 'Dq'];
 
-function prepareAdditive(query: TensorLike | null, keys: TensorLike, values: TensorLike, params: AdditiveAttentionParams, options?: AdditiveAttentionOptions | null): Prepared<'additiveAttention', Tensor | PoolOutput> {
+function prepareAdditive(query: FloatTensorLike | null, keys: FloatTensorLike, values: FloatTensorLike, params: AdditiveAttentionParams, options?: AdditiveAttentionOptions | null): Prepared<'additiveAttention', Tensor | PoolOutput> {
   const d = additiveAttentionOp;
   const kt = tensorParam(d, 'keys', keys);
   const vt = tensorParam(d, 'values', values);
@@ -56,23 +61,24 @@ function prepareAdditive(query: TensorLike | null, keys: TensorLike, values: Ten
   expectDim('values', vt.shape, 1, S, VP, 'length must match keys');
   const Dv = vt.shape[2];
   const p = optionsObject<AdditiveAttentionParams>(params, 'params', ['wq', 'wk', 'b', 'v']);
-  const wk = matrix(p.wk, 'params.wk', Dk, -1, 'Dk', 'A');
+  const half = new HalfFields();
+  const wk = floatMatrix(p.wk, 'params.wk', Dk, -1, 'Dk', 'A');
   const A = wk.shape[1];
   expectNonEmpty('params.wk', wk.shape, 1, ['Dk', 'A']);
-  const b = vector(p.b, 'params.b', A, 'A');
-  const v = vector(p.v, 'params.v', A, 'A');
+  const b = half.take('b', floatVector(p.b, 'params.b', A, 'A'));
+  const v = half.take('v', floatVector(p.v, 'params.v', A, 'A'));
   let L = 1;
   let Dq = 0;
-  let q: Float32Array | null = null;
-  let wq: Float32Array | null = null;
+  let q: FloatData | null = null;
+  let wq: FloatData | null = null;
   if (query !== null) {
     const qt = tensorParam(d, 'query', query);
     for (let a = 1; a < 3; a++) expectNonEmpty('query', qt.shape, a, QP);
     expectDim('query', qt.shape, 0, B, QP, 'batch must match keys');
     L = qt.shape[1];
     Dq = qt.shape[2];
-    q = qt.data;
-    wq = matrix(p.wq, 'params.wq', Dq, A, 'Dq', 'A').data;
+    q = half.take('query', qt);
+    wq = half.take('wq', floatMatrix(p.wq, 'params.wq', Dq, A, 'Dq', 'A'));
   }
   const o = optionsFor<AdditiveAttentionOptions>(d, options);
   const target = [B, L, S];
@@ -80,7 +86,7 @@ function prepareAdditive(query: TensorLike | null, keys: TensorLike, values: Ten
   const keyLengths = optionalLengths(o.keyLengths, 'options.keyLengths', B, S);
   const returnWeights: boolean = readOption(d, o, 'returnWeights');
   weightsFit(returnWeights, B * L * S, '[B,L,S]');
-  const args: AdditiveAttentionArgs = { query: q, keys: kt.data, values: vt.data, B, L, S, Dq, Dk, Dv, A, wq, wk: wk.data, b, v, mask, keyLengths, returnWeights };
+  const args: AdditiveAttentionArgs = { query: q, keys: half.take('keys', kt), values: half.take('values', vt), B, L, S, Dq, Dk, Dv, A, wq, wk: half.take('wk', wk), b: b!, v: v!, mask, keyLengths, returnWeights, dtypes: half.dtypes };
   const layout = (): OutputLayout => ({
     rows: B * L,
     rowOf: (name, flat) => Math.floor(flat / (name === 'weights' ? S : Dv)),
@@ -90,7 +96,8 @@ function prepareAdditive(query: TensorLike | null, keys: TensorLike, values: Ten
     const output = { data: r.output, shape: [B, L, Dv] };
     return returnWeights && r.weights ? { output, weights: { data: r.weights, shape: target } } : output;
   };
-  return { op: 'additiveAttention', args, layout, wrap };
+  const outputDtype: DType = readOption(d, o, 'outputDtype');
+  return { op: 'additiveAttention', args, layout, wrap, outputDtype };
 }
 
 /**
@@ -101,18 +108,20 @@ function prepareAdditive(query: TensorLike | null, keys: TensorLike, values: Ten
  * @example
  * const pooled = additiveAttention(null, h, h, { wk, b, v });
  */
-export function additiveAttention(query: TensorLike | null, keys: TensorLike, values: TensorLike, params: AdditiveAttentionParams, options: AdditiveAttentionOptions & { returnWeights: true }, dispatchOptions?: DispatchOptions): PoolOutput;
-export function additiveAttention(query: TensorLike | null, keys: TensorLike, values: TensorLike, params: AdditiveAttentionParams, options?: (AdditiveAttentionOptions & { returnWeights?: false }) | null, dispatchOptions?: DispatchOptions): Tensor;
-export function additiveAttention(query: TensorLike | null, keys: TensorLike, values: TensorLike, params: AdditiveAttentionParams, options?: AdditiveAttentionOptions | null, dispatchOptions?: DispatchOptions): Tensor | PoolOutput;
-export function additiveAttention(query: TensorLike | null, keys: TensorLike, values: TensorLike, params: AdditiveAttentionParams, options?: AdditiveAttentionOptions | null, dispatchOptions?: DispatchOptions): Tensor | PoolOutput {
+export function additiveAttention(query: FloatTensorLike | null, keys: FloatTensorLike, values: FloatTensorLike, params: AdditiveAttentionParams, options: AdditiveAttentionOptions & { outputDtype: HalfDType }, dispatchOptions?: DispatchOptions): Narrowed<Tensor | PoolOutput>;
+export function additiveAttention(query: FloatTensorLike | null, keys: FloatTensorLike, values: FloatTensorLike, params: AdditiveAttentionParams, options: AdditiveAttentionOptions & { returnWeights: true }, dispatchOptions?: DispatchOptions): PoolOutput;
+export function additiveAttention(query: FloatTensorLike | null, keys: FloatTensorLike, values: FloatTensorLike, params: AdditiveAttentionParams, options?: (AdditiveAttentionOptions & { returnWeights?: false }) | null, dispatchOptions?: DispatchOptions): Tensor;
+export function additiveAttention(query: FloatTensorLike | null, keys: FloatTensorLike, values: FloatTensorLike, params: AdditiveAttentionParams, options?: AdditiveAttentionOptions | null, dispatchOptions?: DispatchOptions): Tensor | PoolOutput;
+export function additiveAttention(query: FloatTensorLike | null, keys: FloatTensorLike, values: FloatTensorLike, params: AdditiveAttentionParams, options?: AdditiveAttentionOptions | null, dispatchOptions?: DispatchOptions): Tensor | PoolOutput | Narrowed<Tensor | PoolOutput> {
   return run(prepareAdditive(query, keys, values, params, options), dispatchOptions);
 }
 
 /** The async twin of {@link additiveAttention}. */
-export function additiveAttentionAsync(query: TensorLike | null, keys: TensorLike, values: TensorLike, params: AdditiveAttentionParams, options: AdditiveAttentionOptions & { returnWeights: true }, dispatchOptions?: DispatchOptions): Promise<PoolOutput>;
-export function additiveAttentionAsync(query: TensorLike | null, keys: TensorLike, values: TensorLike, params: AdditiveAttentionParams, options?: (AdditiveAttentionOptions & { returnWeights?: false }) | null, dispatchOptions?: DispatchOptions): Promise<Tensor>;
-export function additiveAttentionAsync(query: TensorLike | null, keys: TensorLike, values: TensorLike, params: AdditiveAttentionParams, options?: AdditiveAttentionOptions | null, dispatchOptions?: DispatchOptions): Promise<Tensor | PoolOutput>;
-export function additiveAttentionAsync(query: TensorLike | null, keys: TensorLike, values: TensorLike, params: AdditiveAttentionParams, options?: AdditiveAttentionOptions | null, dispatchOptions?: DispatchOptions): Promise<Tensor | PoolOutput> {
+export function additiveAttentionAsync(query: FloatTensorLike | null, keys: FloatTensorLike, values: FloatTensorLike, params: AdditiveAttentionParams, options: AdditiveAttentionOptions & { outputDtype: HalfDType }, dispatchOptions?: DispatchOptions): Promise<Narrowed<Tensor | PoolOutput>>;
+export function additiveAttentionAsync(query: FloatTensorLike | null, keys: FloatTensorLike, values: FloatTensorLike, params: AdditiveAttentionParams, options: AdditiveAttentionOptions & { returnWeights: true }, dispatchOptions?: DispatchOptions): Promise<PoolOutput>;
+export function additiveAttentionAsync(query: FloatTensorLike | null, keys: FloatTensorLike, values: FloatTensorLike, params: AdditiveAttentionParams, options?: (AdditiveAttentionOptions & { returnWeights?: false }) | null, dispatchOptions?: DispatchOptions): Promise<Tensor>;
+export function additiveAttentionAsync(query: FloatTensorLike | null, keys: FloatTensorLike, values: FloatTensorLike, params: AdditiveAttentionParams, options?: AdditiveAttentionOptions | null, dispatchOptions?: DispatchOptions): Promise<Tensor | PoolOutput>;
+export function additiveAttentionAsync(query: FloatTensorLike | null, keys: FloatTensorLike, values: FloatTensorLike, params: AdditiveAttentionParams, options?: AdditiveAttentionOptions | null, dispatchOptions?: DispatchOptions): Promise<Tensor | PoolOutput | Narrowed<Tensor | PoolOutput>> {
   return runAsync(() => prepareAdditive(query, keys, values, params, options), dispatchOptions);
 }
 
@@ -123,6 +132,7 @@ export const additiveAttentionOp: OpDescriptor<'additiveAttention'> = defineOp({
   signature: 'additiveAttention(query | null, keys, values, params, options?, dispatch?)',
   params: [tensor('query', QP, true), tensor('keys', KP), tensor('values', VP), 'params', 'options'],
   options: {
+    outputDtype: OUTPUT_DTYPE_OPTION,
     mask: { kind: 'mask', doc: 'bool mask broadcastable to [B,L,S]' },
     keyLengths: { kind: 'lengths', doc: '[B] valid key counts' },
     returnWeights: { kind: 'boolean', default: false, doc: 'also return the [B,L,S] weights' },
@@ -143,6 +153,7 @@ export const additiveAttentionOp: OpDescriptor<'additiveAttention'> = defineOp({
   fn: additiveAttention,
   fnAsync: additiveAttentionAsync,
   native: { isaKernel: false },
+  half: true,
   cases: {
     knownAnswers() {
       // A = 1, wk = [[1]], b = 0, v = [1], pooling: score_j = tanh(k_j); keys [0, atanh(0.5)] give scores [0, 0.5].

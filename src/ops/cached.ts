@@ -13,8 +13,8 @@
 import type { DispatchOptions } from '../dispatch';
 import { ValueError } from '../errors';
 import type { KvCache } from '../kvCache';
-import type { MaskLike, Tensor, TensorLike } from '../tensor';
-import type { Strided } from '../kernels';
+import type { FloatTensorLike, MaskLike, Tensor, TensorLike } from '../tensor';
+import type { Strided, DType } from '../kernels';
 import { gelu, geluAsync } from './gelu';
 import { layerNorm, layerNormAsync } from './layerNorm';
 import { linear, linearAsync } from './linear';
@@ -28,9 +28,9 @@ import { optionsFor, readOption, type OpDescriptor } from './descriptor';
  * `rest`: every option but `own` (which the cache path reads itself), for the op's usual checks
  * over the new tokens.
  */
-export function cacheOptions<O extends object>(d: Pick<OpDescriptor, 'options'>, options: unknown, own: readonly string[]): { o: Record<string, unknown>; cache: KvCache; rest: O } | null {
+export function cacheOptions<O extends object>(d: Pick<OpDescriptor, 'options'>, options: unknown, own: readonly string[]): { o: Record<string, unknown>; cache: KvCache<DType>; rest: O } | null {
   const o = optionsFor<Record<string, unknown>>(d, options) as Record<string, unknown>;
-  const cache = readOption(d, o, 'cache') as KvCache | null;
+  const cache = readOption(d, o, 'cache') as KvCache<DType> | null;
   if (!cache) return null;
   if (o.keyLengths !== undefined && o.keyLengths !== null) throw new ValueError('options.keyLengths', "not with options.cache: the cache's lengths are the key lengths");
   const rest: Record<string, unknown> = {};
@@ -85,7 +85,7 @@ function layerNormStep(x: Tensor, gamma: Float32Array | null, beta: Float32Array
   return { run: () => layerNorm(x, vec(gamma), vec(beta), { eps }, d), runAsync: () => layerNormAsync(x, vec(gamma), vec(beta), { eps }, d) };
 }
 
-function sdpaStep(q: Tensor, k: Tensor, v: Tensor, o: SdpaOptions, d?: DispatchOptions): Step {
+function sdpaStep(q: Tensor, k: FloatTensorLike, v: FloatTensorLike, o: SdpaOptions, d?: DispatchOptions): Step {
   return { run: () => sdpa(q, k, v, o, d), runAsync: () => sdpaAsync(q, k, v, o, d) };
 }
 
@@ -148,7 +148,7 @@ export interface CachedAttentionArgs {
  * the queries, attend over every cached token (its lengths as keyLengths; causal measured from
  * `cache.causalOffsets()`), merge the heads and project out.
  */
-export function* cachedAttention(a: CachedAttentionArgs, cache: KvCache, d?: DispatchOptions): Steps<Tensor | AttentionOutput> {
+export function* cachedAttention(a: CachedAttentionArgs, cache: KvCache<DType>, d?: DispatchOptions): Steps<Tensor | AttentionOutput> {
   const { B, L, T, Hq, Hkv, D, Dv, Eo } = a;
   const kp = (yield linearStep(t(a.key, [B, T, a.Ek]), a.wk, a.Ek, Hkv * D, a.bk, d)) as Tensor;
   const vp = (yield linearStep(t(a.value, [B, T, a.Ev]), a.wv, a.Ev, Hkv * Dv, a.bv, d)) as Tensor;
@@ -206,7 +206,7 @@ export interface CachedEncoderArgs {
  * cache. Every step is row-wise but attention, so the new rows' outputs are those of the full
  * layer over all the cached tokens.
  */
-export function* cachedEncoder(a: CachedEncoderArgs, cache: KvCache, d?: DispatchOptions): Steps<Tensor> {
+export function* cachedEncoder(a: CachedEncoderArgs, cache: KvCache<DType>, d?: DispatchOptions): Steps<Tensor> {
   const { B, T, E, H, F } = a;
   const D = E / H;
   const shape = [B, T, E];

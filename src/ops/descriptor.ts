@@ -19,10 +19,10 @@
  */
 import type { DispatchOptions, Tolerance } from '../dispatch';
 import { DTypeError, ValueError, describeType } from '../errors';
-import type { OpName } from '../kernels';
+import type { OpName, DType } from '../kernels';
 import { optCache, type KvCache } from '../kvCache';
 import { optionsObject } from '../options';
-import { optBool, optEnum, optFinite, positiveInt, tensorOfRank, type Checked } from '../validate';
+import { floatOfRank, optBool, optEnum, optFinite, positiveInt, tensorOfRank, type FloatChecked } from '../validate';
 
 /**
  * How an option is checked, and (for the fuzzer) which values of the wrong kind it must refuse.
@@ -133,6 +133,12 @@ export interface OpDescriptor<O extends OpName = OpName> {
   callAsync(args: readonly unknown[], dispatch?: DispatchOptions): Promise<unknown>;
   /** Native-backend facts. */
   readonly native: NativeFacts;
+  /**
+   * The op's float tensors (inputs, parameters, bias) may also be float16 or bfloat16 (a
+   * {@link HalfTensor}, or an onnxruntime float16 tensor); the kernel args then name them in
+   * `dtypes`. False: float32 only (a half tensor is a DTypeError).
+   */
+  readonly half: boolean;
   /** Case builders. */
   readonly cases: {
     /** Closed forms every backend must reproduce. */
@@ -185,7 +191,7 @@ export function readOption(d: Pick<OpDescriptor, 'options'>, o: Record<string, u
     case 'enum':
       return optEnum(v, argument, spec.values, (def as string | undefined) ?? spec.default) as never;
     case 'cache':
-      return optCache(v, argument) as KvCache | null as never;
+      return optCache(v, argument) as KvCache<DType> | null as never;
     case 'refused':
       if (v !== undefined && v !== null) throw new ValueError(argument, spec.why);
       return undefined as never;
@@ -194,10 +200,14 @@ export function readOption(d: Pick<OpDescriptor, 'options'>, o: Record<string, u
   }
 }
 
-/** Check a tensor parameter of the descriptor (its rank and dim names come from `params`). */
-export function tensorParam(d: Pick<OpDescriptor, 'params'>, name: string, value: unknown): Checked {
+/**
+ * Check a tensor parameter of the descriptor (its rank and dim names come from `params`); a half
+ * tensor only when the op takes them (`half`).
+ */
+export function tensorParam(d: Pick<OpDescriptor, 'params' | 'half'>, name: string, value: unknown): FloatChecked {
   const p = d.params.find((x) => x.name === name);
-  return tensorOfRank(value, name, p?.dims ?? []);
+  if (d.half) return floatOfRank(value, name, p?.dims ?? []);
+  return { ...tensorOfRank(value, name, p?.dims ?? []), dtype: 'float32' };
 }
 
 /** The option kinds' values of the wrong kind or range, for the fuzzer (each must be refused with a typed error). */

@@ -68,6 +68,7 @@ export const geluOp: OpDescriptor<'gelu'> = defineOp({
   fn: gelu,
   fnAsync: geluAsync,
   native: { isaKernel: true },
+  half: false,
   cases: {
     knownAnswers() {
       // gelu(0) = 0, gelu(1) = Φ(1), gelu(-1) = -Φ(-1), gelu(+Inf) = +Inf; NaN stays NaN.

@@ -123,6 +123,7 @@ export const layerNormOp: OpDescriptor<'layerNorm'> = defineOp({
   fn: layerNorm,
   fnAsync: layerNormAsync,
   native: { isaKernel: true },
+  half: false,
   cases: {
     knownAnswers() {
       const sd = Math.sqrt(1.25), sde = Math.sqrt(1.25 + 1e-5);

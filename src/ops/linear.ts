@@ -5,30 +5,33 @@
  */
 import type { DispatchOptions } from '../dispatch';
 import type { LinearArgs } from '../kernels';
-import type { Tensor, TensorLike } from '../tensor';
-import { matrix, nonScalar, rowsCols, vector } from '../validate';
+import { ShapeError, formatShape } from '../errors';
+import { asFloatTensor, type Tensor, type FloatTensorLike } from '../tensor';
+import { HalfFields, floatMatrix, floatVector, rowsCols } from '../validate';
 import { randShape, randT, rnd, shapeOf } from './cases';
 import { rowMajorLayout, run, runAsync, type Prepared } from './common';
 import { defineOp, type OpCase, type OpDescriptor } from './descriptor';
 
-function prepareLinear(x: TensorLike, w: TensorLike, b?: TensorLike | null): Prepared<'linear', Tensor> {
-  const t = nonScalar(x, 'x');
+function prepareLinear(x: FloatTensorLike, w: FloatTensorLike, b?: FloatTensorLike | null): Prepared<'linear', Tensor> {
+  const t = asFloatTensor(x, 'x');
+  if (t.shape.length < 1) throw new ShapeError('x', '[...,N] (rank >= 1)', formatShape(t.shape));
   const { rows, cols } = rowsCols(t.shape);
-  const wt = matrix(w, 'w', cols, -1, 'In', 'Out');
+  const wt = floatMatrix(w, 'w', cols, -1, 'In', 'Out');
   const outDim = wt.shape[1];
-  const bias = vector(b, 'b', outDim, 'Out', true);
+  const half = new HalfFields();
+  const bias = half.take('b', floatVector(b, 'b', outDim, 'Out', true));
   const outShape = [...t.shape.slice(0, -1), outDim];
-  const args: LinearArgs = { x: t.data, rows, inDim: cols, outDim, w: wt.data, b: bias };
+  const args: LinearArgs = { x: half.take('x', t), rows, inDim: cols, outDim, w: half.take('w', wt), b: bias, dtypes: half.dtypes };
   return { op: 'linear', args, layout: () => rowMajorLayout(rows, { output: outShape }), wrap: (r) => ({ data: r, shape: outShape }) };
 }
 
 /** A linear layer in the x·W layout: x `[...,In]`, w `[In,Out]`, optional b `[Out]` → `[...,Out]`. */
-export function linear(x: TensorLike, w: TensorLike, b?: TensorLike | null, dispatchOptions?: DispatchOptions): Tensor {
+export function linear(x: FloatTensorLike, w: FloatTensorLike, b?: FloatTensorLike | null, dispatchOptions?: DispatchOptions): Tensor {
   return run(prepareLinear(x, w, b), dispatchOptions);
 }
 
 /** The async twin of {@link linear}. */
-export function linearAsync(x: TensorLike, w: TensorLike, b?: TensorLike | null, dispatchOptions?: DispatchOptions): Promise<Tensor> {
+export function linearAsync(x: FloatTensorLike, w: FloatTensorLike, b?: FloatTensorLike | null, dispatchOptions?: DispatchOptions): Promise<Tensor> {
   return runAsync(() => prepareLinear(x, w, b), dispatchOptions);
 }
 
@@ -55,6 +58,7 @@ export const linearOp: OpDescriptor<'linear'> = defineOp({
   fn: linear,
   fnAsync: linearAsync,
   native: { isaKernel: true },
+  half: true,
   cases: {
     knownAnswers() {
       const t = (data: number[], shape: number[]) => ({ data: new Float32Array(data), shape });

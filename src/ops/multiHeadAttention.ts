@@ -5,12 +5,12 @@
  */
 import type { DispatchOptions, OutputLayout } from '../dispatch';
 import { ShapeError, ValueError, formatShape } from '../errors';
-import type { MultiHeadAttentionArgs, Widened } from '../kernels';
+import type { MultiHeadAttentionArgs, Widened, DType, HalfDType } from '../kernels';
 import { widenArgs } from '../half';
-import type { Tensor, TensorLike } from '../tensor';
-import { expectDim, expectNonEmpty, matrix, optionalBias, optionalLengths, optionalMask, optionsObject, vector, weightsFit } from '../validate';
+import type { Tensor, FloatTensorLike } from '../tensor';
+import { expectDim, expectNonEmpty, matrix, optionalBias, optionalLengths, optionalMask, optionsObject, vector, weightsFit, HalfFields, floatMatrix, floatVector, optionalFloatBias } from '../validate';
 import { broadcastShape, encoderParams, optionsArg, randLengths, randMask, randT, rnd, shapeOf } from './cases';
-import { run, runAsync, type Prepared } from './common';
+import { run, runAsync, type Prepared, narrowOutput, type Narrowed } from './common';
 import { defineOp, tensor, optionsFor, readOption, tensorParam, type OpCase, type OpDescriptor } from './descriptor';
 import { ATTENTION_OPTIONS, visiblePairs, wrapAttention, type AttentionOutput, type SdpaOptions, type WithExtras } from './sdpa';
 import { attentionLimits, type CausalOption, type WindowOption } from './attentionLimits';
@@ -20,21 +20,21 @@ import { cachedAttention, cacheOptions, drive, driveAsync, expectWindowAligned, 
 /** Projection weights of {@link multiHeadAttention} (x·W layout: `[in, out]`); biases optional. */
 export interface MultiHeadAttentionParams {
   /** `[E, Hq*D]`. */
-  wq: TensorLike;
+  wq: FloatTensorLike;
   /** `[Hq*D]`. */
-  bq?: TensorLike | null;
+  bq?: FloatTensorLike | null;
   /** `[Ek, Hkv*D]`. */
-  wk: TensorLike;
+  wk: FloatTensorLike;
   /** `[Hkv*D]`. */
-  bk?: TensorLike | null;
+  bk?: FloatTensorLike | null;
   /** `[Ev, Hkv*Dv]`. */
-  wv: TensorLike;
+  wv: FloatTensorLike;
   /** `[Hkv*Dv]`. */
-  bv?: TensorLike | null;
+  bv?: FloatTensorLike | null;
   /** `[Hq*Dv, Eo]`. */
-  wo: TensorLike;
+  wo: FloatTensorLike;
   /** `[Eo]`. */
-  bo?: TensorLike | null;
+  bo?: FloatTensorLike | null;
 }
 
 /** Options of {@link multiHeadAttention}: those of sdpa (but `out`) plus the head counts. */
@@ -53,7 +53,7 @@ export interface MultiHeadAttentionOptions extends Omit<SdpaOptions, 'out' | 're
    * cross-attention: key and value need not be the query. Composed from the public ops with the
    * same dispatch options (each sub-op is verified and reported on its own).
    */
-  cache?: KvCache | null;
+  cache?: KvCache<DType> | null;
   /** With `cache`: `[B]` how many of the T new key/value rows of each batch row to append (default T). */
   appendCounts?: Int32Array | null;
 }
@@ -62,7 +62,7 @@ const QP = ['B', 'L', 'E'];
 const KP = ['B', 'S', 'Ek'];
 const VP = ['B', 'S', 'Ev'];
 
-function prepareMha(query: TensorLike, key: TensorLike, value: TensorLike, params: MultiHeadAttentionParams, options: MultiHeadAttentionOptions): Prepared<'multiHeadAttention', Tensor | AttentionOutput> {
+function prepareMha(query: FloatTensorLike, key: FloatTensorLike, value: FloatTensorLike, params: MultiHeadAttentionParams, options: MultiHeadAttentionOptions): Prepared<'multiHeadAttention', Tensor | AttentionOutput> {
   const qt = tensorParam(multiHeadAttentionOp, 'query', query);
   const kt = tensorParam(multiHeadAttentionOp, 'key', key);
   const vt = tensorParam(multiHeadAttentionOp, 'value', value);
@@ -83,35 +83,36 @@ function prepareMha(query: TensorLike, key: TensorLike, value: TensorLike, param
   const Hq: number = readOption(d, o, 'numHeads');
   const Hkv: number = readOption(d, o, 'numKvHeads', Hq);
   if (Hq % Hkv !== 0) throw new ValueError('options.numKvHeads', `expected a divisor of numHeads=${Hq}, received ${Hkv}`);
-  const wq = matrix(p.wq, 'params.wq', E, -1, 'E', 'Hq*D');
+  const half = new HalfFields();
+  const wq = floatMatrix(p.wq, 'params.wq', E, -1, 'E', 'Hq*D');
   if (wq.shape[1] % Hq !== 0 || wq.shape[1] === 0) throw new ShapeError('params.wq', `[E=${E},Hq*D] with Hq=${Hq}`, formatShape(wq.shape), `${wq.shape[1]} is not a positive multiple of ${Hq}`);
   const D = wq.shape[1] / Hq;
-  const wk = matrix(p.wk, 'params.wk', Ek, Hkv * D, 'Ek', 'Hkv*D');
-  const wv = matrix(p.wv, 'params.wv', Ev, -1, 'Ev', 'Hkv*Dv');
+  const wk = floatMatrix(p.wk, 'params.wk', Ek, Hkv * D, 'Ek', 'Hkv*D');
+  const wv = floatMatrix(p.wv, 'params.wv', Ev, -1, 'Ev', 'Hkv*Dv');
   if (wv.shape[1] % Hkv !== 0 || wv.shape[1] === 0) throw new ShapeError('params.wv', `[Ev=${Ev},Hkv*Dv] with Hkv=${Hkv}`, formatShape(wv.shape), `${wv.shape[1]} is not a positive multiple of ${Hkv}`);
   const Dv = wv.shape[1] / Hkv;
-  const wo = matrix(p.wo, 'params.wo', Hq * Dv, -1, 'Hq*Dv', 'Eo');
+  const wo = floatMatrix(p.wo, 'params.wo', Hq * Dv, -1, 'Hq*Dv', 'Eo');
   const Eo = wo.shape[1];
   if (Eo < 1) throw new ShapeError('params.wo', `[Hq*Dv=${Hq * Dv},Eo] with Eo >= 1`, formatShape(wo.shape));
-  const bq = vector(p.bq, 'params.bq', Hq * D, 'Hq*D', true);
-  const bk = vector(p.bk, 'params.bk', Hkv * D, 'Hkv*D', true);
-  const bv = vector(p.bv, 'params.bv', Hkv * Dv, 'Hkv*Dv', true);
-  const bo = vector(p.bo, 'params.bo', Eo, 'Eo', true);
+  const bq = half.take('bq', floatVector(p.bq, 'params.bq', Hq * D, 'Hq*D', true));
+  const bk = half.take('bk', floatVector(p.bk, 'params.bk', Hkv * D, 'Hkv*D', true));
+  const bv = half.take('bv', floatVector(p.bv, 'params.bv', Hkv * Dv, 'Hkv*Dv', true));
+  const bo = half.take('bo', floatVector(p.bo, 'params.bo', Eo, 'Eo', true));
   const scale: number = readOption(d, o, 'scale', 1 / Math.sqrt(D));
   const target = [B, Hq, L, S];
   const mask = optionalMask(o.mask, 'options.mask', target, '[B,Hq,L,S]');
-  const bias = optionalBias(o.bias, 'options.bias', target, '[B,Hq,L,S]');
+  const bias = half.strided('bias', optionalFloatBias(o.bias, 'options.bias', target, '[B,Hq,L,S]'));
   const keyLengths = optionalLengths(o.keyLengths, 'options.keyLengths', B, S);
   const limits = attentionLimits(o, B, L, S, keyLengths, readOption(d, o, 'softcap', 0));
   const returnWeights: boolean = readOption(d, o, 'returnWeights');
   weightsFit(returnWeights, B * Hq * L * S, '[B,Hq,L,S]');
   const returnLse: boolean = readOption(d, o, 'returnLse');
-  const selfAttention = qt.data === kt.data && kt.data === vt.data;
+  const selfAttention = qt.data === kt.data && kt.data === vt.data && qt.dtype === kt.dtype && kt.dtype === vt.dtype;
   const args: MultiHeadAttentionArgs = {
-    query: qt.data, key: kt.data, value: vt.data, selfAttention,
+    query: half.take('query', qt), key: half.take('key', kt), value: half.take('value', vt), selfAttention,
     B, L, S, E, Ek, Ev, Hq, Hkv, D, Dv, Eo,
-    wq: wq.data, bq, wk: wk.data, bk, wv: wv.data, bv, wo: wo.data, bo,
-    scale, ...limits, mask, bias, keyLengths, returnWeights, returnLse,
+    wq: half.take('wq', wq), bq, wk: half.take('wk', wk), bk, wv: half.take('wv', wv), bv, wo: half.take('wo', wo), bo,
+    scale, ...limits, mask, bias, keyLengths, returnWeights, returnLse, dtypes: half.dtypes,
   };
   const layout = (): OutputLayout => ({
     rows: B * L,
@@ -124,14 +125,15 @@ function prepareMha(query: TensorLike, key: TensorLike, value: TensorLike, param
     },
     shapeOf: (name) => (name === 'weights' ? target : name === 'lse' ? [B, Hq, L] : [B, L, Eo]),
   });
-  return { op: 'multiHeadAttention', args, layout, wrap: (r) => wrapAttention(r, [B, L, Eo], target, [B, Hq, L], returnWeights || returnLse) };
+  const outputDtype: DType = readOption(d, o, 'outputDtype');
+  return { op: 'multiHeadAttention', args, layout, wrap: (r) => wrapAttention(r, [B, L, Eo], target, [B, Hq, L], returnWeights || returnLse), outputDtype };
 }
 
 /**
  * The cache path's checks, all before anything is appended: null without `options.cache`, else the
  * composite to run with the dispatch options.
  */
-function prepareCachedMha(query: TensorLike, key: TensorLike, value: TensorLike, params: MultiHeadAttentionParams, options: MultiHeadAttentionOptions): ((d?: DispatchOptions) => Steps<Tensor | AttentionOutput>) | null {
+function prepareCachedMha(query: FloatTensorLike, key: FloatTensorLike, value: FloatTensorLike, params: MultiHeadAttentionParams, options: MultiHeadAttentionOptions): ((d?: DispatchOptions) => Steps<Tensor | AttentionOutput>) | null {
   // mask and bias are over [B,Hq,L,capacity]: the cache path reads them itself.
   const c = cacheOptions<MultiHeadAttentionOptions>(multiHeadAttentionOp, options, ['mask', 'bias', 'keyLengths']);
   if (!c) return null;
@@ -168,22 +170,24 @@ function prepareCachedMha(query: TensorLike, key: TensorLike, value: TensorLike,
  * @example
  * const y = multiHeadAttention(x, x, x, params, { numHeads: 2, causal: true });
  */
-export function multiHeadAttention(query: TensorLike, key: TensorLike, value: TensorLike, params: MultiHeadAttentionParams, options: MultiHeadAttentionOptions & WithExtras, dispatchOptions?: DispatchOptions): AttentionOutput;
-export function multiHeadAttention(query: TensorLike, key: TensorLike, value: TensorLike, params: MultiHeadAttentionParams, options: MultiHeadAttentionOptions & { returnWeights?: false; returnLse?: false }, dispatchOptions?: DispatchOptions): Tensor;
-export function multiHeadAttention(query: TensorLike, key: TensorLike, value: TensorLike, params: MultiHeadAttentionParams, options: MultiHeadAttentionOptions, dispatchOptions?: DispatchOptions): Tensor | AttentionOutput;
-export function multiHeadAttention(query: TensorLike, key: TensorLike, value: TensorLike, params: MultiHeadAttentionParams, options: MultiHeadAttentionOptions, dispatchOptions?: DispatchOptions): Tensor | AttentionOutput {
+export function multiHeadAttention(query: FloatTensorLike, key: FloatTensorLike, value: FloatTensorLike, params: MultiHeadAttentionParams, options: MultiHeadAttentionOptions & { outputDtype: HalfDType }, dispatchOptions?: DispatchOptions): Narrowed<Tensor | AttentionOutput>;
+export function multiHeadAttention(query: FloatTensorLike, key: FloatTensorLike, value: FloatTensorLike, params: MultiHeadAttentionParams, options: MultiHeadAttentionOptions & WithExtras, dispatchOptions?: DispatchOptions): AttentionOutput;
+export function multiHeadAttention(query: FloatTensorLike, key: FloatTensorLike, value: FloatTensorLike, params: MultiHeadAttentionParams, options: MultiHeadAttentionOptions & { returnWeights?: false; returnLse?: false }, dispatchOptions?: DispatchOptions): Tensor;
+export function multiHeadAttention(query: FloatTensorLike, key: FloatTensorLike, value: FloatTensorLike, params: MultiHeadAttentionParams, options: MultiHeadAttentionOptions, dispatchOptions?: DispatchOptions): Tensor | AttentionOutput;
+export function multiHeadAttention(query: FloatTensorLike, key: FloatTensorLike, value: FloatTensorLike, params: MultiHeadAttentionParams, options: MultiHeadAttentionOptions, dispatchOptions?: DispatchOptions): Tensor | AttentionOutput | Narrowed<Tensor | AttentionOutput> {
   const cached = prepareCachedMha(query, key, value, params, options);
-  if (cached) return drive(cached(dispatchOptions));
+  if (cached) return narrowOutput(drive(cached(dispatchOptions)), options.outputDtype);
   return run(prepareMha(query, key, value, params, options), dispatchOptions);
 }
 
 /** The async twin of {@link multiHeadAttention}. */
-export function multiHeadAttentionAsync(query: TensorLike, key: TensorLike, value: TensorLike, params: MultiHeadAttentionParams, options: MultiHeadAttentionOptions & WithExtras, dispatchOptions?: DispatchOptions): Promise<AttentionOutput>;
-export function multiHeadAttentionAsync(query: TensorLike, key: TensorLike, value: TensorLike, params: MultiHeadAttentionParams, options: MultiHeadAttentionOptions & { returnWeights?: false; returnLse?: false }, dispatchOptions?: DispatchOptions): Promise<Tensor>;
-export function multiHeadAttentionAsync(query: TensorLike, key: TensorLike, value: TensorLike, params: MultiHeadAttentionParams, options: MultiHeadAttentionOptions, dispatchOptions?: DispatchOptions): Promise<Tensor | AttentionOutput>;
-export async function multiHeadAttentionAsync(query: TensorLike, key: TensorLike, value: TensorLike, params: MultiHeadAttentionParams, options: MultiHeadAttentionOptions, dispatchOptions?: DispatchOptions): Promise<Tensor | AttentionOutput> {
+export function multiHeadAttentionAsync(query: FloatTensorLike, key: FloatTensorLike, value: FloatTensorLike, params: MultiHeadAttentionParams, options: MultiHeadAttentionOptions & { outputDtype: HalfDType }, dispatchOptions?: DispatchOptions): Promise<Narrowed<Tensor | AttentionOutput>>;
+export function multiHeadAttentionAsync(query: FloatTensorLike, key: FloatTensorLike, value: FloatTensorLike, params: MultiHeadAttentionParams, options: MultiHeadAttentionOptions & WithExtras, dispatchOptions?: DispatchOptions): Promise<AttentionOutput>;
+export function multiHeadAttentionAsync(query: FloatTensorLike, key: FloatTensorLike, value: FloatTensorLike, params: MultiHeadAttentionParams, options: MultiHeadAttentionOptions & { returnWeights?: false; returnLse?: false }, dispatchOptions?: DispatchOptions): Promise<Tensor>;
+export function multiHeadAttentionAsync(query: FloatTensorLike, key: FloatTensorLike, value: FloatTensorLike, params: MultiHeadAttentionParams, options: MultiHeadAttentionOptions, dispatchOptions?: DispatchOptions): Promise<Tensor | AttentionOutput>;
+export async function multiHeadAttentionAsync(query: FloatTensorLike, key: FloatTensorLike, value: FloatTensorLike, params: MultiHeadAttentionParams, options: MultiHeadAttentionOptions, dispatchOptions?: DispatchOptions): Promise<Tensor | AttentionOutput | Narrowed<Tensor | AttentionOutput>> {
   const cached = prepareCachedMha(query, key, value, params, options);
-  if (cached) return driveAsync(cached(dispatchOptions));
+  if (cached) return narrowOutput(await driveAsync(cached(dispatchOptions)), options.outputDtype);
   return runAsync(() => prepareMha(query, key, value, params, options), dispatchOptions);
 }
 
@@ -220,6 +224,7 @@ export const multiHeadAttentionOp: OpDescriptor<'multiHeadAttention'> = defineOp
   fn: multiHeadAttention,
   fnAsync: multiHeadAttentionAsync,
   native: { isaKernel: false },
+  half: true,
   cases: {
     knownAnswers() {
       // E = D = 1, identity projections, output bias 1: sdpa over keys [0, 1] and values [10, 20], plus 1.

@@ -6,11 +6,11 @@
 import type { DispatchOptions, OutputLayout } from '../dispatch';
 import { ShapeError, ValueError, formatShape } from '../errors';
 import { KvCache } from '../kvCache';
-import type { AttentionResult, SdpaArgs } from '../kernels';
-import type { MaskLike, Tensor, TensorLike } from '../tensor';
-import { expectDim, expectNonEmpty, optionalBias, optionalLengths, optionalMask, optionalOut, weightsFit } from '../validate';
+import type { AttentionResult, SdpaArgs, DType, HalfDType } from '../kernels';
+import type { MaskLike, Tensor, FloatTensorLike } from '../tensor';
+import { HalfFields, expectDim, expectNonEmpty, optionalFloatBias, optionalLengths, optionalMask, optionalOut, weightsFit } from '../validate';
 import { broadcastShape, maskOf, normalLogits, optionsArg, randLengths, randMask, randT, rnd, shapeOf, someLengths, tensorOf } from './cases';
-import { intoOut, run, runAsync, type Prepared } from './common';
+import { intoOut, run, runAsync, type Prepared, OUTPUT_DTYPE_OPTION, type Narrowed } from './common';
 import { attentionLimits, type CausalOption, type WindowOption } from './attentionLimits';
 import { defineOp, tensor, optionsFor, readOption, tensorParam, type BenchCase, type KnownAnswer, type OpCase, type OpDescriptor } from './descriptor';
 
@@ -38,7 +38,7 @@ export interface SdpaOptions {
   /** Bool mask broadcastable to `[B,Hq,L,S]`; 1 = may attend. */
   mask?: MaskLike | null;
   /** Float bias added to the scaled logits, broadcastable to `[B,Hq,L,S]`; -Infinity excludes a key. */
-  bias?: TensorLike | null;
+  bias?: FloatTensorLike | null;
   /** `[B]` valid key counts: keys `j >= keyLengths[b]` are padding. */
   keyLengths?: Int32Array | null;
   /** Also return the `[B,Hq,L,S]` probabilities. */
@@ -56,6 +56,12 @@ export interface SdpaOptions {
    * and the other backends copy their result in. If the call throws, its contents are unspecified.
    */
   out?: Float32Array | null;
+  /**
+   * Element type of the returned output (default `'float32'`): `'float16'` / `'bfloat16'` round the
+   * float32 result to nearest even at the end (the computation is float32 whatever the inputs).
+   * Not with `out`.
+   */
+  outputDtype?: DType;
 }
 
 /** The attention options sdpa shares with multiHeadAttention (internal). */
@@ -69,6 +75,7 @@ export const ATTENTION_OPTIONS = {
   keyLengths: { kind: 'lengths', doc: '[B] valid key counts' },
   returnWeights: { kind: 'boolean', default: false, doc: 'also return the [B,Hq,L,S] probabilities' },
   returnLse: { kind: 'boolean', default: false, doc: 'also return the [B,Hq,L] log-sum-exp' },
+  outputDtype: OUTPUT_DTYPE_OPTION,
 } as const;
 
 /** The result of an attention op asked for extras. */
@@ -112,7 +119,7 @@ const KL = ['B', 'S', 'Hkv', 'D'];
 const VL = ['B', 'S', 'Hkv', 'Dv'];
 
 /** Check sdpa's arguments and build its kernel call. */
-export function prepareSdpa(q: TensorLike, k: TensorLike, v: TensorLike, options?: SdpaOptions | null): Prepared<'sdpa', Tensor | AttentionOutput> {
+export function prepareSdpa(q: FloatTensorLike, k: FloatTensorLike, v: FloatTensorLike, options?: SdpaOptions | null): Prepared<'sdpa', Tensor | AttentionOutput> {
   const qt = tensorParam(sdpaOp, 'q', q);
   const kt = tensorParam(sdpaOp, 'k', k);
   const vt = tensorParam(sdpaOp, 'v', v);
@@ -141,7 +148,8 @@ export function prepareSdpa(q: TensorLike, k: TensorLike, v: TensorLike, options
   const softcap: number = readOption(sdpaOp, o, 'softcap', 0);
   const target = [B, Hq, L, S];
   const mask = optionalMask(o.mask, 'options.mask', target, '[B,Hq,L,S]');
-  const bias = optionalBias(o.bias, 'options.bias', target, '[B,Hq,L,S]');
+  const half = new HalfFields();
+  const bias = half.strided('bias', optionalFloatBias(o.bias, 'options.bias', target, '[B,Hq,L,S]'));
   const keyLengths = optionalLengths(o.keyLengths, 'options.keyLengths', B, S);
   const limits = attentionLimits(o, B, L, S, keyLengths, softcap);
   const returnWeights: boolean = readOption(sdpaOp, o, 'returnWeights');
@@ -152,7 +160,9 @@ export function prepareSdpa(q: TensorLike, k: TensorLike, v: TensorLike, options
   const outShape = bl ? [B, L, Hq, Dv] : [B, Hq, L, Dv];
   const inputs = [['q', qt.data], ['k', kt.data], ['v', vt.data], ['options.mask', mask?.data], ['options.bias', bias?.data], ['options.keyLengths', keyLengths]] as const;
   const out = optionalOut(o.out, 'options.out', B * Hq * L * Dv, `[${bl ? 'B,L,Hq,Dv' : 'B,Hq,L,Dv'}]=${formatShape(outShape)}`, inputs);
-  const args: SdpaArgs = { q: qt.data, k: kt.data, v: vt.data, B, Hq, Hkv, L, S, D, Dv, scale, ...limits, mask, bias, keyLengths, returnWeights, returnLse, returnLogits, layout, out };
+  const outputDtype: DType = readOption(sdpaOp, o, 'outputDtype');
+  if (out && outputDtype !== 'float32') throw new ValueError('options.outputDtype', `a ${outputDtype} output cannot be written into options.out (a Float32Array): leave one of them out`);
+  const args: SdpaArgs = { q: half.take('q', qt), k: half.take('k', kt), v: half.take('v', vt), B, Hq, Hkv, L, S, D, Dv, scale, ...limits, mask, bias, keyLengths, returnWeights, returnLse, returnLogits, layout, out, dtypes: half.dtypes };
   const rows = B * Hq * L;
   // The output's row (b,h,i) of a flat index, in head-major row order whatever the layout.
   const outRow = (flat: number): number => {
@@ -167,7 +177,7 @@ export function prepareSdpa(q: TensorLike, k: TensorLike, v: TensorLike, options
     shapeOf: (name) => (name === 'weights' || name === 'logits' ? target : name === 'lse' ? [B, Hq, L] : outShape),
   });
   const extras = returnWeights || returnLse || returnLogits;
-  return { op: 'sdpa', args, layout: layoutOf, wrap: (r) => wrapAttention(intoOutAttention(r, out), outShape, target, [B, Hq, L], extras) };
+  return { op: 'sdpa', args, layout: layoutOf, wrap: (r) => wrapAttention(intoOutAttention(r, out), outShape, target, [B, Hq, L], extras), outputDtype };
 }
 
 /**
@@ -176,7 +186,7 @@ export function prepareSdpa(q: TensorLike, k: TensorLike, v: TensorLike, options
  * b at position `lengths[b] - appended[b] + i` (the rows of the last append; bottom-right when
  * every batch appended L tokens). Other causal forms and windows go through as given.
  */
-function isCache(k: unknown): k is KvCache {
+function isCache(k: unknown): k is KvCache<DType> {
   try {
     return k instanceof KvCache;
   } catch {
@@ -184,8 +194,8 @@ function isCache(k: unknown): k is KvCache {
   }
 }
 
-function overCache(k: TensorLike | KvCache, v: unknown, options: unknown, dispatch: unknown): [TensorLike, TensorLike, SdpaOptions | null | undefined, DispatchOptions | undefined] {
-  if (!isCache(k)) return [k, v as TensorLike, options as SdpaOptions | null | undefined, dispatch as DispatchOptions | undefined];
+function overCache(k: FloatTensorLike | KvCache<DType>, v: unknown, options: unknown, dispatch: unknown): [FloatTensorLike, FloatTensorLike, SdpaOptions | null | undefined, DispatchOptions | undefined] {
+  if (!isCache(k)) return [k, v as FloatTensorLike, options as SdpaOptions | null | undefined, dispatch as DispatchOptions | undefined];
   const o = optionsFor<SdpaOptions>(sdpaOp, v);
   if (o.keyLengths !== undefined && o.keyLengths !== null) throw new ValueError('options.keyLengths', "is the cache's lengths when sdpa runs over a KvCache: leave it out");
   if (o.layout !== undefined && o.layout !== 'bhld') throw new ValueError('options.layout', "over a KvCache, whose k and v are [B,Hkv,capacity,D], q must be 'bhld' [B,Hq,L,D]");
@@ -209,25 +219,29 @@ function overCache(k: TensorLike | KvCache, v: unknown, options: unknown, dispat
  * cache.append(kNew, vNew);
  * const next = sdpa(qNew, cache, { causal: true });
  */
-export function sdpa(q: TensorLike, cache: KvCache, options: SdpaOptions & WithExtras, dispatchOptions?: DispatchOptions): AttentionOutput;
-export function sdpa(q: TensorLike, cache: KvCache, options?: (SdpaOptions & { returnWeights?: false; returnLse?: false; returnLogits?: false }) | null, dispatchOptions?: DispatchOptions): Tensor;
-export function sdpa(q: TensorLike, cache: KvCache, options?: SdpaOptions | null, dispatchOptions?: DispatchOptions): Tensor | AttentionOutput;
-export function sdpa(q: TensorLike, k: TensorLike, v: TensorLike, options: SdpaOptions & WithExtras, dispatchOptions?: DispatchOptions): AttentionOutput;
-export function sdpa(q: TensorLike, k: TensorLike, v: TensorLike, options?: (SdpaOptions & { returnWeights?: false; returnLse?: false; returnLogits?: false }) | null, dispatchOptions?: DispatchOptions): Tensor;
-export function sdpa(q: TensorLike, k: TensorLike, v: TensorLike, options?: SdpaOptions | null, dispatchOptions?: DispatchOptions): Tensor | AttentionOutput;
-export function sdpa(q: TensorLike, k: TensorLike | KvCache, v?: unknown, options?: unknown, dispatchOptions?: DispatchOptions): Tensor | AttentionOutput {
+export function sdpa(q: FloatTensorLike, cache: KvCache<DType>, options: SdpaOptions & { outputDtype: HalfDType }, dispatchOptions?: DispatchOptions): Narrowed<Tensor | AttentionOutput>;
+export function sdpa(q: FloatTensorLike, cache: KvCache<DType>, options: SdpaOptions & WithExtras, dispatchOptions?: DispatchOptions): AttentionOutput;
+export function sdpa(q: FloatTensorLike, cache: KvCache<DType>, options?: (SdpaOptions & { returnWeights?: false; returnLse?: false; returnLogits?: false }) | null, dispatchOptions?: DispatchOptions): Tensor;
+export function sdpa(q: FloatTensorLike, cache: KvCache<DType>, options?: SdpaOptions | null, dispatchOptions?: DispatchOptions): Tensor | AttentionOutput;
+export function sdpa(q: FloatTensorLike, k: FloatTensorLike, v: FloatTensorLike, options: SdpaOptions & { outputDtype: HalfDType }, dispatchOptions?: DispatchOptions): Narrowed<Tensor | AttentionOutput>;
+export function sdpa(q: FloatTensorLike, k: FloatTensorLike, v: FloatTensorLike, options: SdpaOptions & WithExtras, dispatchOptions?: DispatchOptions): AttentionOutput;
+export function sdpa(q: FloatTensorLike, k: FloatTensorLike, v: FloatTensorLike, options?: (SdpaOptions & { returnWeights?: false; returnLse?: false; returnLogits?: false }) | null, dispatchOptions?: DispatchOptions): Tensor;
+export function sdpa(q: FloatTensorLike, k: FloatTensorLike, v: FloatTensorLike, options?: SdpaOptions | null, dispatchOptions?: DispatchOptions): Tensor | AttentionOutput;
+export function sdpa(q: FloatTensorLike, k: FloatTensorLike | KvCache<DType>, v?: unknown, options?: unknown, dispatchOptions?: DispatchOptions): Tensor | AttentionOutput | Narrowed<Tensor | AttentionOutput> {
   const [kk, vv, o, d] = overCache(k, v, options, dispatchOptions);
   return run(prepareSdpa(q, kk, vv, o), d);
 }
 
 /** The async twin of {@link sdpa}: runs off the main thread where the backend can. */
-export function sdpaAsync(q: TensorLike, cache: KvCache, options: SdpaOptions & WithExtras, dispatchOptions?: DispatchOptions): Promise<AttentionOutput>;
-export function sdpaAsync(q: TensorLike, cache: KvCache, options?: (SdpaOptions & { returnWeights?: false; returnLse?: false; returnLogits?: false }) | null, dispatchOptions?: DispatchOptions): Promise<Tensor>;
-export function sdpaAsync(q: TensorLike, cache: KvCache, options?: SdpaOptions | null, dispatchOptions?: DispatchOptions): Promise<Tensor | AttentionOutput>;
-export function sdpaAsync(q: TensorLike, k: TensorLike, v: TensorLike, options: SdpaOptions & WithExtras, dispatchOptions?: DispatchOptions): Promise<AttentionOutput>;
-export function sdpaAsync(q: TensorLike, k: TensorLike, v: TensorLike, options?: (SdpaOptions & { returnWeights?: false; returnLse?: false; returnLogits?: false }) | null, dispatchOptions?: DispatchOptions): Promise<Tensor>;
-export function sdpaAsync(q: TensorLike, k: TensorLike, v: TensorLike, options?: SdpaOptions | null, dispatchOptions?: DispatchOptions): Promise<Tensor | AttentionOutput>;
-export function sdpaAsync(q: TensorLike, k: TensorLike | KvCache, v?: unknown, options?: unknown, dispatchOptions?: DispatchOptions): Promise<Tensor | AttentionOutput> {
+export function sdpaAsync(q: FloatTensorLike, cache: KvCache<DType>, options: SdpaOptions & { outputDtype: HalfDType }, dispatchOptions?: DispatchOptions): Promise<Narrowed<Tensor | AttentionOutput>>;
+export function sdpaAsync(q: FloatTensorLike, cache: KvCache<DType>, options: SdpaOptions & WithExtras, dispatchOptions?: DispatchOptions): Promise<AttentionOutput>;
+export function sdpaAsync(q: FloatTensorLike, cache: KvCache<DType>, options?: (SdpaOptions & { returnWeights?: false; returnLse?: false; returnLogits?: false }) | null, dispatchOptions?: DispatchOptions): Promise<Tensor>;
+export function sdpaAsync(q: FloatTensorLike, cache: KvCache<DType>, options?: SdpaOptions | null, dispatchOptions?: DispatchOptions): Promise<Tensor | AttentionOutput>;
+export function sdpaAsync(q: FloatTensorLike, k: FloatTensorLike, v: FloatTensorLike, options: SdpaOptions & { outputDtype: HalfDType }, dispatchOptions?: DispatchOptions): Promise<Narrowed<Tensor | AttentionOutput>>;
+export function sdpaAsync(q: FloatTensorLike, k: FloatTensorLike, v: FloatTensorLike, options: SdpaOptions & WithExtras, dispatchOptions?: DispatchOptions): Promise<AttentionOutput>;
+export function sdpaAsync(q: FloatTensorLike, k: FloatTensorLike, v: FloatTensorLike, options?: (SdpaOptions & { returnWeights?: false; returnLse?: false; returnLogits?: false }) | null, dispatchOptions?: DispatchOptions): Promise<Tensor>;
+export function sdpaAsync(q: FloatTensorLike, k: FloatTensorLike, v: FloatTensorLike, options?: SdpaOptions | null, dispatchOptions?: DispatchOptions): Promise<Tensor | AttentionOutput>;
+export function sdpaAsync(q: FloatTensorLike, k: FloatTensorLike | KvCache<DType>, v?: unknown, options?: unknown, dispatchOptions?: DispatchOptions): Promise<Tensor | AttentionOutput | Narrowed<Tensor | AttentionOutput>> {
   return runAsync(() => {
     const [kk, vv, o] = overCache(k, v, options, dispatchOptions);
     return prepareSdpa(q, kk, vv, o);
@@ -294,6 +308,7 @@ export const sdpaOp: OpDescriptor<'sdpa'> = defineOp({
   fn: sdpa,
   fnAsync: sdpaAsync,
   native: { isaKernel: true },
+  half: true,
   cases: {
     knownAnswers() {
       // One query, two keys, scale 1: weights softmax([0, 1]); a second batch with no key left.

@@ -68,6 +68,7 @@ export const siluOp: OpDescriptor<'silu'> = defineOp({
   fn: silu,
   fnAsync: siluAsync,
   native: { isaKernel: true },
+  half: false,
   cases: {
     knownAnswers() {
       // x / (1 + e^-x) evaluated with 40 significant digits, rounded to float64.

@@ -74,6 +74,7 @@ export const softmaxOp: OpDescriptor<'softmax'> = defineOp({
   fn: softmax,
   fnAsync: softmaxAsync,
   native: { isaKernel: true },
+  half: false,
   cases: {
     knownAnswers() {
       const e = [Math.exp(1), Math.exp(2), Math.exp(3)];

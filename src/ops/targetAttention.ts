@@ -5,22 +5,22 @@
  */
 import type { DispatchOptions, OutputLayout } from '../dispatch';
 import { DTypeError, ShapeError, ValueError, describeType, formatShape } from '../errors';
-import type { DenseLayer, TargetAttentionArgs } from '../kernels';
-import { asTensor, type Tensor, type TensorLike } from '../tensor';
-import { expectDim, expectNonEmpty, matrix, optionalLengths, optionsObject, vector } from '../validate';
+import type { DenseLayer, TargetAttentionArgs, FloatData, DType, HalfDType } from '../kernels';
+import { asFloatTensor, type Tensor, type FloatTensorLike } from '../tensor';
+import { expectDim, expectNonEmpty, matrix, optionalLengths, optionsObject, vector, HalfFields, floatMatrix, floatVector } from '../validate';
 import type { PoolOutput } from './additiveAttention';
 import { mlpParams, optionsArg, randLengths, randT, rnd, shapeOf } from './cases';
-import { run, runAsync, type Prepared } from './common';
+import { run, runAsync, type Prepared, OUTPUT_DTYPE_OPTION, type Narrowed } from './common';
 import { defineOp, tensor, optionsFor, readOption, tensorParam, type OpCase, type OpDescriptor } from './descriptor';
 
 /** One dense layer of the activation unit: `w [in,out]`, `b [out]`, PReLU slope `alpha` (number or `[out]`, default 0.25). */
 export interface TargetLayer {
   /** `[in, out]`. */
-  w: TensorLike;
+  w: FloatTensorLike;
   /** `[out]`. */
-  b: TensorLike;
+  b: FloatTensorLike;
   /** PReLU slope (hidden layers, `activation: 'prelu'`): a number or `[out]`; default 0.25 as in PyTorch. */
-  alpha?: number | TensorLike;
+  alpha?: number | FloatTensorLike;
 }
 
 /** Parameters of {@link targetAttention}: the activation unit's layers; the first takes 4D inputs, the last has width 1. */
@@ -39,12 +39,17 @@ export interface TargetAttentionOptions {
   keyLengths?: Int32Array | null;
   /** Also return the `[B,S]` weights. */
   returnWeights?: boolean;
+  /**
+   * Element type of the returned output (default `'float32'`): `'float16'` / `'bfloat16'` round the
+   * float32 result to nearest even at the end (the computation is float32 whatever the inputs).
+   */
+  outputDtype?: DType;
 }
 
 const TP = ['B', 'D'];
 const HP = ['B', 'S', 'D'];
 
-function prepareTarget(target: TensorLike, history: TensorLike, params: TargetAttentionParams, options?: TargetAttentionOptions | null): Prepared<'targetAttention', Tensor | PoolOutput> {
+function prepareTarget(target: FloatTensorLike, history: FloatTensorLike, params: TargetAttentionParams, options?: TargetAttentionOptions | null): Prepared<'targetAttention', Tensor | PoolOutput> {
   const d = targetAttentionOp;
   const tt = tensorParam(d, 'target', target);
   const ht = tensorParam(d, 'history', history);
@@ -73,30 +78,32 @@ function prepareTarget(target: TensorLike, history: TensorLike, params: TargetAt
   rawLayers.forEach((raw: unknown, l: number) => {
     const name = `params.layers[${l}]`;
     const layer = optionsObject<TargetLayer>(raw, name, ['w', 'b', 'alpha']);
-    const w = matrix(layer.w, `${name}.w`, inDim, -1, l === 0 ? 'in=4D' : 'in', 'out');
+    const lh = new HalfFields(); // a layer's dtypes are its own (DenseLayer.dtypes)
+    const w = floatMatrix(layer.w, `${name}.w`, inDim, -1, l === 0 ? 'in=4D' : 'in', 'out');
     const outDim = w.shape[1];
     if (outDim < 1) throw new ShapeError(`${name}.w`, `[${inDim},out] with out >= 1`, formatShape(w.shape));
     const last = l === rawLayers.length - 1;
     if (last && outDim !== 1) throw new ShapeError(`${name}.w`, `[${inDim},1] (the last layer has width 1)`, formatShape(w.shape));
-    const b = vector(layer.b, `${name}.b`, outDim, 'out');
-    let alpha: Float32Array | null = null;
+    const b = lh.take('b', floatVector(layer.b, `${name}.b`, outDim, 'out'));
+    let alpha: FloatData | null = null;
     if (!last && activation === 'prelu') {
       if (layer.alpha === undefined || typeof layer.alpha === 'number') {
         const a = layer.alpha ?? 0.25;
         if (!Number.isFinite(a)) throw new ValueError(`${name}.alpha`, `expected a finite number, received ${a}`);
         alpha = new Float32Array(outDim).fill(a);
       } else {
-        const at = asTensor(layer.alpha, `${name}.alpha`);
+        const at = asFloatTensor(layer.alpha, `${name}.alpha`);
         if (at.shape.length !== 1 || at.shape[0] !== outDim) throw new ShapeError(`${name}.alpha`, `a number or [out=${outDim}]`, formatShape(at.shape));
-        alpha = at.data;
+        alpha = lh.take('alpha', at);
       }
     }
-    layers.push({ w: w.data, b, inDim, outDim, alpha });
+    layers.push({ w: lh.take('w', w), b: b!, inDim, outDim, alpha, dtypes: lh.dtypes });
     inDim = outDim;
   });
   const keyLengths = optionalLengths(o.keyLengths, 'options.keyLengths', B, S);
   const returnWeights: boolean = readOption(d, o, 'returnWeights');
-  const args: TargetAttentionArgs = { target: tt.data, history: ht.data, B, S, D, layers, activation, normalize, keyLengths, returnWeights };
+  const half = new HalfFields();
+  const args: TargetAttentionArgs = { target: half.take('target', tt), history: half.take('history', ht), B, S, D, layers, activation, normalize, keyLengths, returnWeights, dtypes: half.dtypes };
   const layout = (): OutputLayout => ({
     rows: B,
     rowOf: (name, flat) => Math.floor(flat / (name === 'weights' ? S : D)),
@@ -106,7 +113,8 @@ function prepareTarget(target: TensorLike, history: TensorLike, params: TargetAt
     const output = { data: r.output, shape: [B, D] };
     return returnWeights && r.weights ? { output, weights: { data: r.weights, shape: [B, S] } } : output;
   };
-  return { op: 'targetAttention', args, layout, wrap };
+  const outputDtype: DType = readOption(d, o, 'outputDtype');
+  return { op: 'targetAttention', args, layout, wrap, outputDtype };
 }
 
 /**
@@ -117,18 +125,20 @@ function prepareTarget(target: TensorLike, history: TensorLike, params: TargetAt
  * @example
  * const interest = targetAttention(candidate, history, { layers: [{ w: w1, b: b1 }, { w: w2, b: b2 }] }, { keyLengths });
  */
-export function targetAttention(target: TensorLike, history: TensorLike, params: TargetAttentionParams, options: TargetAttentionOptions & { returnWeights: true }, dispatchOptions?: DispatchOptions): PoolOutput;
-export function targetAttention(target: TensorLike, history: TensorLike, params: TargetAttentionParams, options?: (TargetAttentionOptions & { returnWeights?: false }) | null, dispatchOptions?: DispatchOptions): Tensor;
-export function targetAttention(target: TensorLike, history: TensorLike, params: TargetAttentionParams, options?: TargetAttentionOptions | null, dispatchOptions?: DispatchOptions): Tensor | PoolOutput;
-export function targetAttention(target: TensorLike, history: TensorLike, params: TargetAttentionParams, options?: TargetAttentionOptions | null, dispatchOptions?: DispatchOptions): Tensor | PoolOutput {
+export function targetAttention(target: FloatTensorLike, history: FloatTensorLike, params: TargetAttentionParams, options: TargetAttentionOptions & { outputDtype: HalfDType }, dispatchOptions?: DispatchOptions): Narrowed<Tensor | PoolOutput>;
+export function targetAttention(target: FloatTensorLike, history: FloatTensorLike, params: TargetAttentionParams, options: TargetAttentionOptions & { returnWeights: true }, dispatchOptions?: DispatchOptions): PoolOutput;
+export function targetAttention(target: FloatTensorLike, history: FloatTensorLike, params: TargetAttentionParams, options?: (TargetAttentionOptions & { returnWeights?: false }) | null, dispatchOptions?: DispatchOptions): Tensor;
+export function targetAttention(target: FloatTensorLike, history: FloatTensorLike, params: TargetAttentionParams, options?: TargetAttentionOptions | null, dispatchOptions?: DispatchOptions): Tensor | PoolOutput;
+export function targetAttention(target: FloatTensorLike, history: FloatTensorLike, params: TargetAttentionParams, options?: TargetAttentionOptions | null, dispatchOptions?: DispatchOptions): Tensor | PoolOutput | Narrowed<Tensor | PoolOutput> {
   return run(prepareTarget(target, history, params, options), dispatchOptions);
 }
 
 /** The async twin of {@link targetAttention}. */
-export function targetAttentionAsync(target: TensorLike, history: TensorLike, params: TargetAttentionParams, options: TargetAttentionOptions & { returnWeights: true }, dispatchOptions?: DispatchOptions): Promise<PoolOutput>;
-export function targetAttentionAsync(target: TensorLike, history: TensorLike, params: TargetAttentionParams, options?: (TargetAttentionOptions & { returnWeights?: false }) | null, dispatchOptions?: DispatchOptions): Promise<Tensor>;
-export function targetAttentionAsync(target: TensorLike, history: TensorLike, params: TargetAttentionParams, options?: TargetAttentionOptions | null, dispatchOptions?: DispatchOptions): Promise<Tensor | PoolOutput>;
-export function targetAttentionAsync(target: TensorLike, history: TensorLike, params: TargetAttentionParams, options?: TargetAttentionOptions | null, dispatchOptions?: DispatchOptions): Promise<Tensor | PoolOutput> {
+export function targetAttentionAsync(target: FloatTensorLike, history: FloatTensorLike, params: TargetAttentionParams, options: TargetAttentionOptions & { outputDtype: HalfDType }, dispatchOptions?: DispatchOptions): Promise<Narrowed<Tensor | PoolOutput>>;
+export function targetAttentionAsync(target: FloatTensorLike, history: FloatTensorLike, params: TargetAttentionParams, options: TargetAttentionOptions & { returnWeights: true }, dispatchOptions?: DispatchOptions): Promise<PoolOutput>;
+export function targetAttentionAsync(target: FloatTensorLike, history: FloatTensorLike, params: TargetAttentionParams, options?: (TargetAttentionOptions & { returnWeights?: false }) | null, dispatchOptions?: DispatchOptions): Promise<Tensor>;
+export function targetAttentionAsync(target: FloatTensorLike, history: FloatTensorLike, params: TargetAttentionParams, options?: TargetAttentionOptions | null, dispatchOptions?: DispatchOptions): Promise<Tensor | PoolOutput>;
+export function targetAttentionAsync(target: FloatTensorLike, history: FloatTensorLike, params: TargetAttentionParams, options?: TargetAttentionOptions | null, dispatchOptions?: DispatchOptions): Promise<Tensor | PoolOutput | Narrowed<Tensor | PoolOutput>> {
   return runAsync(() => prepareTarget(target, history, params, options), dispatchOptions);
 }
 
@@ -150,6 +160,7 @@ export const targetAttentionOp: OpDescriptor<'targetAttention'> = defineOp({
   signature: 'targetAttention(target, history, params, options?, dispatch?)',
   params: [tensor('target', TP), tensor('history', HP), 'params', 'options'],
   options: {
+    outputDtype: OUTPUT_DTYPE_OPTION,
     activation: { kind: 'enum', values: ['relu', 'sigmoid', 'prelu'], default: 'sigmoid', doc: 'hidden-layer activation' },
     normalize: { kind: 'enum', values: ['none', 'softmax'], default: 'none', doc: "raw weights (DIN) or softmax over the history" },
     keyLengths: { kind: 'lengths', doc: '[B] valid history lengths' },
@@ -178,6 +189,7 @@ export const targetAttentionOp: OpDescriptor<'targetAttention'> = defineOp({
   fn: targetAttention,
   fnAsync: targetAttentionAsync,
   native: { isaKernel: false },
+  half: true,
   cases: {
     knownAnswers() {
       // D = 1, one (output) layer w = 0 with bias b: the output layer is linear, so every weight is b (normalize none).

@@ -6,11 +6,11 @@
 import type { ComparisonAcc, DispatchOptions, OutputLayout, Tolerance } from '../dispatch';
 import { compareElement, newComparison } from '../dispatch';
 import { DTypeError, ValueError, describeType } from '../errors';
-import type { RowFilter, TopKArgs, TopKResult } from '../kernels';
-import type { Tensor, TensorLike } from '../tensor';
-import { expectDim, expectNonEmpty } from '../validate';
+import type { RowFilter, TopKArgs, TopKResult, DType, HalfDType } from '../kernels';
+import type { Tensor, FloatTensorLike } from '../tensor';
+import { expectDim, expectNonEmpty, HalfFields } from '../validate';
 import { randT, rnd, shapeOf } from './cases';
-import { run, runAsync, type Prepared } from './common';
+import { run, runAsync, type Prepared, OUTPUT_DTYPE_OPTION, type Narrowed } from './common';
 import { defineOp, tensor, optionsFor, readOption, tensorParam, type OpCase, type OpDescriptor } from './descriptor';
 
 /** Options of {@link topK}. */
@@ -24,6 +24,11 @@ export interface TopKOptions {
    * `largest: true` and last (after +Infinity) with `largest: false`. Must be a boolean.
    */
   largest?: boolean;
+  /**
+   * Element type of the returned scores (default `'float32'`): `'float16'` / `'bfloat16'` round the
+   * float32 result to nearest even at the end (the computation is float32 whatever the inputs).
+   */
+  outputDtype?: DType;
 }
 
 /** The k best items per user. */
@@ -110,7 +115,7 @@ function compareTopK(args: TopKArgs) {
 const UP = ['B', 'D'];
 const IP = ['N', 'D'];
 
-function prepareTopK(users: TensorLike, items: TensorLike, k: number, options?: TopKOptions | null): Prepared<'topK', TopKOutput> {
+function prepareTopK(users: FloatTensorLike, items: FloatTensorLike, k: number, options?: TopKOptions | null): Prepared<'topK', TopKOutput> {
   const ut = tensorParam(topKOp, 'users', users);
   const it = tensorParam(topKOp, 'items', items);
   expectNonEmpty('users', ut.shape, 0, UP);
@@ -124,7 +129,8 @@ function prepareTopK(users: TensorLike, items: TensorLike, k: number, options?: 
   const o = optionsFor<TopKOptions>(topKOp, options);
   const exclude = checkExclude(o.exclude, B, N);
   const largest: boolean = readOption(topKOp, o, 'largest');
-  const args: TopKArgs = { users: ut.data, items: it.data, B, N, D, k, exclude, largest };
+  const half = new HalfFields();
+  const args: TopKArgs = { users: half.take('users', ut), items: half.take('items', it), B, N, D, k, exclude, largest, dtypes: half.dtypes };
   const layout = (): OutputLayout => ({
     rows: B,
     rowOf: (_name, flat) => Math.floor(flat / k),
@@ -132,7 +138,8 @@ function prepareTopK(users: TensorLike, items: TensorLike, k: number, options?: 
     compare: compareTopK(args),
   });
   const wrap = (r: TopKResult): TopKOutput => ({ indices: { data: r.indices, shape: [B, k] }, scores: { data: r.scores, shape: [B, k] } });
-  return { op: 'topK', args, layout, wrap };
+  const outputDtype: DType = readOption(topKOp, o, 'outputDtype');
+  return { op: 'topK', args, layout, wrap, outputDtype };
 }
 
 /**
@@ -147,12 +154,16 @@ function prepareTopK(users: TensorLike, items: TensorLike, k: number, options?: 
  * const { indices, scores } = topK(userVectors, itemTable, 10, { exclude: seen });
  * const farthest = topK(userVectors, itemTable, 10, { largest: false });
  */
-export function topK(users: TensorLike, items: TensorLike, k: number, options?: TopKOptions | null, dispatchOptions?: DispatchOptions): TopKOutput {
+export function topK(users: FloatTensorLike, items: FloatTensorLike, k: number, options: TopKOptions & { outputDtype: HalfDType }, dispatchOptions?: DispatchOptions): Narrowed<TopKOutput>;
+export function topK(users: FloatTensorLike, items: FloatTensorLike, k: number, options?: TopKOptions | null, dispatchOptions?: DispatchOptions): TopKOutput;
+export function topK(users: FloatTensorLike, items: FloatTensorLike, k: number, options?: TopKOptions | null, dispatchOptions?: DispatchOptions): TopKOutput | Narrowed<TopKOutput> {
   return run(prepareTopK(users, items, k, options), dispatchOptions);
 }
 
 /** The async twin of {@link topK}. */
-export function topKAsync(users: TensorLike, items: TensorLike, k: number, options?: TopKOptions | null, dispatchOptions?: DispatchOptions): Promise<TopKOutput> {
+export function topKAsync(users: FloatTensorLike, items: FloatTensorLike, k: number, options: TopKOptions & { outputDtype: HalfDType }, dispatchOptions?: DispatchOptions): Promise<Narrowed<TopKOutput>>;
+export function topKAsync(users: FloatTensorLike, items: FloatTensorLike, k: number, options?: TopKOptions | null, dispatchOptions?: DispatchOptions): Promise<TopKOutput>;
+export function topKAsync(users: FloatTensorLike, items: FloatTensorLike, k: number, options?: TopKOptions | null, dispatchOptions?: DispatchOptions): Promise<TopKOutput | Narrowed<TopKOutput>> {
   return runAsync(() => prepareTopK(users, items, k, options), dispatchOptions);
 }
 
@@ -163,6 +174,7 @@ export const topKOp: OpDescriptor<'topK'> = defineOp({
   signature: 'topK(users, items, k, options?, dispatch?)',
   params: [tensor('users', UP), tensor('items', IP), { name: 'k', kind: 'int' }, 'options'],
   options: {
+    outputDtype: OUTPUT_DTYPE_OPTION,
     exclude: { kind: 'exclude', doc: 'per user, item indices to leave out (already seen)' },
     largest: { kind: 'boolean', default: true, doc: 'the k largest scores (true) or the k smallest (false); NaN counts as the greatest value' },
   },
@@ -182,6 +194,7 @@ export const topKOp: OpDescriptor<'topK'> = defineOp({
   fn: topK,
   fnAsync: topKAsync,
   native: { isaKernel: true },
+  half: true,
   cases: {
     knownAnswers() {
       // Items on a line: scores are the user's value times the item's; item 3 is excluded, ties keep the lower index.

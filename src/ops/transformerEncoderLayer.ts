@@ -6,12 +6,12 @@
  */
 import type { DispatchOptions } from '../dispatch';
 import { ShapeError, ValueError, formatShape } from '../errors';
-import type { TransformerEncoderLayerArgs, Widened } from '../kernels';
+import type { TransformerEncoderLayerArgs, Widened, DType, HalfDType } from '../kernels';
 import { widenArgs } from '../half';
-import { checkShape, type Tensor, type TensorLike } from '../tensor';
-import { expectNonEmpty, matrix, optionalLengths, optionsObject, vector } from '../validate';
+import { checkShape, type Tensor, type FloatTensorLike, type HalfTensor } from '../tensor';
+import { expectNonEmpty, matrix, optionalLengths, optionsObject, vector, HalfFields, floatMatrix, floatVector } from '../validate';
 import { encoderParams, optionsArg, randLengths, randT, rnd, shapeOf, someLengths } from './cases';
-import { rowMajorLayout, run, runAsync, type Prepared } from './common';
+import { rowMajorLayout, run, runAsync, type Prepared, narrowOutput, OUTPUT_DTYPE_OPTION } from './common';
 import { defineOp, tensor, optionsFor, readOption, tensorParam, type OpCase, type OpDescriptor } from './descriptor';
 import { multiHeadAttentionOp } from './multiHeadAttention';
 import { attentionLimits, type WindowOption } from './attentionLimits';
@@ -21,13 +21,13 @@ import { cachedEncoder, cacheOptions, drive, driveAsync, expectWindowAligned, ty
 /** Parameters of {@link transformerEncoderLayer} (x·W layout; biases, gamma and beta optional). */
 export interface TransformerEncoderLayerParams {
   /** Self-attention projections: `wq, wk, wv, wo` are `[E,E]`, biases `[E]`. */
-  attention: { wq: TensorLike; bq?: TensorLike | null; wk: TensorLike; bk?: TensorLike | null; wv: TensorLike; bv?: TensorLike | null; wo: TensorLike; bo?: TensorLike | null };
+  attention: { wq: FloatTensorLike; bq?: FloatTensorLike | null; wk: FloatTensorLike; bk?: FloatTensorLike | null; wv: FloatTensorLike; bv?: FloatTensorLike | null; wo: FloatTensorLike; bo?: FloatTensorLike | null };
   /** LayerNorm around attention: `[E]` each. */
-  norm1?: { gamma?: TensorLike | null; beta?: TensorLike | null } | null;
+  norm1?: { gamma?: FloatTensorLike | null; beta?: FloatTensorLike | null } | null;
   /** Feed-forward: `w1 [E,F]`, `b1 [F]`, `w2 [F,E]`, `b2 [E]`. */
-  ffn: { w1: TensorLike; b1?: TensorLike | null; w2: TensorLike; b2?: TensorLike | null };
+  ffn: { w1: FloatTensorLike; b1?: FloatTensorLike | null; w2: FloatTensorLike; b2?: FloatTensorLike | null };
   /** LayerNorm around the feed-forward: `[E]` each. */
-  norm2?: { gamma?: TensorLike | null; beta?: TensorLike | null } | null;
+  norm2?: { gamma?: FloatTensorLike | null; beta?: FloatTensorLike | null } | null;
 }
 
 /** Options of {@link transformerEncoderLayer}. */
@@ -58,14 +58,19 @@ export interface TransformerEncoderLayerOptions {
    * `lengths[b] - appended[b] + i`. Composed from the public ops (linear, sdpa, layerNorm, gelu)
    * with the same dispatch options: O(T·E·(E + F) + T·lengths·E) per layer instead of the whole block.
    */
-  cache?: KvCache | null;
+  cache?: KvCache<DType> | null;
   /** With `cache`: `[B]` how many of the T new tokens of each batch row are valid and appended (default T). */
   appendCounts?: Int32Array | null;
+  /**
+   * Element type of the returned output (default `'float32'`): `'float16'` / `'bfloat16'` round the
+   * float32 result to nearest even at the end (the computation is float32 whatever the inputs).
+   */
+  outputDtype?: DType;
 }
 
 const XP = ['B', 'L', 'E'];
 
-function prepareEncoder(x: TensorLike, params: TransformerEncoderLayerParams, options: TransformerEncoderLayerOptions): Prepared<'transformerEncoderLayer', Tensor> {
+function prepareEncoder(x: FloatTensorLike, params: TransformerEncoderLayerParams, options: TransformerEncoderLayerOptions): Prepared<'transformerEncoderLayer', Tensor> {
   const d = transformerEncoderLayerOp;
   const xt = tensorParam(d, 'x', x);
   for (let a = 0; a < 3; a++) expectNonEmpty('x', xt.shape, a, XP);
@@ -79,36 +84,41 @@ function prepareEncoder(x: TensorLike, params: TransformerEncoderLayerParams, op
   const ffn = optionsObject<TransformerEncoderLayerParams['ffn']>(p.ffn, 'params.ffn', ['w1', 'b1', 'w2', 'b2']);
   const n1 = optionsObject<NonNullable<TransformerEncoderLayerParams['norm1']>>(p.norm1, 'params.norm1', ['gamma', 'beta']);
   const n2 = optionsObject<NonNullable<TransformerEncoderLayerParams['norm2']>>(p.norm2, 'params.norm2', ['gamma', 'beta']);
-  const sq = (w: unknown, name: string) => matrix(w, name, E, E, 'E', 'E').data;
-  const w1 = matrix(ffn.w1, 'params.ffn.w1', E, -1, 'E', 'F');
+  const half = new HalfFields();
+  // Each float parameter checked (any dtype) and its dtype recorded under its args field.
+  const sq = (field: string, w: unknown, name: string) => half.take(field, floatMatrix(w, name, E, E, 'E', 'E'));
+  const vec = (field: string, w: unknown, name: string, n: number, nName: string) => half.take(field, floatVector(w, name, n, nName, true));
+  const w1 = floatMatrix(ffn.w1, 'params.ffn.w1', E, -1, 'E', 'F');
   const F = w1.shape[1];
   if (F < 1) throw new ShapeError('params.ffn.w1', `[E=${E},F] with F >= 1`, formatShape(w1.shape));
   const args: TransformerEncoderLayerArgs = {
-    x: xt.data, B, L, E, H, D: E / H, F,
-    wq: sq(att.wq, 'params.attention.wq'), bq: vector(att.bq, 'params.attention.bq', E, 'E', true),
-    wk: sq(att.wk, 'params.attention.wk'), bk: vector(att.bk, 'params.attention.bk', E, 'E', true),
-    wv: sq(att.wv, 'params.attention.wv'), bv: vector(att.bv, 'params.attention.bv', E, 'E', true),
-    wo: sq(att.wo, 'params.attention.wo'), bo: vector(att.bo, 'params.attention.bo', E, 'E', true),
-    gamma1: vector(n1.gamma, 'params.norm1.gamma', E, 'E', true), beta1: vector(n1.beta, 'params.norm1.beta', E, 'E', true),
-    w1: w1.data, b1: vector(ffn.b1, 'params.ffn.b1', F, 'F', true),
-    w2: matrix(ffn.w2, 'params.ffn.w2', F, E, 'F', 'E').data, b2: vector(ffn.b2, 'params.ffn.b2', E, 'E', true),
-    gamma2: vector(n2.gamma, 'params.norm2.gamma', E, 'E', true), beta2: vector(n2.beta, 'params.norm2.beta', E, 'E', true),
+    x: half.take('x', xt), B, L, E, H, D: E / H, F,
+    wq: sq('wq', att.wq, 'params.attention.wq'), bq: vec('bq', att.bq, 'params.attention.bq', E, 'E'),
+    wk: sq('wk', att.wk, 'params.attention.wk'), bk: vec('bk', att.bk, 'params.attention.bk', E, 'E'),
+    wv: sq('wv', att.wv, 'params.attention.wv'), bv: vec('bv', att.bv, 'params.attention.bv', E, 'E'),
+    wo: sq('wo', att.wo, 'params.attention.wo'), bo: vec('bo', att.bo, 'params.attention.bo', E, 'E'),
+    gamma1: vec('gamma1', n1.gamma, 'params.norm1.gamma', E, 'E'), beta1: vec('beta1', n1.beta, 'params.norm1.beta', E, 'E'),
+    w1: half.take('w1', w1), b1: vec('b1', ffn.b1, 'params.ffn.b1', F, 'F'),
+    w2: half.take('w2', floatMatrix(ffn.w2, 'params.ffn.w2', F, E, 'F', 'E')), b2: vec('b2', ffn.b2, 'params.ffn.b2', E, 'E'),
+    gamma2: vec('gamma2', n2.gamma, 'params.norm2.gamma', E, 'E'), beta2: vec('beta2', n2.beta, 'params.norm2.beta', E, 'E'),
     norm: readOption(d, o, 'norm'),
     activation: readOption(d, o, 'activation'),
     ...attentionLimits({ causal: readOption(d, o, 'causal'), window: o.window }, B, L, L, null, readOption(d, o, 'softcap', 0), 'top-left'),
     keyLengths: optionalLengths(o.keyLengths, 'options.keyLengths', B, L),
     eps: readOption(d, o, 'eps'),
+    dtypes: half.dtypes,
   };
   if (args.eps < 0) throw new ValueError('options.eps', `expected a number >= 0, received ${args.eps}`);
   const shape = [B, L, E];
-  return { op: 'transformerEncoderLayer', args, layout: () => rowMajorLayout(B * L, { output: shape }), wrap: (r) => ({ data: r, shape }) };
+  const outputDtype: DType = readOption(d, o, 'outputDtype');
+  return { op: 'transformerEncoderLayer', args, layout: () => rowMajorLayout(B * L, { output: shape }), wrap: (r) => ({ data: r, shape }), outputDtype };
 }
 
 /**
  * The cache path's checks, all before anything is appended: null without `options.cache`, else the
  * composite to run with the dispatch options.
  */
-function prepareCachedEncoder(x: TensorLike, params: TransformerEncoderLayerParams, options: TransformerEncoderLayerOptions): ((d?: DispatchOptions) => Steps<Tensor>) | null {
+function prepareCachedEncoder(x: FloatTensorLike, params: TransformerEncoderLayerParams, options: TransformerEncoderLayerOptions): ((d?: DispatchOptions) => Steps<Tensor>) | null {
   const c = cacheOptions<TransformerEncoderLayerOptions>(transformerEncoderLayerOp, options, []);
   if (!c) return null;
   const { o, cache } = c;
@@ -140,16 +150,22 @@ function prepareCachedEncoder(x: TensorLike, params: TransformerEncoderLayerPara
  * const x = tensor(items.data.map((v, f) => v + pos.data[f % (L * E)]), [B, L, E]);
  * const h = transformerEncoderLayer(x, block1, { numHeads: 2, causal: true, norm: 'pre' });
  */
-export function transformerEncoderLayer(x: TensorLike, params: TransformerEncoderLayerParams, options: TransformerEncoderLayerOptions, dispatchOptions?: DispatchOptions): Tensor {
+export function transformerEncoderLayer(x: FloatTensorLike, params: TransformerEncoderLayerParams, options: TransformerEncoderLayerOptions & { outputDtype: HalfDType }, dispatchOptions?: DispatchOptions): HalfTensor;
+export function transformerEncoderLayer(x: FloatTensorLike, params: TransformerEncoderLayerParams, options: TransformerEncoderLayerOptions & { outputDtype?: 'float32' }, dispatchOptions?: DispatchOptions): Tensor;
+export function transformerEncoderLayer(x: FloatTensorLike, params: TransformerEncoderLayerParams, options: TransformerEncoderLayerOptions, dispatchOptions?: DispatchOptions): Tensor | HalfTensor;
+export function transformerEncoderLayer(x: FloatTensorLike, params: TransformerEncoderLayerParams, options: TransformerEncoderLayerOptions, dispatchOptions?: DispatchOptions): Tensor | HalfTensor {
   const cached = prepareCachedEncoder(x, params, options);
-  if (cached) return drive(cached(dispatchOptions));
+  if (cached) return narrowOutput(drive(cached(dispatchOptions)), options.outputDtype);
   return run(prepareEncoder(x, params, options), dispatchOptions);
 }
 
 /** The async twin of {@link transformerEncoderLayer}. */
-export async function transformerEncoderLayerAsync(x: TensorLike, params: TransformerEncoderLayerParams, options: TransformerEncoderLayerOptions, dispatchOptions?: DispatchOptions): Promise<Tensor> {
+export function transformerEncoderLayerAsync(x: FloatTensorLike, params: TransformerEncoderLayerParams, options: TransformerEncoderLayerOptions & { outputDtype: HalfDType }, dispatchOptions?: DispatchOptions): Promise<HalfTensor>;
+export function transformerEncoderLayerAsync(x: FloatTensorLike, params: TransformerEncoderLayerParams, options: TransformerEncoderLayerOptions & { outputDtype?: 'float32' }, dispatchOptions?: DispatchOptions): Promise<Tensor>;
+export function transformerEncoderLayerAsync(x: FloatTensorLike, params: TransformerEncoderLayerParams, options: TransformerEncoderLayerOptions, dispatchOptions?: DispatchOptions): Promise<Tensor | HalfTensor>;
+export async function transformerEncoderLayerAsync(x: FloatTensorLike, params: TransformerEncoderLayerParams, options: TransformerEncoderLayerOptions, dispatchOptions?: DispatchOptions): Promise<Tensor | HalfTensor> {
   const cached = prepareCachedEncoder(x, params, options);
-  if (cached) return driveAsync(cached(dispatchOptions));
+  if (cached) return narrowOutput(await driveAsync(cached(dispatchOptions)), options.outputDtype);
   return runAsync(() => prepareEncoder(x, params, options), dispatchOptions);
 }
 
@@ -177,6 +193,7 @@ export const transformerEncoderLayerOp: OpDescriptor<'transformerEncoderLayer'> 
   signature: 'transformerEncoderLayer(x, params, options, dispatch?)',
   params: [tensor('x', XP), 'params', 'options'],
   options: {
+    outputDtype: OUTPUT_DTYPE_OPTION,
     numHeads: { kind: 'positiveInt', doc: 'attention heads (required; E % numHeads == 0)' },
     norm: { kind: 'enum', values: ['pre', 'post'], default: 'post', doc: 'LayerNorm before or after each residual block' },
     activation: { kind: 'enum', values: ['relu', 'gelu'], default: 'relu', doc: 'FFN activation' },
@@ -205,6 +222,7 @@ export const transformerEncoderLayerOp: OpDescriptor<'transformerEncoderLayer'> 
   fn: transformerEncoderLayer,
   fnAsync: transformerEncoderLayerAsync,
   native: { isaKernel: false },
+  half: true,
   cases: {
     knownAnswers() {
       // All weights zero, post-norm without affine params: every sublayer adds 0, and a row

@@ -17,7 +17,12 @@ export function flatten(res) {
  */
 function checkSelection(got, clean) {
   // The args as the op saw them (any TensorLike representation), normalised to { data, shape }.
-  const users = ak.asTensor(clean.args[0], 'users'), items = ak.asTensor(clean.args[1], 'items');
+  // Half inputs (float16 / bfloat16) are widened: exact.
+  const wide = (v, name) => {
+    const t = ak.asFloatTensor(v, name);
+    return t.dtype === 'float32' ? t : ak.toFloat32({ data: t.data, shape: t.shape, dtype: t.dtype });
+  };
+  const users = wide(clean.args[0], 'users'), items = wide(clean.args[1], 'items');
   const D = users.shape[1], k = clean.args[2];
   // The padding score is the worst of the order: -Infinity, or +Infinity for the k smallest.
   const pad = clean.args[3]?.largest === false ? Infinity : -Infinity;

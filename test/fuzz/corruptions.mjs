@@ -80,7 +80,7 @@ function pickSlot(R, c, kind) {
 function reshapeSlot(R, c, f) {
   const s = pickSlot(R, c);
   const t = s[0][s[1]];
-  s[0][s[1]] = { data: t.data, shape: f(t) };
+  s[0][s[1]] = { data: t.data, shape: f(t), ...(t.dtype ? { dtype: t.dtype } : {}) };
   return s;
 }
 
@@ -189,7 +189,8 @@ export const CORRUPT = [
     const s = pickSlot(R, c);
     let [name, f] = R.pick(BAD_DATA);
     if ((name === 'u8-for-f32' && s[2] === 'u8') || (name === 'f32-for-u8' && s[2] === 'f32')) [name, f] = BAD_DATA[0];
-    s[0][s[1]] = { data: f(s[0][s[1]]), shape: s[0][s[1]].shape };
+    const t = s[0][s[1]];
+    s[0][s[1]] = { data: f(t), shape: t.shape, ...(t.dtype ? { dtype: t.dtype } : {}) };
     return `${s[3]}.data := ${name}`;
   }],
   ['shape-lies', true, (R, c) => {

@@ -73,6 +73,24 @@ function corruptStrided(R, v) {
   return { data: v.data, strides: st };
 }
 
+function corruptDtypes(R, v, args) {
+  const names = Object.keys(v);
+  const f = names.length ? R.pick(names) : 'q';
+  const floats = Object.keys(args).filter((x) => args[x] instanceof Float32Array);
+  return R.pick([
+    () => ({ ...v, [f]: v[f] === 'float16' ? 'bfloat16' : 'float16' }),
+    () => ({ ...v, [f]: 'float32' }),
+    () => ({ ...v, [floats.length ? R.pick(floats) : 'x']: 'bfloat16' }),
+    () => ({ ...v, [f]: R.pick(['float8', '', 5, null, {}, 'FLOAT16']) }),
+    () => R.pick([5, 'float16', [], null]),
+    () => {
+      const o = { ...v };
+      Object.defineProperty(o, f, { get: thrower, enumerable: true });
+      return o;
+    },
+  ])();
+}
+
 function corruptLayers(R, v) {
   const layers = v.map((l) => ({ ...l }));
   const l = R.int(0, layers.length - 1);
@@ -101,6 +119,9 @@ function corruptRaw(R, args) {
   else if (typeof v === 'number') a[k] = R.pick([v + 1, v - 1, v * 2, v + 2 ** 32, -v, v + 0.5, 0, 2 ** 31, NaN]);
   else if (ArrayBuffer.isView(v)) a[k] = corruptTypedArray(R, v);
   else if (v && typeof v === 'object' && Array.isArray(v.strides)) a[k] = corruptStrided(R, v);
+  // The half operands' dtypes (src/kernels.ts DTypes): a field declared with the other format, as
+  // float32 over Uint16Array bits, half over a Float32Array, an unknown name, a non-string.
+  else if (k === 'dtypes' && v && typeof v === 'object') a[k] = corruptDtypes(R, v, args);
   // The struct fields named here are the kernels' list-valued ones (targetAttention's, topK's).
   else if (Array.isArray(v) && k === 'layers') a[k] = corruptLayers(R, v);
   else if (Array.isArray(v) && k === 'exclude') a[k] = corruptExclude(R, v, args.N);

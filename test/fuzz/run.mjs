@@ -1,6 +1,7 @@
 // The fuzzer's driver: builds one case from a recipe (op, seed, mode, pick, async), applies the
 // representations or one corruption, calls the public function (or its async twin) and checks
 // the property: a correct result or an `instanceof AttnkitError` throw.
+import { MODES, convertArgs } from '../specs/half.mjs';
 import fc from 'fast-check';
 import * as ak from 'attnkit';
 import { CORRUPT } from './corruptions.mjs';
@@ -13,7 +14,14 @@ export const FUZZ_SEED = 20261122;
 
 /** A valid random call of `op` (the descriptor's fuzz builder): { op, args }, tensors as plain { data, shape }. */
 export function buildCase(op, R, small) {
-  return { op, args: ak.OPS[op].cases.random(R, small) };
+  const args = ak.OPS[op].cases.random(R, small);
+  // A quarter of the calls of the ops that take half inputs: their float tensors in float16,
+  // bfloat16 or a mix (the same conversion as the shared half spec).
+  if (ak.OPS[op].half && R.int(0, 3) === 0) {
+    const mode = ['float16', 'bfloat16', 'mixed'][R.int(0, 2)];
+    return { op, args: convertArgs(ak, args, MODES[mode]).half, half: mode };
+  }
+  return { op, args };
 }
 
 function tolFor(backend, op) {
@@ -46,6 +54,14 @@ function record(stats, kind, key) {
   else if (kind === 'typed') stats.typed++;
 }
 
+/** A represented half tensor keeps its dtype (a frozen representation is rebuilt frozen with it). */
+function withDtype(rep, dtype) {
+  if (!dtype) return rep;
+  if (Object.isFrozen(rep)) return Object.freeze({ data: rep.data, shape: rep.shape, dtype });
+  rep.dtype = dtype;
+  return rep;
+}
+
 /** Apply a representation to each tensor slot with probability 1/2 (some cases keep all plain). */
 function represent(R, c, pick) {
   const names = [];
@@ -54,7 +70,7 @@ function represent(R, c, pick) {
     if (replaced.has(s[0][s[1]]) || !R.bool(0.5)) continue;
     const [name, f] = REPRS[(pick + names.length) % REPRS.length];
     const shared = s[0][s[1]];
-    const rep = f(shared);
+    const rep = withDtype(f(shared), shared.dtype);
     // keep the self-attention aliasing: the same object must stay shared
     for (const s2 of slots(c)) if (s2[0][s2[1]] === shared) s2[0][s2[1]] = rep;
     replaced.add(rep);

@@ -35,9 +35,9 @@ export function randLengths(R, B, S) {
   return a;
 }
 
-const isTensor = (v) => v && typeof v === 'object' && (v.data instanceof Float32Array || v.data instanceof Uint8Array) && Array.isArray(v.shape);
+const isTensor = (v) => v && typeof v === 'object' && (v.data instanceof Float32Array || v.data instanceof Uint8Array || v.data instanceof Uint16Array) && Array.isArray(v.shape);
 
-/** Every tensor slot of a case: [container, key, kind('f32'|'u8'), path], nested ones included. */
+/** Every tensor slot of a case: [container, key, kind('f32'|'u8'|'f16': a half tensor), path], nested ones included. */
 export function slots(c) {
   const out = [];
   const seen = new Set();
@@ -46,7 +46,7 @@ export function slots(c) {
     seen.add(obj);
     for (const key of Object.keys(obj)) {
       const v = obj[key];
-      if (isTensor(v)) out.push([obj, key, v.data instanceof Uint8Array ? 'u8' : 'f32', `${path}.${key}`]);
+      if (isTensor(v)) out.push([obj, key, v.data instanceof Uint8Array ? 'u8' : v.data instanceof Uint16Array ? 'f16' : 'f32', `${path}.${key}`]);
       else if (v && typeof v === 'object' && !ArrayBuffer.isView(v)) visit(v, `${path}.${key}`);
     }
   };
