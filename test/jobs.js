@@ -43,6 +43,10 @@ module.exports = function jobs() {
     isaJob('native composites (avx512)', 'test/native-composites.test.mjs', 'avx512'),
     isaJob('native composites (avx2)', 'test/native-composites.test.mjs', 'avx2'),
     { label: 'native composites (scalar)', file: 'test/native-composites.test.mjs', env: { ATTNKIT_ISA: 'scalar' } },
+    // The GEMM ops with float16 / bfloat16 / mixed operands: bit-identical to the float32 call on the decoded values.
+    isaJob('native half GEMM (avx512)', 'test/native-half-gemm.test.mjs', 'avx512'),
+    isaJob('native half GEMM (avx2)', 'test/native-half-gemm.test.mjs', 'avx2'),
+    { label: 'native half GEMM (scalar)', file: 'test/native-half-gemm.test.mjs', env: { ATTNKIT_ISA: 'scalar' } },
     { label: 'gpu (headless-gl under Xvfb: shared specs + gpu-specific)', file: 'test/gpu.test.mjs', display: true },
     // No display on purpose (DISPLAY emptied, not under xvfb-run): the unavailable path must be explicit.
     // KvCache semantics, then sdpa over a cache and incremental == all at once on reference, native and gpu.

@@ -1,4 +1,6 @@
 // additiveAttention(args: AdditiveArgs) -> { output: Float32Array [B,L,Dv], weights?: [B,L,S] }.
+// query, keys, values, wq, wk, b and v may be half: a Uint16Array of bit patterns when the args'
+// `dtypes` names it, else a Float32Array.
 #include <memory>
 
 #include "attnkit/additiveAttention.h"
@@ -9,19 +11,20 @@ namespace {
 
 void fill_additiveAttention(Args& a, ForwardJob<AdditiveAttentionParams, additiveAttention_forward>& job) {
   AdditiveAttentionParams& p = job.p;
+  a.dtypes_only({"query", "keys", "values", "wq", "wk", "b", "v"});
   a.sizes(0, {{"B", &p.B}, {"L", &p.L}, {"S", &p.S}, {"Dq", &p.Dq}, {"Dk", &p.Dk}, {"Dv", &p.Dv}, {"A", &p.A}});
   const uint64_t B = p.B, L = p.L, S = p.S, Dq = p.Dq, Dk = p.Dk, Dv = p.Dv, A = p.A;
-  p.query = a.f32_opt("query", a.product("query", {B, L, Dq}));
+  p.query = a.floats_opt("query", a.product("query", {B, L, Dq}));
   if (p.query) {
-    p.wq = a.f32("wq", a.product("wq", {Dq, A}));
+    p.wq = a.floats("wq", a.product("wq", {Dq, A}));
   } else if (!a.absent("wq")) {
     a.type_error("wq", "must be null when query is null (attention pooling)");
   }
-  p.keys = a.f32("keys", a.product("keys", {B, S, Dk}));
-  p.values = a.f32("values", a.product("values", {B, S, Dv}));
-  p.wk = a.f32("wk", a.product("wk", {Dk, A}));
-  p.b = a.f32("b", A);
-  p.v = a.f32("v", A);
+  p.keys = a.floats("keys", a.product("keys", {B, S, Dk}));
+  p.values = a.floats("values", a.product("values", {B, S, Dv}));
+  p.wk = a.floats("wk", a.product("wk", {Dk, A}));
+  p.b = a.floats("b", A);
+  p.v = a.floats("v", A);
   a.product("weights", {B, L, S});
   a.product("projected keys", {B, S, A});
   StridedView<uint8_t> m = a.strided_u8("mask", {p.B, p.L, p.S});

@@ -1,6 +1,8 @@
 // targetAttention(args: TargetArgs) -> { output: Float32Array [B,D], weights?: [B,S] }.
 // layers: [{ w, b, inDim, outDim, alpha }...]; layers[0].inDim = 4D, chained widths, last
-// outDim = 1; alpha [outDim] required on hidden layers when activation is 'prelu'.
+// outDim = 1; alpha [outDim] required on hidden layers when activation is 'prelu'. target and
+// history (the args' `dtypes`) and each layer's w, b and alpha (that layer's own `dtypes`) may be
+// half: a Uint16Array of bit patterns, else a Float32Array.
 #include <memory>
 #include <string>
 #include <vector>
@@ -15,10 +17,11 @@ using TargetAttentionJob = ForwardJob<TargetAttentionParams, targetAttention_for
 
 void fill_targetAttention(Args& a, TargetAttentionJob& job) {
   TargetAttentionParams& p = job.p;
+  a.dtypes_only({"target", "history"});
   a.sizes(0, {{"B", &p.B}, {"S", &p.S}, {"D", &p.D}});
   const uint64_t B = p.B, S = p.S, D = p.D;
-  p.target = a.f32("target", a.product("target", {B, D}));
-  p.history = a.f32("history", a.product("history", {B, S, D}));
+  p.target = a.floats("target", a.product("target", {B, D}));
+  p.history = a.floats("history", a.product("history", {B, S, D}));
   const int act = a.choice("activation", {"relu", "sigmoid", "prelu"});
   p.activation = (DinAct)act;
   p.softmax = a.choice("normalize", {"none", "softmax"}) == 1;
@@ -33,6 +36,7 @@ void fill_targetAttention(Args& a, TargetAttentionJob& job) {
   for (uint32_t l = 0; l < nl; l++) {
     Args la = a.sub_value(arr.Get(l), "layers[" + std::to_string(l) + "]");
     DinLayer ly{};
+    la.dtypes_only({"w", "b", "alpha"});
     ly.inDim = la.integer("inDim", 0, (int64_t)kMaxElements);
     ly.outDim = la.integer("outDim", 1, (int64_t)kMaxElements);
     if (l == 0 && (uint64_t)ly.inDim != in0) la.range_error("inDim", "the first layer must take 4*D = " + std::to_string(in0) + " inputs");
@@ -40,10 +44,10 @@ void fill_targetAttention(Args& a, TargetAttentionJob& job) {
     if (l + 1 == nl && ly.outDim != 1) la.range_error("outDim", "the last layer must have width 1");
     // Per-item working buffers hold up to 64 rows of this width; keep it sane.
     if (ly.outDim > (1 << 24)) la.range_error("outDim", "too wide");
-    ly.w = la.f32("w", a.product("w", {(uint64_t)ly.inDim, (uint64_t)ly.outDim}));
-    ly.b = la.f32("b", (uint64_t)ly.outDim);
-    ly.alpha = la.f32_opt("alpha", (uint64_t)ly.outDim);
-    if (act == (int)DinAct::Prelu && l + 1 < nl && !ly.alpha) la.type_error("alpha", "expected a Float32Array [outDim] for activation 'prelu'");
+    ly.w = la.floats("w", a.product("w", {(uint64_t)ly.inDim, (uint64_t)ly.outDim}));
+    ly.b = la.floats("b", (uint64_t)ly.outDim);
+    ly.alpha = la.floats_opt("alpha", (uint64_t)ly.outDim);
+    if (act == (int)DinAct::Prelu && l + 1 < nl && !ly.alpha) la.type_error("alpha", "expected a Float32Array (or half Uint16Array) [outDim] for activation 'prelu'");
     prevOut = ly.outDim;
     job.extra.push_back(ly);
   }

@@ -1,4 +1,5 @@
-// transformerEncoderLayer(args: EncoderArgs) -> Float32Array [B,L,E].
+// transformerEncoderLayer(args: EncoderArgs) -> Float32Array [B,L,E]. x and every parameter may be
+// half: a Uint16Array of bit patterns when the args' `dtypes` names it, else a Float32Array.
 #include <memory>
 #include <string>
 
@@ -10,6 +11,7 @@ namespace {
 
 void fill_transformerEncoderLayer(Args& a, ForwardJob<TransformerEncoderLayerParams, transformerEncoderLayer_forward>& job) {
   TransformerEncoderLayerParams& p = job.p;
+  a.dtypes_only({"x", "wq", "bq", "wk", "bk", "wv", "bv", "wo", "bo", "gamma1", "beta1", "w1", "b1", "w2", "b2", "gamma2", "beta2"});
   a.sizes(0, {{"B", &p.B}, {"L", &p.L}, {"E", &p.E}});
   a.sizes(1, {{"H", &p.H}});
   a.sizes(0, {{"D", &p.D}, {"F", &p.F}});
@@ -21,23 +23,23 @@ void fill_transformerEncoderLayer(Args& a, ForwardJob<TransformerEncoderLayerPar
   a.product("projections", {rows, 3, E});
   a.product("ffn hidden", {rows, F});
   const uint64_t ee = a.product("E*E", {E, E}), ef = a.product("E*F", {E, F});
-  p.x = a.f32("x", a.product("x", {B, L, E}));
-  p.wq = a.f32("wq", ee);
-  p.bq = a.f32_opt("bq", E);
-  p.wk = a.f32("wk", ee);
-  p.bk = a.f32_opt("bk", E);
-  p.wv = a.f32("wv", ee);
-  p.bv = a.f32_opt("bv", E);
-  p.wo = a.f32("wo", ee);
-  p.bo = a.f32_opt("bo", E);
-  p.gamma1 = a.f32_opt("gamma1", E);
-  p.beta1 = a.f32_opt("beta1", E);
-  p.w1 = a.f32("w1", ef);
-  p.b1 = a.f32_opt("b1", F);
-  p.w2 = a.f32("w2", ef);
-  p.b2 = a.f32_opt("b2", E);
-  p.gamma2 = a.f32_opt("gamma2", E);
-  p.beta2 = a.f32_opt("beta2", E);
+  p.x = a.floats("x", a.product("x", {B, L, E}));
+  p.wq = a.floats("wq", ee);
+  p.bq = a.floats_opt("bq", E);
+  p.wk = a.floats("wk", ee);
+  p.bk = a.floats_opt("bk", E);
+  p.wv = a.floats("wv", ee);
+  p.bv = a.floats_opt("bv", E);
+  p.wo = a.floats("wo", ee);
+  p.bo = a.floats_opt("bo", E);
+  p.gamma1 = a.floats_opt("gamma1", E);
+  p.beta1 = a.floats_opt("beta1", E);
+  p.w1 = a.floats("w1", ef);
+  p.b1 = a.floats_opt("b1", F);
+  p.w2 = a.floats("w2", ef);
+  p.b2 = a.floats_opt("b2", E);
+  p.gamma2 = a.floats_opt("gamma2", E);
+  p.beta2 = a.floats_opt("beta2", E);
   p.preNorm = a.choice("norm", {"post", "pre"}) == 1;
   p.gelu = a.choice("activation", {"relu", "gelu"}) == 1;
   a.attention_limits(p.B, p.causal, p.offsets, p.windowLeft, p.windowRight, p.softcap);

@@ -349,10 +349,29 @@ void check_silu(int64_t n) {
   expect_close("silu", "silu n=1001", out.data(), want);
 }
 
-void check_linear(int64_t rows, int64_t in, int64_t outd) {
+/// With half types: x, w and b are rounded to them first (the float64 loop and a float32 call see
+/// the decoded values); the GEMM widens x's rows and w's panels as it packs them, and the half
+/// call must give the float32 call's bits.
+void check_linear(int64_t rows, int64_t in, int64_t outd, DType xt = DType::f32, DType wt = DType::f32, DType bt = DType::f32) {
   std::vector<float> x = randn(rows * in), w = randn(in * outd, 0.2f), b = randn(outd), y(rows * outd);
-  LinearParams p{x.data(), w.data(), b.data(), rows, in, outd, y.data()};
+  std::vector<uint16_t> xh, wh, bh;
+  quantize(x, xt, xh);
+  quantize(w, wt, wh);
+  quantize(b, bt, bh);
+  const auto operand = [](const std::vector<float>& f, const std::vector<uint16_t>& h, DType t) {
+    return t == DType::f32 ? Floats{f.data(), t} : Floats{h.data(), t};
+  };
+  LinearParams p{operand(x, xh, xt), operand(w, wh, wt), operand(b, bh, bt), rows, in, outd, y.data()};
   expect_isa("linear", isa_name(linear_forward(p)));
+  char name[96];
+  std::snprintf(name, sizeof name, "linear %lldx%lld -> %lld x %s w %s b %s", (long long)rows, (long long)in, (long long)outd, short_name(xt), short_name(wt),
+                short_name(bt));
+  if (xt != DType::f32 || wt != DType::f32 || bt != DType::f32) {
+    std::vector<float> y32(rows * outd);
+    LinearParams p32{{x.data(), DType::f32}, {w.data(), DType::f32}, {b.data(), DType::f32}, rows, in, outd, y32.data()};
+    linear_forward(p32);
+    expect_same((std::string(name) + ": the float32 call's bits").c_str(), y, y32);
+  }
   std::vector<double> want(rows * outd);
   for (int64_t r = 0; r < rows; ++r)
     for (int64_t o = 0; o < outd; ++o) {
@@ -360,8 +379,6 @@ void check_linear(int64_t rows, int64_t in, int64_t outd) {
       for (int64_t i = 0; i < in; ++i) acc += double(x[r * in + i]) * w[i * outd + o];
       want[r * outd + o] = acc;
     }
-  char name[80];
-  std::snprintf(name, sizeof name, "linear %lldx%lld -> %lld", (long long)rows, (long long)in, (long long)outd);
   expect_close("linear", name, y.data(), want);
 }
 
@@ -443,7 +460,15 @@ const std::map<std::string, void (*)()> kChecks = {
     {"layerNorm", [] { check_layerNorm(33, 65); check_layerNorm(4, 1); }},
     {"gelu", [] { check_gelu(1001, false); check_gelu(1001, true); }},
     {"silu", [] { check_silu(1001); }},
-    {"linear", [] { check_linear(37, 65, 129); check_linear(1, 3, 1); }},
+    {"linear", [] {
+       check_linear(37, 65, 129);
+       check_linear(1, 3, 1);
+       // Half x / w / b: B packed (M > mc) and read in place (M <= mc), K over one block, edge tiles.
+       check_linear(150, 300, 37, DType::bf16, DType::f16, DType::bf16);
+       check_linear(5, 257, 70, DType::f16, DType::bf16);
+       check_linear(97, 33, 9, DType::f32, DType::bf16);
+       check_linear(13, 600, 17, DType::f16, DType::f32, DType::f16);
+     }},
     {"topK", [] {
        check_topk(5, 1000, 17, 10);
        check_topk(3, 300, 64, 300, false);

@@ -4,23 +4,28 @@
 // the tanh sum is vectorised over 16 (AVX-512) / 8 (AVX2) keys at a time with the tanh of
 // native/kernels/vec/vmath_*.h (max abs error 2.74e-7, measured by bench/native-gemm.mjs vmath).
 // Exclusion (mask == 0, j >= keyLengths[b], score == -inf) and empty rows as in sdpa.
+// Half operands (attnkit/dtype.h): query, keys, values, wq, wk, b and v may each be float16 or
+// bfloat16. The projection GEMMs widen query / keys and wq / wk as they pack them
+// (attnkit/gemm.h); b and v are widened into O(A) scratch; a value row is widened as the weighted
+// sum reads it (O(Dv) per task). Results are bit-identical to the float32 call on the decoded values.
 #pragma once
 #include <cstdint>
 
+#include "attnkit/dtype.h"
 #include "attnkit/isa.h"
 
 namespace attnkit {
 
 /** Arguments of {@link additiveAttention_forward} (pointers cover the extents their sizes imply). */
 struct AdditiveAttentionParams {
-  const float* query;   ///< [B, L, Dq], or null (pooling: L == 1, no query term)
-  const float* keys;    ///< [B, S, Dk]
-  const float* values;  ///< [B, S, Dv]
+  Floats query;         ///< [B, L, Dq], or null (pooling: L == 1, no query term)
+  Floats keys;          ///< [B, S, Dk]
+  Floats values;        ///< [B, S, Dv]
   int64_t B, L, S, Dq, Dk, Dv, A;
-  const float* wq;      ///< [Dq, A] (null with query)
-  const float* wk;      ///< [Dk, A]
-  const float* b;       ///< [A]
-  const float* v;       ///< [A]
+  Floats wq;            ///< [Dq, A] (null with query)
+  Floats wk;            ///< [Dk, A]
+  Floats b;             ///< [A]
+  Floats v;             ///< [A]
   const uint8_t* mask;  ///< strided over [B, L, S], or null
   int64_t maskStrides[3];
   const int32_t* keyLengths;  ///< [B] in [0, S], or null

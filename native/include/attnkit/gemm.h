@@ -6,11 +6,20 @@
 // in ascending order, k ascending inside a block, one FMA chain per element) whatever the thread
 // count or the task partition, so results are bit-identical for any number of threads. They
 // differ between ISAs (different block sizes, FMA vs mul+add), which is expected.
+//
+// Half operands (attnkit/dtype.h Floats: float16 / bfloat16 bit patterns): A and B may each be
+// half. They are widened as they are packed, never up front: B's panels as gemm_pack_b packs them
+// (or, when B is read in place for a small M, each task's K block of B into task scratch), A's
+// rows of a task tile per K block into task scratch (a half A is always copied, never read in
+// place). The conversion is exact (attnkit/convert.h), the microkernels are the float32 ones, so
+// the result is bit-identical to the float32 GEMM on the decoded values.
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <initializer_list>
 #include <vector>
 
+#include "attnkit/dtype.h"
 #include "attnkit/isa.h"
 
 namespace attnkit {
@@ -66,11 +75,25 @@ struct PackedB {
 };
 
 /**
- * Pack B, element (k,n) at `B[k*ldb + n]` or, when `bTrans`, at `B[n*ldb + k]`.
- * `parallel`: split the packing over the thread pool (inline inside a task).
+ * Pack B, element (k,n) at `B[k*ldb + n]` or, when `bTrans`, at `B[n*ldb + k]`; a half B is
+ * widened as it is packed. `parallel`: split the packing over the thread pool (inline inside a task).
  */
-void gemm_pack_b(const GemmKernel& kern, int64_t K, int64_t N, const float* B, int64_t ldb, bool bTrans,
-                 PackedB& out, bool parallel);
+void gemm_pack_b(const GemmKernel& kern, int64_t K, int64_t N, Floats B, int64_t ldb, bool bTrans, PackedB& out,
+                 bool parallel);
+inline void gemm_pack_b(const GemmKernel& kern, int64_t K, int64_t N, const float* B, int64_t ldb, bool bTrans,
+                        PackedB& out, bool parallel) {
+  gemm_pack_b(kern, K, N, Floats{B, DType::f32}, ldb, bTrans, out, parallel);
+}
+
+/**
+ * One column block of a B given as [B_1 | B_2 | ...]: `cols` columns, element (k,n) at
+ * `data[k*ld + n]` (ld 0: `cols`).
+ */
+struct GemmCols {
+  Floats data;
+  int64_t cols;
+  int64_t ld = 0;
+};
 
 /**
  * C[M,N] = (accumulate ? C : 0) + A·B + bias, then `act` (accumulating: (C + bias) + A·B). A element (i,k) at `A[i*lda + k]`,
@@ -78,18 +101,42 @@ void gemm_pack_b(const GemmKernel& kern, int64_t K, int64_t N, const float* B, i
  * gives the initial value (+bias, act). `parallel`: run the fixed tasks (mc x nc tiles of C) on
  * the thread pool; the result is the same either way.
  */
-void gemm_packed(int64_t M, const float* A, int64_t lda, const PackedB& B, float* C, int64_t ldc,
-                 const float* bias, GemmAct act, bool accumulate, bool parallel);
+void gemm_packed(int64_t M, Floats A, int64_t lda, const PackedB& B, float* C, int64_t ldc, const float* bias,
+                 GemmAct act, bool accumulate, bool parallel);
+inline void gemm_packed(int64_t M, const float* A, int64_t lda, const PackedB& B, float* C, int64_t ldc,
+                        const float* bias, GemmAct act, bool accumulate, bool parallel) {
+  gemm_packed(M, Floats{A, DType::f32}, lda, B, C, ldc, bias, act, accumulate, parallel);
+}
 
 /**
  * C = A·B (+ bias, act) for a B used once: element (k,n) of B at `B[k*ldb + n]` (or, `bTrans`,
  * `B[n*ldb + k]`). When M fits one task tile (M <= mc) and B is not transposed, B's full column
- * panels are read in place (packing it would cost as much as the product); otherwise B is packed
- * and {@link gemm_packed} runs. Both paths reduce every element in the same order (same bits).
+ * panels are read in place (packing it would cost as much as the product; a half B: each task
+ * widens its K block of B into task scratch instead); otherwise B is packed and
+ * {@link gemm_packed} runs. Both paths reduce every element in the same order (same bits).
  */
-void gemm(const GemmKernel& kern, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B,
-          int64_t ldb, bool bTrans, float* C, int64_t ldc, const float* bias, GemmAct act, bool accumulate,
-          bool parallel);
+void gemm(const GemmKernel& kern, int64_t M, int64_t N, int64_t K, Floats A, int64_t lda, Floats B, int64_t ldb,
+          bool bTrans, float* C, int64_t ldc, const float* bias, GemmAct act, bool accumulate, bool parallel);
+inline void gemm(const GemmKernel& kern, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B,
+                 int64_t ldb, bool bTrans, float* C, int64_t ldc, const float* bias, GemmAct act, bool accumulate,
+                 bool parallel) {
+  gemm(kern, M, N, K, Floats{A, DType::f32}, lda, Floats{B, DType::f32}, ldb, bTrans, C, ldc, bias, act, accumulate,
+       parallel);
+}
 
+/**
+ * {@link gemm} against the column-wise concatenation B = [B_1 | B_2 | ...] of [K, cols_i] blocks
+ * (each float32 or half), without forming it: read in place / packed straight from the blocks
+ * (multiHeadAttention's fused [wq | wk | wv]). N is the sum of the blocks' columns. Same bits as
+ * gemm on the concatenated matrix.
+ */
+void gemm_cols(const GemmKernel& kern, int64_t M, int64_t K, Floats A, int64_t lda, std::initializer_list<GemmCols> blocks,
+               float* C, int64_t ldc, const float* bias, GemmAct act, bool accumulate, bool parallel);
+
+/**
+ * The float32 values of a small vector operand (a bias, LayerNorm's gamma / beta, a PReLU slope):
+ * `v` itself when float32, else its `n` values widened into `scratch` (O(n)); null when `v` is.
+ */
+const float* gemm_vector(Floats v, int64_t n, std::vector<float>& scratch);
 
 }  // namespace attnkit

@@ -2,26 +2,35 @@
 // projected data in place (strided heads, no split/merge copies), output projection.
 // Plain C++ API (no N-API).
 //
-// Fusion: when query, key and value are the same buffer (self-attention), one GEMM against
-// [wq | wk | wv] produces Q, K and V side by side in one [B*L, Hq*D + Hkv*D + Hkv*Dv] buffer;
-// when only key and value share a buffer, K and V come from one GEMM against [wk | wv].
+// Fusion: when query, key and value are the same buffer of the same type (self-attention), one
+// GEMM against [wq | wk | wv] produces Q, K and V side by side in one [B*L, Hq*D + Hkv*D + Hkv*Dv]
+// buffer; when only key and value share a buffer, K and V come from one GEMM against [wk | wv].
+// The GEMM reads (or packs) the blocks straight from the separate matrices (gemm_cols): no
+// concatenated copy of the weights.
+//
+// Half operands (attnkit/dtype.h): any of query, key, value, the weights, the biases and the
+// attention bias may be float16 or bfloat16. The projection GEMMs widen query / key / value and
+// the weights as they pack them (attnkit/gemm.h); the projection biases are widened into
+// O(width) scratch; a half attention bias goes to sdpa as it is (SdpaParams::bias16). Results are
+// bit-identical to the float32 call on the decoded values.
 #pragma once
 #include <cstdint>
 
+#include "attnkit/dtype.h"
 #include "attnkit/isa.h"
 
 namespace attnkit {
 
 /** Arguments of {@link multiHeadAttention_forward} (pointers cover the extents their sizes imply). */
 struct MultiHeadAttentionParams {
-  const float* query;  ///< [B, L, E]
-  const float* key;    ///< [B, S, Ek]
-  const float* value;  ///< [B, S, Ev]
+  Floats query;  ///< [B, L, E]
+  Floats key;    ///< [B, S, Ek]
+  Floats value;  ///< [B, S, Ev]
   int64_t B, L, S, E, Ek, Ev, Hq, Hkv, D, Dv, Eo;
-  const float *wq, *bq;  ///< [E, Hq*D], [Hq*D] or null
-  const float *wk, *bk;  ///< [Ek, Hkv*D], [Hkv*D] or null
-  const float *wv, *bv;  ///< [Ev, Hkv*Dv], [Hkv*Dv] or null
-  const float *wo, *bo;  ///< [Hq*Dv, Eo], [Eo] or null
+  Floats wq, bq;  ///< [E, Hq*D], [Hq*D] or null
+  Floats wk, bk;  ///< [Ek, Hkv*D], [Hkv*D] or null
+  Floats wv, bv;  ///< [Ev, Hkv*Dv], [Hkv*Dv] or null
+  Floats wo, bo;  ///< [Hq*Dv, Eo], [Eo] or null
   float scale;
   bool causal;
   const int32_t* offsets = nullptr;  ///< [B] query alignment (see SdpaParams), or null (S - L)
@@ -29,7 +38,7 @@ struct MultiHeadAttentionParams {
   float softcap = 0.0f;              ///< logit soft-cap, 0 = none
   const uint8_t* mask;  ///< strided over [B, Hq, L, S], or null
   int64_t maskStrides[4];
-  const float* bias;    ///< strided over [B, Hq, L, S], or null
+  Floats bias;          ///< strided over [B, Hq, L, S], or null
   int64_t biasStrides[4];
   const int32_t* keyLengths;  ///< [B] in [0, S], or null
   float* output;   ///< [B, L, Eo] (written)

@@ -6,19 +6,26 @@
 // per-ISA activation pass; the last layer (width 1) is a dot product. Padded items are never
 // computed. Tasks are fixed (batch row x block of items), so results are bit-identical for any
 // thread count.
+//
+// Half operands (attnkit/dtype.h): target, history and each layer's w, b and alpha may be float16
+// or bfloat16. The first layer's rearranged weights are formed from w's decoded rows; hidden
+// layers' weights are widened as they are packed (attnkit/gemm.h); biases, slopes and the last
+// layer's weight vector into O(width) scratch; a task widens the target row and the history rows
+// it reads (O(64 items x D)). Results are bit-identical to the float32 call on the decoded values.
 #pragma once
 #include <cstdint>
 
+#include "attnkit/dtype.h"
 #include "attnkit/isa.h"
 
 namespace attnkit {
 
 /** One dense layer: w [inDim, outDim], b [outDim], PReLU slope alpha [outDim] or null. */
 struct DinLayer {
-  const float* w;
-  const float* b;
+  Floats w;
+  Floats b;
   int64_t inDim, outDim;
-  const float* alpha;
+  Floats alpha;
 };
 
 /** DIN hidden activations. */
@@ -26,8 +33,8 @@ enum class DinAct : int { Relu = 0, Sigmoid = 1, Prelu = 2 };
 
 /** Arguments of {@link targetAttention_forward}; layers[0].inDim == 4D, chained, last outDim == 1. */
 struct TargetAttentionParams {
-  const float* target;   ///< [B, D]
-  const float* history;  ///< [B, S, D]
+  Floats target;         ///< [B, D]
+  Floats history;        ///< [B, S, D]
   int64_t B, S, D;
   const DinLayer* layers;
   int64_t nLayers;

@@ -9,6 +9,7 @@
 #include <limits>
 #include <vector>
 
+#include "attnkit/convert.h"
 #include "attnkit/gemm.h"
 #include "attnkit/parallel.h"
 
@@ -21,9 +22,16 @@ Isa additiveAttention_forward(const AdditiveAttentionParams& p) {
   const GemmKernel& gk = gemm_kernel();
   if (B == 0 || L == 0) return used;
 
+  // Small vectors' float32 values (half ones widened, O(A)).
+  std::vector<float> s_b, s_v;
+  const float* bvec = gemm_vector(p.b, A, s_b);
+  const float* vvec = gemm_vector(p.v, A, s_v);
+  const bool halfValues = p.values.type != DType::f32;
+  const ConvertFn widen = halfValues ? convert_table().get() : nullptr;
+
   // kp[b*S + j, :] = keys·wk + b, then transposed per batch: kT[b][u][j].
   std::vector<float> kp((size_t)(B * S * A)), kT((size_t)(B * S * A));
-  gemm(gk, B * S, A, p.Dk, p.keys, p.Dk, p.wk, A, false, kp.data(), A, p.b, GemmAct::None, false, true);
+  gemm(gk, B * S, A, p.Dk, p.keys, p.Dk, p.wk, A, false, kp.data(), A, bvec, GemmAct::None, false, true);
   auto transpose = [&](int64_t b0, int64_t b1) {
     for (int64_t b = b0; b < b1; b++)
       for (int64_t j = 0; j < S; j++)
@@ -43,10 +51,11 @@ Isa additiveAttention_forward(const AdditiveAttentionParams& p) {
     std::vector<double> pr((size_t)S);
     std::vector<uint8_t> allowed((size_t)S);
     std::vector<double> acc((size_t)Dv);
+    std::vector<float> vrow((size_t)(halfValues ? Dv : 0));  // a half value row, widened
     for (int64_t row = r0; row < r1; row++) {
       const int64_t b = row / L, i = row % L;
       const int64_t len = p.keyLengths ? p.keyLengths[b] : S;
-      score(qp.empty() ? nullptr : qp.data() + row * A, kT.data() + b * A * S, S, p.v, A, S, logits.data());
+      score(qp.empty() ? nullptr : qp.data() + row * A, kT.data() + b * A * S, S, vvec, A, S, logits.data());
       bool any = false, nan = false;
       double mx = -std::numeric_limits<double>::infinity();
       for (int64_t j = 0; j < S; j++) {
@@ -88,7 +97,13 @@ Isa additiveAttention_forward(const AdditiveAttentionParams& p) {
         }
         const double pj = pr[(size_t)j] / sum;
         if (w) w[j] = (float)pj;
-        const float* vv = p.values + (b * S + j) * Dv;
+        const float* vv;
+        if (halfValues) {
+          widen(p.values.u16() + (b * S + j) * Dv, vrow.data(), Dv, p.values.type);
+          vv = vrow.data();
+        } else {
+          vv = p.values.f32() + (b * S + j) * Dv;
+        }
         for (int64_t d = 0; d < Dv; d++) acc[(size_t)d] += pj * vv[d];
       }
       for (int64_t d = 0; d < Dv; d++) out[d] = (float)acc[(size_t)d];

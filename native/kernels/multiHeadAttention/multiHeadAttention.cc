@@ -2,6 +2,7 @@
 #include "attnkit/multiHeadAttention.h"
 
 #include <algorithm>
+#include <utility>
 #include <vector>
 
 #include "attnkit/gemm.h"
@@ -10,30 +11,26 @@
 namespace attnkit {
 
 namespace {
-// [w1 | w2 | ...] column-wise concatenation of [K, Ni] matrices, and their biases (null = 0).
-void concat_cols(int64_t K, std::initializer_list<std::pair<const float*, int64_t>> ws, std::vector<float>& out) {
-  int64_t N = 0;
-  for (auto& w : ws) N += w.second;
-  out.resize((size_t)(K * N));
-  for (int64_t k = 0; k < K; k++) {
-    int64_t off = 0;
-    for (auto& w : ws) {
-      std::copy(w.first + k * w.second, w.first + (k + 1) * w.second, out.begin() + (k * N + off));
-      off += w.second;
-    }
-  }
-}
-const float* concat_bias(std::initializer_list<std::pair<const float*, int64_t>> bs, std::vector<float>& out) {
+// [b1 | b2 | ...] of the fused projections' biases (null = 0; half ones widened), or null when
+// none is given. O(width) scratch.
+const float* concat_bias(std::initializer_list<std::pair<Floats, int64_t>> bs, std::vector<float>& out) {
   bool any = false;
   for (auto& b : bs) any = any || b.first;
   if (!any) return nullptr;
   out.clear();
+  std::vector<float> tmp;
   for (auto& b : bs) {
-    if (b.first) out.insert(out.end(), b.first, b.first + b.second);
-    else out.insert(out.end(), (size_t)b.second, 0.0f);
+    if (b.first) {
+      const float* v = gemm_vector(b.first, b.second, tmp);
+      out.insert(out.end(), v, v + b.second);
+    } else {
+      out.insert(out.end(), (size_t)b.second, 0.0f);
+    }
   }
   return out.data();
 }
+
+bool same_operand(const Floats& a, const Floats& b) { return a.data == b.data && a.type == b.type; }
 }  // namespace
 
 const char* multiHeadAttention_attend(const MultiHeadAttentionParams& p, float* att) {
@@ -48,14 +45,15 @@ const char* multiHeadAttention_attend(const MultiHeadAttentionParams& p, float* 
   sp.S = S;
   sp.D = p.D;
   sp.Dv = p.Dv;
-  std::vector<float> qbuf, kvbuf, vbuf, wcat, bcat;
-  const bool self = p.query == p.key && p.key == p.value && L == S && p.E == p.Ek && p.E == p.Ev;
+  std::vector<float> qbuf, kvbuf, vbuf, bcat, bs1, bs2;
+  const bool self = same_operand(p.query, p.key) && same_operand(p.key, p.value) && L == S && p.E == p.Ek && p.E == p.Ev;
   if (self) {
     const int64_t nt = nq + nk + nv;
-    concat_cols(p.E, {{p.wq, nq}, {p.wk, nk}, {p.wv, nv}}, wcat);
     const float* bc = concat_bias({{p.bq, nq}, {p.bk, nk}, {p.bv, nv}}, bcat);
     qbuf.resize((size_t)(B * L * nt));
-    gemm(gk, B * L, nt, p.E, p.query, p.E, wcat.data(), nt, false, qbuf.data(), nt, bc, GemmAct::None, false, true);
+    // One GEMM against [wq | wk | wv], read / packed straight from the three matrices.
+    gemm_cols(gk, B * L, p.E, p.query, p.E, {{p.wq, nq}, {p.wk, nk}, {p.wv, nv}}, qbuf.data(), nt, bc, GemmAct::None, false,
+              true);
     sp.q = qbuf.data();
     sp.k = qbuf.data() + nq;
     sp.v = qbuf.data() + nq + nk;
@@ -63,16 +61,16 @@ const char* multiHeadAttention_attend(const MultiHeadAttentionParams& p, float* 
     sp.q_si = sp.k_sj = sp.v_sj = nt;
   } else {
     qbuf.resize((size_t)(B * L * nq));
-    gemm(gk, B * L, nq, p.E, p.query, p.E, p.wq, nq, false, qbuf.data(), nq, p.bq, GemmAct::None, false, true);
+    gemm(gk, B * L, nq, p.E, p.query, p.E, p.wq, nq, false, qbuf.data(), nq, gemm_vector(p.bq, nq, bs1), GemmAct::None, false,
+         true);
     sp.q = qbuf.data();
     sp.q_sb = L * nq;
     sp.q_si = nq;
-    if (p.key == p.value && p.Ek == p.Ev) {
+    if (same_operand(p.key, p.value) && p.Ek == p.Ev) {
       const int64_t nt = nk + nv;
-      concat_cols(p.Ek, {{p.wk, nk}, {p.wv, nv}}, wcat);
       const float* bc = concat_bias({{p.bk, nk}, {p.bv, nv}}, bcat);
       kvbuf.resize((size_t)(B * S * nt));
-      gemm(gk, B * S, nt, p.Ek, p.key, p.Ek, wcat.data(), nt, false, kvbuf.data(), nt, bc, GemmAct::None, false, true);
+      gemm_cols(gk, B * S, p.Ek, p.key, p.Ek, {{p.wk, nk}, {p.wv, nv}}, kvbuf.data(), nt, bc, GemmAct::None, false, true);
       sp.k = kvbuf.data();
       sp.v = kvbuf.data() + nk;
       sp.k_sb = sp.v_sb = S * nt;
@@ -80,8 +78,10 @@ const char* multiHeadAttention_attend(const MultiHeadAttentionParams& p, float* 
     } else {
       kvbuf.resize((size_t)(B * S * nk));
       vbuf.resize((size_t)(B * S * nv));
-      gemm(gk, B * S, nk, p.Ek, p.key, p.Ek, p.wk, nk, false, kvbuf.data(), nk, p.bk, GemmAct::None, false, true);
-      gemm(gk, B * S, nv, p.Ev, p.value, p.Ev, p.wv, nv, false, vbuf.data(), nv, p.bv, GemmAct::None, false, true);
+      gemm(gk, B * S, nk, p.Ek, p.key, p.Ek, p.wk, nk, false, kvbuf.data(), nk, gemm_vector(p.bk, nk, bs1), GemmAct::None,
+           false, true);
+      gemm(gk, B * S, nv, p.Ev, p.value, p.Ev, p.wv, nv, false, vbuf.data(), nv, gemm_vector(p.bv, nv, bs2), GemmAct::None,
+           false, true);
       sp.k = kvbuf.data();
       sp.v = vbuf.data();
       sp.k_sb = S * nk;
@@ -105,7 +105,13 @@ const char* multiHeadAttention_attend(const MultiHeadAttentionParams& p, float* 
   sp.window_right = p.windowRight;
   sp.softcap = p.softcap;
   sp.mask = p.mask;
-  sp.bias = p.bias;
+  // A half attention bias is read by sdpa itself (same strides).
+  if (p.bias.type == DType::f32) {
+    sp.bias = p.bias.f32();
+  } else {
+    sp.bias_type = p.bias.type;
+    sp.bias16 = p.bias.u16();
+  }
   for (int i = 0; i < 4; i++) {
     sp.mask_s[i] = p.maskStrides[i];
     sp.bias_s[i] = p.biasStrides[i];
@@ -120,9 +126,10 @@ Isa multiHeadAttention_forward(const MultiHeadAttentionParams& p) {
   Isa used = Isa::scalar;
   const GemmKernel& gk = gemm_kernel(&used);
   const int64_t rows = p.B * p.L, nav = p.Hq * p.Dv;
-  std::vector<float> att((size_t)(rows * nav));
+  std::vector<float> att((size_t)(rows * nav)), bo;
   multiHeadAttention_attend(p, att.data());
-  gemm(gk, rows, p.Eo, nav, att.data(), nav, p.wo, p.Eo, false, p.output, p.Eo, p.bo, GemmAct::None, false, true);
+  gemm(gk, rows, p.Eo, nav, Floats{att.data(), DType::f32}, nav, p.wo, p.Eo, false, p.output, p.Eo, gemm_vector(p.bo, p.Eo, bo),
+       GemmAct::None, false, true);
   return used;
 }
 

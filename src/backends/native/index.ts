@@ -59,7 +59,7 @@ function addonFunction(name: string): (args: object) => unknown {
 }
 
 /** The ops whose C++ kernels read float16 / bfloat16 operands themselves (the binding's `dtypes`). */
-const NATIVE_HALF: ReadonlySet<OpName> = new Set<OpName>(['sdpa', 'topK']);
+const NATIVE_HALF: ReadonlySet<OpName> = new Set<OpName>(['sdpa', 'topK', 'linear', 'multiHeadAttention', 'transformerEncoderLayer', 'additiveAttention', 'targetAttention']);
 
 /**
  * The kernel of op `name`: `addon.<name>(args)` / `addon.<name>Async(args)`. `emptyWhenNoElements`:
