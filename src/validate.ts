@@ -163,22 +163,28 @@ export function vector(value: unknown, argument: string, n: number, name: string
 export function vector(value: unknown, argument: string, n: number, name: string, optional?: false): Float32Array;
 export function vector(value: unknown, argument: string, n: number, name: string, optional = false): Float32Array | null {
   if (optional && (value === undefined || value === null)) return null;
-  const t = asTensor(value, argument);
-  if (t.shape.length !== 1 || t.shape[0] !== n) throw new ShapeError(argument, `[${name}=${n}]`, formatShape(t.shape));
-  return t.data;
+  return expectVector(asTensor(value, argument), argument, n, name).data;
 }
 
 /** Check a 1-D vector of length n of any {@link DType} (null when optional and absent). */
 export function floatVector(value: unknown, argument: string, n: number, name: string, optional = false): FloatChecked | null {
   if (optional && (value === undefined || value === null)) return null;
-  const t = asFloatTensor(value, argument);
-  if (t.shape.length !== 1 || t.shape[0] !== n) throw new ShapeError(argument, `[${name}=${n}]`, formatShape(t.shape));
-  return t;
+  return expectVector(asFloatTensor(value, argument), argument, n, name);
 }
 
 /** Check a 2-D weight `[rows, cols]` of any {@link DType} (sizes as for {@link matrix}). */
 export function floatMatrix(value: unknown, argument: string, rows: number, cols: number, rowName: string, colName: string): FloatChecked {
-  const t = asFloatTensor(value, argument);
+  return expectMatrix(asFloatTensor(value, argument), argument, rows, cols, rowName, colName);
+}
+
+/** `t` when it is `[name=n]`, else a ShapeError naming `argument`. */
+function expectVector<T extends { shape: number[] }>(t: T, argument: string, n: number, name: string): T {
+  if (t.shape.length !== 1 || t.shape[0] !== n) throw new ShapeError(argument, `[${name}=${n}]`, formatShape(t.shape));
+  return t;
+}
+
+/** `t` when it is `[rows, cols]` (either -1 for "any"), else a ShapeError naming `argument`. */
+function expectMatrix<T extends { shape: number[] }>(t: T, argument: string, rows: number, cols: number, rowName: string, colName: string): T {
   const exp = `[${rowName}${rows >= 0 ? `=${rows}` : ''},${colName}${cols >= 0 ? `=${cols}` : ''}]`;
   if (t.shape.length !== 2) throw new ShapeError(argument, exp, formatShape(t.shape), `rank ${t.shape.length}`);
   if ((rows >= 0 && t.shape[0] !== rows) || (cols >= 0 && t.shape[1] !== cols)) throw new ShapeError(argument, exp, formatShape(t.shape));
@@ -187,11 +193,7 @@ export function floatMatrix(value: unknown, argument: string, rows: number, cols
 
 /** Check a 2-D weight `[rows, cols]` with known sizes (either may be -1 for "any", then returned). */
 export function matrix(value: unknown, argument: string, rows: number, cols: number, rowName: string, colName: string): Checked {
-  const t = asTensor(value, argument);
-  const exp = `[${rowName}${rows >= 0 ? `=${rows}` : ''},${colName}${cols >= 0 ? `=${cols}` : ''}]`;
-  if (t.shape.length !== 2) throw new ShapeError(argument, exp, formatShape(t.shape), `rank ${t.shape.length}`);
-  if ((rows >= 0 && t.shape[0] !== rows) || (cols >= 0 && t.shape[1] !== cols)) throw new ShapeError(argument, exp, formatShape(t.shape));
-  return t;
+  return expectMatrix(asTensor(value, argument), argument, rows, cols, rowName, colName);
 }
 
 /** `returnWeights` asked for a weights tensor of `n` elements (`shape` names its layout): a ValueError past 2^31-1. */
