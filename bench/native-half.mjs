@@ -99,6 +99,10 @@ if (!only || only === 'sdpa') {
   const bf = sdpaArgs(B, H, L, S, D, { q: 'bfloat16', k: 'bfloat16', v: 'bfloat16' }, 2);
   const h = sdpaArgs(B, H, L, S, D, { q: 'float16', k: 'float16', v: 'float16' }, 2);
   race('sdpa (1,8,512,512,64), into out', { 'q/k/v float32': () => addon.sdpa(f), 'q/k/v bfloat16': () => addon.sdpa(bf), 'q/k/v float16': () => addon.sdpa(h) });
+  // Causal: the query blocks see different key ranges, so each widens its own K/V tiles (no grouping).
+  const c = (x) => ({ ...x, causal: true });
+  const [cf, cb] = [c(f), c(bf)];
+  race('sdpa (1,8,512,512,64) causal, into out', { 'q/k/v float32': () => addon.sdpa(cf), 'q/k/v bfloat16': () => addon.sdpa(cb) });
 }
 if (!only || only === 'topK') {
   const [B, N, D, k] = [1024, 100000, 64, 10];

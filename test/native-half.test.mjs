@@ -263,6 +263,10 @@ function halfTests(addon) {
     'one key': { B: 2, Hq: 2, Hkv: 1, L: 33, S: 1, D: 16, Dv: 8 },
     'grouped-query heads (Hq 4, Hkv 2)': { B: 1, Hq: 4, Hkv: 2, L: 50, S: 60, D: 24, Dv: 20 },
     'decode (1,4,1,1000,64): chunked keys, merged': { B: 1, Hq: 4, Hkv: 4, L: 1, S: 1000, D: 64, Dv: 64 },
+    // No band and a half K / V: a task computes up to 4 query blocks sharing each widened tile
+    // (5 blocks per head at BR 64: groups of 4 and 1); each block must still be computed alone.
+    'grouped query blocks (no band), L 300': { B: 2, Hq: 4, Hkv: 2, L: 300, S: 200, D: 24, Dv: 16 },
+    'grouped query blocks with a mask and keyLengths': { B: 2, Hq: 4, Hkv: 2, L: 300, S: 200, D: 24, Dv: 16, keyLengths: [150, 200], mask: { data: new Uint8Array(300 * 200).map((_, t) => (t % 11 ? 1 : 0)), shape: [300, 200] } },
     'weights path (returnWeights, returnLogits)': { B: 1, Hq: 2, Hkv: 1, L: 20, S: 33, D: 12, Dv: 5, returnWeights: true, returnLogits: true },
   };
   sd('every q/k/v dtype combination on a block-path and a row-path shape', () => {
@@ -374,6 +378,7 @@ function halfTests(addon) {
   const det = suite('native half · bit-identical for 1, 2 and 3 threads');
   const detCases = {
     'block path (causal, mask, GQA), bf16 q/k/v + f16 bias': [{ B: 2, Hq: 4, Hkv: 2, L: 150, S: 170, D: 40, Dv: 24, causal: true, bias: { values: rand(170, 9), shape: [170] } }, { q: 'bfloat16', k: 'bfloat16', v: 'bfloat16', bias: 'float16' }],
+    'grouped query blocks (no band), f16 k, bf16 v': [{ B: 2, Hq: 4, Hkv: 2, L: 300, S: 200, D: 24, Dv: 16 }, { q: 'float32', k: 'float16', v: 'bfloat16' }],
     'decode (chunked, merged), f16 k/v': [{ B: 1, Hq: 8, Hkv: 2, L: 1, S: 5000, D: 64, Dv: 64 }, { q: 'float32', k: 'float16', v: 'float16' }],
     'weights path, f16 q, bf16 k/v': [{ B: 2, Hq: 2, Hkv: 2, L: 40, S: 300, D: 16, Dv: 16, returnWeights: true }, { q: 'float16', k: 'bfloat16', v: 'bfloat16' }],
   };

@@ -402,8 +402,9 @@ void check_topk(int64_t B, int64_t N, int64_t D, int64_t k, bool largest = true,
     if (itt != DType::f32) h.items = nullptr, h.items16 = it16.data();
     expect_isa("topK", isa_name(topK_forward(h)));
     char what[120];
-    std::snprintf(what, sizeof what, "topK users %s items %s B%lld N%lld: bits of float32 on the decoded inputs", short_name(ut), short_name(itt), (long long)B, (long long)N);
+    std::snprintf(what, sizeof what, "topK users %s items %s B%lld N%lld: scores, bits of float32 on the decoded inputs", short_name(ut), short_name(itt), (long long)B, (long long)N);
     expect_same(what, sc16, sc);
+    std::snprintf(what, sizeof what, "topK users %s items %s B%lld N%lld: indices, as float32 on the decoded inputs", short_name(ut), short_name(itt), (long long)B, (long long)N);
     expect_same(what, idx16, idx);
   }
   // Each returned score is its item's score; the returned scores are the k best, best first

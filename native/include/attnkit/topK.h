@@ -45,10 +45,12 @@ ATTNKIT_DECLARE_TABLE(TopKScanFn, topK_scan_table)
  * C[r][j] = Σ_d users[r][d]·items[j][d] for r < mu, j < cols (row strides D; C row stride ldc),
  * summed over pairs of d in order. Writes whole 14 x 32 tiles: C must have room for
  * ceil(mu/14)·14 rows of ceil(cols/32)·32 columns. `scratch` holds topK_bf16_scratch(mu, cols, D)
- * uint32 values. Null when the build has no x86-64 AVX-512 code; use only when
- * cpu_has_avx512_bf16().
+ * uint32 values; `pack_users`: pack the users into it (false: they are there from the previous call
+ * with the same users and mu, whatever the items). Null when the build has no x86-64 AVX-512
+ * code; use only when cpu_has_avx512_bf16().
  */
-using TopKBf16Fn = void (*)(const uint16_t* users, int64_t mu, const uint16_t* items, int64_t cols, int64_t D, float* C, int64_t ldc, uint32_t* scratch);
+using TopKBf16Fn = void (*)(const uint16_t* users, int64_t mu, const uint16_t* items, int64_t cols, int64_t D, float* C, int64_t ldc, uint32_t* scratch,
+                            bool pack_users);
 TopKBf16Fn topK_bf16_kernel();
 int64_t topK_bf16_scratch(int64_t mu, int64_t cols, int64_t D);
 

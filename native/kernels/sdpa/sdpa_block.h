@@ -410,10 +410,10 @@ inline bool softmax_tile(const SdpaParams& p, const Geo& g, int64_t i0, int64_t 
 }
 
 struct BlockScratch {
-  float* qt;     // [D][BR]
+  float* qt;     // [nb][D][BR]
   float* st;     // [BC + NJ][BR]
   float* lo;     // [BC][BR]: low parts of biased logits
-  float* o;      // [BR][ldo]
+  float* o;      // [nb][BR][ldo]
   float* alpha;  // [BR]
   float* zero;   // [D]
   uint32_t* ab;  // [BC][RV]
@@ -422,21 +422,24 @@ struct BlockScratch {
   int64_t ldo;
 };
 
-inline size_t block_scratch_bytes(int64_t D, int64_t Dv, bool khalf, bool vhalf) {
+/// Most query blocks one task computes together (sharing its widened half K / V tiles).
+constexpr int kGroupMax = 4;
+
+inline size_t block_scratch_bytes(int64_t D, int64_t Dv, bool khalf, bool vhalf, int nb) {
   const int64_t ldo = (Dv + W - 1) / W * W;
   const int64_t half = (khalf ? BC * D + 16 : 0) + (vhalf ? BC * Dv + 16 : 0);
-  return static_cast<size_t>(D * BR + (BC + NJ) * BR + BC * BR + BR * ldo + BR + D + 64 + half) * sizeof(float) + BC * RV * sizeof(uint32_t) + 256;
+  return static_cast<size_t>(nb * D * BR + (BC + NJ) * BR + BC * BR + nb * BR * ldo + BR + D + 64 + half) * sizeof(float) + BC * RV * sizeof(uint32_t) + 256;
 }
 
-inline BlockScratch carve(void* mem, int64_t D, int64_t Dv, bool khalf, bool vhalf) {
+inline BlockScratch carve(void* mem, int64_t D, int64_t Dv, bool khalf, bool vhalf, int nb) {
   BlockScratch s;
   s.ldo = (Dv + W - 1) / W * W;
   uintptr_t a = (reinterpret_cast<uintptr_t>(mem) + 63) & ~uintptr_t(63);
   float* f = reinterpret_cast<float*>(a);
-  s.qt = f; f += D * BR;
+  s.qt = f; f += nb * D * BR;  // nb blocks' Qt, then their O below
   s.st = f; f += (BC + NJ) * BR;
   s.lo = f; f += BC * BR;
-  s.o = f; f += BR * s.ldo;
+  s.o = f; f += nb * BR * s.ldo;
   s.alpha = f; f += BR;
   s.zero = f; f += D;
   s.ab = reinterpret_cast<uint32_t*>(f);
@@ -476,18 +479,22 @@ inline bool range_v_bad(uint8_t* vflags, const SdpaParams& p, const Geo& g, int 
   return bad;
 }
 
-inline void block_task(const SdpaParams& p, int64_t b, int64_t h, int64_t blk, BlockScratch& w, uint8_t* vflags, int64_t ntiles, int bcx) {
-  const Geo g = geo(p, b, h);
-  const int64_t i0 = blk * BR;
-  const int nr = static_cast<int>(imin(BR, p.L - i0));
-  const int64_t D = p.D, Dv = p.Dv;
+/// Prefetch rows [0, n) of a half operand (row stride ld elements, `cols` used per row).
+inline void prefetch_rows(const uint16_t* x, int64_t ld, int64_t n, int64_t cols) {
+  for (int64_t r = 0; r < n; ++r)
+    for (int64_t c = 0; c < cols; c += 32) __builtin_prefetch(x + r * ld + c, 0, 3);
+}
+
+/// Qt[d][r] = q[i0 + r][d] for the nr rows of a block, by W x W in-register transposes of
+/// contiguous row segments (a half q widened as it is loaded).
+inline void transpose_q(const SdpaParams& p, const Geo& g, int64_t i0, int nr, float* qt) {
+  const int64_t D = p.D;
   // Prefetch the block's Q rows first: the transpose below reads 16 rows a segment at a time and
   // stalls on each row's first miss (perf, causal (1,8,512,512,64) 1 thread: the transpose's
   // loads held 4.2% of the samples, 1.9% with this prefetch).
   if (g.q)
     for (int r = 0; r < nr; ++r)
       for (int64_t d0 = 0; d0 < D; d0 += 16) __builtin_prefetch(g.q + (i0 + r) * p.q_si + d0, 0, 3);
-  // Qt[d][r] = q[i0 + r][d], by W x W in-register transposes of contiguous row segments.
   for (int r0 = 0; r0 < BR; r0 += W) {
     const int nrv = static_cast<int>(imax(0, imin(W, nr - r0)));
     for (int64_t d0 = 0; d0 < D; d0 += W) {
@@ -501,21 +508,40 @@ inline void block_task(const SdpaParams& p, int64_t b, int64_t h, int64_t blk, B
         else rows[r] = dn == W ? V::load_f16(g.q16 + at) : V::loadp_f16(g.q16 + at, dn);
       }
       V::transpose(rows, cols);
-      for (int c = 0; c < dn; ++c) V::store(w.qt + (d0 + c) * BR + r0, cols[c]);
+      for (int c = 0; c < dn; ++c) V::store(qt + (d0 + c) * BR + r0, cols[c]);
+    }
+  }
+}
+
+/// Blocks blk0 .. blk0 + nb - 1 of (b, h), each computed exactly as on its own. nb > 1 only
+/// without a band (no causal, no window): the blocks then have the same key range and tiles, and
+/// a half K / V tile is widened once for all of them (BlockScratch holds nb Qt and O).
+inline void block_task(const SdpaParams& p, int64_t b, int64_t h, int64_t blk0, int nb, BlockScratch& w, uint8_t* vflags, int64_t ntiles, int bcx) {
+  const Geo g = geo(p, b, h);
+  const int64_t D = p.D, Dv = p.Dv;
+  int64_t i0s[kGroupMax];
+  int nrs[kGroupMax];
+  BlockState ss[kGroupMax];
+  for (int u = 0; u < nb; ++u) {
+    i0s[u] = (blk0 + u) * BR;
+    nrs[u] = static_cast<int>(imin(BR, p.L - i0s[u]));
+    transpose_q(p, g, i0s[u], nrs[u], w.qt + u * D * BR);
+    float* o = w.o + u * BR * w.ldo;
+    for (int64_t e = 0; e < BR * w.ldo; ++e) o[e] = 0.0f;
+    for (int r = 0; r < RV; ++r) {
+      ss[u].m[r] = V::set1(ninf());
+      ss[u].l[r] = V::zero();
+      ss[u].flags[r] = 0;
     }
   }
   for (int64_t d = 0; d < D; ++d) w.zero[d] = 0.0f;
-  for (int64_t e = 0; e < BR * w.ldo; ++e) w.o[e] = 0.0f;
-  BlockState s;
-  for (int r = 0; r < RV; ++r) {
-    s.m[r] = V::set1(ninf());
-    s.l[r] = V::zero();
-    s.flags[r] = 0;
-  }
+  const int64_t i0 = i0s[0];
+  const int nr = nrs[0];
   // Keys [jstart, jlimit) are candidates for some row of the block. Causal / right window: keys
   // below jfree are visible to every row; left window: keys from jfree_lo on are. Only the
   // tiles outside [jfree_lo, jfree) (each at most BR keys: the band's two edges) pay for the
-  // per-element cut; tile boundaries are placed on jfree_lo and jfree.
+  // per-element cut; tile boundaries are placed on jfree_lo and jfree. (Without a band, every
+  // block of a group has the same: [0, kend), one segment.)
   int64_t jlimit = g.kend;
   if (g.upper) jlimit = imin(jlimit, imax(0, i0 + nr - 1 + g.hi_off + 1));
   const int64_t jstart = g.lower ? imin(jlimit, imax(0, i0 + g.lo_off)) : 0;
@@ -532,9 +558,6 @@ inline void block_task(const SdpaParams& p, int64_t b, int64_t h, int64_t blk, B
     const int64_t ntile = (jend - j0 + bcx - 1) / bcx;
     const int nc = static_cast<int>(imin(bcx, (jend - j0 + ntile - 1) / ntile));
     const int64_t jnext = j0 + nc;
-    const bool need_causal = g.upper && (j0 + nc - 1 > i0 + g.hi_off);
-    const bool need_lower = g.lower && (j0 < i0 + nr - 1 + g.lo_off);
-    const int64_t vis_base = i0 + g.hi_off - j0;  // row r sees tile keys c <= r + vis_base
     // Half K / V: the tile's rows widened into scratch (exact), then the same microkernels.
     const float* kt = g.k ? g.k + j0 * p.k_sj : w.kt;
     const int64_t ksj = g.k ? p.k_sj : D;
@@ -542,42 +565,61 @@ inline void block_task(const SdpaParams& p, int64_t b, int64_t h, int64_t blk, B
     const float* vb = g.v ? g.v + j0 * p.v_sj : w.vt;
     const int64_t vsj = g.v ? p.v_sj : Dv;
     if (!g.v) widen_rows(w.vt, Dv, g.v16 + j0 * p.v_sj, p.v_sj, nc, Dv, p.v_type);
+    // Half K / V: fetch the next tile's rows while this one is computed (the widening pass above
+    // otherwise waits on them).
+    if (jnext < jlimit) {
+      const int64_t nn = imin(nc, jlimit - jnext);
+      if (!g.k) prefetch_rows(g.k16 + jnext * p.k_sj, p.k_sj, nn, D);
+      if (!g.v) prefetch_rows(g.v16 + jnext * p.v_sj, p.v_sj, nn, Dv);
+    }
     const V::F scale = V::set1(p.scale);
     const bool vbad = range_v_bad(head_flags, p, g, bcx, j0, nc);
-    if (!vbad && !capped && !p.mask && !has_bias(p)) {
-      // Common case: scale, flags, max and the band's edges folded into the QK epilogue.
-      V::F mx[RV];
-      V::M nf[RV];
-      for (int r = 0; r < RV; ++r) {
-        mx[r] = V::set1(ninf());
-        nf[r] = V::from_bits(0);
+    for (int u = 0; u < nb; ++u) {
+      const int64_t ib = i0s[u];
+      const int nru = nrs[u];
+      float* qt = w.qt + u * D * BR;
+      float* o = w.o + u * BR * w.ldo;
+      BlockState& s = ss[u];
+      const bool need_causal = g.upper && (j0 + nc - 1 > ib + g.hi_off);
+      const bool need_lower = g.lower && (j0 < ib + nru - 1 + g.lo_off);
+      const int64_t vis_base = ib + g.hi_off - j0;  // row r sees tile keys c <= r + vis_base
+      if (!vbad && !capped && !p.mask && !has_bias(p)) {
+        // Common case: scale, flags, max and the band's edges folded into the QK epilogue.
+        V::F mx[RV];
+        V::M nf[RV];
+        for (int r = 0; r < RV; ++r) {
+          mx[r] = V::set1(ninf());
+          nf[r] = V::from_bits(0);
+        }
+        const BandCut cut{j0, ib, g.hi_off, g.lo_off, need_causal, need_lower};
+        qk_tile<true>(qt, D, kt, ksj, j0, nc, w.zero, w.st, false, ib, g.hi_off, scale, mx, nf, (need_causal || need_lower) ? &cut : nullptr);
+        softmax_tile<false, true>(p, g, ib, j0, nc, false, false, w.st, w.lo, w.ab, w.alpha, s, mx, nf);
+        pv_tile(o, w.ldo, w.st, w.alpha, vb, vsj, nc, Dv, need_causal, vis_base);
+        continue;
       }
-      const BandCut cut{j0, i0, g.hi_off, g.lo_off, need_causal, need_lower};
-      qk_tile<true>(w.qt, D, kt, ksj, j0, nc, w.zero, w.st, false, i0, g.hi_off, scale, mx, nf, (need_causal || need_lower) ? &cut : nullptr);
-      softmax_tile<false, true>(p, g, i0, j0, nc, false, false, w.st, w.lo, w.ab, w.alpha, s, mx, nf);
-      pv_tile(w.o, w.ldo, w.st, w.alpha, vb, vsj, nc, Dv, need_causal, vis_base);
-      j0 = jnext;
-      continue;
-    }
-    qk_tile<false>(w.qt, D, kt, ksj, j0, nc, w.zero, w.st, need_causal, i0, g.hi_off, scale, nullptr, nullptr);
-    if (vbad) {
-      const bool anyex = softmax_tile<true, false>(p, g, i0, j0, nc, need_causal, need_lower, w.st, w.lo, w.ab, w.alpha, s, nullptr, nullptr);
-      if (anyex) pv_careful(w.o, w.ldo, w.st, w.alpha, w.ab, vb, vsj, nc, Dv);
-      else pv_tile(w.o, w.ldo, w.st, w.alpha, vb, vsj, nc, Dv, false, 0);
-    } else {
-      softmax_tile<false, false>(p, g, i0, j0, nc, need_causal, need_lower, w.st, w.lo, w.ab, w.alpha, s, nullptr, nullptr);
-      pv_tile(w.o, w.ldo, w.st, w.alpha, vb, vsj, nc, Dv, need_causal, vis_base);
+      qk_tile<false>(qt, D, kt, ksj, j0, nc, w.zero, w.st, need_causal, ib, g.hi_off, scale, nullptr, nullptr);
+      if (vbad) {
+        const bool anyex = softmax_tile<true, false>(p, g, ib, j0, nc, need_causal, need_lower, w.st, w.lo, w.ab, w.alpha, s, nullptr, nullptr);
+        if (anyex) pv_careful(o, w.ldo, w.st, w.alpha, w.ab, vb, vsj, nc, Dv);
+        else pv_tile(o, w.ldo, w.st, w.alpha, vb, vsj, nc, Dv, false, 0);
+      } else {
+        softmax_tile<false, false>(p, g, ib, j0, nc, need_causal, need_lower, w.st, w.lo, w.ab, w.alpha, s, nullptr, nullptr);
+        pv_tile(o, w.ldo, w.st, w.alpha, vb, vsj, nc, Dv, need_causal, vis_base);
+      }
     }
     j0 = jnext;
   }
-  alignas(64) float mv[BR], lv[BR];
-  for (int r = 0; r < RV; ++r) {
-    V::store(mv + r * W, s.m[r]);
-    V::store(lv + r * W, s.l[r]);
-  }
-  for (int r = 0; r < nr; ++r) {
-    const bool flag = (s.flags[r / W] >> (r % W)) & 1u;
-    write_row_result(p, g, b, h, i0 + r, w.o + r * w.ldo, mv[r], lv[r], flag);
+  for (int u = 0; u < nb; ++u) {
+    alignas(64) float mv[BR], lv[BR];
+    for (int r = 0; r < RV; ++r) {
+      V::store(mv + r * W, ss[u].m[r]);
+      V::store(lv + r * W, ss[u].l[r]);
+    }
+    const float* o = w.o + u * BR * w.ldo;
+    for (int r = 0; r < nrs[u]; ++r) {
+      const bool flag = (ss[u].flags[r / W] >> (r % W)) & 1u;
+      write_row_result(p, g, b, h, i0s[u] + r, o + r * w.ldo, mv[r], lv[r], flag);
+    }
   }
 }
 
@@ -589,7 +631,15 @@ inline bool sdpa_block_path(const SdpaParams& p) {
   // Block path.
   const int64_t nblk = (L + BR - 1) / BR;
   const bool khalf = p.k == nullptr, vhalf = p.v == nullptr;
-  const size_t bytes = block_scratch_bytes(p.D, Dv, khalf, vhalf);
+  // A half K or V without a band: a task computes G consecutive query blocks of one head, so each
+  // widened K / V tile serves G blocks (the widening pass, ~4% of (1,8,512,512,64) per block, is
+  // paid once per G). G keeps at least 16 tasks; it depends on the problem only, and each block's
+  // result is the same as computed alone.
+  int G = 1;
+  if ((khalf || vhalf) && !p.causal && p.window_left < 0 && p.window_right < 0)
+    while (G * 2 <= kGroupMax && B * Hq * ((nblk + G * 2 - 1) / (G * 2)) >= 16) G *= 2;
+  const int64_t ngroups = (nblk + G - 1) / G;
+  const size_t bytes = block_scratch_bytes(p.D, Dv, khalf, vhalf, G);
   // Key tiles of BC (measured: full-length tiles beat balanced shorter ones).
   const int bcx = BC;
   const int64_t ntiles = (S + bcx - 1) / bcx;
@@ -601,7 +651,7 @@ inline bool sdpa_block_path(const SdpaParams& p) {
       __atomic_store_n(&oom, true, __ATOMIC_RELAXED);
       return;
     }
-    BlockScratch w = carve(mem, p.D, Dv, khalf, vhalf);
+    BlockScratch w = carve(mem, p.D, Dv, khalf, vhalf, G);
     for (int64_t t = t0; t < t1; ++t) {
       // Causal: the last query blocks cost the most, so hand them out first (all heads' last
       // block, then the one before, ...) and the region ends on cheap tasks, not one thread
@@ -610,13 +660,18 @@ inline bool sdpa_block_path(const SdpaParams& p) {
       // order, so consecutive tasks share most of their K/V band in cache (measured: (1,8,4096,
       // 4096,64) causal, window 256, 2 threads: 10.7 ms head-interleaved, 8.6 ms in order).
       const bool lpt = p.causal && p.window_left < 0;
+      if (G > 1) {  // (never causal)
+        const int64_t bh = t / ngroups, blk0 = (t % ngroups) * G;
+        block_task(p, bh / Hq, bh % Hq, blk0, static_cast<int>(imin(G, nblk - blk0)), w, vflags, ntiles, bcx);
+        continue;
+      }
       const int64_t bh = lpt ? t % (B * Hq) : t / nblk;
       const int64_t blk = lpt ? nblk - 1 - t / (B * Hq) : t % nblk;
-      block_task(p, bh / Hq, bh % Hq, blk, w, vflags, ntiles, bcx);
+      block_task(p, bh / Hq, bh % Hq, blk, 1, w, vflags, ntiles, bcx);
     }
     std::free(mem);
   };
-  attnkit::parallel_for_each(B * Hq * nblk, body, 1);
+  attnkit::parallel_for_each(B * Hq * ngroups, body, 1);
   std::free(vflags);
   return !oom;
 }

@@ -59,6 +59,12 @@ inline void row_logits(const float* qr, const typename Ld<T>::E* kb, int64_t k_s
   for (int64_t t0 = 0; t0 < n; t0 += 4) {
     const typename Ld<T>::E* kp[4];
     for (int u = 0; u < 4; ++u) kp[u] = kb + (c0 + (t0 + u < n ? t0 + u : t0)) * k_sj;
+    constexpr int PF = T == DType::f32 ? 0 : 4;
+    if constexpr (PF > 0) {
+      // Prefetch the key rows PF steps ahead (every 64-byte line of the 4 rows).
+      const char* ahead = reinterpret_cast<const char*>(kb + (c0 + imin(n - 1, t0 + 4 * PF)) * k_sj);
+      for (int64_t b = 0; b < 4 * D * static_cast<int64_t>(sizeof(typename Ld<T>::E)); b += 64) __builtin_prefetch(ahead + b, 0, 0);
+    }
     V::F a0 = V::zero(), a1 = V::zero(), a2 = V::zero(), a3 = V::zero();
     int64_t d = 0;
     for (; d + W <= D; d += W) {

@@ -142,7 +142,7 @@ Isa topK_forward(const TopKParams& p) {
       for (int64_t c = c0; c < c1; c++) {
         const int64_t j0 = c * ic, cols = std::min(ic, N - j0);
         if (dot16) {
-          dot16(p.users16 + u0 * D, mu, p.items16 + j0 * D, cols, D, sbuf.data(), ic, pairs.data());
+          dot16(p.users16 + u0 * D, mu, p.items16 + j0 * D, cols, D, sbuf.data(), ic, pairs.data(), c == c0);
         } else {
           const float* items = p.items ? p.items + j0 * D : ibuf.data();
           if (ihalf) widen(p.items16 + j0 * D, ibuf.data(), cols * D, p.items_type);

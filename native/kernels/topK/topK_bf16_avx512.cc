@@ -51,20 +51,66 @@ inline uint32_t pair(const uint16_t* row, int64_t kp, int64_t D) {
   return lo | (hi << 16);
 }
 
-void score_bf16(const uint16_t* users, int64_t mu, const uint16_t* items, int64_t cols, int64_t D, float* C, int64_t ldc, uint32_t* scratch) {
+/// cols[c] lane r = rows[r] lane c (16 x 16 32-bit transpose, as V::transpose of vec_avx512.h).
+inline void transpose16(const __m512* rows, __m512* cols) {
+  __m512 t[16], u[16];
+  for (int i = 0; i < 8; ++i) {
+    t[2 * i] = _mm512_unpacklo_ps(rows[2 * i], rows[2 * i + 1]);
+    t[2 * i + 1] = _mm512_unpackhi_ps(rows[2 * i], rows[2 * i + 1]);
+  }
+  for (int g = 0; g < 4; ++g) {
+    const __m512d a = _mm512_castps_pd(t[4 * g]), b = _mm512_castps_pd(t[4 * g + 2]);
+    const __m512d c = _mm512_castps_pd(t[4 * g + 1]), d = _mm512_castps_pd(t[4 * g + 3]);
+    u[g * 4 + 0] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, b));
+    u[g * 4 + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, b));
+    u[g * 4 + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(c, d));
+    u[g * 4 + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(c, d));
+  }
+  for (int c = 0; c < 4; ++c) {
+    const __m512 v0 = _mm512_shuffle_f32x4(u[c], u[4 + c], 0x88), v1 = _mm512_shuffle_f32x4(u[c], u[4 + c], 0xdd);
+    const __m512 v2 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0x88), v3 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0xdd);
+    cols[c] = _mm512_shuffle_f32x4(v0, v2, 0x88);
+    cols[c + 8] = _mm512_shuffle_f32x4(v0, v2, 0xdd);
+    cols[c + 4] = _mm512_shuffle_f32x4(v1, v3, 0x88);
+    cols[c + 12] = _mm512_shuffle_f32x4(v1, v3, 0xdd);
+  }
+}
+
+/// Rows [n0, n0 + 16) of `rows` (row stride D, `nrows` of them valid) as pairs into
+/// dst[kp * NR] (16 consecutive lanes per kp): zero for rows past nrows and pairs past D.
+void pack_pairs16(const uint16_t* rows, int64_t nrows, int64_t D, uint32_t* dst) {
+  const int64_t Dp = (D + 1) / 2;
+  if (D % 2 != 0) {  // a row's pairs are not whole 32-bit words: element by element
+    for (int64_t kp = 0; kp < Dp; kp++)
+      for (int j = 0; j < 16; j++) dst[kp * NR + j] = j < nrows ? pair(rows + j * D, kp, D) : 0u;
+    return;
+  }
+  for (int64_t k0 = 0; k0 < Dp; k0 += 16) {
+    const int kn = static_cast<int>(Dp - k0 < 16 ? Dp - k0 : 16);
+    const __mmask16 km = static_cast<__mmask16>(kn == 16 ? 0xffffu : (1u << kn) - 1u);
+    __m512 r[16], c[16];
+    for (int j = 0; j < 16; j++)
+      r[j] = j < nrows ? _mm512_castsi512_ps(_mm512_maskz_loadu_epi32(km, rows + j * D + 2 * k0)) : _mm512_setzero_ps();
+    transpose16(r, c);
+    for (int q = 0; q < kn; q++) _mm512_storeu_ps(dst + (k0 + q) * NR, c[q]);
+  }
+}
+
+void score_bf16(const uint16_t* users, int64_t mu, const uint16_t* items, int64_t cols, int64_t D, float* C, int64_t ldc, uint32_t* scratch, bool pack_users) {
   const int64_t Dp = (D + 1) / 2;
   const int64_t mblocks = (mu + MR - 1) / MR, npan = (cols + NR - 1) / NR;
   uint32_t* ap = scratch;                // [mblocks][Dp][MR]
   uint32_t* bp = scratch + mblocks * Dp * MR;  // [npan][Dp][NR]
-  for (int64_t m = 0; m < mblocks; m++)
-    for (int i = 0; i < MR; i++) {
-      const int64_t r = m * MR + i;
-      for (int64_t kp = 0; kp < Dp; kp++) ap[(m * Dp + kp) * MR + i] = r < mu ? pair(users + r * D, kp, D) : 0u;
-    }
+  if (pack_users)
+    for (int64_t m = 0; m < mblocks; m++)
+      for (int i = 0; i < MR; i++) {
+        const int64_t r = m * MR + i;
+        for (int64_t kp = 0; kp < Dp; kp++) ap[(m * Dp + kp) * MR + i] = r < mu ? pair(users + r * D, kp, D) : 0u;
+      }
   for (int64_t pn = 0; pn < npan; pn++)
-    for (int j = 0; j < NR; j++) {
-      const int64_t n = pn * NR + j;
-      for (int64_t kp = 0; kp < Dp; kp++) bp[(pn * Dp + kp) * NR + j] = n < cols ? pair(items + n * D, kp, D) : 0u;
+    for (int h = 0; h < NR; h += 16) {
+      const int64_t n0 = pn * NR + h;
+      pack_pairs16(items + n0 * D, cols - n0, D, bp + pn * Dp * NR + h);
     }
   for (int64_t m = 0; m < mblocks; m++)
     for (int64_t pn = 0; pn < npan; pn++) micro_bf16(Dp, ap + m * Dp * MR, bp + pn * Dp * NR, C + m * MR * ldc + pn * NR, ldc);
