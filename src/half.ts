@@ -248,6 +248,15 @@ function widenValue(value: unknown, dtype: HalfDType | undefined, field: string)
   throw new TypeError(`attnkit: kernel argument '${field}' is declared ${dtype} but holds no Uint16Array`);
 }
 
+/** Whether any element of a list of parameter objects (dense layers) has half operands. */
+function hasHalfLayer(v: readonly unknown[]): boolean {
+  for (let i = 0; i < v.length; i++) {
+    const x = v[i];
+    if (x && typeof x === 'object' && (x as { dtypes?: unknown }).dtypes) return true;
+  }
+  return false;
+}
+
 /**
  * An args object with every half operand its `dtypes` names decoded to a new Float32Array (a
  * strided operand: its `data`), nested parameter objects in arrays (dense layers) likewise, and
@@ -262,8 +271,11 @@ export function widenArgs<T extends object>(args: T): T {
     delete out.dtypes;
     for (const [field, dt] of Object.entries(dtypes)) out[field] = widenValue(a[field], dt, field);
   }
-  for (const [field, v] of Object.entries(a)) {
-    if (!Array.isArray(v) || !v.some((x) => x && typeof x === 'object' && (x as { dtypes?: unknown }).dtypes)) continue;
+  // Nested layers with dtypes of their own. (for...in and plain loops: every float32 call of the
+  // reference and gpu backends passes through here, and should leave no garbage behind.)
+  for (const field in a) {
+    const v = a[field];
+    if (!Array.isArray(v) || !hasHalfLayer(v)) continue;
     out ??= { ...a };
     out[field] = v.map((x) => (x && typeof x === 'object' ? widenArgs(x as object) : x));
   }

@@ -230,7 +230,7 @@ export class KvCache<D extends DType = 'float32'> {
       const want = `[B=${B},Hkv=${H},T,${dimName}=${dim}]`;
       if (t.shape[0] !== B || t.shape[1] !== H || t.shape[3] !== dim) throw new ShapeError(argument, want, formatShape(t.shape), mismatch(t.shape, [B, H, -1, dim], ['batch', 'kv heads', '', dimName === 'D' ? 'head dim' : 'value dim']));
       if (t.shape[2] < 1) throw new ShapeError(argument, `${want} with T >= 1`, formatShape(t.shape));
-      return { ...t, T: t.shape[2] };
+      return { data: t.data, shape: t.shape, dtype: t.dtype, T: t.shape[2] };
     }
     t = asFloatTensor(value, argument);
     const [p4, p3] = BLHD(dimName);
@@ -243,7 +243,7 @@ export class KvCache<D extends DType = 'float32'> {
       throw new ShapeError(argument, `${p4} or ${p3} (layout 'blhd')`, formatShape(t.shape), `rank ${t.shape.length}`);
     }
     if (t.shape[1] < 1) throw new ShapeError(argument, `${t.shape.length === 4 ? want4 : want3} with T >= 1`, formatShape(t.shape));
-    return { ...t, T: t.shape[1] };
+    return { data: t.data, shape: t.shape, dtype: t.dtype, T: t.shape[1] };
   }
 
   /** Copy the counted rows in (everything was checked) and update the state. */

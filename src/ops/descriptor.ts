@@ -207,7 +207,8 @@ export function readOption(d: Pick<OpDescriptor, 'options'>, o: Record<string, u
 export function tensorParam(d: Pick<OpDescriptor, 'params' | 'half'>, name: string, value: unknown): FloatChecked {
   const p = d.params.find((x) => x.name === name);
   if (d.half) return floatOfRank(value, name, p?.dims ?? []);
-  return { ...tensorOfRank(value, name, p?.dims ?? []), dtype: 'float32' };
+  const t = tensorOfRank(value, name, p?.dims ?? []);
+  return { data: t.data, shape: t.shape, dtype: 'float32' };
 }
 
 /** The option kinds' values of the wrong kind or range, for the fuzzer (each must be refused with a typed error). */
