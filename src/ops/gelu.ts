@@ -56,9 +56,9 @@ export const geluOp: OpDescriptor<'gelu'> = defineOp({
   },
   tolerances: {
     // The rule (README, Tolerances): 4x what node bench/tolerances.mjs measures over every
-    // comparison with reference in the tests, the checks, the quick bench cases and the large
-    // GEMM-family cases. Native, worst ISA: max rel error 2.7e-7 (|want| within a decade of
-    // its output's largest), then 6.1e-9 of atol needed at 4x that rtol (max abs 4.8e-7).
+    // comparison with reference in the tests, the checks (also with half inputs for the ops that
+    // take them), the quick bench cases and the large GEMM-family cases. Native, worst ISA: max
+    // rel error 2.7e-7, then 6.1e-9 of atol needed at 4x that rtol (max abs 4.8e-7).
     native: { rtol: 1.1e-6, atol: 2.5e-8 },
     // gpu on llvmpipe: max rel 3.5e-7, then 7.4e-10 of atol (max abs 4.8e-7).
     gpu: { rtol: 1.5e-6, atol: 3e-9 },

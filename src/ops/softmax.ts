@@ -62,9 +62,9 @@ export const softmaxOp: OpDescriptor<'softmax'> = defineOp({
   },
   tolerances: {
     // The rule (README, Tolerances): 4x what node bench/tolerances.mjs measures over every
-    // comparison with reference in the tests, the checks, the quick bench cases and the large
-    // GEMM-family cases. Native, worst ISA: max rel error 4.7e-7 (|want| within a decade of
-    // its output's largest), then 3.9e-22 of atol needed at 4x that rtol (max abs 2.4e-7).
+    // comparison with reference in the tests, the checks (also with half inputs for the ops that
+    // take them), the quick bench cases and the large GEMM-family cases. Native, worst ISA: max
+    // rel error 4.7e-7, then 3.9e-22 of atol needed at 4x that rtol (max abs 2.4e-7).
     native: { rtol: 1.9e-6, atol: 1.6e-21 },
     // gpu on llvmpipe: max rel 7.9e-7, then 7.7e-23 of atol (max abs 1.8e-7).
     gpu: { rtol: 3.2e-6, atol: 3.1e-22 },
