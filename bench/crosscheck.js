@@ -1,15 +1,18 @@
 'use strict';
 // The outside check of the bench's sdpa ratios against onnxruntime (issue #19 item 2): the same
-// shapes timed with plain loops, no benchmark.js, in two ways:
-//   - each library in its own process (native alone, onnxruntime alone; alternating, twice each);
-//   - both in one process, blocks of calls interleaved (native, ORT, native, ORT, ...).
-// A block is `--calls` back-to-back calls (each ORT call awaited) timed with performance.now();
-// a library's time is the median over its blocks of the per-call mean. Same inputs, same thread
-// count for the addon's pool and ORT's intra-op pool.
+// shapes timed with plain loops (performance.now() around back-to-back calls, each async call
+// awaited before the next; no benchmark.js), in two ways:
+//   - separate processes: native alone in one, and each onnxruntime graph alone in its own (one
+//     session per process), its calls back to back in blocks of >= 300 ms;
+//   - one process: native and every ORT graph, blocks of >= 300 ms interleaved, each block after a
+//     GC, 150 ms idle and 3 warm-up calls (what one contender leaves running, e.g. ORT's spinning
+//     intra-op threads, must not land on the next).
+// A contender's time is the median over its 6 blocks of the per-call mean. Same inputs, same
+// thread count for the addon's pool and ORT's intra-op pool.
 //
-//   node bench/crosscheck.js [--threads 2] [--shape TEXT] [--calls 40] [--blocks 6] [--json FILE]
+//   node bench/crosscheck.js [--threads 2] [--shape TEXT] [--blocks 6] [--json FILE]
 //
-// The child processes: node bench/crosscheck.js --child native|ort|both --case INDEX ...
+// The child processes: node bench/crosscheck.js --child native|ort-matmul|...|both --case INDEX ...
 const path = require('path');
 const { spawnSync } = require('child_process');
 const ak = require('../dist/cjs/index.js');
@@ -21,8 +24,8 @@ const { settle } = require('./timing.js');
 const SETTLE_MS = Number(process.env.CROSSCHECK_SETTLE_MS ?? 150);
 /** Untimed calls after the idle time, before a block. */
 const WARMUP_CALLS = 3;
-/** The shortest block, ms (small shapes get more than `--calls` calls). */
-const MIN_BLOCK_MS = 50;
+/** A block: back-to-back calls for at least this long, ms (the bench's duel rounds are 300 ms too). */
+const MIN_BLOCK_MS = 300;
 
 function arg(name, def) {
   const i = process.argv.indexOf(`--${name}`);
@@ -44,47 +47,61 @@ async function block(fn, calls) {
   return (performance.now() - t0) / calls;
 }
 
-async function child() {
-  const who = arg('child');
-  const threads = Number(arg('threads', '2'));
-  const calls = Number(arg('calls', '40'));
-  const blocks = Number(arg('blocks', '6'));
-  const c = defaultCases().filter((x) => x.op === 'sdpa')[Number(arg('case'))];
-  const inputs = c.make();
-  ak.setThreads(threads);
+/**
+ * The contenders of one case: native (new output / into out) and every onnxruntime graph. `only`:
+ * 'native' (both native rows) or one ORT graph (its own process; the other sessions released).
+ */
+async function contenders(c, inputs, threads, only) {
   const fns = {};
-  if (who !== 'ort') {
+  const releases = [];
+  if (!only || only === 'native') {
     fns.native = () => inputs.run({ backend: 'native' });
     fns['native+out'] = () => inputs.runOut({ backend: 'native' });
   }
-  const releases = [];
-  if (who !== 'native') {
+  if (!only || only.startsWith('ort')) {
     const res = await ortPeers(c.shape, inputs, threads);
     if (res.error) throw new Error(res.error);
     for (const p of res.peers) {
+      if (only && p.name !== only) {
+        p.release();
+        continue;
+      }
       fns[p.name] = p.run;
       releases.push(p.release);
     }
   }
+  if (only && only.startsWith('ort')) for (const k of Object.keys(fns)) if (k !== only) delete fns[k];
+  return { fns, releases };
+}
+
+async function child() {
+  const who = arg('child');
+  const threads = Number(arg('threads', '2'));
+  const blocks = Number(arg('blocks', '6'));
+  const c = defaultCases().filter((x) => x.op === 'sdpa')[Number(arg('case'))];
+  const inputs = c.make();
+  ak.setThreads(threads);
+  const { fns, releases } = await contenders(c, inputs, threads, who === 'both' ? null : who);
   const names = Object.keys(fns);
   for (const n of names) for (let i = 0; i < 5; i++) await fns[n](); // warm-up
-  const per = Object.fromEntries(names.map((n) => [n, []]));
-  // Each block starts from a settled machine (a full GC, then SETTLE_MS idle), as the bench's rounds
-  // do: whatever the previous block left running (onnxruntime's intra-op threads spin after a run;
-  // another session's pool; V8's collector after an allocating contender) belongs to it.
-  // Then WARMUP_CALLS untimed calls: after the idle time the library's own pool threads sleep and the
-  // VM's vCPUs may have been descheduled; waking them is not the library's per-call cost.
-  // A block is at least `calls` calls and at least MIN_BLOCK_MS long.
+  // Each block is at least MIN_BLOCK_MS of back-to-back calls (sustained, as a serving loop runs).
   const perBlock = {};
   for (const n of names) {
     const t0 = performance.now();
     await fns[n]();
-    perBlock[n] = Math.max(calls, Math.ceil(MIN_BLOCK_MS / Math.max(performance.now() - t0, 1e-3)));
+    perBlock[n] = Math.max(1, Math.ceil(MIN_BLOCK_MS / Math.max(performance.now() - t0, 1e-3)));
   }
+  const per = Object.fromEntries(names.map((n) => [n, []]));
   for (let b = 0; b < blocks; b++) {
     for (const n of names) {
-      await settle(SETTLE_MS);
-      for (let i = 0; i < WARMUP_CALLS; i++) await fns[n]();
+      // One process, several contenders: each block starts from a settled machine (a full GC, then
+      // SETTLE_MS idle, then WARMUP_CALLS untimed calls), so what the previous contender left running
+      // (onnxruntime's spinning intra-op threads, V8's collector) is not charged to the next one.
+      // Alone in its process a contender needs none of that: its blocks run back to back.
+      if (names.length > 1) {
+        await settle(SETTLE_MS);
+        for (let i = 0; i < WARMUP_CALLS; i++) await fns[n]();
+      }
       per[n].push(await block(fns[n], perBlock[n]));
     }
   }
@@ -93,7 +110,7 @@ async function child() {
 }
 
 function run(who, index, o) {
-  const r = spawnSync(process.execPath, [__filename, '--child', who, '--case', String(index), '--threads', String(o.threads), '--calls', String(o.calls), '--blocks', String(o.blocks)], { encoding: 'utf8', cwd: path.join(__dirname, '..') });
+  const r = spawnSync(process.execPath, [__filename, '--child', who, '--case', String(index), '--threads', String(o.threads), '--blocks', String(o.blocks)], { encoding: 'utf8', cwd: path.join(__dirname, '..') });
   if (r.status !== 0) throw new Error(`${who} child failed: ${r.stderr}`);
   return JSON.parse(r.stdout);
 }
@@ -101,20 +118,17 @@ function run(who, index, o) {
 const bestOrt = (m) => Math.min(...Object.entries(m).filter(([k]) => k.startsWith('ort')).map(([, v]) => v));
 
 function main() {
-  const o = { threads: Number(arg('threads', '2')), calls: Number(arg('calls', '40')), blocks: Number(arg('blocks', '6')) };
+  const o = { threads: Number(arg('threads', '2')), blocks: Number(arg('blocks', '6')) };
   const shapeFilter = arg('shape');
   const cases = defaultCases().filter((x) => x.op === 'sdpa');
   const rows = [];
   cases.forEach((c, index) => {
     if (shapeFilter && !c.shapeText.includes(shapeFilter)) return;
-    const sep = { native: [], 'native+out': [], ort: [] };
-    for (let rep = 0; rep < 2; rep++) {
-      const n = run('native', index, o);
-      const r = run('ort', index, o);
-      sep.native.push(n.native);
-      sep['native+out'].push(n['native+out']);
-      sep.ort.push(bestOrt(r));
-    }
+    // Separate processes: native in one, each onnxruntime graph alone in its own (one session).
+    const n = run('native', index, o);
+    const ortAlone = {};
+    for (const g of ['ort-matmul', 'ort-matmul+out', 'ort-mha', 'ort-mha+out']) Object.assign(ortAlone, run(g, index, o));
+    const sep = { native: [n.native], 'native+out': [n['native+out']], ort: [bestOrt(ortAlone)], graphs: ortAlone };
     const both = run('both', index, o);
     const row = {
       shape: c.shapeText,
@@ -131,7 +145,7 @@ function main() {
     process.stderr.write(`${c.shapeText}: separate processes native ${f(row.separate.native)} (+out ${f(row.separate.nativeOut)}) ms, best ORT ${f(row.separate.ort)} ms: x${row.separate.ratio.toFixed(2)} (+out x${row.separate.ratioOut.toFixed(2)}); one process native ${f(row.oneProcess.native)} (+out ${f(row.oneProcess.nativeOut)}), ORT ${f(row.oneProcess.ort)}: x${row.oneProcess.ratio.toFixed(2)} (+out x${row.oneProcess.ratioOut.toFixed(2)})\n`);
   });
   const out = arg('json');
-  if (out) require('fs').writeFileSync(out, JSON.stringify({ threads: o.threads, calls: o.calls, blocks: o.blocks, rows }, null, 2));
+  if (out) require('fs').writeFileSync(out, JSON.stringify({ threads: o.threads, blockMs: MIN_BLOCK_MS, blocks: o.blocks, rows }, null, 2));
 }
 
 if (arg('child')) child().catch((e) => {

@@ -81,16 +81,22 @@ for (const [shape, t, text, ratio, peak] of targets) {
   out.push(`| ${shape} | ${t} | ${f(a.median)} / ${f(n.median)} | ${f(n.gflops)} | ${n.peakPct !== undefined ? `${Math.round(num(n.peakPct))}%` : '-'} | ${f(o.median)} (${o.backend}) | ${ra.toFixed(2)} / ${r.toFixed(2)} | ${f(n.maxAbs, 2)} / ${f(o.maxAbs, 2)} | ${text}, error ≤ ORT's | ${met ? 'yes' : 'no'} |`);
 }
 out.push('');
+// A software gpu is timed at the small (--quick) shapes only: its column then names the shape.
+const gpuSmall = (op) => rows.find((x) => x.op === op && x.backend === 'gpu (software, small)' && x.median !== undefined && !x.scenario);
 out.push('| op | shape | reference ms | native ms (2 thr) | native GFLOP/s (% peak) | gpu ms (llvmpipe) | tfjs-wasm ms | tfjs-cpu ms |');
 out.push('|---|---|---|---|---|---|---|---|');
 const seen = new Set();
 for (const r of rows) {
   const key = `${r.op}|${r.shape}`;
-  if (seen.has(key) || r.peer) continue;
+  if (seen.has(key) || r.peer || r.scenario || r.backend === 'gpu (software, small)') continue;
   seen.add(key);
   const g = (b) => rows.find((x) => x.op === r.op && x.shape === r.shape && x.backend === b && (b !== 'native' || x.threads === 2 || x.threads == null));
-  const ref = g('reference'), nat = g('native'), gpu = g('gpu'), tw = g('tfjs-wasm'), tc = g('tfjs-cpu');
+  const ref = g('reference'), nat = g('native'), tw = g('tfjs-wasm'), tc = g('tfjs-cpu');
   const ms = (x) => (x && x.median !== undefined ? f(x.median) : x && x.note ? (x.note.startsWith('skipped') ? 'skipped' : x.note) : '-');
-  out.push(`| ${r.op} | ${r.shape} | ${ms(ref)} | ${ms(nat)} | ${nat && nat.gflops ? `${f(nat.gflops)} (${nat.peakPct !== undefined ? Math.round(num(nat.peakPct)) : '-'}%)` : '-'} | ${ms(gpu)} | ${ms(tw)} | ${ms(tc)} |`);
+  const gfull = g('gpu');
+  const gs = gfull ? null : gpuSmall(r.op);
+  const gpuCell = gfull ? ms(gfull) : gs && !seen.has(`gpu|${r.op}`) ? (seen.add(`gpu|${r.op}`), `${f(gs.median)} at ${gs.shape}`) : '-';
+  if (!nat && !tw && !tc && gpuCell === '-') continue; // a scenario's skipped reference row: the scenario tables have it
+  out.push(`| ${r.op} | ${r.shape} | ${ms(ref)} | ${ms(nat)} | ${nat && nat.gflops ? `${f(nat.gflops)} (${nat.peakPct !== undefined ? Math.round(num(nat.peakPct)) : '-'}%)` : '-'} | ${gpuCell} | ${ms(tw)} | ${ms(tc)} |`);
 }
 process.stdout.write(`${out.join('\n')}\n`);

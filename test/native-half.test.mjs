@@ -1,7 +1,8 @@
 // Half-precision operands read by the native kernels themselves (#16): float16 / bfloat16 q, k, v
 // and bias of sdpa, users and items of topK, passed to the addon as Uint16Array bit patterns with
-// the args' `dtypes` (src/kernels.ts). The public API does not take half tensors yet, so this file
-// builds the kernel args by hand and calls the addon (and the native backend's kernel table).
+// the args' `dtypes` (src/kernels.ts). This file builds the kernel args by hand and calls the addon
+// (and the native backend's kernel table); the public API's half path is test/specs/half.mjs and
+// test/half-ops.test.mjs.
 //
 // Every half value is a float32 value, and the kernels widen exactly, so two checks per case:
 //  * bit-identical to the float32 call on the decoded inputs (same paths, same arithmetic);
