@@ -225,20 +225,19 @@ DType Args::dtype_of(const char* name) {
   range_error((std::string("dtypes.") + name).c_str(), "expected 'float16', 'bfloat16' or 'float32', received '" + s + "'");
 }
 
-Floats Args::floats(const char* name, uint64_t expected) {
+Floats Args::floats_impl(const char* name, uint64_t expected, bool optional) {
   Floats f;
   f.type = dtype_of(name);
-  if (f.type == DType::f32) f.data = f32(name, expected);
-  else f.data = typed<uint16_t, napi_uint16_array>(name, expected, false, f.type == DType::f16 ? "Uint16Array (float16 bits)" : "Uint16Array (bfloat16 bits)");
+  if (f.type == DType::f32) {
+    f.data = typed<float, napi_float32_array>(name, expected, optional, "Float32Array");
+  } else {
+    const std::string what = std::string("Uint16Array (") + dtype_name(f.type) + " bits)" + (optional ? " or null" : "");
+    f.data = typed<uint16_t, napi_uint16_array>(name, expected, optional, what.c_str());
+  }
   return f;
 }
-Floats Args::floats_opt(const char* name, uint64_t expected) {
-  Floats f;
-  f.type = dtype_of(name);
-  if (f.type == DType::f32) f.data = f32_opt(name, expected);
-  else f.data = typed<uint16_t, napi_uint16_array>(name, expected, true, f.type == DType::f16 ? "Uint16Array (float16 bits) or null" : "Uint16Array (bfloat16 bits) or null");
-  return f;
-}
+Floats Args::floats(const char* name, uint64_t expected) { return floats_impl(name, expected, false); }
+Floats Args::floats_opt(const char* name, uint64_t expected) { return floats_impl(name, expected, true); }
 StridedView<uint16_t> Args::strided_u16(const char* name, const std::vector<int64_t>& dims) {
   return strided<uint16_t, napi_uint16_array>(name, dims, dtype_of(name) == DType::bf16 ? "Uint16Array (bfloat16 bits)" : "Uint16Array (float16 bits)");
 }

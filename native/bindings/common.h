@@ -224,6 +224,8 @@ class Args {
   const T* take(Napi::Value v, const std::string& where, uint64_t expected, bool copy);
   template <class Array>
   auto new_output(const char* name, uint64_t n);
+  /// floats / floats_opt.
+  Floats floats_impl(const char* name, uint64_t expected, bool optional);
   template <class T, napi_typedarray_type Kind>
   StridedView<T> strided(const char* name, const std::vector<int64_t>& dims, const char* tname);
 

@@ -86,20 +86,32 @@ Cols one_block(Floats B, int64_t N, int64_t ldb) {
   return c;
 }
 
-// Pack a non-transposed B (any blocks) into K blocks x column panels.
-void pack_cols(const GemmKernel& kern, int64_t K, const Cols& B, PackedB& out, bool parallel) {
-  const int64_t nr = kern.nr, kc = kern.kc, N = B.N;
-  const ConvertFn widen = widener({B.half});
+// The layout both packers share: `out` sized for K x Npad, its column panels grouped into tasks so
+// that a task packs a reasonable amount (few tasks for small B).
+struct PackLayout {
+  int64_t panels, per, ntask;
+};
+PackLayout pack_layout(const GemmKernel& kern, int64_t K, int64_t N, PackedB& out) {
+  const int64_t nr = kern.nr;
   out.kern = &kern;
   out.K = K;
   out.N = N;
   out.Npad = (N + nr - 1) / nr * nr;
   out.data.resize((size_t)(K * out.Npad));
-  const int64_t panels = out.Npad / nr;
+  PackLayout l;
+  l.panels = out.Npad / nr;
+  l.per = std::max<int64_t>(1, (int64_t)65536 / std::max<int64_t>(1, K * nr));
+  l.ntask = (l.panels + l.per - 1) / l.per;
+  return l;
+}
+
+// Pack a non-transposed B (any blocks) into K blocks x column panels.
+void pack_cols(const GemmKernel& kern, int64_t K, const Cols& B, PackedB& out, bool parallel) {
+  const int64_t nr = kern.nr, kc = kern.kc, N = B.N;
+  const ConvertFn widen = widener({B.half});
+  const PackLayout lay = pack_layout(kern, K, N, out);
+  const int64_t panels = lay.panels, per = lay.per, ntask = lay.ntask;
   float* base = out.data.data();
-  // Group panels so that a task packs a reasonable amount (few tasks for small B).
-  const int64_t per = std::max<int64_t>(1, (int64_t)65536 / std::max<int64_t>(1, K * nr));
-  const int64_t ntask = (panels + per - 1) / per;
   const bool single = B.blocks.size() == 1 && B.half == DType::f32;
   run_tasks(parallel && K * N >= 65536, ntask, [&](int64_t t) {
     const int64_t p0 = t * per, p1 = std::min(panels, p0 + per);
@@ -128,15 +140,9 @@ void gemm_pack_b(const GemmKernel& kern, int64_t K, int64_t N, Floats B, int64_t
   }
   const int64_t nr = kern.nr, kc = kern.kc;
   const ConvertFn widen = widener({B.type});
-  out.kern = &kern;
-  out.K = K;
-  out.N = N;
-  out.Npad = (N + nr - 1) / nr * nr;
-  out.data.resize((size_t)(K * out.Npad));
-  const int64_t panels = out.Npad / nr;
+  const PackLayout lay = pack_layout(kern, K, N, out);
+  const int64_t panels = lay.panels, per = lay.per, ntask = lay.ntask;
   float* base = out.data.data();
-  const int64_t per = std::max<int64_t>(1, (int64_t)65536 / std::max<int64_t>(1, K * nr));
-  const int64_t ntask = (panels + per - 1) / per;
   run_tasks(parallel && K * N >= 65536, ntask, [&](int64_t t) {
     thread_local std::vector<float> row;  // a half item's K block, widened
     if (widen && (int64_t)row.size() < kc) row.resize((size_t)kc);

@@ -17,6 +17,8 @@
 ATTNKIT_TARGET_AVX512BF16_BEGIN
 namespace attnkit {
 namespace {
+// The vector traits (made to be included inside a region): V::transpose packs the item pairs.
+#include "../vec/vec_avx512.h"
 constexpr int MR = 14, NR = 32;
 
 /// C[0..14)[0..32) = Σ_kp A[kp][i] · B[kp][j] (pairs), A packed [Dp][MR], B packed [Dp][NR].
@@ -51,31 +53,6 @@ inline uint32_t pair(const uint16_t* row, int64_t kp, int64_t D) {
   return lo | (hi << 16);
 }
 
-/// cols[c] lane r = rows[r] lane c (16 x 16 32-bit transpose, as V::transpose of vec_avx512.h).
-inline void transpose16(const __m512* rows, __m512* cols) {
-  __m512 t[16], u[16];
-  for (int i = 0; i < 8; ++i) {
-    t[2 * i] = _mm512_unpacklo_ps(rows[2 * i], rows[2 * i + 1]);
-    t[2 * i + 1] = _mm512_unpackhi_ps(rows[2 * i], rows[2 * i + 1]);
-  }
-  for (int g = 0; g < 4; ++g) {
-    const __m512d a = _mm512_castps_pd(t[4 * g]), b = _mm512_castps_pd(t[4 * g + 2]);
-    const __m512d c = _mm512_castps_pd(t[4 * g + 1]), d = _mm512_castps_pd(t[4 * g + 3]);
-    u[g * 4 + 0] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, b));
-    u[g * 4 + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, b));
-    u[g * 4 + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(c, d));
-    u[g * 4 + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(c, d));
-  }
-  for (int c = 0; c < 4; ++c) {
-    const __m512 v0 = _mm512_shuffle_f32x4(u[c], u[4 + c], 0x88), v1 = _mm512_shuffle_f32x4(u[c], u[4 + c], 0xdd);
-    const __m512 v2 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0x88), v3 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0xdd);
-    cols[c] = _mm512_shuffle_f32x4(v0, v2, 0x88);
-    cols[c + 8] = _mm512_shuffle_f32x4(v0, v2, 0xdd);
-    cols[c + 4] = _mm512_shuffle_f32x4(v1, v3, 0x88);
-    cols[c + 12] = _mm512_shuffle_f32x4(v1, v3, 0xdd);
-  }
-}
-
 /// Rows [n0, n0 + 16) of `rows` (row stride D, `nrows` of them valid) as pairs into
 /// dst[kp * NR] (16 consecutive lanes per kp): zero for rows past nrows and pairs past D.
 void pack_pairs16(const uint16_t* rows, int64_t nrows, int64_t D, uint32_t* dst) {
@@ -91,7 +68,7 @@ void pack_pairs16(const uint16_t* rows, int64_t nrows, int64_t D, uint32_t* dst)
     __m512 r[16], c[16];
     for (int j = 0; j < 16; j++)
       r[j] = j < nrows ? _mm512_castsi512_ps(_mm512_maskz_loadu_epi32(km, rows + j * D + 2 * k0)) : _mm512_setzero_ps();
-    transpose16(r, c);
+    V::transpose(r, c);  // 16 x 16 32-bit transpose: the pairs of a row become a column
     for (int q = 0; q < kn; q++) _mm512_storeu_ps(dst + (k0 + q) * NR, c[q]);
   }
 }
