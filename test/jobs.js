@@ -22,6 +22,8 @@ module.exports = function jobs() {
   const isaJob = (label, file, isa) => ({ label, file, env: { ATTNKIT_ISA: isa }, notHere: missing[isa] ?? null });
   return [
     { label: 'reference', file: 'test/reference.test.mjs' },
+    // Backward ops: reference and the float64 backward oracles against central finite differences.
+    { label: 'grad (backward ops vs float64 finite differences)', file: 'test/grad.test.mjs' },
     { label: 'dispatch', file: 'test/dispatch.test.mjs' },
     { label: 'errors', file: 'test/errors.test.mjs' },
     { label: 'tensor', file: 'test/tensor.test.mjs' },

@@ -1,0 +1,93 @@
+// Every backward op against central finite differences in float64 (test/specs/grad/): the
+// reference backward (float64 accumulation, float32 result) and the independent float64 backward
+// oracle (test/specs/oracle.mjs, ORACLES) on each op's gradient cases. The other backends are held
+// to reference by the shared specs (verify), so this file pins the specification itself.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import * as ak from 'attnkit';
+import { GRAD_MODULES } from './specs/grad/index.mjs';
+import { fdGradient, gradError, to32 } from './specs/grad/fd.mjs';
+
+/**
+ * Reference (its float32 result: 2^-24 relative rounding, float64 sums) against float64 finite
+ * differences (about 1e-10 relative error, fd.mjs): 2^-20 relative, 16x the result's rounding,
+ * leaves room for the differences' own error and nothing more; atol only for gradients that are
+ * exactly 0 in theory. A case may state a wider bound only with its reason (`tol`, `why`).
+ */
+export const GRAD_TOL = { rtol: 2 ** -20, atol: 1e-8 };
+/** The float64 oracle against the differences: only the differences' own error. */
+export const ORACLE_GRAD_TOL = { rtol: 1e-7, atol: 1e-9 };
+/** Inputs larger than this are checked at a seeded sample of this many elements. */
+const SAMPLE = 48;
+
+const sampleOf = (n, seed) => {
+  if (n <= SAMPLE) return null;
+  const out = new Set([0, n - 1]);
+  let s = seed || 1;
+  while (out.size < SAMPLE) {
+    s = (s * 1103515245 + 12345) >>> 0;
+    out.add(s % n);
+  }
+  return [...out].sort((a, b) => a - b);
+};
+
+const fieldOf = (res, name) => {
+  const v = res[name] ?? (name === 'output' ? res : undefined);
+  return v && (v.data ?? v);
+};
+
+const measured = {};
+const test = suite('gradients vs float64 central differences');
+
+test('every backward op has gradient cases', () => {
+  const backward = ak.OP_NAMES.filter((n) => n.endsWith('Backward'));
+  for (const op of backward) assert.ok(GRAD_MODULES[op], `${op} has gradient cases in test/specs/grad/index.mjs`);
+  for (const op of Object.keys(GRAD_MODULES)) assert.ok(ak.OP_NAMES.includes(op), `${op} (test/specs/grad) is a registered op`);
+});
+
+for (const [op, load] of Object.entries(GRAD_MODULES)) {
+  test(`${op}: reference and the float64 oracle against finite differences`, async () => {
+    const { gradCases } = await load();
+    const cases = gradCases();
+    assert.ok(cases.length > 0, `${op} declares gradient cases`);
+    for (const c of cases) {
+      const inputs32 = Object.fromEntries(Object.entries(c.inputs).map(([k, t]) => [k, to32(t)]));
+      const got = c.call(inputs32, Float32Array.from(c.dOut));
+      const want = c.oracle ? c.oracle(c.inputs, c.dOut) : null;
+      const tol = c.tol ?? GRAD_TOL;
+      if (c.tol) assert.ok(typeof c.why === 'string' && c.why.length > 10, `${op} ${c.label}: a wider tolerance states why`);
+      for (const [input, field] of Object.entries(c.grads)) {
+        const n = c.inputs[input].data.length;
+        const which = c.which?.[input] ?? sampleOf(n, n + 7);
+        const fd = fdGradient(c.forward, c.inputs, c.dOut, input, which);
+        const g = fieldOf(got, field);
+        assert.ok(g, `${op} ${c.label}: result has ${field}`);
+        assert.is(g.length, n, `${op} ${c.label}: ${field} has one element per element of ${input}`);
+        const check = (arr, t, who) => {
+          const e = gradError(arr, fd, which);
+          assert.is(e.nonFinite, 0, `${op} ${c.label}: ${who} ${field}: no non-finite values`);
+          fd.forEach((w, k) => {
+            const i = which ? which[k] : k;
+            if (Math.abs(arr[i] - w) > t.atol + t.rtol * Math.abs(w)) assert.unreachable(`${op} ${c.label}: ${who} ${field}[${i}] = ${arr[i]}, finite differences ${w} (atol ${t.atol}, rtol ${t.rtol})`);
+          });
+          return e;
+        };
+        const e = check(g, tol, 'reference');
+        const m = (measured[op] ??= { maxAbs: 0, maxRel: 0, oracleMaxRel: 0 });
+        m.maxAbs = Math.max(m.maxAbs, e.maxAbs);
+        m.maxRel = Math.max(m.maxRel, e.maxRel);
+        if (want) {
+          assert.ok(want[field], `${op} ${c.label}: the oracle gives ${field}`);
+          m.oracleMaxRel = Math.max(m.oracleMaxRel, check(want[field], ORACLE_GRAD_TOL, 'oracle').maxRel);
+        }
+      }
+    }
+  });
+}
+
+// The measured errors, for the tolerance notes (printed, not asserted: the checks above assert).
+test.after(() => {
+  for (const [op, m] of Object.entries(measured)) console.log(`  ${op}: reference max abs ${m.maxAbs.toExponential(2)}, max rel ${m.maxRel.toExponential(2)}; oracle max rel ${m.oracleMaxRel.toExponential(2)}`);
+});
+
+test.run();
