@@ -163,7 +163,7 @@ function wrap(data: FloatData, shape: number[], dtype: DType): Tensor | HalfTens
 export function jagged(values: FloatTensorLike | Float32Array, offsets: Int32Array | ArrayLike<number>, innerShape?: readonly number[]): JaggedTensor {
   let inner: number[] | null = null;
   if (innerShape !== undefined && innerShape !== null) {
-    inner = int32sShape(innerShape, 'innerShape');
+    inner = innerDims(innerShape, 'innerShape');
   }
   if (ArrayBuffer.isView(values)) {
     const data = liveTypedArray(values, 'values', Float32Array, 'a float tensor ({ data, shape }) or a Float32Array (with innerShape)');
@@ -190,7 +190,7 @@ export function jagged(values: FloatTensorLike | Float32Array, offsets: Int32Arr
 }
 
 /** `innerShape` as a plain array of non-negative integer dims. */
-function int32sShape(value: unknown, argument: string): number[] {
+function innerDims(value: unknown, argument: string): number[] {
   if (!Array.isArray(value) && !(ArrayBuffer.isView(value) && !(value instanceof DataView))) throw new DTypeError(argument, 'an array of dimensions', describeType(value));
   const arr = Array.from(value as ArrayLike<unknown>);
   arr.forEach((d, i) => {
