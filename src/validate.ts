@@ -255,7 +255,11 @@ export function nonScalar(value: unknown, argument: string): Checked {
  * `pattern`, e.g. `y.shape`): a backward op's incoming gradient against the forward's tensor.
  */
 export function shapedLike(value: unknown, argument: string, shape: readonly number[], pattern: string): Checked {
-  const t = asTensor(value, argument);
+  return expectShape(asTensor(value, argument), argument, shape, pattern);
+}
+
+/** `t` (a checked tensor) when its shape is exactly `shape` (named by `pattern`), else a ShapeError naming `argument`. */
+export function expectShape(t: Checked, argument: string, shape: readonly number[], pattern: string): Checked {
   if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
     throw new ShapeError(argument, `${pattern}=${formatShape(shape)}`, formatShape(t.shape));
   }

@@ -6,8 +6,8 @@
 import type { DispatchOptions } from '../dispatch';
 import { DTypeError, describeType, formatShape } from '../errors';
 import type { LayerNormBackwardArgs } from '../kernels';
-import type { Tensor, TensorLike } from '../tensor';
-import { nonScalar, optionsObject, rowsCols, shapedLike, vector } from '../validate';
+import { asTensor, type Tensor, type TensorLike } from '../tensor';
+import { expectShape, nonScalar, optionsObject, rowsCols, shapedLike, vector } from '../validate';
 import { randShape, randT, rnd, tensorOf } from './cases';
 import { rowsAndSumsLayout, run, runAsync, type Prepared } from './common';
 import { defineOp, type OpCase, type OpDescriptor } from './descriptor';
@@ -37,15 +37,16 @@ export interface LayerNormGradients {
 }
 
 function prepareLayerNormBackward(dy: TensorLike, x: TensorLike, gamma: TensorLike | null | undefined, stats: LayerNormStats): Prepared<'layerNormBackward', LayerNormGradients> {
+  const dyt = asTensor(dy, 'dy');
   const xt = nonScalar(x, 'x');
-  const dyt = shapedLike(dy, 'dy', xt.shape, 'x.shape');
+  expectShape(dyt, 'dy', xt.shape, 'x.shape');
   const { rows, cols } = rowsCols(xt.shape);
   const g = vector(gamma, 'gamma', cols, 'E', true);
   if (stats === null || typeof stats !== 'object') throw new DTypeError('stats', "layerNorm's { mean, invStd } (its result with returnStats: true)", describeType(stats));
   const s = optionsObject<LayerNormStats>(stats, 'stats', ['mean', 'invStd', 'output']);
   const statShape = xt.shape.slice(0, -1);
-  const mean = shapedLike(s.mean, 'stats.mean', statShape, 'x.shape without its last axis');
-  const invStd = shapedLike(s.invStd, 'stats.invStd', statShape, 'x.shape without its last axis');
+  const mean = shapedLike(s.mean, 'stats.mean', statShape, 'x.shape[:-1]');
+  const invStd = shapedLike(s.invStd, 'stats.invStd', statShape, 'x.shape[:-1]');
   if (s.output !== undefined) shapedLike(s.output, 'stats.output', xt.shape, 'x.shape');
   const args: LayerNormBackwardArgs = { dy: dyt.data, x: xt.data, rows, cols, gamma: g, mean: mean.data, invStd: invStd.data };
   const vec = [cols];
@@ -152,7 +153,6 @@ export const layerNormBackwardOp: OpDescriptor<'layerNormBackward'> = defineOp({
       const x5 = rnd([5, 17], 64, 3);
       cases.push({ label: '[5,17] eps 0.5 statistics', args: [rnd([5, 17], 65), x5, null, statsOf(x5, 0.5)] });
       const x40 = rnd([3, 40], 67);
-      cases.push({ label: '[3,40] huge dy (±1e30)', args: [rnd([3, 40], 66, 1e30), x40, rnd([40], 68), statsOf(x40)] });
       cases.push({ label: '[3,40] tiny dy (±1e-30)', args: [rnd([3, 40], 69, 1e-30), x40, rnd([40], 68), statsOf(x40)] });
       // The forward's result passed whole ({ output, mean, invStd }).
       const xw = rnd([6, 24], 70, 2);

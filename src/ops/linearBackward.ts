@@ -7,7 +7,7 @@ import type { DispatchOptions } from '../dispatch';
 import type { LinearBackwardArgs } from '../kernels';
 import { ShapeError, formatShape } from '../errors';
 import { asTensor, type Tensor, type TensorLike } from '../tensor';
-import { matrix, rowsCols, shapedLike } from '../validate';
+import { expectShape, matrix, rowsCols } from '../validate';
 import { randShape, randT, rnd, shapeOf } from './cases';
 import { rowsAndSumsLayout, run, runAsync, type Prepared } from './common';
 import { defineOp, type OpCase, type OpDescriptor } from './descriptor';
@@ -23,13 +23,14 @@ export interface LinearGradients {
 }
 
 function prepareLinearBackward(dy: TensorLike, x: TensorLike, w: TensorLike): Prepared<'linearBackward', LinearGradients> {
+  const dyt = asTensor(dy, 'dy');
   const xt = asTensor(x, 'x');
   if (xt.shape.length < 1) throw new ShapeError('x', '[...,In] (rank >= 1)', formatShape(xt.shape));
   const { rows, cols: inDim } = rowsCols(xt.shape);
   const wt = matrix(w, 'w', inDim, -1, 'In', 'Out');
   const outDim = wt.shape[1];
   const dyShape = [...xt.shape.slice(0, -1), outDim];
-  const dyt = shapedLike(dy, 'dy', dyShape, "the forward's output shape [...x.shape[:-1], Out]");
+  expectShape(dyt, 'dy', dyShape, '[...,Out]');
   const args: LinearBackwardArgs = { dy: dyt.data, x: xt.data, w: wt.data, rows, inDim, outDim };
   return {
     op: 'linearBackward',
@@ -109,7 +110,7 @@ export const linearBackwardOp: OpDescriptor<'linearBackward'> = defineOp({
       // Long reductions: dx sums over Out, dW and db over the rows.
       cases.push({ label: '[5,17]x[17,4096] (dx sums 4096 terms)', args: [rnd([5, 4096], 84, 0.05), rnd([5, 17], 85), rnd([17, 4096], 86, 0.05)] });
       cases.push({ label: '[5000,13]x[13,3] (dW and db sum 5000 rows)', args: [rnd([5000, 3], 87), rnd([5000, 13], 88), rnd([13, 3], 89)] });
-      cases.push({ label: '[9,6]x[6,5] huge dy (±1e30), tiny x (±1e-30)', args: [rnd([9, 5], 90, 1e30), rnd([9, 6], 91, 1e-30), rnd([6, 5], 92)] });
+      cases.push({ label: '[9,6]x[6,5] tiny x (±1e-30)', args: [rnd([9, 5], 90), rnd([9, 6], 91, 1e-30), rnd([6, 5], 92)] });
       return cases;
     },
     bench(quick) {

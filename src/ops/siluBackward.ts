@@ -7,7 +7,7 @@ import type { DispatchOptions } from '../dispatch';
 import type { SiluBackwardArgs } from '../kernels';
 import { asTensor, type Tensor, type TensorLike } from '../tensor';
 import { formatShape } from '../errors';
-import { optionalOut, rowsCols, shapedLike } from '../validate';
+import { expectShape, optionalOut, rowsCols } from '../validate';
 import { randShape, randT, rnd, tensorOf } from './cases';
 import { intoOut, rowMajorLayout, run, runAsync, type Prepared } from './common';
 import { defineOp, optionsFor, type OpCase, type OpDescriptor } from './descriptor';
@@ -23,8 +23,9 @@ export interface SiluBackwardOptions {
 }
 
 function prepareSiluBackward(dy: TensorLike, x: TensorLike, options?: SiluBackwardOptions | null): Prepared<'siluBackward', Tensor> {
+  const dyt = asTensor(dy, 'dy');
   const xt = asTensor(x, 'x');
-  const dyt = shapedLike(dy, 'dy', xt.shape, 'x.shape');
+  expectShape(dyt, 'dy', xt.shape, 'x.shape');
   const { rows, cols } = rowsCols(xt.shape);
   const o = optionsFor<SiluBackwardOptions>(siluBackwardOp, options);
   const out = optionalOut(o.out, 'options.out', xt.data.length, `x.shape=${formatShape(xt.shape)}`, [['dy', dyt.data], ['x', xt.data]]);
@@ -83,7 +84,7 @@ export const siluBackwardOp: OpDescriptor<'siluBackward'> = defineOp({
       for (const [R, C] of [[7, 1], [33, 129], [4, 4096]]) cases.push({ label: `[${R},${C}]`, args: [rnd([R, C], R + 2 * C), rnd([R, C], R + C, 5), {}] });
       cases.push({ label: '[3,17] large |x| (±100)', args: [rnd([3, 17], 6), rnd([3, 17], 5, 100), {}] });
       cases.push({ label: '[1,8] ±Infinity, NaN, -0, tiny, huge x', args: [rnd([1, 8], 7), tensorOf([1, 8], (_i, j) => [Infinity, -Infinity, NaN, -0, 1e-30, -1e30, 1e30, -1e-30][j]), {}] });
-      cases.push({ label: '[2,9] huge and tiny dy, ±Infinity and NaN in dy', args: [tensorOf([2, 9], (i, j) => (j === 0 ? Infinity : j === 1 ? -Infinity : j === 2 ? NaN : (i ? 1e-30 : 1e30) * (j - 4))), rnd([2, 9], 8, 3), {}] });
+      cases.push({ label: '[2,9] tiny dy, ±Infinity and NaN in dy', args: [tensorOf([2, 9], (i, j) => (j === 0 ? Infinity : j === 1 ? -Infinity : j === 2 ? NaN : (i ? 1e-30 : 1) * (j - 4))), rnd([2, 9], 8, 3), {}] });
       return cases;
     },
     bench(quick) {

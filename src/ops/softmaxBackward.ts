@@ -6,9 +6,9 @@
  */
 import type { DispatchOptions } from '../dispatch';
 import type { SoftmaxBackwardArgs } from '../kernels';
-import type { Tensor, TensorLike } from '../tensor';
+import { asTensor, type Tensor, type TensorLike } from '../tensor';
 import { formatShape } from '../errors';
-import { nonScalar, optionalOut, rowsCols, shapedLike } from '../validate';
+import { expectShape, nonScalar, optionalOut, rowsCols } from '../validate';
 import { normalLogits, randShape, randT, rnd, shapeOf, tensorOf } from './cases';
 import { intoOut, rowMajorLayout, run, runAsync, type Prepared } from './common';
 import { defineOp, optionsFor, type OpCase, type OpDescriptor } from './descriptor';
@@ -24,8 +24,9 @@ export interface SoftmaxBackwardOptions {
 }
 
 function prepareSoftmaxBackward(dy: TensorLike, y: TensorLike, options?: SoftmaxBackwardOptions | null): Prepared<'softmaxBackward', Tensor> {
+  const dyt = asTensor(dy, 'dy');
   const yt = nonScalar(y, 'y');
-  const dyt = shapedLike(dy, 'dy', yt.shape, 'y.shape');
+  expectShape(dyt, 'dy', yt.shape, 'y.shape');
   const { rows, cols } = rowsCols(yt.shape);
   const o = optionsFor<SoftmaxBackwardOptions>(softmaxBackwardOp, options);
   const out = optionalOut(o.out, 'options.out', yt.data.length, `y.shape=${formatShape(yt.shape)}`, [['dy', dyt.data], ['y', yt.data]]);
@@ -104,7 +105,7 @@ export const softmaxBackwardOp: OpDescriptor<'softmaxBackward'> = defineOp({
           args: [t([1, 2, 4, 1, 7, 3, 5, -1, 2, 3, 3, 3], [4, 3]), t([0.25, 0.25, 0.5, 0.5, 0, 0.5, 0, 0, 0, 0.25, 0.5, 0.25], [4, 3]), {}],
           want: { output: [-0.4375, -0.1875, 0.625, -0.5, 0, 0.5, 0, 0, 0, 0, 0, 0] },
         },
-        { label: 'NaN in dy makes its row NaN where y ≠ 0', args: [t([1, NaN, 0, 1, 2, 3], [2, 3]), t([0.5, 0.5, 0, 0.25, 0.25, 0.5], [2, 3]), {}], want: { output: [NaN, NaN, NaN, -0.5, -0.25, 0.5] } },
+        { label: 'NaN in dy makes its row NaN (y = 0 entries too: 0·NaN)', args: [t([1, NaN, 0, 1, 2, 3], [2, 3]), t([0.5, 0.5, 0, 0.25, 0.25, 0.5], [2, 3]), {}], want: { output: [NaN, NaN, NaN, -0.3125, -0.0625, 0.375] } },
       ];
     },
     checks(quick) {
@@ -117,7 +118,6 @@ export const softmaxBackwardOp: OpDescriptor<'softmaxBackward'> = defineOp({
       cases.push({ label: '[2,3,65] rank 3', args: [rnd([2, 3, 65], 11), softmaxOf(rnd([2, 3, 65], 12, 3)), {}] });
       cases.push({ label: '[5,17] rows of zeros (fully masked rows)', args: [rnd([5, 17], 13), softmaxOf(rnd([5, 17], 14, 2), (r) => r % 2 === 0), {}] });
       cases.push({ label: '[3,33] one-hot y (logits ±1e4)', args: [rnd([3, 33], 15), softmaxOf(rnd([3, 33], 16, 1e4)), {}] });
-      cases.push({ label: '[3,40] huge dy (±1e30)', args: [rnd([3, 40], 17, 1e30), softmaxOf(rnd([3, 40], 18, 2)), {}] });
       cases.push({ label: '[3,40] tiny dy (±1e-30)', args: [rnd([3, 40], 19, 1e-30), softmaxOf(rnd([3, 40], 20, 2)), {}] });
       const y = softmaxOf(rnd([4, 9], 21, 2));
       y.data[2 * 9 + 4] = NaN; // a NaN row of the forward (NaN logits)
