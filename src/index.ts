@@ -89,6 +89,13 @@ export type {
   GeluArgs,
   SiluArgs,
   TopKArgs,
+  SoftmaxBackwardArgs,
+  GeluBackwardArgs,
+  SiluBackwardArgs,
+  LayerNormBackwardArgs,
+  LayerNormBackwardResult,
+  LinearBackwardArgs,
+  LinearBackwardResult,
   DenseLayer,
   AttentionResult,
   AttentionLimits,
@@ -133,6 +140,11 @@ export { layerNorm, layerNormAsync, type LayerNormOptions, type LayerNormStatsOu
 export { linear, linearAsync } from './ops/linear';
 export { gelu, geluAsync, type GeluOptions } from './ops/gelu';
 export { silu, siluAsync, type SiluOptions } from './ops/silu';
+export { softmaxBackward, softmaxBackwardAsync, type SoftmaxBackwardOptions } from './ops/softmaxBackward';
+export { layerNormBackward, layerNormBackwardAsync, type LayerNormStats, type LayerNormGradients } from './ops/layerNormBackward';
+export { linearBackward, linearBackwardAsync, type LinearGradients } from './ops/linearBackward';
+export { geluBackward, geluBackwardAsync, type GeluBackwardOptions } from './ops/geluBackward';
+export { siluBackward, siluBackwardAsync, type SiluBackwardOptions } from './ops/siluBackward';
 export { topK, topKAsync, mergeTopK, shardExclude, type TopKOptions, type TopKOutput, type TopKPartial, type MergeTopKOptions } from './ops/topK';
 export { referenceKernels } from './backends/reference';
 export type { MhaArgs, EncoderArgs, TargetArgs, AdditiveArgs, MhaParams, MhaOptions, EncoderParams, EncoderOptions, TargetParams, TargetOptions, AdditiveParams, AdditiveOptions } from './aliases';

@@ -387,6 +387,91 @@ export interface TopKResult {
   readonly scores: Float32Array;
 }
 
+/**
+ * softmaxBackward over the last axis: `dx = y ∘ (dy − Σ_j dy_j·y_j)` per row, from the forward's
+ * output y (masked / excluded entries have y = 0, so dx = 0 there). Row space: `rows` of `cols`.
+ */
+export interface SoftmaxBackwardArgs {
+  readonly dy: Float32Array;
+  readonly y: Float32Array;
+  readonly rows: number;
+  readonly cols: number;
+  /** Optional caller-supplied dx (checked by the op: length, no memory shared with an input); see SdpaArgs.out. */
+  readonly out?: Float32Array | null;
+}
+
+/**
+ * geluBackward, elementwise: `dx = dy · gelu'(x)`, exact `Φ(x) + x·φ(x)` or the tanh form's
+ * derivative; the limits gelu'(+Inf) = 1, gelu'(−Inf) = 0. Row space: `rows` of `cols`.
+ */
+export interface GeluBackwardArgs {
+  readonly dy: Float32Array;
+  readonly x: Float32Array;
+  readonly rows: number;
+  readonly cols: number;
+  readonly approximate: 'none' | 'tanh';
+  /** Optional caller-supplied dx (checked by the op); see SdpaArgs.out. */
+  readonly out?: Float32Array | null;
+}
+
+/**
+ * siluBackward, elementwise: `dx = dy · (σ(x) + x·σ(x)(1 − σ(x)))`; the limits silu'(+Inf) = 1,
+ * silu'(−Inf) = 0. Row space: `rows` of `cols`.
+ */
+export interface SiluBackwardArgs {
+  readonly dy: Float32Array;
+  readonly x: Float32Array;
+  readonly rows: number;
+  readonly cols: number;
+  /** Optional caller-supplied dx (checked by the op); see SdpaArgs.out. */
+  readonly out?: Float32Array | null;
+}
+
+/**
+ * layerNormBackward over the last axis (`cols`), from the forward's statistics (`mean`, `invStd`
+ * `[rows]`, the values the forward normalised each row with): with `x̂ = (x − mean)·invStd` and
+ * `g = dy·gamma` (gamma null: γ = 1), `dx = invStd·(g − mean_j(g) − x̂·mean_j(g·x̂))`,
+ * `dGamma = Σ_rows dy·x̂`, `dBeta = Σ_rows dy`. Row space: `rows`; dGamma and dBeta are sums
+ * over every row (a row-sampled reference still computes them in full).
+ */
+export interface LayerNormBackwardArgs {
+  readonly dy: Float32Array;
+  readonly x: Float32Array;
+  readonly rows: number;
+  readonly cols: number;
+  readonly gamma: Float32Array | null;
+  readonly mean: Float32Array;
+  readonly invStd: Float32Array;
+}
+
+/** Result of layerNormBackward: dx `[rows, cols]`, dGamma and dBeta `[cols]`. */
+export interface LayerNormBackwardResult {
+  readonly dx: Float32Array;
+  readonly dGamma: Float32Array;
+  readonly dBeta: Float32Array;
+}
+
+/**
+ * linearBackward of `y = x·w + b`: `dx [rows,inDim] = dy·wᵀ`, `dW [inDim,outDim] = xᵀ·dy`,
+ * `db [outDim] = Σ_rows dy`. Row space: `rows`; dW and db are sums over every row (a row-sampled
+ * reference still computes them in full).
+ */
+export interface LinearBackwardArgs {
+  readonly dy: Float32Array;
+  readonly x: Float32Array;
+  readonly w: Float32Array;
+  readonly rows: number;
+  readonly inDim: number;
+  readonly outDim: number;
+}
+
+/** Result of linearBackward: dx `[rows, inDim]`, dW `[inDim, outDim]`, db `[outDim]`. */
+export interface LinearBackwardResult {
+  readonly dx: Float32Array;
+  readonly dW: Float32Array;
+  readonly db: Float32Array;
+}
+
 /** Kernel argument type per op. */
 export interface OpArgs {
   sdpa: SdpaArgs;
@@ -400,6 +485,11 @@ export interface OpArgs {
   gelu: GeluArgs;
   silu: SiluArgs;
   topK: TopKArgs;
+  softmaxBackward: SoftmaxBackwardArgs;
+  geluBackward: GeluBackwardArgs;
+  siluBackward: SiluBackwardArgs;
+  layerNormBackward: LayerNormBackwardArgs;
+  linearBackward: LinearBackwardArgs;
 }
 
 /** Kernel result type per op. */
@@ -415,6 +505,11 @@ export interface OpResults {
   gelu: Float32Array;
   silu: Float32Array;
   topK: TopKResult;
+  softmaxBackward: Float32Array;
+  geluBackward: Float32Array;
+  siluBackward: Float32Array;
+  layerNormBackward: LayerNormBackwardResult;
+  linearBackward: LinearBackwardResult;
 }
 
 /** A synchronous kernel for op `O`. */

@@ -24,9 +24,12 @@ const sampleOf = (n, seed) => {
   if (n <= SAMPLE) return null;
   const out = new Set([0, n - 1]);
   let s = seed || 1;
+  // A 32-bit LCG in exact integer arithmetic (Math.imul), drawing from its high bits: its low
+  // bits cycle with short periods, and `s % n` of them never reached 48 distinct indices for
+  // some n (54, 60, 72, 120, 240: the loop did not end).
   while (out.size < SAMPLE) {
-    s = (s * 1103515245 + 12345) >>> 0;
-    out.add(s % n);
+    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+    out.add((s >>> 8) % n);
   }
   return [...out].sort((a, b) => a - b);
 };

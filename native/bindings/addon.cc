@@ -38,7 +38,12 @@ namespace bind {
   X(linear)            \
   X(gelu)              \
   X(silu)              \
-  X(topK)
+  X(topK)              \
+  X(softmaxBackward)   \
+  X(layerNormBackward) \
+  X(linearBackward)    \
+  X(geluBackward)      \
+  X(siluBackward)
 #define ATTNKIT_DECLARE_OP(name) extern const OpEntry name##_op;
 ATTNKIT_OPS(ATTNKIT_DECLARE_OP)
 #define ATTNKIT_OP_ROW(name) &name##_op,

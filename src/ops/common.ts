@@ -87,6 +87,22 @@ export function rowMajorLayout(rows: number, shapes: Record<string, readonly num
 }
 
 /**
+ * Layout for the backward ops with sums over every row (layerNormBackward's dGamma, dBeta,
+ * linearBackward's dW, db) beside per-row outputs: `perRow` outputs map to their rows as in
+ * {@link rowMajorLayout}; every element of a `summed` output maps to row 0, which every verify
+ * row sample holds, so a sampled verify still checks the sums in full (reference computes them
+ * over every row whatever the sample).
+ */
+export function rowsAndSumsLayout(rows: number, perRow: Record<string, readonly number[]>, summed: Record<string, readonly number[]>): OutputLayout {
+  const base = rowMajorLayout(rows, perRow);
+  return {
+    rows,
+    rowOf: (name, flat) => (name in summed ? 0 : base.rowOf(name, flat)),
+    shapeOf: (name) => summed[name] ?? base.shapeOf(name),
+  };
+}
+
+/**
  * `result` placed in the caller's `out` (options.out): returned as is when the kernel already wrote
  * there, else copied in. Throws when `out` was detached while an async call ran.
  */

@@ -1,6 +1,7 @@
 // arm64 check of the NEON kernels (scripts/arm64-check.sh): cross-compiled for aarch64 and run
 // under qemu-user, once with ATTNKIT_ISA=neon and once with ATTNKIT_ISA=scalar. Each kernel family
-// that has a NEON file (sdpa, softmax, layerNorm, gelu, silu, the GEMM behind linear, topK) runs on
+// that has a NEON file (sdpa, softmax, layerNorm, gelu, silu, the GEMM behind linear, topK, and the
+// backward ops: softmaxBackward, layerNormBackward, geluBackward, siluBackward, linearBackward) runs on
 // adversarial sizes (odd, not multiples of 4 lanes, L != S, one key, grouped-query, causal, empty
 // rows) and is compared with a float64 loop written here, at the tolerance the native backend
 // documents for the op (read from the built package by the script and passed in as arguments, so
@@ -20,6 +21,11 @@
 
 #include "attnkit/convert.h"
 #include "attnkit/gelu.h"
+#include "attnkit/geluBackward.h"
+#include "attnkit/layerNormBackward.h"
+#include "attnkit/linearBackward.h"
+#include "attnkit/siluBackward.h"
+#include "attnkit/softmaxBackward.h"
 #include "attnkit/layerNorm.h"
 #include "attnkit/softmax.h"
 #include "attnkit/isa.h"
@@ -382,6 +388,126 @@ void check_linear(int64_t rows, int64_t in, int64_t outd, DType xt = DType::f32,
   expect_close("linear", name, y.data(), want);
 }
 
+// ---- Backward ops (docs/TRAINING.md): float64 loops from the derivatives. ----
+
+void check_softmaxBackward(int64_t rows, int64_t cols) {
+  std::vector<float> x = randn(rows * cols, 3.0f), dy = randn(rows * cols), y(rows * cols), dx(rows * cols);
+  for (int64_t r = 0; r < rows; ++r) {  // y = softmax(x) in double, every third entry masked (y = 0)
+    double m = -INFINITY, l = 0;
+    for (int64_t c = 0; c < cols; ++c) m = std::fmax(m, x[r * cols + c]);
+    for (int64_t c = 0; c < cols; ++c) l += (r + c) % 3 ? std::exp(x[r * cols + c] - m) : 0.0;
+    for (int64_t c = 0; c < cols; ++c) y[r * cols + c] = (r + c) % 3 ? float(std::exp(x[r * cols + c] - m) / l) : 0.0f;
+  }
+  SoftmaxBackwardParams p;
+  p.dy = dy.data(), p.y = y.data(), p.dx = dx.data(), p.rows = rows, p.cols = cols;
+  Isa used = Isa::scalar;
+  softmaxBackward_table().get(&used)(p);
+  expect_isa("softmaxBackward", isa_name(used));
+  std::vector<double> want(rows * cols);
+  for (int64_t r = 0; r < rows; ++r) {
+    double s = 0;
+    for (int64_t c = 0; c < cols; ++c) s += double(dy[r * cols + c]) * y[r * cols + c];
+    for (int64_t c = 0; c < cols; ++c) want[r * cols + c] = y[r * cols + c] * (dy[r * cols + c] - s);
+  }
+  char name[80];
+  std::snprintf(name, sizeof name, "softmaxBackward %lldx%lld", (long long)rows, (long long)cols);
+  expect_close("softmaxBackward", name, dx.data(), want);
+}
+
+void check_layerNormBackward(int64_t rows, int64_t cols, bool gamma) {
+  std::vector<float> x = randn(rows * cols, 2.0f), dy = randn(rows * cols), g = randn(cols), mean(rows), inv(rows);
+  std::vector<float> dx(rows * cols), dg(cols), db(cols);
+  for (int64_t r = 0; r < rows; ++r) {  // the forward's statistics, in double, rounded
+    double m = 0, v = 0;
+    for (int64_t c = 0; c < cols; ++c) m += x[r * cols + c];
+    m /= cols;
+    for (int64_t c = 0; c < cols; ++c) v += (x[r * cols + c] - m) * (x[r * cols + c] - m);
+    mean[r] = float(m), inv[r] = float(1 / std::sqrt(v / cols + 1e-5));
+  }
+  LayerNormBackwardParams p;
+  p.dy = dy.data(), p.x = x.data(), p.gamma = gamma ? g.data() : nullptr, p.mean = mean.data(), p.invStd = inv.data();
+  p.dx = dx.data(), p.dGamma = dg.data(), p.dBeta = db.data(), p.rows = rows, p.cols = cols;
+  Isa used = Isa::scalar;
+  layerNormBackward_table().get(&used)(p);
+  expect_isa("layerNormBackward", isa_name(used));
+  std::vector<double> want(rows * cols), wg(cols, 0.0), wb(cols, 0.0);
+  for (int64_t r = 0; r < rows; ++r) {
+    double sg = 0, sgx = 0;
+    for (int64_t c = 0; c < cols; ++c) {
+      const double xh = (double(x[r * cols + c]) - mean[r]) * inv[r], gg = double(dy[r * cols + c]) * (gamma ? g[c] : 1.0f);
+      sg += gg, sgx += gg * xh;
+      wg[c] += dy[r * cols + c] * xh, wb[c] += dy[r * cols + c];
+    }
+    for (int64_t c = 0; c < cols; ++c) {
+      const double xh = (double(x[r * cols + c]) - mean[r]) * inv[r], gg = double(dy[r * cols + c]) * (gamma ? g[c] : 1.0f);
+      want[r * cols + c] = inv[r] * (gg - sg / cols - xh * sgx / cols);
+    }
+  }
+  char name[80];
+  std::snprintf(name, sizeof name, "layerNormBackward %lldx%lld%s dx", (long long)rows, (long long)cols, gamma ? " gamma" : "");
+  expect_close("layerNormBackward", name, dx.data(), want);
+  std::snprintf(name, sizeof name, "layerNormBackward %lldx%lld%s dGamma", (long long)rows, (long long)cols, gamma ? " gamma" : "");
+  expect_close("layerNormBackward", name, dg.data(), wg);
+  std::snprintf(name, sizeof name, "layerNormBackward %lldx%lld%s dBeta", (long long)rows, (long long)cols, gamma ? " gamma" : "");
+  expect_close("layerNormBackward", name, db.data(), wb);
+}
+
+/// geluBackward (erf / tanh) and siluBackward with dy: the derivatives from their formulas.
+void check_activation_backward(const char* op, int64_t n, int form) {
+  std::vector<float> x = randn(n, 4.0f), dy = randn(n), dx(n);
+  Isa used = Isa::scalar;
+  if (form == 2) {
+    SiluBackwardParams p;
+    p.dy = dy.data(), p.x = x.data(), p.out = dx.data(), p.n = n;
+    siluBackward_table().get(&used)(p);
+  } else {
+    GeluBackwardParams p;
+    p.dy = dy.data(), p.x = x.data(), p.out = dx.data(), p.n = n, p.tanh_approx = form == 1;
+    geluBackward_table().get(&used)(p);
+  }
+  expect_isa(op, isa_name(used));
+  const double c = std::sqrt(2 / 3.14159265358979323846);
+  std::vector<double> want(n);
+  for (int64_t i = 0; i < n; ++i) {
+    const double t = x[i];
+    double d;
+    if (form == 2) {
+      const double s = 1 / (1 + std::exp(-t));
+      d = s * (1 + t * (1 - s));
+    } else if (form == 1) {
+      const double u = c * (t + 0.044715 * t * t * t), th = std::tanh(u);
+      d = 0.5 * (1 + th) + 0.5 * t * (1 - th * th) * c * (1 + 3 * 0.044715 * t * t);
+    } else {
+      d = 0.5 * std::erfc(-t / std::sqrt(2.0)) + t * std::exp(-0.5 * t * t) / std::sqrt(2 * 3.14159265358979323846);
+    }
+    want[i] = dy[i] * d;
+  }
+  expect_close(op, form == 2 ? "siluBackward n=1001" : form == 1 ? "geluBackward (tanh) n=1001" : "geluBackward (erf) n=1001", dx.data(), want);
+}
+
+void check_linearBackward(int64_t rows, int64_t in, int64_t outd) {
+  std::vector<float> dy = randn(rows * outd), x = randn(rows * in), w = randn(in * outd, 0.2f);
+  std::vector<float> dx(rows * in), dW(in * outd), db(outd);
+  LinearBackwardParams p{dy.data(), x.data(), w.data(), rows, in, outd, dx.data(), dW.data(), db.data()};
+  expect_isa("linearBackward", isa_name(linear_backward(p)));
+  std::vector<double> wx(rows * in, 0.0), ww(in * outd, 0.0), wb(outd, 0.0);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t o = 0; o < outd; ++o) {
+      wb[o] += dy[r * outd + o];
+      for (int64_t i = 0; i < in; ++i) {
+        wx[r * in + i] += double(dy[r * outd + o]) * w[i * outd + o];
+        ww[i * outd + o] += double(x[r * in + i]) * dy[r * outd + o];
+      }
+    }
+  char name[96];
+  std::snprintf(name, sizeof name, "linearBackward %lldx%lld -> %lld dx", (long long)rows, (long long)in, (long long)outd);
+  expect_close("linearBackward", name, dx.data(), wx);
+  std::snprintf(name, sizeof name, "linearBackward %lldx%lld -> %lld dW", (long long)rows, (long long)in, (long long)outd);
+  expect_close("linearBackward", name, dW.data(), ww);
+  std::snprintf(name, sizeof name, "linearBackward %lldx%lld -> %lld db", (long long)rows, (long long)in, (long long)outd);
+  expect_close("linearBackward", name, db.data(), wb);
+}
+
 void check_topk(int64_t B, int64_t N, int64_t D, int64_t k, bool largest = true, DType ut = DType::f32, DType itt = DType::f32) {
   std::vector<float> u = randn(B * D), it = randn(N * D), sc(B * k);
   std::vector<uint16_t> u16, it16;
@@ -470,6 +596,12 @@ const std::map<std::string, void (*)()> kChecks = {
        check_linear(97, 33, 9, DType::f32, DType::bf16);
        check_linear(13, 600, 17, DType::f16, DType::f32, DType::f16);
      }},
+    {"softmaxBackward", [] { check_softmaxBackward(37, 1000); check_softmaxBackward(5, 17); }},
+    {"layerNormBackward", [] { check_layerNormBackward(600, 65, true); check_layerNormBackward(4, 1, false); }},
+    {"geluBackward", [] { check_activation_backward("geluBackward", 1001, 0); check_activation_backward("geluBackward", 1001, 1); }},
+    {"siluBackward", [] { check_activation_backward("siluBackward", 1001, 2); }},
+    // Row blocks of dW / db (rows > 256), one block with the GEMM's tiles (edge tiles, odd sizes).
+    {"linearBackward", [] { check_linearBackward(700, 13, 9); check_linearBackward(37, 65, 129); check_linearBackward(1, 3, 1); }},
     {"topK", [] {
        check_topk(5, 1000, 17, 10);
        check_topk(3, 300, 64, 300, false);

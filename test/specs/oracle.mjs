@@ -382,6 +382,123 @@ export function oracleEncoder(x, p, opts) {
   return { output: add(x1, ffn(ln(x1, p.norm2))) };
 }
 
+// ---- Backward oracles (docs/TRAINING.md), float64, written from the derivatives (plain loops) ----
+
+/**
+ * softmax backward from its output: dx_ij = Σ_k dy_ik·∂y_ik/∂x_ij with ∂y_k/∂x_j = y_k(δ_kj − y_j).
+ * A row holding a non-finite dy or y has no such sum; there the contract's formula
+ * y ∘ (dy − Σ dy∘y) (docs/TRAINING.md) is taken in IEEE arithmetic, which is what it specifies.
+ */
+export function oracleSoftmaxBackward(dy, y) {
+  const [R, C] = rowsCols(y);
+  const dx = new Float64Array(R * C);
+  for (let r = 0; r < R; r++) {
+    let finite = true;
+    for (let k = 0; k < C; k++) finite &&= Number.isFinite(dy.data[r * C + k]) && Number.isFinite(y.data[r * C + k]);
+    if (!finite) {
+      let dot = 0;
+      for (let k = 0; k < C; k++) dot += dy.data[r * C + k] * y.data[r * C + k];
+      for (let j = 0; j < C; j++) dx[r * C + j] = y.data[r * C + j] * (dy.data[r * C + j] - dot);
+      continue;
+    }
+    for (let j = 0; j < C; j++) {
+      let s = 0;
+      for (let k = 0; k < C; k++) s += dy.data[r * C + k] * y.data[r * C + k] * ((k === j ? 1 : 0) - y.data[r * C + j]);
+      dx[r * C + j] = s;
+    }
+  }
+  return { output: dx };
+}
+
+/** The standard normal density. */
+const normalPdf = (x) => Math.exp(-(x * x) / 2) / Math.sqrt(2 * Math.PI);
+
+/**
+ * gelu'(x): exact d/dx[x·Φ(x)] = Φ(x) + x·φ(x) (Φ by integration, normalCdf); tanh form
+ * d/dx[0.5x(1 + tanh u)] = 0.5(1 + tanh u) + 0.5x·sech²(u)·u', u = √(2/π)(x + 0.044715x³). At
+ * ±Infinity the limits 1 and 0.
+ */
+export function geluDerivative(x, approximate = 'none') {
+  if (x === Infinity) return 1;
+  if (x === -Infinity) return 0;
+  if (approximate === 'tanh') {
+    const c = Math.sqrt(2 / Math.PI);
+    const u = c * (x + 0.044715 * x ** 3);
+    const sech = 1 / Math.cosh(u);
+    return 0.5 * (1 + Math.tanh(u)) + 0.5 * x * sech * sech * c * (1 + 3 * 0.044715 * x * x);
+  }
+  return normalCdf(x) + x * normalPdf(x);
+}
+
+/** gelu backward: dy · gelu'(x). */
+export function oracleGeluBackward(dy, x, approximate = 'none') {
+  return { output: Float64Array.from(x.data, (v, i) => dy.data[i] * geluDerivative(v, approximate)) };
+}
+
+/** silu'(x) = σ(x)·(1 + x·(1 − σ(x))), σ(x) = 1/(1 + e^−x); the limits 1 and 0 at ±Infinity. */
+export function siluDerivative(x) {
+  if (x === Infinity) return 1;
+  if (x === -Infinity) return 0;
+  const s = 1 / (1 + Math.exp(-x));
+  return s * (1 + x * (1 - s));
+}
+
+/** silu backward: dy · silu'(x). */
+export function oracleSiluBackward(dy, x) {
+  return { output: Float64Array.from(x.data, (v, i) => dy.data[i] * siluDerivative(v)) };
+}
+
+/**
+ * layerNorm backward from given statistics (mean, invStd per row), by the Jacobian of
+ * y_k = x̂_k·γ_k + β_k with x̂_k = (x_k − mean)·invStd: ∂x̂_k/∂x_j = invStd·(δ_kj − 1/C − x̂_k·x̂_j/C),
+ * so dx_j = Σ_k dy_k·γ_k·∂x̂_k/∂x_j; dGamma = Σ_rows dy·x̂, dBeta = Σ_rows dy. gamma null: γ = 1.
+ */
+export function oracleLayerNormBackward(dy, x, gamma, stats) {
+  const [R, C] = rowsCols(x);
+  const dx = new Float64Array(R * C);
+  const dGamma = new Float64Array(C);
+  const dBeta = new Float64Array(C);
+  for (let r = 0; r < R; r++) {
+    const m = stats.mean.data[r], inv = stats.invStd.data[r];
+    const xh = Array.from({ length: C }, (_, k) => (x.data[r * C + k] - m) * inv);
+    for (let j = 0; j < C; j++) {
+      let s = 0;
+      for (let k = 0; k < C; k++) s += dy.data[r * C + k] * (gamma ? gamma.data[k] : 1) * inv * ((k === j ? 1 : 0) - 1 / C - (xh[k] * xh[j]) / C);
+      dx[r * C + j] = s;
+      dGamma[j] += dy.data[r * C + j] * xh[j];
+      dBeta[j] += dy.data[r * C + j];
+    }
+  }
+  return { dx, dGamma, dBeta };
+}
+
+/** linear backward: dx[r,i] = Σ_o dy[r,o]·w[i,o], dW[i,o] = Σ_r x[r,i]·dy[r,o], db[o] = Σ_r dy[r,o]. */
+export function oracleLinearBackward(dy, x, w) {
+  const [inDim, outDim] = w.shape;
+  const rows = inDim > 0 ? x.data.length / inDim : dy.data.length / (outDim || 1);
+  const dx = new Float64Array(rows * inDim);
+  const dW = new Float64Array(inDim * outDim);
+  const db = new Float64Array(outDim);
+  for (let i = 0; i < inDim; i++)
+    for (let o = 0; o < outDim; o++) {
+      let s = 0;
+      for (let r = 0; r < rows; r++) s += x.data[r * inDim + i] * dy.data[r * outDim + o];
+      dW[i * outDim + o] = s;
+    }
+  for (let o = 0; o < outDim; o++) {
+    let s = 0;
+    for (let r = 0; r < rows; r++) s += dy.data[r * outDim + o];
+    db[o] = s;
+  }
+  for (let r = 0; r < rows; r++)
+    for (let i = 0; i < inDim; i++) {
+      let s = 0;
+      for (let o = 0; o < outDim; o++) s += dy.data[r * outDim + o] * w.data[i * outDim + o];
+      dx[r * inDim + i] = s;
+    }
+  return { dx, dW, db };
+}
+
 /**
  * Every op's oracle over the op's own call arguments (as the descriptors' cases give them):
  * `ORACLES[op](args)` is `{ output, weights?, lse? }` (topK: `{ indices, scores }`). The reference
@@ -399,4 +516,9 @@ export const ORACLES = {
   gelu: ([x, o]) => oracleGelu(x, o?.approximate ?? 'none'),
   silu: ([x]) => oracleSilu(x),
   topK: ([u, it, k, o]) => oracleTopK(u, it, k, o ?? {}),
+  softmaxBackward: ([dy, y]) => oracleSoftmaxBackward(dy, y),
+  layerNormBackward: ([dy, x, g, st]) => oracleLayerNormBackward(dy, x, g ?? null, st),
+  linearBackward: ([dy, x, w]) => oracleLinearBackward(dy, x, w),
+  geluBackward: ([dy, x, o]) => oracleGeluBackward(dy, x, o?.approximate ?? 'none'),
+  siluBackward: ([dy, x]) => oracleSiluBackward(dy, x),
 };

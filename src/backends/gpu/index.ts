@@ -30,6 +30,11 @@ import { linearGpu } from './linear';
 import { geluGpu } from './gelu';
 import { siluGpu } from './silu';
 import { topKGpu } from './topK';
+import { softmaxBackwardGpu } from './softmaxBackward';
+import { layerNormBackwardGpu } from './layerNormBackward';
+import { linearBackwardGpu } from './linearBackward';
+import { geluBackwardGpu } from './geluBackward';
+import { siluBackwardGpu } from './siluBackward';
 import { Runtime, Scope, fn, type RuntimeStats } from './runtime';
 
 export { GpuLimitError, GpuFallbackError } from './runtime';
@@ -81,6 +86,11 @@ const kernels: { [O in OpName]: GpuKernel<O> } = {
   gelu: geluGpu,
   silu: siluGpu,
   topK: topKGpu,
+  softmaxBackward: softmaxBackwardGpu,
+  layerNormBackward: layerNormBackwardGpu,
+  linearBackward: linearBackwardGpu,
+  geluBackward: geluBackwardGpu,
+  siluBackward: siluBackwardGpu,
 };
 
 function wrap<O extends OpName>(f: GpuKernel<O>): Kernel<O> {

@@ -106,6 +106,12 @@ const kernelTable: { [O in OpName]?: NativeKernel<O> } = {
   gelu: nativeKernel('gelu', true),
   silu: nativeKernel('silu', true),
   topK: nativeKernel('topK'),
+  softmaxBackward: nativeKernel('softmaxBackward', true),
+  // rows or cols 0 are handled by the binding (dGamma / dBeta, db are zeros of their own length).
+  layerNormBackward: nativeKernel('layerNormBackward'),
+  linearBackward: nativeKernel('linearBackward'),
+  geluBackward: nativeKernel('geluBackward', true),
+  siluBackward: nativeKernel('siluBackward', true),
 };
 
 const kernels: { [O in OpName]?: Kernel<O> } = {};

@@ -12,4 +12,9 @@
 
 /** Backward op name -> its cases module (lazily imported). */
 export const GRAD_MODULES = {
+  softmaxBackward: () => import('./softmaxBackward.mjs'),
+  layerNormBackward: () => import('./layerNormBackward.mjs'),
+  linearBackward: () => import('./linearBackward.mjs'),
+  geluBackward: () => import('./geluBackward.mjs'),
+  siluBackward: () => import('./siluBackward.mjs'),
 };
