@@ -485,32 +485,39 @@ inline void prefetch_rows(const uint16_t* x, int64_t ld, int64_t n, int64_t cols
     for (int64_t c = 0; c < cols; c += 32) __builtin_prefetch(x + r * ld + c, 0, 3);
 }
 
-/// Qt[d][r] = q[i0 + r][d] for the nr rows of a block, by W x W in-register transposes of
-/// contiguous row segments (a half q widened as it is loaded).
-inline void transpose_q(const SdpaParams& p, const Geo& g, int64_t i0, int nr, float* qt) {
-  const int64_t D = p.D;
-  // Prefetch the block's Q rows first: the transpose below reads 16 rows a segment at a time and
+/// Xt[c][r] = x[r][c] for rows r < nr (row stride ld, `cols` columns; rows nr..BR-1 of Xt are 0),
+/// by W x W in-register transposes of contiguous row segments: x is float32 (x32) or the half
+/// patterns x16 of type t, widened as they are loaded. The Q block of the forward and backward,
+/// and dO's in the backward.
+inline void transpose_block(const float* x32, const uint16_t* x16, DType t, int64_t ld, int64_t cols, int nr, float* xt) {
+  // Prefetch the block's rows first: the transpose below reads 16 rows a segment at a time and
   // stalls on each row's first miss (perf, causal (1,8,512,512,64) 1 thread: the transpose's
   // loads held 4.2% of the samples, 1.9% with this prefetch).
-  if (g.q)
+  if (x32)
     for (int r = 0; r < nr; ++r)
-      for (int64_t d0 = 0; d0 < D; d0 += 16) __builtin_prefetch(g.q + (i0 + r) * p.q_si + d0, 0, 3);
+      for (int64_t d0 = 0; d0 < cols; d0 += 16) __builtin_prefetch(x32 + r * ld + d0, 0, 3);
   for (int r0 = 0; r0 < BR; r0 += W) {
     const int nrv = static_cast<int>(imax(0, imin(W, nr - r0)));
-    for (int64_t d0 = 0; d0 < D; d0 += W) {
-      const int dn = static_cast<int>(imin(W, D - d0));
-      V::F rows[W], cols[W];
+    for (int64_t d0 = 0; d0 < cols; d0 += W) {
+      const int dn = static_cast<int>(imin(W, cols - d0));
+      V::F rows[W], tr[W];
       for (int r = 0; r < W; ++r) {
-        const int64_t at = (i0 + r0 + r) * p.q_si + d0;
+        const int64_t at = (r0 + r) * ld + d0;
         if (r >= nrv) rows[r] = V::zero();
-        else if (g.q) rows[r] = dn == W ? V::load(g.q + at) : V::loadp(g.q + at, dn);
-        else if (p.q_type == DType::bf16) rows[r] = dn == W ? V::load_bf16(g.q16 + at) : V::loadp_bf16(g.q16 + at, dn);
-        else rows[r] = dn == W ? V::load_f16(g.q16 + at) : V::loadp_f16(g.q16 + at, dn);
+        else if (x32) rows[r] = dn == W ? V::load(x32 + at) : V::loadp(x32 + at, dn);
+        else if (t == DType::bf16) rows[r] = dn == W ? V::load_bf16(x16 + at) : V::loadp_bf16(x16 + at, dn);
+        else rows[r] = dn == W ? V::load_f16(x16 + at) : V::loadp_f16(x16 + at, dn);
       }
-      V::transpose(rows, cols);
-      for (int c = 0; c < dn; ++c) V::store(qt + (d0 + c) * BR + r0, cols[c]);
+      V::transpose(rows, tr);
+      for (int c = 0; c < dn; ++c) V::store(xt + (d0 + c) * BR + r0, tr[c]);
     }
   }
+}
+
+/// Qt[d][r] = q[i0 + r][d] for the nr rows of a block (a half q widened as it is loaded).
+inline void transpose_q(const SdpaParams& p, const Geo& g, int64_t i0, int nr, float* qt) {
+  const int64_t at = i0 * p.q_si;
+  transpose_block(g.q ? g.q + at : nullptr, g.q ? nullptr : g.q16 + at, p.q_type, p.q_si, p.D, nr, qt);
 }
 
 /// Blocks blk0 .. blk0 + nb - 1 of (b, h), each computed exactly as on its own. nb > 1 only
@@ -537,26 +544,16 @@ inline void block_task(const SdpaParams& p, int64_t b, int64_t h, int64_t blk0, 
   for (int64_t d = 0; d < D; ++d) w.zero[d] = 0.0f;
   const int64_t i0 = i0s[0];
   const int nr = nrs[0];
-  // Keys [jstart, jlimit) are candidates for some row of the block. Causal / right window: keys
-  // below jfree are visible to every row; left window: keys from jfree_lo on are. Only the
-  // tiles outside [jfree_lo, jfree) (each at most BR keys: the band's two edges) pay for the
-  // per-element cut; tile boundaries are placed on jfree_lo and jfree. (Without a band, every
-  // block of a group has the same: [0, kend), one segment.)
-  int64_t jlimit = g.kend;
-  if (g.upper) jlimit = imin(jlimit, imax(0, i0 + nr - 1 + g.hi_off + 1));
-  const int64_t jstart = g.lower ? imin(jlimit, imax(0, i0 + g.lo_off)) : 0;
-  const int64_t jfree = g.upper ? imin(jlimit, imax(0, i0 + g.hi_off + 1)) : jlimit;
-  const int64_t jfree_lo = g.lower ? imax(jstart, imin(jlimit, i0 + nr - 1 + g.lo_off)) : jstart;
+  // Keys [ks.start, ks.limit) are candidates for some row of the block, tiled so that only the
+  // tiles outside [ks.free_lo, ks.free) pay for the per-element band cut (Spans). (Without a band,
+  // every block of a group has the same: [0, kend), one segment.)
+  const Spans ks = block_keys(g, i0, nr);
+  const int64_t jlimit = ks.limit;
   const bool capped = p.softcap > 0.0f;
   const int64_t hk = h / (p.Hq / p.Hkv);
   uint8_t* head_flags = vflags + (b * p.Hkv + hk) * ntiles;
-  for (int64_t j0 = jstart; j0 < jlimit;) {
-    int64_t jend = jlimit;  // the next segment boundary after j0
-    if (j0 < jfree_lo) jend = jfree_lo;
-    else if (j0 < jfree) jend = jfree;
-    // A segment longer than a tile is cut into equal tiles (no short last tile).
-    const int64_t ntile = (jend - j0 + bcx - 1) / bcx;
-    const int nc = static_cast<int>(imin(bcx, (jend - j0 + ntile - 1) / ntile));
+  for (int64_t j0 = ks.start; j0 < jlimit;) {
+    const int nc = ks.next(j0, bcx);
     const int64_t jnext = j0 + nc;
     // Half K / V: the tile's rows widened into scratch (exact), then the same microkernels.
     const float* kt = g.k ? g.k + j0 * p.k_sj : w.kt;
