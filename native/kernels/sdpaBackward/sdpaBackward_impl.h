@@ -268,7 +268,9 @@ inline bool tile_grads(const SdpaBackwardParams& bp, const Geo& g, int64_t b, in
           if ((ok >> t) & 1u) db[(ib + t) * bs2 + j * bs3] += dzv[t];
       }
       if (capped) dz = V::mul(dz, fac);
-      V::store(w.dpt + c * BR + r * W, V::mul(dz, scale));
+      // Selected again after the factor: an excluded lane's logit may be anything (a NaN k, or
+      // stale scratch where qk_tile skipped a row vector), and so may its 1 - t².
+      V::store(w.dpt + c * BR + r * W, V::blend(exm, V::mul(dz, scale), ZERO));
     }
   }
   return anyex != 0;
