@@ -79,6 +79,8 @@ export type {
   AttentionLimits,
   PoolResult,
   TopKResult,
+  SdpaBackwardArgs,
+  SdpaBackwardResult,
   OpArgs,
   OpResults,
   Kernel,
@@ -119,6 +121,7 @@ export { linear, linearAsync } from './ops/linear';
 export { gelu, geluAsync, type GeluOptions } from './ops/gelu';
 export { silu, siluAsync, type SiluOptions } from './ops/silu';
 export { topK, topKAsync, type TopKOptions, type TopKOutput } from './ops/topK';
+export { sdpaBackward, sdpaBackwardAsync, type SdpaBackwardOptions, type SdpaBackwardOutput } from './ops/sdpaBackward';
 export { referenceKernels } from './backends/reference';
 export type { MhaArgs, EncoderArgs, TargetArgs, AdditiveArgs, MhaParams, MhaOptions, EncoderParams, EncoderOptions, TargetParams, TargetOptions, AdditiveParams, AdditiveOptions } from './aliases';
 export { disposeGpu, gpuStats, setGpuKernelCacheLimit, setGpuHostFactory, getGpuHostFactory, createWebGlHost, GpuHostUnavailable, GpuLimitError, GpuFallbackError, type GpuHost, type GpuHostFactory, type GpuJsModule, type GpuJsInstance, type RuntimeStats } from './backends/gpu';

@@ -25,7 +25,7 @@ const sampleOf = (n, seed) => {
   const out = new Set([0, n - 1]);
   let s = seed || 1;
   while (out.size < SAMPLE) {
-    s = (s * 1103515245 + 12345) >>> 0;
+    s = (Math.imul(s, 1103515245) + 12345) >>> 0; // imul: a float product past 2^53 drops low bits and the draw cycles short (it never ended for n = 60)
     out.add(s % n);
   }
   return [...out].sort((a, b) => a - b);

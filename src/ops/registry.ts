@@ -14,6 +14,7 @@ import { layerNormOp } from './layerNorm';
 import { linearOp } from './linear';
 import { multiHeadAttentionOp } from './multiHeadAttention';
 import { sdpaOp } from './sdpa';
+import { sdpaBackwardOp } from './sdpaBackward';
 import { siluOp } from './silu';
 import { softmaxOp } from './softmax';
 import { targetAttentionOp } from './targetAttention';
@@ -33,6 +34,7 @@ export const OPS: { readonly [O in OpName]: OpDescriptor<O> } = Object.freeze({
   gelu: geluOp,
   silu: siluOp,
   topK: topKOp,
+  sdpaBackward: sdpaBackwardOp,
 });
 
 /** Every op name, in a stable order. */
