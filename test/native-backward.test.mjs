@@ -226,6 +226,10 @@ function backwardTests(addon) {
     ['mask [L, S] with a fully masked row', { B: 2, Hq: 2, Hkv: 2, L: 66, S: 99, D: 8, Dv: 8, mask: maskLS(66, 99) }],
     ['mask per (b, h, i, j)', { B: 2, Hq: 2, Hkv: 1, L: 20, S: 30, D: 4, Dv: 4, mask: { data: Uint8Array.from({ length: 2 * 2 * 20 * 30 }, () => (uniform() < 0.7 ? 1 : 0)), strides: [1200, 600, 30, 1] } }],
     ['only the diagonal (window 0)', { B: 1, Hq: 2, Hkv: 2, L: 130, S: 130, D: 17, Dv: 17, causal: true, windowLeft: 0 }],
+    // B·Hkv >= 32 without dBias: the one-pass kernel (tasks (b, kv head)).
+    ['one pass: causal, grouped-query, odd sizes', { B: 4, Hq: 16, Hkv: 8, L: 37, S: 41, D: 9, Dv: 7, causal: true }],
+    ['one pass: token-major, window, softcap, keyLengths', { B: 32, Hq: 2, Hkv: 1, L: 20, S: 70, D: 5, Dv: 8, layout: 'blhd', windowLeft: 6, windowRight: 2, softcap: 1.5, keyLengths: Int32Array.from({ length: 32 }, (_, b) => (b * 7) % 71) }],
+    ['one pass: mask with a fully masked row, L > S', { B: 2, Hq: 16, Hkv: 16, L: 70, S: 33, D: 16, Dv: 16, mask: maskLS(70, 33) }],
   ];
   for (const [label, o] of shapes) {
     oracle(label, () => {
@@ -288,6 +292,18 @@ function backwardTests(addon) {
     for (let x = t.c.Hq * t.c.L * t.c.D; x < got.dq.length; x++) assert.is(got.dq[x], 0);
     for (let x = 120 * t.c.D; x < t.c.S * t.c.D; x++) assert.is(got.dk[x], 0);
   });
+  nan('one pass: NaN / Inf in excluded keys and dead rows never leak either', () => {
+    const L = 30, S = 40;
+    const t = makeCall({ B: 4, Hq: 8, Hkv: 8, L, S, D: 8, Dv: 6, causal: true, keyLengths: new Int32Array([35, 0, 40, 20]) }, (x, c) => {
+      for (let d = 0; d < c.D; d++) x.k[37 * c.D + d] = NaN;  // beyond batch 0's keyLengths (head 0)
+      for (let e = 0; e < c.Dv; e++) x.v[38 * c.Dv + e] = Infinity;
+      x.q.fill(NaN, c.Hq * c.L * c.D, 2 * c.Hq * c.L * c.D);  // batch 1: every row dead
+      x.dOut.fill(NaN, c.Hq * c.L * c.Dv, 2 * c.Hq * c.L * c.Dv);
+    });
+    const got = addon.sdpaBackward(t.args);
+    for (const n of ['dq', 'dk', 'dv']) assert.ok(got[n].every(Number.isFinite), `${n} all finite`);
+    expectClose(got, t.want(), 'one pass, excluded non-finite values');
+  });
   nan('a NaN among a row\'s visible logits (lse NaN) gives NaN where the oracle has it, nowhere else', () => {
     const t = makeCall({ B: 1, Hq: 1, Hkv: 1, L: 20, S: 30, D: 8, Dv: 8 }, (x) => {
       x.q[5 * 8 + 2] = NaN;
@@ -316,6 +332,7 @@ function backwardTests(addon) {
     ['key bias [B, 1, 1, S] with dBias, keyLengths', { B: 3, Hq: 2, Hkv: 2, L: 90, S: 200, D: 16, Dv: 16, keyLengths: new Int32Array([200, 7, 0]), bias: { data: randF32(3 * 200), strides: [200, 0, 0, 1] } }],
     ['window, softcap, token-major', { B: 1, Hq: 8, Hkv: 2, L: 260, S: 260, D: 32, Dv: 32, windowLeft: 30, windowRight: 3, softcap: 5, layout: 'blhd' }],
     ['aliasing bias strides with dBias (one task)', { B: 2, Hq: 2, Hkv: 1, L: 70, S: 70, D: 8, Dv: 8, bias: { data: randF32(140), strides: [0, 0, 1, 1] } }],
+    ['one pass (B·Hkv = 32), causal, bias without dBias', { B: 8, Hq: 8, Hkv: 4, L: 70, S: 100, D: 16, Dv: 12, causal: true, bias: { data: randF32(70 * 100), strides: [0, 0, 100, 1] }, returnDBias: false }],
   ];
   for (const [label, o] of detCases) {
     det(label, async () => {

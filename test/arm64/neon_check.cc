@@ -574,6 +574,9 @@ void sdpa_backward_checks() {
       {1, 4, 2, 65, 65, 64, 64, true, true, false, false, -1, -1, 3.0f},    // softcap + mask
   };
   for (const auto& c : cases) check_sdpa_backward(c, false);
+  // B·Hkv >= 32: the one-pass kernel (tasks (b, kv head)).
+  check_sdpa_backward({4, 16, 8, 37, 41, 9, 7, true, true, false}, false);
+  check_sdpa_backward({32, 2, 1, 20, 70, 5, 8, false, false, true, true, 6, 2, 1.5f}, false);
   check_sdpa_backward(cases[1], true);  // dBias of a [L, S] bias summed over B and H
   check_sdpa_backward(cases[6], true);
 }

@@ -22,6 +22,9 @@
 //  * pass 2, tasks (b, q head, block of query rows): dQ over the key tiles the block sees. With
 //    dbias, a task covers every index of the bias's broadcast axes, so each dBias element has one
 //    writer summing in a fixed order.
+// When B·Hkv alone gives enough tasks (32) and no dBias is asked for, one pass instead: tasks
+// (b, kv head), each tile's logits and dP computed once and used for dQ, dK and dV (5 products a
+// tile instead of 7). The choice depends on the problem only.
 // Task boundaries never depend on the thread count: results are bit-identical for any count.
 #pragma once
 

@@ -9,6 +9,7 @@
 //   St  = Qt·Kᵀ and dPt = dOᵀ·Vᵀ (qk_tile twice: Qt [D][BR] and dOt [Dv][BR] transposed once per block),
 //   P   = exp(z - lse) (0 where excluded), dS = scale·P·(dP - δ)·(1 - t²) (0 where excluded),
 // then pass 1 adds Pᵀ·dO and dSᵀ·Q to the key block's dV / dK, pass 2 adds dS·K to the block's dQ
+// (or, with many (b, kv head) pairs and no dBias, one pass per pair adds all three)
 // (acc_rows: an MR x NVMAX register-blocked product, the forward's P·V microkernel generalised to
 // strided operands). Excluded pairs are 0 in P and dS by selection, not by product; the three
 // accumulating products would still turn 0·NaN into NaN, so a tile with an excluded pair and a
@@ -23,7 +24,7 @@ inline int64_t round_up_w(int64_t n) { return (n + W - 1) / W * W; }
 // ---------------------------------------------------------------- accumulating products -------
 
 /// out[m][0..NV·W) += Σ_k a[k·ak + m·am] · b[k·ldb + 0..NV·W) for M rows (the last vector of b
-/// partial, `tail` lanes, when PART). out's rows are scratch padded to whole vectors.
+/// and out partial, `tail` lanes, when PART: out may be an output's rows).
 template <int M, int NV, bool PART>
 inline void acc_micro(float* out, int64_t ldo, const float* a, int64_t ak, int64_t am, const float* b, int64_t ldb, int nk, int tail) {
   V::F acc[M][NV];
@@ -47,7 +48,11 @@ inline void acc_micro(float* out, int64_t ldo, const float* a, int64_t ak, int64
 #pragma GCC unroll 16
   for (int m = 0; m < M; ++m)
 #pragma GCC unroll 4
-    for (int t = 0; t < NV; ++t) V::store(out + m * ldo + t * W, V::add(V::load(out + m * ldo + t * W), acc[m][t]));
+    for (int t = 0; t < NV; ++t) {
+      float* o = out + m * ldo + t * W;
+      if (PART && t == NV - 1) V::storep(o, V::add(V::loadp(o, tail), acc[m][t]), tail);
+      else V::store(o, V::add(V::load(o), acc[m][t]));
+    }
 }
 
 template <int M, bool PART>
@@ -82,7 +87,7 @@ inline void acc_rest(int rows, float* out, int64_t ldo, const float* a, int64_t 
   }
 }
 
-/// out[m][0..N) += Σ_{k < nk} a[k·ak + m·am] · b[k·ldb + 0..N) for m < rows (ldo a multiple of W).
+/// out[m][0..N) += Σ_{k < nk} a[k·ak + m·am] · b[k·ldb + 0..N) for m < rows (row stride ldo).
 inline void acc_rows(float* out, int64_t ldo, const float* a, int64_t ak, int64_t am, const float* b, int64_t ldb, int nk, int64_t rows, int64_t N) {
   if (nk <= 0) return;
   int64_t m0 = 0;
@@ -276,6 +281,48 @@ inline bool tile_grads(const SdpaBackwardParams& bp, const Geo& g, int64_t b, in
   return anyex != 0;
 }
 
+// ---------------------------------------------------------------- a tile's products ----------
+
+/// dK[c] += Σ_r dS[c][r]·Q[r] and dV[c] += Σ_r P[c][r]·dO[r] over the nr rows and nc keys of a tile
+/// (dk / dv: row strides ldk / ldv). `careful` (a non-finite q / dO row and excluded pairs in the
+/// tile): pair by pair, skipping the excluded ones.
+inline void add_dk_dv(const SdpaParams& p, const Scratch& w, const float* qrows, const float* dorows, int nr, int nc, bool careful, float* dk, int64_t ldk, float* dv, int64_t ldv) {
+  if (careful) {
+    for (int c = 0; c < nc; ++c)
+      for (int r = 0; r < nr; ++r) {
+        if (!allowed(w.ab, c, r)) continue;
+        const float pr = w.st[c * BR + r], ds = w.dpt[c * BR + r];
+        for (int64_t e = 0; e < p.Dv; ++e) dv[c * ldv + e] += pr * dorows[r * p.o_si + e];
+        for (int64_t d = 0; d < p.D; ++d) dk[c * ldk + d] += ds * qrows[r * p.q_si + d];
+      }
+    return;
+  }
+  acc_rows(dv, ldv, w.st, 1, BR, dorows, p.o_si, nr, nc, p.Dv);
+  acc_rows(dk, ldk, w.dpt, 1, BR, qrows, p.q_si, nr, nc, p.D);
+}
+
+/// dQ[r] += Σ_c dS[c][r]·K[c] over a tile (dq: the block's scratch rows, stride w.ldd). `careful`
+/// (a non-finite k row and excluded pairs in the tile): pair by pair, skipping the excluded ones.
+inline void add_dq(const SdpaParams& p, Scratch& w, const float* krows, int nr, int nc, bool careful) {
+  if (careful) {
+    for (int r = 0; r < nr; ++r)
+      for (int c = 0; c < nc; ++c) {
+        if (!allowed(w.ab, c, r)) continue;
+        const float ds = w.dpt[c * BR + r];
+        for (int64_t d = 0; d < p.D; ++d) w.acc1[r * w.ldd + d] += ds * krows[c * p.k_sj + d];
+      }
+    return;
+  }
+  acc_rows(w.acc1, w.ldd, w.dpt, BR, 1, krows, p.k_sj, nc, nr, p.D);
+}
+
+/// Whether a key of [j0, j0 + nc) has a non-finite k.
+inline bool any_key_bad(const uint8_t* kbad, int64_t j0, int nc) {
+  bool bad = false;
+  for (int c = 0; c < nc; ++c) bad |= kbad[j0 + c] != 0;
+  return bad;
+}
+
 // ---------------------------------------------------------------- pass 1: dK, dV --------------
 
 /// The rows of (b, h) that see some key of [j0, j0 + nc) (nc >= 1, every key below kend), as Spans:
@@ -323,21 +370,7 @@ inline void key_block_task(const SdpaBackwardParams& bp, const RowData& rd, int6
       const bool need_causal = g.upper && (j0 + nc - 1 > i0 + g.hi_off);
       const bool need_lower = g.lower && (j0 < i0 + nr - 1 + g.lo_off);
       const bool anyex = tile_grads(bp, g, b, h, blk, j0, nc, need_causal, need_lower, w, nullptr);
-      const float* qrows = g.q + i0 * p.q_si;
-      const float* dorows = dob + i0 * p.o_si;
-      if (anyex && blk.rows_bad) {
-        // A non-finite q / dO row with excluded pairs in the tile: pair by pair, skipping them.
-        for (int c = 0; c < nc; ++c)
-          for (int r = 0; r < nr; ++r) {
-            if (!allowed(w.ab, c, r)) continue;
-            const float pr = w.st[c * BR + r], ds = w.dpt[c * BR + r];
-            for (int64_t e = 0; e < Dv; ++e) w.acc2[c * w.ldv + e] += pr * dorows[r * p.o_si + e];
-            for (int64_t d = 0; d < D; ++d) w.acc1[c * w.ldd + d] += ds * qrows[r * p.q_si + d];
-          }
-      } else {
-        acc_rows(w.acc2, w.ldv, w.st, 1, BR, dorows, p.o_si, nr, nc, Dv);   // dV[c] += Σ_r P[c][r]·dO[r]
-        acc_rows(w.acc1, w.ldd, w.dpt, 1, BR, qrows, p.q_si, nr, nc, D);    // dK[c] += Σ_r dS[c][r]·Q[r]
-      }
+      add_dk_dv(p, w, g.q + i0 * p.q_si, dob + i0 * p.o_si, nr, nc, anyex && blk.rows_bad, w.acc1, w.ldd, w.acc2, w.ldv);
       i0 += nr;
     }
   }
@@ -366,25 +399,60 @@ inline void query_block_task(const SdpaBackwardParams& bp, const RowData& rd, in
       const bool need_causal = g.upper && (j0 + nc - 1 > i0 + g.hi_off);
       const bool need_lower = g.lower && (j0 < i0 + nr - 1 + g.lo_off);
       const bool anyex = tile_grads(bp, g, b, h, blk, j0, nc, need_causal, need_lower, w, dbias);
-      const float* krows = g.k + j0 * p.k_sj;
-      bool keys_bad = false;
-      if (anyex)
-        for (int c = 0; c < nc; ++c) keys_bad |= kbad[j0 + c] != 0;
-      if (keys_bad) {
-        // A non-finite k row with excluded pairs in the tile: pair by pair, skipping them.
-        for (int r = 0; r < nr; ++r)
-          for (int c = 0; c < nc; ++c) {
-            if (!allowed(w.ab, c, r)) continue;
-            const float ds = w.dpt[c * BR + r];
-            for (int64_t d = 0; d < D; ++d) w.acc1[r * w.ldd + d] += ds * krows[c * p.k_sj + d];
-          }
-      } else {
-        acc_rows(w.acc1, w.ldd, w.dpt, BR, 1, krows, p.k_sj, nc, nr, D);  // dQ[r] += Σ_c dS[c][r]·K[c]
-      }
+      add_dq(p, w, g.k + j0 * p.k_sj, nr, nc, anyex && any_key_bad(kbad, j0, nc));
       j0 += nc;
     }
   }
   write_rows(bp.dq + b * p.q_sb + h * p.q_sh + i0 * p.q_si, p.q_si, w.acc1, w.ldd, nr, D);
+}
+
+// ---------------------------------------------------------------- one pass -------------------
+
+/// Enough (b, kv head) pairs to keep every thread busy: then one pass per pair computes each tile's
+/// logits and dP once (5 products a tile instead of the two passes' 7), without dBias.
+constexpr int64_t kOnePassTasks = 32;
+
+/// Rows [0, n) x cols of a strided output set to 0.
+inline void zero_rows(float* dst, int64_t ld, int64_t n, int64_t cols) {
+  for (int64_t r = 0; r < n; ++r)
+    for (int64_t e = 0; e < cols; ++e) dst[r * ld + e] = 0.0f;
+}
+
+/// Everything of (b, kv head hk): for each query head of the group in order and each of its blocks
+/// of BR rows, the tiles of the keys it sees (block_keys), each adding to the block's dQ (scratch)
+/// and to dK / dV of its keys (in place in the outputs, which only this task writes).
+inline void head_task(const SdpaBackwardParams& bp, const RowData& rd, int64_t b, int64_t hk, Scratch& w) {
+  const SdpaParams& p = bp.fwd;
+  const int64_t G = p.Hq / p.Hkv, nqb = (p.L + BR - 1) / BR;
+  float* dk = bp.dk + b * p.k_sb + hk * p.k_sh;
+  float* dv = bp.dv + b * p.v_sb + hk * p.v_sh;
+  zero_rows(dk, p.k_sj, p.S, p.D);
+  zero_rows(dv, p.v_sj, p.S, p.Dv);
+  const uint8_t* kbad = rd.key_bad + (b * p.Hkv + hk) * p.S;
+  for (int64_t h = hk * G; h < (hk + 1) * G; ++h) {
+    const Geo g = geo(p, b, h);
+    const float* dob = bp.dout + b * p.o_sb + h * p.o_sh;
+    for (int64_t qb = 0; qb < nqb; ++qb) {
+      const int64_t i0 = qb * BR;
+      const int nr = static_cast<int>(imin(BR, p.L - i0));
+      for (int64_t e = 0; e < BR * w.ldd; ++e) w.acc1[e] = 0.0f;
+      const Spans keys = block_keys(g, i0, nr);
+      if (keys.start < keys.limit) {
+        Block blk;
+        load_block(bp, g, rd, b, h, i0, nr, blk, w);
+        for (int64_t j0 = keys.start; j0 < keys.limit;) {
+          const int nc = keys.next(j0, BC);
+          const bool need_causal = g.upper && (j0 + nc - 1 > i0 + g.hi_off);
+          const bool need_lower = g.lower && (j0 < i0 + nr - 1 + g.lo_off);
+          const bool anyex = tile_grads(bp, g, b, h, blk, j0, nc, need_causal, need_lower, w, nullptr);
+          add_dq(p, w, g.k + j0 * p.k_sj, nr, nc, anyex && any_key_bad(kbad, j0, nc));
+          add_dk_dv(p, w, g.q + i0 * p.q_si, dob + i0 * p.o_si, nr, nc, anyex && blk.rows_bad, dk + j0 * p.k_sj, p.k_sj, dv + j0 * p.v_sj, p.v_sj);
+          j0 += nc;
+        }
+      }
+      write_rows(bp.dq + b * p.q_sb + h * p.q_sh + i0 * p.q_si, p.q_si, w.acc1, w.ldd, nr, p.D);
+    }
+  }
 }
 
 // ---------------------------------------------------------------- driver ----------------------
@@ -455,6 +523,22 @@ inline bool sdpa_backward_run(const SdpaBackwardParams& bp) {
     const RowData rd{delta, flags, flags + B * Hq * L};
     row_data(bp, delta, flags, flags + B * Hq * L);
     const size_t bytes = scratch_bytes(p.D, p.Dv);
+    if (B * Hkv >= kOnePassTasks && !(bp.dbias && p.bias)) {
+      auto one = [&](int64_t t0, int64_t t1) {
+        void* mem = std::malloc(bytes);
+        if (!mem) {
+          __atomic_store_n(&oom, true, __ATOMIC_RELAXED);
+          return;
+        }
+        Scratch w = carve(mem, p.D, p.Dv);
+        for (int64_t t = t0; t < t1; ++t) head_task(bp, rd, t / Hkv, t % Hkv, w);
+        std::free(mem);
+      };
+      attnkit::parallel_for_each(B * Hkv, one, 1);
+      std::free(delta);
+      std::free(flags);
+      return !oom;
+    }
     // Pass 1: tasks (b, kv head, key block). Under the causal limit the first key blocks are seen by
     // the most rows: they are handed out first (every head's block 0, then block 1, ...).
     const int64_t nkb = (S + BC - 1) / BC;
