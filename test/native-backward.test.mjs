@@ -455,23 +455,29 @@ function backwardTests(addon) {
       ['(2,4,2 kv,70,130,17) bias [L,S] + dBias', [2, 4, 2, 70, 130, 17], { bias: rnd([70, 130], 9), returnDBias: true }],
       ['(1,2,130,60,32) L > S, keyLengths, mask', [1, 2, 2, 130, 60, 32], { keyLengths: new Int32Array([45]), mask: ak.mask(Uint8Array.from({ length: 130 * 60 }, (_, x) => (x % 11 ? 1 : 0)), [130, 60]) }],
       ['(1,2,200,200,16) window + softcap, blhd', [1, 2, 1, 200, 200, 16], { window: { left: 20, right: 5 }, softcap: 4, layout: 'blhd' }],
+      ['(4,8,8,40,40,16) causal: the one-pass kernel', [4, 8, 8, 40, 40, 16], { causal: true }],
     ];
-    for (const [label, [B, Hq, Hkv, L, S, D], options] of apiCases) {
-      api(label, async () => {
-        const blhd = options.layout === 'blhd';
-        const shapeQ = blhd ? [B, L, Hq, D] : [B, Hq, L, D], shapeK = blhd ? [B, S, Hkv, D] : [B, Hkv, S, D];
-        const q = rnd(shapeQ, 1), k = rnd(shapeK, 2), v = rnd(shapeK, 3), dOut = rnd(shapeQ, 4);
-        const { returnDBias, ...fwd } = options;
-        const f = ak.sdpa(q, k, v, { ...fwd, returnLse: true }, { backend: 'reference' });
+    const apiCall = ([B, Hq, Hkv, L, S, D], options) => {
+      const blhd = options.layout === 'blhd';
+      const shapeQ = blhd ? [B, L, Hq, D] : [B, Hq, L, D], shapeK = blhd ? [B, S, Hkv, D] : [B, Hkv, S, D];
+      const q = rnd(shapeQ, 1), k = rnd(shapeK, 2), v = rnd(shapeK, 3), dOut = rnd(shapeQ, 4);
+      const { returnDBias, ...fwd } = options;
+      const f = ak.sdpa(q, k, v, { ...fwd, returnLse: true }, { backend: 'reference' });
+      return [dOut, q, k, v, f.output, f.lse, options];
+    };
+    for (const [label, dims, options] of apiCases) {
+      api(`${label}: sync`, () => {
         let report = null;
-        const dispatch = { backend: 'native', verify: true, onReport: (r) => (report = r.verify) };
-        const r = ak.sdpaBackward(dOut, q, k, v, f.output, f.lse, options, dispatch);
+        const r = ak.sdpaBackward(...apiCall(dims, options), { backend: 'native', verify: true, onReport: (x) => (report = x.verify) });
         assert.ok(report && report.passed, `verify against reference: ${JSON.stringify(report && report.worst)}`);
         assert.ok(r.dq && r.dk && r.dv);
-        if (returnDBias) assert.ok(r.dBias);
-        let areport = null;
-        await ak.sdpaBackwardAsync(dOut, q, k, v, f.output, f.lse, options, { ...dispatch, onReport: (x) => (areport = x.verify) });
-        assert.ok(areport && areport.passed, 'async verify');
+        assert.is(!!r.dBias, !!options.returnDBias);
+      });
+      api(`${label}: async`, async () => {
+        let report = null;
+        const r = await ak.sdpaBackwardAsync(...apiCall(dims, options), { backend: 'native', verify: true, onReport: (x) => (report = x.verify) });
+        assert.ok(report && report.passed, `verify against reference: ${JSON.stringify(report && report.worst)}`);
+        assert.ok(r.dq && r.dk && r.dv);
       });
     }
     api.run();
