@@ -87,7 +87,7 @@ function prepareSdpaBackward(dOut: TensorLike, q: TensorLike, k: TensorLike, v: 
     if (returnDBias && r.dBias) res.dBias = { data: r.dBias, shape: biasShape };
     return res;
   };
-  return { op: 'sdpaBackward', args, layout: layoutOf, wrap };
+  return { op: 'sdpaBackward', args, layout: layoutOf, wrap, outIsInput: true };
 }
 
 /**
@@ -207,7 +207,7 @@ export const sdpaBackwardOp: OpDescriptor<'sdpaBackward'> = defineOp({
   },
   fn: sdpaBackward,
   fnAsync: sdpaBackwardAsync,
-  native: { isaKernel: false },
+  native: { isaKernel: true },
   half: false,
   cases: {
     knownAnswers() {
