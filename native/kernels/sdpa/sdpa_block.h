@@ -178,59 +178,73 @@ inline void qk_tile(const float* qt, int64_t D, const float* kt, int64_t k_sj, i
   }
 }
 
-/// O[r][0..NV*W) = O[r]·alpha[r] + Σ_c P[c][r]·V[c][..] for MR rows (last vector partial if PART).
-/// The tile's sum starts from fresh accumulators and is added to the rescaled O once, so the
-/// rounding error grows with the tile length plus the tile count, not with S.
-template <int MRr, int NV, bool PART>
-inline void pv_micro(float* o, int64_t ldo, const float* pt, const float* alpha, const float* vb, int64_t v_sj, int nc, int tail) {
-  constexpr int MR = MRr;
-  V::F acc[MR][NV];
+/// out[m][0..NV·W) = out[m]·alpha[m] (RESCALE; else out[m]) + Σ_{k < nk} a[k·AK + m·AM]·b[k·ldb + 0..NV·W)
+/// for M rows; the last vector of b and out partial (`tail` lanes) when PART. The sum starts from
+/// fresh accumulators and is added to out once, so the rounding error grows with the tile length
+/// plus the tile count, not with S. The forward's P·V (a = P [key][row]: AK = BR, AM = 1, with the
+/// online-softmax rescale) and the backward's dQ, dK and dV products (sdpaBackward_impl.h).
+template <int M, int NV, bool PART, int AK, int AM, bool RESCALE>
+inline void acc_micro(float* out, int64_t ldo, const float* a, const float* alpha, const float* b, int64_t ldb, int nk, int tail) {
+  V::F acc[M][NV];
 #pragma GCC unroll 16
-  for (int r = 0; r < MR; ++r)
+  for (int m = 0; m < M; ++m)
 #pragma GCC unroll 4
-    for (int t = 0; t < NV; ++t) acc[r][t] = V::zero();
-  for (int c = 0; c < nc; ++c) {
-    const float* vr = vb + c * v_sj;
-    V::F vv[NV];
+    for (int t = 0; t < NV; ++t) acc[m][t] = V::zero();
+  for (int k = 0; k < nk; ++k) {
+    const float* br = b + k * ldb;
+    V::F bv[NV];
 #pragma GCC unroll 4
-    for (int t = 0; t < NV; ++t) vv[t] = (PART && t == NV - 1) ? V::loadp(vr + t * W, tail) : V::load(vr + t * W);
-    const float* pr = pt + c * BR;
+    for (int t = 0; t < NV; ++t) bv[t] = (PART && t == NV - 1) ? V::loadp(br + t * W, tail) : V::load(br + t * W);
+    const float* ar = a + k * AK;
 #pragma GCC unroll 16
-    for (int r = 0; r < MR; ++r) {
-      const V::F pb = V::set1(pr[r]);
+    for (int m = 0; m < M; ++m) {
+      const V::F av = V::set1(ar[m * AM]);
 #pragma GCC unroll 4
-      for (int t = 0; t < NV; ++t) acc[r][t] = V::fmadd(pb, vv[t], acc[r][t]);
+      for (int t = 0; t < NV; ++t) acc[m][t] = V::fmadd(av, bv[t], acc[m][t]);
     }
   }
 #pragma GCC unroll 16
-  for (int r = 0; r < MR; ++r) {
-    const V::F a = V::set1(alpha[r]);
+  for (int m = 0; m < M; ++m) {
+    const V::F al = RESCALE ? V::set1(alpha[m]) : V::zero();
 #pragma GCC unroll 4
-    for (int t = 0; t < NV; ++t) V::store(o + r * ldo + t * W, V::fmadd(V::load(o + r * ldo + t * W), a, acc[r][t]));
+    for (int t = 0; t < NV; ++t) {
+      float* o = out + m * ldo + t * W;
+      const bool part = PART && t == NV - 1;
+      const V::F old = part ? V::loadp(o, tail) : V::load(o);
+      const V::F sum = RESCALE ? V::fmadd(old, al, acc[m][t]) : V::add(old, acc[m][t]);
+      if (part) V::storep(o, sum, tail);
+      else V::store(o, sum);
+    }
   }
 }
 
-template <int MRr, bool PART>
-inline void pv_dispatch(int nv, float* o, int64_t ldo, const float* pt, const float* alpha, const float* vb, int64_t v_sj, int nc, int tail) {
+template <int M, bool PART, int AK, int AM, bool RESCALE>
+inline void acc_nv(int nv, float* out, int64_t ldo, const float* a, const float* alpha, const float* b, int64_t ldb, int nk, int tail) {
   switch (nv) {
-    case 1: pv_micro<MRr, 1, PART>(o, ldo, pt, alpha, vb, v_sj, nc, tail); break;
-    case 2: if constexpr (NVMAX >= 2) pv_micro<MRr, 2, PART>(o, ldo, pt, alpha, vb, v_sj, nc, tail); break;
-    case 3: if constexpr (NVMAX >= 3) pv_micro<MRr, 3, PART>(o, ldo, pt, alpha, vb, v_sj, nc, tail); break;
-    case 4: if constexpr (NVMAX >= 4) pv_micro<MRr, 4, PART>(o, ldo, pt, alpha, vb, v_sj, nc, tail); break;
+    case 1: acc_micro<M, 1, PART, AK, AM, RESCALE>(out, ldo, a, alpha, b, ldb, nk, tail); break;
+    case 2: if constexpr (NVMAX >= 2) acc_micro<M, (NVMAX >= 2 ? 2 : 1), PART, AK, AM, RESCALE>(out, ldo, a, alpha, b, ldb, nk, tail); break;
+    case 3: if constexpr (NVMAX >= 3) acc_micro<M, (NVMAX >= 3 ? 3 : 1), PART, AK, AM, RESCALE>(out, ldo, a, alpha, b, ldb, nk, tail); break;
+    case 4: if constexpr (NVMAX >= 4) acc_micro<M, (NVMAX >= 4 ? 4 : 1), PART, AK, AM, RESCALE>(out, ldo, a, alpha, b, ldb, nk, tail); break;
     default: break;
   }
 }
 
-template <int MRr>
-inline void pv_rows(float* o, int64_t ldo, const float* st, const float* alpha, const float* vb, int64_t v_sj, int nc, int64_t Dv) {
-  const int64_t nvec = (Dv + W - 1) / W;
-  const int tail = static_cast<int>(Dv - (nvec - 1) * W);
+/// acc_micro over M rows and every column vector of [0, N), NVMAX vectors at a time.
+template <int M, int AK, int AM, bool RESCALE>
+inline void acc_cols(float* out, int64_t ldo, const float* a, const float* alpha, const float* b, int64_t ldb, int nk, int64_t N) {
+  const int64_t nvec = (N + W - 1) / W;
+  const int tail = static_cast<int>(N - (nvec - 1) * W);
   for (int64_t v0 = 0; v0 < nvec; v0 += NVMAX) {
     const int nv = static_cast<int>(imin(NVMAX, nvec - v0));
-    const bool part = (v0 + nv == nvec) && tail != W;
-    if (part) pv_dispatch<MRr, true>(nv, o + v0 * W, ldo, st, alpha, vb + v0 * W, v_sj, nc, tail);
-    else pv_dispatch<MRr, false>(nv, o + v0 * W, ldo, st, alpha, vb + v0 * W, v_sj, nc, tail);
+    if (v0 + nv == nvec && tail != W) acc_nv<M, true, AK, AM, RESCALE>(nv, out + v0 * W, ldo, a, alpha, b + v0 * W, ldb, nk, tail);
+    else acc_nv<M, false, AK, AM, RESCALE>(nv, out + v0 * W, ldo, a, alpha, b + v0 * W, ldb, nk, tail);
   }
+}
+
+/// O[r][0..Dv) = O[r]·alpha[r] + Σ_c P[c][r]·V[c][..] for MRr rows (P = St, [key][row]).
+template <int MRr>
+inline void pv_rows(float* o, int64_t ldo, const float* st, const float* alpha, const float* vb, int64_t v_sj, int nc, int64_t Dv) {
+  acc_cols<MRr, BR, 1, true>(o, ldo, st, alpha, vb, v_sj, nc, Dv);
 }
 
 /// `vis_base` >= 0 (causal): rows r0..r0+MR-1 see keys c <= r0 + MR - 1 + vis_base of this tile;

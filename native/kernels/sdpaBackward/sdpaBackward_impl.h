@@ -9,11 +9,11 @@
 //   St  = Qt·Kᵀ and dPt = dOᵀ·Vᵀ (qk_tile twice: Qt [D][BR] and dOt [Dv][BR] transposed once per block),
 //   P   = exp(z - lse) (0 where excluded), dS = scale·P·(dP - δ)·(1 - t²) (0 where excluded),
 // then pass 1 adds Pᵀ·dO and dSᵀ·Q to the key block's dV / dK, pass 2 adds dS·K to the block's dQ
-// (or, with many (b, kv head) pairs and no dBias, one pass per pair adds all three)
-// (acc_rows: an MR x NVMAX register-blocked product, the forward's P·V microkernel generalised to
-// strided operands). Excluded pairs are 0 in P and dS by selection, not by product; the three
-// accumulating products would still turn 0·NaN into NaN, so a tile with an excluded pair and a
-// non-finite q / dO row (pass 1) or k row (pass 2) sums pair by pair, skipping the excluded ones.
+// (or, with many (b, kv head) pairs and no dBias, one pass per pair adds all three), each by
+// acc_rows: the forward's P·V microkernel (acc_micro) in MR-row chunks. Excluded pairs are 0 in P
+// and dS by selection, not by product; the three accumulating products would still turn 0·NaN into
+// NaN, so a tile with an excluded pair and a non-finite q / dO row (dK, dV) or k row (dQ) sums pair
+// by pair, skipping the excluded ones.
 
 using attnkit::SdpaBackwardParams;
 
@@ -23,76 +23,24 @@ inline int64_t round_up_w(int64_t n) { return (n + W - 1) / W * W; }
 
 // ---------------------------------------------------------------- accumulating products -------
 
-/// out[m][0..NV·W) += Σ_k a[k·ak + m·am] · b[k·ldb + 0..NV·W) for M rows (the last vector of b
-/// and out partial, `tail` lanes, when PART: out may be an output's rows).
-template <int M, int NV, bool PART>
-inline void acc_micro(float* out, int64_t ldo, const float* a, int64_t ak, int64_t am, const float* b, int64_t ldb, int nk, int tail) {
-  V::F acc[M][NV];
-#pragma GCC unroll 16
-  for (int m = 0; m < M; ++m)
-#pragma GCC unroll 4
-    for (int t = 0; t < NV; ++t) acc[m][t] = V::zero();
-  for (int k = 0; k < nk; ++k) {
-    const float* br = b + k * ldb;
-    V::F bv[NV];
-#pragma GCC unroll 4
-    for (int t = 0; t < NV; ++t) bv[t] = (PART && t == NV - 1) ? V::loadp(br + t * W, tail) : V::load(br + t * W);
-    const float* ar = a + k * ak;
-#pragma GCC unroll 16
-    for (int m = 0; m < M; ++m) {
-      const V::F av = V::set1(ar[m * am]);
-#pragma GCC unroll 4
-      for (int t = 0; t < NV; ++t) acc[m][t] = V::fmadd(av, bv[t], acc[m][t]);
-    }
-  }
-#pragma GCC unroll 16
-  for (int m = 0; m < M; ++m)
-#pragma GCC unroll 4
-    for (int t = 0; t < NV; ++t) {
-      float* o = out + m * ldo + t * W;
-      if (PART && t == NV - 1) V::storep(o, V::add(V::loadp(o, tail), acc[m][t]), tail);
-      else V::store(o, V::add(V::load(o), acc[m][t]));
-    }
-}
-
-template <int M, bool PART>
-inline void acc_nv(int nv, float* out, int64_t ldo, const float* a, int64_t ak, int64_t am, const float* b, int64_t ldb, int nk, int tail) {
-  switch (nv) {
-    case 1: acc_micro<M, 1, PART>(out, ldo, a, ak, am, b, ldb, nk, tail); break;
-    case 2: if constexpr (NVMAX >= 2) acc_micro<M, (NVMAX >= 2 ? 2 : 1), PART>(out, ldo, a, ak, am, b, ldb, nk, tail); break;
-    case 3: if constexpr (NVMAX >= 3) acc_micro<M, (NVMAX >= 3 ? 3 : 1), PART>(out, ldo, a, ak, am, b, ldb, nk, tail); break;
-    case 4: if constexpr (NVMAX >= 4) acc_micro<M, (NVMAX >= 4 ? 4 : 1), PART>(out, ldo, a, ak, am, b, ldb, nk, tail); break;
-    default: break;
-  }
-}
-
-/// M rows of out, every column vector of [0, N).
-template <int M>
-inline void acc_m(float* out, int64_t ldo, const float* a, int64_t ak, int64_t am, const float* b, int64_t ldb, int nk, int64_t N) {
-  const int64_t nvec = (N + W - 1) / W;
-  const int tail = static_cast<int>(N - (nvec - 1) * W);
-  for (int64_t v0 = 0; v0 < nvec; v0 += NVMAX) {
-    const int nv = static_cast<int>(imin(NVMAX, nvec - v0));
-    if (v0 + nv == nvec && tail != W) acc_nv<M, true>(nv, out + v0 * W, ldo, a, ak, am, b + v0 * W, ldb, nk, tail);
-    else acc_nv<M, false>(nv, out + v0 * W, ldo, a, ak, am, b + v0 * W, ldb, nk, tail);
-  }
-}
-
-/// The last rows (fewer than MR): M found by recursion.
-template <int M = 1>
-inline void acc_rest(int rows, float* out, int64_t ldo, const float* a, int64_t ak, int64_t am, const float* b, int64_t ldb, int nk, int64_t N) {
+/// The last rows (fewer than MR) of acc_rows: M found by recursion.
+template <int AK, int AM, int M = 1>
+inline void acc_rest(int rows, float* out, int64_t ldo, const float* a, const float* b, int64_t ldb, int nk, int64_t N) {
   if constexpr (M < MR) {
-    if (rows == M) acc_m<M>(out, ldo, a, ak, am, b, ldb, nk, N);
-    else acc_rest<M + 1>(rows, out, ldo, a, ak, am, b, ldb, nk, N);
+    if (rows == M) acc_cols<M, AK, AM, false>(out, ldo, a, nullptr, b, ldb, nk, N);
+    else acc_rest<AK, AM, M + 1>(rows, out, ldo, a, b, ldb, nk, N);
   }
 }
 
-/// out[m][0..N) += Σ_{k < nk} a[k·ak + m·am] · b[k·ldb + 0..N) for m < rows (row stride ldo).
-inline void acc_rows(float* out, int64_t ldo, const float* a, int64_t ak, int64_t am, const float* b, int64_t ldb, int nk, int64_t rows, int64_t N) {
+/// out[m][0..N) += Σ_{k < nk} a[k·AK + m·AM]·b[k·ldb + 0..N) for m < rows (row stride ldo): the
+/// forward's P·V microkernel (acc_micro, sdpa_block.h) in MR-row chunks. a is P or dS of a tile,
+/// [key][row] with stride BR: AK = BR, AM = 1 sums over keys (dQ), AK = 1, AM = BR over rows (dK, dV).
+template <int AK, int AM>
+inline void acc_rows(float* out, int64_t ldo, const float* a, const float* b, int64_t ldb, int nk, int64_t rows, int64_t N) {
   if (nk <= 0) return;
   int64_t m0 = 0;
-  for (; m0 + MR <= rows; m0 += MR) acc_m<MR>(out + m0 * ldo, ldo, a + m0 * am, ak, am, b, ldb, nk, N);
-  if (m0 < rows) acc_rest(static_cast<int>(rows - m0), out + m0 * ldo, ldo, a + m0 * am, ak, am, b, ldb, nk, N);
+  for (; m0 + MR <= rows; m0 += MR) acc_cols<MR, AK, AM, false>(out + m0 * ldo, ldo, a + m0 * AM, nullptr, b, ldb, nk, N);
+  if (m0 < rows) acc_rest<AK, AM>(static_cast<int>(rows - m0), out + m0 * ldo, ldo, a + m0 * AM, b, ldb, nk, N);
 }
 
 /// Whether (row r of the block, key c of the tile) is an allowed pair (ab: one word per key and row vector).
@@ -115,7 +63,8 @@ struct Scratch {
 
 inline size_t scratch_bytes(int64_t D, int64_t Dv) {
   const int64_t ldd = round_up_w(D), ldv = round_up_w(Dv), rows = imax(BC, BR);
-  const int64_t floats = D * BR + Dv * BR + 2 * (BC + NJ) * BR + BC * BR + imax(D, Dv) + W + rows * ldd + BC * ldv + BC * RV + 8 * 16;
+  // + one 64-byte alignment pad (16 floats) per piece (carve).
+  const int64_t floats = D * BR + Dv * BR + 2 * (BC + NJ) * BR + BC * BR + imax(D, Dv) + W + rows * ldd + BC * ldv + BC * RV + 9 * 16;
   return static_cast<size_t>(floats) * sizeof(float) + 64;
 }
 
@@ -297,8 +246,8 @@ inline void add_dk_dv(const SdpaParams& p, const Scratch& w, const float* qrows,
       }
     return;
   }
-  acc_rows(dv, ldv, w.st, 1, BR, dorows, p.o_si, nr, nc, p.Dv);
-  acc_rows(dk, ldk, w.dpt, 1, BR, qrows, p.q_si, nr, nc, p.D);
+  acc_rows<1, BR>(dv, ldv, w.st, dorows, p.o_si, nr, nc, p.Dv);
+  acc_rows<1, BR>(dk, ldk, w.dpt, qrows, p.q_si, nr, nc, p.D);
 }
 
 /// dQ[r] += Σ_c dS[c][r]·K[c] over a tile (dq: the block's scratch rows, stride w.ldd). `careful`
@@ -313,7 +262,7 @@ inline void add_dq(const SdpaParams& p, Scratch& w, const float* krows, int nr, 
       }
     return;
   }
-  acc_rows(w.acc1, w.ldd, w.dpt, BR, 1, krows, p.k_sj, nc, nr, p.D);
+  acc_rows<BR, 1>(w.acc1, w.ldd, w.dpt, krows, p.k_sj, nc, nr, p.D);
 }
 
 /// Whether a key of [j0, j0 + nc) has a non-finite k.
