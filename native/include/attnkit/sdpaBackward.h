@@ -11,8 +11,9 @@
 // causal / window, mask == 0, z == -Inf) and rows with lse == -Inf contribute nothing: a NaN / Inf in
 // an excluded key's k or v, or in a dead row's q or dO, never reaches a gradient.
 //
-// Every gradient is written whole (dq, dk, dv need not be zeroed; dbias must be zero-filled: it is
-// accumulated into). dq has q's strides (fwd.q_*), dk k's, dv v's; out and dout share fwd.o_*.
+// Every gradient is written whole (no output needs zeroing; dBias is summed in a double buffer of
+// dbias_len elements, then rounded into dbias). dq has q's strides (fwd.q_*), dk k's, dv v's; out
+// and dout share fwd.o_*.
 //
 // Algorithm (flash-style, P recomputed tile by tile from lse, never stored; extra memory O(tile) per
 // task plus O(B·Hq·L + B·Hkv·S) for δ and row flags):
@@ -44,8 +45,8 @@ struct SdpaBackwardParams {
   float* dq = nullptr;           ///< strides fwd.q_*
   float* dk = nullptr;           ///< strides fwd.k_*
   float* dv = nullptr;           ///< strides fwd.v_*
-  float* dbias = nullptr;        ///< optional, zero-filled, indexed through fwd.bias_s (needs fwd.bias)
-  int64_t dbias_len = 0;         ///< its elements (every Σ idx·bias_s is below it)
+  float* dbias = nullptr;        ///< optional, indexed through fwd.bias_s (needs fwd.bias)
+  int64_t dbias_len = 0;         ///< its elements (every Σ idx·bias_s is below it); all are written
 };
 
 /// One ISA variant; false = out of memory.

@@ -152,8 +152,9 @@ inline V::F exp_full(V::F x) {
 
 /// P, dS of one tile (rows of blk x keys [j0, j0 + nc)): on return w.st holds P, w.dpt scale·dS
 /// (both exactly 0 at excluded pairs), w.ab the allowed pairs; returns whether any pair of a real
-/// row is excluded. With dbias (pass 2), dZ of every allowed pair is added to its dBias element.
-inline bool tile_grads(const SdpaBackwardParams& bp, const Geo& g, int64_t b, int64_t h, const Block& blk, int64_t j0, int nc, bool need_causal, bool need_lower, Scratch& w, float* dbias) {
+/// row is excluded. With dbias (pass 2: dBias's double accumulator), dZ of every allowed pair is
+/// added to its element.
+inline bool tile_grads(const SdpaBackwardParams& bp, const Geo& g, int64_t b, int64_t h, const Block& blk, int64_t j0, int nc, bool need_causal, bool need_lower, Scratch& w, double* dbias) {
   const SdpaParams& p = bp.fwd;
   const V::F unused = V::zero();
   qk_tile<false>(w.qt, p.D, g.k + j0 * p.k_sj, p.k_sj, j0, nc, w.zero, w.st, need_causal, blk.i0, g.hi_off, unused, nullptr, nullptr);
@@ -165,7 +166,7 @@ inline bool tile_grads(const SdpaBackwardParams& bp, const Geo& g, int64_t b, in
   const int64_t ms2 = p.mask_s[2], ms3 = p.mask_s[3], bs2 = p.bias_s[2], bs3 = p.bias_s[3];
   const bool hasb = g.bias != nullptr;
   const BandCut cut{j0, blk.i0, g.hi_off, g.lo_off, need_causal, need_lower};
-  float* db = dbias ? dbias + b * p.bias_s[0] + h * p.bias_s[1] : nullptr;
+  double* db = dbias ? dbias + b * p.bias_s[0] + h * p.bias_s[1] : nullptr;
   uint32_t anyex = 0;
   for (int c = 0; c < nc; ++c) {
     const int64_t j = j0 + c;
@@ -331,7 +332,7 @@ inline void key_block_task(const SdpaBackwardParams& bp, const RowData& rd, int6
 
 /// dQ of rows [blk·BR, +BR) of (b, h) over the key tiles they see (the forward's block_keys tiling);
 /// with dbias, their dZ added to it.
-inline void query_block_task(const SdpaBackwardParams& bp, const RowData& rd, int64_t b, int64_t h, int64_t qb, Scratch& w, float* dbias) {
+inline void query_block_task(const SdpaBackwardParams& bp, const RowData& rd, int64_t b, int64_t h, int64_t qb, Scratch& w, double* dbias) {
   const SdpaParams& p = bp.fwd;
   const int64_t D = p.D;
   const int64_t i0 = qb * BR;
@@ -510,7 +511,14 @@ inline bool sdpa_backward_run(const SdpaBackwardParams& bp) {
     // dBias element then has one writer, summing in a fixed order (one task for all when the
     // strides could alias).
     const int64_t nqb = (L + BR - 1) / BR;
-    float* dbias = bp.dbias && p.bias ? bp.dbias : nullptr;
+    // dBias is summed in double: an element of a broadcast bias sums dZ over many (row, key) pairs,
+    // and dZ sums to 0 over each row's keys (a per-row or scalar bias's gradient is a small
+    // difference of many terms).
+    double* dbias = nullptr;
+    if (bp.dbias && p.bias) {
+      dbias = static_cast<double*>(std::calloc(static_cast<size_t>(bp.dbias_len), sizeof(double)));
+      if (!dbias) oom = true;
+    }
     const bool alias = dbias && !bias_index_injective(p);
     const bool split_b = !dbias || (!alias && p.bias_s[0] > 0);
     const bool split_h = !dbias || (!alias && p.bias_s[1] > 0);
@@ -533,6 +541,9 @@ inline bool sdpa_backward_run(const SdpaBackwardParams& bp) {
       std::free(mem);
     };
     if (!__atomic_load_n(&oom, __ATOMIC_RELAXED)) attnkit::parallel_for_each(nb * nh * nq, pass2, 1);
+    if (dbias && !oom)
+      for (int64_t e = 0; e < bp.dbias_len; ++e) bp.dbias[e] = static_cast<float>(dbias[e]);
+    std::free(dbias);
   }
   std::free(delta);
   std::free(flags);
