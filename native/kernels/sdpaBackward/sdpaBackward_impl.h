@@ -53,7 +53,6 @@ struct Scratch {
   float* dot;    // [Dv][BR]  its dO rows, transposed
   float* st;     // [BC + NJ][BR] logits, then P
   float* dpt;    // [BC + NJ][BR] dP, then scale·dS
-  float* ft;     // [BC][BR]  soft cap: 1 - t² per pair
   float* zero;   // [max(D, Dv)] the padding key of qk_tile
   float* acc1;   // pass 1: dK [BC][ldd]; pass 2: dQ [BR][ldd]
   float* acc2;   // pass 1: dV [BC][ldv]
@@ -64,7 +63,7 @@ struct Scratch {
 inline size_t scratch_bytes(int64_t D, int64_t Dv) {
   const int64_t ldd = round_up_w(D), ldv = round_up_w(Dv), rows = imax(BC, BR);
   // + one 64-byte alignment pad (16 floats) per piece (carve).
-  const int64_t floats = D * BR + Dv * BR + 2 * (BC + NJ) * BR + BC * BR + imax(D, Dv) + W + rows * ldd + BC * ldv + BC * RV + 9 * 16;
+  const int64_t floats = D * BR + Dv * BR + 2 * (BC + NJ) * BR + imax(D, Dv) + W + rows * ldd + BC * ldv + BC * RV + 8 * 16;
   return static_cast<size_t>(floats) * sizeof(float) + 64;
 }
 
@@ -83,7 +82,6 @@ inline Scratch carve(void* mem, int64_t D, int64_t Dv) {
   s.dot = take(Dv * BR);
   s.st = take((BC + NJ) * BR);
   s.dpt = take((BC + NJ) * BR);
-  s.ft = take(BC * BR);
   s.zero = take(imax(D, Dv) + W);
   s.acc1 = take(imax(BC, BR) * s.ldd);
   s.acc2 = take(BC * s.ldv);
