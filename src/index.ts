@@ -101,6 +101,8 @@ export type {
   AttentionLimits,
   PoolResult,
   TopKResult,
+  SdpaBackwardArgs,
+  SdpaBackwardResult,
   OpArgs,
   OpResults,
   Kernel,
@@ -146,6 +148,7 @@ export { linearBackward, linearBackwardAsync, type LinearGradients } from './ops
 export { geluBackward, geluBackwardAsync, type GeluBackwardOptions } from './ops/geluBackward';
 export { siluBackward, siluBackwardAsync, type SiluBackwardOptions } from './ops/siluBackward';
 export { topK, topKAsync, mergeTopK, shardExclude, type TopKOptions, type TopKOutput, type TopKPartial, type MergeTopKOptions } from './ops/topK';
+export { sdpaBackward, sdpaBackwardAsync, type SdpaBackwardOptions, type SdpaBackwardOutput } from './ops/sdpaBackward';
 export { referenceKernels } from './backends/reference';
 export type { MhaArgs, EncoderArgs, TargetArgs, AdditiveArgs, MhaParams, MhaOptions, EncoderParams, EncoderOptions, TargetParams, TargetOptions, AdditiveParams, AdditiveOptions } from './aliases';
 export { disposeGpu, gpuStats, setGpuKernelCacheLimit, setGpuHostFactory, getGpuHostFactory, createWebGlHost, GpuHostUnavailable, GpuLimitError, GpuFallbackError, type GpuHost, type GpuHostFactory, type GpuJsModule, type GpuJsInstance, type RuntimeStats } from './backends/gpu';

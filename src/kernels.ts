@@ -140,6 +140,35 @@ export interface AttentionResult {
 }
 
 /**
+ * sdpaBackward: the vector-Jacobian product of sdpa (docs/TRAINING.md). dOut and out are
+ * [B,Hq,L,Dv] in `layout` (as the forward's output), lse [B,Hq,L] head-major (the forward's
+ * returnLse). Same exclusion rules and AttentionLimits as SdpaArgs. Results: dq as q, dk as k,
+ * dv as v (grouped-query: summed over each kv head's query heads); dBias (when returnDBias) has
+ * biasLength elements: the bias's own array, element bias-index(b,h,i,j) summing dZ(b,h,i,j) over
+ * every (b,h,i,j) that maps to it through bias.strides. Float32 only. Row space: B*Hq*L rows.
+ */
+export interface SdpaBackwardArgs extends AttentionLimits {
+  readonly dOut: Float32Array;
+  readonly q: Float32Array;
+  readonly k: Float32Array;
+  readonly v: Float32Array;
+  readonly out: Float32Array;
+  readonly lse: Float32Array;
+  readonly B: number; readonly Hq: number; readonly Hkv: number;
+  readonly L: number; readonly S: number; readonly D: number; readonly Dv: number;
+  readonly scale: number;
+  readonly mask: Strided<Uint8Array> | null;
+  readonly bias: Strided<Float32Array> | null;
+  readonly keyLengths: Int32Array | null;
+  readonly layout: 'bhld' | 'blhd';
+  readonly returnDBias: boolean;
+  /** Elements of the bias's own array (0 without a bias): dBias's length. */
+  readonly biasLength: number;
+}
+/** Result of sdpaBackward. */
+export interface SdpaBackwardResult { readonly dq: Float32Array; readonly dk: Float32Array; readonly dv: Float32Array; readonly dBias?: Float32Array; }
+
+/**
  * multiHeadAttention. query `[B,L,E]`, key `[B,S,Ek]`, value `[B,S,Ev]`; `wq [E,Hq*D]`,
  * `wk [Ek,Hkv*D]`, `wv [Ev,Hkv*Dv]`, `wo [Hq*Dv,Eo]` (x·W layout), biases optional.
  * `selfAttention` is true when query, key and value are the same array (a backend may fuse the
@@ -490,6 +519,7 @@ export interface OpArgs {
   siluBackward: SiluBackwardArgs;
   layerNormBackward: LayerNormBackwardArgs;
   linearBackward: LinearBackwardArgs;
+  sdpaBackward: SdpaBackwardArgs;
 }
 
 /** Kernel result type per op. */
@@ -510,6 +540,7 @@ export interface OpResults {
   siluBackward: Float32Array;
   layerNormBackward: LayerNormBackwardResult;
   linearBackward: LinearBackwardResult;
+  sdpaBackward: SdpaBackwardResult;
 }
 
 /** A synchronous kernel for op `O`. */

@@ -43,6 +43,10 @@ module.exports = function jobs() {
     isaJob('native half (avx512)', 'test/native-half.test.mjs', 'avx512'),
     isaJob('native half (avx2)', 'test/native-half.test.mjs', 'avx2'),
     { label: 'native half (scalar)', file: 'test/native-half.test.mjs', env: { ATTNKIT_ISA: 'scalar' } },
+    // sdpaBackward's native kernel: float64 oracle, dBias over every broadcast kind, NaN rules, threads, async, addon checks, vs reference.
+    isaJob('native backward (avx512)', 'test/native-backward.test.mjs', 'avx512'),
+    isaJob('native backward (avx2)', 'test/native-backward.test.mjs', 'avx2'),
+    { label: 'native backward (scalar)', file: 'test/native-backward.test.mjs', env: { ATTNKIT_ISA: 'scalar' } },
     // The cmake-js build of the same sources (npm run build:cmake), loaded explicitly.
     { label: 'native (cmake-js build)', file: 'test/native-cmake.test.mjs', env: { ATTNKIT_NATIVE_PATH: 'build-cmake/Release/attnkit.node' } },
     // linear, topK and the layers built on them: against reference, NaN/Inf, threads, async, addon checks.

@@ -29,6 +29,7 @@ namespace bind {
 // ATTNKIT_OP. The addon exports `<op>(args)` and `<op>Async(args)` for every row.
 #define ATTNKIT_OPS(X) \
   X(sdpa)              \
+  X(sdpaBackward)      \
   X(multiHeadAttention) \
   X(additiveAttention) \
   X(targetAttention)   \

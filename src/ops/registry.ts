@@ -17,6 +17,7 @@ import { linearOp } from './linear';
 import { linearBackwardOp } from './linearBackward';
 import { multiHeadAttentionOp } from './multiHeadAttention';
 import { sdpaOp } from './sdpa';
+import { sdpaBackwardOp } from './sdpaBackward';
 import { siluOp } from './silu';
 import { siluBackwardOp } from './siluBackward';
 import { softmaxOp } from './softmax';
@@ -43,6 +44,7 @@ export const OPS: { readonly [O in OpName]: OpDescriptor<O> } = Object.freeze({
   linearBackward: linearBackwardOp,
   geluBackward: geluBackwardOp,
   siluBackward: siluBackwardOp,
+  sdpaBackward: sdpaBackwardOp,
 });
 
 /** Every op name, in a stable order. */

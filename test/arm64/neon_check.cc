@@ -1,6 +1,6 @@
 // arm64 check of the NEON kernels (scripts/arm64-check.sh): cross-compiled for aarch64 and run
 // under qemu-user, once with ATTNKIT_ISA=neon and once with ATTNKIT_ISA=scalar. Each kernel family
-// that has a NEON file (sdpa, softmax, layerNorm, gelu, silu, the GEMM behind linear, topK, and the
+// that has a NEON file (sdpa, sdpaBackward, softmax, layerNorm, gelu, silu, the GEMM behind linear, topK, and the
 // backward ops: softmaxBackward, layerNormBackward, geluBackward, siluBackward, linearBackward) runs on
 // adversarial sizes (odd, not multiples of 4 lanes, L != S, one key, grouped-query, causal, empty
 // rows) and is compared with a float64 loop written here, at the tolerance the native backend
@@ -32,6 +32,7 @@
 #include "attnkit/linear.h"
 #include "attnkit/parallel.h"
 #include "attnkit/sdpa.h"
+#include "attnkit/sdpaBackward.h"
 #include "attnkit/silu.h"
 #include "attnkit/topK.h"
 
@@ -258,6 +259,113 @@ void check_sdpa(const SdpaCase& c, DType qt = DType::f32, DType kt = DType::f32,
                 (long long)c.S, (long long)c.D, (long long)c.Dv, c.causal ? " causal" : "", c.mask ? " mask" : "", c.lengths ? " keyLengths" : "", c.offsets ? " offsets" : "",
                 (long long)c.window_left, (long long)c.window_right, static_cast<double>(c.softcap));
   expect_close("sdpa", name, out.data(), want);
+}
+
+/// sdpaBackward on the case's inputs (plus a [L, S] bias broadcast over B and H when `bias`):
+/// O and lse from a float64 forward rounded to float32 (what the forward hands the backward), then
+/// dq, dk, dv (and dBias) against float64 loops of the definitions (docs/TRAINING.md).
+void check_sdpa_backward(const SdpaCase& c, bool bias) {
+  const int64_t nq = c.B * c.Hq * c.L * c.D, nk = c.B * c.Hkv * c.S * c.D, nv = c.B * c.Hkv * c.S * c.Dv, no = c.B * c.Hq * c.L * c.Dv;
+  std::vector<float> q = randn(nq), k = randn(nk), v = randn(nv), dout = randn(no), bias_v = randn(c.L * c.S, 2.0f);
+  std::vector<uint8_t> mask;
+  std::vector<int32_t> lens, offs;
+  for (int64_t b = 0; b < c.B; ++b) offs.push_back(static_cast<int32_t>(b % 2 ? c.S - c.L + 3 : -2));
+  if (c.mask) {
+    mask.resize(c.L * c.S);
+    for (int64_t i = 0; i < c.L; ++i)
+      for (int64_t j = 0; j < c.S; ++j) mask[i * c.S + j] = i == 0 ? 0 : ((i * 7 + j * 3) % 5 != 0);
+  }
+  if (c.lengths)
+    for (int64_t b = 0; b < c.B; ++b) lens.push_back(b == 0 ? 0 : static_cast<int32_t>((c.S * (b + 1)) / (c.B + 1)));
+  const double scale = 1.0 / std::sqrt(static_cast<double>(c.D));
+  // Logit z (and c = the capped scaled dot product) of (b, h, i, j), or allowed = false.
+  auto logit = [&](int64_t b, int64_t h, int64_t i, int64_t j, double& cap_c, bool& allowed) {
+    const int64_t hk = h / (c.Hq / c.Hkv), pos = i + (c.offsets ? offs[b] : c.S - c.L);
+    allowed = !(c.causal && j > pos) && !(c.window_left >= 0 && j < pos - c.window_left) && !(c.window_right >= 0 && j > pos + c.window_right) &&
+              !(c.mask && !mask[i * c.S + j]) && !(c.lengths && j >= lens[b]);
+    double dot = 0;
+    for (int64_t d = 0; d < c.D; ++d) dot += double(q[((b * c.Hq + h) * c.L + i) * c.D + d]) * k[((b * c.Hkv + hk) * c.S + j) * c.D + d];
+    double x = dot * static_cast<float>(scale);
+    if (c.softcap > 0) x = c.softcap * std::tanh(x / c.softcap);
+    cap_c = x;
+    return bias ? x + bias_v[i * c.S + j] : x;
+  };
+  std::vector<float> out(no, 0.0f), lse(c.B * c.Hq * c.L);
+  for (int64_t b = 0; b < c.B; ++b)
+    for (int64_t h = 0; h < c.Hq; ++h)
+      for (int64_t i = 0; i < c.L; ++i) {
+        const int64_t hk = h / (c.Hq / c.Hkv), row = (b * c.Hq + h) * c.L + i;
+        double m = -INFINITY, l = 0, cc;
+        bool ok;
+        std::vector<double> z(c.S);
+        for (int64_t j = 0; j < c.S; ++j) {
+          z[j] = logit(b, h, i, j, cc, ok);
+          if (!ok) z[j] = -INFINITY;
+          m = std::max(m, z[j]);
+        }
+        if (m == -INFINITY) {
+          lse[row] = -INFINITY;
+          continue;
+        }
+        for (int64_t j = 0; j < c.S; ++j) l += std::exp(z[j] - m);
+        lse[row] = static_cast<float>(m + std::log(l));
+        for (int64_t e = 0; e < c.Dv; ++e) {
+          double o = 0;
+          for (int64_t j = 0; j < c.S; ++j) o += std::exp(z[j] - m) / l * v[((b * c.Hkv + hk) * c.S + j) * c.Dv + e];
+          out[row * c.Dv + e] = static_cast<float>(o);
+        }
+      }
+  std::vector<float> dq(nq, -7.0f), dk(nk, -7.0f), dv(nv, -7.0f), dbias(bias ? c.L * c.S : 0, 0.0f);
+  SdpaBackwardParams bp;
+  SdpaParams& p = bp.fwd;
+  p.q = q.data(), p.k = k.data(), p.v = v.data();
+  p.B = c.B, p.Hq = c.Hq, p.Hkv = c.Hkv, p.L = c.L, p.S = c.S, p.D = c.D, p.Dv = c.Dv;
+  p.scale = static_cast<float>(scale);
+  p.causal = c.causal;
+  if (c.offsets) p.offsets = offs.data();
+  p.window_left = c.window_left, p.window_right = c.window_right, p.softcap = c.softcap;
+  if (c.mask) p.mask = mask.data(), p.mask_s[2] = c.S, p.mask_s[3] = 1;
+  if (c.lengths) p.key_lengths = lens.data();
+  if (bias) p.bias = bias_v.data(), p.bias_s[2] = c.S, p.bias_s[3] = 1, bp.dbias = dbias.data(), bp.dbias_len = c.L * c.S;
+  sdpa_contiguous_strides(p);
+  bp.out = out.data(), bp.dout = dout.data(), bp.lse = lse.data(), bp.dq = dq.data(), bp.dk = dk.data(), bp.dv = dv.data();
+  expect_isa("sdpaBackward", isa_name(sdpa_backward(bp)));
+  std::vector<double> wq(nq, 0.0), wk(nk, 0.0), wv(nv, 0.0), wb(dbias.size(), 0.0);
+  for (int64_t b = 0; b < c.B; ++b)
+    for (int64_t h = 0; h < c.Hq; ++h)
+      for (int64_t i = 0; i < c.L; ++i) {
+        const int64_t hk = h / (c.Hq / c.Hkv), row = (b * c.Hq + h) * c.L + i;
+        if (lse[row] == -INFINITY) continue;
+        double delta = 0;
+        for (int64_t e = 0; e < c.Dv; ++e) delta += double(dout[row * c.Dv + e]) * out[row * c.Dv + e];
+        for (int64_t j = 0; j < c.S; ++j) {
+          double cc;
+          bool ok;
+          const double z = logit(b, h, i, j, cc, ok);
+          if (!ok || z == -INFINITY) continue;
+          const double pr = std::exp(z - lse[row]);
+          const int64_t kr = (b * c.Hkv + hk) * c.S + j;
+          double dp = 0;
+          for (int64_t e = 0; e < c.Dv; ++e) dp += double(dout[row * c.Dv + e]) * v[kr * c.Dv + e];
+          const double dz = pr * (dp - delta);
+          if (bias) wb[i * c.S + j] += dz;
+          const double ds = (c.softcap > 0 ? dz * (1 - (cc / c.softcap) * (cc / c.softcap)) : dz) * static_cast<float>(scale);
+          for (int64_t d = 0; d < c.D; ++d) {
+            wq[row * c.D + d] += ds * k[kr * c.D + d];
+            wk[kr * c.D + d] += ds * q[row * c.D + d];
+          }
+          for (int64_t e = 0; e < c.Dv; ++e) wv[kr * c.Dv + e] += pr * dout[row * c.Dv + e];
+        }
+      }
+  char name[224];
+  std::snprintf(name, sizeof name, "B%lld Hq%lld Hkv%lld L%lld S%lld D%lld Dv%lld%s%s%s%s%s w %lld/%lld cap %g", (long long)c.B, (long long)c.Hq, (long long)c.Hkv, (long long)c.L,
+                (long long)c.S, (long long)c.D, (long long)c.Dv, c.causal ? " causal" : "", c.mask ? " mask" : "", c.lengths ? " lengths" : "", c.offsets ? " offsets" : "",
+                bias ? " bias" : "", (long long)c.window_left, (long long)c.window_right, static_cast<double>(c.softcap));
+  const std::string base = std::string("sdpaBackward ") + name;
+  expect_close("sdpaBackward", (base + " dq").c_str(), dq.data(), wq);
+  expect_close("sdpaBackward", (base + " dk").c_str(), dk.data(), wk);
+  expect_close("sdpaBackward", (base + " dv").c_str(), dv.data(), wv);
+  if (bias) expect_close("sdpaBackward", (base + " dBias").c_str(), dbias.data(), wb);
 }
 
 void check_softmax(int64_t rows, int64_t cols) {
@@ -581,8 +689,26 @@ void sdpa_checks() {
   check_sdpa(cases[4], H, H, H);      // causal + mask, a fully masked row
   check_sdpa(cases[10], F, BF, H);    // softcap + mask
 }
+void sdpa_backward_checks() {
+  const SdpaCase cases[] = {
+      {1, 2, 2, 7, 129, 17, 17, false, false, false},   // one partial row block; odd D
+      {2, 4, 2, 129, 7, 63, 65, true, false, false},    // grouped-query, L > S causal, Dv != D
+      {3, 2, 2, 40, 300, 65, 33, false, false, true},   // keyLengths 0 / 150 / 225: key blocks with nothing
+      {1, 2, 1, 100, 100, 3, 3, true, true, false},     // causal + mask, a fully masked row
+      {2, 2, 1, 300, 300, 33, 33, true, false, false, true, 40, -1, 0.0f},  // offsets, causal, left window
+      {2, 2, 2, 257, 500, 16, 16, false, false, true, false, 5, 9, 0.0f},   // window without causal; batch 0 sees nothing
+      {1, 4, 2, 65, 65, 64, 64, true, true, false, false, -1, -1, 3.0f},    // softcap + mask
+  };
+  for (const auto& c : cases) check_sdpa_backward(c, false);
+  // B·Hkv >= 32: the one-pass kernel (tasks (b, kv head)).
+  check_sdpa_backward({4, 16, 8, 37, 41, 9, 7, true, true, false}, false);
+  check_sdpa_backward({32, 2, 1, 20, 70, 5, 8, false, false, true, true, 6, 2, 1.5f}, false);
+  check_sdpa_backward(cases[1], true);  // dBias of a [L, S] bias summed over B and H
+  check_sdpa_backward(cases[6], true);
+}
 const std::map<std::string, void (*)()> kChecks = {
     {"sdpa", sdpa_checks},
+    {"sdpaBackward", sdpa_backward_checks},
     {"softmax", [] { check_softmax(37, 1000); check_softmax(5, 17); }},
     {"layerNorm", [] { check_layerNorm(33, 65); check_layerNorm(4, 1); }},
     {"gelu", [] { check_gelu(1001, false); check_gelu(1001, true); }},

@@ -500,6 +500,69 @@ export function oracleLinearBackward(dy, x, w) {
 }
 
 /**
+ * sdpa's backward in float64, from docs/TRAINING.md's definition with plain loops: for each query
+ * row (b,h,i) that saw something (lse > -Infinity) and each key j it may see (the forward's
+ * exclusions: `visible`, key lengths, mask, a -Infinity logit), with `s = scale·q·k`,
+ * `c = softcap·tanh(s/softcap)` (or s), `z = c + bias`: `P = exp(z - lse)` from the given lse,
+ * `dZ = P·(dOut·v - dOut·out)` with the given out, `dS = dZ·(1 - (c/softcap)²)`, then
+ * `dq += scale·dS·k`, `dk += scale·dS·q`, `dv += P·dOut`, `dBias[the bias element] += dZ`.
+ * Tensors are plain `{ data, shape }` in the layout's order; mask and bias broadcast
+ * (right-aligned) as in oracleSdpa. Returns { dq, dk, dv, dBias? } as Float64Arrays.
+ */
+export function oracleSdpaBackward(dOut, q, k, v, out, lse, opts = {}) {
+  const blhd = opts.layout === 'blhd';
+  // index of element (b, h, t, c) of a [B,H,T,X] tensor stored in the layout's order
+  const at = (t, b, h, i, c) => {
+    const [, d1, d2, X] = t.shape;
+    return blhd ? ((b * d1 + i) * d2 + h) * X + c : ((b * d1 + h) * d2 + i) * X + c;
+  };
+  const [B, Hq, L, D] = blhd ? [q.shape[0], q.shape[2], q.shape[1], q.shape[3]] : q.shape;
+  const [Hkv, S] = blhd ? [k.shape[2], k.shape[1]] : [k.shape[1], k.shape[2]];
+  const Dv = v.shape[3];
+  const scale = opts.scale ?? 1 / Math.sqrt(D);
+  const cap = opts.softcap ?? 0;
+  const dq = new Float64Array(q.data.length);
+  const dk = new Float64Array(k.data.length);
+  const dv = new Float64Array(v.data.length);
+  const dBias = opts.returnDBias ? new Float64Array(opts.bias.data.length) : null;
+  for (let b = 0; b < B; b++)
+    for (let h = 0; h < Hq; h++) {
+      const hk = Math.floor(h / (Hq / Hkv));
+      const len = opts.keyLengths ? opts.keyLengths[b] : S;
+      for (let i = 0; i < L; i++) {
+        const m = lse.data[(b * Hq + h) * L + i];
+        if (m === -Infinity) continue; // the row saw nothing: no gradient through it
+        let delta = 0;
+        for (let c = 0; c < Dv; c++) delta += dOut.data[at(dOut, b, h, i, c)] * out.data[at(out, b, h, i, c)];
+        for (let j = 0; j < S; j++) {
+          if (j >= len || !visible(opts, b, i, j, L, len)) continue;
+          if (opts.mask && !opts.mask.data[bcastIndex(opts.mask.shape, [b, h, i, j])]) continue;
+          let dot = 0;
+          for (let c = 0; c < D; c++) dot += q.data[at(q, b, h, i, c)] * k.data[at(k, b, hk, j, c)];
+          const s = dot * scale;
+          const capped = cap > 0 ? cap * Math.tanh(s / cap) : s;
+          const dcds = cap > 0 ? 1 - (capped / cap) ** 2 : 1;
+          const bi = opts.bias ? bcastIndex(opts.bias.shape, [b, h, i, j]) : -1;
+          const z = capped + (opts.bias ? opts.bias.data[bi] : 0);
+          if (z === -Infinity) continue; // excluded: nothing read from its k or v
+          const p = Math.exp(z - m);
+          let dp = 0;
+          for (let c = 0; c < Dv; c++) dp += dOut.data[at(dOut, b, h, i, c)] * v.data[at(v, b, hk, j, c)];
+          const dz = p * (dp - delta);
+          if (dBias) dBias[bi] += dz;
+          const ds = dz * dcds;
+          for (let c = 0; c < D; c++) {
+            dq[at(q, b, h, i, c)] += scale * ds * k.data[at(k, b, hk, j, c)];
+            dk[at(k, b, hk, j, c)] += scale * ds * q.data[at(q, b, h, i, c)];
+          }
+          for (let c = 0; c < Dv; c++) dv[at(v, b, hk, j, c)] += p * dOut.data[at(dOut, b, h, i, c)];
+        }
+      }
+    }
+  return dBias ? { dq, dk, dv, dBias } : { dq, dk, dv };
+}
+
+/**
  * Every op's oracle over the op's own call arguments (as the descriptors' cases give them):
  * `ORACLES[op](args)` is `{ output, weights?, lse? }` (topK: `{ indices, scores }`). The reference
  * backend is checked against these, since verify on it would compare reference with itself.
@@ -521,4 +584,5 @@ export const ORACLES = {
   linearBackward: ([dy, x, w]) => oracleLinearBackward(dy, x, w),
   geluBackward: ([dy, x, o]) => oracleGeluBackward(dy, x, o?.approximate ?? 'none'),
   siluBackward: ([dy, x]) => oracleSiluBackward(dy, x),
+  sdpaBackward: ([g, q, k, v, out, lse, o]) => oracleSdpaBackward(g, q, k, v, out, lse, o ?? {}),
 };

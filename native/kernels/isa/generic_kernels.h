@@ -120,6 +120,10 @@ namespace convert_k {
 namespace sdpa_k {
 using Cfg = SdpaTiles;
 #include "../sdpa/sdpa_impl.h"
+// The backward reuses the forward's geometry, Q·Kᵀ tile and constants (nested: its own names).
+namespace backward {
+#include "../sdpaBackward/sdpaBackward_impl.h"
+}  // namespace backward
 }  // namespace sdpa_k
 
 // The entry points the kernel tables hold, for ISA `isa` (outside the region: plain calls into it).
@@ -159,6 +163,9 @@ using Cfg = SdpaTiles;
   void sdpa_##isa(const SdpaParams& p) {                                               \
     if (!sdpa_k::sdpa_run(p)) throw std::bad_alloc();                                  \
   }                                                                                    \
+  bool sdpaBackward_##isa(const SdpaBackwardParams& p) {                               \
+    return sdpa_k::backward::sdpa_backward_run(p);                                     \
+  }                                                                                    \
   }                                                                                    \
   ATTNKIT_REGISTER(gelu_table, isa, &gelu_##isa);                                      \
   ATTNKIT_REGISTER(gemm_act_table, isa, &gemm_act_##isa);                              \
@@ -175,4 +182,5 @@ using Cfg = SdpaTiles;
   ATTNKIT_REGISTER(bandwidth_table, isa, &bandwidth_##isa);                            \
   ATTNKIT_REGISTER(convert_table, isa, &convert_##isa);                                \
   ATTNKIT_REGISTER(sdpa_table, isa, &sdpa_##isa);                                      \
+  ATTNKIT_REGISTER(sdpaBackward_table, isa, &sdpaBackward_##isa);                      \
   }

@@ -24,3 +24,4 @@
 #include "attnkit/parallel.h"
 #include "attnkit/peak.h"
 #include "attnkit/sdpa.h"
+#include "attnkit/sdpaBackward.h"

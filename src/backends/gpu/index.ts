@@ -35,6 +35,7 @@ import { layerNormBackwardGpu } from './layerNormBackward';
 import { linearBackwardGpu } from './linearBackward';
 import { geluBackwardGpu } from './geluBackward';
 import { siluBackwardGpu } from './siluBackward';
+import { sdpaBackwardGpu } from './sdpaBackward';
 import { Runtime, Scope, fn, type RuntimeStats } from './runtime';
 
 export { GpuLimitError, GpuFallbackError } from './runtime';
@@ -91,6 +92,7 @@ const kernels: { [O in OpName]: GpuKernel<O> } = {
   linearBackward: linearBackwardGpu,
   geluBackward: geluBackwardGpu,
   siluBackward: siluBackwardGpu,
+  sdpaBackward: sdpaBackwardGpu,
 };
 
 function wrap<O extends OpName>(f: GpuKernel<O>): Kernel<O> {

@@ -96,6 +96,7 @@ function nativeKernel<O extends OpName>(name: O, emptyWhenNoElements = false): N
 /** The native backend's kernels: one row per op, each the addon function of the same name. */
 const kernelTable: { [O in OpName]?: NativeKernel<O> } = {
   sdpa: nativeKernel('sdpa'),
+  sdpaBackward: nativeKernel('sdpaBackward'),
   multiHeadAttention: nativeKernel('multiHeadAttention'),
   additiveAttention: nativeKernel('additiveAttention'),
   targetAttention: nativeKernel('targetAttention'),

@@ -14,6 +14,7 @@ import { layerNormReference } from './layerNorm';
 import { linearReference } from './linear';
 import { multiHeadAttentionReference } from './multiHeadAttention';
 import { sdpaReference } from './sdpa';
+import { sdpaBackwardReference } from './sdpaBackward';
 import { siluReference } from './silu';
 import { softmaxReference } from './softmax';
 import { targetAttentionReference } from './targetAttention';
@@ -47,6 +48,7 @@ export const referenceKernels: Readonly<{ [O in OpName]?: ReferenceKernel<O> }> 
   linearBackward: linearBackwardReference,
   geluBackward: geluBackwardReference,
   siluBackward: siluBackwardReference,
+  sdpaBackward: sdpaBackwardReference,
 });
 
 registerBackend({

@@ -17,4 +17,5 @@ export const GRAD_MODULES = {
   linearBackward: () => import('./linearBackward.mjs'),
   geluBackward: () => import('./geluBackward.mjs'),
   siluBackward: () => import('./siluBackward.mjs'),
+  sdpaBackward: () => import('./sdpaBackward.mjs'),
 };
