@@ -137,6 +137,9 @@ export { multiHeadAttention, multiHeadAttentionAsync, type MultiHeadAttentionPar
 export { additiveAttention, additiveAttentionAsync, type AdditiveAttentionParams, type AdditiveAttentionOptions, type PoolOutput } from './ops/additiveAttention';
 export { targetAttention, targetAttentionAsync, type TargetAttentionParams, type TargetLayer, type TargetAttentionOptions } from './ops/targetAttention';
 export { transformerEncoderLayer, transformerEncoderLayerAsync, positionalEncoding, type TransformerEncoderLayerParams, type TransformerEncoderLayerOptions } from './ops/transformerEncoderLayer';
+export { multiHeadAttentionBackward, multiHeadAttentionBackwardAsync, type MultiHeadAttentionSaved, type MultiHeadAttentionGrads } from './ops/multiHeadAttentionBackward';
+export { transformerEncoderLayerBackward, transformerEncoderLayerBackwardAsync, type TransformerEncoderLayerSaved, type TransformerEncoderLayerGrads, type SavedNorm } from './ops/transformerEncoderLayerBackward';
+export type { AttentionBlockSaved, AttentionBlockGrads, AttentionBlockParamGrads } from './ops/attentionBlock';
 export { softmax, softmaxAsync, type SoftmaxOptions } from './ops/softmax';
 export { layerNorm, layerNormAsync, type LayerNormOptions, type LayerNormStatsOutput } from './ops/layerNorm';
 export { linear, linearAsync } from './ops/linear';

@@ -18,4 +18,6 @@ export const GRAD_MODULES = {
   geluBackward: () => import('./geluBackward.mjs'),
   siluBackward: () => import('./siluBackward.mjs'),
   sdpaBackward: () => import('./sdpaBackward.mjs'),
+  multiHeadAttentionBackward: () => import('./multiHeadAttentionBackward.mjs'),
+  transformerEncoderLayerBackward: () => import('./transformerEncoderLayerBackward.mjs'),
 };
