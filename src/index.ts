@@ -74,6 +74,8 @@ export type {
   GeluArgs,
   SiluArgs,
   TopKArgs,
+  AdditiveScoresBackwardArgs,
+  AdditiveScoresBackwardResult,
   DenseLayer,
   AttentionResult,
   AttentionLimits,
@@ -119,6 +121,7 @@ export { linear, linearAsync } from './ops/linear';
 export { gelu, geluAsync, type GeluOptions } from './ops/gelu';
 export { silu, siluAsync, type SiluOptions } from './ops/silu';
 export { topK, topKAsync, type TopKOptions, type TopKOutput } from './ops/topK';
+export { additiveScoresBackward, additiveScoresBackwardAsync, type AdditiveScoresGradients } from './ops/additiveScoresBackward';
 export { referenceKernels } from './backends/reference';
 export type { MhaArgs, EncoderArgs, TargetArgs, AdditiveArgs, MhaParams, MhaOptions, EncoderParams, EncoderOptions, TargetParams, TargetOptions, AdditiveParams, AdditiveOptions } from './aliases';
 export { disposeGpu, gpuStats, setGpuKernelCacheLimit, setGpuHostFactory, getGpuHostFactory, createWebGlHost, GpuHostUnavailable, GpuLimitError, GpuFallbackError, type GpuHost, type GpuHostFactory, type GpuJsModule, type GpuJsInstance, type RuntimeStats } from './backends/gpu';

@@ -19,6 +19,7 @@ import { softmaxOp } from './softmax';
 import { targetAttentionOp } from './targetAttention';
 import { topKOp } from './topK';
 import { transformerEncoderLayerOp } from './transformerEncoderLayer';
+import { additiveScoresBackwardOp } from './additiveScoresBackward';
 
 /** Every op's descriptor, by name, in a stable order (the order of the README's op table). */
 export const OPS: { readonly [O in OpName]: OpDescriptor<O> } = Object.freeze({
@@ -33,6 +34,7 @@ export const OPS: { readonly [O in OpName]: OpDescriptor<O> } = Object.freeze({
   gelu: geluOp,
   silu: siluOp,
   topK: topKOp,
+  additiveScoresBackward: additiveScoresBackwardOp,
 });
 
 /** Every op name, in a stable order. */

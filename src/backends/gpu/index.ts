@@ -30,6 +30,7 @@ import { linearGpu } from './linear';
 import { geluGpu } from './gelu';
 import { siluGpu } from './silu';
 import { topKGpu } from './topK';
+import { additiveScoresBackwardGpu } from './additiveScoresBackward';
 import { Runtime, Scope, fn, type RuntimeStats } from './runtime';
 
 export { GpuLimitError, GpuFallbackError } from './runtime';
@@ -81,6 +82,7 @@ const kernels: { [O in OpName]: GpuKernel<O> } = {
   gelu: geluGpu,
   silu: siluGpu,
   topK: topKGpu,
+  additiveScoresBackward: additiveScoresBackwardGpu,
 };
 
 function wrap<O extends OpName>(f: GpuKernel<O>): Kernel<O> {

@@ -106,6 +106,7 @@ const kernelTable: { [O in OpName]?: NativeKernel<O> } = {
   gelu: nativeKernel('gelu', true),
   silu: nativeKernel('silu', true),
   topK: nativeKernel('topK'),
+  additiveScoresBackward: nativeKernel('additiveScoresBackward'),
 };
 
 const kernels: { [O in OpName]?: Kernel<O> } = {};

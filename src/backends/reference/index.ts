@@ -19,6 +19,7 @@ import { softmaxReference } from './softmax';
 import { targetAttentionReference } from './targetAttention';
 import { topKReference } from './topK';
 import { transformerEncoderLayerReference } from './transformerEncoderLayer';
+import { additiveScoresBackwardReference } from './additiveScoresBackward';
 
 /**
  * Every reference kernel, by op (each may restrict itself to a row subset for sampled verify).
@@ -37,6 +38,7 @@ export const referenceKernels: Readonly<{ [O in OpName]?: ReferenceKernel<O> }> 
   gelu: geluReference,
   silu: siluReference,
   topK: widening(topKReference),
+  additiveScoresBackward: additiveScoresBackwardReference,
 });
 
 registerBackend({
