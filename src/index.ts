@@ -122,6 +122,8 @@ export { gelu, geluAsync, type GeluOptions } from './ops/gelu';
 export { silu, siluAsync, type SiluOptions } from './ops/silu';
 export { topK, topKAsync, type TopKOptions, type TopKOutput } from './ops/topK';
 export { additiveScoresBackward, additiveScoresBackwardAsync, type AdditiveScoresGradients } from './ops/additiveScoresBackward';
+export { additiveAttentionBackward, additiveAttentionBackwardAsync, type AdditiveAttentionSaved, type AdditiveAttentionGrads } from './ops/additiveAttentionBackward';
+export { targetAttentionBackward, targetAttentionBackwardAsync, type TargetAttentionSaved, type TargetAttentionGrads, type SavedTargetLayer } from './ops/targetAttentionBackward';
 export { referenceKernels } from './backends/reference';
 export type { MhaArgs, EncoderArgs, TargetArgs, AdditiveArgs, MhaParams, MhaOptions, EncoderParams, EncoderOptions, TargetParams, TargetOptions, AdditiveParams, AdditiveOptions } from './aliases';
 export { disposeGpu, gpuStats, setGpuKernelCacheLimit, setGpuHostFactory, getGpuHostFactory, createWebGlHost, GpuHostUnavailable, GpuLimitError, GpuFallbackError, type GpuHost, type GpuHostFactory, type GpuJsModule, type GpuJsInstance, type RuntimeStats } from './backends/gpu';

@@ -12,4 +12,7 @@
 
 /** Backward op name -> its cases module (lazily imported). */
 export const GRAD_MODULES = {
+  additiveScoresBackward: () => import('./additiveScoresBackward.mjs'),
+  additiveAttentionBackward: () => import('./additiveAttentionBackward.mjs'),
+  targetAttentionBackward: () => import('./targetAttentionBackward.mjs'),
 };
