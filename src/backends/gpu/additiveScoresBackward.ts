@@ -6,7 +6,7 @@
  * @module
  */
 import type { AdditiveScoresBackwardArgs, AdditiveScoresBackwardResult } from '../../kernels';
-import { fn, type Runtime } from './runtime';
+import { GPU_MAX_ROW_LENGTH, GpuLimitError, fn, type Runtime } from './runtime';
 import { tanhInline } from './sources';
 import { scoped } from './pipeline';
 
@@ -14,6 +14,11 @@ import { scoped } from './pipeline';
 export function additiveScoresBackwardGpu(rt: Runtime, a: AdditiveScoresBackwardArgs): AdditiveScoresBackwardResult {
   return scoped((scope) => {
     const { B, L, S, Dv, A } = a;
+    // The kernels below also loop over L (dka, dvPart, dValues) and B (dv): held to the row
+    // length the runtime checks for S (GPU_MAX_ROW_LENGTH).
+    for (const [name, n] of [['L', L], ['B', B]] as const) {
+      if (n > GPU_MAX_ROW_LENGTH) throw new GpuLimitError('MAX_ROW_LENGTH', `gpu additiveScoresBackward would loop over ${n} entries along ${name}, more than the ${GPU_MAX_ROW_LENGTH} it is verified to read correctly; use another backend`);
+    }
     const P = rt.input(a.weights, [S, L, B]);
     const dO = rt.input(a.dOut, [Dv, L, B]);
     const V = rt.input(a.values, [Dv, S, B]);
