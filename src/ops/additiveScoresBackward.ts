@@ -44,6 +44,8 @@ function batchLayout(B: number, shapes: Record<string, number[]>): OutputLayout 
 
 function prepareScoresBackward(dOut: TensorLike, values: TensorLike, weights: TensorLike, qa: TensorLike | null, ka: TensorLike, v: TensorLike): Prepared<'additiveScoresBackward', AdditiveScoresGradients> {
   const d = additiveScoresBackwardOp;
+  // In the order of the call (a half dOut is refused first); its dims are checked below.
+  const ot = tensorParam(d, 'dOut', dOut);
   const vt = tensorParam(d, 'values', values);
   const [B, S, Dv] = vt.shape;
   for (let a = 0; a < 3; a++) expectNonEmpty('values', vt.shape, a, VP);
@@ -52,7 +54,6 @@ function prepareScoresBackward(dOut: TensorLike, values: TensorLike, weights: Te
   expectNonEmpty('weights', wt.shape, 1, WP);
   expectDim('weights', wt.shape, 2, S, WP, 'length must match values');
   const L = wt.shape[1];
-  const ot = tensorParam(d, 'dOut', dOut);
   expectDim('dOut', ot.shape, 0, B, OP, "the forward's output shape");
   expectDim('dOut', ot.shape, 1, L, OP, "the forward's output shape");
   expectDim('dOut', ot.shape, 2, Dv, OP, "the forward's output shape");
