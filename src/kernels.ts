@@ -499,6 +499,37 @@ export interface LinearBackwardResult {
   readonly dx: Float32Array;
   readonly dW: Float32Array;
   readonly db: Float32Array;
+ * additiveScoresBackward: the backward of additive attention's scores, softmax and weighted sum,
+ * given the projections (additiveAttention's backward without the projections' GEMMs). With
+ * `t_ija = tanh(qa_ia + ka_ja)` (qa null: `tanh(ka_ja)`), `P = weights` (the forward's),
+ * `dP_ij = dOut_i·values_j`, `dE_ij = P_ij·(dP_ij − Σ_j' P_ij'·dP_ij')`:
+ * `dValues_j = Σ_i P_ij·dOut_i`, `g_ija = dE_ij·v_a·(1 − t_ija²)`, `dqa_i = Σ_j g_ij`,
+ * `dka_j = Σ_i g_ij`, `dv = Σ_ij dE_ij·t_ij`. A pair (i, j) contributes only where its weight is
+ * nonzero (dP) and its dE is nonzero (g, dv): excluded keys (weight 0) and rows with nothing to
+ * attend to give nothing, and non-finite projections or values there never leak.
+ * dOut `[B,L,Dv]`, values `[B,S,Dv]`, weights `[B,L,S]`, qa `[B,L,A]` or null, ka `[B,S,A]`,
+ * v `[A]`. Row space: `B` (batches); dv is a sum over every batch.
+ */
+export interface AdditiveScoresBackwardArgs {
+  readonly dOut: Float32Array;
+  readonly values: Float32Array;
+  readonly weights: Float32Array;
+  readonly qa: Float32Array | null;
+  readonly ka: Float32Array;
+  readonly v: Float32Array;
+  readonly B: number;
+  readonly L: number;
+  readonly S: number;
+  readonly Dv: number;
+  readonly A: number;
+}
+
+/** Result of additiveScoresBackward: dValues `[B,S,Dv]`, dqa `[B,L,A]` (only with qa), dka `[B,S,A]`, dv `[A]`. */
+export interface AdditiveScoresBackwardResult {
+  readonly dValues: Float32Array;
+  readonly dqa?: Float32Array;
+  readonly dka: Float32Array;
+  readonly dv: Float32Array;
 }
 
 /** Kernel argument type per op. */
@@ -520,6 +551,7 @@ export interface OpArgs {
   layerNormBackward: LayerNormBackwardArgs;
   linearBackward: LinearBackwardArgs;
   sdpaBackward: SdpaBackwardArgs;
+  additiveScoresBackward: AdditiveScoresBackwardArgs;
 }
 
 /** Kernel result type per op. */
@@ -541,6 +573,7 @@ export interface OpResults {
   layerNormBackward: LayerNormBackwardResult;
   linearBackward: LinearBackwardResult;
   sdpaBackward: SdpaBackwardResult;
+  additiveScoresBackward: AdditiveScoresBackwardResult;
 }
 
 /** A synchronous kernel for op `O`. */

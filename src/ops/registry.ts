@@ -25,6 +25,7 @@ import { softmaxBackwardOp } from './softmaxBackward';
 import { targetAttentionOp } from './targetAttention';
 import { topKOp } from './topK';
 import { transformerEncoderLayerOp } from './transformerEncoderLayer';
+import { additiveScoresBackwardOp } from './additiveScoresBackward';
 
 /** Every op's descriptor, by name, in a stable order (the order of the README's op table). */
 export const OPS: { readonly [O in OpName]: OpDescriptor<O> } = Object.freeze({
@@ -45,6 +46,7 @@ export const OPS: { readonly [O in OpName]: OpDescriptor<O> } = Object.freeze({
   geluBackward: geluBackwardOp,
   siluBackward: siluBackwardOp,
   sdpaBackward: sdpaBackwardOp,
+  additiveScoresBackward: additiveScoresBackwardOp,
 });
 
 /** Every op name, in a stable order. */

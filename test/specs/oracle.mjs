@@ -563,6 +563,47 @@ export function oracleSdpaBackward(dOut, q, k, v, out, lse, opts = {}) {
 }
 
 /**
+ * The backward of additive attention's scores, softmax and weighted sum from its definition, in
+ * float64: with P the given weights, dP_ij = dOut_i·values_j, dE_ij = P_ij (dP_ij − Σ_j' P_ij' dP_ij'),
+ * t_ija = tanh(qa_ia + ka_ja) (qa null: tanh(ka_ja)): dValues_j = Σ_i P_ij dOut_i, dqa_ia =
+ * Σ_j dE_ij v_a (1 − t²), dka_ja = Σ_i dE_ij v_a (1 − t²), dv_a = Σ_ij dE_ij t_ija. A pair with
+ * P = 0 (an excluded key) or dE = 0 contributes nothing (its projections are never read).
+ */
+export function oracleAdditiveScoresBackward(dOut, values, weights, qa, ka, v) {
+  const [B, L, S] = weights.shape;
+  const Dv = values.shape[2], A = v.shape[0];
+  const dValues = new Float64Array(B * S * Dv), dka = new Float64Array(B * S * A), dv = new Float64Array(A);
+  const dqa = qa ? new Float64Array(B * L * A) : null;
+  for (let b = 0; b < B; b++)
+    for (let i = 0; i < L; i++) {
+      const P = (j) => weights.data[(b * L + i) * S + j];
+      const dP = [];
+      let delta = 0;
+      for (let j = 0; j < S; j++) {
+        if (P(j) === 0) continue;
+        dP[j] = 0;
+        for (let c = 0; c < Dv; c++) {
+          dP[j] += dOut.data[(b * L + i) * Dv + c] * values.data[(b * S + j) * Dv + c];
+          dValues[(b * S + j) * Dv + c] += P(j) * dOut.data[(b * L + i) * Dv + c];
+        }
+        delta += P(j) * dP[j];
+      }
+      for (let j = 0; j < S; j++) {
+        if (P(j) === 0) continue;
+        const e = P(j) * (dP[j] - delta);
+        if (e === 0) continue;
+        for (let a = 0; a < A; a++) {
+          const t = Math.tanh((qa ? qa.data[(b * L + i) * A + a] : 0) + ka.data[(b * S + j) * A + a]);
+          if (dqa) dqa[(b * L + i) * A + a] += e * v.data[a] * (1 - t * t);
+          dka[(b * S + j) * A + a] += e * v.data[a] * (1 - t * t);
+          dv[a] += e * t;
+        }
+      }
+    }
+  return { dValues, dka, dv, ...(dqa ? { dqa } : {}) };
+}
+
+/**
  * Every op's oracle over the op's own call arguments (as the descriptors' cases give them):
  * `ORACLES[op](args)` is `{ output, weights?, lse? }` (topK: `{ indices, scores }`). The reference
  * backend is checked against these, since verify on it would compare reference with itself.
@@ -585,4 +626,5 @@ export const ORACLES = {
   geluBackward: ([dy, x, o]) => oracleGeluBackward(dy, x, o?.approximate ?? 'none'),
   siluBackward: ([dy, x]) => oracleSiluBackward(dy, x),
   sdpaBackward: ([g, q, k, v, out, lse, o]) => oracleSdpaBackward(g, q, k, v, out, lse, o ?? {}),
+  additiveScoresBackward: ([g, vals, w, qa, ka, v]) => oracleAdditiveScoresBackward(g, vals, w, qa ?? null, ka, v),
 };

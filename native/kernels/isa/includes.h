@@ -8,6 +8,7 @@
 #include <new>
 
 #include "attnkit/additiveAttention.h"
+#include "attnkit/additiveScoresBackward.h"
 #include "attnkit/bandwidth.h"
 #include "attnkit/convert.h"
 #include "attnkit/gelu.h"

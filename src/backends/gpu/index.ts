@@ -36,6 +36,7 @@ import { linearBackwardGpu } from './linearBackward';
 import { geluBackwardGpu } from './geluBackward';
 import { siluBackwardGpu } from './siluBackward';
 import { sdpaBackwardGpu } from './sdpaBackward';
+import { additiveScoresBackwardGpu } from './additiveScoresBackward';
 import { Runtime, Scope, fn, type RuntimeStats } from './runtime';
 
 export { GpuLimitError, GpuFallbackError } from './runtime';
@@ -93,6 +94,7 @@ const kernels: { [O in OpName]: GpuKernel<O> } = {
   geluBackward: geluBackwardGpu,
   siluBackward: siluBackwardGpu,
   sdpaBackward: sdpaBackwardGpu,
+  additiveScoresBackward: additiveScoresBackwardGpu,
 };
 
 function wrap<O extends OpName>(f: GpuKernel<O>): Kernel<O> {

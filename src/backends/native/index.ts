@@ -113,6 +113,7 @@ const kernelTable: { [O in OpName]?: NativeKernel<O> } = {
   linearBackward: nativeKernel('linearBackward'),
   geluBackward: nativeKernel('geluBackward', true),
   siluBackward: nativeKernel('siluBackward', true),
+  additiveScoresBackward: nativeKernel('additiveScoresBackward'),
 };
 
 const kernels: { [O in OpName]?: Kernel<O> } = {};

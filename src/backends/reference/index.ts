@@ -25,6 +25,7 @@ import { geluBackwardReference } from './geluBackward';
 import { siluBackwardReference } from './siluBackward';
 import { layerNormBackwardReference } from './layerNormBackward';
 import { linearBackwardReference } from './linearBackward';
+import { additiveScoresBackwardReference } from './additiveScoresBackward';
 
 /**
  * Every reference kernel, by op (each may restrict itself to a row subset for sampled verify).
@@ -49,6 +50,7 @@ export const referenceKernels: Readonly<{ [O in OpName]?: ReferenceKernel<O> }> 
   geluBackward: geluBackwardReference,
   siluBackward: siluBackwardReference,
   sdpaBackward: sdpaBackwardReference,
+  additiveScoresBackward: additiveScoresBackwardReference,
 });
 
 registerBackend({
