@@ -499,6 +499,9 @@ export interface LinearBackwardResult {
   readonly dx: Float32Array;
   readonly dW: Float32Array;
   readonly db: Float32Array;
+}
+
+/**
  * additiveScoresBackward: the backward of additive attention's scores, softmax and weighted sum,
  * given the projections (additiveAttention's backward without the projections' GEMMs). With
  * `t_ija = tanh(qa_ia + ka_ja)` (qa null: `tanh(ka_ja)`), `P = weights` (the forward's),

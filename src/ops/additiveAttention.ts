@@ -12,7 +12,7 @@ import { broadcastShape, optionsArg, randLengths, randMask, randT, rnd, shapeOf 
 import { run, runAsync, type Prepared, OUTPUT_DTYPE_OPTION, type Narrowed } from './common';
 import { defineOp, tensor, optionsFor, readOption, tensorParam, type OpCase, type OpDescriptor } from './descriptor';
 import { drive, driveAsync, type Steps } from './cached';
-import { refuseWithSaved, step } from './poolSteps';
+import { refuseWithSaved, step } from './trainingSteps';
 import { additiveForwardSaved, type AdditiveAttentionSaved } from './additiveAttentionBackward';
 
 /** Parameters of {@link additiveAttention}: `wq [Dq,A]` (omit for pooling), `wk [Dk,A]`, `b [A]`, `v [A]`. */

@@ -13,7 +13,7 @@ import type { AdditiveAttentionArgs, Widened } from '../kernels';
 import { asTensor, type Tensor, type TensorLike } from '../tensor';
 import { additiveScoresBackward, additiveScoresBackwardAsync, type AdditiveScoresGradients } from './additiveScoresBackward';
 import { drive, driveAsync, type Step, type Steps } from './cached';
-import { linearBackwardSteps, linearStep, step, tensorOf, zeroUnusedRows } from './poolSteps';
+import { linearBackwardSteps, linearStep, step, tensorOf, zeroUnusedRows } from './trainingSteps';
 
 /**
  * What `additiveAttention(query, keys, values, params, { ...options, returnSaved: true })` keeps

@@ -14,7 +14,7 @@ import { mlpParams, optionsArg, randLengths, randT, rnd, shapeOf } from './cases
 import { run, runAsync, type Prepared, OUTPUT_DTYPE_OPTION, type Narrowed } from './common';
 import { defineOp, tensor, optionsFor, readOption, tensorParam, type OpCase, type OpDescriptor } from './descriptor';
 import { drive, driveAsync, type Steps } from './cached';
-import { refuseWithSaved } from './poolSteps';
+import { refuseWithSaved } from './trainingSteps';
 import { targetForwardSaved, type TargetAttentionSaved } from './targetAttentionBackward';
 
 /** One dense layer of the activation unit: `w [in,out]`, `b [out]`, PReLU slope `alpha` (number or `[out]`, default 0.25). */

@@ -13,7 +13,7 @@ import { ShapeError, ValueError, formatShape } from '../errors';
 import type { TargetAttentionArgs, Widened } from '../kernels';
 import { asTensor, type Tensor, type TensorLike } from '../tensor';
 import { drive, driveAsync, type Steps } from './cached';
-import { linearBackwardSteps, linearStep, tensorOf } from './poolSteps';
+import { linearBackwardSteps, linearStep, tensorOf } from './trainingSteps';
 
 /** One layer of the activation unit as {@link TargetAttentionSaved} keeps it. */
 export interface SavedTargetLayer {

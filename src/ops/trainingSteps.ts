@@ -1,7 +1,8 @@
 /**
- * Public-op steps shared by the pooling ops' training composites (internal): additiveAttention and
- * targetAttention with `returnSaved`, and their backward functions. Each step is one dispatched
- * op (verified and reported on its own, on any backend); see {@link drive} / {@link driveAsync}.
+ * Public-op steps shared by the training composites (internal): multiHeadAttention,
+ * transformerEncoderLayer, additiveAttention and targetAttention with `returnSaved`, and their
+ * backward functions. Each step is one dispatched op (verified and reported on its own, on any
+ * backend); see {@link drive} / {@link driveAsync}.
  *
  * @module
  */
@@ -10,6 +11,7 @@ import { ValueError } from '../errors';
 import type { Tensor } from '../tensor';
 import type { Step, Steps } from './cached';
 import { linear, linearAsync } from './linear';
+import { linearBackward, linearBackwardAsync } from './linearBackward';
 
 /** A float32 tensor from data and shape. */
 export const tensorOf = (data: Float32Array, shape: number[]): Tensor => ({ data, shape });
@@ -27,13 +29,6 @@ export function linearStep(x: Float32Array, rows: number, inDim: number, w: Floa
   return step(() => linear(xt, wt, bt, d), () => linearAsync(xt, wt, bt, d));
 }
 
-/** `x [rows,cols]` transposed to `[cols,rows]` (a data move, exact on every backend). */
-function transpose(x: Float32Array, rows: number, cols: number): Float32Array {
-  const out = new Float32Array(x.length);
-  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = x[r * cols + c];
-  return out;
-}
-
 /** The gradients of `y = x·w + b` (x `[rows,inDim]`, w `[inDim,outDim]`). */
 export interface LinearGrads {
   /** `[rows,inDim]`: dy·wᵀ. */
@@ -44,17 +39,20 @@ export interface LinearGrads {
   db: Float32Array;
 }
 
-/**
- * linear's backward as public linear calls: `dx = linear(dy, wᵀ)`, `dW = linear(xᵀ, dy)` (the
- * transposes are data moves), `db` the column sums of dy in float64. Replaced by one
- * linearBackward call once that op is in (issue #15, branch prim-bw).
- */
+/** linear's backward (`dx = dy·wᵀ`, `dW = xᵀ·dy`, `db` = dy's column sums) as one linearBackward step. */
 export function* linearBackwardSteps(dy: Float32Array, x: Float32Array, rows: number, inDim: number, w: Float32Array, outDim: number, d?: DispatchOptions): Steps<LinearGrads> {
-  const dx = ((yield linearStep(dy, rows, outDim, transpose(w, inDim, outDim), inDim, null, d)) as Tensor).data;
-  const dW = ((yield linearStep(transpose(x, rows, inDim), inDim, rows, dy, outDim, null, d)) as Tensor).data;
-  const sums = new Float64Array(outDim);
-  for (let r = 0; r < rows; r++) for (let o = 0; o < outDim; o++) sums[o] += dy[r * outDim + o];
-  return { dx, dW, db: Float32Array.from(sums) };
+  const dyt = tensorOf(dy, [rows, outDim]);
+  const xt = tensorOf(x, [rows, inDim]);
+  const wt = tensorOf(w, [inDim, outDim]);
+  const g = (yield step(() => linearBackward(dyt, xt, wt, d), () => linearBackwardAsync(dyt, xt, wt, d))) as { dx: Tensor; dW: Tensor; db: Tensor };
+  return { dx: g.dx.data, dW: g.dW.data, db: g.db.data };
+}
+
+/** `x + y` elementwise in float32 (a residual add; exact on every backend). */
+export function addInto(x: Float32Array, y: Float32Array): Float32Array {
+  const out = new Float32Array(x.length);
+  for (let i = 0; i < x.length; i++) out[i] = x[i] + y[i];
+  return out;
 }
 
 /**
@@ -65,7 +63,7 @@ export function refuseWithSaved(o: Record<string, unknown>, keys: readonly strin
   for (const k of keys) {
     const v = o[k];
     if (v === undefined || v === null || v === false || (k === 'outputDtype' && v === 'float32')) continue;
-    throw new ValueError(`options.${k}`, 'not with options.returnSaved (training returns float32 { output, saved }, with the weights inside saved)');
+    throw new ValueError(`options.${k}`, 'not with options.returnSaved (training returns float32 { output, saved }, with the weights / lse inside saved, and takes no cache)');
   }
 }
 
