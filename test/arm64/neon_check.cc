@@ -261,12 +261,22 @@ void check_sdpa(const SdpaCase& c, DType qt = DType::f32, DType kt = DType::f32,
   expect_close("sdpa", name, out.data(), want);
 }
 
+/// Uniform in [-scale, scale): the inputs of the op descriptors' cases, the ones sdpaBackward's
+/// tolerance was measured on (a gradient grows with the cube of its inputs' scale, and so does its
+/// absolute error: an atol measured at one scale does not hold at another).
+std::vector<float> randu(size_t n, float scale = 1.0f) {
+  std::uniform_real_distribution<float> d(-scale, scale);
+  std::vector<float> v(n);
+  for (auto& x : v) x = d(rng);
+  return v;
+}
+
 /// sdpaBackward on the case's inputs (plus a [L, S] bias broadcast over B and H when `bias`):
 /// O and lse from a float64 forward rounded to float32 (what the forward hands the backward), then
 /// dq, dk, dv (and dBias) against float64 loops of the definitions (docs/TRAINING.md).
 void check_sdpa_backward(const SdpaCase& c, bool bias) {
   const int64_t nq = c.B * c.Hq * c.L * c.D, nk = c.B * c.Hkv * c.S * c.D, nv = c.B * c.Hkv * c.S * c.Dv, no = c.B * c.Hq * c.L * c.Dv;
-  std::vector<float> q = randn(nq), k = randn(nk), v = randn(nv), dout = randn(no), bias_v = randn(c.L * c.S, 2.0f);
+  std::vector<float> q = randu(nq), k = randu(nk), v = randu(nv), dout = randu(no), bias_v = randu(c.L * c.S, 2.0f);
   std::vector<uint8_t> mask;
   std::vector<int32_t> lens, offs;
   for (int64_t b = 0; b < c.B; ++b) offs.push_back(static_cast<int32_t>(b % 2 ? c.S - c.L + 3 : -2));
