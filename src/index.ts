@@ -74,6 +74,9 @@ export type {
   GeluArgs,
   SiluArgs,
   TopKArgs,
+  EmbeddingBackwardArgs,
+  AdamStepArgs,
+  AdamStepResult,
   DenseLayer,
   AttentionResult,
   AttentionLimits,
@@ -119,6 +122,8 @@ export { linear, linearAsync } from './ops/linear';
 export { gelu, geluAsync, type GeluOptions } from './ops/gelu';
 export { silu, siluAsync, type SiluOptions } from './ops/silu';
 export { topK, topKAsync, type TopKOptions, type TopKOutput } from './ops/topK';
+export { embeddingBackward, embeddingBackwardAsync, type EmbeddingBackwardOptions } from './ops/embeddingBackward';
+export { adamStep, adamStepAsync, adamState, type AdamState, type AdamStepOptions } from './ops/adamStep';
 export { referenceKernels } from './backends/reference';
 export type { MhaArgs, EncoderArgs, TargetArgs, AdditiveArgs, MhaParams, MhaOptions, EncoderParams, EncoderOptions, TargetParams, TargetOptions, AdditiveParams, AdditiveOptions } from './aliases';
 export { disposeGpu, gpuStats, setGpuKernelCacheLimit, setGpuHostFactory, getGpuHostFactory, createWebGlHost, GpuHostUnavailable, GpuLimitError, GpuFallbackError, type GpuHost, type GpuHostFactory, type GpuJsModule, type GpuJsInstance, type RuntimeStats } from './backends/gpu';

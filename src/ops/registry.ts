@@ -8,7 +8,9 @@
 import type { Tolerance } from '../dispatch';
 import type { OpName } from '../kernels';
 import type { OpDescriptor } from './descriptor';
+import { adamStepOp } from './adamStep';
 import { additiveAttentionOp } from './additiveAttention';
+import { embeddingBackwardOp } from './embeddingBackward';
 import { geluOp } from './gelu';
 import { layerNormOp } from './layerNorm';
 import { linearOp } from './linear';
@@ -33,6 +35,8 @@ export const OPS: { readonly [O in OpName]: OpDescriptor<O> } = Object.freeze({
   gelu: geluOp,
   silu: siluOp,
   topK: topKOp,
+  embeddingBackward: embeddingBackwardOp,
+  adamStep: adamStepOp,
 });
 
 /** Every op name, in a stable order. */

@@ -30,6 +30,8 @@ import { linearGpu } from './linear';
 import { geluGpu } from './gelu';
 import { siluGpu } from './silu';
 import { topKGpu } from './topK';
+import { embeddingBackwardGpu } from './embeddingBackward';
+import { adamStepGpu } from './adamStep';
 import { Runtime, Scope, fn, type RuntimeStats } from './runtime';
 
 export { GpuLimitError, GpuFallbackError } from './runtime';
@@ -81,6 +83,8 @@ const kernels: { [O in OpName]: GpuKernel<O> } = {
   gelu: geluGpu,
   silu: siluGpu,
   topK: topKGpu,
+  embeddingBackward: embeddingBackwardGpu,
+  adamStep: adamStepGpu,
 };
 
 function wrap<O extends OpName>(f: GpuKernel<O>): Kernel<O> {

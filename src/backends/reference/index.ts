@@ -8,7 +8,9 @@ import { registerBackend, setReferenceAsyncRunner } from '../../dispatch';
 import type { OpName, ReferenceKernel } from '../../kernels';
 import { widening } from '../../half';
 import { referenceAsyncMode, runReferenceInWorker } from './async';
+import { adamStepReference } from './adamStep';
 import { additiveAttentionReference } from './additiveAttention';
+import { embeddingBackwardReference } from './embeddingBackward';
 import { geluReference } from './gelu';
 import { layerNormReference } from './layerNorm';
 import { linearReference } from './linear';
@@ -37,6 +39,8 @@ export const referenceKernels: Readonly<{ [O in OpName]?: ReferenceKernel<O> }> 
   gelu: geluReference,
   silu: siluReference,
   topK: widening(topKReference),
+  embeddingBackward: embeddingBackwardReference,
+  adamStep: adamStepReference,
 });
 
 registerBackend({
