@@ -38,7 +38,9 @@ namespace bind {
   X(linear)            \
   X(gelu)              \
   X(silu)              \
-  X(topK)
+  X(topK)              \
+  X(embeddingBackward) \
+  X(adamStep)
 #define ATTNKIT_DECLARE_OP(name) extern const OpEntry name##_op;
 ATTNKIT_OPS(ATTNKIT_DECLARE_OP)
 #define ATTNKIT_OP_ROW(name) &name##_op,

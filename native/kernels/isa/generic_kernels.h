@@ -57,6 +57,14 @@ namespace silu_k {
 #include "../silu/silu_impl.h"
 }  // namespace silu_k
 
+namespace adamStep_k {
+#include "../adamStep/adamStep_impl.h"
+}  // namespace adamStep_k
+
+namespace embeddingBackward_k {
+#include "../embeddingBackward/embeddingBackward_impl.h"
+}  // namespace embeddingBackward_k
+
 namespace softmax_k {
 constexpr int W = V::W;
 #include "../softmax/softmax_impl.h"
@@ -101,6 +109,13 @@ using Cfg = SdpaTiles;
     additiveAttention_score_k::additiveAttention_score_run(q, kT, ldk, v, A, S, l);    \
   }                                                                                    \
   void silu_##isa(const SiluParams& p) { silu_k::silu_run(p); }                        \
+  void adamStep_##isa(const AdamStepParams& p, const AdamScalars& s) {                 \
+    adamStep_k::adamStep_run(p, s);                                                    \
+  }                                                                                    \
+  void embeddingBackward_##isa(const EmbeddingBackwardParams& p,                       \
+                               const EmbeddingBackwardPlan& plan) {                    \
+    embeddingBackward_k::embeddingBackward_run(p, plan);                               \
+  }                                                                                    \
   void softmax_##isa(const SoftmaxParams& p) { softmax_k::softmax_run(p); }            \
   void layerNorm_##isa(const LayerNormParams& p) { layerNorm_k::layerNorm_run(p); }    \
   double peak_##isa(int64_t iters, float* sink) { return peak_k::peak_run(iters, sink); } \
@@ -119,6 +134,8 @@ using Cfg = SdpaTiles;
   ATTNKIT_REGISTER(targetAttention_act_table, isa, &targetAttention_act_##isa);        \
   ATTNKIT_REGISTER(additiveAttention_score_table, isa, &additiveAttention_score_##isa); \
   ATTNKIT_REGISTER(silu_table, isa, &silu_##isa);                                      \
+  ATTNKIT_REGISTER(adamStep_table, isa, &adamStep_##isa);                              \
+  ATTNKIT_REGISTER(embeddingBackward_table, isa, &embeddingBackward_##isa);            \
   ATTNKIT_REGISTER(softmax_table, isa, &softmax_##isa);                                \
   ATTNKIT_REGISTER(layerNorm_table, isa, &layerNorm_##isa);                            \
   ATTNKIT_REGISTER(peak_table, isa, &peak_##isa);                                      \

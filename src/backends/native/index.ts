@@ -106,6 +106,8 @@ const kernelTable: { [O in OpName]?: NativeKernel<O> } = {
   gelu: nativeKernel('gelu', true),
   silu: nativeKernel('silu', true),
   topK: nativeKernel('topK'),
+  embeddingBackward: nativeKernel('embeddingBackward'),
+  adamStep: nativeKernel('adamStep'),
 };
 
 const kernels: { [O in OpName]?: Kernel<O> } = {};

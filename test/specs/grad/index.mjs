@@ -12,4 +12,5 @@
 
 /** Backward op name -> its cases module (lazily imported). */
 export const GRAD_MODULES = {
+  embeddingBackward: () => import('./embeddingBackward.mjs'),
 };
