@@ -423,7 +423,7 @@ function nativeTests() {
     const a = adamArgs(8, true);
     const cases = [
       { ...a, m: a.param },
-      { ...a, v: new Float32Array(a.grad.buffer, 4, 8) },
+      (() => { const buf = new Float32Array(12); return { ...a, grad: buf.subarray(0, 8), v: buf.subarray(4, 12) }; })(),
       { ...a, beta1: 1 },
       { ...a, beta2: -0.5 },
       { ...a, lr: -1 },
@@ -470,6 +470,17 @@ function nativeTests() {
       bitsEqual(x.s.v, a.s.v, `${what} v`);
       assert.is(x.s.step, 1);
     }
+  });
+  train('empty calls: E = 0, no positions, no parameters', () => {
+    const e0 = ak.embeddingBackward({ data: new Float32Array(0), shape: [6, 0] }, Int32Array.of(0, 1, 1, 0, 2, 2), 3, {}, NATIVE);
+    assert.equal(e0.shape, [3, 0]);
+    assert.is(e0.data.length, 0);
+    const n0 = ak.embeddingBackward({ data: new Float32Array(0), shape: [0, 4] }, new Int32Array(0), 2, {}, NATIVE);
+    assert.equal(Array.from(n0.data), new Array(8).fill(0));
+    const s = { m: new Float32Array(0), v: new Float32Array(0), step: 3 };
+    const p = ak.adamStep({ data: new Float32Array(0), shape: [0, 3] }, { data: new Float32Array(0), shape: [0, 3] }, s, {}, NATIVE);
+    assert.is(p.data.length, 0);
+    assert.is(s.step, 4, 'a step with no parameters still counts');
   });
   train('embeddingBackward writes every element of options.out', () => {
     const out = new Float32Array(50 * 6).fill(NaN);
