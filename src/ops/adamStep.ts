@@ -52,6 +52,9 @@ export function adamState(param: TensorLike): AdamState {
   return { m: new Float32Array(n), v: new Float32Array(n), step: 0 };
 }
 
+/** The largest row count or width the kernels index (int32). */
+const MAX_INT32 = 0x7fffffff;
+
 /** Largest step count whose successor is still an exact integer. */
 const MAX_STEP = Number.MAX_SAFE_INTEGER - 1;
 
@@ -71,6 +74,7 @@ function checkState(state: unknown, n: number): { m: Float32Array; v: Float32Arr
   if (state === null || typeof state !== 'object') throw new DTypeError('state', 'an AdamW state { m, v, step } (see adamState)', describeType(state));
   const s = optionsObject<AdamState>(state, 'state', ['m', 'v', 'step']);
   const moment = (value: unknown, name: string): Float32Array => {
+    if (!ArrayBuffer.isView(value)) throw new DTypeError(name, `a Float32Array of param's ${n} elements`, describeType(value));
     const a = liveTypedArray(value, name, Float32Array, `a Float32Array of param's ${n} elements`);
     if (a.length !== n) throw new ShapeError(name, `Float32Array(${n}) (param's element count)`, `Float32Array(${a.length})`);
     return a;
@@ -131,6 +135,8 @@ function prepareAdamStep(param: TensorLike, grad: TensorLike, state: AdamState, 
   }
   const n = p.data.length;
   const { rows, cols } = rowsCols(p.shape);
+  // The kernels index rows and columns with int32 (an empty param may still carry a huge dim).
+  if (p.shape.some((x) => x > MAX_INT32) || rows > MAX_INT32) throw new ShapeError('param', `every dim and the row count within 2^31-1`, formatShape(p.shape));
   const s = checkState(state, n);
   checkDisjoint([['param', p.data], ['grad', g.data], ['state.m', s.m], ['state.v', s.v]]);
   const o = optionsFor<AdamStepOptions>(adamStepOp, options) as Record<string, unknown>;
@@ -213,11 +219,12 @@ export const adamStepOp: OpDescriptor<'adamStep'> = defineOp({
   tolerances: {
     // The rule (README, Tolerances): 4x what node bench/tolerances.mjs measures over every
     // comparison with reference in the tests, the checks and the quick bench cases (param, m and
-    // v). Native, worst ISA (scalar; avx2 and avx512 3.9e-7): max rel error 5.8e-7, then 2e-8 of
-    // atol needed at 4x that rtol.
-    native: { rtol: 2.4e-6, atol: 8e-8 },
-    // gpu on llvmpipe: max rel 5.8e-7, then 1.5e-8 of atol.
-    gpu: { rtol: 2.4e-6, atol: 6.2e-8 },
+    // v). Native, worst ISA (avx2, avx512; scalar 5.8e-7): max rel error 6.0e-7, then 2.6e-7 of
+    // atol needed at 4x that rtol: the float32 update (lr 0.1: ~0.1-1 per step) of parameters
+    // that land near 0 (the lr-0.1 checks, found by the fuzzer).
+    native: { rtol: 2.5e-6, atol: 1.1e-6 },
+    // gpu on llvmpipe: max rel 5.8e-7, then 2.5e-7 of atol (the same cases).
+    gpu: { rtol: 2.4e-6, atol: 9.9e-7 },
   },
   // Nominal 16 flops per parameter; reads param, grad, m and v, writes param, m and v.
   cost: (s) => {
@@ -272,6 +279,10 @@ export const adamStepOp: OpDescriptor<'adamStep'> = defineOp({
       add('[9,13] gradients ±1e18 (g² past float32, (1-beta2)·g² within)', [9, 13], 7, {}, 3, 1e18);
       add('[9,13] gradients ±1e30 (v overflows to Infinity: the update is 0)', [9, 13], 8, {}, 0, 1e30);
       add('[9,13] gradients ±1e-20 (v denormal or 0)', [9, 13], 9, {}, 5, 1e-20);
+      // lr 0.1: updates of ~0.1 to parameters of ~1, some landing near 0 (the absolute error of the
+      // float32 update is what the atol covers there). Found by the fuzzer (test/fuzz/).
+      add('[64,257] lr 0.1, beta1 0.5, weightDecay 0, gradients ±100, step 194', [64, 257], 16, { lr: 0.1, beta1: 0.5, weightDecay: 0 }, 193, 100);
+      add('[64,257] lr 0.1, weightDecay 0.5, beta2 0, gradients ±1e-3, step 402', [64, 257], 17, { lr: 0.1, weightDecay: 0.5, beta2: 0 }, 401, 1e-3);
       if (!quick) add('[300,257] step 51', [300, 257], 10, { lr: 3e-4 }, 50);
       const nf = Float32Array.of(NaN, Infinity, -Infinity, 0, -0, 1e-30, 3e38, -3e38);
       cases.push({ label: '[8] NaN, ±Infinity, ±0, tiny and huge gradients', args: [rnd([8], 11), { data: nf, shape: [8] }, someState(8, 12, 3), {}] });
@@ -294,7 +305,8 @@ export const adamStepOp: OpDescriptor<'adamStep'> = defineOp({
       ];
     },
     random(R: CaseRandom, small: boolean) {
-      const shape = randShape(R, 0, 3, small ? 6 : 24);
+      // Rank >= 1: a rank-0 tensor has no dim the fuzzer's shape corruptions could make overflow.
+      const shape = randShape(R, 1, 3, small ? 6 : 24);
       const n = shape.reduce((a, b) => a * b, 1);
       const param = randT(R, shape, 2);
       const state: AdamState = R.bool(0.3) ? adamState(param) : { m: randT(R, [n], 0.5).data, v: randT(R, [n], 0.5).data.map((x) => x * x), step: R.int(1, 1000) };

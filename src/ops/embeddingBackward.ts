@@ -5,7 +5,7 @@
  * @module
  */
 import type { DispatchOptions } from '../dispatch';
-import { ShapeError, ValueError, describeType, formatShape } from '../errors';
+import { DTypeError, ShapeError, ValueError, describeType, formatShape } from '../errors';
 import type { EmbeddingBackwardArgs } from '../kernels';
 import { liveTypedArray } from '../buffers';
 import { asTensor, type Tensor, type TensorLike } from '../tensor';
@@ -35,6 +35,8 @@ const MAX_TABLE = 0x7fffffff;
 
 /** `indices` as a live Int32Array of `N` item indices, each in `[0, numItems)`; else a typed error naming it (and the position). */
 function checkIndices(value: unknown, N: number, numItems: number, dOutShape: readonly number[]): Int32Array {
+  // Not a typed array (a Proxy whose traps throw included): refused before any trap can run.
+  if (!ArrayBuffer.isView(value)) throw new DTypeError('indices', 'an Int32Array of N item indices (one per row of dOut)', describeType(value));
   const idx = liveTypedArray(value, 'indices', Int32Array, `an Int32Array of N item indices (one per row of dOut)`);
   if (idx.length !== N) {
     throw new ShapeError('indices', `[N=${N}] (one index per row of dOut ${formatShape(dOutShape)})`, `Int32Array(${idx.length})`);
@@ -62,6 +64,8 @@ function prepareEmbeddingBackward(dOut: TensorLike, indices: Int32Array, numItem
   const d = asTensor(dOut, 'dOut');
   if (d.shape.length < 1) throw new ShapeError('dOut', '[N,E] or [...,E] (rank >= 1)', formatShape(d.shape));
   const { rows: N, cols: E } = rowsCols(d.shape);
+  // Positions and widths are int32 in the kernels (an empty dOut may still carry a huge dim).
+  if (d.shape.some((x) => x > MAX_TABLE) || N > MAX_TABLE) throw new ShapeError('dOut', `[...,E] with every dim and the row count N within 2^31-1`, formatShape(d.shape));
   if (typeof numItems !== 'number' || !Number.isInteger(numItems) || numItems < 1 || numItems > MAX_TABLE) {
     throw new ValueError('numItems', `expected the table's row count, an integer within 1..${MAX_TABLE}, received ${typeof numItems === 'number' ? numItems : describeType(numItems)}`);
   }
