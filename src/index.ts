@@ -98,6 +98,9 @@ export type {
   LinearBackwardResult,
   AdditiveScoresBackwardArgs,
   AdditiveScoresBackwardResult,
+  EmbeddingBackwardArgs,
+  AdamStepArgs,
+  AdamStepResult,
   DenseLayer,
   AttentionResult,
   AttentionLimits,
@@ -157,6 +160,8 @@ export { sdpaBackward, sdpaBackwardAsync, type SdpaBackwardOptions, type SdpaBac
 export { additiveScoresBackward, additiveScoresBackwardAsync, type AdditiveScoresGradients } from './ops/additiveScoresBackward';
 export { additiveAttentionBackward, additiveAttentionBackwardAsync, type AdditiveAttentionSaved, type AdditiveAttentionGrads } from './ops/additiveAttentionBackward';
 export { targetAttentionBackward, targetAttentionBackwardAsync, type TargetAttentionSaved, type TargetAttentionGrads, type SavedTargetLayer } from './ops/targetAttentionBackward';
+export { embeddingBackward, embeddingBackwardAsync, type EmbeddingBackwardOptions } from './ops/embeddingBackward';
+export { adamStep, adamStepAsync, adamState, type AdamState, type AdamStepOptions } from './ops/adamStep';
 export { referenceKernels } from './backends/reference';
 export type { MhaArgs, EncoderArgs, TargetArgs, AdditiveArgs, MhaParams, MhaOptions, EncoderParams, EncoderOptions, TargetParams, TargetOptions, AdditiveParams, AdditiveOptions } from './aliases';
 export { disposeGpu, gpuStats, setGpuKernelCacheLimit, setGpuHostFactory, getGpuHostFactory, createWebGlHost, GpuHostUnavailable, GpuLimitError, GpuFallbackError, type GpuHost, type GpuHostFactory, type GpuJsModule, type GpuJsInstance, type RuntimeStats } from './backends/gpu';

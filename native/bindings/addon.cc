@@ -45,7 +45,9 @@ namespace bind {
   X(linearBackward)    \
   X(geluBackward)      \
   X(siluBackward)      \
-  X(additiveScoresBackward)
+  X(additiveScoresBackward) \
+  X(embeddingBackward) \
+  X(adamStep)
 #define ATTNKIT_DECLARE_OP(name) extern const OpEntry name##_op;
 ATTNKIT_OPS(ATTNKIT_DECLARE_OP)
 #define ATTNKIT_OP_ROW(name) &name##_op,

@@ -8,7 +8,9 @@
 import type { Tolerance } from '../dispatch';
 import type { OpName } from '../kernels';
 import type { OpDescriptor } from './descriptor';
+import { adamStepOp } from './adamStep';
 import { additiveAttentionOp } from './additiveAttention';
+import { embeddingBackwardOp } from './embeddingBackward';
 import { geluOp } from './gelu';
 import { geluBackwardOp } from './geluBackward';
 import { layerNormOp } from './layerNorm';
@@ -47,6 +49,8 @@ export const OPS: { readonly [O in OpName]: OpDescriptor<O> } = Object.freeze({
   siluBackward: siluBackwardOp,
   sdpaBackward: sdpaBackwardOp,
   additiveScoresBackward: additiveScoresBackwardOp,
+  embeddingBackward: embeddingBackwardOp,
+  adamStep: adamStepOp,
 });
 
 /** Every op name, in a stable order. */

@@ -604,6 +604,50 @@ export function oracleAdditiveScoresBackward(dOut, values, weights, qa, ka, v) {
 }
 
 /**
+ * The gradient of an embedding lookup `out[n] = table[indices[n]]`, from the definition: each
+ * position adds its dOut row into the table row its index names (so duplicates sum); positions
+ * whose index is the padding item (PyTorch padding_idx, negative counting from the end) add
+ * nothing. dOut `[..., E]` with as many leading rows as indices. Returns `{ output }`, `[numItems*E]`.
+ */
+export function oracleEmbeddingBackward(dOut, indices, numItems, opts = {}) {
+  const E = dOut.shape[dOut.shape.length - 1];
+  const pad = opts.paddingIndex === undefined ? -1 : opts.paddingIndex < 0 ? numItems + opts.paddingIndex : opts.paddingIndex;
+  const table = new Float64Array(numItems * E);
+  for (let n = 0; n < indices.length; n++) {
+    if (indices[n] === pad) continue;
+    for (let e = 0; e < E; e++) table[indices[n] * E + e] += dOut.data[n * E + e];
+  }
+  return { output: table };
+}
+
+/**
+ * One AdamW step as torch.optim.AdamW's single-tensor loop takes it (decoupled weight decay), in
+ * float64: t = step + 1; p *= 1 - lr·wd; m = b1·m + (1-b1)·g; v = b2·v + (1-b2)·g²; p -= lr·m̂ /
+ * (sqrt(v̂) + eps) with m̂ = m/(1-b1^t), v̂ = v/(1-b2^t). The moments are float32 state in attnkit's
+ * contract, so m and v are rounded to float32 before the update reads them. Does not touch its
+ * arguments. Returns `{ output, m, v }` (the new param, m, v).
+ */
+export function oracleAdamStep(param, grad, state, opts = {}) {
+  const lr = opts.lr ?? 1e-3, b1 = opts.beta1 ?? 0.9, b2 = opts.beta2 ?? 0.999, eps = opts.eps ?? 1e-8, wd = opts.weightDecay ?? 1e-2;
+  const t = state.step + 1;
+  const n = param.data.length;
+  const out = { output: new Float64Array(n), m: new Float64Array(n), v: new Float64Array(n) };
+  for (let i = 0; i < n; i++) {
+    const g = opts.maximize ? -grad.data[i] : grad.data[i];
+    let p = param.data[i] * (1 - lr * wd);
+    const m = Math.fround(b1 * state.m[i] + (1 - b1) * g);
+    const v = Math.fround(b2 * state.v[i] + (1 - b2) * g * g);
+    const mHat = m / (1 - Math.pow(b1, t));
+    const vHat = v / (1 - Math.pow(b2, t));
+    p -= (lr * mHat) / (Math.sqrt(vHat) + eps);
+    out.output[i] = p;
+    out.m[i] = m;
+    out.v[i] = v;
+  }
+  return out;
+}
+
+/**
  * Every op's oracle over the op's own call arguments (as the descriptors' cases give them):
  * `ORACLES[op](args)` is `{ output, weights?, lse? }` (topK: `{ indices, scores }`). The reference
  * backend is checked against these, since verify on it would compare reference with itself.
@@ -627,4 +671,6 @@ export const ORACLES = {
   siluBackward: ([dy, x]) => oracleSiluBackward(dy, x),
   sdpaBackward: ([g, q, k, v, out, lse, o]) => oracleSdpaBackward(g, q, k, v, out, lse, o ?? {}),
   additiveScoresBackward: ([g, vals, w, qa, ka, v]) => oracleAdditiveScoresBackward(g, vals, w, qa ?? null, ka, v),
+  embeddingBackward: ([d, idx, n, o]) => oracleEmbeddingBackward(d, idx, n, o ?? {}),
+  adamStep: ([p, g, s, o]) => oracleAdamStep(p, g, s, o ?? {}),
 };

@@ -98,6 +98,13 @@ namespace layerNormBackward_k {
 constexpr int W = V::W;
 #include "../layerNormBackward/layerNormBackward_impl.h"
 }  // namespace layerNormBackward_k
+namespace adamStep_k {
+#include "../adamStep/adamStep_impl.h"
+}  // namespace adamStep_k
+
+namespace embeddingBackward_k {
+#include "../embeddingBackward/embeddingBackward_impl.h"
+}  // namespace embeddingBackward_k
 
 namespace softmax_k {
 constexpr int W = V::W;
@@ -152,6 +159,13 @@ namespace backward {
     additiveScoresBackward_row_k::additiveScoresBackward_row_run(q, k, v, e, A, S, dq, dk, dvrow); \
   }                                                                                    \
   void silu_##isa(const SiluParams& p) { silu_k::silu_run(p); }                        \
+  void adamStep_##isa(const AdamStepParams& p, const AdamScalars& s) {                 \
+    adamStep_k::adamStep_run(p, s);                                                    \
+  }                                                                                    \
+  void embeddingBackward_##isa(const EmbeddingBackwardParams& p,                       \
+                               const EmbeddingBackwardPlan& plan) {                    \
+    embeddingBackward_k::embeddingBackward_run(p, plan);                               \
+  }                                                                                    \
   void softmax_##isa(const SoftmaxParams& p) { softmax_k::softmax_run(p); }            \
   void geluBackward_##isa(const GeluBackwardParams& p) { geluBackward_k::geluBackward_run(p); } \
   void siluBackward_##isa(const SiluBackwardParams& p) { siluBackward_k::siluBackward_run(p); } \
@@ -182,6 +196,8 @@ namespace backward {
   ATTNKIT_REGISTER(additiveAttention_score_table, isa, &additiveAttention_score_##isa); \
   ATTNKIT_REGISTER(additiveScoresBackward_row_table, isa, &additiveScoresBackward_row_##isa); \
   ATTNKIT_REGISTER(silu_table, isa, &silu_##isa);                                      \
+  ATTNKIT_REGISTER(adamStep_table, isa, &adamStep_##isa);                              \
+  ATTNKIT_REGISTER(embeddingBackward_table, isa, &embeddingBackward_##isa);            \
   ATTNKIT_REGISTER(softmax_table, isa, &softmax_##isa);                                \
   ATTNKIT_REGISTER(geluBackward_table, isa, &geluBackward_##isa);                      \
   ATTNKIT_REGISTER(siluBackward_table, isa, &siluBackward_##isa);                      \

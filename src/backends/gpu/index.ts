@@ -37,6 +37,8 @@ import { geluBackwardGpu } from './geluBackward';
 import { siluBackwardGpu } from './siluBackward';
 import { sdpaBackwardGpu } from './sdpaBackward';
 import { additiveScoresBackwardGpu } from './additiveScoresBackward';
+import { embeddingBackwardGpu } from './embeddingBackward';
+import { adamStepGpu } from './adamStep';
 import { Runtime, Scope, fn, type RuntimeStats } from './runtime';
 
 export { GpuLimitError, GpuFallbackError } from './runtime';
@@ -95,6 +97,8 @@ const kernels: { [O in OpName]: GpuKernel<O> } = {
   siluBackward: siluBackwardGpu,
   sdpaBackward: sdpaBackwardGpu,
   additiveScoresBackward: additiveScoresBackwardGpu,
+  embeddingBackward: embeddingBackwardGpu,
+  adamStep: adamStepGpu,
 };
 
 function wrap<O extends OpName>(f: GpuKernel<O>): Kernel<O> {

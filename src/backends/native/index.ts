@@ -114,6 +114,8 @@ const kernelTable: { [O in OpName]?: NativeKernel<O> } = {
   geluBackward: nativeKernel('geluBackward', true),
   siluBackward: nativeKernel('siluBackward', true),
   additiveScoresBackward: nativeKernel('additiveScoresBackward'),
+  embeddingBackward: nativeKernel('embeddingBackward'),
+  adamStep: nativeKernel('adamStep'),
 };
 
 const kernels: { [O in OpName]?: Kernel<O> } = {};

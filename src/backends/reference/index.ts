@@ -8,7 +8,9 @@ import { registerBackend, setReferenceAsyncRunner } from '../../dispatch';
 import type { OpName, ReferenceKernel } from '../../kernels';
 import { widening } from '../../half';
 import { referenceAsyncMode, runReferenceInWorker } from './async';
+import { adamStepReference } from './adamStep';
 import { additiveAttentionReference } from './additiveAttention';
+import { embeddingBackwardReference } from './embeddingBackward';
 import { geluReference } from './gelu';
 import { layerNormReference } from './layerNorm';
 import { linearReference } from './linear';
@@ -51,6 +53,8 @@ export const referenceKernels: Readonly<{ [O in OpName]?: ReferenceKernel<O> }> 
   siluBackward: siluBackwardReference,
   sdpaBackward: sdpaBackwardReference,
   additiveScoresBackward: additiveScoresBackwardReference,
+  embeddingBackward: embeddingBackwardReference,
+  adamStep: adamStepReference,
 });
 
 registerBackend({

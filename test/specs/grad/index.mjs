@@ -23,4 +23,5 @@ export const GRAD_MODULES = {
   additiveScoresBackward: () => import('./additiveScoresBackward.mjs'),
   additiveAttentionBackward: () => import('./additiveAttentionBackward.mjs'),
   targetAttentionBackward: () => import('./targetAttentionBackward.mjs'),
+  embeddingBackward: () => import('./embeddingBackward.mjs'),
 };
