@@ -10,6 +10,11 @@ inline int64_t smb_min(int64_t a, int64_t b) { return a < b ? a : b; }
 inline void softmaxBackward_row(const float* dy, const float* y, float* dx, int64_t C) {
   double sum = 0.0;
   int64_t j = 0;
+  // The scalar traits' multiply-add is not fused (each product rounded, as a plain float sum on the
+  // gpu: 8e-8 in a cancelling dx of short rows): there every product and the sum are in double.
+  if constexpr (W == 1) {
+    for (; j < C; ++j) sum += static_cast<double>(dy[j]) * static_cast<double>(y[j]);
+  }
   while (j + W <= C) {
     V::F s = V::zero();
     for (int n = 0; n < 16 && j + W <= C; ++n, j += W) s = V::fmadd(V::load(dy + j), V::load(y + j), s);
