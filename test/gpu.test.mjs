@@ -364,6 +364,14 @@ if (!info || !info.available) {
     const reports = [];
     ak.layerNorm(rnd([1, 32767], 84), null, null, {}, { backend: 'gpu', verify: true, onReport: (r) => reports.push(r.verify) });
     assert.ok(reports[0].passed, 'layerNorm over 32767 columns verifies');
+    // The backward ops' sums over rows (dW, db, dGamma, dBeta) loop down a column: the same limit.
+    const isColumnLimit = (e) => isRowLimit(e) && /rows of a column/.test(e.message);
+    assert.throws(() => ak.linearBackward(rnd([32768, 2], 85), rnd([32768, 3], 86), rnd([3, 2], 87), { backend: 'gpu' }), isColumnLimit);
+    const xl = rnd([32768, 3], 88);
+    assert.throws(() => ak.layerNormBackward(rnd([32768, 3], 89), xl, null, ak.layerNorm(xl, null, null, { returnStats: true }), { backend: 'gpu' }), isColumnLimit);
+    const lr = [];
+    ak.linearBackward(rnd([32767, 2], 85), rnd([32767, 3], 86), rnd([3, 2], 87), { backend: 'gpu', verify: true, onReport: (r) => lr.push(r.verify) });
+    assert.ok(lr[0].passed, 'linearBackward over 32767 rows verifies');
   });
 
   test('an output beyond what one kernel is verified to read back (2^25 values) is refused, naming the limit', () => {

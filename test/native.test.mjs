@@ -509,6 +509,21 @@ function nativeTests() {
   });
   train.run();
 
+  const sums = suite('native · backward ops: verify with a row sample compares the sums over rows whole');
+  sums('layerNormBackward and linearBackward: sampled dx rows, every dGamma / dBeta / dW / db element', () => {
+    const reports = [];
+    const o = { backend: 'native', verify: { rows: 3 }, onReport: (r) => reports.push(r) };
+    const x = rnd([500, 24], 1);
+    ak.layerNormBackward(rnd([500, 24], 2), x, rnd([24], 3), ak.layerNorm(x, null, null, { returnStats: true }, NATIVE), o);
+    ak.linearBackward(rnd([500, 7], 4), rnd([500, 24], 5), rnd([24, 7], 6), o);
+    assert.is(reports.length, 2);
+    for (const r of reports) assert.ok(r.verify.passed && r.verify.rowsChecked === 3, `${r.op}: 3 rows checked`);
+    assert.is(reports[0].verify.elementsChecked, 3 * 24 + 24 + 24, 'layerNormBackward: 3 rows of dx, all of dGamma and dBeta');
+    assert.is(reports[1].verify.elementsChecked, 3 * 24 + 24 * 7 + 7, 'linearBackward: 3 rows of dx, all of dW and db');
+  });
+  sums.run();
+
+  // ------------------------------------------------------------------------------------------
   const asy = suite('native · async');
   asy('the async twin equals the sync call', async () => {
     const args = [rnd([2, 3, 100, 32], 1), rnd([2, 3, 120, 32], 2), rnd([2, 3, 120, 32], 3), { causal: true, returnLse: true }];

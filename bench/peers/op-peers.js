@@ -47,6 +47,7 @@ const ROW_SPACE = {
   layerNorm: (a) => a.rows,
   gelu: (a) => a.rows,
   silu: (a) => a.rows,
+  softmaxBackward: (a) => a.rows,
 };
 
 /**
@@ -137,6 +138,16 @@ const TFJS = {
   linear: (tf, a) => {
     const x = tf.tensor2d(a.x, [a.rows, a.inDim]), w = tf.tensor2d(a.w, [a.inDim, a.outDim]), b = a.b ? tf.tensor1d(a.b) : null;
     return { tensors: [x, w, b], what: 'matMul + add', fn: () => (b ? tf.add(tf.matMul(x, w), b) : tf.matMul(x, w)) };
+  },
+  // softmax's vector-Jacobian product by tf.grad, at logits log(y) (y is their softmax: a row's
+  // logits are fixed up to a constant, which softmax ignores); the timed call recomputes the
+  // forward, as tf.grad does. A masked y = 0 has no finite logit: no formulation then.
+  softmaxBackward: (tf, a) => {
+    if (a.y.some((v) => !(v > 0))) throw new Error('softmaxBackward with y = 0 entries (masked) has no tf.grad formulation here');
+    const dy = tf.tensor2d(a.dy, [a.rows, a.cols]);
+    const logits = tf.tidy(() => tf.log(tf.tensor2d(a.y, [a.rows, a.cols])));
+    const vjp = tf.grad((x) => tf.softmax(x));
+    return { tensors: [dy, logits], what: 'tf.grad(softmax) at log(y)', fn: () => vjp(logits, dy) };
   },
   softmax: (tf, a) => {
     if (a.mask) throw new Error('softmax with a mask has no tfjs formulation here');

@@ -17,11 +17,13 @@ import { GpuHostUnavailable, getGpuHostFactory, type GpuHost, type GpuJsKernelRu
 export const GPU_MAX_OUTPUT_VALUES = 2 ** 25;
 
 /**
- * Longest row a kernel loops over (the constants `S` and `C`: keys, softmax / layerNorm columns).
+ * Longest row a kernel loops over (the constants `S` and `C`: keys, softmax / layerNorm columns),
+ * and longest column (the constant `M`: the rows the backward ops sum dGamma, dBeta, dW, db over).
  * Measured on Mesa llvmpipe (2026-11-22): a softmax row of 32767 entries is within 1e-6 of
  * reference, one of 32768 is 6e-5 off and one of 40000 is 0.6 off, likewise sdpa over 40000 keys
  * and layerNorm over 40000 columns; the cause (somewhere in gpu.js's texture addressing) is not
- * known. Longer rows are refused rather than computed wrong.
+ * known. Columns (2026-12-07): linearBackward's dW over 40000 rows was right, over 70000 rows 0.7
+ * off relatively; held to the same limit. Longer rows and columns are refused rather than computed wrong.
  */
 export const GPU_MAX_ROW_LENGTH = 32767;
 
@@ -180,10 +182,11 @@ export class Runtime {
 
   /** Compile (or fetch from the cache) and run a kernel; returns its output texture, tracked by `scope`. */
   run(scope: Scope, spec: KernelSpec, args: Arg[]): GpuJsTexture {
-    for (const key of ['S', 'C']) {
+    for (const key of ['S', 'C', 'M']) {
       const len = spec.constants[key];
       if (typeof len === 'number' && len > GPU_MAX_ROW_LENGTH) {
-        throw new GpuLimitError('MAX_ROW_LENGTH', `gpu kernel '${spec.name}' would loop over ${len} entries of a row, more than the ${GPU_MAX_ROW_LENGTH} it is verified to read correctly; use another backend`);
+        const what = key === 'M' ? 'rows of a column' : 'entries of a row';
+        throw new GpuLimitError('MAX_ROW_LENGTH', `gpu kernel '${spec.name}' would loop over ${len} ${what}, more than the ${GPU_MAX_ROW_LENGTH} it is verified to read correctly; use another backend`);
       }
     }
     const host = this.getHost();
