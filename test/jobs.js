@@ -30,6 +30,8 @@ module.exports = function jobs() {
     // Every float16 and bfloat16 pattern decoded, every midpoint encoded, 3M random float32 patterns: oracles from the format definitions.
     { label: 'half (float16/bfloat16 conversions, exhaustive)', file: 'test/half.test.mjs' },
     { label: 'cli', file: 'test/cli.test.mjs' },
+    // The SASRec example (examples/sasrec/): generator + oracle, ML-1M loader, metrics, report, CLI.
+    { label: 'sasrec (example: data, loader, metrics, report, CLI)', file: 'test/sasrec.test.mjs' },
     { label: 'docs (README op table, ARCHITECTURE paths, TSDoc on every export)', file: 'test/docs.test.mjs' },
     isaJob('native (avx512)', 'test/native.test.mjs', 'avx512'),
     isaJob('native (avx2)', 'test/native.test.mjs', 'avx2'),
