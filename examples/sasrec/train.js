@@ -13,7 +13,7 @@ const { createModel, flatten } = require('./model.js');
  * AdamW over a parameter tree: `step(grads)` applies one ak.adamStep to every parameter with its
  * gradient (found by the same path in `grads`); the states are made once by ak.adamState.
  */
-function adamW(params, options) {
+function adamW(params, options, dispatch) {
   const entries = flatten(params).map(([path, param]) => ({ path, param, state: ak.adamState(param) }));
   return {
     step(grads) {
@@ -21,7 +21,7 @@ function adamW(params, options) {
       for (const e of entries) {
         const g = byPath.get(e.path);
         if (!g) throw new Error(`no gradient for parameter ${e.path}`);
-        ak.adamStep(e.param, g, e.state, options);
+        ak.adamStep(e.param, g, e.state, options, dispatch);
       }
     },
     count: entries.reduce((n, e) => n + e.param.data.length, 0),
@@ -47,7 +47,7 @@ function train(data, options = {}) {
   const validCands = sampleCandidates(split, numItems, { which: 'valid', seed: o.seed });
   const testCands = sampleCandidates(split, numItems, { which: 'test', seed: o.seed });
   const model = createModel({ numItems, maxLen: o.maxLen, dim: o.dim, heads: o.heads, blocks: o.blocks, dropout: o.dropout, seed: o.seed, dispatch: o.dispatch });
-  const optimizer = adamW(model.params, { lr: o.lr, weightDecay: o.weightDecay, beta1: o.betas[0], beta2: o.betas[1] });
+  const optimizer = adamW(model.params, { lr: o.lr, weightDecay: o.weightDecay, beta1: o.betas[0], beta2: o.betas[1] }, o.dispatch);
   const rng = ak.seededRandom((o.seed * 1103515245 + 12345) >>> 0);
   const trainable = split.map((s, u) => u).filter((u) => split[u].train.length >= 2);
   const steps = Math.ceil(trainable.length / o.batchSize);
