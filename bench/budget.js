@@ -49,7 +49,12 @@ function estimateSeconds(p, set) {
 function estimateScenarioSeconds({ sc, be }, set, referenceMaxFlops) {
   if (be === 'reference' && sc.baseFlops > referenceMaxFlops) return 0;
   const contenders = 2 + (sc.peerCount ?? 0);
-  return contenders * (set.scenarioTime + set.scenarioRounds * SETTLE_S) + 1 + (be === 'gpu' ? sc.baseFlops / 1e9 : 0);
+  const rounds = sc.timing?.rounds ?? set.scenarioRounds;
+  // A slow call (a second, not milliseconds) outlasts the time budget: each round's warm-up and
+  // minimum samples set the time instead (native at ~2e11 FLOP/s, rough), plus the check's calls.
+  const call = be === 'native' ? (sc.baseFlops ?? 0) / 2e11 : 0;
+  const slow = call > 0.05 ? contenders * rounds * ((sc.timing?.warmupCalls ?? 3) + set.duelMinSamples) * call + 2 * call : 0;
+  return Math.max(contenders * (set.scenarioTime + rounds * SETTLE_S), slow) + 1 + (be === 'gpu' ? sc.baseFlops / 1e9 : 0);
 }
 
 /**

@@ -334,7 +334,7 @@ async function runBench(opts) {
         const peerList = pr.peers ?? [];
         let timed;
         try {
-          timed = await timeInterleaved([{ fn: () => m.base(d) }, { fn: () => m.variant(d) }, ...peerList.map((p) => ({ fn: p.run, isAsync: true }))], { rounds: set.scenarioRounds, maxTime: set.scenarioTime, minSamples: set.duelMinSamples });
+          timed = await timeInterleaved([{ fn: () => m.base(d) }, { fn: () => m.variant(d) }, ...peerList.map((p) => ({ fn: p.run, isAsync: true }))], { rounds: sc.timing?.rounds ?? set.scenarioRounds, maxTime: set.scenarioTime, minSamples: set.duelMinSamples, ...(sc.timing?.warmupCalls !== undefined ? { warmupCalls: sc.timing.warmupCalls } : {}) });
         } finally {
           for (const p of peerList) p.release();
         }
@@ -348,13 +348,14 @@ async function runBench(opts) {
           return { name: p.name, ms: tp[i].median, ratio: r, target: i === best ? p.target : null, met: i === best ? r >= p.target.value : null };
         });
         peerList.forEach((p, i) => rows.push({ op: sc.op, shape: `${sc.label}: ${p.name}`, backend: p.name, threads, peer: true, ...timingFields(tp[i]), gflops: sc.baseFlops / (tp[i].median * 1e6), scenario: true, note: `${sc.variantLabel} is ${peerResults[i].ratio.toFixed(2)}x faster${peerResults[i].target ? ` (the fastest targeted peer; target >= ${peerResults[i].target.value}x: ${peerResults[i].met ? 'met' : 'NOT met'})` : ' (shown beside)'}` }));
-        const ratio = sc.target.kind === 'speedup' ? tb.median / tv.median : tv.median / tb.median;
-        const met = sc.target.kind === 'speedup' ? ratio >= sc.target.value : ratio <= sc.target.value;
-        const targetText = sc.target.kind === 'speedup' ? `${ratio.toFixed(2)}x faster than ${sc.baseLabel} (target >= ${sc.target.value}x` : `${ratio.toFixed(2)}x the time of ${sc.baseLabel} (target <= ${sc.target.value}x`;
+        // A scenario without a target (null) reports its time ratio, judged by nobody.
+        const ratio = sc.target?.kind === 'speedup' ? tb.median / tv.median : tv.median / tb.median;
+        const met = !sc.target ? null : sc.target.kind === 'speedup' ? ratio >= sc.target.value : ratio <= sc.target.value;
+        const targetText = !sc.target ? `${ratio.toFixed(2)}x the time of ${sc.baseLabel} (no target` : sc.target.kind === 'speedup' ? `${ratio.toFixed(2)}x faster than ${sc.baseLabel} (target >= ${sc.target.value}x` : `${ratio.toFixed(2)}x the time of ${sc.baseLabel} (target <= ${sc.target.value}x`;
         rows.push({ op: sc.op, shape: `${sc.label}: ${sc.baseLabel}`, backend: be, threads, ...timingFields(tb), gflops: sc.baseFlops / (tb.median * 1e6), scenario: true });
         rows.push({
           op: sc.op, shape: `${sc.label}: ${sc.variantLabel}`, backend: be, threads, ...timingFields(tv), ...(sc.variantFlops ? { gflops: sc.variantFlops / (tv.median * 1e6) } : {}), maxAbs: chk.maxAbs, scenario: true, ratio, targetMet: met,
-          note: `${targetText}: ${met ? 'met' : 'NOT met'}); ${chk.within ? 'passes' : 'FAILS'} ${chk.what}`,
+          note: `${targetText}${met === null ? '' : `: ${met ? 'met' : 'NOT met'}`}); ${chk.within ? 'passes' : 'FAILS'} ${chk.what}`,
         });
         scenarioResults.push({ label: sc.label, backend: be, threads, baseLabel: sc.baseLabel, variantLabel: sc.variantLabel, baseMs: tb.median, variantMs: tv.median, ratio, target: sc.target, met, maxAbs: chk.maxAbs, withinTolerance: chk.within, ...(peerResults.length ? { peers: peerResults } : {}) });
       } catch (e) {
@@ -420,8 +421,8 @@ function printTable(result, out = process.stdout, { markdown = false } = {}) {
   if (result.limits) out.write(`%bw: ${result.limits.rule}.\n`);
   out.write(`Errors are against attnkit's float64 reference on the same inputs (${VERIFY_ROWS} sampled query rows on big problems).\n${result.flopsNote}.\n`);
   for (const sc of result.scenarios ?? []) {
-    const t = sc.target.kind === 'speedup' ? `${sc.ratio.toFixed(2)}x faster (target >= ${sc.target.value}x` : `${sc.ratio.toFixed(2)}x the time (target <= ${sc.target.value}x`;
-    out.write(`scenario: ${sc.label} on ${sc.backend}${sc.threads ? ` (${sc.threads} thr)` : ''}: ${sc.baseLabel} ${fmt(sc.baseMs)} ms, ${sc.variantLabel} ${fmt(sc.variantMs)} ms: ${t}: ${sc.met ? 'met' : 'NOT met'}); max abs error ${fmt(sc.maxAbs)} (${sc.withinTolerance ? 'within' : 'OUTSIDE'} tolerance)\n`);
+    const t = !sc.target ? `${sc.ratio.toFixed(2)}x the time (no target)` : sc.target.kind === 'speedup' ? `${sc.ratio.toFixed(2)}x faster (target >= ${sc.target.value}x: ${sc.met ? 'met' : 'NOT met'})` : `${sc.ratio.toFixed(2)}x the time (target <= ${sc.target.value}x: ${sc.met ? 'met' : 'NOT met'})`;
+    out.write(`scenario: ${sc.label} on ${sc.backend}${sc.threads ? ` (${sc.threads} thr)` : ''}: ${sc.baseLabel} ${fmt(sc.baseMs)} ms, ${sc.variantLabel} ${fmt(sc.variantMs)} ms: ${t}; max abs error ${fmt(sc.maxAbs)} (${sc.withinTolerance ? 'within' : 'OUTSIDE'} tolerance)\n`);
     for (const p of sc.peers ?? []) out.write(`  beside ${p.name} ${fmt(p.ms)} ms: ${sc.variantLabel} ${p.ratio.toFixed(2)}x faster${p.target ? ` (the fastest targeted peer; target >= ${p.target.value}x: ${p.met ? 'met' : 'NOT met'})` : ''}\n`);
   }
   printPeerSummary(result, out, fmt);

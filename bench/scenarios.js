@@ -2,8 +2,10 @@
 // Scenarios of the bench: pairs of calls timed in the same run whose ratio has a target, which no
 // single op descriptor's bench case covers (issue #14's three performance rows). Each scenario:
 // { op, label, shape, target: { kind: 'speedup' (base / variant >= value) | 'slowdown'
-// (variant / base <= value), value }, baseLabel, variantLabel, baseFlops, variantFlops,
-// backends? (only these; default every backend), make(backend) -> { base(d), variant(d), check() } }.
+// (variant / base <= value), value } or null (the ratio is reported, not judged), baseLabel,
+// variantLabel, baseFlops, variantFlops, backends? (only these; default every backend),
+// timing? ({ rounds, warmupCalls }: fewer for calls that take a second),
+// make(backend) -> { base(d), variant(d), check() } }.
 //
 // Incremental decode:
 //
@@ -205,6 +207,55 @@ async function ortFloat16Mha({ B, H, L, S, D }, t) {
   return { name: 'ort-mha-float16+out', run: async () => (await sess.run(feeds, pre)).out.data, release: () => sess.release() };
 }
 
+/**
+ * Sharded retrieval (issue #17): the item table split into 8 contiguous shards, topK on each
+ * (k_s = k, every shard holds more than k items) and mergeTopK, against one topK call over the
+ * whole table: 1024 users x 1M items, D=64, k=10 (quick: 64 users x 50,000 items). Both run in
+ * this process one after the other, so the ratio is the cost of sharding itself (8 calls, the
+ * merge); spread over workers or machines, the shards run side by side. No target: the row is
+ * reported. check(): the merged result identical to the whole-table call (indices and scores).
+ * Two rounds and one warm-up call each: a whole-table call takes about a second on 2 threads, and
+ * the default three warm-ups in five rounds would add ~20 s to `npm run main`.
+ */
+function shardedTopK(quick) {
+  const s = quick ? { B: 64, N: 50000, D: 64, k: 10, shards: 8 } : { B: 1024, N: 1000000, D: 64, k: 10, shards: 8 };
+  const flops = ak.OPS.topK.cost(s).flops;
+  return {
+    op: 'topK',
+    label: `topK ${s.B} users x ${s.N} items (D=${s.D}, k=${s.k}) in ${s.shards} shards + mergeTopK vs one call over the whole table`,
+    shape: s,
+    target: null,
+    timing: { rounds: 2, warmupCalls: 1 },
+    baseLabel: 'topK over the whole table',
+    variantLabel: `${s.shards} shard calls + mergeTopK`,
+    baseFlops: flops,
+    variantFlops: flops,
+    backends: ['native'],
+    make(backend) {
+      const users = rnd([s.B, s.D], 41);
+      const items = rnd([s.N, s.D], 42);
+      const bounds = Array.from({ length: s.shards + 1 }, (_, i) => Math.round((i * s.N) / s.shards));
+      const shards = bounds.slice(1).map((end, i) => ({ offset: bounds[i], size: end - bounds[i], items: { data: items.data.subarray(bounds[i] * s.D, end * s.D), shape: [end - bounds[i], s.D] } }));
+      const whole = (d) => ak.topK(users, items, s.k, {}, d);
+      const sharded = (d) => ak.mergeTopK(shards.map((sh) => ({ ...ak.topK(users, sh.items, Math.min(s.k, sh.size), {}, d), offset: sh.offset, size: sh.size })), s.k);
+      const check = () => {
+        const d = { backend };
+        const want = whole(d);
+        const got = sharded(d);
+        let maxAbs = 0;
+        let same = true;
+        for (let i = 0; i < want.indices.data.length; i++) {
+          if (got.indices.data[i] !== want.indices.data[i] || !Object.is(got.scores.data[i], want.scores.data[i])) same = false;
+          const e = Math.abs(got.scores.data[i] - want.scores.data[i]);
+          if (!(e <= maxAbs)) maxAbs = Number.isNaN(e) ? NaN : Math.max(maxAbs, e);
+        }
+        return { maxAbs, within: same, what: 'identical to the whole-table call (indices and scores)' };
+      };
+      return { base: whole, variant: sharded, check };
+    },
+  };
+}
+
 /** The scenarios for a bench run. */
 function scenarios({ quick = false } = {}) {
   const L = quick ? 1024 : 4096;
@@ -229,6 +280,7 @@ function scenarios({ quick = false } = {}) {
       variantLabel: 'softcap 30',
     }),
     ...halfScenarios(quick),
+    shardedTopK(quick),
   ];
 }
 

@@ -83,7 +83,8 @@ const MIN_BLOCK_MS = 50;
  * of its round medians, p25/p75 and spread of all its samples pooled, and the round medians.
  *
  * Each round starts from a settled machine: a full garbage collection, then `settleMs` of idle
- * time, then WARMUP_CALLS untimed calls. Whatever the previous contender left running belongs to
+ * time, then WARMUP_CALLS untimed calls (`warmupCalls`: fewer for calls of a second, whose
+ * first call already wakes the pool). Whatever the previous contender left running belongs to
  * it, not to the one timed next: a thread pool keeps spinning for a while after its last call
  * (onnxruntime's did for up to ~50 ms here: 2-thread native sdpa (1,8,128,128,64) took 0.42 ms in
  * the first 50 ms after an ORT round and 0.19 ms after that, on 2 cores; two ORT sessions' pools
@@ -97,7 +98,7 @@ const MIN_BLOCK_MS = 50;
  * the duels' ratios did not survive an outside check with plain loops (README, "The sdpa ratios
  * checked from outside"; bench/crosscheck.js). This method is the outside check's own.
  */
-async function timeInterleaved(contenders, { rounds = 5, maxTime = 1, minSamples = 5, settleMs = 150 } = {}) {
+async function timeInterleaved(contenders, { rounds = 5, maxTime = 1, minSamples = 5, settleMs = 150, warmupCalls = WARMUP_CALLS } = {}) {
   const per = contenders.map(() => ({ medians: [], samples: [], calls: 0 }));
   const budgetMs = (maxTime / rounds) * 1e3;
   for (let r = 0; r < rounds; r++) {
@@ -106,7 +107,7 @@ async function timeInterleaved(contenders, { rounds = 5, maxTime = 1, minSamples
       const c = contenders[j];
       if (c.before) c.before();
       await settle(settleMs);
-      for (let w = 0; w < WARMUP_CALLS; w++) await c.fn();
+      for (let w = 0; w < warmupCalls; w++) await c.fn();
       const samples = [];
       const t0 = performance.now();
       let calls = 0;

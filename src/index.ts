@@ -42,6 +42,21 @@ export {
   type NestedArray,
   type RandomOptions,
 } from './tensor';
+// Jagged tensors (src/jagged.ts): values [ΣL_b, ...inner] + offsets [B+1], FBGEMM / torchrec convention.
+export {
+  jagged,
+  asJagged,
+  toPadded,
+  fromPadded,
+  lengthsOf,
+  offsetsFromLengths,
+  type JaggedTensor,
+  type JaggedLike,
+  type CheckedJagged,
+  type JaggedExpectation,
+  type ToPaddedOptions,
+  type PaddedJagged,
+} from './jagged';
 // Half precision (src/half.ts); decodeHalf, widenArgs and widening are internal (the dispatcher's).
 export {
   toFloat16,
@@ -118,7 +133,7 @@ export { layerNorm, layerNormAsync, type LayerNormOptions, type LayerNormStatsOu
 export { linear, linearAsync } from './ops/linear';
 export { gelu, geluAsync, type GeluOptions } from './ops/gelu';
 export { silu, siluAsync, type SiluOptions } from './ops/silu';
-export { topK, topKAsync, type TopKOptions, type TopKOutput } from './ops/topK';
+export { topK, topKAsync, mergeTopK, shardExclude, type TopKOptions, type TopKOutput, type TopKPartial, type MergeTopKOptions } from './ops/topK';
 export { referenceKernels } from './backends/reference';
 export type { MhaArgs, EncoderArgs, TargetArgs, AdditiveArgs, MhaParams, MhaOptions, EncoderParams, EncoderOptions, TargetParams, TargetOptions, AdditiveParams, AdditiveOptions } from './aliases';
 export { disposeGpu, gpuStats, setGpuKernelCacheLimit, setGpuHostFactory, getGpuHostFactory, createWebGlHost, GpuHostUnavailable, GpuLimitError, GpuFallbackError, type GpuHost, type GpuHostFactory, type GpuJsModule, type GpuJsInstance, type RuntimeStats } from './backends/gpu';

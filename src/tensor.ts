@@ -243,6 +243,11 @@ export function asMask(value: unknown, argument: string): { data: Uint8Array; sh
   return toTyped(value, argument, Uint8Array);
 }
 
+/** Validate and normalise an Int32Array-backed tensor argument, e.g. topK's indices (no copy). */
+export function asInt32Tensor(value: unknown, argument: string): { data: Int32Array; shape: number[] } {
+  return toTyped(value, argument, Int32Array);
+}
+
 /**
  * A half tensor argument (no copy): Uint16Array data and a half dtype (ours, or onnxruntime's
  * `type`); other data is a DTypeError naming `argument.data`, a missing or other dtype one naming

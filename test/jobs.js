@@ -29,6 +29,10 @@ module.exports = function jobs() {
     { label: 'tensor', file: 'test/tensor.test.mjs' },
     // Every float16 and bfloat16 pattern decoded, every midpoint encoded, 3M random float32 patterns: oracles from the format definitions.
     { label: 'half (float16/bfloat16 conversions, exhaustive)', file: 'test/half.test.mjs' },
+    // Jagged tensors (#17): values + offsets, to/from padded, typed errors, detached/resized buffers.
+    { label: 'jagged (values + offsets: padded round trips, typed errors)', file: 'test/jagged.test.mjs' },
+    // Sharded retrieval (#17): topK per shard + mergeTopK == topK over the whole table, every backend.
+    { label: 'mergeTopK (sharded topK == whole-table topK, every backend)', file: 'test/mergeTopK.test.mjs', display: true },
     { label: 'cli', file: 'test/cli.test.mjs' },
     // The SASRec example (examples/sasrec/): generator + oracle, ML-1M loader, metrics, report, CLI.
     { label: 'sasrec (example: data, loader, metrics, report, CLI)', file: 'test/sasrec.test.mjs' },

@@ -5,12 +5,12 @@
  */
 import type { ComparisonAcc, DispatchOptions, OutputLayout, Tolerance } from '../dispatch';
 import { compareElement, newComparison } from '../dispatch';
-import { DTypeError, ValueError, describeType } from '../errors';
+import { DTypeError, ShapeError, ValueError, describeType, formatShape } from '../errors';
 import type { RowFilter, TopKArgs, TopKResult, DType, HalfDType } from '../kernels';
-import type { Tensor, FloatTensorLike } from '../tensor';
-import { expectDim, expectNonEmpty, HalfFields } from '../validate';
+import { asInt32Tensor, asTensor, type Tensor, type FloatTensorLike, type TensorLike } from '../tensor';
+import { expectDim, expectNonEmpty, HalfFields, optBool, optEnum, optionsObject } from '../validate';
 import { randT, rnd, shapeOf } from './cases';
-import { run, runAsync, type Prepared, OUTPUT_DTYPE_OPTION, type Narrowed } from './common';
+import { narrowOutput, run, runAsync, type Prepared, OUTPUT_DTYPE_OPTION, type Narrowed } from './common';
 import { defineOp, tensor, optionsFor, readOption, tensorParam, type OpCase, type OpDescriptor } from './descriptor';
 
 /** Options of {@link topK}. */
@@ -284,3 +284,267 @@ export const topKOp: OpDescriptor<'topK'> = defineOp({
     },
   },
 });
+
+// ---------------------------------------------------------------------------------------------
+// Sharded retrieval: topK on slices of the item table, merged.
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * One shard's topK result for {@link mergeTopK}: what {@link topK} returned for the shard's items
+ * (local indices 0..size-1), plus where the shard starts in the whole table.
+ */
+export interface TopKPartial {
+  /** `[B,k_s]` local item indices (Int32Array), -1 where the shard had fewer than k_s items left. */
+  readonly indices: { readonly data: Int32Array; readonly shape: readonly number[] };
+  /** `[B,k_s]` float32 scores (compute shards with the default `outputDtype`). */
+  readonly scores: TensorLike;
+  /** The global index of the shard's item 0: its local index i is item `offset + i` of the whole table. */
+  readonly offset: number;
+  /**
+   * The shard's item count (optional). When given, local indices are checked against it, the
+   * shards' ranges `[offset, offset+size)` must not overlap, and a shard that kept fewer than
+   * `min(k, size)` items per user is refused (the merge could miss items).
+   */
+  readonly size?: number;
+}
+
+/** Options of {@link mergeTopK}. */
+export interface MergeTopKOptions {
+  /** As {@link TopKOptions.largest}; must be what the shards were computed with (default true). */
+  largest?: boolean;
+  /** As {@link TopKOptions.outputDtype}: the merged float32 scores rounded to a half type at the end. */
+  outputDtype?: DType;
+}
+
+/**
+ * True when (sa, ia) ranks before (sb, ib) in topK's order: NaN is the greatest value (first when
+ * `largest`, last otherwise), then the score, then the lower index.
+ */
+function ranksAhead(sa: number, ia: number, sb: number, ib: number, largest: boolean): boolean {
+  const na = sa !== sa, nb = sb !== sb;
+  if (na || nb) return na && nb ? ia < ib : largest ? na : nb;
+  if (sa === sb) return ia < ib;
+  return largest ? sa > sb : sa < sb;
+}
+
+/** A field of a partial, read once (a throwing getter is a DTypeError naming it). */
+function partialField(p: object, key: string, argument: string): unknown {
+  try {
+    return (p as Record<string, unknown>)[key];
+  } catch (e) {
+    throw new DTypeError(`${argument}.${key}`, 'a readable value', 'a getter or Proxy trap that throws', String((e as Error)?.message ?? e));
+  }
+}
+
+/** A non-negative integer that fits an item index (`limit` inclusive), else a ValueError naming `argument`. */
+function itemCount(value: unknown, argument: string, limit: number, what: string): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > limit) {
+    throw new ValueError(argument, `expected ${what}, an integer within 0..${limit}, received ${typeof value === 'number' ? value : describeType(value)}`);
+  }
+  return value;
+}
+
+interface Shard {
+  B: number;
+  indices: Int32Array;
+  scores: Float32Array;
+  k: number;
+  offset: number;
+  size: number | undefined;
+}
+
+function checkPartial(raw: unknown, s: number, largest: boolean): Shard {
+  const arg = `partials[${s}]`;
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw) || ArrayBuffer.isView(raw)) {
+    throw new DTypeError(arg, 'a shard result ({ indices, scores, offset, size? }: a topK output and the offset of its items)', describeType(raw));
+  }
+  const rawScores = partialField(raw, 'scores', arg);
+  const declared = rawScores !== null && typeof rawScores === 'object' ? partialField(rawScores, 'dtype', `${arg}.scores`) : undefined;
+  if (declared === 'float16' || declared === 'bfloat16') {
+    throw new DTypeError(`${arg}.scores`, 'float32 scores', `${declared} scores`, 'rounded scores can tie where the float32 ones did not, and the merge would order them by index: compute the shards with the default outputDtype and pass outputDtype to mergeTopK');
+  }
+  const scores = asTensor(rawScores, `${arg}.scores`);
+  const indices = asInt32Tensor(partialField(raw, 'indices', arg), `${arg}.indices`);
+  if (scores.shape.length !== 2) throw new ShapeError(`${arg}.scores`, '[B,k] (rank 2)', formatShape(scores.shape), `rank ${scores.shape.length}`);
+  if (indices.shape.length !== 2 || indices.shape[0] !== scores.shape[0] || indices.shape[1] !== scores.shape[1]) {
+    throw new ShapeError(`${arg}.indices`, `[B=${scores.shape[0]},k=${scores.shape[1]}] (the shape of ${arg}.scores)`, formatShape(indices.shape));
+  }
+  const offset = itemCount(partialField(raw, 'offset', arg), `${arg}.offset`, 0x7fffffff, 'the global index of the shard\'s item 0');
+  const rawSize = partialField(raw, 'size', arg);
+  const size = rawSize === undefined ? undefined : itemCount(rawSize, `${arg}.size`, 0x7fffffff - offset, 'the shard\'s item count (offset + size within 2^31-1)');
+  const [B, k] = scores.shape;
+  // Each row: local indices in range, any -1 padding last, in topK's order for `largest`.
+  for (let b = 0; b < B; b++) {
+    let tail = false;
+    for (let r = 0; r < k; r++) {
+      const i = b * k + r;
+      const idx = indices.data[i];
+      if (idx === -1) {
+        tail = true;
+        continue;
+      }
+      if (tail) throw new ValueError(`${arg}.indices`, `row ${b}: index ${idx} at rank ${r} after a -1 (a topK result pads with -1 at the end only)`);
+      if (idx < 0 || (size !== undefined && idx >= size)) {
+        throw new ValueError(`${arg}.indices`, `row ${b}, rank ${r}: expected a local item index within 0..${size === undefined ? '' : size - 1} or -1 padding, received ${idx}`);
+      }
+      if (offset + idx > 0x7fffffff) throw new ValueError(`${arg}.offset`, `offset ${offset} + local index ${idx} (row ${b}) exceeds 2^31-1`);
+      if (r > 0 && !ranksAhead(scores.data[i - 1], indices.data[i - 1], scores.data[i], idx, largest)) {
+        throw new ValueError(
+          `${arg}.scores`,
+          `row ${b} is not in topK's ${largest ? 'largest' : 'smallest'}-first order at rank ${r} (score ${scores.data[i]}, index ${idx} after score ${scores.data[i - 1]}, index ${indices.data[i - 1]}): was the shard computed with largest: ${!largest}, or is an index repeated?`,
+        );
+      }
+    }
+  }
+  return { B, indices: indices.data, scores: scores.data, k, offset, size };
+}
+
+/** Shards must cover disjoint item ranges: declared (`size`) or, without one, the span of the indices seen. */
+function checkDisjoint(shards: readonly Shard[]): void {
+  const spans: { s: number; lo: number; hi: number }[] = [];
+  shards.forEach((sh, s) => {
+    if (sh.size !== undefined) {
+      if (sh.size > 0) spans.push({ s, lo: sh.offset, hi: sh.offset + sh.size - 1 });
+      return;
+    }
+    let lo = Infinity, hi = -Infinity;
+    for (const idx of sh.indices) {
+      if (idx < 0) continue;
+      lo = Math.min(lo, idx);
+      hi = Math.max(hi, idx);
+    }
+    if (lo <= hi) spans.push({ s, lo: sh.offset + lo, hi: sh.offset + hi });
+  });
+  spans.sort((a, b) => a.lo - b.lo || a.s - b.s);
+  for (let i = 1; i < spans.length; i++) {
+    const a = spans[i - 1], b = spans[i];
+    if (b.lo <= a.hi) {
+      throw new ValueError(`partials[${b.s}].offset`, `its items (${b.lo}..${b.hi} of the whole table) overlap those of partials[${a.s}] (${a.lo}..${a.hi}): shards must hold disjoint item ranges, each local index i being item offset + i`);
+    }
+  }
+}
+
+/**
+ * Merge top-K results computed on shards of an item table into the top-K over the whole table.
+ * Split the items into contiguous slices, run {@link topK} on each (on any backend, worker thread
+ * or machine) with `k_s = min(k, slice size)` and the same `largest`, and pass each result with its
+ * slice's `offset` (and `size`): the merge returns exactly what `topK` over the whole table returns
+ * (indices and scores, bit for bit): the k best per user in topK's order (largest or smallest
+ * first, ties to the lower GLOBAL index, NaN the greatest value in both directions), tail index -1
+ * with score -Infinity (`largest: false`: +Infinity) where fewer than k items remain. That holds
+ * when each shard's scores are the whole-table call's (every backend computes a score from its
+ * user and item alone). Exclusion lists go to each shard in local indices: {@link shardExclude}.
+ *
+ * A plain function, not a dispatched op: it moves O(B·shards·k) numbers and compares them, with
+ * no arithmetic a native or gpu kernel could speed up, and its result is exact, so there is
+ * nothing for `verify` to cross-check against reference.
+ *
+ * Throws DTypeError / ShapeError / ValueError naming the partial's field: not float32 scores,
+ * shapes that differ (`[B,k_s]` with one B for all), an offset or size that is not an item count,
+ * overlapping shards, a local index out of range, -1 padding before a real index, a row out of
+ * topK's order for `largest` (a shard computed the other way), a shard that kept fewer than
+ * `min(k, size)`; `k` outside 1..Σk_s.
+ *
+ * @example
+ * const shards = [{ offset: 0, size: 600000 }, { offset: 600000, size: 400000 }];
+ * const partials = shards.map(({ offset, size }) => ({
+ *   ...topK(users, { data: items.data.subarray(offset * D, (offset + size) * D), shape: [size, D] }, Math.min(k, size),
+ *           { exclude: shardExclude(seen, offset, size) }),
+ *   offset, size,
+ * }));
+ * const { indices, scores } = mergeTopK(partials, k); // == topK(users, items, k, { exclude: seen })
+ */
+export function mergeTopK(partials: readonly TopKPartial[], k: number, options: MergeTopKOptions & { outputDtype: HalfDType }): Narrowed<TopKOutput>;
+export function mergeTopK(partials: readonly TopKPartial[], k: number, options?: MergeTopKOptions | null): TopKOutput;
+export function mergeTopK(partials: readonly TopKPartial[], k: number, options?: MergeTopKOptions | null): TopKOutput | Narrowed<TopKOutput> {
+  const o = optionsObject<MergeTopKOptions>(options, 'options', ['largest', 'outputDtype']);
+  const largest = optBool(o.largest, 'options.largest', true);
+  const outputDtype = optEnum<DType>(o.outputDtype, 'options.outputDtype', ['float32', 'float16', 'bfloat16'], 'float32');
+  if (!Array.isArray(partials)) throw new DTypeError('partials', 'an array of shard results ({ indices, scores, offset, size? })', describeType(partials));
+  let list: unknown[];
+  try {
+    list = Array.from(partials as unknown[]);
+  } catch (e) {
+    throw new DTypeError('partials', 'an array of shard results', 'an unreadable value (a getter or Proxy that throws)', String((e as Error)?.message ?? e));
+  }
+  if (list.length < 1) throw new ValueError('partials', 'expected at least one shard result, received none');
+  const shards = list.map((p, s) => checkPartial(p, s, largest));
+  const B = shards[0].B;
+  shards.forEach((sh, s) => {
+    if (sh.B !== B) throw new ShapeError(`partials[${s}].scores`, `[B=${B},k_s] (B of partials[0])`, `[${sh.B},${sh.k}]`, 'every shard scores the same users');
+  });
+  let available = 0;
+  for (const sh of shards) available += sh.k;
+  if (typeof k !== 'number' || !Number.isInteger(k) || k < 1 || k > available) {
+    throw new ValueError('k', `expected an integer within 1..${available} (the shards' k_s summed), received ${typeof k === 'number' ? k : describeType(k)}`);
+  }
+  shards.forEach((sh, s) => {
+    if (sh.size !== undefined && sh.k < Math.min(k, sh.size)) {
+      throw new ValueError(`partials[${s}]`, `keeps ${sh.k} items per user of a shard of ${sh.size}: merging the k=${k} best needs min(k, size) = ${Math.min(k, sh.size)} from every shard`);
+    }
+  });
+  checkDisjoint(shards);
+
+  const S = shards.length;
+  const indices = new Int32Array(B * k).fill(-1);
+  const scores = new Float32Array(B * k).fill(largest ? -Infinity : Infinity);
+  const pos = new Int32Array(S);
+  for (let b = 0; b < B; b++) {
+    pos.fill(0);
+    for (let r = 0; r < k; r++) {
+      // The best head among the shards' sorted rows (a -1 ends a row).
+      let best = -1, bestScore = 0, bestIndex = 0;
+      for (let s = 0; s < S; s++) {
+        const sh = shards[s];
+        if (pos[s] >= sh.k) continue;
+        const local = sh.indices[b * sh.k + pos[s]];
+        if (local < 0) continue;
+        const g = sh.offset + local, sc = sh.scores[b * sh.k + pos[s]];
+        if (best < 0 || ranksAhead(sc, g, bestScore, bestIndex, largest)) {
+          best = s;
+          bestScore = sc;
+          bestIndex = g;
+        }
+      }
+      if (best < 0) break;
+      pos[best]++;
+      indices[b * k + r] = bestIndex;
+      scores[b * k + r] = bestScore;
+    }
+  }
+  const out: TopKOutput = { indices: { data: indices, shape: [B, k] }, scores: { data: scores, shape: [B, k] } };
+  return narrowOutput(out, outputDtype);
+}
+
+/**
+ * A global exclusion list (as {@link TopKOptions.exclude}: per user, item indices of the whole
+ * table, or null) restricted to one shard's items `[offset, offset+size)` and shifted to its local
+ * indices, for that shard's {@link topK} call. Indices outside the shard are dropped; a null
+ * entry stays null; null or undefined gives null. Throws ValueError naming `offset`, `size` or
+ * the entry `exclude[b][i]` that is not a non-negative integer, DTypeError for the wrong types.
+ */
+export function shardExclude(exclude: TopKOptions['exclude'], offset: number, size: number): (Int32Array | null)[] | null {
+  const off = itemCount(offset, 'offset', 0x7fffffff, 'the shard\'s first item index');
+  const n = itemCount(size, 'size', 0x7fffffff - off, 'the shard\'s item count');
+  if (exclude === undefined || exclude === null) return null;
+  if (!Array.isArray(exclude)) throw new DTypeError('exclude', 'an array of per-user index lists (or null)', describeType(exclude));
+  return Array.from(exclude as unknown[], (list, b) => {
+    if (list === null || list === undefined) return null;
+    if (!(Array.isArray(list) || (ArrayBuffer.isView(list) && !(list instanceof DataView) && !(list instanceof BigInt64Array) && !(list instanceof BigUint64Array)))) {
+      throw new DTypeError(`exclude[${b}]`, 'an array or typed array of item indices', describeType(list));
+    }
+    const arr = list as ArrayLike<unknown>;
+    let count = 0;
+    for (let i = 0; i < arr.length; i++) {
+      const x = arr[i];
+      if (typeof x !== 'number' || !Number.isInteger(x) || x < 0) throw new ValueError(`exclude[${b}][${i}]`, `expected an item index (a non-negative integer), received ${typeof x === 'number' ? x : describeType(x)}`);
+      if (x >= off && x < off + n) count++;
+    }
+    const out = new Int32Array(count);
+    for (let i = 0, j = 0; i < arr.length; i++) {
+      const x = arr[i] as number;
+      if (x >= off && x < off + n) out[j++] = x - off;
+    }
+    return out;
+  });
+}
