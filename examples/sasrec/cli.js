@@ -109,7 +109,7 @@ function machineLine(backend) {
   const ak = require('../../dist/cjs/index.js');
   const cpus = os.cpus();
   const native = ak.backends().find((b) => b.name === 'native');
-  const used = backend ?? (native && native.available ? 'native (auto)' : 'reference (auto)');
+  const used = backend ?? 'auto';
   const isa = native && native.available ? `, native ${native.isa ?? ''} ${native.threads ? `${native.threads} threads` : ''}`.trimEnd() : '';
   return `${cpus[0] ? cpus[0].model.trim() : 'unknown CPU'}, ${cpus.length} cores, node ${process.versions.node}; backend ${used}${isa}`;
 }
@@ -147,17 +147,22 @@ function main(argv) {
   const { htmlReport } = require('./report.js');
   const data = loadData(o, s);
   const machine = machineLine(o.backend);
+  // Which backend each op actually ran on (auto picks per op), from the dispatcher's reports.
+  const ranOn = new Map();
+  const dispatch = { ...(o.backend ? { backend: o.backend } : {}), onReport: (r) => ranOn.set(r.op, r.backend) };
   process.stderr.write(`SASRec on ${data.description}: ${data.sequences.length} users, ${data.numItems} items; E=${s.dim}, ${s.heads} head(s), ${s.blocks} blocks, maxLen ${s.maxLen}, ${s.epochs} epochs; ${machine}\n`);
   const result = train(data, {
     epochs: s.epochs, batchSize: s.batchSize, maxLen: s.maxLen, dim: s.dim, heads: s.heads, blocks: s.blocks,
     dropout: s.dropout, lr: s.lr, weightDecay: s.weightDecay, seed: s.seed, evalUsers: s.evalUsers,
-    dispatch: o.backend ? { backend: o.backend } : undefined, progress: createProgress(),
+    dispatch, progress: createProgress(),
   });
-  if (o.json) process.stdout.write(`${JSON.stringify({ ...result, data: data.description, machine }, null, 2)}\n`);
+  const ops = [...ranOn].sort(([a], [b]) => a.localeCompare(b)).map(([op, b]) => `${op} ${b}`).join(', ');
+  process.stderr.write(`ops ran on: ${ops}\n`);
+  if (o.json) process.stdout.write(`${JSON.stringify({ ...result, data: data.description, machine, ops: Object.fromEntries(ranOn) }, null, 2)}\n`);
   else printResults(result);
   const report = o.report ?? path.join('artifacts', 'sasrec.html');
   fs.mkdirSync(path.dirname(path.resolve(report)), { recursive: true });
-  fs.writeFileSync(report, htmlReport(result, { command: `npx attnkit train sasrec ${argv.join(' ')}`.trim(), data: data.description, machine }));
+  fs.writeFileSync(report, htmlReport(result, { command: `npx attnkit train sasrec ${argv.join(' ')}`.trim(), data: data.description, machine, ops }));
   process.stderr.write(`report written to ${report}\n`);
   return 0;
 }

@@ -78,7 +78,7 @@ function curveCharts(result) {
   return loss + hr;
 }
 
-/** The HTML report of a train() result; `meta`: `{ command, data (a description), machine }`. */
+/** The HTML report of a train() result; `meta`: `{ command, data (a description), machine, ops (which backend ran each op) }`. */
 function htmlReport(result, meta = {}) {
   const t = result.test;
   const rows = [['SASRec (attnkit, trained)', t.model], ['popularity (training counts)', t.popularity]];
@@ -89,6 +89,7 @@ function htmlReport(result, meta = {}) {
 <style>body{font-family:sans-serif;margin:24px;color:#222}table{border-collapse:collapse;font-size:13px;margin:8px 0 16px}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}td:first-child,th:first-child{text-align:left}code{background:#f4f4f4;padding:1px 4px}.charts{display:flex;flex-wrap:wrap;gap:12px}</style></head><body>
 <h1>SASRec trained on attnkit</h1>
 <p>${esc(meta.data ?? '')}: ${result.users} users, ${result.numItems} items; ${esc(meta.machine ?? '')}; ${new Date().toISOString()}. Training and evaluation took ${result.seconds.toFixed(1)} s.</p>
+${meta.ops ? `<p>Ops ran on: ${esc(meta.ops)}.</p>` : ''}
 ${meta.command ? `<p>Reproduce: <code>${esc(meta.command)}</code></p>` : ''}
 <h2>Test: the true next item among 100 sampled negatives</h2>
 <table class="results"><tr><th>ranker</th><th>HR@10</th><th>NDCG@10</th><th>users</th></tr>

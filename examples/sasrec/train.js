@@ -91,7 +91,7 @@ function train(data, options = {}) {
     history,
     validBaselines: baselines,
     test,
-    config: { ...o, progress: undefined, dispatch: o.dispatch ?? null },
+    config: { ...o, progress: undefined, dispatch: o.dispatch && o.dispatch.backend ? { backend: o.dispatch.backend } : null },
     parameters: optimizer.count,
     users: split.length,
     numItems,
