@@ -34,8 +34,17 @@ const BACKENDS = opt('--backend', 'native,gpu').split(',');
 const CHILD = opt('--child', null); // internal: run the checks and cases on one backend, for the probe
 const HEADROOM = 4;
 
-/** Elementwise ops: one row of x from -100 to 100 in steps of 1/64 (every regime, both tails). */
-const ELEMENTWISE = new Set(['gelu', 'silu']);
+/**
+ * Elementwise ops: one row of x from -100 to 100 in steps of 1/64 (every regime, both tails); the
+ * backward ops with dy = 1 (so dx is the derivative itself), geluBackward in both forms.
+ */
+const ones = () => ({ data: new Float32Array(200 * 64 + 1).fill(1), shape: [1, 200 * 64 + 1] });
+const ELEMENTWISE = {
+  gelu: () => [[grid(), {}]],
+  silu: () => [[grid(), {}]],
+  geluBackward: () => [[ones(), grid(), {}], [ones(), grid(), { approximate: 'tanh' }]],
+  siluBackward: () => [[ones(), grid(), {}]],
+};
 function grid() {
   const n = 200 * 64 + 1;
   const x = new Float32Array(n);
@@ -53,7 +62,7 @@ function childMeasure(backend) {
     const desc = ak.OPS[op];
     const cases = desc.cases.checks(false).filter((c) => !c.logitMagnitude).map((c) => c.args);
     for (const b of desc.cases.bench(true)) cases.push(b.make().args);
-    if (ELEMENTWISE.has(op)) cases.push([grid(), {}]);
+    if (ELEMENTWISE[op]) cases.push(...ELEMENTWISE[op]());
     for (const args of cases) verified(() => desc.call(args, { backend, verify: true }));
     // The ops that take half inputs: the same checks with their float tensors in float16, bfloat16, mixed.
     if (desc.half) {
@@ -93,7 +102,7 @@ function verified(call) {
 
 /** The test files whose comparisons are measured, per backend (besides the quick bench cases). */
 const TEST_FILES = {
-  native: ['test/native.test.mjs', 'test/native-composites.test.mjs', 'test/edge.test.mjs'],
+  native: ['test/native.test.mjs', 'test/native-composites.test.mjs', 'test/native-backward.test.mjs', 'test/edge.test.mjs'],
   gpu: ['test/gpu.test.mjs', 'test/edge.test.mjs'],
 };
 

@@ -89,11 +89,20 @@ export type {
   GeluArgs,
   SiluArgs,
   TopKArgs,
+  SoftmaxBackwardArgs,
+  GeluBackwardArgs,
+  SiluBackwardArgs,
+  LayerNormBackwardArgs,
+  LayerNormBackwardResult,
+  LinearBackwardArgs,
+  LinearBackwardResult,
   DenseLayer,
   AttentionResult,
   AttentionLimits,
   PoolResult,
   TopKResult,
+  SdpaBackwardArgs,
+  SdpaBackwardResult,
   OpArgs,
   OpResults,
   Kernel,
@@ -128,12 +137,21 @@ export { multiHeadAttention, multiHeadAttentionAsync, type MultiHeadAttentionPar
 export { additiveAttention, additiveAttentionAsync, type AdditiveAttentionParams, type AdditiveAttentionOptions, type PoolOutput } from './ops/additiveAttention';
 export { targetAttention, targetAttentionAsync, type TargetAttentionParams, type TargetLayer, type TargetAttentionOptions } from './ops/targetAttention';
 export { transformerEncoderLayer, transformerEncoderLayerAsync, positionalEncoding, type TransformerEncoderLayerParams, type TransformerEncoderLayerOptions } from './ops/transformerEncoderLayer';
+export { multiHeadAttentionBackward, multiHeadAttentionBackwardAsync, type MultiHeadAttentionSaved, type MultiHeadAttentionGrads } from './ops/multiHeadAttentionBackward';
+export { transformerEncoderLayerBackward, transformerEncoderLayerBackwardAsync, type TransformerEncoderLayerSaved, type TransformerEncoderLayerGrads, type SavedNorm } from './ops/transformerEncoderLayerBackward';
+export type { AttentionBlockSaved, AttentionBlockGrads, AttentionBlockParamGrads } from './ops/attentionBlock';
 export { softmax, softmaxAsync, type SoftmaxOptions } from './ops/softmax';
 export { layerNorm, layerNormAsync, type LayerNormOptions, type LayerNormStatsOutput } from './ops/layerNorm';
 export { linear, linearAsync } from './ops/linear';
 export { gelu, geluAsync, type GeluOptions } from './ops/gelu';
 export { silu, siluAsync, type SiluOptions } from './ops/silu';
+export { softmaxBackward, softmaxBackwardAsync, type SoftmaxBackwardOptions } from './ops/softmaxBackward';
+export { layerNormBackward, layerNormBackwardAsync, type LayerNormStats, type LayerNormGradients } from './ops/layerNormBackward';
+export { linearBackward, linearBackwardAsync, type LinearGradients } from './ops/linearBackward';
+export { geluBackward, geluBackwardAsync, type GeluBackwardOptions } from './ops/geluBackward';
+export { siluBackward, siluBackwardAsync, type SiluBackwardOptions } from './ops/siluBackward';
 export { topK, topKAsync, mergeTopK, shardExclude, type TopKOptions, type TopKOutput, type TopKPartial, type MergeTopKOptions } from './ops/topK';
+export { sdpaBackward, sdpaBackwardAsync, type SdpaBackwardOptions, type SdpaBackwardOutput } from './ops/sdpaBackward';
 export { referenceKernels } from './backends/reference';
 export type { MhaArgs, EncoderArgs, TargetArgs, AdditiveArgs, MhaParams, MhaOptions, EncoderParams, EncoderOptions, TargetParams, TargetOptions, AdditiveParams, AdditiveOptions } from './aliases';
 export { disposeGpu, gpuStats, setGpuKernelCacheLimit, setGpuHostFactory, getGpuHostFactory, createWebGlHost, GpuHostUnavailable, GpuLimitError, GpuFallbackError, type GpuHost, type GpuHostFactory, type GpuJsModule, type GpuJsInstance, type RuntimeStats } from './backends/gpu';

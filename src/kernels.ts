@@ -140,6 +140,35 @@ export interface AttentionResult {
 }
 
 /**
+ * sdpaBackward: the vector-Jacobian product of sdpa (docs/TRAINING.md). dOut and out are
+ * [B,Hq,L,Dv] in `layout` (as the forward's output), lse [B,Hq,L] head-major (the forward's
+ * returnLse). Same exclusion rules and AttentionLimits as SdpaArgs. Results: dq as q, dk as k,
+ * dv as v (grouped-query: summed over each kv head's query heads); dBias (when returnDBias) has
+ * biasLength elements: the bias's own array, element bias-index(b,h,i,j) summing dZ(b,h,i,j) over
+ * every (b,h,i,j) that maps to it through bias.strides. Float32 only. Row space: B*Hq*L rows.
+ */
+export interface SdpaBackwardArgs extends AttentionLimits {
+  readonly dOut: Float32Array;
+  readonly q: Float32Array;
+  readonly k: Float32Array;
+  readonly v: Float32Array;
+  readonly out: Float32Array;
+  readonly lse: Float32Array;
+  readonly B: number; readonly Hq: number; readonly Hkv: number;
+  readonly L: number; readonly S: number; readonly D: number; readonly Dv: number;
+  readonly scale: number;
+  readonly mask: Strided<Uint8Array> | null;
+  readonly bias: Strided<Float32Array> | null;
+  readonly keyLengths: Int32Array | null;
+  readonly layout: 'bhld' | 'blhd';
+  readonly returnDBias: boolean;
+  /** Elements of the bias's own array (0 without a bias): dBias's length. */
+  readonly biasLength: number;
+}
+/** Result of sdpaBackward. */
+export interface SdpaBackwardResult { readonly dq: Float32Array; readonly dk: Float32Array; readonly dv: Float32Array; readonly dBias?: Float32Array; }
+
+/**
  * multiHeadAttention. query `[B,L,E]`, key `[B,S,Ek]`, value `[B,S,Ev]`; `wq [E,Hq*D]`,
  * `wk [Ek,Hkv*D]`, `wv [Ev,Hkv*Dv]`, `wo [Hq*Dv,Eo]` (x·W layout), biases optional.
  * `selfAttention` is true when query, key and value are the same array (a backend may fuse the
@@ -387,6 +416,91 @@ export interface TopKResult {
   readonly scores: Float32Array;
 }
 
+/**
+ * softmaxBackward over the last axis: `dx = y ∘ (dy − Σ_j dy_j·y_j)` per row, from the forward's
+ * output y (masked / excluded entries have y = 0, so dx = 0 there). Row space: `rows` of `cols`.
+ */
+export interface SoftmaxBackwardArgs {
+  readonly dy: Float32Array;
+  readonly y: Float32Array;
+  readonly rows: number;
+  readonly cols: number;
+  /** Optional caller-supplied dx (checked by the op: length, no memory shared with an input); see SdpaArgs.out. */
+  readonly out?: Float32Array | null;
+}
+
+/**
+ * geluBackward, elementwise: `dx = dy · gelu'(x)`, exact `Φ(x) + x·φ(x)` or the tanh form's
+ * derivative; the limits gelu'(+Inf) = 1, gelu'(−Inf) = 0. Row space: `rows` of `cols`.
+ */
+export interface GeluBackwardArgs {
+  readonly dy: Float32Array;
+  readonly x: Float32Array;
+  readonly rows: number;
+  readonly cols: number;
+  readonly approximate: 'none' | 'tanh';
+  /** Optional caller-supplied dx (checked by the op); see SdpaArgs.out. */
+  readonly out?: Float32Array | null;
+}
+
+/**
+ * siluBackward, elementwise: `dx = dy · (σ(x) + x·σ(x)(1 − σ(x)))`; the limits silu'(+Inf) = 1,
+ * silu'(−Inf) = 0. Row space: `rows` of `cols`.
+ */
+export interface SiluBackwardArgs {
+  readonly dy: Float32Array;
+  readonly x: Float32Array;
+  readonly rows: number;
+  readonly cols: number;
+  /** Optional caller-supplied dx (checked by the op); see SdpaArgs.out. */
+  readonly out?: Float32Array | null;
+}
+
+/**
+ * layerNormBackward over the last axis (`cols`), from the forward's statistics (`mean`, `invStd`
+ * `[rows]`, the values the forward normalised each row with): with `x̂ = (x − mean)·invStd` and
+ * `g = dy·gamma` (gamma null: γ = 1), `dx = invStd·(g − mean_j(g) − x̂·mean_j(g·x̂))`,
+ * `dGamma = Σ_rows dy·x̂`, `dBeta = Σ_rows dy`. Row space: `rows`; dGamma and dBeta are sums
+ * over every row (a row-sampled reference still computes them in full).
+ */
+export interface LayerNormBackwardArgs {
+  readonly dy: Float32Array;
+  readonly x: Float32Array;
+  readonly rows: number;
+  readonly cols: number;
+  readonly gamma: Float32Array | null;
+  readonly mean: Float32Array;
+  readonly invStd: Float32Array;
+}
+
+/** Result of layerNormBackward: dx `[rows, cols]`, dGamma and dBeta `[cols]`. */
+export interface LayerNormBackwardResult {
+  readonly dx: Float32Array;
+  readonly dGamma: Float32Array;
+  readonly dBeta: Float32Array;
+}
+
+/**
+ * linearBackward of `y = x·w + b`: `dx [rows,inDim] = dy·wᵀ`, `dW [inDim,outDim] = xᵀ·dy`,
+ * `db [outDim] = Σ_rows dy`. Row space: `rows`; dW and db are sums over every row (a row-sampled
+ * reference still computes them in full).
+ */
+export interface LinearBackwardArgs {
+  readonly dy: Float32Array;
+  readonly x: Float32Array;
+  readonly w: Float32Array;
+  readonly rows: number;
+  readonly inDim: number;
+  readonly outDim: number;
+}
+
+/** Result of linearBackward: dx `[rows, inDim]`, dW `[inDim, outDim]`, db `[outDim]`. */
+export interface LinearBackwardResult {
+  readonly dx: Float32Array;
+  readonly dW: Float32Array;
+  readonly db: Float32Array;
+}
+
 /** Kernel argument type per op. */
 export interface OpArgs {
   sdpa: SdpaArgs;
@@ -400,6 +514,12 @@ export interface OpArgs {
   gelu: GeluArgs;
   silu: SiluArgs;
   topK: TopKArgs;
+  softmaxBackward: SoftmaxBackwardArgs;
+  geluBackward: GeluBackwardArgs;
+  siluBackward: SiluBackwardArgs;
+  layerNormBackward: LayerNormBackwardArgs;
+  linearBackward: LinearBackwardArgs;
+  sdpaBackward: SdpaBackwardArgs;
 }
 
 /** Kernel result type per op. */
@@ -415,6 +535,12 @@ export interface OpResults {
   gelu: Float32Array;
   silu: Float32Array;
   topK: TopKResult;
+  softmaxBackward: Float32Array;
+  geluBackward: Float32Array;
+  siluBackward: Float32Array;
+  layerNormBackward: LayerNormBackwardResult;
+  linearBackward: LinearBackwardResult;
+  sdpaBackward: SdpaBackwardResult;
 }
 
 /** A synchronous kernel for op `O`. */

@@ -249,3 +249,19 @@ export function nonScalar(value: unknown, argument: string): Checked {
   if (t.shape.length < 1) throw new ShapeError(argument, '[...,N] (rank >= 1)', formatShape(t.shape));
   return t;
 }
+
+/**
+ * Check a float32 tensor that must have exactly `shape` (the shape of another argument, named by
+ * `pattern`, e.g. `y.shape`): a backward op's incoming gradient against the forward's tensor.
+ */
+export function shapedLike(value: unknown, argument: string, shape: readonly number[], pattern: string): Checked {
+  return expectShape(asTensor(value, argument), argument, shape, pattern);
+}
+
+/** `t` (a checked tensor) when its shape is exactly `shape` (named by `pattern`), else a ShapeError naming `argument`. */
+export function expectShape(t: Checked, argument: string, shape: readonly number[], pattern: string): Checked {
+  if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
+    throw new ShapeError(argument, `${pattern}=${formatShape(shape)}`, formatShape(t.shape));
+  }
+  return t;
+}

@@ -81,6 +81,36 @@ test('verify catches NaN where reference is finite (non-finite values are never 
   }
 });
 
+test('sdpaBackward: sampled verify compares dq on the sampled rows and dk, dv, dBias whole (they sum over every row)', () => {
+  const [dOut, bq, bk, bv, out, lse, opts] = ak.OPS.sdpaBackward.cases.small(); // q [1,2,8,16], k [1,2,12,16], bias [8,12]
+  const plant = (field, flat) => {
+    registerBackend({
+      name: 'brokenBackward',
+      probe: () => ({ available: true }),
+      kernels: { sdpaBackward: (args) => { const r = referenceKernels.sdpaBackward(args); r[field][flat] += 1e-2; return r; } },
+      tolerances: { default: { rtol: 1e-5, atol: 1e-6 } },
+    });
+    try {
+      return ak.sdpaBackward(dOut, bq, bk, bv, out, lse, opts, { backend: 'brokenBackward', verify: { rows: 2 } });
+    } finally {
+      unregisterBackend('brokenBackward');
+    }
+  };
+  // rows: 2 samples rows 0 and 15 of the 16 (b,h,i) rows; dq's element 20 is in row 1: not compared.
+  assert.ok(plant('dq', 20).dq.data.length === 256);
+  // the last key of the second kv head, the last bias element: far from row 0, compared all the same.
+  for (const [field, flat] of [['dk', 383], ['dv', 191], ['dBias', 95], ['dq', 16 * 15]]) {
+    try {
+      plant(field, flat);
+      assert.unreachable(`a planted error in ${field}[${flat}] must be caught`);
+    } catch (e) {
+      assert.instance(e, NumericsMismatchError);
+      assert.is(e.report.worst.output, field);
+      assert.is(e.report.worst.index, flat);
+    }
+  }
+});
+
 test('a passing check hands its report to the caller', () => {
   const reports = [];
   sdpa(q, k, v, { causal: true }, { backend: 'reference', verify: { rtol: 0, atol: 0 }, onReport: (r) => reports.push(r) });

@@ -233,6 +233,42 @@ for (const { name: be, ops } of BACKENDS) {
       for (const v of s1) near(v, 1, 0, 'S = 1 is exactly 1');
     });
   }
+
+  // The backward ops are linear in dy: dy·2^±100 (huge and tiny gradients, exact scalings) must
+  // give exactly 2^±100 times the result for dy, every output, on every backend (no overflow or
+  // flush in the sums). The unscaled call is verified against reference; the scaled ones are
+  // compared bit for bit with it instead (their absolute errors scale with 2^100, so verify's
+  // atol does not apply to them).
+  const scaled = (t, f) => ({ data: t.data.map((v) => v * f), shape: t.shape });
+  const fieldsOf = (r) => (r.data ? { output: r.data } : Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v.data])));
+  const sm = (x) => {
+    const C = x.shape[1];
+    return { data: x.data.map((_v, i) => { const r = Math.floor(i / C); let m = -Infinity, z = 0; for (let c = 0; c < C; c++) m = Math.max(m, x.data[r * C + c]); for (let c = 0; c < C; c++) z += Math.exp(x.data[r * C + c] - m); return Math.exp(x.data[i] - m) / z; }), shape: x.shape };
+  };
+  const lnx = rnd([6, 37], 71, 2);
+  const BACKWARD = {
+    softmaxBackward: (dy) => [dy, sm(rnd([6, 37], 70, 3)), {}],
+    layerNormBackward: (dy) => [dy, lnx, rnd([37], 72), ak.layerNorm(lnx, null, null, { returnStats: true }, { backend: 'reference' })],
+    linearBackward: (dy) => [dy, rnd([6, 29], 73), rnd([29, 37], 74, 0.2)],
+    geluBackward: (dy) => [dy, rnd([6, 37], 75, 4), { approximate: 'tanh' }],
+    siluBackward: (dy) => [dy, rnd([6, 37], 76, 4), {}],
+  };
+  for (const [op, argsOf] of Object.entries(BACKWARD)) {
+    if (!has(op)) continue;
+    test(`${be} ${op}: dy·2^100 and dy·2^-100 scale the result exactly`, () => {
+      const dy = rnd([6, 37], 77);
+      const base = fieldsOf(call(be, op, ...argsOf(dy)));
+      for (const e of [100, -100]) {
+        const got = fieldsOf(ak.OPS[op].call(argsOf(scaled(dy, 2 ** e)), { backend: be }));
+        for (const [k, v] of Object.entries(base)) {
+          assert.ok(v.some((z) => z !== 0), `${op} ${k}: a non-trivial result`);
+          v.forEach((z, i) => {
+            if (got[k][i] !== Math.fround(z * 2 ** e)) assert.unreachable(`${op} ${k}[${i}] with dy·2^${e}: got ${got[k][i]}, want ${z}·2^${e}`);
+          });
+        }
+      }
+    });
+  }
 }
 
 test.run();

@@ -229,6 +229,48 @@ const cases = {
       ['largest null', () => ak.topK(r([2, 3]), r([9, 3]), 2, { largest: null }, spy), DTypeError, 'options.largest'],
     ],
   },
+  sdpaBackward: (() => {
+    // q [2,4,3,5], k [2,2,7,5], v [2,2,7,6]: out and dOut [2,4,3,6], lse [2,4,3].
+    const q = r([2, 4, 3, 5]), k = r([2, 2, 7, 5], 2), v = r([2, 2, 7, 6], 3);
+    const g = r([2, 4, 3, 6], 4), o = r([2, 4, 3, 6], 5), l = r([2, 4, 3], 6);
+    const call = (over, opts = {}) => {
+      const a = { g, q, k, v, o, l, ...over };
+      return () => ak.sdpaBackward(a.g, a.q, a.k, a.v, a.o, a.l, opts, spy);
+    };
+    return {
+      ok: () => ak.sdpaBackward(g, q, k, v, o, l, { causal: true, bias: r([3, 7]), returnDBias: true }, spy),
+      bad: [
+        ['dOut null', call({ g: null }), DTypeError, 'dOut'],
+        ['dOut Float64Array', call({ g: { data: new Float64Array(144), shape: [2, 4, 3, 6] } }), DTypeError, 'dOut.data'],
+        ['dOut rows differ from q', call({ g: r([2, 4, 2, 6]) }), ShapeError, 'dOut'],
+        ['dOut head dim is D, not Dv', call({ g: r([2, 4, 3, 5]) }), ShapeError, 'dOut'],
+        ['dOut float16', call({ g: ak.toFloat16(g) }), DTypeError, 'dOut'],
+        ['q float16 (backward is float32)', call({ q: ak.toFloat16(q) }), DTypeError, 'q'],
+        ['k bfloat16', call({ k: ak.toBFloat16(k) }), DTypeError, 'k'],
+        ['q rank 3', call({ q: r([8, 3, 5]) }), ShapeError, 'q'],
+        ['k batch mismatch', call({ k: r([1, 2, 7, 5]) }), ShapeError, 'k'],
+        ['Hq % Hkv != 0', call({ k: r([2, 3, 7, 5]), v: r([2, 3, 7, 6]) }), ShapeError, 'k'],
+        ['v key count mismatch', call({ v: r([2, 2, 6, 6]) }), ShapeError, 'v'],
+        ['out shape mismatch', call({ o: r([2, 4, 3, 7]) }), ShapeError, 'out'],
+        ['out missing', call({ o: undefined }), DTypeError, 'out'],
+        ['lse [B,Hq,L+1]', call({ l: r([2, 4, 4]) }), ShapeError, 'lse'],
+        ['lse rank 4', call({ l: r([2, 4, 3, 1]) }), ShapeError, 'lse'],
+        ['lse in the blhd order', call({ l: r([2, 3, 4]) }), ShapeError, 'lse'],
+        ['layout blhd with bhld tensors', call({}, { layout: 'blhd' }), ShapeError, 'k'],
+        ['bias float16', call({}, { bias: ak.toFloat16(r([3, 7])) }), DTypeError, 'options.bias'],
+        ['bias wrong broadcast', call({}, { bias: r([3, 6]) }), ShapeError, 'options.bias'],
+        ['mask wrong broadcast', call({}, { mask: m([4, 7]) }), ShapeError, 'options.mask'],
+        ['returnDBias without a bias', call({}, { returnDBias: true }), ValueError, 'options.returnDBias'],
+        ['returnDBias a string', call({}, { bias: r([3, 7]), returnDBias: 'yes' }), DTypeError, 'options.returnDBias'],
+        ['returnLse (a forward option)', call({}, { returnLse: true }), ValueError, 'options.returnLse'],
+        ['scale NaN', call({}, { scale: NaN }), ValueError, 'options.scale'],
+        ['softcap negative', call({}, { softcap: -1 }), ValueError, 'options.softcap'],
+        ['causal unknown form', call({}, { causal: 'upper-left' }), ValueError, 'options.causal'],
+        ['window negative', call({}, { window: { left: -1 } }), ValueError, 'options.window.left'],
+        ['keyLengths past S', call({}, { keyLengths: new Int32Array([8, 1]) }), ValueError, 'options.keyLengths[0]'],
+      ],
+    };
+  })(),
 };
 
 for (const [op, { ok, bad }] of Object.entries(cases)) {

@@ -45,6 +45,10 @@ module.exports = function jobs() {
     isaJob('native half (avx512)', 'test/native-half.test.mjs', 'avx512'),
     isaJob('native half (avx2)', 'test/native-half.test.mjs', 'avx2'),
     { label: 'native half (scalar)', file: 'test/native-half.test.mjs', env: { ATTNKIT_ISA: 'scalar' } },
+    // sdpaBackward's native kernel: float64 oracle, dBias over every broadcast kind, NaN rules, threads, async, addon checks, vs reference.
+    isaJob('native backward (avx512)', 'test/native-backward.test.mjs', 'avx512'),
+    isaJob('native backward (avx2)', 'test/native-backward.test.mjs', 'avx2'),
+    { label: 'native backward (scalar)', file: 'test/native-backward.test.mjs', env: { ATTNKIT_ISA: 'scalar' } },
     // The cmake-js build of the same sources (npm run build:cmake), loaded explicitly.
     { label: 'native (cmake-js build)', file: 'test/native-cmake.test.mjs', env: { ATTNKIT_NATIVE_PATH: 'build-cmake/Release/attnkit.node' } },
     // linear, topK and the layers built on them: against reference, NaN/Inf, threads, async, addon checks.
@@ -61,6 +65,8 @@ module.exports = function jobs() {
     { label: 'kvCache (append, sdpa over a cache, incremental decoding; every backend)', file: 'test/kvCache.test.mjs', display: true },
     // Half inputs through the API: typed errors, outputDtype, half KV caches, onnxruntime float16 tensors; every backend.
     { label: 'half ops (outputDtype, half KV caches, float16 tensors; every backend)', file: 'test/half-ops.test.mjs', display: true },
+    // Training composites (returnSaved + multiHeadAttentionBackward / transformerEncoderLayerBackward): every backend.
+    { label: 'training composites (every backend)', file: 'test/training.test.mjs', display: true },
     { label: 'gpu-unavailable (no X display)', file: 'test/gpu-unavailable.test.mjs', env: { DISPLAY: '' } },
     // Reliability under hostile input, concurrency and repeated calls: every backend; the gpu parts
     // need the display. concurrency and memory re-run themselves with --expose-gc.

@@ -72,6 +72,11 @@ function nativeTests() {
       targetAttention: () => ak.targetAttention(rnd([2, 4], 1), rnd([2, 5, 4], 2), { layers: [{ w: rnd([16, 3], 3), b: rnd([3], 4) }, { w: rnd([3, 1], 5), b: rnd([1], 6) }] }, null, NATIVE),
       multiHeadAttention: () => ak.multiHeadAttention(x8, x8, x8, { wq: w(2), wk: w(3), wv: w(4), wo: w(5) }, { numHeads: 2 }, NATIVE),
       transformerEncoderLayer: () => ak.transformerEncoderLayer(x8, { attention: { wq: w(2), wk: w(3), wv: w(4), wo: w(5) }, ffn: { w1: rnd([8, 16], 6), w2: rnd([16, 8], 7) } }, { numHeads: 2 }, NATIVE),
+      softmaxBackward: () => ak.softmaxBackward(rnd([3, 5], 1), rnd([3, 5], 2), null, NATIVE),
+      layerNormBackward: () => ak.layerNormBackward(rnd([3, 5], 1), rnd([3, 5], 2), null, { mean: rnd([3], 3), invStd: rnd([3], 4) }, NATIVE),
+      linearBackward: () => ak.linearBackward(rnd([3, 4], 1), rnd([3, 5], 2), rnd([5, 4], 3), NATIVE),
+      geluBackward: () => ak.geluBackward(rnd([3, 5], 1), rnd([3, 5], 2), null, NATIVE),
+      siluBackward: () => ak.siluBackward(rnd([3, 5], 1), rnd([3, 5], 2), null, NATIVE),
     };
     for (const [op, call] of Object.entries(calls)) {
       call();
@@ -343,6 +348,19 @@ function nativeTests() {
     softmax: (o) => ak.softmax(rnd([300, 70], 1, 4), {}, o),
     layerNorm: (o) => ak.layerNorm(rnd([300, 70], 1, 4), rnd([70], 2), rnd([70], 3), 1e-5, o),
     gelu: (o) => ak.gelu(rnd([1000, 70], 1, 4), {}, o),
+    softmaxBackward: (o) => ak.softmaxBackward(rnd([300, 70], 2), ak.softmax(rnd([300, 70], 1, 4), {}, NATIVE), {}, o),
+    // 26 row blocks (dGamma, dBeta partials added in block order).
+    layerNormBackward: (o) => {
+      const x = rnd([3000, 70], 1, 4);
+      return ak.layerNormBackward(rnd([3000, 70], 2), x, rnd([70], 3), ak.layerNorm(x, null, null, { returnStats: true }, NATIVE), o);
+    },
+    // 20 row blocks of dW and db (partials added in block order); dx's GEMM over its tiles.
+    'linearBackward (row blocks)': (o) => ak.linearBackward(rnd([5000, 3], 1), rnd([5000, 13], 2), rnd([13, 3], 3), o),
+    // One row block: the GEMMs' own tiles run in parallel (dW = xᵀ·dy with a transposed A).
+    'linearBackward (one block, many tiles)': (o) => ak.linearBackward(rnd([200, 150], 1), rnd([200, 300], 2), rnd([300, 150], 3, 0.1), o),
+    'geluBackward (exact)': (o) => ak.geluBackward(rnd([1000, 70], 1), rnd([1000, 70], 2, 4), {}, o),
+    'geluBackward (tanh)': (o) => ak.geluBackward(rnd([1000, 70], 1), rnd([1000, 70], 2, 4), { approximate: 'tanh' }, o),
+    siluBackward: (o) => ak.siluBackward(rnd([1000, 70], 1), rnd([1000, 70], 2, 4), {}, o),
   };
   const flat = (r) => (r.data ? { output: r.data } : Object.fromEntries(Object.entries(r).map(([k2, t]) => [k2, t.data])));
   for (const [name, fn] of Object.entries(detCases)) {

@@ -29,6 +29,7 @@ namespace bind {
 // ATTNKIT_OP. The addon exports `<op>(args)` and `<op>Async(args)` for every row.
 #define ATTNKIT_OPS(X) \
   X(sdpa)              \
+  X(sdpaBackward)      \
   X(multiHeadAttention) \
   X(additiveAttention) \
   X(targetAttention)   \
@@ -38,7 +39,12 @@ namespace bind {
   X(linear)            \
   X(gelu)              \
   X(silu)              \
-  X(topK)
+  X(topK)              \
+  X(softmaxBackward)   \
+  X(layerNormBackward) \
+  X(linearBackward)    \
+  X(geluBackward)      \
+  X(siluBackward)
 #define ATTNKIT_DECLARE_OP(name) extern const OpEntry name##_op;
 ATTNKIT_OPS(ATTNKIT_DECLARE_OP)
 #define ATTNKIT_OP_ROW(name) &name##_op,

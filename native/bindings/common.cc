@@ -308,6 +308,7 @@ StridedView<T> Args::strided(const char* name, const std::vector<int64_t>& dims,
     s.range_error("data", "strides reach element " + std::to_string(maxOff) + " but data has " + std::to_string(len) + " elements");
   }
   out.data = s.typed<T, Kind>("data", len, false, tname);
+  out.length = len;
   return out;
 }
 

@@ -120,6 +120,7 @@ template <class T>
 struct StridedView {
   const T* data = nullptr;            ///< nullptr when absent
   std::vector<int64_t> strides;       ///< one per canonical axis, >= 0
+  uint64_t length = 0;                ///< elements of data
 };
 
 /// Overflow-checked product of non-negative sizes; throws RangeError past kMaxElements.

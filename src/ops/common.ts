@@ -20,6 +20,11 @@ export interface Prepared<O extends OpName, R> {
   wrap: (result: OpResults[O]) => R;
   /** options.outputDtype: the element type the main output is returned in (absent: float32). */
   outputDtype?: DType;
+  /**
+   * The args' `out` field is an input of the op, not the caller's output buffer (sdpaBackward's
+   * `out` is the forward's output): {@link runAsync} passes it on instead of leaving it out.
+   */
+  outIsInput?: boolean;
 }
 
 /** The `outputDtype` option of the ops that take half inputs (one spec, shared). */
@@ -67,7 +72,7 @@ export async function runAsync<O extends OpName, R>(prepare: () => Prepared<O, R
   // An async kernel works on copies of its inputs (a worker's clone, the native addon's private
   // copies), so a caller's `out` would only be copied there and back: leave it out and let wrap()
   // copy the result into it once.
-  const args = (p.args as { out?: unknown }).out ? ({ ...p.args, out: null } as OpArgs[O]) : p.args;
+  const args = (p.args as { out?: unknown }).out && !p.outIsInput ? ({ ...p.args, out: null } as OpArgs[O]) : p.args;
   return narrowOutput(p.wrap(await dispatchAsync(p.op, args, p.layout, options)), p.outputDtype);
 }
 
@@ -83,6 +88,22 @@ export function rowMajorLayout(rows: number, shapes: Record<string, readonly num
     rows,
     rowOf: (name, flat) => Math.floor(flat / (colsOf[name] || 1)),
     shapeOf: (name) => shapes[name] ?? [],
+  };
+}
+
+/**
+ * Layout for the backward ops with sums over every row (layerNormBackward's dGamma, dBeta,
+ * linearBackward's dW, db) beside per-row outputs: `perRow` outputs map to their rows as in
+ * {@link rowMajorLayout}; every element of a `summed` output maps to row 0, which every verify
+ * row sample holds, so a sampled verify still checks the sums in full (reference computes them
+ * over every row whatever the sample).
+ */
+export function rowsAndSumsLayout(rows: number, perRow: Record<string, readonly number[]>, summed: Record<string, readonly number[]>): OutputLayout {
+  const base = rowMajorLayout(rows, perRow);
+  return {
+    rows,
+    rowOf: (name, flat) => (name in summed ? 0 : base.rowOf(name, flat)),
+    shapeOf: (name) => summed[name] ?? base.shapeOf(name),
   };
 }
 

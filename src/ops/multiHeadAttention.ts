@@ -16,6 +16,8 @@ import { ATTENTION_OPTIONS, visiblePairs, wrapAttention, type AttentionOutput, t
 import { attentionLimits, type CausalOption, type WindowOption } from './attentionLimits';
 import { expectCacheFits, expectRoom, type KvCache } from '../kvCache';
 import { cachedAttention, cacheOptions, drive, driveAsync, expectWindowAligned, type Steps } from './cached';
+import { attentionBlockForward, savedSdpaOptions, refuseWithSaved, tensorOf } from './attentionBlock';
+import type { MultiHeadAttentionSaved } from './multiHeadAttentionBackward';
 
 /** Projection weights of {@link multiHeadAttention} (x·W layout: `[in, out]`); biases optional. */
 export interface MultiHeadAttentionParams {
@@ -56,6 +58,13 @@ export interface MultiHeadAttentionOptions extends Omit<SdpaOptions, 'out' | 're
   cache?: KvCache<DType> | null;
   /** With `cache`: `[B]` how many of the T new key/value rows of each batch row to append (default T). */
   appendCounts?: Int32Array | null;
+  /**
+   * Training: return `{ output, saved }`, where `saved` is what {@link multiHeadAttentionBackward}
+   * needs (the projections, sdpa's output and log-sum-exp). Computed by the public ops (linear,
+   * sdpa) with the same dispatch options, in float32 (half inputs are widened, exactly); not with
+   * `cache`, `returnWeights`, `returnLse` or a half `outputDtype`.
+   */
+  returnSaved?: boolean;
 }
 
 const QP = ['B', 'L', 'E'];
@@ -161,6 +170,23 @@ function prepareCachedMha(query: FloatTensorLike, key: FloatTensorLike, value: F
   return (dispatch) => cachedAttention(args, cache, dispatch);
 }
 
+/** The `returnSaved` path's checks: null without it, else the composite to run with the dispatch options. */
+function prepareSavedMha(query: FloatTensorLike, key: FloatTensorLike, value: FloatTensorLike, params: MultiHeadAttentionParams, options: MultiHeadAttentionOptions): ((d?: DispatchOptions) => Steps<{ output: Tensor; saved: MultiHeadAttentionSaved }>) | null {
+  const o = optionsFor<MultiHeadAttentionOptions>(multiHeadAttentionOp, options);
+  if (!readOption(multiHeadAttentionOp, o, 'returnSaved')) return null;
+  refuseWithSaved(o, ['cache', 'appendCounts', 'returnWeights', 'returnLse', 'outputDtype']);
+  const a = widenArgs(prepareMha(query, key, value, params, options).args) as Widened<MultiHeadAttentionArgs>;
+  const inputs = {
+    query: a.query, key: a.key, value: a.value, B: a.B, L: a.L, S: a.S, E: a.E, Ek: a.Ek, Ev: a.Ev, Hq: a.Hq, Hkv: a.Hkv, D: a.D, Dv: a.Dv, Eo: a.Eo,
+    wq: a.wq, bq: a.bq, wk: a.wk, bk: a.bk, wv: a.wv, bv: a.bv, wo: a.wo, bo: a.bo,
+    sdpaOptions: savedSdpaOptions(o, a.scale),
+  };
+  return function* (d) {
+    const r = yield* attentionBlockForward(inputs, d);
+    return { output: tensorOf(r.output, [a.B, a.L, a.Eo]), saved: { kind: 'multiHeadAttention' as const, ...r.saved } };
+  };
+}
+
 /**
  * Multi-head attention: `Q = query·wq + bq`, `K = key·wk + bk`, `V = value·wv + bv`, split into
  * heads, sdpa per head (grouped-query when numKvHeads < numHeads), heads merged, `·wo + bo`.
@@ -170,22 +196,28 @@ function prepareCachedMha(query: FloatTensorLike, key: FloatTensorLike, value: F
  * @example
  * const y = multiHeadAttention(x, x, x, params, { numHeads: 2, causal: true });
  */
+export function multiHeadAttention(query: FloatTensorLike, key: FloatTensorLike, value: FloatTensorLike, params: MultiHeadAttentionParams, options: MultiHeadAttentionOptions & { returnSaved: true }, dispatchOptions?: DispatchOptions): { output: Tensor; saved: MultiHeadAttentionSaved };
 export function multiHeadAttention(query: FloatTensorLike, key: FloatTensorLike, value: FloatTensorLike, params: MultiHeadAttentionParams, options: MultiHeadAttentionOptions & { outputDtype: HalfDType }, dispatchOptions?: DispatchOptions): Narrowed<Tensor | AttentionOutput>;
 export function multiHeadAttention(query: FloatTensorLike, key: FloatTensorLike, value: FloatTensorLike, params: MultiHeadAttentionParams, options: MultiHeadAttentionOptions & WithExtras, dispatchOptions?: DispatchOptions): AttentionOutput;
 export function multiHeadAttention(query: FloatTensorLike, key: FloatTensorLike, value: FloatTensorLike, params: MultiHeadAttentionParams, options: MultiHeadAttentionOptions & { returnWeights?: false; returnLse?: false }, dispatchOptions?: DispatchOptions): Tensor;
 export function multiHeadAttention(query: FloatTensorLike, key: FloatTensorLike, value: FloatTensorLike, params: MultiHeadAttentionParams, options: MultiHeadAttentionOptions, dispatchOptions?: DispatchOptions): Tensor | AttentionOutput;
-export function multiHeadAttention(query: FloatTensorLike, key: FloatTensorLike, value: FloatTensorLike, params: MultiHeadAttentionParams, options: MultiHeadAttentionOptions, dispatchOptions?: DispatchOptions): Tensor | AttentionOutput | Narrowed<Tensor | AttentionOutput> {
+export function multiHeadAttention(query: FloatTensorLike, key: FloatTensorLike, value: FloatTensorLike, params: MultiHeadAttentionParams, options: MultiHeadAttentionOptions, dispatchOptions?: DispatchOptions): Tensor | AttentionOutput | Narrowed<Tensor | AttentionOutput> | { output: Tensor; saved: MultiHeadAttentionSaved } {
+  const withSaved = prepareSavedMha(query, key, value, params, options);
+  if (withSaved) return drive(withSaved(dispatchOptions));
   const cached = prepareCachedMha(query, key, value, params, options);
   if (cached) return narrowOutput(drive(cached(dispatchOptions)), options.outputDtype);
   return run(prepareMha(query, key, value, params, options), dispatchOptions);
 }
 
 /** The async twin of {@link multiHeadAttention}. */
+export function multiHeadAttentionAsync(query: FloatTensorLike, key: FloatTensorLike, value: FloatTensorLike, params: MultiHeadAttentionParams, options: MultiHeadAttentionOptions & { returnSaved: true }, dispatchOptions?: DispatchOptions): Promise<{ output: Tensor; saved: MultiHeadAttentionSaved }>;
 export function multiHeadAttentionAsync(query: FloatTensorLike, key: FloatTensorLike, value: FloatTensorLike, params: MultiHeadAttentionParams, options: MultiHeadAttentionOptions & { outputDtype: HalfDType }, dispatchOptions?: DispatchOptions): Promise<Narrowed<Tensor | AttentionOutput>>;
 export function multiHeadAttentionAsync(query: FloatTensorLike, key: FloatTensorLike, value: FloatTensorLike, params: MultiHeadAttentionParams, options: MultiHeadAttentionOptions & WithExtras, dispatchOptions?: DispatchOptions): Promise<AttentionOutput>;
 export function multiHeadAttentionAsync(query: FloatTensorLike, key: FloatTensorLike, value: FloatTensorLike, params: MultiHeadAttentionParams, options: MultiHeadAttentionOptions & { returnWeights?: false; returnLse?: false }, dispatchOptions?: DispatchOptions): Promise<Tensor>;
 export function multiHeadAttentionAsync(query: FloatTensorLike, key: FloatTensorLike, value: FloatTensorLike, params: MultiHeadAttentionParams, options: MultiHeadAttentionOptions, dispatchOptions?: DispatchOptions): Promise<Tensor | AttentionOutput>;
-export async function multiHeadAttentionAsync(query: FloatTensorLike, key: FloatTensorLike, value: FloatTensorLike, params: MultiHeadAttentionParams, options: MultiHeadAttentionOptions, dispatchOptions?: DispatchOptions): Promise<Tensor | AttentionOutput | Narrowed<Tensor | AttentionOutput>> {
+export async function multiHeadAttentionAsync(query: FloatTensorLike, key: FloatTensorLike, value: FloatTensorLike, params: MultiHeadAttentionParams, options: MultiHeadAttentionOptions, dispatchOptions?: DispatchOptions): Promise<Tensor | AttentionOutput | Narrowed<Tensor | AttentionOutput> | { output: Tensor; saved: MultiHeadAttentionSaved }> {
+  const withSaved = prepareSavedMha(query, key, value, params, options);
+  if (withSaved) return driveAsync(withSaved(dispatchOptions));
   const cached = prepareCachedMha(query, key, value, params, options);
   if (cached) return narrowOutput(await driveAsync(cached(dispatchOptions)), options.outputDtype);
   return runAsync(() => prepareMha(query, key, value, params, options), dispatchOptions);
@@ -205,6 +237,7 @@ export const multiHeadAttentionOp: OpDescriptor<'multiHeadAttention'> = defineOp
     numKvHeads: { kind: 'positiveInt', doc: 'key/value heads Hkv (default numHeads)' },
     cache: { kind: 'cache', doc: 'a KvCache: key/value are the new tokens, appended to it; attention over every cached token' },
     appendCounts: { kind: 'lengths', doc: 'with cache: [B] valid new key/value rows per batch row (default T)' },
+    returnSaved: { kind: 'boolean', default: false, doc: 'training: return { output, saved } for multiHeadAttentionBackward' },
     out: { kind: 'refused', why: 'multiHeadAttention always allocates its output (out is an sdpa option)', doc: 'not supported' },
   },
   tolerances: {

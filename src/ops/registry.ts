@@ -10,12 +10,18 @@ import type { OpName } from '../kernels';
 import type { OpDescriptor } from './descriptor';
 import { additiveAttentionOp } from './additiveAttention';
 import { geluOp } from './gelu';
+import { geluBackwardOp } from './geluBackward';
 import { layerNormOp } from './layerNorm';
+import { layerNormBackwardOp } from './layerNormBackward';
 import { linearOp } from './linear';
+import { linearBackwardOp } from './linearBackward';
 import { multiHeadAttentionOp } from './multiHeadAttention';
 import { sdpaOp } from './sdpa';
+import { sdpaBackwardOp } from './sdpaBackward';
 import { siluOp } from './silu';
+import { siluBackwardOp } from './siluBackward';
 import { softmaxOp } from './softmax';
+import { softmaxBackwardOp } from './softmaxBackward';
 import { targetAttentionOp } from './targetAttention';
 import { topKOp } from './topK';
 import { transformerEncoderLayerOp } from './transformerEncoderLayer';
@@ -33,6 +39,12 @@ export const OPS: { readonly [O in OpName]: OpDescriptor<O> } = Object.freeze({
   gelu: geluOp,
   silu: siluOp,
   topK: topKOp,
+  softmaxBackward: softmaxBackwardOp,
+  layerNormBackward: layerNormBackwardOp,
+  linearBackward: linearBackwardOp,
+  geluBackward: geluBackwardOp,
+  siluBackward: siluBackwardOp,
+  sdpaBackward: sdpaBackwardOp,
 });
 
 /** Every op name, in a stable order. */

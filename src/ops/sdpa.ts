@@ -6,9 +6,9 @@
 import type { DispatchOptions, OutputLayout } from '../dispatch';
 import { ShapeError, ValueError, formatShape } from '../errors';
 import { KvCache } from '../kvCache';
-import type { AttentionResult, SdpaArgs, DType, HalfDType } from '../kernels';
+import type { AttentionLimits, AttentionResult, SdpaArgs, DType, HalfDType, Strided } from '../kernels';
 import type { MaskLike, Tensor, FloatTensorLike } from '../tensor';
-import { HalfFields, expectDim, expectNonEmpty, optionalFloatBias, optionalLengths, optionalMask, optionalOut, weightsFit } from '../validate';
+import { HalfFields, expectDim, expectNonEmpty, optionalFloatBias, optionalLengths, optionalMask, optionalOut, weightsFit, type FloatChecked } from '../validate';
 import { broadcastShape, maskOf, normalLogits, optionsArg, randLengths, randMask, randT, rnd, shapeOf, someLengths, tensorOf } from './cases';
 import { intoOut, run, runAsync, type Prepared, OUTPUT_DTYPE_OPTION, type Narrowed } from './common';
 import { attentionLimits, type CausalOption, type WindowOption } from './attentionLimits';
@@ -118,13 +118,52 @@ const QL = ['B', 'L', 'Hq', 'D'];
 const KL = ['B', 'S', 'Hkv', 'D'];
 const VL = ['B', 'S', 'Hkv', 'Dv'];
 
-/** Check sdpa's arguments and build its kernel call. */
-export function prepareSdpa(q: FloatTensorLike, k: FloatTensorLike, v: FloatTensorLike, options?: SdpaOptions | null): Prepared<'sdpa', Tensor | AttentionOutput> {
-  const qt = tensorParam(sdpaOp, 'q', q);
-  const kt = tensorParam(sdpaOp, 'k', k);
-  const vt = tensorParam(sdpaOp, 'v', v);
-  const o = optionsFor<SdpaOptions>(sdpaOp, options);
-  const layout: 'bhld' | 'blhd' = readOption(sdpaOp, o, 'layout');
+/** q, k, v and the attention options of an sdpa call, checked: what sdpa and sdpaBackward share (internal). */
+export interface SdpaCallChecked<Bias> {
+  qt: FloatChecked;
+  kt: FloatChecked;
+  vt: FloatChecked;
+  B: number;
+  Hq: number;
+  Hkv: number;
+  L: number;
+  S: number;
+  D: number;
+  Dv: number;
+  layout: 'bhld' | 'blhd';
+  /** The output's shape in `layout` (`[B,Hq,L,Dv]` or `[B,L,Hq,Dv]`). */
+  outShape: number[];
+  /** `[B,Hq,L,S]`, what mask and bias broadcast to. */
+  target: number[];
+  scale: number;
+  mask: Strided<Uint8Array> | null;
+  bias: Bias | null;
+  keyLengths: Int32Array | null;
+  limits: AttentionLimits;
+  /** The checked options object (its keys those of `d`). */
+  o: Partial<SdpaOptions>;
+}
+
+/**
+ * Check q, k and v (their ranks through `d`'s params, then batch, heads, lengths and head dims in
+ * `options.layout`) and read the attention options (scale, softcap, mask, bias, keyLengths, every
+ * causal form, window), each failure a typed error naming the argument. `readBias` reads
+ * `options.bias` against `[B,Hq,L,S]` (sdpa takes half biases, sdpaBackward float32 only).
+ * Shared by sdpa and sdpaBackward (internal).
+ */
+export function checkSdpaCall<Bias>(
+  d: Pick<OpDescriptor, 'params' | 'half' | 'options'>,
+  q: unknown,
+  k: unknown,
+  v: unknown,
+  options: unknown,
+  readBias: (value: unknown, target: number[]) => Bias | null,
+): SdpaCallChecked<Bias> {
+  const qt = tensorParam(d, 'q', q);
+  const kt = tensorParam(d, 'k', k);
+  const vt = tensorParam(d, 'v', v);
+  const o = optionsFor<SdpaOptions>(d, options);
+  const layout: 'bhld' | 'blhd' = readOption(d, o, 'layout');
   const bl = layout === 'blhd';
   const [Qn, Kn, Vn] = bl ? [QL, KL, VL] : [Q, K, V];
   // dims in [B, H, L, D] order whatever the layout
@@ -144,33 +183,48 @@ export function prepareSdpa(q: FloatTensorLike, k: FloatTensorLike, v: FloatTens
   expectDim('v', vt.shape, 0, B, Vn, 'batch must match q');
   expectDim('v', vt.shape, hAxis, Hkv, Vn, 'kv heads must match k');
   expectDim('v', vt.shape, lAxis, S, Vn, 'key count must match k');
-  const scale: number = readOption(sdpaOp, o, 'scale', 1 / Math.sqrt(D));
-  const softcap: number = readOption(sdpaOp, o, 'softcap', 0);
+  const scale: number = readOption(d, o, 'scale', 1 / Math.sqrt(D));
+  const softcap: number = readOption(d, o, 'softcap', 0);
   const target = [B, Hq, L, S];
   const mask = optionalMask(o.mask, 'options.mask', target, '[B,Hq,L,S]');
-  const half = new HalfFields();
-  const bias = half.strided('bias', optionalFloatBias(o.bias, 'options.bias', target, '[B,Hq,L,S]'));
+  const bias = readBias(o.bias, target);
   const keyLengths = optionalLengths(o.keyLengths, 'options.keyLengths', B, S);
   const limits = attentionLimits(o, B, L, S, keyLengths, softcap);
+  const outShape = bl ? [B, L, Hq, Dv] : [B, Hq, L, Dv];
+  return { qt, kt, vt, B, Hq, Hkv, L, S, D, Dv, layout, outShape, target, scale, mask, bias, keyLengths, limits, o };
+}
+
+/**
+ * The head-major row `(b,h,i)` (row `(b·H + h)·L + i`) of flat element `flat` of a `[B,H,L,cols]`
+ * tensor stored in `layout` order: verify's row of an sdpa output or input element (internal).
+ */
+export function headMajorRow(layout: 'bhld' | 'blhd', H: number, L: number, cols: number): (flat: number) => number {
+  if (layout === 'bhld') return (flat) => Math.floor(flat / cols);
+  return (flat) => {
+    const r = Math.floor(flat / cols);
+    const h = r % H, i = Math.floor(r / H) % L, b = Math.floor(r / (H * L));
+    return (b * H + h) * L + i;
+  };
+}
+
+/** Check sdpa's arguments and build its kernel call. */
+export function prepareSdpa(q: FloatTensorLike, k: FloatTensorLike, v: FloatTensorLike, options?: SdpaOptions | null): Prepared<'sdpa', Tensor | AttentionOutput> {
+  const half = new HalfFields();
+  const c = checkSdpaCall(sdpaOp, q, k, v, options, (value, target) => half.strided('bias', optionalFloatBias(value, 'options.bias', target, '[B,Hq,L,S]')));
+  const { qt, kt, vt, B, Hq, Hkv, L, S, D, Dv, layout, outShape, target, scale, mask, bias, keyLengths, limits, o } = c;
+  const bl = layout === 'blhd';
   const returnWeights: boolean = readOption(sdpaOp, o, 'returnWeights');
   const returnLse: boolean = readOption(sdpaOp, o, 'returnLse');
   const returnLogits: boolean = readOption(sdpaOp, o, 'returnLogits');
   weightsFit(returnWeights, B * Hq * L * S, '[B,Hq,L,S]');
   weightsFit(returnLogits, B * Hq * L * S, '[B,Hq,L,S]', 'options.returnLogits', 'logits');
-  const outShape = bl ? [B, L, Hq, Dv] : [B, Hq, L, Dv];
   const inputs = [['q', qt.data], ['k', kt.data], ['v', vt.data], ['options.mask', mask?.data], ['options.bias', bias?.data], ['options.keyLengths', keyLengths]] as const;
   const out = optionalOut(o.out, 'options.out', B * Hq * L * Dv, `[${bl ? 'B,L,Hq,Dv' : 'B,Hq,L,Dv'}]=${formatShape(outShape)}`, inputs);
   const outputDtype: DType = readOption(sdpaOp, o, 'outputDtype');
   if (out && outputDtype !== 'float32') throw new ValueError('options.outputDtype', `a ${outputDtype} output cannot be written into options.out (a Float32Array): leave one of them out`);
   const args: SdpaArgs = { q: half.take('q', qt), k: half.take('k', kt), v: half.take('v', vt), B, Hq, Hkv, L, S, D, Dv, scale, ...limits, mask, bias, keyLengths, returnWeights, returnLse, returnLogits, layout, out, dtypes: half.dtypes };
   const rows = B * Hq * L;
-  // The output's row (b,h,i) of a flat index, in head-major row order whatever the layout.
-  const outRow = (flat: number): number => {
-    const r = Math.floor(flat / Dv);
-    if (!bl) return r;
-    const h = r % Hq, i = Math.floor(r / Hq) % L, b = Math.floor(r / (Hq * L));
-    return (b * Hq + h) * L + i;
-  };
+  const outRow = headMajorRow(layout, Hq, L, Dv);
   const layoutOf = (): OutputLayout => ({
     rows,
     rowOf: (name, flat) => (name === 'lse' ? flat : name === 'weights' || name === 'logits' ? Math.floor(flat / S) : outRow(flat)),

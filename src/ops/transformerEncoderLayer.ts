@@ -17,6 +17,8 @@ import { multiHeadAttentionOp } from './multiHeadAttention';
 import { attentionLimits, type WindowOption } from './attentionLimits';
 import { expectCacheFits, expectRoom, type KvCache } from '../kvCache';
 import { cachedEncoder, cacheOptions, drive, driveAsync, expectWindowAligned, type Steps } from './cached';
+import { encoderForwardSaved, type TransformerEncoderLayerSaved } from './transformerEncoderLayerBackward';
+import { refuseWithSaved } from './attentionBlock';
 
 /** Parameters of {@link transformerEncoderLayer} (x·W layout; biases, gamma and beta optional). */
 export interface TransformerEncoderLayerParams {
@@ -66,7 +68,15 @@ export interface TransformerEncoderLayerOptions {
    * float32 result to nearest even at the end (the computation is float32 whatever the inputs).
    */
   outputDtype?: DType;
+  /**
+   * Training: return `{ output, saved }`, where `saved` is what
+   * {@link transformerEncoderLayerBackward} needs. Computed by the public ops (layerNorm, linear,
+   * sdpa, gelu) with the same dispatch options, in float32 (half inputs are widened, exactly); not
+   * with `cache` or a half `outputDtype`, nor with a window without causal plus keyLengths.
+   */
+  returnSaved?: boolean;
 }
+
 
 const XP = ['B', 'L', 'E'];
 
@@ -138,6 +148,18 @@ function prepareCachedEncoder(x: FloatTensorLike, params: TransformerEncoderLaye
     }, cache, dispatch);
 }
 
+/** The `returnSaved` path's checks: null without it, else the composite to run with the dispatch options. */
+function prepareSavedEncoder(x: FloatTensorLike, params: TransformerEncoderLayerParams, options: TransformerEncoderLayerOptions): ((d?: DispatchOptions) => Steps<{ output: Tensor; saved: TransformerEncoderLayerSaved }>) | null {
+  const d = transformerEncoderLayerOp;
+  const o = optionsFor<TransformerEncoderLayerOptions>(d, options);
+  if (!readOption(d, o, 'returnSaved')) return null;
+  refuseWithSaved(o as Record<string, unknown>, ['cache', 'appendCounts', 'outputDtype']);
+  const a = widenArgs(prepareEncoder(x, params, options).args) as Widened<TransformerEncoderLayerArgs>;
+  // sdpa aligns a window without causal bottom-right from keyLengths; the layer aligns it top-left.
+  if (!a.causal && (a.windowLeft >= 0 || a.windowRight >= 0) && a.keyLengths) throw new ValueError('options.window', 'with options.returnSaved, a window without causal cannot be combined with options.keyLengths');
+  return (dispatch) => encoderForwardSaved(a, a.keyLengths, o.window, dispatch);
+}
+
 /**
  * One transformer encoder layer (PyTorch `nn.TransformerEncoderLayer` semantics, x·W weights):
  * multi-head self-attention and a feed-forward block, each with a residual and LayerNorm.
@@ -150,20 +172,26 @@ function prepareCachedEncoder(x: FloatTensorLike, params: TransformerEncoderLaye
  * const x = tensor(items.data.map((v, f) => v + pos.data[f % (L * E)]), [B, L, E]);
  * const h = transformerEncoderLayer(x, block1, { numHeads: 2, causal: true, norm: 'pre' });
  */
+export function transformerEncoderLayer(x: FloatTensorLike, params: TransformerEncoderLayerParams, options: TransformerEncoderLayerOptions & { returnSaved: true }, dispatchOptions?: DispatchOptions): { output: Tensor; saved: TransformerEncoderLayerSaved };
 export function transformerEncoderLayer(x: FloatTensorLike, params: TransformerEncoderLayerParams, options: TransformerEncoderLayerOptions & { outputDtype: HalfDType }, dispatchOptions?: DispatchOptions): HalfTensor;
 export function transformerEncoderLayer(x: FloatTensorLike, params: TransformerEncoderLayerParams, options: TransformerEncoderLayerOptions & { outputDtype?: 'float32' }, dispatchOptions?: DispatchOptions): Tensor;
 export function transformerEncoderLayer(x: FloatTensorLike, params: TransformerEncoderLayerParams, options: TransformerEncoderLayerOptions, dispatchOptions?: DispatchOptions): Tensor | HalfTensor;
-export function transformerEncoderLayer(x: FloatTensorLike, params: TransformerEncoderLayerParams, options: TransformerEncoderLayerOptions, dispatchOptions?: DispatchOptions): Tensor | HalfTensor {
+export function transformerEncoderLayer(x: FloatTensorLike, params: TransformerEncoderLayerParams, options: TransformerEncoderLayerOptions, dispatchOptions?: DispatchOptions): Tensor | HalfTensor | { output: Tensor; saved: TransformerEncoderLayerSaved } {
+  const withSaved = prepareSavedEncoder(x, params, options);
+  if (withSaved) return drive(withSaved(dispatchOptions));
   const cached = prepareCachedEncoder(x, params, options);
   if (cached) return narrowOutput(drive(cached(dispatchOptions)), options.outputDtype);
   return run(prepareEncoder(x, params, options), dispatchOptions);
 }
 
 /** The async twin of {@link transformerEncoderLayer}. */
+export function transformerEncoderLayerAsync(x: FloatTensorLike, params: TransformerEncoderLayerParams, options: TransformerEncoderLayerOptions & { returnSaved: true }, dispatchOptions?: DispatchOptions): Promise<{ output: Tensor; saved: TransformerEncoderLayerSaved }>;
 export function transformerEncoderLayerAsync(x: FloatTensorLike, params: TransformerEncoderLayerParams, options: TransformerEncoderLayerOptions & { outputDtype: HalfDType }, dispatchOptions?: DispatchOptions): Promise<HalfTensor>;
 export function transformerEncoderLayerAsync(x: FloatTensorLike, params: TransformerEncoderLayerParams, options: TransformerEncoderLayerOptions & { outputDtype?: 'float32' }, dispatchOptions?: DispatchOptions): Promise<Tensor>;
 export function transformerEncoderLayerAsync(x: FloatTensorLike, params: TransformerEncoderLayerParams, options: TransformerEncoderLayerOptions, dispatchOptions?: DispatchOptions): Promise<Tensor | HalfTensor>;
-export async function transformerEncoderLayerAsync(x: FloatTensorLike, params: TransformerEncoderLayerParams, options: TransformerEncoderLayerOptions, dispatchOptions?: DispatchOptions): Promise<Tensor | HalfTensor> {
+export async function transformerEncoderLayerAsync(x: FloatTensorLike, params: TransformerEncoderLayerParams, options: TransformerEncoderLayerOptions, dispatchOptions?: DispatchOptions): Promise<Tensor | HalfTensor | { output: Tensor; saved: TransformerEncoderLayerSaved }> {
+  const withSaved = prepareSavedEncoder(x, params, options);
+  if (withSaved) return driveAsync(withSaved(dispatchOptions));
   const cached = prepareCachedEncoder(x, params, options);
   if (cached) return narrowOutput(await driveAsync(cached(dispatchOptions)), options.outputDtype);
   return runAsync(() => prepareEncoder(x, params, options), dispatchOptions);
@@ -202,6 +230,7 @@ export const transformerEncoderLayerOp: OpDescriptor<'transformerEncoderLayer'> 
     softcap: { kind: 'finite', greaterThan: 0, doc: 'logit soft-cap c in [1e-10, 1e10]: c·tanh(logit / c)' },
     keyLengths: { kind: 'lengths', doc: '[B] valid lengths (padding keys masked)' },
     eps: { kind: 'finite', default: 1e-5, doc: 'LayerNorm epsilon (>= 0)' },
+    returnSaved: { kind: 'boolean', default: false, doc: 'training: return { output, saved } for transformerEncoderLayerBackward' },
     cache: { kind: 'cache', doc: "this layer's KvCache: x is the new tokens, the output their rows" },
     appendCounts: { kind: 'lengths', doc: 'with cache: [B] valid new tokens per batch row (default T)' },
   },

@@ -1,6 +1,7 @@
 // arm64 check of the NEON kernels (scripts/arm64-check.sh): cross-compiled for aarch64 and run
 // under qemu-user, once with ATTNKIT_ISA=neon and once with ATTNKIT_ISA=scalar. Each kernel family
-// that has a NEON file (sdpa, softmax, layerNorm, gelu, silu, the GEMM behind linear, topK) runs on
+// that has a NEON file (sdpa, sdpaBackward, softmax, layerNorm, gelu, silu, the GEMM behind linear, topK, and the
+// backward ops: softmaxBackward, layerNormBackward, geluBackward, siluBackward, linearBackward) runs on
 // adversarial sizes (odd, not multiples of 4 lanes, L != S, one key, grouped-query, causal, empty
 // rows) and is compared with a float64 loop written here, at the tolerance the native backend
 // documents for the op (read from the built package by the script and passed in as arguments, so
@@ -20,12 +21,18 @@
 
 #include "attnkit/convert.h"
 #include "attnkit/gelu.h"
+#include "attnkit/geluBackward.h"
+#include "attnkit/layerNormBackward.h"
+#include "attnkit/linearBackward.h"
+#include "attnkit/siluBackward.h"
+#include "attnkit/softmaxBackward.h"
 #include "attnkit/layerNorm.h"
 #include "attnkit/softmax.h"
 #include "attnkit/isa.h"
 #include "attnkit/linear.h"
 #include "attnkit/parallel.h"
 #include "attnkit/sdpa.h"
+#include "attnkit/sdpaBackward.h"
 #include "attnkit/silu.h"
 #include "attnkit/topK.h"
 
@@ -254,6 +261,113 @@ void check_sdpa(const SdpaCase& c, DType qt = DType::f32, DType kt = DType::f32,
   expect_close("sdpa", name, out.data(), want);
 }
 
+/// sdpaBackward on the case's inputs (plus a [L, S] bias broadcast over B and H when `bias`):
+/// O and lse from a float64 forward rounded to float32 (what the forward hands the backward), then
+/// dq, dk, dv (and dBias) against float64 loops of the definitions (docs/TRAINING.md).
+void check_sdpa_backward(const SdpaCase& c, bool bias) {
+  const int64_t nq = c.B * c.Hq * c.L * c.D, nk = c.B * c.Hkv * c.S * c.D, nv = c.B * c.Hkv * c.S * c.Dv, no = c.B * c.Hq * c.L * c.Dv;
+  std::vector<float> q = randn(nq), k = randn(nk), v = randn(nv), dout = randn(no), bias_v = randn(c.L * c.S, 2.0f);
+  std::vector<uint8_t> mask;
+  std::vector<int32_t> lens, offs;
+  for (int64_t b = 0; b < c.B; ++b) offs.push_back(static_cast<int32_t>(b % 2 ? c.S - c.L + 3 : -2));
+  if (c.mask) {
+    mask.resize(c.L * c.S);
+    for (int64_t i = 0; i < c.L; ++i)
+      for (int64_t j = 0; j < c.S; ++j) mask[i * c.S + j] = i == 0 ? 0 : ((i * 7 + j * 3) % 5 != 0);
+  }
+  if (c.lengths)
+    for (int64_t b = 0; b < c.B; ++b) lens.push_back(b == 0 ? 0 : static_cast<int32_t>((c.S * (b + 1)) / (c.B + 1)));
+  const double scale = 1.0 / std::sqrt(static_cast<double>(c.D));
+  // Logit z (and c = the capped scaled dot product) of (b, h, i, j), or allowed = false.
+  auto logit = [&](int64_t b, int64_t h, int64_t i, int64_t j, double& cap_c, bool& allowed) {
+    const int64_t hk = h / (c.Hq / c.Hkv), pos = i + (c.offsets ? offs[b] : c.S - c.L);
+    allowed = !(c.causal && j > pos) && !(c.window_left >= 0 && j < pos - c.window_left) && !(c.window_right >= 0 && j > pos + c.window_right) &&
+              !(c.mask && !mask[i * c.S + j]) && !(c.lengths && j >= lens[b]);
+    double dot = 0;
+    for (int64_t d = 0; d < c.D; ++d) dot += double(q[((b * c.Hq + h) * c.L + i) * c.D + d]) * k[((b * c.Hkv + hk) * c.S + j) * c.D + d];
+    double x = dot * static_cast<float>(scale);
+    if (c.softcap > 0) x = c.softcap * std::tanh(x / c.softcap);
+    cap_c = x;
+    return bias ? x + bias_v[i * c.S + j] : x;
+  };
+  std::vector<float> out(no, 0.0f), lse(c.B * c.Hq * c.L);
+  for (int64_t b = 0; b < c.B; ++b)
+    for (int64_t h = 0; h < c.Hq; ++h)
+      for (int64_t i = 0; i < c.L; ++i) {
+        const int64_t hk = h / (c.Hq / c.Hkv), row = (b * c.Hq + h) * c.L + i;
+        double m = -INFINITY, l = 0, cc;
+        bool ok;
+        std::vector<double> z(c.S);
+        for (int64_t j = 0; j < c.S; ++j) {
+          z[j] = logit(b, h, i, j, cc, ok);
+          if (!ok) z[j] = -INFINITY;
+          m = std::max(m, z[j]);
+        }
+        if (m == -INFINITY) {
+          lse[row] = -INFINITY;
+          continue;
+        }
+        for (int64_t j = 0; j < c.S; ++j) l += std::exp(z[j] - m);
+        lse[row] = static_cast<float>(m + std::log(l));
+        for (int64_t e = 0; e < c.Dv; ++e) {
+          double o = 0;
+          for (int64_t j = 0; j < c.S; ++j) o += std::exp(z[j] - m) / l * v[((b * c.Hkv + hk) * c.S + j) * c.Dv + e];
+          out[row * c.Dv + e] = static_cast<float>(o);
+        }
+      }
+  std::vector<float> dq(nq, -7.0f), dk(nk, -7.0f), dv(nv, -7.0f), dbias(bias ? c.L * c.S : 0, 0.0f);
+  SdpaBackwardParams bp;
+  SdpaParams& p = bp.fwd;
+  p.q = q.data(), p.k = k.data(), p.v = v.data();
+  p.B = c.B, p.Hq = c.Hq, p.Hkv = c.Hkv, p.L = c.L, p.S = c.S, p.D = c.D, p.Dv = c.Dv;
+  p.scale = static_cast<float>(scale);
+  p.causal = c.causal;
+  if (c.offsets) p.offsets = offs.data();
+  p.window_left = c.window_left, p.window_right = c.window_right, p.softcap = c.softcap;
+  if (c.mask) p.mask = mask.data(), p.mask_s[2] = c.S, p.mask_s[3] = 1;
+  if (c.lengths) p.key_lengths = lens.data();
+  if (bias) p.bias = bias_v.data(), p.bias_s[2] = c.S, p.bias_s[3] = 1, bp.dbias = dbias.data(), bp.dbias_len = c.L * c.S;
+  sdpa_contiguous_strides(p);
+  bp.out = out.data(), bp.dout = dout.data(), bp.lse = lse.data(), bp.dq = dq.data(), bp.dk = dk.data(), bp.dv = dv.data();
+  expect_isa("sdpaBackward", isa_name(sdpa_backward(bp)));
+  std::vector<double> wq(nq, 0.0), wk(nk, 0.0), wv(nv, 0.0), wb(dbias.size(), 0.0);
+  for (int64_t b = 0; b < c.B; ++b)
+    for (int64_t h = 0; h < c.Hq; ++h)
+      for (int64_t i = 0; i < c.L; ++i) {
+        const int64_t hk = h / (c.Hq / c.Hkv), row = (b * c.Hq + h) * c.L + i;
+        if (lse[row] == -INFINITY) continue;
+        double delta = 0;
+        for (int64_t e = 0; e < c.Dv; ++e) delta += double(dout[row * c.Dv + e]) * out[row * c.Dv + e];
+        for (int64_t j = 0; j < c.S; ++j) {
+          double cc;
+          bool ok;
+          const double z = logit(b, h, i, j, cc, ok);
+          if (!ok || z == -INFINITY) continue;
+          const double pr = std::exp(z - lse[row]);
+          const int64_t kr = (b * c.Hkv + hk) * c.S + j;
+          double dp = 0;
+          for (int64_t e = 0; e < c.Dv; ++e) dp += double(dout[row * c.Dv + e]) * v[kr * c.Dv + e];
+          const double dz = pr * (dp - delta);
+          if (bias) wb[i * c.S + j] += dz;
+          const double ds = (c.softcap > 0 ? dz * (1 - (cc / c.softcap) * (cc / c.softcap)) : dz) * static_cast<float>(scale);
+          for (int64_t d = 0; d < c.D; ++d) {
+            wq[row * c.D + d] += ds * k[kr * c.D + d];
+            wk[kr * c.D + d] += ds * q[row * c.D + d];
+          }
+          for (int64_t e = 0; e < c.Dv; ++e) wv[kr * c.Dv + e] += pr * dout[row * c.Dv + e];
+        }
+      }
+  char name[224];
+  std::snprintf(name, sizeof name, "B%lld Hq%lld Hkv%lld L%lld S%lld D%lld Dv%lld%s%s%s%s%s w %lld/%lld cap %g", (long long)c.B, (long long)c.Hq, (long long)c.Hkv, (long long)c.L,
+                (long long)c.S, (long long)c.D, (long long)c.Dv, c.causal ? " causal" : "", c.mask ? " mask" : "", c.lengths ? " lengths" : "", c.offsets ? " offsets" : "",
+                bias ? " bias" : "", (long long)c.window_left, (long long)c.window_right, static_cast<double>(c.softcap));
+  const std::string base = std::string("sdpaBackward ") + name;
+  expect_close("sdpaBackward", (base + " dq").c_str(), dq.data(), wq);
+  expect_close("sdpaBackward", (base + " dk").c_str(), dk.data(), wk);
+  expect_close("sdpaBackward", (base + " dv").c_str(), dv.data(), wv);
+  if (bias) expect_close("sdpaBackward", (base + " dBias").c_str(), dbias.data(), wb);
+}
+
 void check_softmax(int64_t rows, int64_t cols) {
   std::vector<float> x = randn(rows * cols, 4.0f), out(rows * cols);
   SoftmaxParams p;
@@ -382,6 +496,126 @@ void check_linear(int64_t rows, int64_t in, int64_t outd, DType xt = DType::f32,
   expect_close("linear", name, y.data(), want);
 }
 
+// ---- Backward ops (docs/TRAINING.md): float64 loops from the derivatives. ----
+
+void check_softmaxBackward(int64_t rows, int64_t cols) {
+  std::vector<float> x = randn(rows * cols, 3.0f), dy = randn(rows * cols), y(rows * cols), dx(rows * cols);
+  for (int64_t r = 0; r < rows; ++r) {  // y = softmax(x) in double, every third entry masked (y = 0)
+    double m = -INFINITY, l = 0;
+    for (int64_t c = 0; c < cols; ++c) m = std::fmax(m, x[r * cols + c]);
+    for (int64_t c = 0; c < cols; ++c) l += (r + c) % 3 ? std::exp(x[r * cols + c] - m) : 0.0;
+    for (int64_t c = 0; c < cols; ++c) y[r * cols + c] = (r + c) % 3 ? float(std::exp(x[r * cols + c] - m) / l) : 0.0f;
+  }
+  SoftmaxBackwardParams p;
+  p.dy = dy.data(), p.y = y.data(), p.dx = dx.data(), p.rows = rows, p.cols = cols;
+  Isa used = Isa::scalar;
+  softmaxBackward_table().get(&used)(p);
+  expect_isa("softmaxBackward", isa_name(used));
+  std::vector<double> want(rows * cols);
+  for (int64_t r = 0; r < rows; ++r) {
+    double s = 0;
+    for (int64_t c = 0; c < cols; ++c) s += double(dy[r * cols + c]) * y[r * cols + c];
+    for (int64_t c = 0; c < cols; ++c) want[r * cols + c] = y[r * cols + c] * (dy[r * cols + c] - s);
+  }
+  char name[80];
+  std::snprintf(name, sizeof name, "softmaxBackward %lldx%lld", (long long)rows, (long long)cols);
+  expect_close("softmaxBackward", name, dx.data(), want);
+}
+
+void check_layerNormBackward(int64_t rows, int64_t cols, bool gamma) {
+  std::vector<float> x = randn(rows * cols, 2.0f), dy = randn(rows * cols), g = randn(cols), mean(rows), inv(rows);
+  std::vector<float> dx(rows * cols), dg(cols), db(cols);
+  for (int64_t r = 0; r < rows; ++r) {  // the forward's statistics, in double, rounded
+    double m = 0, v = 0;
+    for (int64_t c = 0; c < cols; ++c) m += x[r * cols + c];
+    m /= cols;
+    for (int64_t c = 0; c < cols; ++c) v += (x[r * cols + c] - m) * (x[r * cols + c] - m);
+    mean[r] = float(m), inv[r] = float(1 / std::sqrt(v / cols + 1e-5));
+  }
+  LayerNormBackwardParams p;
+  p.dy = dy.data(), p.x = x.data(), p.gamma = gamma ? g.data() : nullptr, p.mean = mean.data(), p.invStd = inv.data();
+  p.dx = dx.data(), p.dGamma = dg.data(), p.dBeta = db.data(), p.rows = rows, p.cols = cols;
+  Isa used = Isa::scalar;
+  layerNormBackward_table().get(&used)(p);
+  expect_isa("layerNormBackward", isa_name(used));
+  std::vector<double> want(rows * cols), wg(cols, 0.0), wb(cols, 0.0);
+  for (int64_t r = 0; r < rows; ++r) {
+    double sg = 0, sgx = 0;
+    for (int64_t c = 0; c < cols; ++c) {
+      const double xh = (double(x[r * cols + c]) - mean[r]) * inv[r], gg = double(dy[r * cols + c]) * (gamma ? g[c] : 1.0f);
+      sg += gg, sgx += gg * xh;
+      wg[c] += dy[r * cols + c] * xh, wb[c] += dy[r * cols + c];
+    }
+    for (int64_t c = 0; c < cols; ++c) {
+      const double xh = (double(x[r * cols + c]) - mean[r]) * inv[r], gg = double(dy[r * cols + c]) * (gamma ? g[c] : 1.0f);
+      want[r * cols + c] = inv[r] * (gg - sg / cols - xh * sgx / cols);
+    }
+  }
+  char name[80];
+  std::snprintf(name, sizeof name, "layerNormBackward %lldx%lld%s dx", (long long)rows, (long long)cols, gamma ? " gamma" : "");
+  expect_close("layerNormBackward", name, dx.data(), want);
+  std::snprintf(name, sizeof name, "layerNormBackward %lldx%lld%s dGamma", (long long)rows, (long long)cols, gamma ? " gamma" : "");
+  expect_close("layerNormBackward", name, dg.data(), wg);
+  std::snprintf(name, sizeof name, "layerNormBackward %lldx%lld%s dBeta", (long long)rows, (long long)cols, gamma ? " gamma" : "");
+  expect_close("layerNormBackward", name, db.data(), wb);
+}
+
+/// geluBackward (erf / tanh) and siluBackward with dy: the derivatives from their formulas.
+void check_activation_backward(const char* op, int64_t n, int form) {
+  std::vector<float> x = randn(n, 4.0f), dy = randn(n), dx(n);
+  Isa used = Isa::scalar;
+  if (form == 2) {
+    SiluBackwardParams p;
+    p.dy = dy.data(), p.x = x.data(), p.out = dx.data(), p.n = n;
+    siluBackward_table().get(&used)(p);
+  } else {
+    GeluBackwardParams p;
+    p.dy = dy.data(), p.x = x.data(), p.out = dx.data(), p.n = n, p.tanh_approx = form == 1;
+    geluBackward_table().get(&used)(p);
+  }
+  expect_isa(op, isa_name(used));
+  const double c = std::sqrt(2 / 3.14159265358979323846);
+  std::vector<double> want(n);
+  for (int64_t i = 0; i < n; ++i) {
+    const double t = x[i];
+    double d;
+    if (form == 2) {
+      const double s = 1 / (1 + std::exp(-t));
+      d = s * (1 + t * (1 - s));
+    } else if (form == 1) {
+      const double u = c * (t + 0.044715 * t * t * t), th = std::tanh(u);
+      d = 0.5 * (1 + th) + 0.5 * t * (1 - th * th) * c * (1 + 3 * 0.044715 * t * t);
+    } else {
+      d = 0.5 * std::erfc(-t / std::sqrt(2.0)) + t * std::exp(-0.5 * t * t) / std::sqrt(2 * 3.14159265358979323846);
+    }
+    want[i] = dy[i] * d;
+  }
+  expect_close(op, form == 2 ? "siluBackward n=1001" : form == 1 ? "geluBackward (tanh) n=1001" : "geluBackward (erf) n=1001", dx.data(), want);
+}
+
+void check_linearBackward(int64_t rows, int64_t in, int64_t outd) {
+  std::vector<float> dy = randn(rows * outd), x = randn(rows * in), w = randn(in * outd, 0.2f);
+  std::vector<float> dx(rows * in), dW(in * outd), db(outd);
+  LinearBackwardParams p{dy.data(), x.data(), w.data(), rows, in, outd, dx.data(), dW.data(), db.data()};
+  expect_isa("linearBackward", isa_name(linear_backward(p)));
+  std::vector<double> wx(rows * in, 0.0), ww(in * outd, 0.0), wb(outd, 0.0);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t o = 0; o < outd; ++o) {
+      wb[o] += dy[r * outd + o];
+      for (int64_t i = 0; i < in; ++i) {
+        wx[r * in + i] += double(dy[r * outd + o]) * w[i * outd + o];
+        ww[i * outd + o] += double(x[r * in + i]) * dy[r * outd + o];
+      }
+    }
+  char name[96];
+  std::snprintf(name, sizeof name, "linearBackward %lldx%lld -> %lld dx", (long long)rows, (long long)in, (long long)outd);
+  expect_close("linearBackward", name, dx.data(), wx);
+  std::snprintf(name, sizeof name, "linearBackward %lldx%lld -> %lld dW", (long long)rows, (long long)in, (long long)outd);
+  expect_close("linearBackward", name, dW.data(), ww);
+  std::snprintf(name, sizeof name, "linearBackward %lldx%lld -> %lld db", (long long)rows, (long long)in, (long long)outd);
+  expect_close("linearBackward", name, db.data(), wb);
+}
+
 void check_topk(int64_t B, int64_t N, int64_t D, int64_t k, bool largest = true, DType ut = DType::f32, DType itt = DType::f32) {
   std::vector<float> u = randn(B * D), it = randn(N * D), sc(B * k);
   std::vector<uint16_t> u16, it16;
@@ -455,8 +689,26 @@ void sdpa_checks() {
   check_sdpa(cases[4], H, H, H);      // causal + mask, a fully masked row
   check_sdpa(cases[10], F, BF, H);    // softcap + mask
 }
+void sdpa_backward_checks() {
+  const SdpaCase cases[] = {
+      {1, 2, 2, 7, 129, 17, 17, false, false, false},   // one partial row block; odd D
+      {2, 4, 2, 129, 7, 63, 65, true, false, false},    // grouped-query, L > S causal, Dv != D
+      {3, 2, 2, 40, 300, 65, 33, false, false, true},   // keyLengths 0 / 150 / 225: key blocks with nothing
+      {1, 2, 1, 100, 100, 3, 3, true, true, false},     // causal + mask, a fully masked row
+      {2, 2, 1, 300, 300, 33, 33, true, false, false, true, 40, -1, 0.0f},  // offsets, causal, left window
+      {2, 2, 2, 257, 500, 16, 16, false, false, true, false, 5, 9, 0.0f},   // window without causal; batch 0 sees nothing
+      {1, 4, 2, 65, 65, 64, 64, true, true, false, false, -1, -1, 3.0f},    // softcap + mask
+  };
+  for (const auto& c : cases) check_sdpa_backward(c, false);
+  // B·Hkv >= 32: the one-pass kernel (tasks (b, kv head)).
+  check_sdpa_backward({4, 16, 8, 37, 41, 9, 7, true, true, false}, false);
+  check_sdpa_backward({32, 2, 1, 20, 70, 5, 8, false, false, true, true, 6, 2, 1.5f}, false);
+  check_sdpa_backward(cases[1], true);  // dBias of a [L, S] bias summed over B and H
+  check_sdpa_backward(cases[6], true);
+}
 const std::map<std::string, void (*)()> kChecks = {
     {"sdpa", sdpa_checks},
+    {"sdpaBackward", sdpa_backward_checks},
     {"softmax", [] { check_softmax(37, 1000); check_softmax(5, 17); }},
     {"layerNorm", [] { check_layerNorm(33, 65); check_layerNorm(4, 1); }},
     {"gelu", [] { check_gelu(1001, false); check_gelu(1001, true); }},
@@ -470,6 +722,12 @@ const std::map<std::string, void (*)()> kChecks = {
        check_linear(97, 33, 9, DType::f32, DType::bf16);
        check_linear(13, 600, 17, DType::f16, DType::f32, DType::f16);
      }},
+    {"softmaxBackward", [] { check_softmaxBackward(37, 1000); check_softmaxBackward(5, 17); }},
+    {"layerNormBackward", [] { check_layerNormBackward(600, 65, true); check_layerNormBackward(4, 1, false); }},
+    {"geluBackward", [] { check_activation_backward("geluBackward", 1001, 0); check_activation_backward("geluBackward", 1001, 1); }},
+    {"siluBackward", [] { check_activation_backward("siluBackward", 1001, 2); }},
+    // Row blocks of dW / db (rows > 256), one block with the GEMM's tiles (edge tiles, odd sizes).
+    {"linearBackward", [] { check_linearBackward(700, 13, 9); check_linearBackward(37, 65, 129); check_linearBackward(1, 3, 1); }},
     {"topK", [] {
        check_topk(5, 1000, 17, 10);
        check_topk(3, 300, 64, 300, false);

@@ -382,6 +382,186 @@ export function oracleEncoder(x, p, opts) {
   return { output: add(x1, ffn(ln(x1, p.norm2))) };
 }
 
+// ---- Backward oracles (docs/TRAINING.md), float64, written from the derivatives (plain loops) ----
+
+/**
+ * softmax backward from its output: dx_ij = Σ_k dy_ik·∂y_ik/∂x_ij with ∂y_k/∂x_j = y_k(δ_kj − y_j).
+ * A row holding a non-finite dy or y has no such sum; there the contract's formula
+ * y ∘ (dy − Σ dy∘y) (docs/TRAINING.md) is taken in IEEE arithmetic, which is what it specifies.
+ */
+export function oracleSoftmaxBackward(dy, y) {
+  const [R, C] = rowsCols(y);
+  const dx = new Float64Array(R * C);
+  for (let r = 0; r < R; r++) {
+    let finite = true;
+    for (let k = 0; k < C; k++) finite &&= Number.isFinite(dy.data[r * C + k]) && Number.isFinite(y.data[r * C + k]);
+    if (!finite) {
+      let dot = 0;
+      for (let k = 0; k < C; k++) dot += dy.data[r * C + k] * y.data[r * C + k];
+      for (let j = 0; j < C; j++) dx[r * C + j] = y.data[r * C + j] * (dy.data[r * C + j] - dot);
+      continue;
+    }
+    for (let j = 0; j < C; j++) {
+      let s = 0;
+      for (let k = 0; k < C; k++) s += dy.data[r * C + k] * y.data[r * C + k] * ((k === j ? 1 : 0) - y.data[r * C + j]);
+      dx[r * C + j] = s;
+    }
+  }
+  return { output: dx };
+}
+
+/** The standard normal density. */
+const normalPdf = (x) => Math.exp(-(x * x) / 2) / Math.sqrt(2 * Math.PI);
+
+/**
+ * gelu'(x): exact d/dx[x·Φ(x)] = Φ(x) + x·φ(x) (Φ by integration, normalCdf); tanh form
+ * d/dx[0.5x(1 + tanh u)] = 0.5(1 + tanh u) + 0.5x·sech²(u)·u', u = √(2/π)(x + 0.044715x³). At
+ * ±Infinity the limits 1 and 0.
+ */
+export function geluDerivative(x, approximate = 'none') {
+  if (x === Infinity) return 1;
+  if (x === -Infinity) return 0;
+  if (approximate === 'tanh') {
+    const c = Math.sqrt(2 / Math.PI);
+    const u = c * (x + 0.044715 * x ** 3);
+    const sech = 1 / Math.cosh(u);
+    return 0.5 * (1 + Math.tanh(u)) + 0.5 * x * sech * sech * c * (1 + 3 * 0.044715 * x * x);
+  }
+  return normalCdf(x) + x * normalPdf(x);
+}
+
+/** gelu backward: dy · gelu'(x). */
+export function oracleGeluBackward(dy, x, approximate = 'none') {
+  return { output: Float64Array.from(x.data, (v, i) => dy.data[i] * geluDerivative(v, approximate)) };
+}
+
+/** silu'(x) = σ(x)·(1 + x·(1 − σ(x))), σ(x) = 1/(1 + e^−x); the limits 1 and 0 at ±Infinity. */
+export function siluDerivative(x) {
+  if (x === Infinity) return 1;
+  if (x === -Infinity) return 0;
+  const s = 1 / (1 + Math.exp(-x));
+  return s * (1 + x * (1 - s));
+}
+
+/** silu backward: dy · silu'(x). */
+export function oracleSiluBackward(dy, x) {
+  return { output: Float64Array.from(x.data, (v, i) => dy.data[i] * siluDerivative(v)) };
+}
+
+/**
+ * layerNorm backward from given statistics (mean, invStd per row), by the Jacobian of
+ * y_k = x̂_k·γ_k + β_k with x̂_k = (x_k − mean)·invStd: ∂x̂_k/∂x_j = invStd·(δ_kj − 1/C − x̂_k·x̂_j/C),
+ * so dx_j = Σ_k dy_k·γ_k·∂x̂_k/∂x_j; dGamma = Σ_rows dy·x̂, dBeta = Σ_rows dy. gamma null: γ = 1.
+ */
+export function oracleLayerNormBackward(dy, x, gamma, stats) {
+  const [R, C] = rowsCols(x);
+  const dx = new Float64Array(R * C);
+  const dGamma = new Float64Array(C);
+  const dBeta = new Float64Array(C);
+  for (let r = 0; r < R; r++) {
+    const m = stats.mean.data[r], inv = stats.invStd.data[r];
+    const xh = Array.from({ length: C }, (_, k) => (x.data[r * C + k] - m) * inv);
+    for (let j = 0; j < C; j++) {
+      let s = 0;
+      for (let k = 0; k < C; k++) s += dy.data[r * C + k] * (gamma ? gamma.data[k] : 1) * inv * ((k === j ? 1 : 0) - 1 / C - (xh[k] * xh[j]) / C);
+      dx[r * C + j] = s;
+      dGamma[j] += dy.data[r * C + j] * xh[j];
+      dBeta[j] += dy.data[r * C + j];
+    }
+  }
+  return { dx, dGamma, dBeta };
+}
+
+/** linear backward: dx[r,i] = Σ_o dy[r,o]·w[i,o], dW[i,o] = Σ_r x[r,i]·dy[r,o], db[o] = Σ_r dy[r,o]. */
+export function oracleLinearBackward(dy, x, w) {
+  const [inDim, outDim] = w.shape;
+  const rows = inDim > 0 ? x.data.length / inDim : dy.data.length / (outDim || 1);
+  const dx = new Float64Array(rows * inDim);
+  const dW = new Float64Array(inDim * outDim);
+  const db = new Float64Array(outDim);
+  for (let i = 0; i < inDim; i++)
+    for (let o = 0; o < outDim; o++) {
+      let s = 0;
+      for (let r = 0; r < rows; r++) s += x.data[r * inDim + i] * dy.data[r * outDim + o];
+      dW[i * outDim + o] = s;
+    }
+  for (let o = 0; o < outDim; o++) {
+    let s = 0;
+    for (let r = 0; r < rows; r++) s += dy.data[r * outDim + o];
+    db[o] = s;
+  }
+  for (let r = 0; r < rows; r++)
+    for (let i = 0; i < inDim; i++) {
+      let s = 0;
+      for (let o = 0; o < outDim; o++) s += dy.data[r * outDim + o] * w.data[i * outDim + o];
+      dx[r * inDim + i] = s;
+    }
+  return { dx, dW, db };
+}
+
+/**
+ * sdpa's backward in float64, from docs/TRAINING.md's definition with plain loops: for each query
+ * row (b,h,i) that saw something (lse > -Infinity) and each key j it may see (the forward's
+ * exclusions: `visible`, key lengths, mask, a -Infinity logit), with `s = scale·q·k`,
+ * `c = softcap·tanh(s/softcap)` (or s), `z = c + bias`: `P = exp(z - lse)` from the given lse,
+ * `dZ = P·(dOut·v - dOut·out)` with the given out, `dS = dZ·(1 - (c/softcap)²)`, then
+ * `dq += scale·dS·k`, `dk += scale·dS·q`, `dv += P·dOut`, `dBias[the bias element] += dZ`.
+ * Tensors are plain `{ data, shape }` in the layout's order; mask and bias broadcast
+ * (right-aligned) as in oracleSdpa. Returns { dq, dk, dv, dBias? } as Float64Arrays.
+ */
+export function oracleSdpaBackward(dOut, q, k, v, out, lse, opts = {}) {
+  const blhd = opts.layout === 'blhd';
+  // index of element (b, h, t, c) of a [B,H,T,X] tensor stored in the layout's order
+  const at = (t, b, h, i, c) => {
+    const [, d1, d2, X] = t.shape;
+    return blhd ? ((b * d1 + i) * d2 + h) * X + c : ((b * d1 + h) * d2 + i) * X + c;
+  };
+  const [B, Hq, L, D] = blhd ? [q.shape[0], q.shape[2], q.shape[1], q.shape[3]] : q.shape;
+  const [Hkv, S] = blhd ? [k.shape[2], k.shape[1]] : [k.shape[1], k.shape[2]];
+  const Dv = v.shape[3];
+  const scale = opts.scale ?? 1 / Math.sqrt(D);
+  const cap = opts.softcap ?? 0;
+  const dq = new Float64Array(q.data.length);
+  const dk = new Float64Array(k.data.length);
+  const dv = new Float64Array(v.data.length);
+  const dBias = opts.returnDBias ? new Float64Array(opts.bias.data.length) : null;
+  for (let b = 0; b < B; b++)
+    for (let h = 0; h < Hq; h++) {
+      const hk = Math.floor(h / (Hq / Hkv));
+      const len = opts.keyLengths ? opts.keyLengths[b] : S;
+      for (let i = 0; i < L; i++) {
+        const m = lse.data[(b * Hq + h) * L + i];
+        if (m === -Infinity) continue; // the row saw nothing: no gradient through it
+        let delta = 0;
+        for (let c = 0; c < Dv; c++) delta += dOut.data[at(dOut, b, h, i, c)] * out.data[at(out, b, h, i, c)];
+        for (let j = 0; j < S; j++) {
+          if (j >= len || !visible(opts, b, i, j, L, len)) continue;
+          if (opts.mask && !opts.mask.data[bcastIndex(opts.mask.shape, [b, h, i, j])]) continue;
+          let dot = 0;
+          for (let c = 0; c < D; c++) dot += q.data[at(q, b, h, i, c)] * k.data[at(k, b, hk, j, c)];
+          const s = dot * scale;
+          const capped = cap > 0 ? cap * Math.tanh(s / cap) : s;
+          const dcds = cap > 0 ? 1 - (capped / cap) ** 2 : 1;
+          const bi = opts.bias ? bcastIndex(opts.bias.shape, [b, h, i, j]) : -1;
+          const z = capped + (opts.bias ? opts.bias.data[bi] : 0);
+          if (z === -Infinity) continue; // excluded: nothing read from its k or v
+          const p = Math.exp(z - m);
+          let dp = 0;
+          for (let c = 0; c < Dv; c++) dp += dOut.data[at(dOut, b, h, i, c)] * v.data[at(v, b, hk, j, c)];
+          const dz = p * (dp - delta);
+          if (dBias) dBias[bi] += dz;
+          const ds = dz * dcds;
+          for (let c = 0; c < D; c++) {
+            dq[at(q, b, h, i, c)] += scale * ds * k.data[at(k, b, hk, j, c)];
+            dk[at(k, b, hk, j, c)] += scale * ds * q.data[at(q, b, h, i, c)];
+          }
+          for (let c = 0; c < Dv; c++) dv[at(v, b, hk, j, c)] += p * dOut.data[at(dOut, b, h, i, c)];
+        }
+      }
+    }
+  return dBias ? { dq, dk, dv, dBias } : { dq, dk, dv };
+}
+
 /**
  * Every op's oracle over the op's own call arguments (as the descriptors' cases give them):
  * `ORACLES[op](args)` is `{ output, weights?, lse? }` (topK: `{ indices, scores }`). The reference
@@ -399,4 +579,10 @@ export const ORACLES = {
   gelu: ([x, o]) => oracleGelu(x, o?.approximate ?? 'none'),
   silu: ([x]) => oracleSilu(x),
   topK: ([u, it, k, o]) => oracleTopK(u, it, k, o ?? {}),
+  softmaxBackward: ([dy, y]) => oracleSoftmaxBackward(dy, y),
+  layerNormBackward: ([dy, x, g, st]) => oracleLayerNormBackward(dy, x, g ?? null, st),
+  linearBackward: ([dy, x, w]) => oracleLinearBackward(dy, x, w),
+  geluBackward: ([dy, x, o]) => oracleGeluBackward(dy, x, o?.approximate ?? 'none'),
+  siluBackward: ([dy, x]) => oracleSiluBackward(dy, x),
+  sdpaBackward: ([g, q, k, v, out, lse, o]) => oracleSdpaBackward(g, q, k, v, out, lse, o ?? {}),
 };

@@ -13,3 +13,16 @@ struct ElementwiseParams {
 };
 
 }  // namespace attnkit
+
+namespace attnkit {
+
+/// out[i] = dy[i] · f'(x[i]) for i < n: the elementwise backward ops (geluBackward,
+/// siluBackward); out may not overlap dy or x.
+struct ElementwiseGradParams {
+  const float* dy = nullptr;
+  const float* x = nullptr;
+  float* out = nullptr;
+  int64_t n = 0;
+};
+
+}  // namespace attnkit

@@ -125,6 +125,16 @@ inline void gemm(const GemmKernel& kern, int64_t M, int64_t N, int64_t K, const 
 }
 
 /**
+ * C[M,N] = (accumulate ? C : 0) + Aᵀ·B for an A stored transposed, [K, M]: element (i,k) of the
+ * left operand at `A[k*lda + i]` (linearBackward's xᵀ·dy); B non-transposed as in {@link gemm}.
+ * float32 only. A's tiles are always packed (read k by k, transposed into the micro-panels); the
+ * reduction order is gemm's (K blocks in order, one FMA chain per element), so the result does
+ * not depend on the thread count.
+ */
+void gemm_at(const GemmKernel& kern, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B,
+             int64_t ldb, float* C, int64_t ldc, bool accumulate, bool parallel);
+
+/**
  * {@link gemm} against the column-wise concatenation B = [B_1 | B_2 | ...] of [K, cols_i] blocks
  * (each float32 or half), without forming it: read in place / packed straight from the blocks
  * (multiHeadAttention's fused [wq | wk | wv]). N is the sum of the blocks' columns. Same bits as

@@ -193,6 +193,21 @@ void pack_a(const float* A, int64_t lda, int64_t i0, int64_t rows, int64_t k0, i
   }
 }
 
+// The same for a transposed A (element (i, k) at A[k*lda + i], gemm_at): each k's rows of the
+// panel are contiguous in A, so the panel is read k by k.
+void pack_a_t(const float* A, int64_t lda, int64_t i0, int64_t rows, int64_t k0, int64_t kcb, int64_t mr, float* dst) {
+  for (int64_t r0 = 0; r0 < rows; r0 += mr) {
+    const int64_t rr = std::min(mr, rows - r0);
+    float* d = dst + r0 * kcb;
+    for (int64_t k = 0; k < kcb; k++) {
+      const float* src = A + (k0 + k) * lda + i0 + r0;
+      float* dk = d + k * mr;
+      for (int64_t r = 0; r < rr; r++) dk[r] = src[r];
+      for (int64_t r = rr; r < mr; r++) dk[r] = 0.0f;
+    }
+  }
+}
+
 // Row stride of a half A's widened rows in task scratch: kcb rounded up to 16 floats (64-byte
 // rows) plus 16 at kcb = 256 (kc on every ISA), so a micro-panel's rows stay in distinct L1 sets
 // as A's own short rows (read in place, lda <= 256) do.
@@ -206,8 +221,10 @@ struct BSource {
   const Cols* Braw;
 };
 
+// aTrans: A is stored transposed ([K, M], float32 only, gemm_at): always packed (pack_a_t).
 void gemm_core(const GemmKernel& kern, int64_t M, int64_t N, int64_t K, Floats A, int64_t lda, const BSource& bs,
-               float* C, int64_t ldc, const float* bias, GemmAct act, bool accumulate, bool parallel) {
+               float* C, int64_t ldc, const float* bias, GemmAct act, bool accumulate, bool parallel,
+               bool aTrans = false) {
   if (M <= 0 || N <= 0) return;
   const int64_t mr = kern.mr, nr = kern.nr, kc = kern.kc, mc = kern.mc, nc = kern.nc;
   const int actv = (int)act;
@@ -228,7 +245,7 @@ void gemm_core(const GemmKernel& kern, int64_t M, int64_t N, int64_t K, Floats A
   // Short rows (lda <= 256 floats, 1 KB) are read in place: 14 of them sit in distinct L1 sets.
   // Long rows are packed: a 4 KB stride would put every row of a micro-panel in the same set.
   // A half A is always copied: widened per task and K block into row-major scratch (short rows).
-  const bool direct = !halfA && lda <= 256;
+  const bool direct = !halfA && !aTrans && lda <= 256;
   run_tasks(parallel && M * N * K >= 32768, mt * nt, [&](int64_t t) {
     const int64_t i0 = (t / nt) * mc, j0 = (t % nt) * nc;
     const int64_t rows = std::min(mc, M - i0), cols = std::min(nc, N - j0);
@@ -259,7 +276,8 @@ void gemm_core(const GemmKernel& kern, int64_t M, int64_t N, int64_t K, Floats A
         for (int64_t r = 0; r < rows; r++) widen(A.u16() + (i0 + r) * lda + k0, abuf.data() + r * wlda, kcb, A.type);
         for (int64_t r = rows; r < rowsPad; r++) std::memset(abuf.data() + r * wlda, 0, (size_t)kcb * sizeof(float));
       } else if (fullRows < rows) {
-        pack_a(Af, lda, i0 + fullRows, rows - fullRows, k0, kcb, mr, abuf.data() + fullRows * kcb);
+        if (aTrans) pack_a_t(Af, lda, i0 + fullRows, rows - fullRows, k0, kcb, mr, abuf.data() + fullRows * kcb);
+        else pack_a(Af, lda, i0 + fullRows, rows - fullRows, k0, kcb, mr, abuf.data() + fullRows * kcb);
       }
       if (widenB) {
         // The task's columns of this K block as float32; columns past N zero (the ragged panel's padding).
@@ -336,16 +354,17 @@ void gemm_core(const GemmKernel& kern, int64_t M, int64_t N, int64_t K, Floats A
 
 // gemm over B given as blocks: read in place when M fits one task tile, else packed.
 void gemm_blocks(const GemmKernel& kern, int64_t M, int64_t K, Floats A, int64_t lda, const Cols& B, float* C,
-                 int64_t ldc, const float* bias, GemmAct act, bool accumulate, bool parallel) {
+                 int64_t ldc, const float* bias, GemmAct act, bool accumulate, bool parallel, bool aTrans = false) {
   if (M <= 0 || B.N <= 0) return;
   if (M <= kern.mc) {
     const BSource bs{nullptr, &B};
-    gemm_core(kern, M, B.N, K, A, lda, bs, C, ldc, bias, act, accumulate, parallel);
+    gemm_core(kern, M, B.N, K, A, lda, bs, C, ldc, bias, act, accumulate, parallel, aTrans);
     return;
   }
   PackedB pb;
   pack_cols(kern, K, B, pb, parallel);
-  gemm_packed(M, A, lda, pb, C, ldc, bias, act, accumulate, parallel);
+  const BSource bs{&pb, nullptr};
+  gemm_core(kern, M, B.N, K, A, lda, bs, C, ldc, bias, act, accumulate, parallel, aTrans);
 }
 }  // namespace
 
@@ -365,6 +384,13 @@ void gemm(const GemmKernel& kern, int64_t M, int64_t N, int64_t K, Floats A, int
   PackedB pb;
   gemm_pack_b(kern, K, N, B, ldb, bTrans, pb, parallel);
   gemm_packed(M, A, lda, pb, C, ldc, bias, act, accumulate, parallel);
+}
+
+void gemm_at(const GemmKernel& kern, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B,
+             int64_t ldb, float* C, int64_t ldc, bool accumulate, bool parallel) {
+  if (M <= 0 || N <= 0) return;
+  gemm_blocks(kern, M, K, Floats{A, DType::f32}, lda, one_block(Floats{B, DType::f32}, N, ldb), C, ldc, nullptr,
+              GemmAct::None, accumulate, parallel, true);
 }
 
 void gemm_cols(const GemmKernel& kern, int64_t M, int64_t K, Floats A, int64_t lda, std::initializer_list<GemmCols> blocks,

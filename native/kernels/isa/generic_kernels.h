@@ -25,6 +25,26 @@ inline void elementwise_run(const float* x, float* out, int64_t n, F f) {
   attnkit::parallel_for_each((n + BLOCK - 1) / BLOCK, body, 1);
 }
 
+// The elementwise backward families' driver: out[i] = dy[i]·f(x[i]) (f the derivative) over n
+// values, in the same fixed tasks as elementwise_run.
+template <class F>
+inline void elementwise_grad_run(const float* dy, const float* x, float* out, int64_t n, F f) {
+  constexpr int64_t BLOCK = 16384;
+  constexpr int W = V::W;
+  auto body = [&](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; ++t) {
+      const int64_t b = t * BLOCK, e = (b + BLOCK < n) ? b + BLOCK : n;
+      int64_t j = b;
+      for (; j + W <= e; j += W) V::store(out + j, V::mul(V::load(dy + j), f(V::load(x + j))));
+      if (j < e) {
+        const int k = static_cast<int>(e - j);
+        V::storep(out + j, V::mul(V::loadp(dy + j, k), f(V::loadp(x + j, k))), k);
+      }
+    }
+  };
+  attnkit::parallel_for_each((n + BLOCK - 1) / BLOCK, body, 1);
+}
+
 // f over a rows x cols tile in place (row stride ld), whole vectors then one partial vector per
 // row: the epilogues and activation passes that run inside another op's task.
 template <class F>
@@ -57,6 +77,24 @@ namespace silu_k {
 #include "../silu/silu_impl.h"
 }  // namespace silu_k
 
+namespace geluBackward_k {
+#include "../geluBackward/geluBackward_impl.h"
+}  // namespace geluBackward_k
+
+namespace siluBackward_k {
+#include "../siluBackward/siluBackward_impl.h"
+}  // namespace siluBackward_k
+
+namespace softmaxBackward_k {
+constexpr int W = V::W;
+#include "../softmaxBackward/softmaxBackward_impl.h"
+}  // namespace softmaxBackward_k
+
+namespace layerNormBackward_k {
+constexpr int W = V::W;
+#include "../layerNormBackward/layerNormBackward_impl.h"
+}  // namespace layerNormBackward_k
+
 namespace softmax_k {
 constexpr int W = V::W;
 #include "../softmax/softmax_impl.h"
@@ -82,6 +120,10 @@ namespace convert_k {
 namespace sdpa_k {
 using Cfg = SdpaTiles;
 #include "../sdpa/sdpa_impl.h"
+// The backward reuses the forward's geometry, Q·Kᵀ tile and constants (nested: its own names).
+namespace backward {
+#include "../sdpaBackward/sdpaBackward_impl.h"
+}  // namespace backward
 }  // namespace sdpa_k
 
 // The entry points the kernel tables hold, for ISA `isa` (outside the region: plain calls into it).
@@ -102,6 +144,14 @@ using Cfg = SdpaTiles;
   }                                                                                    \
   void silu_##isa(const SiluParams& p) { silu_k::silu_run(p); }                        \
   void softmax_##isa(const SoftmaxParams& p) { softmax_k::softmax_run(p); }            \
+  void geluBackward_##isa(const GeluBackwardParams& p) { geluBackward_k::geluBackward_run(p); } \
+  void siluBackward_##isa(const SiluBackwardParams& p) { siluBackward_k::siluBackward_run(p); } \
+  void softmaxBackward_##isa(const SoftmaxBackwardParams& p) {                         \
+    softmaxBackward_k::softmaxBackward_run(p);                                         \
+  }                                                                                    \
+  void layerNormBackward_##isa(const LayerNormBackwardParams& p) {                     \
+    if (!layerNormBackward_k::layerNormBackward_run(p)) throw std::bad_alloc();        \
+  }                                                                                    \
   void layerNorm_##isa(const LayerNormParams& p) { layerNorm_k::layerNorm_run(p); }    \
   double peak_##isa(int64_t iters, float* sink) { return peak_k::peak_run(iters, sink); } \
   double bandwidth_##isa(float* a, const float* b, const float* c, int64_t n, float s) { \
@@ -113,6 +163,9 @@ using Cfg = SdpaTiles;
   void sdpa_##isa(const SdpaParams& p) {                                               \
     if (!sdpa_k::sdpa_run(p)) throw std::bad_alloc();                                  \
   }                                                                                    \
+  bool sdpaBackward_##isa(const SdpaBackwardParams& p) {                               \
+    return sdpa_k::backward::sdpa_backward_run(p);                                     \
+  }                                                                                    \
   }                                                                                    \
   ATTNKIT_REGISTER(gelu_table, isa, &gelu_##isa);                                      \
   ATTNKIT_REGISTER(gemm_act_table, isa, &gemm_act_##isa);                              \
@@ -120,9 +173,14 @@ using Cfg = SdpaTiles;
   ATTNKIT_REGISTER(additiveAttention_score_table, isa, &additiveAttention_score_##isa); \
   ATTNKIT_REGISTER(silu_table, isa, &silu_##isa);                                      \
   ATTNKIT_REGISTER(softmax_table, isa, &softmax_##isa);                                \
+  ATTNKIT_REGISTER(geluBackward_table, isa, &geluBackward_##isa);                      \
+  ATTNKIT_REGISTER(siluBackward_table, isa, &siluBackward_##isa);                      \
+  ATTNKIT_REGISTER(softmaxBackward_table, isa, &softmaxBackward_##isa);                \
+  ATTNKIT_REGISTER(layerNormBackward_table, isa, &layerNormBackward_##isa);            \
   ATTNKIT_REGISTER(layerNorm_table, isa, &layerNorm_##isa);                            \
   ATTNKIT_REGISTER(peak_table, isa, &peak_##isa);                                      \
   ATTNKIT_REGISTER(bandwidth_table, isa, &bandwidth_##isa);                            \
   ATTNKIT_REGISTER(convert_table, isa, &convert_##isa);                                \
   ATTNKIT_REGISTER(sdpa_table, isa, &sdpa_##isa);                                      \
+  ATTNKIT_REGISTER(sdpaBackward_table, isa, &sdpaBackward_##isa);                      \
   }

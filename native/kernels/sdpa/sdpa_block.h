@@ -178,59 +178,73 @@ inline void qk_tile(const float* qt, int64_t D, const float* kt, int64_t k_sj, i
   }
 }
 
-/// O[r][0..NV*W) = O[r]·alpha[r] + Σ_c P[c][r]·V[c][..] for MR rows (last vector partial if PART).
-/// The tile's sum starts from fresh accumulators and is added to the rescaled O once, so the
-/// rounding error grows with the tile length plus the tile count, not with S.
-template <int MRr, int NV, bool PART>
-inline void pv_micro(float* o, int64_t ldo, const float* pt, const float* alpha, const float* vb, int64_t v_sj, int nc, int tail) {
-  constexpr int MR = MRr;
-  V::F acc[MR][NV];
+/// out[m][0..NV·W) = out[m]·alpha[m] (RESCALE; else out[m]) + Σ_{k < nk} a[k·AK + m·AM]·b[k·ldb + 0..NV·W)
+/// for M rows; the last vector of b and out partial (`tail` lanes) when PART. The sum starts from
+/// fresh accumulators and is added to out once, so the rounding error grows with the tile length
+/// plus the tile count, not with S. The forward's P·V (a = P [key][row]: AK = BR, AM = 1, with the
+/// online-softmax rescale) and the backward's dQ, dK and dV products (sdpaBackward_impl.h).
+template <int M, int NV, bool PART, int AK, int AM, bool RESCALE>
+inline void acc_micro(float* out, int64_t ldo, const float* a, const float* alpha, const float* b, int64_t ldb, int nk, int tail) {
+  V::F acc[M][NV];
 #pragma GCC unroll 16
-  for (int r = 0; r < MR; ++r)
+  for (int m = 0; m < M; ++m)
 #pragma GCC unroll 4
-    for (int t = 0; t < NV; ++t) acc[r][t] = V::zero();
-  for (int c = 0; c < nc; ++c) {
-    const float* vr = vb + c * v_sj;
-    V::F vv[NV];
+    for (int t = 0; t < NV; ++t) acc[m][t] = V::zero();
+  for (int k = 0; k < nk; ++k) {
+    const float* br = b + k * ldb;
+    V::F bv[NV];
 #pragma GCC unroll 4
-    for (int t = 0; t < NV; ++t) vv[t] = (PART && t == NV - 1) ? V::loadp(vr + t * W, tail) : V::load(vr + t * W);
-    const float* pr = pt + c * BR;
+    for (int t = 0; t < NV; ++t) bv[t] = (PART && t == NV - 1) ? V::loadp(br + t * W, tail) : V::load(br + t * W);
+    const float* ar = a + k * AK;
 #pragma GCC unroll 16
-    for (int r = 0; r < MR; ++r) {
-      const V::F pb = V::set1(pr[r]);
+    for (int m = 0; m < M; ++m) {
+      const V::F av = V::set1(ar[m * AM]);
 #pragma GCC unroll 4
-      for (int t = 0; t < NV; ++t) acc[r][t] = V::fmadd(pb, vv[t], acc[r][t]);
+      for (int t = 0; t < NV; ++t) acc[m][t] = V::fmadd(av, bv[t], acc[m][t]);
     }
   }
 #pragma GCC unroll 16
-  for (int r = 0; r < MR; ++r) {
-    const V::F a = V::set1(alpha[r]);
+  for (int m = 0; m < M; ++m) {
+    const V::F al = RESCALE ? V::set1(alpha[m]) : V::zero();
 #pragma GCC unroll 4
-    for (int t = 0; t < NV; ++t) V::store(o + r * ldo + t * W, V::fmadd(V::load(o + r * ldo + t * W), a, acc[r][t]));
+    for (int t = 0; t < NV; ++t) {
+      float* o = out + m * ldo + t * W;
+      const bool part = PART && t == NV - 1;
+      const V::F old = part ? V::loadp(o, tail) : V::load(o);
+      const V::F sum = RESCALE ? V::fmadd(old, al, acc[m][t]) : V::add(old, acc[m][t]);
+      if (part) V::storep(o, sum, tail);
+      else V::store(o, sum);
+    }
   }
 }
 
-template <int MRr, bool PART>
-inline void pv_dispatch(int nv, float* o, int64_t ldo, const float* pt, const float* alpha, const float* vb, int64_t v_sj, int nc, int tail) {
+template <int M, bool PART, int AK, int AM, bool RESCALE>
+inline void acc_nv(int nv, float* out, int64_t ldo, const float* a, const float* alpha, const float* b, int64_t ldb, int nk, int tail) {
   switch (nv) {
-    case 1: pv_micro<MRr, 1, PART>(o, ldo, pt, alpha, vb, v_sj, nc, tail); break;
-    case 2: if constexpr (NVMAX >= 2) pv_micro<MRr, 2, PART>(o, ldo, pt, alpha, vb, v_sj, nc, tail); break;
-    case 3: if constexpr (NVMAX >= 3) pv_micro<MRr, 3, PART>(o, ldo, pt, alpha, vb, v_sj, nc, tail); break;
-    case 4: if constexpr (NVMAX >= 4) pv_micro<MRr, 4, PART>(o, ldo, pt, alpha, vb, v_sj, nc, tail); break;
+    case 1: acc_micro<M, 1, PART, AK, AM, RESCALE>(out, ldo, a, alpha, b, ldb, nk, tail); break;
+    case 2: if constexpr (NVMAX >= 2) acc_micro<M, (NVMAX >= 2 ? 2 : 1), PART, AK, AM, RESCALE>(out, ldo, a, alpha, b, ldb, nk, tail); break;
+    case 3: if constexpr (NVMAX >= 3) acc_micro<M, (NVMAX >= 3 ? 3 : 1), PART, AK, AM, RESCALE>(out, ldo, a, alpha, b, ldb, nk, tail); break;
+    case 4: if constexpr (NVMAX >= 4) acc_micro<M, (NVMAX >= 4 ? 4 : 1), PART, AK, AM, RESCALE>(out, ldo, a, alpha, b, ldb, nk, tail); break;
     default: break;
   }
 }
 
-template <int MRr>
-inline void pv_rows(float* o, int64_t ldo, const float* st, const float* alpha, const float* vb, int64_t v_sj, int nc, int64_t Dv) {
-  const int64_t nvec = (Dv + W - 1) / W;
-  const int tail = static_cast<int>(Dv - (nvec - 1) * W);
+/// acc_micro over M rows and every column vector of [0, N), NVMAX vectors at a time.
+template <int M, int AK, int AM, bool RESCALE>
+inline void acc_cols(float* out, int64_t ldo, const float* a, const float* alpha, const float* b, int64_t ldb, int nk, int64_t N) {
+  const int64_t nvec = (N + W - 1) / W;
+  const int tail = static_cast<int>(N - (nvec - 1) * W);
   for (int64_t v0 = 0; v0 < nvec; v0 += NVMAX) {
     const int nv = static_cast<int>(imin(NVMAX, nvec - v0));
-    const bool part = (v0 + nv == nvec) && tail != W;
-    if (part) pv_dispatch<MRr, true>(nv, o + v0 * W, ldo, st, alpha, vb + v0 * W, v_sj, nc, tail);
-    else pv_dispatch<MRr, false>(nv, o + v0 * W, ldo, st, alpha, vb + v0 * W, v_sj, nc, tail);
+    if (v0 + nv == nvec && tail != W) acc_nv<M, true, AK, AM, RESCALE>(nv, out + v0 * W, ldo, a, alpha, b + v0 * W, ldb, nk, tail);
+    else acc_nv<M, false, AK, AM, RESCALE>(nv, out + v0 * W, ldo, a, alpha, b + v0 * W, ldb, nk, tail);
   }
+}
+
+/// O[r][0..Dv) = O[r]·alpha[r] + Σ_c P[c][r]·V[c][..] for MRr rows (P = St, [key][row]).
+template <int MRr>
+inline void pv_rows(float* o, int64_t ldo, const float* st, const float* alpha, const float* vb, int64_t v_sj, int nc, int64_t Dv) {
+  acc_cols<MRr, BR, 1, true>(o, ldo, st, alpha, vb, v_sj, nc, Dv);
 }
 
 /// `vis_base` >= 0 (causal): rows r0..r0+MR-1 see keys c <= r0 + MR - 1 + vis_base of this tile;
@@ -485,32 +499,39 @@ inline void prefetch_rows(const uint16_t* x, int64_t ld, int64_t n, int64_t cols
     for (int64_t c = 0; c < cols; c += 32) __builtin_prefetch(x + r * ld + c, 0, 3);
 }
 
-/// Qt[d][r] = q[i0 + r][d] for the nr rows of a block, by W x W in-register transposes of
-/// contiguous row segments (a half q widened as it is loaded).
-inline void transpose_q(const SdpaParams& p, const Geo& g, int64_t i0, int nr, float* qt) {
-  const int64_t D = p.D;
-  // Prefetch the block's Q rows first: the transpose below reads 16 rows a segment at a time and
+/// Xt[c][r] = x[r][c] for rows r < nr (row stride ld, `cols` columns; rows nr..BR-1 of Xt are 0),
+/// by W x W in-register transposes of contiguous row segments: x is float32 (x32) or the half
+/// patterns x16 of type t, widened as they are loaded. The Q block of the forward and backward,
+/// and dO's in the backward.
+inline void transpose_block(const float* x32, const uint16_t* x16, DType t, int64_t ld, int64_t cols, int nr, float* xt) {
+  // Prefetch the block's rows first: the transpose below reads 16 rows a segment at a time and
   // stalls on each row's first miss (perf, causal (1,8,512,512,64) 1 thread: the transpose's
   // loads held 4.2% of the samples, 1.9% with this prefetch).
-  if (g.q)
+  if (x32)
     for (int r = 0; r < nr; ++r)
-      for (int64_t d0 = 0; d0 < D; d0 += 16) __builtin_prefetch(g.q + (i0 + r) * p.q_si + d0, 0, 3);
+      for (int64_t d0 = 0; d0 < cols; d0 += 16) __builtin_prefetch(x32 + r * ld + d0, 0, 3);
   for (int r0 = 0; r0 < BR; r0 += W) {
     const int nrv = static_cast<int>(imax(0, imin(W, nr - r0)));
-    for (int64_t d0 = 0; d0 < D; d0 += W) {
-      const int dn = static_cast<int>(imin(W, D - d0));
-      V::F rows[W], cols[W];
+    for (int64_t d0 = 0; d0 < cols; d0 += W) {
+      const int dn = static_cast<int>(imin(W, cols - d0));
+      V::F rows[W], tr[W];
       for (int r = 0; r < W; ++r) {
-        const int64_t at = (i0 + r0 + r) * p.q_si + d0;
+        const int64_t at = (r0 + r) * ld + d0;
         if (r >= nrv) rows[r] = V::zero();
-        else if (g.q) rows[r] = dn == W ? V::load(g.q + at) : V::loadp(g.q + at, dn);
-        else if (p.q_type == DType::bf16) rows[r] = dn == W ? V::load_bf16(g.q16 + at) : V::loadp_bf16(g.q16 + at, dn);
-        else rows[r] = dn == W ? V::load_f16(g.q16 + at) : V::loadp_f16(g.q16 + at, dn);
+        else if (x32) rows[r] = dn == W ? V::load(x32 + at) : V::loadp(x32 + at, dn);
+        else if (t == DType::bf16) rows[r] = dn == W ? V::load_bf16(x16 + at) : V::loadp_bf16(x16 + at, dn);
+        else rows[r] = dn == W ? V::load_f16(x16 + at) : V::loadp_f16(x16 + at, dn);
       }
-      V::transpose(rows, cols);
-      for (int c = 0; c < dn; ++c) V::store(qt + (d0 + c) * BR + r0, cols[c]);
+      V::transpose(rows, tr);
+      for (int c = 0; c < dn; ++c) V::store(xt + (d0 + c) * BR + r0, tr[c]);
     }
   }
+}
+
+/// Qt[d][r] = q[i0 + r][d] for the nr rows of a block (a half q widened as it is loaded).
+inline void transpose_q(const SdpaParams& p, const Geo& g, int64_t i0, int nr, float* qt) {
+  const int64_t at = i0 * p.q_si;
+  transpose_block(g.q ? g.q + at : nullptr, g.q ? nullptr : g.q16 + at, p.q_type, p.q_si, p.D, nr, qt);
 }
 
 /// Blocks blk0 .. blk0 + nb - 1 of (b, h), each computed exactly as on its own. nb > 1 only
@@ -537,26 +558,16 @@ inline void block_task(const SdpaParams& p, int64_t b, int64_t h, int64_t blk0, 
   for (int64_t d = 0; d < D; ++d) w.zero[d] = 0.0f;
   const int64_t i0 = i0s[0];
   const int nr = nrs[0];
-  // Keys [jstart, jlimit) are candidates for some row of the block. Causal / right window: keys
-  // below jfree are visible to every row; left window: keys from jfree_lo on are. Only the
-  // tiles outside [jfree_lo, jfree) (each at most BR keys: the band's two edges) pay for the
-  // per-element cut; tile boundaries are placed on jfree_lo and jfree. (Without a band, every
-  // block of a group has the same: [0, kend), one segment.)
-  int64_t jlimit = g.kend;
-  if (g.upper) jlimit = imin(jlimit, imax(0, i0 + nr - 1 + g.hi_off + 1));
-  const int64_t jstart = g.lower ? imin(jlimit, imax(0, i0 + g.lo_off)) : 0;
-  const int64_t jfree = g.upper ? imin(jlimit, imax(0, i0 + g.hi_off + 1)) : jlimit;
-  const int64_t jfree_lo = g.lower ? imax(jstart, imin(jlimit, i0 + nr - 1 + g.lo_off)) : jstart;
+  // Keys [ks.start, ks.limit) are candidates for some row of the block, tiled so that only the
+  // tiles outside [ks.free_lo, ks.free) pay for the per-element band cut (Spans). (Without a band,
+  // every block of a group has the same: [0, kend), one segment.)
+  const Spans ks = block_keys(g, i0, nr);
+  const int64_t jlimit = ks.limit;
   const bool capped = p.softcap > 0.0f;
   const int64_t hk = h / (p.Hq / p.Hkv);
   uint8_t* head_flags = vflags + (b * p.Hkv + hk) * ntiles;
-  for (int64_t j0 = jstart; j0 < jlimit;) {
-    int64_t jend = jlimit;  // the next segment boundary after j0
-    if (j0 < jfree_lo) jend = jfree_lo;
-    else if (j0 < jfree) jend = jfree;
-    // A segment longer than a tile is cut into equal tiles (no short last tile).
-    const int64_t ntile = (jend - j0 + bcx - 1) / bcx;
-    const int nc = static_cast<int>(imin(bcx, (jend - j0 + ntile - 1) / ntile));
+  for (int64_t j0 = ks.start; j0 < jlimit;) {
+    const int nc = ks.next(j0, bcx);
     const int64_t jnext = j0 + nc;
     // Half K / V: the tile's rows widened into scratch (exact), then the same microkernels.
     const float* kt = g.k ? g.k + j0 * p.k_sj : w.kt;

@@ -68,7 +68,7 @@ inline Geo geo(const SdpaParams& p, int64_t b, int64_t h) {
   g.q16 = p.q16 ? p.q16 + qo : nullptr;
   g.k16 = p.k16 ? p.k16 + ko : nullptr;
   g.v16 = p.v16 ? p.v16 + vo : nullptr;
-  g.o = p.out + b * p.o_sb + h * p.o_sh;
+  g.o = p.out ? p.out + b * p.o_sb + h * p.o_sh : nullptr;  // null: the backward reads no output here
   g.mask = p.mask ? p.mask + b * p.mask_s[0] + h * p.mask_s[1] : nullptr;
   const int64_t bo = b * p.bias_s[0] + h * p.bias_s[1];
   g.bias = p.bias ? p.bias + bo : nullptr;
@@ -134,6 +134,35 @@ inline int64_t row_end(const SdpaParams&, const Geo& g, int64_t i) {
 }
 inline int64_t row_start(const SdpaParams&, const Geo& g, int64_t i) {
   return g.lower ? imax(0, i + g.lo_off) : 0;
+}
+
+/// A range of indices cut into spans for tiling: [start, limit) holds every index that takes part,
+/// [free_lo, free) the ones no band cut touches (every row sees every key there). Spans end at
+/// free_lo and free, so only the spans outside [free_lo, free) (each at most one block's worth: the
+/// band's two edges) pay for the per-element cut; a long span is cut into equal tiles (no short
+/// last tile). Used for a block's keys (block_keys) and, in the backward, a key block's rows.
+struct Spans {
+  int64_t start, limit, free_lo, free;
+  /// The length (<= tile) of the tile starting at j.
+  int next(int64_t j, int tile) const {
+    int64_t end = limit;
+    if (j < free_lo) end = free_lo;
+    else if (j < free) end = free;
+    const int64_t ntile = (end - j + tile - 1) / tile;
+    return static_cast<int>(imin(tile, (end - j + ntile - 1) / ntile));
+  }
+};
+
+/// The keys rows [i0, i0 + nr) may see (keyLengths, causal, window): keys below `free` are seen
+/// by every row under the upper limit, keys from `free_lo` on under the left window.
+inline Spans block_keys(const Geo& g, int64_t i0, int64_t nr) {
+  Spans s;
+  s.limit = g.kend;
+  if (g.upper) s.limit = imin(s.limit, imax(0, i0 + nr - 1 + g.hi_off + 1));
+  s.start = g.lower ? imin(s.limit, imax(0, i0 + g.lo_off)) : 0;
+  s.free = g.upper ? imin(s.limit, imax(0, i0 + g.hi_off + 1)) : s.limit;
+  s.free_lo = g.lower ? imax(s.start, imin(s.limit, i0 + nr - 1 + g.lo_off)) : s.start;
+  return s;
 }
 
 /// The soft-capped logit c·tanh(x / c) (every path applies it through this one function).

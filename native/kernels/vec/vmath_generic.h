@@ -67,11 +67,23 @@ static inline V::F vsigmoid(V::F x) {
 // relu that keeps NaN: max(0, x) with x second returns x on NaN.
 static inline V::F vrelu(V::F x) { return V::max(V::zero(), x); }
 
-// Exact gelu x·Φ(x) without the 1 + erf cancellation in the negative tail: Φ(x) = E/2 for
-// x < 0 and 1 - E/2 for x >= 0, with E = erfc(|x|/√2) from the Numerical Recipes erfcc
-// Chebyshev fit (relative error < 1.2e-7 for every argument) and z² = x²/2 formed exactly with
-// an FMA (hi + lo) so exp(-z²) keeps its relative accuracy far into the tail.
-static inline V::F vgelu(V::F x) {
+// exp(-x²/2) with x² formed exactly by an FMA (x² = x2 + x2lo): exp(-x2/2)·(1 - x2lo/2), so the
+// result keeps its relative accuracy far into the tail (rounding x² alone would cost |x|²/2 ulp).
+// `p` is added to the exponent first (the erfc fit's polynomial; 0 for the plain density).
+static inline V::F vexp_half_square(V::F x, V::F p) {
+  const V::F x2 = V::mul(x, x);
+  V::F x2lo = V::fma_exact(x, x, V::sub(V::zero(), x2));  // x² = x2 + x2lo exactly
+  x2lo = V::blend(V::nonfinite(x2lo), x2lo, V::zero());        // ±Inf inputs: no correction
+  const V::F z2 = V::mul(x2, V::set1(0.5f)), z2lo = V::mul(x2lo, V::set1(0.5f));
+  // exp(-z² + p) = exp(p - z2) · exp(-z2lo) ≈ exp(p - z2) · (1 - z2lo)
+  return V::mul(vexp(V::sub(p, z2)), V::sub(V::set1(1.0f), z2lo));
+}
+
+// Φ(x), the standard normal CDF, without the 1 + erf cancellation in the negative tail: Φ(x) =
+// E/2 for x < 0 and 1 - E/2 for x >= 0, with E = erfc(|x|/√2) from the Numerical Recipes erfcc
+// Chebyshev fit (relative error < 1.2e-7 for every argument) and z² = x²/2 formed exactly
+// (vexp_half_square). Φ(+Inf) = 1, Φ(-Inf) = 0, NaN stays NaN.
+static inline V::F vnormcdf(V::F x) {
   const V::F ax = V::abs(x);
   const V::F z = V::mul(ax, V::set1(0.70710678118654752f));
   const V::F t = V::div(V::set1(1.0f), V::fmadd(V::set1(0.5f), z, V::set1(1.0f)));
@@ -85,15 +97,20 @@ static inline V::F vgelu(V::F x) {
   p = V::fmadd(p, t, V::set1(0.37409196f));
   p = V::fmadd(p, t, V::set1(1.00002368f));
   p = V::fmadd(p, t, V::set1(-1.26551223f));
-  const V::F x2 = V::mul(x, x);
-  V::F x2lo = V::fma_exact(x, x, V::sub(V::zero(), x2));  // x² = x2 + x2lo exactly
-  x2lo = V::blend(V::nonfinite(x2lo), x2lo, V::zero());        // ±Inf inputs: no correction
-  const V::F z2 = V::mul(x2, V::set1(0.5f)), z2lo = V::mul(x2lo, V::set1(0.5f));
-  // exp(-z² + p) = exp(p - z2) · exp(-z2lo) ≈ exp(p - z2) · (1 - z2lo)
-  const V::F e = V::mul(vexp(V::sub(p, z2)), V::sub(V::set1(1.0f), z2lo));
+  const V::F e = vexp_half_square(x, p);
   const V::F halfE = V::mul(V::mul(t, e), V::set1(0.5f));
-  const V::F phi = V::blend(V::lt(x, V::zero()), V::sub(V::set1(1.0f), halfE), halfE);
-  return V::mul(x, phi);
+  return V::blend(V::lt(x, V::zero()), V::sub(V::set1(1.0f), halfE), halfE);
+}
+
+// Exact gelu x·Φ(x) (vnormcdf: no cancellation in the negative tail).
+static inline V::F vgelu(V::F x) { return V::mul(x, vnormcdf(x)); }
+
+// gelu'(x) = Φ(x) + x·φ(x), φ(x) = exp(-x²/2)/√(2π) (vexp_half_square). At ±Inf, x·φ = ±Inf·0:
+// the limit Φ(±Inf) (1 or 0) is taken instead; NaN stays NaN (Φ(NaN) is NaN).
+static inline V::F vgelu_grad(V::F x) {
+  const V::F cdf = vnormcdf(x);
+  const V::F pdf = V::mul(vexp_half_square(x, V::zero()), V::set1(0.3989422804014327f));
+  return V::blend(V::nonfinite(x), V::fmadd(x, pdf, cdf), cdf);
 }
 
 static inline V::F vgelu_tanh(V::F x) {
@@ -103,6 +120,33 @@ static inline V::F vgelu_tanh(V::F x) {
   const V::F y = V::div(x, V::add(V::set1(1.0f), vexp(u2)));
   // x = -Inf: the reference's 0.5·x·(1 + tanh(u)) is -Inf·0 = NaN.
   return V::blend(V::eq(x, V::set1(-__builtin_inff())), y, V::set1(__builtin_nanf("")));
+}
+
+// The tanh form's derivative: with u = √(2/π)(x + 0.044715x³), 0.5(1 + tanh u) = σ(2u) and
+// 0.5(1 - tanh²u)·u' = 2σ(2u)σ(-2u)·u', both from e = exp(-|2u|) (no 1 + tanh cancellation for
+// negative x): σ(2u) + 2x·e/(1 + e)²·u'. Where e is 0 (|2u| past exp's range, x = ±Inf, or x³
+// overflowing) the second term is 0 (not x·0·u' = NaN); NaN stays NaN.
+static inline V::F vgelu_tanh_grad(V::F x) {
+  const V::F x2 = V::mul(x, x);
+  const V::F u2 = V::mul(V::set1(1.5957691216057308f), V::fmadd(V::set1(0.044715f), V::mul(x2, x), x));  // 2u
+  const V::F du = V::fmadd(V::set1(0.10703222440890038f), x2, V::set1(0.7978845608028654f));    // u'
+  const V::F e = vexp(V::sub(V::zero(), V::abs(u2)));
+  const V::F d = V::div(V::set1(1.0f), V::add(V::set1(1.0f), e));
+  const V::F s = V::blend(V::lt(u2, V::zero()), d, V::mul(e, d));
+  const V::F term = V::mul(V::mul(V::mul(V::set1(2.0f), x), V::mul(e, V::mul(d, d))), du);
+  const V::F g = V::blend(V::eq(e, V::zero()), V::add(s, term), s);
+  return V::blend(V::isnan(x), g, x);
+}
+
+// silu'(x) = σ(x) + x·σ(x)(1 - σ(x)), from e = exp(-|x|): σ = 1/(1+e) or e/(1+e), σ(1-σ) =
+// e/(1+e)². Where e is 0 (|x| past exp's range, ±Inf) the second term is 0 (the limits 1 and 0;
+// not ±Inf·0 = NaN); NaN stays NaN.
+static inline V::F vsilu_grad(V::F x) {
+  const V::F e = vexp(V::sub(V::zero(), V::abs(x)));
+  const V::F d = V::div(V::set1(1.0f), V::add(V::set1(1.0f), e));
+  const V::F s = V::blend(V::lt(x, V::zero()), d, V::mul(e, d));
+  const V::F g = V::blend(V::eq(e, V::zero()), V::fmadd(x, V::mul(e, V::mul(d, d)), s), s);
+  return V::blend(V::isnan(x), g, x);
 }
 
 // silu x·sigmoid(x). At x = -Inf, x·0 would be NaN: the limit -0 is blended in. NaN stays NaN.
@@ -127,4 +171,13 @@ struct GeluTanh {
 };
 struct Silu {
   V::F operator()(V::F x) const { return vsilu(x); }
+};
+struct GeluGrad {
+  V::F operator()(V::F x) const { return vgelu_grad(x); }
+};
+struct GeluTanhGrad {
+  V::F operator()(V::F x) const { return vgelu_tanh_grad(x); }
+};
+struct SiluGrad {
+  V::F operator()(V::F x) const { return vsilu_grad(x); }
 };

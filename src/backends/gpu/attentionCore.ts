@@ -47,9 +47,15 @@ export interface AttnTextures {
   lo: GpuJsTexture | null;
 }
 
-/** Scaled dot-product attention on the GPU: logits, statistics, probabilities, weighted values. */
-export function attention(rt: Runtime, scope: Scope, c: AttnCore, q: Src, k: Src, v: Src): AttnTextures {
-  const { B, Hq, Hkv, L, S, D, Dv } = c;
+/**
+ * One part of the logits stage `[S, L, B*Hq]` of an attention core call (exclusions: key lengths,
+ * causal / window limits, mask). `'hi'`: the fp32 logit `softcap(scale·q·k) + bias`, -Inf where
+ * excluded. `'lo'` (only with a bias): the rounding error of that sum (TwoSum), 0 where excluded.
+ * `'slope'` (only with a softcap): `dc/ds = 1 - tanh²(s/softcap)` of the capped logit c, for
+ * sdpaBackward, 0 where excluded.
+ */
+export function attentionLogits(rt: Runtime, scope: Scope, c: AttnCore, q: Src, k: Src, part: 'hi' | 'lo' | 'slope'): GpuJsTexture {
+  const { B, Hq, Hkv, L, S, D } = c;
   const params = ['q', 'k', 'sp'];
   const args: Src[] = [q, k, SPECIAL];
   let maskExpr: string | null = null;
@@ -60,7 +66,7 @@ export function attention(rt: Runtime, scope: Scope, c: AttnCore, q: Src, k: Src
     args.push(m.arg);
     maskExpr = m.expr;
   }
-  if (c.bias) {
+  if (c.bias && part !== 'slope') {
     const m = operand4(rt, c.bias, [B, Hq, L, S], 'bs', false);
     params.push('bs');
     args.push(m.arg);
@@ -84,12 +90,40 @@ export function attention(rt: Runtime, scope: Scope, c: AttnCore, q: Src, k: Src
   const heads = c.layout === 'heads';
   const qr = heads ? 'q[z][i][d]' : 'q[b][i][h * this.constants.D + d]';
   const kr = heads ? 'k[b * this.constants.HKV + hk][j][d]' : 'k[b][j][hk * this.constants.D + d]';
+  let tail: string;
+  if (part === 'slope') {
+    // 1 - tanh²(u): from the polynomial's tanh where |u| < 0.55, else 4e/(1 + e)² with
+    // e = exp(-2|u|) (no cancellation as tanh(u) nears ±1). NaN stays NaN.
+    tail = `${tanhInline('s / this.constants.CAP', 'th')}
+  if (th_a < 0.55) { return 1.0 - th * th; }
+  let th_e = Math.exp(-2.0 * th_a);
+  return 4.0 * th_e / ((1.0 + th_e) * (1.0 + th_e));`;
+  } else {
+    // softcap·tanh(s / softcap), before the bias (both parts compute the same fp32 value).
+    const capped = cap ? `${tanhInline('s / this.constants.CAP', 'th')}
+  s = this.constants.CAP * th;
+` : '';
+    tail = !biasExpr
+      ? `${capped}  return s;`
+      : part === 'hi'
+        ? `${capped}  return s + ${biasExpr};`
+        : // sp[2] = 1, unknown to the compiler: without it Mesa folds TwoSum's error term to 0.
+          `${capped}  let one = sp[2];
+  let bv = ${biasExpr};
+  let t = (s + bv) * one;
+  let bt = (t - s) * one;
+  let u = (t - bt) * one;
+  let e = (s - u) + (bv - bt);
+  // reference's float64 logit keeps no bits below 2^-53 of its size (a 1e30 bias swamps the dot)
+  if (Math.abs(e) * 9007199254740992.0 < Math.abs(t)) { return 0.0; }
+  if (e != e) { return 0.0; }
+  return e;`;
+  }
   // part 'hi': the fp32 logit; part 'lo' (only with a bias): the rounding error of `dot*scale + bias`
   // (TwoSum), so a large bias (1e4) does not round away the differences between logits.
-  const src = (part: 'hi' | 'lo'): string =>
-    fn(
-      params,
-      `  let j = this.thread.x;
+  const src = fn(
+    params,
+    `  let j = this.thread.x;
   let i = this.thread.y;
   let z = this.thread.z;
   let b = ${idiv('z', 'this.constants.HQ')};
@@ -99,35 +133,19 @@ ${exclusionLines({ lens: !!c.keyLengths, lo: !!lim.lo, hi: !!lim.hi, mask: maskE
   let dot = 0.0;
   for (let d = 0; d < this.constants.D; d++) { dot += ${qr} * ${kr}; }
   let s = dot * this.constants.SCALE;
-${
-  cap
-    ? // softcap·tanh(s / softcap), before the bias (both parts compute the same fp32 value).
-      `${tanhInline('s / this.constants.CAP', 'th')}
-  s = this.constants.CAP * th;`
-    : ''
-}
-${
-  !biasExpr
-    ? '  return s;'
-    : part === 'hi'
-      ? `  return s + ${biasExpr};`
-      : // sp[2] = 1, unknown to the compiler: without it Mesa folds TwoSum's error term to 0.
-        `  let one = sp[2];
-  let bv = ${biasExpr};
-  let t = (s + bv) * one;
-  let bt = (t - s) * one;
-  let u = (t - bt) * one;
-  let e = (s - u) + (bv - bt);
-  // reference's float64 logit keeps no bits below 2^-53 of its size (a 1e30 bias swamps the dot)
-  if (Math.abs(e) * 9007199254740992.0 < Math.abs(t)) { return 0.0; }
-  if (e != e) { return 0.0; }
-  return e;`
-}`,
-    );
+${tail}`,
+  );
   const constants: Record<string, number> = { HQ: Hq, HKV: Hkv, G: Hq / Hkv, D, SCALE: c.scale };
   if (cap) constants.CAP = c.softcap;
-  const lg = rt.run(scope, { name: 'attention.logits', src: src('hi'), output: [S, L, B * Hq], constants }, args);
-  const lo = biasExpr ? rt.run(scope, { name: 'attention.logits.lo', src: src('lo'), output: [S, L, B * Hq], constants }, args) : null;
+  return rt.run(scope, { name: `attention.logits${part === 'hi' ? '' : `.${part}`}`, src, output: [S, L, B * Hq], constants }, args);
+}
+
+/** Scaled dot-product attention on the GPU: logits, statistics, probabilities, weighted values. */
+export function attention(rt: Runtime, scope: Scope, c: AttnCore, q: Src, k: Src, v: Src): AttnTextures {
+  const { B, Hq, Hkv, L, S, Dv } = c;
+  const lg = attentionLogits(rt, scope, c, q, k, 'hi');
+  const lo = c.bias ? attentionLogits(rt, scope, c, q, k, 'lo') : null;
+  const heads = c.layout === 'heads';
   const { st, p } = softmaxTail(rt, scope, lg, S, L, B * Hq, lo);
   const pre = heads
     ? `  let pz = this.thread.z;

@@ -30,6 +30,12 @@ import { linearGpu } from './linear';
 import { geluGpu } from './gelu';
 import { siluGpu } from './silu';
 import { topKGpu } from './topK';
+import { softmaxBackwardGpu } from './softmaxBackward';
+import { layerNormBackwardGpu } from './layerNormBackward';
+import { linearBackwardGpu } from './linearBackward';
+import { geluBackwardGpu } from './geluBackward';
+import { siluBackwardGpu } from './siluBackward';
+import { sdpaBackwardGpu } from './sdpaBackward';
 import { Runtime, Scope, fn, type RuntimeStats } from './runtime';
 
 export { GpuLimitError, GpuFallbackError } from './runtime';
@@ -81,6 +87,12 @@ const kernels: { [O in OpName]: GpuKernel<O> } = {
   gelu: geluGpu,
   silu: siluGpu,
   topK: topKGpu,
+  softmaxBackward: softmaxBackwardGpu,
+  layerNormBackward: layerNormBackwardGpu,
+  linearBackward: linearBackwardGpu,
+  geluBackward: geluBackwardGpu,
+  siluBackward: siluBackwardGpu,
+  sdpaBackward: sdpaBackwardGpu,
 };
 
 function wrap<O extends OpName>(f: GpuKernel<O>): Kernel<O> {

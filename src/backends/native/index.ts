@@ -96,6 +96,7 @@ function nativeKernel<O extends OpName>(name: O, emptyWhenNoElements = false): N
 /** The native backend's kernels: one row per op, each the addon function of the same name. */
 const kernelTable: { [O in OpName]?: NativeKernel<O> } = {
   sdpa: nativeKernel('sdpa'),
+  sdpaBackward: nativeKernel('sdpaBackward'),
   multiHeadAttention: nativeKernel('multiHeadAttention'),
   additiveAttention: nativeKernel('additiveAttention'),
   targetAttention: nativeKernel('targetAttention'),
@@ -106,6 +107,12 @@ const kernelTable: { [O in OpName]?: NativeKernel<O> } = {
   gelu: nativeKernel('gelu', true),
   silu: nativeKernel('silu', true),
   topK: nativeKernel('topK'),
+  softmaxBackward: nativeKernel('softmaxBackward', true),
+  // rows or cols 0 are handled by the binding (dGamma / dBeta, db are zeros of their own length).
+  layerNormBackward: nativeKernel('layerNormBackward'),
+  linearBackward: nativeKernel('linearBackward'),
+  geluBackward: nativeKernel('geluBackward', true),
+  siluBackward: nativeKernel('siluBackward', true),
 };
 
 const kernels: { [O in OpName]?: Kernel<O> } = {};

@@ -14,11 +14,17 @@ import { layerNormReference } from './layerNorm';
 import { linearReference } from './linear';
 import { multiHeadAttentionReference } from './multiHeadAttention';
 import { sdpaReference } from './sdpa';
+import { sdpaBackwardReference } from './sdpaBackward';
 import { siluReference } from './silu';
 import { softmaxReference } from './softmax';
 import { targetAttentionReference } from './targetAttention';
 import { topKReference } from './topK';
 import { transformerEncoderLayerReference } from './transformerEncoderLayer';
+import { softmaxBackwardReference } from './softmaxBackward';
+import { geluBackwardReference } from './geluBackward';
+import { siluBackwardReference } from './siluBackward';
+import { layerNormBackwardReference } from './layerNormBackward';
+import { linearBackwardReference } from './linearBackward';
 
 /**
  * Every reference kernel, by op (each may restrict itself to a row subset for sampled verify).
@@ -37,6 +43,12 @@ export const referenceKernels: Readonly<{ [O in OpName]?: ReferenceKernel<O> }> 
   gelu: geluReference,
   silu: siluReference,
   topK: widening(topKReference),
+  softmaxBackward: softmaxBackwardReference,
+  layerNormBackward: layerNormBackwardReference,
+  linearBackward: linearBackwardReference,
+  geluBackward: geluBackwardReference,
+  siluBackward: siluBackwardReference,
+  sdpaBackward: sdpaBackwardReference,
 });
 
 registerBackend({

@@ -12,4 +12,12 @@
 
 /** Backward op name -> its cases module (lazily imported). */
 export const GRAD_MODULES = {
+  softmaxBackward: () => import('./softmaxBackward.mjs'),
+  layerNormBackward: () => import('./layerNormBackward.mjs'),
+  linearBackward: () => import('./linearBackward.mjs'),
+  geluBackward: () => import('./geluBackward.mjs'),
+  siluBackward: () => import('./siluBackward.mjs'),
+  sdpaBackward: () => import('./sdpaBackward.mjs'),
+  multiHeadAttentionBackward: () => import('./multiHeadAttentionBackward.mjs'),
+  transformerEncoderLayerBackward: () => import('./transformerEncoderLayerBackward.mjs'),
 };
