@@ -96,6 +96,11 @@ export type {
   LayerNormBackwardResult,
   LinearBackwardArgs,
   LinearBackwardResult,
+  AdditiveScoresBackwardArgs,
+  AdditiveScoresBackwardResult,
+  EmbeddingBackwardArgs,
+  AdamStepArgs,
+  AdamStepResult,
   DenseLayer,
   AttentionResult,
   AttentionLimits,
@@ -152,6 +157,11 @@ export { geluBackward, geluBackwardAsync, type GeluBackwardOptions } from './ops
 export { siluBackward, siluBackwardAsync, type SiluBackwardOptions } from './ops/siluBackward';
 export { topK, topKAsync, mergeTopK, shardExclude, type TopKOptions, type TopKOutput, type TopKPartial, type MergeTopKOptions } from './ops/topK';
 export { sdpaBackward, sdpaBackwardAsync, type SdpaBackwardOptions, type SdpaBackwardOutput } from './ops/sdpaBackward';
+export { additiveScoresBackward, additiveScoresBackwardAsync, type AdditiveScoresGradients } from './ops/additiveScoresBackward';
+export { additiveAttentionBackward, additiveAttentionBackwardAsync, type AdditiveAttentionSaved, type AdditiveAttentionGrads } from './ops/additiveAttentionBackward';
+export { targetAttentionBackward, targetAttentionBackwardAsync, type TargetAttentionSaved, type TargetAttentionGrads, type SavedTargetLayer } from './ops/targetAttentionBackward';
+export { embeddingBackward, embeddingBackwardAsync, type EmbeddingBackwardOptions } from './ops/embeddingBackward';
+export { adamStep, adamStepAsync, adamState, type AdamState, type AdamStepOptions } from './ops/adamStep';
 export { referenceKernels } from './backends/reference';
 export type { MhaArgs, EncoderArgs, TargetArgs, AdditiveArgs, MhaParams, MhaOptions, EncoderParams, EncoderOptions, TargetParams, TargetOptions, AdditiveParams, AdditiveOptions } from './aliases';
 export { disposeGpu, gpuStats, setGpuKernelCacheLimit, setGpuHostFactory, getGpuHostFactory, createWebGlHost, GpuHostUnavailable, GpuLimitError, GpuFallbackError, type GpuHost, type GpuHostFactory, type GpuJsModule, type GpuJsInstance, type RuntimeStats } from './backends/gpu';

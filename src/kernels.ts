@@ -501,6 +501,108 @@ export interface LinearBackwardResult {
   readonly db: Float32Array;
 }
 
+/**
+ * additiveScoresBackward: the backward of additive attention's scores, softmax and weighted sum,
+ * given the projections (additiveAttention's backward without the projections' GEMMs). With
+ * `t_ija = tanh(qa_ia + ka_ja)` (qa null: `tanh(ka_ja)`), `P = weights` (the forward's),
+ * `dP_ij = dOut_i·values_j`, `dE_ij = P_ij·(dP_ij − Σ_j' P_ij'·dP_ij')`:
+ * `dValues_j = Σ_i P_ij·dOut_i`, `g_ija = dE_ij·v_a·(1 − t_ija²)`, `dqa_i = Σ_j g_ij`,
+ * `dka_j = Σ_i g_ij`, `dv = Σ_ij dE_ij·t_ij`. A pair (i, j) contributes only where its weight is
+ * nonzero (dP) and its dE is nonzero (g, dv): excluded keys (weight 0) and rows with nothing to
+ * attend to give nothing, and non-finite projections or values there never leak.
+ * dOut `[B,L,Dv]`, values `[B,S,Dv]`, weights `[B,L,S]`, qa `[B,L,A]` or null, ka `[B,S,A]`,
+ * v `[A]`. Row space: `B` (batches); dv is a sum over every batch.
+ */
+export interface AdditiveScoresBackwardArgs {
+  readonly dOut: Float32Array;
+  readonly values: Float32Array;
+  readonly weights: Float32Array;
+  readonly qa: Float32Array | null;
+  readonly ka: Float32Array;
+  readonly v: Float32Array;
+  readonly B: number;
+  readonly L: number;
+  readonly S: number;
+  readonly Dv: number;
+  readonly A: number;
+}
+
+/** Result of additiveScoresBackward: dValues `[B,S,Dv]`, dqa `[B,L,A]` (only with qa), dka `[B,S,A]`, dv `[A]`. */
+export interface AdditiveScoresBackwardResult {
+  readonly dValues: Float32Array;
+  readonly dqa?: Float32Array;
+  readonly dka: Float32Array;
+  readonly dv: Float32Array;
+}
+
+/**
+ * embeddingBackward: the gradient of an embedding lookup `out[n] = table[indices[n]]`, a
+ * scatter-add: `dTable[i, e] = Σ_{n : indices[n] = i} dOut[n, e]` over positions in increasing
+ * order, except that positions whose index is `paddingIndex` add nothing (PyTorch `padding_idx`:
+ * that row of dTable stays 0). dOut `[N, E]` (a `[..., E]` tensor flattened), indices `[N]` each in
+ * `[0, numItems)` (checked by the op), dTable `[numItems, E]`. Row space: `numItems` rows (items).
+ */
+export interface EmbeddingBackwardArgs {
+  readonly dOut: Float32Array;
+  readonly indices: Int32Array;
+  /** Positions (the length of indices; dOut's leading size). May be 0: dTable is all 0. */
+  readonly N: number;
+  /** Embedding width. May be 0 (an empty dTable). */
+  readonly E: number;
+  /** Rows of the table, >= 1. */
+  readonly numItems: number;
+  /** The item whose positions contribute nothing, in `[0, numItems)`; -1 = none. */
+  readonly paddingIndex: number;
+  /** Optional caller-supplied output (checked by the op: length, no memory shared with an input); see SdpaArgs.out. */
+  readonly out?: Float32Array | null;
+}
+
+/**
+ * adamStep: one AdamW step (PyTorch `torch.optim.AdamW`, decoupled weight decay), elementwise over
+ * `rows·cols` parameters, with `step` the step being taken (the state's count after the step,
+ * >= 1) and the bias corrections `1 - beta1^step`, `1 - beta2^step` computed in float64:
+ * `g = maximize ? -grad : grad`; `m' = beta1·m + (1-beta1)·g`; `v' = beta2·v + (1-beta2)·g²`, both
+ * stored as float32; `param' = param·(1 - lr·weightDecay) - (lr / (1-beta1^step)) · m' /
+ * (sqrt(v') / sqrt(1-beta2^step) + eps)`, the update reading m' and v' as stored.
+ *
+ * In place or not (`inPlace`): with `inPlace` the kernel writes `param`, `m` and `v` themselves
+ * (every element is read before it is written, and the four arrays share no memory, as the op
+ * checks) and returns those arrays; without it, the inputs are left unchanged and new arrays are
+ * returned. The op passes `inPlace: false` when `verify` is on, so the reference run that follows
+ * reads the same inputs; it then copies the results into the caller's arrays. A backend that works
+ * on copies (the native async twin, the reference worker) writes or returns its results so that
+ * the op's copy-back lands them in the caller's arrays. Row space: `rows` (the param's leading
+ * dims) of `cols`; with a row filter, rows not flagged are not computed.
+ */
+export interface AdamStepArgs {
+  readonly param: Float32Array;
+  readonly grad: Float32Array;
+  /** First-moment state (exp_avg), float32. */
+  readonly m: Float32Array;
+  /** Second-moment state (exp_avg_sq), float32. */
+  readonly v: Float32Array;
+  readonly rows: number;
+  readonly cols: number;
+  /** The step being taken, >= 1 (the state's step + 1). */
+  readonly step: number;
+  readonly lr: number;
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly eps: number;
+  readonly weightDecay: number;
+  /** Ascend instead (PyTorch `maximize`): the gradient is negated. */
+  readonly maximize: boolean;
+  /** Write param, m and v in place (see above) or return new arrays. */
+  readonly inPlace: boolean;
+}
+
+/** Result of adamStep: the updated parameters and moments (the input arrays themselves when in place). */
+export interface AdamStepResult {
+  readonly param: Float32Array;
+  readonly m: Float32Array;
+  readonly v: Float32Array;
+}
+
 /** Kernel argument type per op. */
 export interface OpArgs {
   sdpa: SdpaArgs;
@@ -520,6 +622,9 @@ export interface OpArgs {
   layerNormBackward: LayerNormBackwardArgs;
   linearBackward: LinearBackwardArgs;
   sdpaBackward: SdpaBackwardArgs;
+  additiveScoresBackward: AdditiveScoresBackwardArgs;
+  embeddingBackward: EmbeddingBackwardArgs;
+  adamStep: AdamStepArgs;
 }
 
 /** Kernel result type per op. */
@@ -541,6 +646,9 @@ export interface OpResults {
   layerNormBackward: LayerNormBackwardResult;
   linearBackward: LinearBackwardResult;
   sdpaBackward: SdpaBackwardResult;
+  additiveScoresBackward: AdditiveScoresBackwardResult;
+  embeddingBackward: Float32Array;
+  adamStep: AdamStepResult;
 }
 
 /** A synchronous kernel for op `O`. */

@@ -67,6 +67,8 @@ module.exports = function jobs() {
     { label: 'half ops (outputDtype, half KV caches, float16 tensors; every backend)', file: 'test/half-ops.test.mjs', display: true },
     // Training composites (returnSaved + multiHeadAttentionBackward / transformerEncoderLayerBackward): every backend.
     { label: 'training composites (every backend)', file: 'test/training.test.mjs', display: true },
+    // Training the pooling ops (returnSaved + additiveAttentionBackward / targetAttentionBackward): every backend.
+    { label: 'pool training (additive / target attention backward; every backend)', file: 'test/pool-training.test.mjs', display: true },
     { label: 'gpu-unavailable (no X display)', file: 'test/gpu-unavailable.test.mjs', env: { DISPLAY: '' } },
     // Reliability under hostile input, concurrency and repeated calls: every backend; the gpu parts
     // need the display. concurrency and memory re-run themselves with --expose-gc.

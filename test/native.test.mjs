@@ -77,6 +77,8 @@ function nativeTests() {
       linearBackward: () => ak.linearBackward(rnd([3, 4], 1), rnd([3, 5], 2), rnd([5, 4], 3), NATIVE),
       geluBackward: () => ak.geluBackward(rnd([3, 5], 1), rnd([3, 5], 2), null, NATIVE),
       siluBackward: () => ak.siluBackward(rnd([3, 5], 1), rnd([3, 5], 2), null, NATIVE),
+      embeddingBackward: () => ak.embeddingBackward(rnd([5, 8], 1), Int32Array.of(0, 2, 2, 1, 0), 3, {}, NATIVE),
+      adamStep: () => { const p = rnd([4, 8], 1); return ak.adamStep(p, rnd([4, 8], 2), ak.adamState(p), {}, NATIVE); },
     };
     for (const [op, call] of Object.entries(calls)) {
       call();
@@ -361,6 +363,17 @@ function nativeTests() {
     'geluBackward (exact)': (o) => ak.geluBackward(rnd([1000, 70], 1), rnd([1000, 70], 2, 4), {}, o),
     'geluBackward (tanh)': (o) => ak.geluBackward(rnd([1000, 70], 1), rnd([1000, 70], 2, 4), { approximate: 'tanh' }, o),
     siluBackward: (o) => ak.siluBackward(rnd([1000, 70], 1), rnd([1000, 70], 2, 4), {}, o),
+    // Many tasks (100,000 items), one item at 20,000 positions (one task, several blocks), a tail row width.
+    'embeddingBackward (hot item, 100,000 items)': (o) => {
+      const idx = Int32Array.from({ length: 30000 }, (_, n) => (n % 3 ? 7 : (n * 7919) % 100000));
+      return ak.embeddingBackward(rnd([30000, 19], 1), idx, 100000, { paddingIndex: 5 }, o);
+    },
+    // 7 blocks of 16384 elements and a partial vector; the state after the step too (m, v).
+    'adamStep (param, m and v)': (o) => {
+      const p = rnd([1001, 113], 1), state = { m: rnd([1001 * 113], 2, 0.1).data, v: rnd([1001 * 113], 3, 0.1).data.map((x) => x * x), step: 9 };
+      const r = ak.adamStep(p, rnd([1001, 113], 4, 0.1), state, { lr: 0.01, maximize: true }, o);
+      return { param: r, m: { data: state.m }, v: { data: state.v } };
+    },
   };
   const flat = (r) => (r.data ? { output: r.data } : Object.fromEntries(Object.entries(r).map(([k2, t]) => [k2, t.data])));
   for (const [name, fn] of Object.entries(detCases)) {
@@ -386,6 +399,116 @@ function nativeTests() {
   det.run();
 
   // ------------------------------------------------------------------------------------------
+  // ------------------------------------------------------------------------------------------
+  const train = suite('native · adamStep in place and embeddingBackward in the addon');
+  const adamArgs = (n, inPlace, seed = 1) => {
+    const r = (sd, sc = 1) => rnd([n], sd, sc).data;
+    return { param: r(seed), grad: r(seed + 1, 0.1), m: r(seed + 2, 0.01), v: r(seed + 3, 0.01).map((x) => x * x), rows: 1, cols: n, step: 4, lr: 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01, maximize: false, inPlace };
+  };
+  train('sync in place writes the caller\'s arrays and gives the bits of the out-of-place call', () => {
+    const fresh = addon.adamStep(adamArgs(70001, false));
+    const a = adamArgs(70001, true);
+    const r = addon.adamStep(a);
+    assert.ok(r.param === a.param && r.m === a.m && r.v === a.v, 'the results are the input arrays');
+    for (const k of ['param', 'm', 'v']) bitsEqual(a[k], fresh[k], `in place ${k}`);
+    const untouched = adamArgs(70001, false);
+    addon.adamStep(untouched);
+    bitsEqual(untouched.param, adamArgs(70001, false).param, 'inPlace false leaves param unchanged');
+  });
+  train('async in place computes on copies and writes them back when done', async () => {
+    const want = addon.adamStep(adamArgs(50000, false));
+    const a = adamArgs(50000, true);
+    const before = a.param.slice();
+    const p = addon.adamStepAsync(a);
+    a.grad.fill(NaN); // after the call was made: the kernel reads its own copy
+    const r = await p;
+    assert.ok(r.param === a.param && r.m === a.m && r.v === a.v);
+    for (const k of ['param', 'm', 'v']) bitsEqual(a[k], want[k], `async in place ${k}`);
+    assert.ok(before[0] !== a.param[0], 'param changed');
+  });
+  train('async in place with an array detached in flight: rejected, none of the arrays written', async () => {
+    const a = adamArgs(1000, true);
+    const m0 = a.m.slice();
+    const p = addon.adamStepAsync(a);
+    structuredClone(a.v.buffer, { transfer: [a.v.buffer] });
+    let err = null;
+    await p.catch((e) => (err = e));
+    assert.instance(err, RangeError);
+    assert.match(err.message, /adamStep: v: /);
+    bitsEqual(a.m, m0, 'm not written');
+  });
+  train('the addon refuses overlapping arrays and out-of-range hyperparameters', () => {
+    const a = adamArgs(8, true);
+    const cases = [
+      { ...a, m: a.param },
+      (() => { const buf = new Float32Array(12); return { ...a, grad: buf.subarray(0, 8), v: buf.subarray(4, 12) }; })(),
+      { ...a, beta1: 1 },
+      { ...a, beta2: -0.5 },
+      { ...a, lr: -1 },
+      { ...a, eps: NaN },
+      { ...a, step: 0 },
+      { ...a, inPlace: 1 },
+      { ...a, maximize: undefined },
+      { ...a, m: new Float32Array(7) },
+      { ...a, rows: 2 ** 31, cols: 2 },
+    ];
+    for (const c of cases) {
+      let err = null;
+      try {
+        addon.adamStep(c);
+      } catch (e) {
+        err = e;
+      }
+      assert.ok(err instanceof TypeError || err instanceof RangeError, `refused: ${err}`);
+    }
+    const e = { dOut: new Float32Array(6), indices: Int32Array.of(0, 1, 2), N: 3, E: 2, numItems: 3, paddingIndex: -1 };
+    for (const c of [{ ...e, indices: Int32Array.of(0, 3, 1) }, { ...e, indices: Int32Array.of(0, -1, 1) }, { ...e, paddingIndex: 3 }, { ...e, numItems: 0 }, { ...e, E: 3 }, { ...e, out: e.dOut }, { ...e, indices: new Float32Array(3) }]) {
+      let err = null;
+      try {
+        addon.embeddingBackward(c);
+      } catch (x) {
+        err = x;
+      }
+      assert.ok(err instanceof TypeError || err instanceof RangeError, `embeddingBackward refused: ${err}`);
+    }
+  });
+  train('adamStep through the API: in place (same array, step incremented), verify and async give the same bits', async () => {
+    const mk = () => ({ p: rnd([300, 33], 5), g: rnd([300, 33], 6, 0.1), s: ak.adamState(rnd([300, 33], 5)) });
+    const a = mk(), b = mk(), c = mk();
+    const ra = ak.adamStep(a.p, a.g, a.s, { lr: 0.1 }, NATIVE);
+    assert.ok(ra.data === a.p.data, 'returns the caller\'s param array');
+    assert.is(a.s.step, 1);
+    const o = verified();
+    ak.adamStep(b.p, b.g, b.s, { lr: 0.1 }, o);
+    assert.ok(o.report.passed, 'verified against reference');
+    await ak.adamStepAsync(c.p, c.g, c.s, { lr: 0.1 }, NATIVE);
+    for (const [x, what] of [[b, 'verify'], [c, 'async']]) {
+      bitsEqual(x.p.data, a.p.data, `${what} param`);
+      bitsEqual(x.s.m, a.s.m, `${what} m`);
+      bitsEqual(x.s.v, a.s.v, `${what} v`);
+      assert.is(x.s.step, 1);
+    }
+  });
+  train('empty calls: E = 0, no positions, no parameters', () => {
+    const e0 = ak.embeddingBackward({ data: new Float32Array(0), shape: [6, 0] }, Int32Array.of(0, 1, 1, 0, 2, 2), 3, {}, NATIVE);
+    assert.equal(e0.shape, [3, 0]);
+    assert.is(e0.data.length, 0);
+    const n0 = ak.embeddingBackward({ data: new Float32Array(0), shape: [0, 4] }, new Int32Array(0), 2, {}, NATIVE);
+    assert.equal(Array.from(n0.data), new Array(8).fill(0));
+    const s = { m: new Float32Array(0), v: new Float32Array(0), step: 3 };
+    const p = ak.adamStep({ data: new Float32Array(0), shape: [0, 3] }, { data: new Float32Array(0), shape: [0, 3] }, s, {}, NATIVE);
+    assert.is(p.data.length, 0);
+    assert.is(s.step, 4, 'a step with no parameters still counts');
+  });
+  train('embeddingBackward writes every element of options.out', () => {
+    const out = new Float32Array(50 * 6).fill(NaN);
+    const d = rnd([40, 6], 7), idx = Int32Array.from({ length: 40 }, (_, n) => (n * 13) % 50);
+    const r = ak.embeddingBackward(d, idx, 50, { out, paddingIndex: 0 }, NATIVE);
+    assert.ok(r.data === out);
+    bitsEqual(out, ak.embeddingBackward(d, idx, 50, { paddingIndex: 0 }, NATIVE).data, 'out vs a new array');
+  });
+  train.run();
+
   const asy = suite('native · async');
   asy('the async twin equals the sync call', async () => {
     const args = [rnd([2, 3, 100, 32], 1), rnd([2, 3, 120, 32], 2), rnd([2, 3, 120, 32], 3), { causal: true, returnLse: true }];

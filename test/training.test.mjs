@@ -16,10 +16,12 @@ import { to32 } from './specs/grad/fd.mjs';
 
 /**
  * A backend's composite gradients against reference's. Each step's own error is bounded by its
- * op's tolerance; the chain (up to 9 dependent steps in the encoder's backward) compounds them.
- * Measured max rel / abs over every case below: see MEASURED (printed); the bound is 4x that.
+ * op's tolerance; the chain (up to 9 dependent steps in the encoder's backward, LayerNorm's
+ * backward cancelling) compounds them. Measured over every case below (max rel over elements
+ * above 1e-3, max abs): native 1.25e-4 / 9.6e-7 (avx512 and avx2; scalar 6.6e-5 / 8.3e-7), gpu
+ * 6.9e-5 / 7.2e-7; the bounds are 4x those, the project's rule.
  */
-const COMPOSITE_TOL = { native: { rtol: 2e-4, atol: 2e-5 }, gpu: { rtol: 2e-4, atol: 2e-5 } };
+const COMPOSITE_TOL = { native: { rtol: 5e-4, atol: 3.9e-6 }, gpu: { rtol: 2.8e-4, atol: 2.9e-6 } };
 
 const flat = (g, prefix = '') => {
   const out = {};

@@ -44,7 +44,10 @@ namespace bind {
   X(layerNormBackward) \
   X(linearBackward)    \
   X(geluBackward)      \
-  X(siluBackward)
+  X(siluBackward)      \
+  X(additiveScoresBackward) \
+  X(embeddingBackward) \
+  X(adamStep)
 #define ATTNKIT_DECLARE_OP(name) extern const OpEntry name##_op;
 ATTNKIT_OPS(ATTNKIT_DECLARE_OP)
 #define ATTNKIT_OP_ROW(name) &name##_op,

@@ -370,6 +370,15 @@ float* Args::into_output_f32(const char* field, const char* name, uint64_t n) {
   return reinterpret_cast<float*>(c.data());
 }
 
+float* Args::in_out_f32(const char* field, const char* name, uint64_t n) {
+  // Read as an input (its span recorded for the overlap checks; sync: a view, async: a copy).
+  const float* p = typed<float, napi_float32_array>(field, n, false, "Float32Array");
+  const size_t keep = job_.keep.size() - 1;
+  job_.outputs.emplace_back(name, keep);
+  if (job_.async && n > 0) job_.out_copies.push_back(Job::View{keep, this->field(field), p, static_cast<size_t>(n)});
+  return const_cast<float*>(p);
+}
+
 void Args::sizes(int64_t lo, int64_t hi, std::initializer_list<std::pair<const char*, int64_t*>> fields) {
   for (const auto& f : fields) *f.second = integer(f.first, lo, hi);
 }
@@ -382,6 +391,8 @@ uint64_t Args::rows_cols(int64_t* rows, int64_t* cols) {
 }
 
 Napi::Value Job::result(Napi::Env env) {
+  // Every caller array checked before any is written: all of them are written, or none.
+  std::vector<void*> targets;
   for (const View& o : out_copies) {
     void* data = nullptr;
     size_t length = 0;
@@ -390,8 +401,9 @@ Napi::Value Job::result(Napi::Env env) {
       throw Napi::RangeError::New(env, std::string("attnkit native ") + op + ": " + o.name +
                                            ": the output array was resized, transferred or detached while the call ran; nothing was written");
     }
-    std::memcpy(data, o.data, o.elements * sizeof(float));
+    targets.push_back(data);
   }
+  for (size_t i = 0; i < out_copies.size(); ++i) std::memcpy(targets[i], out_copies[i].data, out_copies[i].elements * sizeof(float));
   if (outputs.size() == 1 && outputs[0].first == nullptr) return keep[outputs[0].second].Value();
   Napi::Object o = Napi::Object::New(env);
   for (const auto& out : outputs) o.Set(out.first, keep[out.second].Value());

@@ -198,6 +198,12 @@ class Args {
   /// The same, written into the caller's Float32Array in field `field` (options.out) when given,
   /// refused when it shares memory with any input read before this call.
   float* into_output_f32(const char* field, const char* name, uint64_t n);
+  /// An array the kernel reads and then overwrites element by element (in place, adamStep's
+  /// param / m / v): the caller's Float32Array in `field` (exactly n elements), an input and also
+  /// the output returned under `name`. Sync: the kernel works on the caller's memory. Async: on a
+  /// private copy, which result() copies into the caller's array when the kernel is done (after
+  /// checking every such array is still attached and unresized; else nothing is written).
+  float* in_out_f32(const char* field, const char* name, uint64_t n);
 
   /// Field `name` of the argument object (for ops with nested structures).
   Napi::Value get(const char* name);

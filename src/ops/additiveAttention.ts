@@ -4,12 +4,16 @@
  * @module
  */
 import type { DispatchOptions, OutputLayout } from '../dispatch';
-import type { AdditiveAttentionArgs, FloatData, DType, HalfDType } from '../kernels';
+import type { AdditiveAttentionArgs, FloatData, DType, HalfDType, Widened } from '../kernels';
+import { widenArgs } from '../half';
 import type { MaskLike, Tensor, FloatTensorLike } from '../tensor';
 import { expectDim, expectNonEmpty, matrix, optionalLengths, optionalMask, optionsObject, vector, weightsFit, HalfFields, floatMatrix, floatVector } from '../validate';
 import { broadcastShape, optionsArg, randLengths, randMask, randT, rnd, shapeOf } from './cases';
 import { run, runAsync, type Prepared, OUTPUT_DTYPE_OPTION, type Narrowed } from './common';
 import { defineOp, tensor, optionsFor, readOption, tensorParam, type OpCase, type OpDescriptor } from './descriptor';
+import { drive, driveAsync, type Steps } from './cached';
+import { refuseWithSaved, step } from './trainingSteps';
+import { additiveForwardSaved, type AdditiveAttentionSaved } from './additiveAttentionBackward';
 
 /** Parameters of {@link additiveAttention}: `wq [Dq,A]` (omit for pooling), `wk [Dk,A]`, `b [A]`, `v [A]`. */
 export interface AdditiveAttentionParams {
@@ -36,6 +40,13 @@ export interface AdditiveAttentionOptions {
    * float32 result to nearest even at the end (the computation is float32 whatever the inputs).
    */
   outputDtype?: DType;
+  /**
+   * Training: return `{ output, saved }`, where `saved` is what {@link additiveAttentionBackward}
+   * needs (the float32 inputs and parameters, the weights). The output is the fused op's, run with
+   * the same dispatch options on the float32 values (half inputs are widened, exactly); not with
+   * `returnWeights` (the weights are in saved) or a half `outputDtype`.
+   */
+  returnSaved?: boolean;
 }
 
 /** Result of additive and target attention when weights are asked for. */
@@ -100,6 +111,17 @@ function prepareAdditive(query: FloatTensorLike | null, keys: FloatTensorLike, v
   return { op: 'additiveAttention', args, layout, wrap, outputDtype };
 }
 
+/** The `returnSaved` path's checks: null without it, else the composite to run with the dispatch options. */
+function prepareSavedAdditive(query: FloatTensorLike | null, keys: FloatTensorLike, values: FloatTensorLike, params: AdditiveAttentionParams, options?: AdditiveAttentionOptions | null): ((d?: DispatchOptions) => Steps<{ output: Tensor; saved: AdditiveAttentionSaved }>) | null {
+  const o = optionsFor<AdditiveAttentionOptions>(additiveAttentionOp, options);
+  if (!readOption(additiveAttentionOp, o, 'returnSaved')) return null;
+  refuseWithSaved(o as Record<string, unknown>, ['returnWeights', 'outputDtype']);
+  const p = prepareAdditive(query, keys, values, params, { ...o, returnWeights: true, returnSaved: false });
+  const a = widenArgs(p.args) as Widened<AdditiveAttentionArgs>;
+  const fused = { ...p, args: a as AdditiveAttentionArgs, outputDtype: undefined } as Prepared<'additiveAttention', PoolOutput>;
+  return (d) => additiveForwardSaved(a, step(() => run(fused, d), () => runAsync(() => fused, d)));
+}
+
 /**
  * Additive (Bahdanau) attention: `score(i,j) = v · tanh(q_i·wq + k_j·wk + b)`, softmax over j,
  * weighted sum of values. query `[B,L,Dq]`, keys `[B,S,Dk]`, values `[B,S,Dv]` → `[B,L,Dv]`.
@@ -108,20 +130,26 @@ function prepareAdditive(query: FloatTensorLike | null, keys: FloatTensorLike, v
  * @example
  * const pooled = additiveAttention(null, h, h, { wk, b, v });
  */
+export function additiveAttention(query: FloatTensorLike | null, keys: FloatTensorLike, values: FloatTensorLike, params: AdditiveAttentionParams, options: AdditiveAttentionOptions & { returnSaved: true }, dispatchOptions?: DispatchOptions): { output: Tensor; saved: AdditiveAttentionSaved };
 export function additiveAttention(query: FloatTensorLike | null, keys: FloatTensorLike, values: FloatTensorLike, params: AdditiveAttentionParams, options: AdditiveAttentionOptions & { outputDtype: HalfDType }, dispatchOptions?: DispatchOptions): Narrowed<Tensor | PoolOutput>;
 export function additiveAttention(query: FloatTensorLike | null, keys: FloatTensorLike, values: FloatTensorLike, params: AdditiveAttentionParams, options: AdditiveAttentionOptions & { returnWeights: true }, dispatchOptions?: DispatchOptions): PoolOutput;
 export function additiveAttention(query: FloatTensorLike | null, keys: FloatTensorLike, values: FloatTensorLike, params: AdditiveAttentionParams, options?: (AdditiveAttentionOptions & { returnWeights?: false }) | null, dispatchOptions?: DispatchOptions): Tensor;
 export function additiveAttention(query: FloatTensorLike | null, keys: FloatTensorLike, values: FloatTensorLike, params: AdditiveAttentionParams, options?: AdditiveAttentionOptions | null, dispatchOptions?: DispatchOptions): Tensor | PoolOutput;
-export function additiveAttention(query: FloatTensorLike | null, keys: FloatTensorLike, values: FloatTensorLike, params: AdditiveAttentionParams, options?: AdditiveAttentionOptions | null, dispatchOptions?: DispatchOptions): Tensor | PoolOutput | Narrowed<Tensor | PoolOutput> {
+export function additiveAttention(query: FloatTensorLike | null, keys: FloatTensorLike, values: FloatTensorLike, params: AdditiveAttentionParams, options?: AdditiveAttentionOptions | null, dispatchOptions?: DispatchOptions): Tensor | PoolOutput | Narrowed<Tensor | PoolOutput> | { output: Tensor; saved: AdditiveAttentionSaved } {
+  const withSaved = prepareSavedAdditive(query, keys, values, params, options);
+  if (withSaved) return drive(withSaved(dispatchOptions));
   return run(prepareAdditive(query, keys, values, params, options), dispatchOptions);
 }
 
 /** The async twin of {@link additiveAttention}. */
+export function additiveAttentionAsync(query: FloatTensorLike | null, keys: FloatTensorLike, values: FloatTensorLike, params: AdditiveAttentionParams, options: AdditiveAttentionOptions & { returnSaved: true }, dispatchOptions?: DispatchOptions): Promise<{ output: Tensor; saved: AdditiveAttentionSaved }>;
 export function additiveAttentionAsync(query: FloatTensorLike | null, keys: FloatTensorLike, values: FloatTensorLike, params: AdditiveAttentionParams, options: AdditiveAttentionOptions & { outputDtype: HalfDType }, dispatchOptions?: DispatchOptions): Promise<Narrowed<Tensor | PoolOutput>>;
 export function additiveAttentionAsync(query: FloatTensorLike | null, keys: FloatTensorLike, values: FloatTensorLike, params: AdditiveAttentionParams, options: AdditiveAttentionOptions & { returnWeights: true }, dispatchOptions?: DispatchOptions): Promise<PoolOutput>;
 export function additiveAttentionAsync(query: FloatTensorLike | null, keys: FloatTensorLike, values: FloatTensorLike, params: AdditiveAttentionParams, options?: (AdditiveAttentionOptions & { returnWeights?: false }) | null, dispatchOptions?: DispatchOptions): Promise<Tensor>;
 export function additiveAttentionAsync(query: FloatTensorLike | null, keys: FloatTensorLike, values: FloatTensorLike, params: AdditiveAttentionParams, options?: AdditiveAttentionOptions | null, dispatchOptions?: DispatchOptions): Promise<Tensor | PoolOutput>;
-export function additiveAttentionAsync(query: FloatTensorLike | null, keys: FloatTensorLike, values: FloatTensorLike, params: AdditiveAttentionParams, options?: AdditiveAttentionOptions | null, dispatchOptions?: DispatchOptions): Promise<Tensor | PoolOutput | Narrowed<Tensor | PoolOutput>> {
+export async function additiveAttentionAsync(query: FloatTensorLike | null, keys: FloatTensorLike, values: FloatTensorLike, params: AdditiveAttentionParams, options?: AdditiveAttentionOptions | null, dispatchOptions?: DispatchOptions): Promise<Tensor | PoolOutput | Narrowed<Tensor | PoolOutput> | { output: Tensor; saved: AdditiveAttentionSaved }> {
+  const withSaved = prepareSavedAdditive(query, keys, values, params, options);
+  if (withSaved) return driveAsync(withSaved(dispatchOptions));
   return runAsync(() => prepareAdditive(query, keys, values, params, options), dispatchOptions);
 }
 
@@ -136,6 +164,7 @@ export const additiveAttentionOp: OpDescriptor<'additiveAttention'> = defineOp({
     mask: { kind: 'mask', doc: 'bool mask broadcastable to [B,L,S]' },
     keyLengths: { kind: 'lengths', doc: '[B] valid key counts' },
     returnWeights: { kind: 'boolean', default: false, doc: 'also return the [B,L,S] weights' },
+    returnSaved: { kind: 'boolean', default: false, doc: 'training: return { output, saved } for additiveAttentionBackward' },
   },
   tolerances: {
     // The rule (README, Tolerances): 4x what node bench/tolerances.mjs measures over every

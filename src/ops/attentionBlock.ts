@@ -8,42 +8,12 @@
  * @module
  */
 import type { DispatchOptions } from '../dispatch';
-import { ValueError } from '../errors';
 import { decodeHalf } from '../half';
 import { asFloatTensor, type Tensor } from '../tensor';
-import { linear, linearAsync } from './linear';
-import { linearBackward, linearBackwardAsync } from './linearBackward';
 import { sdpa, sdpaAsync, type SdpaOptions } from './sdpa';
 import { sdpaBackward, sdpaBackwardAsync } from './sdpaBackward';
-import type { Step, Steps } from './cached';
-
-/** A float32 tensor from data and shape. */
-export const tensorOf = (data: Float32Array, shape: number[]): Tensor => ({ data, shape });
-const vec = (data: Float32Array | null): Tensor | null => (data ? tensorOf(data, [data.length]) : null);
-
-/** One op call as a composite step, in its sync and async forms. */
-export function step<R>(run: () => R, runAsync: () => Promise<R>): Step {
-  return { run, runAsync };
-}
-
-/** `x + y` elementwise in float32 (a residual add; exact on every backend). */
-export function addInto(x: Float32Array, y: Float32Array): Float32Array {
-  const out = new Float32Array(x.length);
-  for (let i = 0; i < x.length; i++) out[i] = x[i] + y[i];
-  return out;
-}
-
-/**
- * Refuse options that the `returnSaved` (training) path does not take: it returns float32
- * `{ output, saved }`, keeps sdpa's lse in `saved`, and has no KV cache.
- */
-export function refuseWithSaved(o: Record<string, unknown>, keys: readonly string[]): void {
-  for (const k of keys) {
-    const v = o[k];
-    if (v === undefined || v === null || v === false || (k === 'outputDtype' && v === 'float32')) continue;
-    throw new ValueError(`options.${k}`, 'not with options.returnSaved (training returns float32 { output, saved }, with the lse inside saved, and takes no cache)');
-  }
-}
+import type { Steps } from './cached';
+import { linearBackwardSteps, linearStep, step, tensorOf } from './trainingSteps';
 
 /**
  * sdpa's options for the block's heads from the op's checked options: the scale resolved, and a
@@ -112,21 +82,6 @@ export interface AttentionBlockGrads {
   dParams: AttentionBlockParamGrads;
 }
 
-function linearStep(x: Float32Array, rows: number, inDim: number, w: Float32Array, outDim: number, b: Float32Array | null, d?: DispatchOptions): Step {
-  const xt = tensorOf(x, [rows, inDim]);
-  const wt = tensorOf(w, [inDim, outDim]);
-  return step(() => linear(xt, wt, vec(b), d), () => linearAsync(xt, wt, vec(b), d));
-}
-
-function linearBackwardStep(dy: Float32Array, x: Float32Array, rows: number, inDim: number, w: Float32Array, outDim: number, d?: DispatchOptions): Step {
-  const dyt = tensorOf(dy, [rows, outDim]);
-  const xt = tensorOf(x, [rows, inDim]);
-  const wt = tensorOf(w, [inDim, outDim]);
-  return step(() => linearBackward(dyt, xt, wt, d), () => linearBackwardAsync(dyt, xt, wt, d));
-}
-
-type LinearGrads = { dx: Tensor; dW: Tensor; db: Tensor };
-
 /** Forward of the block, keeping what its backward needs. */
 export function* attentionBlockForward(a: AttentionBlockInputs, d?: DispatchOptions): Steps<{ output: Float32Array; saved: AttentionBlockSaved }> {
   const { B, L, S, E, Ek, Ev, Hq, Hkv, D, Dv, Eo } = a;
@@ -146,8 +101,8 @@ export function* attentionBlockForward(a: AttentionBlockInputs, d?: DispatchOpti
 /** Backward of the block: the gradients of its inputs and parameters for `dOut` `[B,L,Eo]`. */
 export function* attentionBlockBackward(dOut: Float32Array, s: AttentionBlockSaved, d?: DispatchOptions): Steps<AttentionBlockGrads> {
   const { B, L, S, E, Ek, Ev, Hq, Hkv, D, Dv, Eo } = s;
-  const go = (yield linearBackwardStep(dOut, s.context, B * L, Hq * Dv, s.wo, Eo, d)) as LinearGrads;
-  const dO = tensorOf(go.dx.data, [B, L, Hq, Dv]);
+  const go = yield* linearBackwardSteps(dOut, s.context, B * L, Hq * Dv, s.wo, Eo, d);
+  const dO = tensorOf(go.dx, [B, L, Hq, Dv]);
   const q = tensorOf(s.qp, [B, L, Hq, D]);
   const k = tensorOf(s.kp, [B, S, Hkv, D]);
   const v = tensorOf(s.vp, [B, S, Hkv, Dv]);
@@ -155,18 +110,18 @@ export function* attentionBlockBackward(dOut: Float32Array, s: AttentionBlockSav
   const lse = tensorOf(s.lse, [B, Hq, L]);
   const o = { ...s.sdpaOptions, layout: 'blhd' as const };
   const g = (yield step(() => sdpaBackward(dO, q, k, v, out, lse, o, d), () => sdpaBackwardAsync(dO, q, k, v, out, lse, o, d))) as { dq: Tensor; dk: Tensor; dv: Tensor };
-  const gq = (yield linearBackwardStep(g.dq.data, s.query, B * L, E, s.wq, Hq * D, d)) as LinearGrads;
-  const gk = (yield linearBackwardStep(g.dk.data, s.key, B * S, Ek, s.wk, Hkv * D, d)) as LinearGrads;
-  const gv = (yield linearBackwardStep(g.dv.data, s.value, B * S, Ev, s.wv, Hkv * Dv, d)) as LinearGrads;
-  const dParams: AttentionBlockParamGrads = { wq: gq.dW, wk: gk.dW, wv: gv.dW, wo: go.dW };
-  if (s.bq) dParams.bq = gq.db;
-  if (s.bk) dParams.bk = gk.db;
-  if (s.bv) dParams.bv = gv.db;
-  if (s.bo) dParams.bo = go.db;
+  const gq = yield* linearBackwardSteps(g.dq.data, s.query, B * L, E, s.wq, Hq * D, d);
+  const gk = yield* linearBackwardSteps(g.dk.data, s.key, B * S, Ek, s.wk, Hkv * D, d);
+  const gv = yield* linearBackwardSteps(g.dv.data, s.value, B * S, Ev, s.wv, Hkv * Dv, d);
+  const dParams: AttentionBlockParamGrads = { wq: tensorOf(gq.dW, [E, Hq * D]), wk: tensorOf(gk.dW, [Ek, Hkv * D]), wv: tensorOf(gv.dW, [Ev, Hkv * Dv]), wo: tensorOf(go.dW, [Hq * Dv, Eo]) };
+  if (s.bq) dParams.bq = tensorOf(gq.db, [Hq * D]);
+  if (s.bk) dParams.bk = tensorOf(gk.db, [Hkv * D]);
+  if (s.bv) dParams.bv = tensorOf(gv.db, [Hkv * Dv]);
+  if (s.bo) dParams.bo = tensorOf(go.db, [Eo]);
   return {
-    dQuery: tensorOf(gq.dx.data, [B, L, E]),
-    dKey: tensorOf(gk.dx.data, [B, S, Ek]),
-    dValue: tensorOf(gv.dx.data, [B, S, Ev]),
+    dQuery: tensorOf(gq.dx, [B, L, E]),
+    dKey: tensorOf(gk.dx, [B, S, Ek]),
+    dValue: tensorOf(gv.dx, [B, S, Ev]),
     dParams,
   };
 }

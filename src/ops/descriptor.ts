@@ -45,8 +45,11 @@ export type OptionSpec =
 export interface ParamSpec {
   /** Its name in messages (`q`, `params`, `options`, ...). */
   readonly name: string;
-  /** `tensor` with its dim names (rank = their count; `[]` = any rank >= 0), or another kind. */
-  readonly kind: 'tensor' | 'tensor?' | 'params' | 'options' | 'int';
+  /**
+   * `tensor` with its dim names (rank = their count; `[]` = any rank >= 0), or another kind:
+   * `indices` an Int32Array of indices, `state` an optimizer's state object (adamStep's).
+   */
+  readonly kind: 'tensor' | 'tensor?' | 'params' | 'options' | 'int' | 'indices' | 'state';
   /** Dim names of a tensor parameter (e.g. `['B','Hq','L','D']`); absent = any rank. */
   readonly dims?: readonly string[];
   /** For an `options` parameter: the option a bare number in its place stands for (layerNorm: `eps`). */

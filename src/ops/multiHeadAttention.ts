@@ -16,7 +16,8 @@ import { ATTENTION_OPTIONS, visiblePairs, wrapAttention, type AttentionOutput, t
 import { attentionLimits, type CausalOption, type WindowOption } from './attentionLimits';
 import { expectCacheFits, expectRoom, type KvCache } from '../kvCache';
 import { cachedAttention, cacheOptions, drive, driveAsync, expectWindowAligned, type Steps } from './cached';
-import { attentionBlockForward, savedSdpaOptions, refuseWithSaved, tensorOf } from './attentionBlock';
+import { attentionBlockForward, savedSdpaOptions } from './attentionBlock';
+import { refuseWithSaved, tensorOf } from './trainingSteps';
 import type { MultiHeadAttentionSaved } from './multiHeadAttentionBackward';
 
 /** Projection weights of {@link multiHeadAttention} (x·W layout: `[in, out]`); biases optional. */

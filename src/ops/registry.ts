@@ -8,7 +8,9 @@
 import type { Tolerance } from '../dispatch';
 import type { OpName } from '../kernels';
 import type { OpDescriptor } from './descriptor';
+import { adamStepOp } from './adamStep';
 import { additiveAttentionOp } from './additiveAttention';
+import { embeddingBackwardOp } from './embeddingBackward';
 import { geluOp } from './gelu';
 import { geluBackwardOp } from './geluBackward';
 import { layerNormOp } from './layerNorm';
@@ -25,6 +27,7 @@ import { softmaxBackwardOp } from './softmaxBackward';
 import { targetAttentionOp } from './targetAttention';
 import { topKOp } from './topK';
 import { transformerEncoderLayerOp } from './transformerEncoderLayer';
+import { additiveScoresBackwardOp } from './additiveScoresBackward';
 
 /** Every op's descriptor, by name, in a stable order (the order of the README's op table). */
 export const OPS: { readonly [O in OpName]: OpDescriptor<O> } = Object.freeze({
@@ -45,6 +48,9 @@ export const OPS: { readonly [O in OpName]: OpDescriptor<O> } = Object.freeze({
   geluBackward: geluBackwardOp,
   siluBackward: siluBackwardOp,
   sdpaBackward: sdpaBackwardOp,
+  additiveScoresBackward: additiveScoresBackwardOp,
+  embeddingBackward: embeddingBackwardOp,
+  adamStep: adamStepOp,
 });
 
 /** Every op name, in a stable order. */

@@ -5,13 +5,17 @@
  */
 import type { DispatchOptions, OutputLayout } from '../dispatch';
 import { DTypeError, ShapeError, ValueError, describeType, formatShape } from '../errors';
-import type { DenseLayer, TargetAttentionArgs, FloatData, DType, HalfDType } from '../kernels';
+import type { DenseLayer, TargetAttentionArgs, FloatData, DType, HalfDType, Widened } from '../kernels';
+import { widenArgs } from '../half';
 import { asFloatTensor, type Tensor, type FloatTensorLike } from '../tensor';
 import { expectDim, expectNonEmpty, matrix, optionalLengths, optionsObject, vector, HalfFields, floatMatrix, floatVector } from '../validate';
 import type { PoolOutput } from './additiveAttention';
 import { mlpParams, optionsArg, randLengths, randT, rnd, shapeOf } from './cases';
 import { run, runAsync, type Prepared, OUTPUT_DTYPE_OPTION, type Narrowed } from './common';
 import { defineOp, tensor, optionsFor, readOption, tensorParam, type OpCase, type OpDescriptor } from './descriptor';
+import { drive, driveAsync, type Steps } from './cached';
+import { refuseWithSaved } from './trainingSteps';
+import { targetForwardSaved, type TargetAttentionSaved } from './targetAttentionBackward';
 
 /** One dense layer of the activation unit: `w [in,out]`, `b [out]`, PReLU slope `alpha` (number or `[out]`, default 0.25). */
 export interface TargetLayer {
@@ -44,6 +48,13 @@ export interface TargetAttentionOptions {
    * float32 result to nearest even at the end (the computation is float32 whatever the inputs).
    */
   outputDtype?: DType;
+  /**
+   * Training: return `{ output, saved }`, where `saved` is what {@link targetAttentionBackward}
+   * needs. Computed by the public linear op (the activation unit's layers over the valid items)
+   * with the same dispatch options, in float32 (half inputs are widened, exactly); not with
+   * `returnWeights` or a half `outputDtype`.
+   */
+  returnSaved?: boolean;
 }
 
 const TP = ['B', 'D'];
@@ -117,6 +128,18 @@ function prepareTarget(target: FloatTensorLike, history: FloatTensorLike, params
   return { op: 'targetAttention', args, layout, wrap, outputDtype };
 }
 
+/** The `returnSaved` path's checks: null without it, else the composite to run with the dispatch options. */
+function prepareSavedTarget(target: FloatTensorLike, history: FloatTensorLike, params: TargetAttentionParams, options?: TargetAttentionOptions | null): ((d?: DispatchOptions) => Steps<{ output: Tensor; saved: TargetAttentionSaved }>) | null {
+  const o = optionsFor<TargetAttentionOptions>(targetAttentionOp, options);
+  if (!readOption(targetAttentionOp, o, 'returnSaved')) return null;
+  refuseWithSaved(o as Record<string, unknown>, ['returnWeights', 'outputDtype']);
+  const p = prepareTarget(target, history, params, { ...o, returnSaved: false });
+  const a = widenArgs(p.args) as Widened<TargetAttentionArgs>;
+  // Which slopes were given as tensors (their gradient is then a tensor; a number's is a number).
+  const alphaTensor = Array.from(params.layers, (l) => l.alpha !== undefined && typeof l.alpha !== 'number');
+  return (d) => targetForwardSaved({ a, alphaTensor }, d);
+}
+
 /**
  * DIN target attention: for each history item h_j, an MLP over `[h_j, t, h_j - t, h_j * t]` gives
  * a weight a_j; the output is `Σ_j a_j h_j` (`normalize: 'none'`) or with softmax-normalised
@@ -125,20 +148,26 @@ function prepareTarget(target: FloatTensorLike, history: FloatTensorLike, params
  * @example
  * const interest = targetAttention(candidate, history, { layers: [{ w: w1, b: b1 }, { w: w2, b: b2 }] }, { keyLengths });
  */
+export function targetAttention(target: FloatTensorLike, history: FloatTensorLike, params: TargetAttentionParams, options: TargetAttentionOptions & { returnSaved: true }, dispatchOptions?: DispatchOptions): { output: Tensor; saved: TargetAttentionSaved };
 export function targetAttention(target: FloatTensorLike, history: FloatTensorLike, params: TargetAttentionParams, options: TargetAttentionOptions & { outputDtype: HalfDType }, dispatchOptions?: DispatchOptions): Narrowed<Tensor | PoolOutput>;
 export function targetAttention(target: FloatTensorLike, history: FloatTensorLike, params: TargetAttentionParams, options: TargetAttentionOptions & { returnWeights: true }, dispatchOptions?: DispatchOptions): PoolOutput;
 export function targetAttention(target: FloatTensorLike, history: FloatTensorLike, params: TargetAttentionParams, options?: (TargetAttentionOptions & { returnWeights?: false }) | null, dispatchOptions?: DispatchOptions): Tensor;
 export function targetAttention(target: FloatTensorLike, history: FloatTensorLike, params: TargetAttentionParams, options?: TargetAttentionOptions | null, dispatchOptions?: DispatchOptions): Tensor | PoolOutput;
-export function targetAttention(target: FloatTensorLike, history: FloatTensorLike, params: TargetAttentionParams, options?: TargetAttentionOptions | null, dispatchOptions?: DispatchOptions): Tensor | PoolOutput | Narrowed<Tensor | PoolOutput> {
+export function targetAttention(target: FloatTensorLike, history: FloatTensorLike, params: TargetAttentionParams, options?: TargetAttentionOptions | null, dispatchOptions?: DispatchOptions): Tensor | PoolOutput | Narrowed<Tensor | PoolOutput> | { output: Tensor; saved: TargetAttentionSaved } {
+  const withSaved = prepareSavedTarget(target, history, params, options);
+  if (withSaved) return drive(withSaved(dispatchOptions));
   return run(prepareTarget(target, history, params, options), dispatchOptions);
 }
 
 /** The async twin of {@link targetAttention}. */
+export function targetAttentionAsync(target: FloatTensorLike, history: FloatTensorLike, params: TargetAttentionParams, options: TargetAttentionOptions & { returnSaved: true }, dispatchOptions?: DispatchOptions): Promise<{ output: Tensor; saved: TargetAttentionSaved }>;
 export function targetAttentionAsync(target: FloatTensorLike, history: FloatTensorLike, params: TargetAttentionParams, options: TargetAttentionOptions & { outputDtype: HalfDType }, dispatchOptions?: DispatchOptions): Promise<Narrowed<Tensor | PoolOutput>>;
 export function targetAttentionAsync(target: FloatTensorLike, history: FloatTensorLike, params: TargetAttentionParams, options: TargetAttentionOptions & { returnWeights: true }, dispatchOptions?: DispatchOptions): Promise<PoolOutput>;
 export function targetAttentionAsync(target: FloatTensorLike, history: FloatTensorLike, params: TargetAttentionParams, options?: (TargetAttentionOptions & { returnWeights?: false }) | null, dispatchOptions?: DispatchOptions): Promise<Tensor>;
 export function targetAttentionAsync(target: FloatTensorLike, history: FloatTensorLike, params: TargetAttentionParams, options?: TargetAttentionOptions | null, dispatchOptions?: DispatchOptions): Promise<Tensor | PoolOutput>;
-export function targetAttentionAsync(target: FloatTensorLike, history: FloatTensorLike, params: TargetAttentionParams, options?: TargetAttentionOptions | null, dispatchOptions?: DispatchOptions): Promise<Tensor | PoolOutput | Narrowed<Tensor | PoolOutput>> {
+export async function targetAttentionAsync(target: FloatTensorLike, history: FloatTensorLike, params: TargetAttentionParams, options?: TargetAttentionOptions | null, dispatchOptions?: DispatchOptions): Promise<Tensor | PoolOutput | Narrowed<Tensor | PoolOutput> | { output: Tensor; saved: TargetAttentionSaved }> {
+  const withSaved = prepareSavedTarget(target, history, params, options);
+  if (withSaved) return driveAsync(withSaved(dispatchOptions));
   return runAsync(() => prepareTarget(target, history, params, options), dispatchOptions);
 }
 
@@ -165,6 +194,7 @@ export const targetAttentionOp: OpDescriptor<'targetAttention'> = defineOp({
     normalize: { kind: 'enum', values: ['none', 'softmax'], default: 'none', doc: "raw weights (DIN) or softmax over the history" },
     keyLengths: { kind: 'lengths', doc: '[B] valid history lengths' },
     returnWeights: { kind: 'boolean', default: false, doc: 'also return the [B,S] weights' },
+    returnSaved: { kind: 'boolean', default: false, doc: 'training: return { output, saved } for targetAttentionBackward' },
   },
   tolerances: {
     // The rule (README, Tolerances): 4x what node bench/tolerances.mjs measures over every

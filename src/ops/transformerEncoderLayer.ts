@@ -18,7 +18,7 @@ import { attentionLimits, type WindowOption } from './attentionLimits';
 import { expectCacheFits, expectRoom, type KvCache } from '../kvCache';
 import { cachedEncoder, cacheOptions, drive, driveAsync, expectWindowAligned, type Steps } from './cached';
 import { encoderForwardSaved, type TransformerEncoderLayerSaved } from './transformerEncoderLayerBackward';
-import { refuseWithSaved } from './attentionBlock';
+import { refuseWithSaved } from './trainingSteps';
 
 /** Parameters of {@link transformerEncoderLayer} (x·W layout; biases, gamma and beta optional). */
 export interface TransformerEncoderLayerParams {

@@ -11,14 +11,13 @@ import type { DispatchOptions } from '../dispatch';
 import { ShapeError, ValueError, formatShape } from '../errors';
 import type { TransformerEncoderLayerArgs, Widened } from '../kernels';
 import { asTensor, type Tensor, type TensorLike } from '../tensor';
-import { addInto, attentionBlockBackward, attentionBlockForward, step, tensorOf, type AttentionBlockParamGrads, type AttentionBlockSaved } from './attentionBlock';
+import { attentionBlockBackward, attentionBlockForward, type AttentionBlockParamGrads, type AttentionBlockSaved } from './attentionBlock';
+import { addInto, linearBackwardSteps, linearStep, step, tensorOf, type LinearGrads } from './trainingSteps';
 import { drive, driveAsync, type Step, type Steps } from './cached';
 import { gelu, geluAsync } from './gelu';
 import { geluBackward, geluBackwardAsync } from './geluBackward';
 import { layerNorm, layerNormAsync } from './layerNorm';
 import { layerNormBackward, layerNormBackwardAsync } from './layerNormBackward';
-import { linear, linearAsync } from './linear';
-import { linearBackward, linearBackwardAsync } from './linearBackward';
 
 /** One LayerNorm of the layer as the backward needs it: its input and each row's statistics. */
 export interface SavedNorm {
@@ -75,26 +74,12 @@ export interface TransformerEncoderLayerGrads {
 
 const vec = (data: Float32Array | null): Tensor | null => (data ? tensorOf(data, [data.length]) : null);
 type Stats = { output: Tensor; mean: Tensor; invStd: Tensor };
-type LinearGrads = { dx: Tensor; dW: Tensor; db: Tensor };
 type NormGrads = { dx: Tensor; dGamma: Tensor; dBeta: Tensor };
 
 function normStep(x: Float32Array, rows: number, E: number, gamma: Float32Array | null, beta: Float32Array | null, eps: number, d?: DispatchOptions): Step {
   const xt = tensorOf(x, [rows, E]);
   const o = { eps, returnStats: true as const };
   return step(() => layerNorm(xt, vec(gamma), vec(beta), o, d), () => layerNormAsync(xt, vec(gamma), vec(beta), o, d));
-}
-
-function linearStep(x: Float32Array, rows: number, inDim: number, w: Float32Array, outDim: number, b: Float32Array | null, d?: DispatchOptions): Step {
-  const xt = tensorOf(x, [rows, inDim]);
-  const wt = tensorOf(w, [inDim, outDim]);
-  return step(() => linear(xt, wt, vec(b), d), () => linearAsync(xt, wt, vec(b), d));
-}
-
-function linearBackwardStep(dy: Float32Array, x: Float32Array, rows: number, inDim: number, w: Float32Array, outDim: number, d?: DispatchOptions): Step {
-  const dyt = tensorOf(dy, [rows, outDim]);
-  const xt = tensorOf(x, [rows, inDim]);
-  const wt = tensorOf(w, [inDim, outDim]);
-  return step(() => linearBackward(dyt, xt, wt, d), () => linearBackwardAsync(dyt, xt, wt, d));
 }
 
 function normBackwardStep(dy: Float32Array, n: SavedNorm, rows: number, E: number, d?: DispatchOptions): Step {
@@ -191,15 +176,15 @@ function* encoderBackward(dOut: Float32Array, s: TransformerEncoderLayerSaved, d
     dResidual = g2.dx.data;
   }
   // FFN: dResidual flows into both the residual branch and the FFN's output.
-  const l2 = (yield linearBackwardStep(dResidual, s.activated, rows, F, s.w2, E, d)) as LinearGrads;
-  const dHidden = yield* activateBackward(l2.dx.data, s.hidden, rows, F, s.activation, d);
-  const l1 = (yield linearBackwardStep(dHidden, s.ffnInput, rows, E, s.w1, F, d)) as LinearGrads;
+  const l2 = yield* linearBackwardSteps(dResidual, s.activated, rows, F, s.w2, E, d);
+  const dHidden = yield* activateBackward(l2.dx, s.hidden, rows, F, s.activation, d);
+  const l1 = yield* linearBackwardSteps(dHidden, s.ffnInput, rows, E, s.w1, F, d);
   let dAttnResidual: Float32Array;
   if (s.norm === 'pre') {
-    g2 = (yield normBackwardStep(l1.dx.data, s.norm2, rows, E, d)) as NormGrads;
+    g2 = (yield normBackwardStep(l1.dx, s.norm2, rows, E, d)) as NormGrads;
     dAttnResidual = addInto(dResidual, g2.dx.data);
   } else {
-    const dx1 = addInto(dResidual, l1.dx.data);
+    const dx1 = addInto(dResidual, l1.dx);
     const g1post = (yield normBackwardStep(dx1, s.norm1, rows, E, d)) as NormGrads;
     dAttnResidual = g1post.dx.data;
     const ab = yield* attentionBlockBackward(dAttnResidual, s.attention, d);
@@ -220,9 +205,10 @@ function params(s: TransformerEncoderLayerSaved, attention: AttentionBlockParamG
     if (n.beta) out.beta = g.dBeta;
     return out;
   };
-  const ffn: TransformerEncoderLayerGrads['dParams']['ffn'] = { w1: l1.dW, w2: l2.dW };
-  if (s.b1) ffn.b1 = l1.db;
-  if (s.b2) ffn.b2 = l2.db;
+  const { E, F } = s;
+  const ffn: TransformerEncoderLayerGrads['dParams']['ffn'] = { w1: tensorOf(l1.dW, [E, F]), w2: tensorOf(l2.dW, [F, E]) };
+  if (s.b1) ffn.b1 = tensorOf(l1.db, [F]);
+  if (s.b2) ffn.b2 = tensorOf(l2.db, [E]);
   const out: TransformerEncoderLayerGrads['dParams'] = { attention, ffn };
   if (s.norm1.gamma || s.norm1.beta) out.norm1 = norm(s.norm1, g1);
   if (s.norm2.gamma || s.norm2.beta) out.norm2 = norm(s.norm2, g2);

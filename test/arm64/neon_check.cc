@@ -1,7 +1,7 @@
 // arm64 check of the NEON kernels (scripts/arm64-check.sh): cross-compiled for aarch64 and run
 // under qemu-user, once with ATTNKIT_ISA=neon and once with ATTNKIT_ISA=scalar. Each kernel family
 // that has a NEON file (sdpa, sdpaBackward, softmax, layerNorm, gelu, silu, the GEMM behind linear, topK, and the
-// backward ops: softmaxBackward, layerNormBackward, geluBackward, siluBackward, linearBackward) runs on
+// backward ops: softmaxBackward, layerNormBackward, geluBackward, siluBackward, linearBackward, embeddingBackward, adamStep) runs on
 // adversarial sizes (odd, not multiples of 4 lanes, L != S, one key, grouped-query, causal, empty
 // rows) and is compared with a float64 loop written here, at the tolerance the native backend
 // documents for the op (read from the built package by the script and passed in as arguments, so
@@ -19,7 +19,9 @@
 #include <string>
 #include <vector>
 
+#include "attnkit/adamStep.h"
 #include "attnkit/convert.h"
+#include "attnkit/embeddingBackward.h"
 #include "attnkit/gelu.h"
 #include "attnkit/geluBackward.h"
 #include "attnkit/layerNormBackward.h"
@@ -261,12 +263,22 @@ void check_sdpa(const SdpaCase& c, DType qt = DType::f32, DType kt = DType::f32,
   expect_close("sdpa", name, out.data(), want);
 }
 
+/// Uniform in [-scale, scale): the inputs of the op descriptors' cases, the ones sdpaBackward's
+/// tolerance was measured on (a gradient grows with the cube of its inputs' scale, and so does its
+/// absolute error: an atol measured at one scale does not hold at another).
+std::vector<float> randu(size_t n, float scale = 1.0f) {
+  std::uniform_real_distribution<float> d(-scale, scale);
+  std::vector<float> v(n);
+  for (auto& x : v) x = d(rng);
+  return v;
+}
+
 /// sdpaBackward on the case's inputs (plus a [L, S] bias broadcast over B and H when `bias`):
 /// O and lse from a float64 forward rounded to float32 (what the forward hands the backward), then
 /// dq, dk, dv (and dBias) against float64 loops of the definitions (docs/TRAINING.md).
 void check_sdpa_backward(const SdpaCase& c, bool bias) {
   const int64_t nq = c.B * c.Hq * c.L * c.D, nk = c.B * c.Hkv * c.S * c.D, nv = c.B * c.Hkv * c.S * c.Dv, no = c.B * c.Hq * c.L * c.Dv;
-  std::vector<float> q = randn(nq), k = randn(nk), v = randn(nv), dout = randn(no), bias_v = randn(c.L * c.S, 2.0f);
+  std::vector<float> q = randu(nq), k = randu(nk), v = randu(nv), dout = randu(no), bias_v = randu(c.L * c.S, 2.0f);
   std::vector<uint8_t> mask;
   std::vector<int32_t> lens, offs;
   for (int64_t b = 0; b < c.B; ++b) offs.push_back(static_cast<int32_t>(b % 2 ? c.S - c.L + 3 : -2));
@@ -461,6 +473,56 @@ void check_silu(int64_t n) {
   for (int64_t i = 0; i < n; ++i) want[i] = i < 2 ? 0.0 : x[i] / (1.0 + std::exp(-double(x[i])));
   out[0] = 0.0f;  // checked above; expect_close never passes a non-finite value
   expect_close("silu", "silu n=1001", out.data(), want);
+}
+
+/// embeddingBackward: n positions of width e into num_items rows (item 1 at `hot` of them, so its
+/// sum spans several 64-position blocks), against the float64 scatter-add in position order.
+void check_embeddingBackward(int64_t n, int64_t e, int64_t num_items, int64_t hot, int64_t padding) {
+  std::vector<float> d = randn(n * e), out(num_items * e, NAN);
+  std::vector<int32_t> idx(n);
+  std::uniform_int_distribution<int32_t> pick(0, static_cast<int32_t>(num_items - 1));
+  for (int64_t i = 0; i < n; ++i) idx[i] = i < hot ? 1 : pick(rng);
+  EmbeddingBackwardParams p;
+  p.d_out = d.data();
+  p.indices = idx.data();
+  p.out = out.data();
+  p.n = n, p.e = e, p.num_items = num_items, p.padding_index = padding;
+  expect_isa("embeddingBackward", isa_name(embeddingBackward_forward(p)));
+  std::vector<double> want(num_items * e, 0.0);
+  for (int64_t i = 0; i < n; ++i)
+    if (idx[i] != padding)
+      for (int64_t c = 0; c < e; ++c) want[idx[i] * e + c] += d[i * e + c];
+  char what[96];
+  std::snprintf(what, sizeof what, "embeddingBackward n=%lld e=%lld items=%lld hot=%lld pad=%lld", (long long)n, (long long)e, (long long)num_items, (long long)hot, (long long)padding);
+  expect_close("embeddingBackward", what, out.data(), want);
+}
+
+/// adamStep: one AdamW step from a random state (step `step0` taken), in place, against the float64
+/// update of attnkit's contract (moments rounded to float32 as stored, then read by the update).
+void check_adamStep(int64_t n, int64_t step0, bool maximize) {
+  std::vector<float> param = randn(n), grad = randn(n, 0.1f), m = randn(n, 0.01f), v = randn(n, 0.01f);
+  for (auto& x : v) x = x * x;
+  const std::vector<float> p0 = param, m0 = m, v0 = v;
+  AdamStepParams p;
+  p.param = p.param_out = param.data();
+  p.m = p.m_out = m.data();
+  p.v = p.v_out = v.data();
+  p.grad = grad.data();
+  p.n = n, p.step = step0 + 1, p.lr = 0.01, p.weight_decay = 0.1, p.maximize = maximize;
+  expect_isa("adamStep", isa_name(adamStep_forward(p)));
+  std::vector<double> want(n), want_m(n), want_v(n);
+  const double b1 = 0.9, b2 = 0.999, t = double(step0 + 1);
+  for (int64_t i = 0; i < n; ++i) {
+    const double g = maximize ? -double(grad[i]) : double(grad[i]);
+    const float mf = static_cast<float>(b1 * m0[i] + (1 - b1) * g), vf = static_cast<float>(b2 * v0[i] + (1 - b2) * g * g);
+    want_m[i] = mf, want_v[i] = vf;
+    want[i] = p0[i] * (1 - 0.01 * 0.1) - 0.01 * (mf / (1 - std::pow(b1, t))) / (std::sqrt(vf / (1 - std::pow(b2, t))) + 1e-8);
+  }
+  char what[96];
+  std::snprintf(what, sizeof what, "adamStep n=%lld step %lld%s", (long long)n, (long long)(step0 + 1), maximize ? " maximize" : "");
+  expect_close("adamStep", what, param.data(), want);
+  expect_close("adamStep", "adamStep m", m.data(), want_m);
+  expect_close("adamStep", "adamStep v", v.data(), want_v);
 }
 
 /// With half types: x, w and b are rounded to them first (the float64 loop and a float32 call see
@@ -728,6 +790,15 @@ const std::map<std::string, void (*)()> kChecks = {
     {"siluBackward", [] { check_activation_backward("siluBackward", 1001, 2); }},
     // Row blocks of dW / db (rows > 256), one block with the GEMM's tiles (edge tiles, odd sizes).
     {"linearBackward", [] { check_linearBackward(700, 13, 9); check_linearBackward(37, 65, 129); check_linearBackward(1, 3, 1); }},
+    {"embeddingBackward", [] {
+       check_embeddingBackward(301, 67, 13, 0, -1);
+       check_embeddingBackward(1000, 5, 3, 700, 2);
+       check_embeddingBackward(40, 16, 100, 0, 0);
+     }},
+    {"adamStep", [] {
+       check_adamStep(40001, 0, false);
+       check_adamStep(7, 99, true);
+     }},
     {"topK", [] {
        check_topk(5, 1000, 17, 10);
        check_topk(3, 300, 64, 300, false);

@@ -5,8 +5,9 @@ import * as ak from 'attnkit';
 /** Flatten a public-API result into named typed arrays. */
 export function flatten(res) {
   if (res && res.data && ArrayBuffer.isView(res.data)) return { output: res.data };
+  // Every tensor-valued field (the backward ops' dx, dValues, dka, ...), by name.
   const out = {};
-  for (const k of ['output', 'weights', 'lse', 'mean', 'invStd', 'indices', 'scores']) if (res && res[k]) out[k] = res[k].data;
+  for (const [k, v] of Object.entries(res ?? {})) if (v && ArrayBuffer.isView(v.data)) out[k] = v.data;
   return out;
 }
 

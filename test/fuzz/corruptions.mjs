@@ -48,9 +48,11 @@ function overflowShapes(rank) {
 /**
  * Values of the right kind but out of the option's range, which the kind's list in
  * ak.BAD_OPTION_VALUES cannot hold: `eps` is of kind `finite`, and its `>= 0` is checked by the
- * ops that read it (layerNorm, transformerEncoderLayer), not by the kind.
+ * ops that read it (layerNorm, transformerEncoderLayer, adamStep), not by the kind; likewise
+ * adamStep's `lr`, `beta1`, `beta2`, `weightDecay` ranges and embeddingBackward's integer
+ * `paddingIndex` (2^40 is past any numItems).
  */
-const OUT_OF_RANGE = { eps: [-1] };
+const OUT_OF_RANGE = { eps: [-1], lr: [-1e-3], beta1: [1, -0.1], beta2: [1.5], weightDecay: [-1], paddingIndex: [0.5, 2 ** 40] };
 
 /** The option keys a corruption may set to a wrong value: every key the descriptor declares, of every kind. */
 export const optionKeys = (op) => Object.keys(ak.OPS[op].options);

@@ -126,6 +126,9 @@ export async function runCase(backend, spec, stats, opts = {}) {
   if (opts.onCase) opts.onCase(recipe);
   stats.calls++;
   if (spec.async) stats.asyncCalls++;
+  // An optional corruption is compared with reference on the same input: copied before the call,
+  // since an op may update its arguments in place (adamStep).
+  const before = spec.mode !== 'valid' && !must ? cloneArgs(c.args) : null;
   let res;
   try {
     res = await invoke(c, backend, spec.async, hangMs);
@@ -146,7 +149,7 @@ export async function runCase(backend, spec, stats, opts = {}) {
     return;
   }
   // Correctness: reference on plain copies (valid) or on the same input (optional corruptions).
-  const seen = spec.mode === 'valid' ? clean : c.args;
+  const seen = spec.mode === 'valid' ? clean : before;
   let want;
   try {
     want = callOp({ op: c.op, args: seen }, 'reference', false, false);

@@ -563,6 +563,91 @@ export function oracleSdpaBackward(dOut, q, k, v, out, lse, opts = {}) {
 }
 
 /**
+ * The backward of additive attention's scores, softmax and weighted sum from its definition, in
+ * float64: with P the given weights, dP_ij = dOut_i·values_j, dE_ij = P_ij (dP_ij − Σ_j' P_ij' dP_ij'),
+ * t_ija = tanh(qa_ia + ka_ja) (qa null: tanh(ka_ja)): dValues_j = Σ_i P_ij dOut_i, dqa_ia =
+ * Σ_j dE_ij v_a (1 − t²), dka_ja = Σ_i dE_ij v_a (1 − t²), dv_a = Σ_ij dE_ij t_ija. A pair with
+ * P = 0 (an excluded key) or dE = 0 contributes nothing (its projections are never read).
+ */
+export function oracleAdditiveScoresBackward(dOut, values, weights, qa, ka, v) {
+  const [B, L, S] = weights.shape;
+  const Dv = values.shape[2], A = v.shape[0];
+  const dValues = new Float64Array(B * S * Dv), dka = new Float64Array(B * S * A), dv = new Float64Array(A);
+  const dqa = qa ? new Float64Array(B * L * A) : null;
+  for (let b = 0; b < B; b++)
+    for (let i = 0; i < L; i++) {
+      const P = (j) => weights.data[(b * L + i) * S + j];
+      const dP = [];
+      let delta = 0;
+      for (let j = 0; j < S; j++) {
+        if (P(j) === 0) continue;
+        dP[j] = 0;
+        for (let c = 0; c < Dv; c++) {
+          dP[j] += dOut.data[(b * L + i) * Dv + c] * values.data[(b * S + j) * Dv + c];
+          dValues[(b * S + j) * Dv + c] += P(j) * dOut.data[(b * L + i) * Dv + c];
+        }
+        delta += P(j) * dP[j];
+      }
+      for (let j = 0; j < S; j++) {
+        if (P(j) === 0) continue;
+        const e = P(j) * (dP[j] - delta);
+        if (e === 0) continue;
+        for (let a = 0; a < A; a++) {
+          const t = Math.tanh((qa ? qa.data[(b * L + i) * A + a] : 0) + ka.data[(b * S + j) * A + a]);
+          if (dqa) dqa[(b * L + i) * A + a] += e * v.data[a] * (1 - t * t);
+          dka[(b * S + j) * A + a] += e * v.data[a] * (1 - t * t);
+          dv[a] += e * t;
+        }
+      }
+    }
+  return { dValues, dka, dv, ...(dqa ? { dqa } : {}) };
+}
+
+/**
+ * The gradient of an embedding lookup `out[n] = table[indices[n]]`, from the definition: each
+ * position adds its dOut row into the table row its index names (so duplicates sum); positions
+ * whose index is the padding item (PyTorch padding_idx, negative counting from the end) add
+ * nothing. dOut `[..., E]` with as many leading rows as indices. Returns `{ output }`, `[numItems*E]`.
+ */
+export function oracleEmbeddingBackward(dOut, indices, numItems, opts = {}) {
+  const E = dOut.shape[dOut.shape.length - 1];
+  const pad = opts.paddingIndex === undefined ? -1 : opts.paddingIndex < 0 ? numItems + opts.paddingIndex : opts.paddingIndex;
+  const table = new Float64Array(numItems * E);
+  for (let n = 0; n < indices.length; n++) {
+    if (indices[n] === pad) continue;
+    for (let e = 0; e < E; e++) table[indices[n] * E + e] += dOut.data[n * E + e];
+  }
+  return { output: table };
+}
+
+/**
+ * One AdamW step as torch.optim.AdamW's single-tensor loop takes it (decoupled weight decay), in
+ * float64: t = step + 1; p *= 1 - lr·wd; m = b1·m + (1-b1)·g; v = b2·v + (1-b2)·g²; p -= lr·m̂ /
+ * (sqrt(v̂) + eps) with m̂ = m/(1-b1^t), v̂ = v/(1-b2^t). The moments are float32 state in attnkit's
+ * contract, so m and v are rounded to float32 before the update reads them. Does not touch its
+ * arguments. Returns `{ output, m, v }` (the new param, m, v).
+ */
+export function oracleAdamStep(param, grad, state, opts = {}) {
+  const lr = opts.lr ?? 1e-3, b1 = opts.beta1 ?? 0.9, b2 = opts.beta2 ?? 0.999, eps = opts.eps ?? 1e-8, wd = opts.weightDecay ?? 1e-2;
+  const t = state.step + 1;
+  const n = param.data.length;
+  const out = { output: new Float64Array(n), m: new Float64Array(n), v: new Float64Array(n) };
+  for (let i = 0; i < n; i++) {
+    const g = opts.maximize ? -grad.data[i] : grad.data[i];
+    let p = param.data[i] * (1 - lr * wd);
+    const m = Math.fround(b1 * state.m[i] + (1 - b1) * g);
+    const v = Math.fround(b2 * state.v[i] + (1 - b2) * g * g);
+    const mHat = m / (1 - Math.pow(b1, t));
+    const vHat = v / (1 - Math.pow(b2, t));
+    p -= (lr * mHat) / (Math.sqrt(vHat) + eps);
+    out.output[i] = p;
+    out.m[i] = m;
+    out.v[i] = v;
+  }
+  return out;
+}
+
+/**
  * Every op's oracle over the op's own call arguments (as the descriptors' cases give them):
  * `ORACLES[op](args)` is `{ output, weights?, lse? }` (topK: `{ indices, scores }`). The reference
  * backend is checked against these, since verify on it would compare reference with itself.
@@ -585,4 +670,7 @@ export const ORACLES = {
   geluBackward: ([dy, x, o]) => oracleGeluBackward(dy, x, o?.approximate ?? 'none'),
   siluBackward: ([dy, x]) => oracleSiluBackward(dy, x),
   sdpaBackward: ([g, q, k, v, out, lse, o]) => oracleSdpaBackward(g, q, k, v, out, lse, o ?? {}),
+  additiveScoresBackward: ([g, vals, w, qa, ka, v]) => oracleAdditiveScoresBackward(g, vals, w, qa ?? null, ka, v),
+  embeddingBackward: ([d, idx, n, o]) => oracleEmbeddingBackward(d, idx, n, o ?? {}),
+  adamStep: ([p, g, s, o]) => oracleAdamStep(p, g, s, o ?? {}),
 };

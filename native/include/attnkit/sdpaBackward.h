@@ -16,7 +16,7 @@
 // and dout share fwd.o_*.
 //
 // Algorithm (flash-style, P recomputed tile by tile from lse, never stored; extra memory O(tile) per
-// task plus O(B·Hq·L + B·Hkv·S) for δ and row flags):
+// task plus O(B·Hq·L + B·Hkv·S) for δ and row flags, plus dbias_len doubles with dBias):
 //  * pass 1, tasks (b, kv head, block of keys): dK and dV of those keys summed over the group's query
 //    heads and the query blocks that see them (the forward's band geometry: blocks the causal limit,
 //    a window or keyLengths rule out are never computed), in a fixed order;

@@ -69,6 +69,10 @@ namespace additiveAttention_score_k {
 #include "../additiveAttention/additiveAttention_score_impl.h"
 }  // namespace additiveAttention_score_k
 
+namespace additiveScoresBackward_row_k {
+#include "../additiveScoresBackward/additiveScoresBackward_row_impl.h"
+}  // namespace additiveScoresBackward_row_k
+
 namespace gelu_k {
 #include "../gelu/gelu_impl.h"
 }  // namespace gelu_k
@@ -94,6 +98,13 @@ namespace layerNormBackward_k {
 constexpr int W = V::W;
 #include "../layerNormBackward/layerNormBackward_impl.h"
 }  // namespace layerNormBackward_k
+namespace adamStep_k {
+#include "../adamStep/adamStep_impl.h"
+}  // namespace adamStep_k
+
+namespace embeddingBackward_k {
+#include "../embeddingBackward/embeddingBackward_impl.h"
+}  // namespace embeddingBackward_k
 
 namespace softmax_k {
 constexpr int W = V::W;
@@ -142,7 +153,19 @@ namespace backward {
                                      const float* v, int64_t A, int64_t S, float* l) { \
     additiveAttention_score_k::additiveAttention_score_run(q, kT, ldk, v, A, S, l);    \
   }                                                                                    \
+  void additiveScoresBackward_row_##isa(const float* q, const float* k, const float* v, \
+                                        const float* e, int64_t A, int64_t S, float* dq, \
+                                        float* dk, float* dvrow) {                         \
+    additiveScoresBackward_row_k::additiveScoresBackward_row_run(q, k, v, e, A, S, dq, dk, dvrow); \
+  }                                                                                    \
   void silu_##isa(const SiluParams& p) { silu_k::silu_run(p); }                        \
+  void adamStep_##isa(const AdamStepParams& p, const AdamScalars& s) {                 \
+    adamStep_k::adamStep_run(p, s);                                                    \
+  }                                                                                    \
+  void embeddingBackward_##isa(const EmbeddingBackwardParams& p,                       \
+                               const EmbeddingBackwardPlan& plan) {                    \
+    embeddingBackward_k::embeddingBackward_run(p, plan);                               \
+  }                                                                                    \
   void softmax_##isa(const SoftmaxParams& p) { softmax_k::softmax_run(p); }            \
   void geluBackward_##isa(const GeluBackwardParams& p) { geluBackward_k::geluBackward_run(p); } \
   void siluBackward_##isa(const SiluBackwardParams& p) { siluBackward_k::siluBackward_run(p); } \
@@ -171,7 +194,10 @@ namespace backward {
   ATTNKIT_REGISTER(gemm_act_table, isa, &gemm_act_##isa);                              \
   ATTNKIT_REGISTER(targetAttention_act_table, isa, &targetAttention_act_##isa);        \
   ATTNKIT_REGISTER(additiveAttention_score_table, isa, &additiveAttention_score_##isa); \
+  ATTNKIT_REGISTER(additiveScoresBackward_row_table, isa, &additiveScoresBackward_row_##isa); \
   ATTNKIT_REGISTER(silu_table, isa, &silu_##isa);                                      \
+  ATTNKIT_REGISTER(adamStep_table, isa, &adamStep_##isa);                              \
+  ATTNKIT_REGISTER(embeddingBackward_table, isa, &embeddingBackward_##isa);            \
   ATTNKIT_REGISTER(softmax_table, isa, &softmax_##isa);                                \
   ATTNKIT_REGISTER(geluBackward_table, isa, &geluBackward_##isa);                      \
   ATTNKIT_REGISTER(siluBackward_table, isa, &siluBackward_##isa);                      \

@@ -7,9 +7,12 @@
 #include <cstring>
 #include <new>
 
+#include "attnkit/adamStep.h"
 #include "attnkit/additiveAttention.h"
+#include "attnkit/additiveScoresBackward.h"
 #include "attnkit/bandwidth.h"
 #include "attnkit/convert.h"
+#include "attnkit/embeddingBackward.h"
 #include "attnkit/gelu.h"
 #include "attnkit/geluBackward.h"
 #include "attnkit/gemm.h"

@@ -29,6 +29,7 @@ struct V {
   static F min(F a, F b) { return _mm512_min_ps(a, b); }
   static F round(F x) { return _mm512_roundscale_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
   static F abs(F x) { return _mm512_abs_ps(x); }
+  static F sqrt(F x) { return _mm512_sqrt_ps(x); }  // correctly rounded (IEEE)
   static F pow2i(F n) {
     return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23));
   }

@@ -45,6 +45,7 @@ struct V {
   static F min(F a, F b) { return vbslq_f32(vcltq_f32(a, b), a, b); }
   static F round(F x) { return vrndnq_f32(x); }
   static F abs(F x) { return vabsq_f32(x); }
+  static F sqrt(F x) { return vsqrtq_f32(x); }  // correctly rounded (IEEE)
   static F pow2i(F n) {
     return vreinterpretq_f32_s32(vshlq_n_s32(vaddq_s32(vcvtnq_s32_f32(n), vdupq_n_s32(127)), 23));
   }

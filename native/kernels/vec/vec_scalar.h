@@ -27,6 +27,7 @@ struct V {
   static F min(F a, F b) { return a < b ? a : b; }
   static F round(F x) { return std::nearbyint(x); }
   static F abs(F x) { return std::fabs(x); }
+  static F sqrt(F x) { return std::sqrt(x); }  // correctly rounded (IEEE)
   static F pow2i(F n) {  // 2^n for integral n in [-126, 127]
     int32_t e = (static_cast<int32_t>(n) + 127) << 23;
     float r;

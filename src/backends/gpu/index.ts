@@ -36,6 +36,9 @@ import { linearBackwardGpu } from './linearBackward';
 import { geluBackwardGpu } from './geluBackward';
 import { siluBackwardGpu } from './siluBackward';
 import { sdpaBackwardGpu } from './sdpaBackward';
+import { additiveScoresBackwardGpu } from './additiveScoresBackward';
+import { embeddingBackwardGpu } from './embeddingBackward';
+import { adamStepGpu } from './adamStep';
 import { Runtime, Scope, fn, type RuntimeStats } from './runtime';
 
 export { GpuLimitError, GpuFallbackError } from './runtime';
@@ -93,6 +96,9 @@ const kernels: { [O in OpName]: GpuKernel<O> } = {
   geluBackward: geluBackwardGpu,
   siluBackward: siluBackwardGpu,
   sdpaBackward: sdpaBackwardGpu,
+  additiveScoresBackward: additiveScoresBackwardGpu,
+  embeddingBackward: embeddingBackwardGpu,
+  adamStep: adamStepGpu,
 };
 
 function wrap<O extends OpName>(f: GpuKernel<O>): Kernel<O> {

@@ -113,6 +113,9 @@ const kernelTable: { [O in OpName]?: NativeKernel<O> } = {
   linearBackward: nativeKernel('linearBackward'),
   geluBackward: nativeKernel('geluBackward', true),
   siluBackward: nativeKernel('siluBackward', true),
+  additiveScoresBackward: nativeKernel('additiveScoresBackward'),
+  embeddingBackward: nativeKernel('embeddingBackward'),
+  adamStep: nativeKernel('adamStep'),
 };
 
 const kernels: { [O in OpName]?: Kernel<O> } = {};

@@ -8,7 +8,9 @@ import { registerBackend, setReferenceAsyncRunner } from '../../dispatch';
 import type { OpName, ReferenceKernel } from '../../kernels';
 import { widening } from '../../half';
 import { referenceAsyncMode, runReferenceInWorker } from './async';
+import { adamStepReference } from './adamStep';
 import { additiveAttentionReference } from './additiveAttention';
+import { embeddingBackwardReference } from './embeddingBackward';
 import { geluReference } from './gelu';
 import { layerNormReference } from './layerNorm';
 import { linearReference } from './linear';
@@ -25,6 +27,7 @@ import { geluBackwardReference } from './geluBackward';
 import { siluBackwardReference } from './siluBackward';
 import { layerNormBackwardReference } from './layerNormBackward';
 import { linearBackwardReference } from './linearBackward';
+import { additiveScoresBackwardReference } from './additiveScoresBackward';
 
 /**
  * Every reference kernel, by op (each may restrict itself to a row subset for sampled verify).
@@ -49,6 +52,9 @@ export const referenceKernels: Readonly<{ [O in OpName]?: ReferenceKernel<O> }> 
   geluBackward: geluBackwardReference,
   siluBackward: siluBackwardReference,
   sdpaBackward: sdpaBackwardReference,
+  additiveScoresBackward: additiveScoresBackwardReference,
+  embeddingBackward: embeddingBackwardReference,
+  adamStep: adamStepReference,
 });
 
 registerBackend({

@@ -20,4 +20,8 @@ export const GRAD_MODULES = {
   sdpaBackward: () => import('./sdpaBackward.mjs'),
   multiHeadAttentionBackward: () => import('./multiHeadAttentionBackward.mjs'),
   transformerEncoderLayerBackward: () => import('./transformerEncoderLayerBackward.mjs'),
+  additiveScoresBackward: () => import('./additiveScoresBackward.mjs'),
+  additiveAttentionBackward: () => import('./additiveAttentionBackward.mjs'),
+  targetAttentionBackward: () => import('./targetAttentionBackward.mjs'),
+  embeddingBackward: () => import('./embeddingBackward.mjs'),
 };
