@@ -1,5 +1,5 @@
 'use strict';
-// The attnkit CLI: `attnkit bench | verify | info` (see --help).
+// The attnkit CLI: `attnkit bench | verify | info | train` (see --help).
 const fs = require('fs');
 
 /** `names` as a comma list wrapped at 100 columns, continuation lines indented by `indent`. */
@@ -28,6 +28,9 @@ commands:
            checked against reference at each backend's documented tolerance; exits 1 on any
            failure or when nothing was checked
   info     backends with availability and reason, ISA, threads, GL renderer, versions
+  train    train sasrec [--quick] [--data ratings.dat]: a SASRec model trained with attnkit's ops
+           alone (examples/sasrec/), ranked against a popularity baseline and the generator's
+           oracle; HTML report with the training curve (attnkit train sasrec --help)
 
 options:
 ${wrapList(require('../dist/cjs/index.js').OP_NAMES, '  --op a,b          only these ops (', 20)}
@@ -122,7 +125,18 @@ async function main(argv = process.argv.slice(2)) {
   }
 }
 
+/** The examples `attnkit train NAME` runs (examples/NAME/cli.js). */
+const TRAIN_EXAMPLES = ['sasrec'];
+
 async function command(argv) {
+  // train has its own options (examples/<name>/cli.js parses them), so it is dispatched first.
+  if (argv[0] === 'train') {
+    const name = argv[1];
+    if (!TRAIN_EXAMPLES.includes(name)) {
+      throw new UsageError(`${name === undefined || name.startsWith('--') ? 'train needs an example name' : `unknown example '${name}' for train`}; the examples: ${TRAIN_EXAMPLES.join(', ')} (e.g. attnkit train sasrec --quick)`);
+    }
+    return require(`../examples/${name}/cli.js`).main(argv.slice(2));
+  }
   const opts = parseArgs(argv);
   const cmd = opts._[0] ?? 'bench';
   if (opts.help || cmd === 'help') {

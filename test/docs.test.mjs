@@ -19,7 +19,7 @@ test('README op table matches the op descriptors (node scripts/readme-ops.js reg
 
 test('every repository path named in docs/ARCHITECTURE.md exists', () => {
   const doc = fs.readFileSync(path.join(root, 'docs/ARCHITECTURE.md'), 'utf8');
-  const paths = [...doc.matchAll(/`((?:src|native|test|bench|scripts|bin|docs)\/[A-Za-z0-9_./-]+)`/g)].map((m) => m[1]).filter((p) => !p.includes('<'));
+  const paths = [...doc.matchAll(/`((?:src|native|test|bench|scripts|bin|docs|examples)\/[A-Za-z0-9_./-]+)`/g)].map((m) => m[1]).filter((p) => !p.includes('<'));
   assert.ok(paths.length >= 20, `ARCHITECTURE.md names its files (found ${paths.length})`);
   const missing = [...new Set(paths)].filter((p) => !fs.existsSync(path.join(root, p.replace(/[.,:]$/, ''))));
   assert.equal(missing, [], `paths in docs/ARCHITECTURE.md that do not exist: ${missing.join(', ')}`);

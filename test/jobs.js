@@ -34,6 +34,9 @@ module.exports = function jobs() {
     // Sharded retrieval (#17): topK per shard + mergeTopK == topK over the whole table, every backend.
     { label: 'mergeTopK (sharded topK == whole-table topK, every backend)', file: 'test/mergeTopK.test.mjs', display: true },
     { label: 'cli', file: 'test/cli.test.mjs' },
+    // The SASRec example (examples/sasrec/): generator + oracle, ML-1M loader, metrics, report, CLI,
+    // the model's gradients against finite differences and a quick training run (native when built).
+    { label: 'sasrec (example: data, loader, metrics, a quick training run)', file: 'test/sasrec.test.mjs' },
     { label: 'docs (README op table, ARCHITECTURE paths, TSDoc on every export)', file: 'test/docs.test.mjs' },
     isaJob('native (avx512)', 'test/native.test.mjs', 'avx512'),
     isaJob('native (avx2)', 'test/native.test.mjs', 'avx2'),

@@ -129,14 +129,14 @@ let sourceTgz;
 let prebuiltTgz;
 let repoPack;
 
-test('npm pack ships dist, bin, bench, native sources and build files, README, LICENSE; no tests or build outputs', () => {
+test('npm pack ships dist, bin, bench, examples (attnkit train), native sources and build files, README, LICENSE; no tests or build outputs', () => {
   for (const f of ['dist/cjs/index.js', 'dist/cjs/index.d.ts', 'dist/esm/index.mjs', 'dist/browser/attnkit.mjs']) {
     assert.ok(fs.existsSync(path.join(root, f)), `${f} is missing: run npm run build first`);
   }
   repoPack = npmPackJson(root, tmp, 'pack-repo.log');
   const files = repoPack.files;
   const has = (p) => files.includes(p);
-  for (const p of ['package.json', 'README.md', 'LICENSE', 'binding.gyp', 'CMakeLists.txt', 'native/sources.js', 'bin/attnkit.js', 'bench/cli.js', 'dist/cjs/index.js', 'dist/cjs/index.d.ts', 'dist/esm/index.mjs', 'dist/esm/index.d.mts', 'dist/browser/attnkit.mjs', 'dist/browser/attnkit.d.mts', 'dist/cjs/backends/reference/worker.js']) {
+  for (const p of ['package.json', 'README.md', 'LICENSE', 'binding.gyp', 'CMakeLists.txt', 'native/sources.js', 'bin/attnkit.js', 'bench/cli.js', 'dist/cjs/index.js', 'dist/cjs/index.d.ts', 'dist/esm/index.mjs', 'dist/esm/index.d.mts', 'dist/browser/attnkit.mjs', 'dist/browser/attnkit.d.mts', 'dist/cjs/backends/reference/worker.js', 'examples/sasrec/cli.js', 'examples/sasrec/model.js', 'examples/sasrec/data.js']) {
     assert.ok(has(p), `the tarball lacks ${p}`);
   }
   assert.ok(files.some((p) => p.startsWith('native/kernels/') && p.endsWith('.cc')), 'no native kernel sources');
