@@ -377,7 +377,8 @@ async function runBench(opts) {
   // shape, same threads.
   for (const r of rows) {
     if (r.peer || r.median === undefined) continue;
-    const same = (p) => p.peer && p.shape === r.shape && p.median !== undefined;
+    // The same op too: a backward op's bench shape can read like its forward's (layerNormBackward's 'R=1600 C=64').
+    const same = (p) => p.peer && p.op === r.op && p.shape === r.shape && p.median !== undefined;
     const ort = rows.filter((p) => same(p) && p.backend.startsWith('ort') && (r.threads === undefined || p.threads === r.threads));
     if (ort.length) {
       const best = ort.reduce((a, b) => (a.median <= b.median ? a : b));
