@@ -12,8 +12,9 @@ const num = (x) => (typeof x === 'string' ? Number(x) : x);
 const { noWorse } = require('../bench/run-bench.js');
 const f = (x, d = 3) => (x === undefined || x === null || Number.isNaN(num(x)) ? '-' : Number(num(x).toPrecision(d)).toString());
 const rows = res.rows;
-const find = (shape, backend, threads) => rows.find((r) => r.shape === shape && r.backend === backend && (threads === undefined || r.threads === threads) && r.median !== undefined);
-const bestOrt = (shape, threads) => rows.filter((r) => r.shape === shape && r.backend.startsWith('ort') && r.threads === threads && r.median !== undefined).sort((a, b) => a.median - b.median)[0];
+// The sdpa targets' rows: op sdpa only (sdpaBackward's bench shapes can print the same way).
+const find = (shape, backend, threads) => rows.find((r) => r.op === 'sdpa' && r.shape === shape && r.backend === backend && (threads === undefined || r.threads === threads) && r.median !== undefined);
+const bestOrt = (shape, threads) => rows.filter((r) => r.op === 'sdpa' && r.shape === shape && r.backend.startsWith('ort') && r.threads === threads && r.median !== undefined).sort((a, b) => a.median - b.median)[0];
 
 const targets = [
   ['(1,8,512,512,64)', 2, '≥ 1.3x ORT, ≥ 70% of peak', 1.3, 70],
