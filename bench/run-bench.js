@@ -17,6 +17,7 @@ const { scenarios } = require('./scenarios.js');
 const { measureLimits, newLimits, annotateRows, bandwidthText, BANDWIDTH_RULE } = require('./limits.js');
 const { modeSettings, softwareGpu, timeWithin, Progress, estimateSeconds, estimateScenarioSeconds } = require('./budget.js');
 const { runServing, printServing, estimateServingSeconds } = require('./serving.js');
+const { measureBackwardMemory } = require('./sdpa-backward-memory.js');
 
 /** reference is float64 JS: run it only where one call takes well under a second. */
 const REFERENCE_MAX_FLOPS = 4e8;
@@ -178,9 +179,12 @@ async function runBench(opts) {
   const servingNative = nativeOk && backendsToRun.includes('native');
   const servingWanted = !opts.noServing && (servingNative || peersWanted);
   const servingSteps = servingWanted ? estimateServingSeconds(servingMode, { native: servingNative, peers: peersWanted, ops, shape: shapeFilter }) : [];
+  // sdpaBackward's extra memory per size (bench/sdpa-backward-memory.js): one child process per
+  // size, after the scenarios; under --op only with sdpaBackward, under --shape never.
+  const memoryWanted = nativeOk && backendsToRun.includes('native') && !servingOnly && (!ops || ops.includes('sdpaBackward')) && !shapeFilter;
 
   const rows = [];
-  const estimates = [...plan.map((p) => estimateSeconds(p, set)), ...scenarioPlan.map((x) => estimateScenarioSeconds(x, set, REFERENCE_MAX_FLOPS)), ...servingSteps];
+  const estimates = [...plan.map((p) => estimateSeconds(p, set)), ...scenarioPlan.map((x) => estimateScenarioSeconds(x, set, REFERENCE_MAX_FLOPS)), ...(memoryWanted ? [quick ? 1 : 3] : []), ...servingSteps];
   const progress = new Progress(estimates, { log, extra: nativeOk ? (quick ? 3 : 6) : 0 });
   for (const p of plan) {
     const { c } = p;
@@ -314,6 +318,7 @@ async function runBench(opts) {
   // softcap vs none). Under --op they belong to their op; --shape matches their label. The two
   // calls are timed in alternating rounds, so drift on a shared machine hits both alike.
   const scenarioResults = [];
+  const peakJudged = []; // scenarios with a peak-share target and their variant rows: judged after the end-of-run peak
   for (const { sc, be } of scenarioPlan) {
     {
       const threads = be === 'native' ? defaultThreads : undefined;
@@ -353,14 +358,27 @@ async function runBench(opts) {
         const met = !sc.target ? null : sc.target.kind === 'speedup' ? ratio >= sc.target.value : ratio <= sc.target.value;
         const targetText = !sc.target ? `${ratio.toFixed(2)}x the time of ${sc.baseLabel} (no target` : sc.target.kind === 'speedup' ? `${ratio.toFixed(2)}x faster than ${sc.baseLabel} (target >= ${sc.target.value}x` : `${ratio.toFixed(2)}x the time of ${sc.baseLabel} (target <= ${sc.target.value}x`;
         rows.push({ op: sc.op, shape: `${sc.label}: ${sc.baseLabel}`, backend: be, threads, ...timingFields(tb), gflops: sc.baseFlops / (tb.median * 1e6), scenario: true });
-        rows.push({
+        const variantRow = {
           op: sc.op, shape: `${sc.label}: ${sc.variantLabel}`, backend: be, threads, ...timingFields(tv), ...(sc.variantFlops ? { gflops: sc.variantFlops / (tv.median * 1e6) } : {}), maxAbs: chk.maxAbs, scenario: true, ratio, targetMet: met,
           note: `${targetText}${met === null ? '' : `: ${met ? 'met' : 'NOT met'}`}); ${chk.within ? 'passes' : 'FAILS'} ${chk.what}`,
-        });
-        scenarioResults.push({ label: sc.label, backend: be, threads, baseLabel: sc.baseLabel, variantLabel: sc.variantLabel, baseMs: tb.median, variantMs: tv.median, ratio, target: sc.target, met, maxAbs: chk.maxAbs, withinTolerance: chk.within, ...(peerResults.length ? { peers: peerResults } : {}) });
+        };
+        rows.push(variantRow);
+        const sr = { label: sc.label, backend: be, threads, baseLabel: sc.baseLabel, variantLabel: sc.variantLabel, baseMs: tb.median, variantMs: tv.median, ratio, target: sc.target, met, maxAbs: chk.maxAbs, withinTolerance: chk.within, ...(peerResults.length ? { peers: peerResults } : {}) };
+        scenarioResults.push(sr);
+        if (sc.peakTarget && sc.variantFlops) peakJudged.push({ sr, row: variantRow, share: sc.peakTarget.share });
       } catch (e) {
         rows.push({ op: sc.op, shape: sc.label, backend: be, threads, note: `error: ${String(e && e.message).split('\n')[0]}` });
       }
+    }
+  }
+
+  let backwardMemory = null;
+  if (memoryWanted) {
+    progress.step(`[memory] sdpaBackward extra memory per size (one child process each) · native · ${defaultThreads} thread(s)`);
+    backwardMemory = measureBackwardMemory({ quick, threads: defaultThreads });
+    if (backwardMemory.error) notes.add(backwardMemory.error);
+    for (const m of backwardMemory.sizes ?? []) {
+      rows.push({ op: 'sdpaBackward', shape: `extra memory (1,8,${m.L},${m.S},64)`, backend: 'native', threads: m.threads, note: `extra ${(m.extra / 2 ** 20).toFixed(2)} MiB beyond inputs and outputs (VmHWM ${(m.hwm / 2 ** 20).toFixed(1)} MiB, baseline ${(m.baseline / 2 ** 20).toFixed(1)} MiB, dq+dk+dv ${(m.outputBytes / 2 ** 20).toFixed(1)} MiB; ${m.method})` });
     }
   }
 
@@ -372,6 +390,16 @@ async function runBench(opts) {
   // Shares of the peak and of the bandwidth, now that both are measured at both ends of the run.
   measureAll('end');
   annotateRows(rows, limits);
+  // A scenario's second target (sc.peakTarget): the variant's share of the measured FMA peak at its
+  // thread count, judged now that the peak is measured at both ends of the run (annotateRows).
+  for (const { sr, row, share } of peakJudged) {
+    const got = row.peakPct !== undefined ? row.peakPct / 100 : null;
+    sr.peakShare = got;
+    sr.peakTarget = share;
+    sr.peakMet = got === null ? null : got >= share;
+    row.peakTargetMet = sr.peakMet;
+    row.note += `; ${got === null ? 'peak not measured' : `${(got * 100).toFixed(0)}% of the FMA peak`} (target >= ${(share * 100).toFixed(0)}%${sr.peakMet === null ? '' : `: ${sr.peakMet ? 'met' : 'NOT met'}`})`;
+  }
 
   // Ratios: attnkit time vs the fastest ORT row (graph x output mode) and each tfjs backend, same
   // shape, same threads.
@@ -394,7 +422,7 @@ async function runBench(opts) {
   // Issue #19's targets: attnkit against the best onnxruntime row, 2 threads, same run.
   const targets = judgeTargets(rows, { noWorse });
   if (rows.some((r) => r.note && r.note.startsWith('FAILS verify'))) notes.add('some rows FAIL verify against reference at the backend\'s default tolerance (see their notes)');
-  return { facts, peak, peakTrials, bandwidth: limits.bandwidth, bandwidthTrials: limits.bandwidthTrials, limits: { workingSets: limits.workingSets, l2PerCore: limits.l2PerCore, l2Assumed: limits.l2Assumed, rule: BANDWIDTH_RULE }, rows, scenarios: scenarioResults, serving, targets, notes: [...notes], quick, mode, softwareGpu: swGpu, elapsedS: (performance.now() - progress.t0) / 1e3, flopsNote: 'flop and byte counts per op are written down in each op descriptor (src/ops/<op>.ts, cost); sdpa counts 2·B·H·(D+Dv) per visible (query, key) pair, so causal rows count only the visible half' };
+  return { facts, peak, peakTrials, backwardMemory, bandwidth: limits.bandwidth, bandwidthTrials: limits.bandwidthTrials, limits: { workingSets: limits.workingSets, l2PerCore: limits.l2PerCore, l2Assumed: limits.l2Assumed, rule: BANDWIDTH_RULE }, rows, scenarios: scenarioResults, serving, targets, notes: [...notes], quick, mode, softwareGpu: swGpu, elapsedS: (performance.now() - progress.t0) / 1e3, flopsNote: 'flop and byte counts per op are written down in each op descriptor (src/ops/<op>.ts, cost); sdpa counts 2·B·H·(D+Dv) per visible (query, key) pair, so causal rows count only the visible half' };
 }
 
 function printTable(result, out = process.stdout, { markdown = false } = {}) {
@@ -424,8 +452,11 @@ function printTable(result, out = process.stdout, { markdown = false } = {}) {
   for (const sc of result.scenarios ?? []) {
     const t = !sc.target ? `${sc.ratio.toFixed(2)}x the time (no target)` : sc.target.kind === 'speedup' ? `${sc.ratio.toFixed(2)}x faster (target >= ${sc.target.value}x: ${sc.met ? 'met' : 'NOT met'})` : `${sc.ratio.toFixed(2)}x the time (target <= ${sc.target.value}x: ${sc.met ? 'met' : 'NOT met'})`;
     out.write(`scenario: ${sc.label} on ${sc.backend}${sc.threads ? ` (${sc.threads} thr)` : ''}: ${sc.baseLabel} ${fmt(sc.baseMs)} ms, ${sc.variantLabel} ${fmt(sc.variantMs)} ms: ${t}; max abs error ${fmt(sc.maxAbs)} (${sc.withinTolerance ? 'within' : 'OUTSIDE'} tolerance)\n`);
+    if (sc.peakTarget !== undefined) out.write(`  ${sc.variantLabel}: ${sc.peakShare === null ? 'peak not measured' : `${(sc.peakShare * 100).toFixed(0)}% of the measured FMA peak`} (target >= ${(sc.peakTarget * 100).toFixed(0)}%${sc.peakMet === null ? '' : `: ${sc.peakMet ? 'met' : 'NOT met'}`})\n`);
     for (const p of sc.peers ?? []) out.write(`  beside ${p.name} ${fmt(p.ms)} ms: ${sc.variantLabel} ${p.ratio.toFixed(2)}x faster${p.target ? ` (the fastest targeted peer; target >= ${p.target.value}x: ${p.met ? 'met' : 'NOT met'})` : ''}\n`);
   }
+  const mem = result.backwardMemory;
+  if (mem && mem.sizes) out.write(`sdpaBackward extra memory (B=1, H=8, D=64, native): ${mem.sizes.map((m) => `L=S=${m.L} ${(m.extra / 2 ** 20).toFixed(2)} MiB`).join(', ')}: independent of L·S ${mem.met ? 'met' : 'NOT met'} (${mem.rule}; ${mem.seconds.toFixed(1)} s)\n`);
   printPeerSummary(result, out, fmt);
   printServing(result.serving, out, { markdown });
   for (const n of result.notes) out.write(`note: ${n}\n`);

@@ -19,6 +19,7 @@
 // incremental call rewinds them to 200 tokens (lengths is writable state, README "KV cache") and
 // appends the new event, so every call does the same work.
 const ak = require('../dist/cjs/index.js');
+const { trainingScenarios } = require('./training-scenarios.js');
 
 /** Deterministic [shape] tensor scaled by s. */
 function rnd(shape, seed, s = 1) {
@@ -281,6 +282,7 @@ function scenarios({ quick = false } = {}) {
     }),
     ...halfScenarios(quick),
     shardedTopK(quick),
+    ...trainingScenarios(quick),
   ];
 }
 
