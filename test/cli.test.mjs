@@ -82,6 +82,32 @@ test('bench --serving: only the serving rows (concurrent async requests, attnkit
   assert.is(JSON.parse(none.stdout).serving, null);
 });
 
+test('bench --op sdpaBackward: the backward-vs-forward scenarios judge both targets (time ratio, share of the FMA peak) and the extra-memory rows measure every size', () => {
+  const r = cli(['bench', '--quick', '--op', 'sdpaBackward', '--backend', 'native', '--no-peers', '--no-serving', '--json']);
+  assert.is(r.status, 0, r.stderr.slice(-2000));
+  const res = JSON.parse(r.stdout);
+  const sc = res.scenarios.filter((s) => s.label.startsWith('sdpaBackward'));
+  assert.is(sc.length, 4, 'four shapes, causal included');
+  for (const s of sc) {
+    assert.ok(s.withinTolerance, `${s.label}: the backward passes verify`);
+    assert.is(s.target.kind, 'slowdown');
+    assert.ok(Number.isFinite(s.ratio) && s.ratio > 0, `${s.label}: a ratio`);
+    assert.is(s.peakTarget, 0.6);
+    // The peak is measured at both ends of a native run, so the share is a number and judged.
+    assert.ok(Number.isFinite(s.peakShare) && s.peakShare > 0, `${s.label}: a peak share (${s.peakShare})`);
+    assert.is(s.peakMet, s.peakShare >= 0.6);
+  }
+  const mem = res.backwardMemory;
+  assert.is(mem.sizes.map((m) => m.L).join(), '256,512,1024');
+  for (const m of mem.sizes) {
+    assert.ok(Number.isFinite(m.extra), `L=${m.L}: extra bytes measured`);
+    // dq, dk, dv are new arrays of the call: the high-water mark must have seen them.
+    assert.ok(m.hwm - m.baseline >= m.outputBytes, `L=${m.L}: VmHWM grew by at least the outputs (${m.hwm - m.baseline} < ${m.outputBytes})`);
+  }
+  assert.is(mem.met, mem.growth < mem.allowance);
+  assert.is(res.rows.filter((x) => x.shape.startsWith('extra memory')).length, 3);
+});
+
 test('verify and bench: an unknown op or backend is a usage error (exit 2, the valid names); a named backend that is unavailable fails with its reason', () => {
   for (const cmd of ['verify', 'bench']) {
     const op = cli([cmd, '--quick', '--op', 'sdpaa', '--no-peers']);
