@@ -281,6 +281,7 @@ function scenarios({ quick = false } = {}) {
     }),
     ...halfScenarios(quick),
     shardedTopK(quick),
+    require('./sasrec-step.js').sasrecStepScenario(quick),
   ];
 }
 
