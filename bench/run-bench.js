@@ -326,6 +326,10 @@ async function runBench(opts) {
       try {
         // make() may be async (a tfjs peer's backend initialises asynchronously); { skip } says why
         // the scenario cannot run here (e.g. tfjs not installed).
+        if (sc.usesTfjs && opts.noTfjs) {
+          rows.push({ op: sc.op, shape: sc.label, backend: be, threads, note: 'skipped: --no-tfjs (this scenario is a comparison with tfjs)' });
+          continue;
+        }
         const m = await sc.make(be);
         if (m.skip) {
           rows.push({ op: sc.op, shape: sc.label, backend: be, threads, note: `skipped: ${m.skip}` });

@@ -274,7 +274,8 @@ function sasrecStepScenario(quick) {
   const s = stepShape(quick);
   const flops = stepFlops(s);
   return {
-    op: 'transformerEncoderLayerBackward',
+    op: 'transformerEncoderLayer', // the step's bulk (forward and backward of the encoder layers); --op transformerEncoderLayer selects it
+    usesTfjs: true,
     label: `SASRec training step (forward + backward + AdamW): B=${s.B} L=${s.L} E=${s.E} H=${s.H}, ${s.blocks} blocks, vs tfjs`,
     shape: s,
     target: { kind: 'speedup', value: 10 },
