@@ -329,7 +329,17 @@ async function runBench(opts) {
       }
       progress.step(`[scenario] ${sc.label} · ${be}${be === 'gpu' && swGpu ? ' (software, small)' : ''}`);
       try {
-        const m = sc.make(be);
+        // make() may be async (a tfjs peer's backend initialises asynchronously); { skip } says why
+        // the scenario cannot run here (e.g. tfjs not installed).
+        if (sc.usesTfjs && opts.noTfjs) {
+          rows.push({ op: sc.op, shape: sc.label, backend: be, threads, note: 'skipped: --no-tfjs (this scenario is a comparison with tfjs)' });
+          continue;
+        }
+        const m = await sc.make(be);
+        if (m.skip) {
+          rows.push({ op: sc.op, shape: sc.label, backend: be, threads, note: `skipped: ${m.skip}` });
+          continue;
+        }
         const chk = m.check();
         const d = { backend: be };
         // Peers of the scenario (onnxruntime on the base's inputs), timed interleaved with both.
@@ -342,6 +352,7 @@ async function runBench(opts) {
           timed = await timeInterleaved([{ fn: () => m.base(d) }, { fn: () => m.variant(d) }, ...peerList.map((p) => ({ fn: p.run, isAsync: true }))], { rounds: sc.timing?.rounds ?? set.scenarioRounds, maxTime: set.scenarioTime, minSamples: set.duelMinSamples, ...(sc.timing?.warmupCalls !== undefined ? { warmupCalls: sc.timing.warmupCalls } : {}) });
         } finally {
           for (const p of peerList) p.release();
+          if (m.release) m.release();
         }
         const [tb, tv, ...tp] = timed;
         // A peer target is judged once, on the fastest peer that has one (e.g. the best onnxruntime

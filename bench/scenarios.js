@@ -4,8 +4,10 @@
 // { op, label, shape, target: { kind: 'speedup' (base / variant >= value) | 'slowdown'
 // (variant / base <= value), value } or null (the ratio is reported, not judged), baseLabel,
 // variantLabel, baseFlops, variantFlops, backends? (only these; default every backend),
-// timing? ({ rounds, warmupCalls }: fewer for calls that take a second),
-// make(backend) -> { base(d), variant(d), check() } }.
+// timing? ({ rounds, warmupCalls }: fewer for calls that take a second), usesTfjs? (skipped
+// under --no-tfjs), make(backend) -> { base(d), variant(d), check(), peers?(), release?() } or
+// { skip: reason } (make may be async) }. The SASRec training step against tfjs (issue #15) is
+// in bench/sasrec-step.js.
 //
 // Incremental decode:
 //
@@ -283,6 +285,7 @@ function scenarios({ quick = false } = {}) {
     ...halfScenarios(quick),
     shardedTopK(quick),
     ...trainingScenarios(quick),
+    require('./sasrec-step.js').sasrecStepScenario(quick),
   ];
 }
 
