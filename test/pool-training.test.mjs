@@ -83,7 +83,8 @@ function backendSuite(backend) {
         const reports = [];
         const got = flat(runCase(c, { backend, verify: true, onReport: (r) => reports.push(r) }));
         const want = flat(runCase(c, { backend: 'reference' }));
-        assert.ok(reports.length >= 3, `${op}: the composite dispatched its steps (${reports.length})`);
+        // At least one forward op and one backward op (DIN with one layer: linear, then linearBackward).
+        assert.ok(reports.length >= 2, `${op}: the composite dispatched its steps (${reports.length})`);
         for (const r of reports) {
           assert.is(r.backend, backend, `${r.op} ran on ${backend}`);
           assert.ok(r.verify && r.verify.passed && r.verify.elementsChecked > 0, `${r.op} verified against reference`);
