@@ -389,7 +389,8 @@ async function runBench(opts) {
     backwardMemory = measureBackwardMemory({ quick, threads: defaultThreads });
     if (backwardMemory.error) notes.add(backwardMemory.error);
     for (const m of backwardMemory.sizes ?? []) {
-      rows.push({ op: 'sdpaBackward', shape: `extra memory (1,8,${m.L},${m.S},64)`, backend: 'native', threads: m.threads, note: `extra ${(m.extra / 2 ** 20).toFixed(2)} MiB beyond inputs and outputs (VmHWM ${(m.hwm / 2 ** 20).toFixed(1)} MiB, baseline ${(m.baseline / 2 ** 20).toFixed(1)} MiB, dq+dk+dv ${(m.outputBytes / 2 ** 20).toFixed(1)} MiB; ${m.method})` });
+      // measure 'memory': a row with no timing (readers of rows skip it for times and ratios).
+      rows.push({ op: 'sdpaBackward', shape: `extra memory (1,8,${m.L},${m.S},64)`, backend: 'native', threads: m.threads, measure: 'memory', note: `extra ${(m.extra / 2 ** 20).toFixed(2)} MiB beyond inputs and outputs (VmHWM ${(m.hwm / 2 ** 20).toFixed(1)} MiB, baseline ${(m.baseline / 2 ** 20).toFixed(1)} MiB, dq+dk+dv ${(m.outputBytes / 2 ** 20).toFixed(1)} MiB; ${m.method})` });
     }
   }
 
