@@ -603,6 +603,103 @@ export interface AdamStepResult {
   readonly v: Float32Array;
 }
 
+/**
+ * hstuAttention: HSTU pointwise attention (Zhai et al., "Actions Speak Louder than Words", 2024;
+ * generative-recommenders' `pytorch_hstu_mha` and `RelativeBucketedTimeAndPositionBasedBias`)
+ * over a jagged batch. q, k `[T,H,D]`, v `[T,H,Dv]`, the output `[T,H,Dv]`, where `T = offsets[B]`
+ * and sequence b is rows `offsets[b] .. offsets[b+1]-1` (length `n_b`). Self-attention within each
+ * sequence: for head h and positions i, j < n_b of sequence b (row-in-sequence indices),
+ *
+ *   z_ij = alpha · q_i·k_j + posBias(h, j - i) + timeBias(h, bucket_ij)
+ *   A_ij = SiLU(z_ij) / norm_b · M_b(i, j)          (SiLU(z) = z·sigmoid(z); M is 0/1)
+ *   y_i  = Σ_j A_ij · v_j
+ *
+ * - `norm_b` = `maxLength` (normalization 'maxLength', the reference implementation) or `n_b`
+ *   ('length').
+ * - posBias(h, d) = `positionBias[h·(2N-1) + N-1 + d]` with N = maxLength (`positionBiasPerHead`;
+ *   else the shared `positionBias[N-1 + d]`); 0 when positionBias is null. d = j - i ranges over
+ *   -(N-1)..N-1 since every n_b <= maxLength.
+ * - bucket_ij: the query time is the time of the event the row predicts, `tq_i = t[min(i+1,
+ *   n_b-1)]` (the reference's one-step shift; the last event of a sequence uses its own time),
+ *   `delta = |tq_i - t_j|` in float64, and bucket = the number of `timeBucketThresholds` entries
+ *   <= delta (the thresholds are `exp(0.301·u)` for u = 1..numBuckets, computed by the op in
+ *   float64, so bucket = clamp(floor(ln(max(delta,1)) / 0.301), 0, numBuckets) as in the
+ *   reference). timeBias(h, u) = `timeBias[h·(numBuckets+1) + u]` (`timeBiasPerHead`) or
+ *   `timeBias[u]`; 0 when timestamps/timeBias are null (both or neither). t is `timestamps`
+ *   (`[T]`, jagged like q).
+ * - M_b(i, j) (generative-recommenders `_get_valid_attn_mask`): ids `id_p = p`, or with
+ *   `contextualLength = c > 0`: `id_p = max(p - c + 1, 0)`; `maxId = n_b` (with c > 0: `n_b - c +
+ *   1`); with numTargets: `maxId -= numTargets[b]` and `id_p = min(id_p, maxId)`. `dist = id_i -
+ *   id_j` (|id_i - id_j| when !causal). Visible iff `(i == j || dist > 0)`, and, when `maxAttnLen >
+ *   0`, `dist <= maxAttnLen`; then, when c > 0, also visible if `id_i == 0 && id_j < maxId`.
+ *   So targets (the last numTargets[b] events) see the history and themselves, not each other.
+ *
+ * Non-finite values in q, k, v, biases or timestamps propagate through the visible pairs only
+ * (an invisible pair contributes exactly nothing, as sdpa's excluded keys). No log-sum-exp.
+ * Row space: T·H rows (row t·H + h).
+ */
+export interface HstuAttentionArgs {
+  readonly q: Float32Array;
+  readonly k: Float32Array;
+  readonly v: Float32Array;
+  /** `[B+1]` jagged offsets shared by q, k, v, timestamps and the output. */
+  readonly offsets: Int32Array;
+  readonly B: number;
+  readonly H: number;
+  /** Query/key width. */
+  readonly D: number;
+  /** Value width. */
+  readonly Dv: number;
+  /** N: the position-bias table's extent (2N-1 entries) and the 'maxLength' divisor; >= every n_b, >= 1. */
+  readonly maxLength: number;
+  /** Logit scale (default 1/sqrt(D), resolved by the op). */
+  readonly alpha: number;
+  /** Divisor of SiLU(z): maxLength (the reference implementation) or the sequence's own length. */
+  readonly normalization: 'maxLength' | 'length';
+  readonly causal: boolean;
+  /** `[B]` targets at the end of each sequence (0 <= numTargets[b] <= n_b), or null. */
+  readonly numTargets: Int32Array | null;
+  /** 0 = unlimited; else pairs with dist > maxAttnLen are invisible. */
+  readonly maxAttnLen: number;
+  /** c: leading positions of every sequence that form the contextual prefix; 0 = none. */
+  readonly contextualLength: number;
+  /** `[2N-1]` shared or `[H,2N-1]` (positionBiasPerHead) learned relative-position bias, or null. */
+  readonly positionBias: Float32Array | null;
+  readonly positionBiasPerHead: boolean;
+  /** `[T]` per-event timestamps (float64, any unit), or null. */
+  readonly timestamps: Float64Array | null;
+  /** `[numBuckets+1]` shared or `[H,numBuckets+1]` (timeBiasPerHead), or null (iff timestamps null). */
+  readonly timeBias: Float32Array | null;
+  readonly timeBiasPerHead: boolean;
+  readonly numBuckets: number;
+  /** `[numBuckets]` ascending: thresholds[u-1] = exp(0.301·u); bucket = count of entries <= delta. */
+  readonly timeBucketThresholds: Float64Array | null;
+  /** Optional caller-supplied `[T,H,Dv]` output (as SdpaArgs.out). */
+  readonly out?: Float32Array | null;
+}
+
+/**
+ * hstuAttentionBackward: the vector-Jacobian product of hstuAttention. Same fields as the forward
+ * plus dOut `[T,H,Dv]`. With dZ_ij = (dOut_i·v_j) · M_b(i,j) / norm_b · SiLU'(z_ij):
+ * dq_i = alpha·Σ_j dZ_ij k_j, dk_j = alpha·Σ_i dZ_ij q_i, dv_j = Σ_i A_ij dOut_i; dPositionBias
+ * (when positionBias is given) has its shape, entry (h, N-1+d) summing dZ over the pairs with
+ * j - i = d (over heads too when shared); dTimeBias likewise per bucket. Row space: T·H rows.
+ */
+export interface HstuAttentionBackwardArgs extends Omit<HstuAttentionArgs, 'out'> {
+  readonly dOut: Float32Array;
+}
+
+/** Result of hstuAttentionBackward: gradients shaped as their inputs. */
+export interface HstuAttentionBackwardResult {
+  readonly dq: Float32Array;
+  readonly dk: Float32Array;
+  readonly dv: Float32Array;
+  /** Present iff positionBias was given. */
+  readonly dPositionBias?: Float32Array;
+  /** Present iff timeBias was given. */
+  readonly dTimeBias?: Float32Array;
+}
+
 /** Kernel argument type per op. */
 export interface OpArgs {
   sdpa: SdpaArgs;
