@@ -104,10 +104,19 @@ export interface CheckedHstuCall {
   o: Record<string, unknown>;
 }
 
+/** `key in obj`, where a Proxy trap that throws is a DTypeError naming the argument. */
+function hasKey(obj: object, key: string, argument: string): boolean {
+  try {
+    return key in obj;
+  } catch (e) {
+    throw new DTypeError(argument, 'a jagged tensor ({ values, offsets })', 'an object whose property check throws', String((e as Error)?.message ?? e));
+  }
+}
+
 /** A float32 jagged argument `[total, ...pattern]` (a half one is a DTypeError: HSTU takes float32 only). Internal. */
 export function float32Jagged(value: unknown, argument: string, pattern: readonly string[], expect?: Parameters<typeof asJagged>[3]): CheckedJagged {
   // A plain (padded or flat) tensor where a jagged one belongs: say how to make one.
-  if (value !== null && typeof value === 'object' && !('values' in value) && ('data' in value || 'dims' in value)) {
+  if (value !== null && typeof value === 'object' && !hasKey(value, 'values', argument) && (hasKey(value, 'data', argument) || hasKey(value, 'dims', argument))) {
     throw new DTypeError(argument, `a jagged float32 tensor ({ values: [T,${pattern.join(',')}], offsets: Int32Array [B+1] })`, 'a plain tensor', 'wrap it with jagged(values, offsets), or fromPadded(padded, lengths)');
   }
   const j = asJagged(value, argument, pattern, expect);
