@@ -145,7 +145,8 @@ function backendSuites(backend) {
     s.run();
     return;
   }
-  const d = { backend };
+  // Every call is also cross-checked against reference at the descriptor's tolerance (verify).
+  const d = { backend, verify: true };
   const tolT = sum(backend === 'reference' ? { atol: 0, rtol: 0 } : toleranceOf(backend, 'targetAttention'), ORACLE_TOL);
   const tolA = sum(backend === 'reference' ? { atol: 0, rtol: 0 } : toleranceOf(backend, 'additiveAttention'), ORACLE_TOL);
 
