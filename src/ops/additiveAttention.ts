@@ -215,7 +215,8 @@ export const additiveAttentionOp: OpDescriptor<'additiveAttention'> = defineOp({
     // rel error 1.8e-5, then 4.3e-7 of atol needed at 4x that rtol (max abs 8.9e-7).
     // max rel by input type: bfloat16 5.3e-6, float16 7.7e-6, float32 1.8e-5, mixed 7.8e-6.
     native: { rtol: 7.4e-5, atol: 1.8e-6 },
-    // gpu on llvmpipe: max rel 1.6e-5, then 7.7e-7 of atol (max abs 1.2e-6).
+    // gpu on llvmpipe: max rel 1.6e-5, then 7.7e-7 of atol (max abs 1.8e-6; re-measured with
+    // test/jagged-pool.test.mjs included: same rule result).
     gpu: { rtol: 6.3e-5, atol: 3.1e-6 },
   },
   cost: (s) => {

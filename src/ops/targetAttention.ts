@@ -229,10 +229,11 @@ export const targetAttentionOp: OpDescriptor<'targetAttention'> = defineOp({
     // The rule (README, Tolerances): 4x what node bench/tolerances.mjs measures over every
     // comparison with reference in the tests, the checks (also with half inputs for the ops that
     // take them), the quick bench cases and the large GEMM-family cases. Native, worst ISA: max
-    // rel error 1.2e-5, then 1.3e-6 of atol needed at 4x that rtol (max abs 6.2e-6).
+    // rel error 1.2e-5, then 1.3e-6 of atol needed at 4x that rtol (max abs 6.1e-5; re-measured with
+    // test/jagged-pool.test.mjs included, jagged histories up to 497 items: same rule result).
     // max rel by input type: bfloat16 1.2e-5, float16 1e-5, float32 1.1e-5, mixed 1.1e-5.
     native: { rtol: 5e-5, atol: 5.2e-6 },
-    // gpu on llvmpipe: max rel 1.2e-5, then 3.3e-7 of atol (max abs 2.1e-5).
+    // gpu on llvmpipe: max rel 1.2e-5, then 3.3e-7 of atol (max abs 6.1e-5, jagged tests included).
     gpu: { rtol: 4.7e-5, atol: 1.4e-6 },
   },
   cost: (s) => {
