@@ -387,6 +387,27 @@ errs('shardExclude: a jagged list gives the jagged local list, equal to the arra
   throwsTyped(() => ak.shardExclude({ values: new Int32Array([-3]), offsets: new Int32Array([0, 1]) }, 0, 4), ValueError, 'exclude.values[0]', 'negative index');
   throwsTyped(() => ak.shardExclude({ values: new Int32Array([1]), offsets: new Int32Array([0, 2]) }, 0, 4), ShapeError, 'exclude.offsets', 'last != length');
 });
+errs('random hostile offsets through the API: a correct result or a typed error naming the field, never anything else', () => {
+  const R = rng(5);
+  const D = 2, target = rnd([3, D], 1), params = mlp(D, [3], 2);
+  for (let t = 0; t < 300; t++) {
+    const n = R.int(0, 5);
+    const offs = Int32Array.from({ length: n }, () => (R.next() < 0.8 ? R.int(-1, 6) : 2147483647));
+    const rows = R.int(0, 6);
+    const hist = rnd([rows, D], 10 + t);
+    try {
+      const r = ak.targetAttention(target, { values: hist, offsets: offs }, params, { returnWeights: true }, { backend: 'reference' });
+      // Accepted: then the offsets were valid for B = 3 and these rows.
+      assert.is(offs.length, 4);
+      assert.is(offs[0], 0);
+      assert.is(offs[3], rows);
+      assert.is(r.weights.values.data.length, rows);
+    } catch (e) {
+      assert.ok(e instanceof ak.AttnkitError, `offsets [${offs}] rows ${rows}: ${e?.constructor?.name}: ${e?.message}`);
+      assert.ok(/^history\.(offsets|values)/.test(e.argument), `names the field: ${e.argument}`);
+    }
+  }
+});
 errs.run();
 
 for (const backend of ['reference', 'native', 'gpu']) if (backendWanted(backend)) backendSuites(backend);
@@ -451,6 +472,23 @@ if (backendWanted('native') && native?.available) {
       await refused(fn, fnAsync, make({ S: 5 }), RangeError, /longest/, `${name}: S is not the longest sequence`);
       await refused(fn, fnAsync, make({ keyLengths: new Int32Array([1, 2]) }), TypeError, /must be null/, `${name}: keyLengths with offsets`);
       await refused(fn, fnAsync, make({ [key]: new Float32Array([0, 1, 3]) }), TypeError, /Int32Array/, `${name}: offsets not an Int32Array`);
+    }
+    // Random hostile offsets (any int32, any length), sync and async: a result or a typed error, never a crash.
+    const R = rng(97);
+    const anyInt = () => (R.next() < 0.5 ? R.int(-3, 8) : R.next() < 0.5 ? 2147483647 - R.int(0, 3) : -2147483648 + R.int(0, 3));
+    for (let t = 0; t < 400; t++) {
+      const offs = Int32Array.from({ length: R.int(0, 5) }, anyInt);
+      const over = { S: R.int(0, 9), B: R.int(0, 4) };
+      const [fn, fnAsync, make, key] = t % 2 ? [addon.targetAttention, addon.targetAttentionAsync, targetArgs, 'historyOffsets'] : [addon.additiveAttention, addon.additiveAttentionAsync, additiveArgs, 'keyOffsets'];
+      const args = make({ ...over, [key]: offs });
+      let syncOk = false;
+      try {
+        fn(args);
+        syncOk = true;
+      } catch (e) {
+        assert.ok(e instanceof TypeError || e instanceof RangeError, `hostile offsets [${offs}]: ${e?.constructor?.name}: ${e?.message}`);
+      }
+      await fnAsync(args).then(() => assert.ok(syncOk, `async accepted what sync refused: [${offs}]`), (e) => assert.ok(!syncOk && (e instanceof TypeError || e instanceof RangeError), `async: ${e?.message}`));
     }
     // A getter that rewrites the offsets after they were read: the kernel uses the checked copy.
     const offs = new Int32Array([0, 1, 3]);
