@@ -143,6 +143,7 @@ export { sdpa, sdpaAsync, type SdpaOptions, type AttentionOutput, type WithExtra
 export type { CausalOption, WindowOption } from './ops/attentionLimits';
 export { multiHeadAttention, multiHeadAttentionAsync, type MultiHeadAttentionParams, type MultiHeadAttentionOptions } from './ops/multiHeadAttention';
 export { additiveAttention, additiveAttentionAsync, type AdditiveAttentionParams, type AdditiveAttentionOptions, type PoolOutput } from './ops/additiveAttention';
+export type { JaggedPoolOutput } from './ops/jaggedPool';
 export { targetAttention, targetAttentionAsync, type TargetAttentionParams, type TargetLayer, type TargetAttentionOptions } from './ops/targetAttention';
 export { transformerEncoderLayer, transformerEncoderLayerAsync, positionalEncoding, type TransformerEncoderLayerParams, type TransformerEncoderLayerOptions } from './ops/transformerEncoderLayer';
 export { multiHeadAttentionBackward, multiHeadAttentionBackwardAsync, type MultiHeadAttentionSaved, type MultiHeadAttentionGrads } from './ops/multiHeadAttentionBackward';
@@ -158,7 +159,7 @@ export { layerNormBackward, layerNormBackwardAsync, type LayerNormStats, type La
 export { linearBackward, linearBackwardAsync, type LinearGradients } from './ops/linearBackward';
 export { geluBackward, geluBackwardAsync, type GeluBackwardOptions } from './ops/geluBackward';
 export { siluBackward, siluBackwardAsync, type SiluBackwardOptions } from './ops/siluBackward';
-export { topK, topKAsync, mergeTopK, shardExclude, type TopKOptions, type TopKOutput, type TopKPartial, type MergeTopKOptions } from './ops/topK';
+export { topK, topKAsync, mergeTopK, shardExclude, type TopKOptions, type TopKOutput, type TopKPartial, type MergeTopKOptions, type JaggedExclude } from './ops/topK';
 export { sdpaBackward, sdpaBackwardAsync, type SdpaBackwardOptions, type SdpaBackwardOutput } from './ops/sdpaBackward';
 export { additiveScoresBackward, additiveScoresBackwardAsync, type AdditiveScoresGradients } from './ops/additiveScoresBackward';
 export { additiveAttentionBackward, additiveAttentionBackwardAsync, type AdditiveAttentionSaved, type AdditiveAttentionGrads } from './ops/additiveAttentionBackward';

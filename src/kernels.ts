@@ -233,6 +233,15 @@ export interface AdditiveAttentionArgs {
   readonly mask: Strided<Uint8Array> | null;
   readonly keyLengths: Int32Array | null;
   readonly returnWeights: boolean;
+  /**
+   * Jagged keys and values (#17): `[B+1]` offsets (FBGEMM / torchrec); keys are `[T,Dk]` and
+   * values `[T,Dv]` with `T = keyOffsets[B]`, batch b's keys the rows `keyOffsets[b] ..
+   * keyOffsets[b+1]-1` (n_b of them). `S` is then the longest n_b (scratch size only); `mask` and
+   * `keyLengths` are null; weights are `[T, L]` (jagged, same offsets: the weight of query i on
+   * key j of batch b at `(keyOffsets[b] + j)·L + i`). An empty batch row is an all-excluded row.
+   * Absent or null: the padded layout above.
+   */
+  readonly keyOffsets?: Int32Array | null;
   /** The element types of the half-precision operands (see {@link DTypes}); absent: all float32. */
   readonly dtypes?: DTypes;
 }
@@ -267,6 +276,14 @@ export interface TargetAttentionArgs {
   readonly normalize: 'none' | 'softmax';
   readonly keyLengths: Int32Array | null;
   readonly returnWeights: boolean;
+  /**
+   * A jagged history (#17): `[B+1]` offsets (FBGEMM / torchrec); history is `[T,D]` with `T =
+   * historyOffsets[B]`, user b's items the rows `historyOffsets[b] .. historyOffsets[b+1]-1`.
+   * `S` is then the longest history (scratch size only), `keyLengths` is null, and weights are
+   * `[T]` (jagged, same offsets). An empty history is a row with no valid item (output zeros).
+   * Absent or null: the padded layout above.
+   */
+  readonly historyOffsets?: Int32Array | null;
   /** The element types of the half-precision operands (see {@link DTypes}); absent: all float32. */
   readonly dtypes?: DTypes;
 }

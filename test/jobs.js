@@ -33,6 +33,12 @@ module.exports = function jobs() {
     { label: 'jagged (values + offsets: padded round trips, typed errors)', file: 'test/jagged.test.mjs' },
     // Sharded retrieval (#17): topK per shard + mergeTopK == topK over the whole table, every backend.
     { label: 'mergeTopK (sharded topK == whole-table topK, every backend)', file: 'test/mergeTopK.test.mjs', display: true },
+    // Jagged pooling (#17): targetAttention / additiveAttention over jagged histories and topK's jagged
+    // exclusion lists vs the float64 oracles per user, vs the padded + keyLengths call; typed errors;
+    // native threads / async / addon checks. Every backend here; the lower ISA levels below.
+    { label: 'jagged pool (target/additive attention over jagged histories, jagged topK exclusions; reference, native, gpu)', file: 'test/jagged-pool.test.mjs', display: true },
+    { ...isaJob('jagged pool native (avx2)', 'test/jagged-pool.test.mjs', 'avx2'), env: { ATTNKIT_ISA: 'avx2', ATTNKIT_TEST_BACKENDS: 'native' } },
+    { label: 'jagged pool native (scalar)', file: 'test/jagged-pool.test.mjs', env: { ATTNKIT_ISA: 'scalar', ATTNKIT_TEST_BACKENDS: 'native' } },
     { label: 'cli', file: 'test/cli.test.mjs' },
     // The SASRec example (examples/sasrec/): generator + oracle, ML-1M loader, metrics, report, CLI,
     // the model's gradients against finite differences and a quick training run (native when built).

@@ -1,15 +1,19 @@
 // additiveAttention(args: AdditiveArgs) -> { output: Float32Array [B,L,Dv], weights?: [B,L,S] }.
 // query, keys, values, wq, wk, b and v may be half: a Uint16Array of bit patterns when the args'
-// `dtypes` names it, else a Float32Array.
+// `dtypes` names it, else a Float32Array. keyOffsets (optional, #17): [B+1] Int32Array, jagged
+// keys [T, Dk] and values [T, Dv] (T = keyOffsets[B], S = the longest sequence), weights [T, L];
+// not with mask or keyLengths.
 #include <memory>
 
 #include "attnkit/additiveAttention.h"
 #include "common.h"
+#include "jaggedOffsets.h"
 
 namespace attnkit::bind {
 namespace {
 
-void fill_additiveAttention(Args& a, ForwardJob<AdditiveAttentionParams, additiveAttention_forward>& job) {
+// The job owns its copy of the jagged offsets.
+void fill_additiveAttention(Args& a, ForwardJob<AdditiveAttentionParams, additiveAttention_forward, std::vector<int32_t>>& job) {
   AdditiveAttentionParams& p = job.p;
   a.dtypes_only({"query", "keys", "values", "wq", "wk", "b", "v"});
   a.sizes(0, {{"B", &p.B}, {"L", &p.L}, {"S", &p.S}, {"Dq", &p.Dq}, {"Dk", &p.Dk}, {"Dv", &p.Dv}, {"A", &p.A}});
@@ -20,20 +24,27 @@ void fill_additiveAttention(Args& a, ForwardJob<AdditiveAttentionParams, additiv
   } else if (!a.absent("wq")) {
     a.type_error("wq", "must be null when query is null (attention pooling)");
   }
-  p.keys = a.floats("keys", a.product("keys", {B, S, Dk}));
-  p.values = a.floats("values", a.product("values", {B, S, Dv}));
+  int64_t longest = 0;
+  p.keyOffsets = jagged_offsets(a, "keyOffsets", p.B, job.extra, longest);
+  // Jagged: key rows T = offsets[B] (no padding); S sizes the kernel's per-row scratch.
+  const uint64_t keyRows = p.keyOffsets ? (uint64_t)p.keyOffsets[p.B] : a.product("key rows", {B, S});
+  if (p.keyOffsets && longest != p.S) a.range_error("S", "must be the longest jagged sequence (" + std::to_string(longest) + "), received " + std::to_string(p.S));
+  p.keys = a.floats("keys", a.product("keys", {keyRows, Dk}));
+  p.values = a.floats("values", a.product("values", {keyRows, Dv}));
   p.wk = a.floats("wk", a.product("wk", {Dk, A}));
   p.b = a.floats("b", A);
   p.v = a.floats("v", A);
   a.product("weights", {B, L, S});
-  a.product("projected keys", {B, S, A});
+  a.product("weights", {keyRows, L});
+  a.product("projected keys", {keyRows, A});
   StridedView<uint8_t> m = a.strided_u8("mask", {p.B, p.L, p.S});
   p.mask = m.data;
   for (int i = 0; i < 3; i++) p.maskStrides[i] = m.data ? m.strides[(size_t)i] : 0;
   p.keyLengths = a.i32("keyLengths", B, 0, p.S, true);
+  if (p.keyOffsets && (p.keyLengths || p.mask)) a.type_error(p.mask ? "mask" : "keyLengths", "must be null with keyOffsets (jagged keys)");
   const bool weights = a.boolean("returnWeights");
   p.output = a.output_f32("output", a.product("output", {B, L, Dv}));
-  if (weights) p.weights = a.output_f32("weights", a.product("weights", {B, L, S}));
+  if (weights) p.weights = a.output_f32("weights", p.keyOffsets ? keyRows * L : a.product("weights", {B, L, S}));
 }
 
 }  // namespace

@@ -2,18 +2,26 @@
 // layers: [{ w, b, inDim, outDim, alpha }...]; layers[0].inDim = 4D, chained widths, last
 // outDim = 1; alpha [outDim] required on hidden layers when activation is 'prelu'. target and
 // history (the args' `dtypes`) and each layer's w, b and alpha (that layer's own `dtypes`) may be
-// half: a Uint16Array of bit patterns, else a Float32Array.
+// half: a Uint16Array of bit patterns, else a Float32Array. historyOffsets (optional, #17): [B+1]
+// Int32Array, a jagged history [T, D] (T = historyOffsets[B], S = the longest history), weights [T];
+// not with keyLengths.
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "attnkit/targetAttention.h"
 #include "common.h"
+#include "jaggedOffsets.h"
 
 namespace attnkit::bind {
 namespace {
 
-using TargetAttentionJob = ForwardJob<TargetAttentionParams, targetAttention_forward, std::vector<DinLayer>>;
+/// What the params point into: the layers, and the job's copy of the jagged offsets.
+struct TargetAttentionOwned {
+  std::vector<DinLayer> layers;
+  std::vector<int32_t> offsets;
+};
+using TargetAttentionJob = ForwardJob<TargetAttentionParams, targetAttention_forward, TargetAttentionOwned>;
 
 void fill_targetAttention(Args& a, TargetAttentionJob& job) {
   TargetAttentionParams& p = job.p;
@@ -21,11 +29,17 @@ void fill_targetAttention(Args& a, TargetAttentionJob& job) {
   a.sizes(0, {{"B", &p.B}, {"S", &p.S}, {"D", &p.D}});
   const uint64_t B = p.B, S = p.S, D = p.D;
   p.target = a.floats("target", a.product("target", {B, D}));
-  p.history = a.floats("history", a.product("history", {B, S, D}));
+  int64_t longest = 0;
+  p.historyOffsets = jagged_offsets(a, "historyOffsets", p.B, job.extra.offsets, longest);
+  // Jagged: history rows T = offsets[B] (no padding); S sizes the kernel's per-row scratch.
+  const uint64_t rows = p.historyOffsets ? (uint64_t)p.historyOffsets[p.B] : a.product("history rows", {B, S});
+  if (p.historyOffsets && longest != p.S) a.range_error("S", "must be the longest jagged history (" + std::to_string(longest) + "), received " + std::to_string(p.S));
+  p.history = a.floats("history", a.product("history", {rows, D}));
   const int act = a.choice("activation", {"relu", "sigmoid", "prelu"});
   p.activation = (DinAct)act;
   p.softmax = a.choice("normalize", {"none", "softmax"}) == 1;
   p.keyLengths = a.i32("keyLengths", B, 0, p.S, true);
+  if (p.keyLengths && p.historyOffsets) a.type_error("keyLengths", "must be null with historyOffsets (the offsets give the lengths)");
   Napi::Value lv = a.get("layers");
   if (!lv.IsArray()) a.type_error("layers", "expected an array of { w, b, inDim, outDim, alpha } layers");
   Napi::Array arr = lv.As<Napi::Array>();
@@ -49,13 +63,13 @@ void fill_targetAttention(Args& a, TargetAttentionJob& job) {
     ly.alpha = la.floats_opt("alpha", (uint64_t)ly.outDim);
     if (act == (int)DinAct::Prelu && l + 1 < nl && !ly.alpha) la.type_error("alpha", "expected a Float32Array (or half Uint16Array) [outDim] for activation 'prelu'");
     prevOut = ly.outDim;
-    job.extra.push_back(ly);
+    job.extra.layers.push_back(ly);
   }
-  p.layers = job.extra.data();
+  p.layers = job.extra.layers.data();
   p.nLayers = nl;
   const bool weights = a.boolean("returnWeights");
   p.output = a.output_f32("output", a.product("output", {B, D}));
-  if (weights) p.weights = a.output_f32("weights", a.product("weights", {B, S}));
+  if (weights) p.weights = a.output_f32("weights", rows);
 }
 
 }  // namespace

@@ -7,13 +7,16 @@ import type { DispatchOptions, OutputLayout } from '../dispatch';
 import type { AdditiveAttentionArgs, FloatData, DType, HalfDType, Widened } from '../kernels';
 import { widenArgs } from '../half';
 import type { MaskLike, Tensor, FloatTensorLike } from '../tensor';
-import { expectDim, expectNonEmpty, matrix, optionalLengths, optionalMask, optionsObject, vector, weightsFit, HalfFields, floatMatrix, floatVector } from '../validate';
+import { expectDim, expectNonEmpty, matrix, optionalLengths, optionalMask, optionsObject, vector, weightsFit, HalfFields, floatMatrix, floatVector, type FloatChecked } from '../validate';
 import { broadcastShape, optionsArg, randLengths, randMask, randT, rnd, shapeOf } from './cases';
 import { run, runAsync, type Prepared, OUTPUT_DTYPE_OPTION, type Narrowed } from './common';
 import { defineOp, tensor, optionsFor, readOption, tensorParam, type OpCase, type OpDescriptor } from './descriptor';
 import { drive, driveAsync, type Steps } from './cached';
 import { refuseWithSaved, step } from './trainingSteps';
 import { additiveForwardSaved, type AdditiveAttentionSaved } from './additiveAttentionBackward';
+import { asJagged, type JaggedLike } from '../jagged';
+import { DTypeError, ValueError, describeType } from '../errors';
+import { isJaggedArg, longestOf, refuseWithJagged, sequenceOfRow, type JaggedPoolOutput } from './jaggedPool';
 
 /** Parameters of {@link additiveAttention}: `wq [Dq,A]` (omit for pooling), `wk [Dk,A]`, `b [A]`, `v [A]`. */
 export interface AdditiveAttentionParams {
@@ -29,11 +32,11 @@ export interface AdditiveAttentionParams {
 
 /** Options of {@link additiveAttention}. */
 export interface AdditiveAttentionOptions {
-  /** Bool mask broadcastable to `[B,L,S]` (1 = may attend). */
+  /** Bool mask broadcastable to `[B,L,S]` (1 = may attend). Not with jagged keys (ValueError: a padded mask has no jagged meaning; exclude keys by leaving them out of the jagged batch). */
   mask?: MaskLike | null;
-  /** `[B]` valid key counts. */
+  /** `[B]` valid key counts. Not with jagged keys (ValueError: the offsets give the lengths). */
   keyLengths?: Int32Array | null;
-  /** Also return the `[B,L,S]` weights. */
+  /** Also return the weights: `[B,L,S]`, or with jagged keys jagged `[T,L]` (the keys' offsets). */
   returnWeights?: boolean;
   /**
    * Element type of the returned output (default `'float32'`): `'float16'` / `'bfloat16'` round the
@@ -44,7 +47,8 @@ export interface AdditiveAttentionOptions {
    * Training: return `{ output, saved }`, where `saved` is what {@link additiveAttentionBackward}
    * needs (the float32 inputs and parameters, the weights). The output is the fused op's, run with
    * the same dispatch options on the float32 values (half inputs are widened, exactly); not with
-   * `returnWeights` (the weights are in saved) or a half `outputDtype`.
+   * `returnWeights` (the weights are in saved) or a half `outputDtype`, nor with jagged keys
+   * (ValueError: pass the padded form, {@link toPadded}, with its lengths as `keyLengths`).
    */
   returnSaved?: boolean;
 }
@@ -61,16 +65,36 @@ const KP = ['B', 'S', 'Dk'];
 const VP = ['B', 'S', 'Dv'];
 const QP = ['B', 'L', 'Dq'];
 
-function prepareAdditive(query: FloatTensorLike | null, keys: FloatTensorLike, values: FloatTensorLike, params: AdditiveAttentionParams, options?: AdditiveAttentionOptions | null): Prepared<'additiveAttention', Tensor | PoolOutput> {
+/** Jagged keys and values: both jagged over the same offsets (typed errors naming the one that is not). */
+function jaggedKeysValues(keys: unknown, values: unknown): { kt: FloatChecked; vt: FloatChecked; offsets: Int32Array } {
+  if (!isJaggedArg(values, 'values')) throw new DTypeError('values', 'a jagged tensor ({ values: [T,Dv], offsets }) like keys', describeType(values), 'keys and values are both jagged or both padded');
+  const jk = asJagged(keys, 'keys', ['Dk']);
+  const jv = asJagged(values, 'values', ['Dv'], { batch: jk.batch });
+  for (let b = 0; b <= jk.batch; b++) {
+    if (jv.offsets[b] !== jk.offsets[b]) throw new ValueError('values.offsets', `expected the offsets of keys (the value of key j is row j of values), received values.offsets[${b}] = ${jv.offsets[b]} != keys.offsets[${b}] = ${jk.offsets[b]}`);
+  }
+  expectNonEmpty('keys.values', jk.shape, 1, ['T', 'Dk']);
+  expectNonEmpty('values.values', jv.shape, 1, ['T', 'Dv']);
+  return { kt: { data: jk.data, shape: jk.shape, dtype: jk.dtype }, vt: { data: jv.data, shape: jv.shape, dtype: jv.dtype }, offsets: jk.offsets };
+}
+
+function prepareAdditive(query: FloatTensorLike | null, keys: FloatTensorLike | JaggedLike, values: FloatTensorLike | JaggedLike, params: AdditiveAttentionParams, options?: AdditiveAttentionOptions | null): Prepared<'additiveAttention', Tensor | PoolOutput | JaggedPoolOutput> {
   const d = additiveAttentionOp;
-  const kt = tensorParam(d, 'keys', keys);
-  const vt = tensorParam(d, 'values', values);
-  const [B, S, Dk] = kt.shape;
-  for (let a = 0; a < 3; a++) expectNonEmpty('keys', kt.shape, a, KP);
-  expectNonEmpty('values', vt.shape, 2, VP);
-  expectDim('values', vt.shape, 0, B, VP, 'batch must match keys');
-  expectDim('values', vt.shape, 1, S, VP, 'length must match keys');
-  const Dv = vt.shape[2];
+  // Jagged keys / values: [T,Dk] / [T,Dv] over offsets [B+1]; batch b attends to its own rows only.
+  const jagged = isJaggedArg(keys, 'keys') ? jaggedKeysValues(keys, values) : null;
+  const offsets = jagged ? jagged.offsets : null;
+  const kt = jagged ? jagged.kt : tensorParam(d, 'keys', keys);
+  const vt = jagged ? jagged.vt : tensorParam(d, 'values', values);
+  const B = offsets ? offsets.length - 1 : kt.shape[0];
+  const S = offsets ? longestOf(offsets) : kt.shape[1];
+  const Dk = kt.shape[kt.shape.length - 1];
+  if (!offsets) {
+    for (let a = 0; a < 3; a++) expectNonEmpty('keys', kt.shape, a, KP);
+    expectNonEmpty('values', vt.shape, 2, VP);
+    expectDim('values', vt.shape, 0, B, VP, 'batch must match keys');
+    expectDim('values', vt.shape, 1, S, VP, 'length must match keys');
+  }
+  const Dv = vt.shape[vt.shape.length - 1];
   const p = optionsObject<AdditiveAttentionParams>(params, 'params', ['wq', 'wk', 'b', 'v']);
   const half = new HalfFields();
   const wk = floatMatrix(p.wk, 'params.wk', Dk, -1, 'Dk', 'A');
@@ -92,29 +116,34 @@ function prepareAdditive(query: FloatTensorLike | null, keys: FloatTensorLike, v
     wq = half.take('wq', floatMatrix(p.wq, 'params.wq', Dq, A, 'Dq', 'A'));
   }
   const o = optionsFor<AdditiveAttentionOptions>(d, options);
+  if (offsets) refuseWithJagged(o as Record<string, unknown>, 'keys', { mask: 'not with jagged keys: a padded [B,L,S] mask has no jagged meaning (leave excluded keys out of the jagged batch, or use the padded form)' });
   const target = [B, L, S];
-  const mask = optionalMask(o.mask, 'options.mask', target, '[B,L,S]');
-  const keyLengths = optionalLengths(o.keyLengths, 'options.keyLengths', B, S);
+  const mask = offsets ? null : optionalMask(o.mask, 'options.mask', target, '[B,L,S]');
+  const keyLengths = offsets ? null : optionalLengths(o.keyLengths, 'options.keyLengths', B, S);
   const returnWeights: boolean = readOption(d, o, 'returnWeights');
-  weightsFit(returnWeights, B * L * S, '[B,L,S]');
-  const args: AdditiveAttentionArgs = { query: q, keys: half.take('keys', kt), values: half.take('values', vt), B, L, S, Dq, Dk, Dv, A, wq, wk: half.take('wk', wk), b: b!, v: v!, mask, keyLengths, returnWeights, dtypes: half.dtypes };
+  const T = offsets ? offsets[B] : 0;
+  weightsFit(returnWeights, offsets ? T * L : B * L * S, offsets ? '[T,L]' : '[B,L,S]');
+  const args: AdditiveAttentionArgs = { query: q, keys: half.take('keys', kt), values: half.take('values', vt), B, L, S, Dq, Dk, Dv, A, wq, wk: half.take('wk', wk), b: b!, v: v!, mask, keyLengths, returnWeights, dtypes: half.dtypes, ...(offsets ? { keyOffsets: offsets } : {}) };
+  // Jagged weights are [T,L]: element (r, i) is query i of the batch that holds key row r.
   const layout = (): OutputLayout => ({
     rows: B * L,
-    rowOf: (name, flat) => Math.floor(flat / (name === 'weights' ? S : Dv)),
-    shapeOf: (name) => (name === 'weights' ? target : [B, L, Dv]),
+    rowOf: (name, flat) => (name !== 'weights' ? Math.floor(flat / Dv) : offsets ? sequenceOfRow(offsets, Math.floor(flat / L)) * L + (flat % L) : Math.floor(flat / S)),
+    shapeOf: (name) => (name !== 'weights' ? [B, L, Dv] : offsets ? [T, L] : target),
   });
-  const wrap = (r: { output: Float32Array; weights?: Float32Array }): Tensor | PoolOutput => {
+  const wrap = (r: { output: Float32Array; weights?: Float32Array }): Tensor | PoolOutput | JaggedPoolOutput => {
     const output = { data: r.output, shape: [B, L, Dv] };
-    return returnWeights && r.weights ? { output, weights: { data: r.weights, shape: target } } : output;
+    if (!returnWeights || !r.weights) return output;
+    return offsets ? { output, weights: { values: { data: r.weights, shape: [T, L] }, offsets } } : { output, weights: { data: r.weights, shape: target } };
   };
   const outputDtype: DType = readOption(d, o, 'outputDtype');
   return { op: 'additiveAttention', args, layout, wrap, outputDtype };
 }
 
 /** The `returnSaved` path's checks: null without it, else the composite to run with the dispatch options. */
-function prepareSavedAdditive(query: FloatTensorLike | null, keys: FloatTensorLike, values: FloatTensorLike, params: AdditiveAttentionParams, options?: AdditiveAttentionOptions | null): ((d?: DispatchOptions) => Steps<{ output: Tensor; saved: AdditiveAttentionSaved }>) | null {
+function prepareSavedAdditive(query: FloatTensorLike | null, keys: FloatTensorLike | JaggedLike, values: FloatTensorLike | JaggedLike, params: AdditiveAttentionParams, options?: AdditiveAttentionOptions | null): ((d?: DispatchOptions) => Steps<{ output: Tensor; saved: AdditiveAttentionSaved }>) | null {
   const o = optionsFor<AdditiveAttentionOptions>(additiveAttentionOp, options);
   if (!readOption(additiveAttentionOp, o, 'returnSaved')) return null;
+  if (isJaggedArg(keys, 'keys') || isJaggedArg(values, 'values')) refuseWithJagged(o as Record<string, unknown>, 'keys');
   refuseWithSaved(o as Record<string, unknown>, ['returnWeights', 'outputDtype']);
   const p = prepareAdditive(query, keys, values, params, { ...o, returnWeights: true, returnSaved: false });
   const a = widenArgs(p.args) as Widened<AdditiveAttentionArgs>;
@@ -127,27 +156,40 @@ function prepareSavedAdditive(query: FloatTensorLike | null, keys: FloatTensorLi
  * weighted sum of values. query `[B,L,Dq]`, keys `[B,S,Dk]`, values `[B,S,Dv]` → `[B,L,Dv]`.
  * `query = null` is attention pooling (no query term): output `[B,1,Dv]`.
  *
+ * Keys and values may be jagged (#17; {@link jagged}), both over the same offsets `[B+1]`: keys
+ * `[T,Dk]`, values `[T,Dv]`, batch b's keys the rows `offsets[b] .. offsets[b+1]-1`; no work or
+ * memory is spent on padding. The query stays dense `[B,L,Dq]` (or null) and the output `[B,L,Dv]`;
+ * the weights come back jagged (`{ values: [T,L], offsets }`). An empty batch row has no allowed
+ * key, as `keyLengths[b] = 0` does: output zeros. Not with `mask`, `keyLengths` or `returnSaved`
+ * (ValueError). Half-precision keys / values are accepted as in the padded form.
+ *
  * @example
  * const pooled = additiveAttention(null, h, h, { wk, b, v });
  */
+export function additiveAttention(query: FloatTensorLike | null, keys: JaggedLike, values: JaggedLike, params: AdditiveAttentionParams, options: AdditiveAttentionOptions & { returnWeights: true; outputDtype: HalfDType }, dispatchOptions?: DispatchOptions): Narrowed<JaggedPoolOutput>;
+export function additiveAttention(query: FloatTensorLike | null, keys: JaggedLike, values: JaggedLike, params: AdditiveAttentionParams, options: AdditiveAttentionOptions & { returnWeights: true }, dispatchOptions?: DispatchOptions): JaggedPoolOutput;
+export function additiveAttention(query: FloatTensorLike | null, keys: JaggedLike, values: JaggedLike, params: AdditiveAttentionParams, options?: AdditiveAttentionOptions | null, dispatchOptions?: DispatchOptions): Tensor | JaggedPoolOutput | Narrowed<Tensor | JaggedPoolOutput>;
 export function additiveAttention(query: FloatTensorLike | null, keys: FloatTensorLike, values: FloatTensorLike, params: AdditiveAttentionParams, options: AdditiveAttentionOptions & { returnSaved: true }, dispatchOptions?: DispatchOptions): { output: Tensor; saved: AdditiveAttentionSaved };
 export function additiveAttention(query: FloatTensorLike | null, keys: FloatTensorLike, values: FloatTensorLike, params: AdditiveAttentionParams, options: AdditiveAttentionOptions & { outputDtype: HalfDType }, dispatchOptions?: DispatchOptions): Narrowed<Tensor | PoolOutput>;
 export function additiveAttention(query: FloatTensorLike | null, keys: FloatTensorLike, values: FloatTensorLike, params: AdditiveAttentionParams, options: AdditiveAttentionOptions & { returnWeights: true }, dispatchOptions?: DispatchOptions): PoolOutput;
 export function additiveAttention(query: FloatTensorLike | null, keys: FloatTensorLike, values: FloatTensorLike, params: AdditiveAttentionParams, options?: (AdditiveAttentionOptions & { returnWeights?: false }) | null, dispatchOptions?: DispatchOptions): Tensor;
 export function additiveAttention(query: FloatTensorLike | null, keys: FloatTensorLike, values: FloatTensorLike, params: AdditiveAttentionParams, options?: AdditiveAttentionOptions | null, dispatchOptions?: DispatchOptions): Tensor | PoolOutput;
-export function additiveAttention(query: FloatTensorLike | null, keys: FloatTensorLike, values: FloatTensorLike, params: AdditiveAttentionParams, options?: AdditiveAttentionOptions | null, dispatchOptions?: DispatchOptions): Tensor | PoolOutput | Narrowed<Tensor | PoolOutput> | { output: Tensor; saved: AdditiveAttentionSaved } {
+export function additiveAttention(query: FloatTensorLike | null, keys: FloatTensorLike | JaggedLike, values: FloatTensorLike | JaggedLike, params: AdditiveAttentionParams, options?: AdditiveAttentionOptions | null, dispatchOptions?: DispatchOptions): Tensor | PoolOutput | JaggedPoolOutput | Narrowed<Tensor | PoolOutput | JaggedPoolOutput> | { output: Tensor; saved: AdditiveAttentionSaved } {
   const withSaved = prepareSavedAdditive(query, keys, values, params, options);
   if (withSaved) return drive(withSaved(dispatchOptions));
   return run(prepareAdditive(query, keys, values, params, options), dispatchOptions);
 }
 
 /** The async twin of {@link additiveAttention}. */
+export function additiveAttentionAsync(query: FloatTensorLike | null, keys: JaggedLike, values: JaggedLike, params: AdditiveAttentionParams, options: AdditiveAttentionOptions & { returnWeights: true; outputDtype: HalfDType }, dispatchOptions?: DispatchOptions): Promise<Narrowed<JaggedPoolOutput>>;
+export function additiveAttentionAsync(query: FloatTensorLike | null, keys: JaggedLike, values: JaggedLike, params: AdditiveAttentionParams, options: AdditiveAttentionOptions & { returnWeights: true }, dispatchOptions?: DispatchOptions): Promise<JaggedPoolOutput>;
+export function additiveAttentionAsync(query: FloatTensorLike | null, keys: JaggedLike, values: JaggedLike, params: AdditiveAttentionParams, options?: AdditiveAttentionOptions | null, dispatchOptions?: DispatchOptions): Promise<Tensor | JaggedPoolOutput | Narrowed<Tensor | JaggedPoolOutput>>;
 export function additiveAttentionAsync(query: FloatTensorLike | null, keys: FloatTensorLike, values: FloatTensorLike, params: AdditiveAttentionParams, options: AdditiveAttentionOptions & { returnSaved: true }, dispatchOptions?: DispatchOptions): Promise<{ output: Tensor; saved: AdditiveAttentionSaved }>;
 export function additiveAttentionAsync(query: FloatTensorLike | null, keys: FloatTensorLike, values: FloatTensorLike, params: AdditiveAttentionParams, options: AdditiveAttentionOptions & { outputDtype: HalfDType }, dispatchOptions?: DispatchOptions): Promise<Narrowed<Tensor | PoolOutput>>;
 export function additiveAttentionAsync(query: FloatTensorLike | null, keys: FloatTensorLike, values: FloatTensorLike, params: AdditiveAttentionParams, options: AdditiveAttentionOptions & { returnWeights: true }, dispatchOptions?: DispatchOptions): Promise<PoolOutput>;
 export function additiveAttentionAsync(query: FloatTensorLike | null, keys: FloatTensorLike, values: FloatTensorLike, params: AdditiveAttentionParams, options?: (AdditiveAttentionOptions & { returnWeights?: false }) | null, dispatchOptions?: DispatchOptions): Promise<Tensor>;
 export function additiveAttentionAsync(query: FloatTensorLike | null, keys: FloatTensorLike, values: FloatTensorLike, params: AdditiveAttentionParams, options?: AdditiveAttentionOptions | null, dispatchOptions?: DispatchOptions): Promise<Tensor | PoolOutput>;
-export async function additiveAttentionAsync(query: FloatTensorLike | null, keys: FloatTensorLike, values: FloatTensorLike, params: AdditiveAttentionParams, options?: AdditiveAttentionOptions | null, dispatchOptions?: DispatchOptions): Promise<Tensor | PoolOutput | Narrowed<Tensor | PoolOutput> | { output: Tensor; saved: AdditiveAttentionSaved }> {
+export async function additiveAttentionAsync(query: FloatTensorLike | null, keys: FloatTensorLike | JaggedLike, values: FloatTensorLike | JaggedLike, params: AdditiveAttentionParams, options?: AdditiveAttentionOptions | null, dispatchOptions?: DispatchOptions): Promise<Tensor | PoolOutput | JaggedPoolOutput | Narrowed<Tensor | PoolOutput | JaggedPoolOutput> | { output: Tensor; saved: AdditiveAttentionSaved }> {
   const withSaved = prepareSavedAdditive(query, keys, values, params, options);
   if (withSaved) return driveAsync(withSaved(dispatchOptions));
   return runAsync(() => prepareAdditive(query, keys, values, params, options), dispatchOptions);
@@ -173,7 +215,8 @@ export const additiveAttentionOp: OpDescriptor<'additiveAttention'> = defineOp({
     // rel error 1.8e-5, then 4.3e-7 of atol needed at 4x that rtol (max abs 8.9e-7).
     // max rel by input type: bfloat16 5.3e-6, float16 7.7e-6, float32 1.8e-5, mixed 7.8e-6.
     native: { rtol: 7.4e-5, atol: 1.8e-6 },
-    // gpu on llvmpipe: max rel 1.6e-5, then 7.7e-7 of atol (max abs 1.2e-6).
+    // gpu on llvmpipe: max rel 1.6e-5, then 7.7e-7 of atol (max abs 1.8e-6; re-measured with
+    // test/jagged-pool.test.mjs included: same rule result).
     gpu: { rtol: 6.3e-5, atol: 3.1e-6 },
   },
   cost: (s) => {

@@ -8,15 +8,31 @@ import { compareElement, newComparison } from '../dispatch';
 import { DTypeError, ShapeError, ValueError, describeType, formatShape } from '../errors';
 import type { RowFilter, TopKArgs, TopKResult, DType, HalfDType } from '../kernels';
 import { asInt32Tensor, asTensor, type Tensor, type FloatTensorLike, type TensorLike } from '../tensor';
+import { liveTypedArray } from '../buffers';
 import { expectDim, expectNonEmpty, HalfFields, optBool, optEnum, optionsObject } from '../validate';
 import { randT, rnd, shapeOf } from './cases';
 import { narrowOutput, run, runAsync, type Prepared, OUTPUT_DTYPE_OPTION, type Narrowed } from './common';
 import { defineOp, tensor, optionsFor, readOption, tensorParam, type OpCase, type OpDescriptor } from './descriptor';
 
+/**
+ * Exclusion lists as one jagged index list (#17; FBGEMM / torchrec convention): user b's excluded
+ * items are `values[offsets[b] .. offsets[b+1]-1]`. Equal to the array-of-lists form with those
+ * slices; an empty slice excludes nothing.
+ */
+export interface JaggedExclude {
+  /** Every user's excluded item indices back to back (ΣE_b of them). */
+  readonly values: Int32Array;
+  /** `[B+1]`: 0, then the end of each user's slice (non-decreasing; the last is `values.length`). */
+  readonly offsets: Int32Array;
+}
+
 /** Options of {@link topK}. */
 export interface TopKOptions {
-  /** Per user (length B): item indices to skip (seen items), or null. Each index in 0..N-1. */
-  exclude?: readonly (readonly number[] | Int8Array | Uint8Array | Uint8ClampedArray | Int16Array | Uint16Array | Int32Array | Uint32Array | Float32Array | Float64Array | null | undefined)[] | null;
+  /**
+   * Per user (length B): item indices to skip (seen items), or null. Each index in 0..N-1. Or the
+   * same as one jagged list ({@link JaggedExclude}: `{ values, offsets }`, Int32Arrays).
+   */
+  exclude?: readonly (readonly number[] | Int8Array | Uint8Array | Uint8ClampedArray | Int16Array | Uint16Array | Int32Array | Uint32Array | Float32Array | Float64Array | null | undefined)[] | JaggedExclude | null;
   /**
    * true (default): the k largest scores, largest first. false: the k smallest, smallest first
    * (torch.topk's `largest=False`, ONNX TopK's `largest=0`). Ties go to the lower index either
@@ -39,8 +55,55 @@ export interface TopKOutput {
   scores: Tensor;
 }
 
+/** Whether an exclusion argument is given in the jagged form (an object with `offsets`, not an array). */
+function isJaggedExclude(raw: unknown, argument: string): boolean {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw) || ArrayBuffer.isView(raw)) return false;
+  try {
+    return 'offsets' in raw;
+  } catch (e) {
+    throw new DTypeError(argument, 'an array of index lists or a jagged { values, offsets }', 'an object whose fields cannot be inspected', String((e as Error)?.message ?? e));
+  }
+}
+
+/**
+ * A jagged exclusion list checked and copied (the copy is what every backend reads: a later change
+ * to the caller's arrays changes nothing), as per-user views of the copy. `limit`: indices must be
+ * below it (topK: N), or null for any non-negative int32 (shardExclude). B: the users expected, or
+ * null for any B >= 1. Errors name `${argument}.values[i]` / `${argument}.offsets`.
+ */
+function checkJaggedExclude(raw: object, argument: string, B: number | null, limit: number | null): { values: Int32Array; offsets: Int32Array; lists: Int32Array[] } {
+  let rv: unknown, ro: unknown;
+  try {
+    rv = (raw as { values?: unknown }).values;
+    ro = (raw as { offsets?: unknown }).offsets;
+  } catch (e) {
+    throw new DTypeError(argument, 'a jagged index list { values: Int32Array, offsets: Int32Array }', 'an unreadable value (a getter or Proxy that throws)', String((e as Error)?.message ?? e));
+  }
+  const values = liveTypedArray(rv, `${argument}.values`, Int32Array, 'an Int32Array of item indices (every user\'s, back to back)').slice();
+  const offsets = liveTypedArray(ro, `${argument}.offsets`, Int32Array, `an Int32Array [B+1]${B === null ? '' : ` (B=${B})`}`).slice();
+  if (B !== null ? offsets.length !== B + 1 : offsets.length < 2) {
+    throw new ShapeError(`${argument}.offsets`, B !== null ? `[B+1=${B + 1}] (one slice per user)` : '[B+1] with B >= 1', `[${offsets.length}]`);
+  }
+  if (offsets[0] !== 0) throw new ValueError(`${argument}.offsets`, `expected offsets[0] = 0 (user b's items are values[offsets[b]..offsets[b+1]-1]), received offsets[0] = ${offsets[0]}`);
+  for (let b = 1; b < offsets.length; b++) {
+    if (offsets[b] < offsets[b - 1]) throw new ValueError(`${argument}.offsets`, `expected non-decreasing offsets, received offsets[${b}] = ${offsets[b]} < offsets[${b - 1}] = ${offsets[b - 1]}`);
+  }
+  const users = offsets.length - 1;
+  if (offsets[users] !== values.length) throw new ShapeError(`${argument}.offsets`, `offsets[B=${users}] = ${values.length}, the length of ${argument}.values`, `offsets[${users}] = ${offsets[users]}`);
+  for (let i = 0; i < values.length; i++) {
+    const n = values[i];
+    if (n < 0 || (limit !== null && n >= limit)) {
+      throw new ValueError(`${argument}.values[${i}]`, `expected an item index within 0..${limit === null ? '2^31-1' : limit - 1}, received ${n}`);
+    }
+  }
+  const lists = Array.from({ length: users }, (_, b) => values.subarray(offsets[b], offsets[b + 1]));
+  return { values, offsets, lists };
+}
+
 function checkExclude(raw: unknown, B: number, N: number): (Int32Array | null)[] | null {
   if (raw === undefined || raw === null) return null;
+  // The jagged form: the same lists as views of one checked copy.
+  if (isJaggedExclude(raw, 'options.exclude')) return checkJaggedExclude(raw as object, 'options.exclude', B, N).lists;
   if (!Array.isArray(raw)) throw new DTypeError('options.exclude', `an array of B=${B} index lists`, describeType(raw));
   let lists: unknown[];
   try {
@@ -522,11 +585,33 @@ export function mergeTopK(partials: readonly TopKPartial[], k: number, options?:
  * indices, for that shard's {@link topK} call. Indices outside the shard are dropped; a null
  * entry stays null; null or undefined gives null. Throws ValueError naming `offset`, `size` or
  * the entry `exclude[b][i]` that is not a non-negative integer, DTypeError for the wrong types.
+ *
+ * A jagged list ({@link JaggedExclude}) gives a jagged list (new arrays: the kept indices, local,
+ * in their order, and new offsets), checked as topK checks it (errors name `exclude.values[i]`,
+ * `exclude.offsets`; any non-negative index is allowed here).
  */
-export function shardExclude(exclude: TopKOptions['exclude'], offset: number, size: number): (Int32Array | null)[] | null {
+export function shardExclude(exclude: JaggedExclude, offset: number, size: number): JaggedExclude;
+export function shardExclude(exclude: TopKOptions['exclude'], offset: number, size: number): (Int32Array | null)[] | JaggedExclude | null;
+export function shardExclude(exclude: TopKOptions['exclude'], offset: number, size: number): (Int32Array | null)[] | JaggedExclude | null {
   const off = itemCount(offset, 'offset', 0x7fffffff, 'the shard\'s first item index');
   const n = itemCount(size, 'size', 0x7fffffff - off, 'the shard\'s item count');
   if (exclude === undefined || exclude === null) return null;
+  if (isJaggedExclude(exclude, 'exclude')) {
+    const j = checkJaggedExclude(exclude as object, 'exclude', null, null);
+    const users = j.offsets.length - 1;
+    const offsets = new Int32Array(users + 1);
+    let count = 0;
+    for (const x of j.values) if (x >= off && x < off + n) count++;
+    const values = new Int32Array(count);
+    for (let b = 0, w = 0; b < users; b++) {
+      for (let i = j.offsets[b]; i < j.offsets[b + 1]; i++) {
+        const x = j.values[i];
+        if (x >= off && x < off + n) values[w++] = x - off;
+      }
+      offsets[b + 1] = w;
+    }
+    return { values, offsets };
+  }
   if (!Array.isArray(exclude)) throw new DTypeError('exclude', 'an array of per-user index lists (or null)', describeType(exclude));
   return Array.from(exclude as unknown[], (list, b) => {
     if (list === null || list === undefined) return null;

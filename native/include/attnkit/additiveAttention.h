@@ -3,7 +3,8 @@
 // Projections run once through the GEMM (keys·wk + b for every key, query·wq for every query);
 // the tanh sum is vectorised over 16 (AVX-512) / 8 (AVX2) keys at a time with the tanh of
 // native/kernels/vec/vmath_*.h (max abs error 2.74e-7, measured by bench/native-gemm.mjs vmath).
-// Exclusion (mask == 0, j >= keyLengths[b], score == -inf) and empty rows as in sdpa.
+// Exclusion (mask == 0, j >= keyLengths[b], score == -inf) and empty rows as in sdpa. Jagged keys
+// (keyOffsets) are projected and scored over their T rows only: no padding is touched.
 // Half operands (attnkit/dtype.h): query, keys, values, wq, wk, b and v may each be float16 or
 // bfloat16. The projection GEMMs widen query / keys and wq / wk as they pack them
 // (attnkit/gemm.h); b and v are widened into O(A) scratch; a value row is widened as the weighted
@@ -29,8 +30,12 @@ struct AdditiveAttentionParams {
   const uint8_t* mask;  ///< strided over [B, L, S], or null
   int64_t maskStrides[3];
   const int32_t* keyLengths;  ///< [B] in [0, S], or null
+  /// Jagged keys / values (#17): [B+1] offsets (0, non-decreasing, last = T; S = the longest
+  /// sequence): keys [T, Dk], values [T, Dv], batch b's keys the rows offsets[b] .. offsets[b+1]-1;
+  /// mask and keyLengths are then null. Null: padded.
+  const int32_t* keyOffsets;
   float* output;        ///< [B, L, Dv] (written)
-  float* weights;       ///< [B, L, S] (written) or null
+  float* weights;       ///< [B, L, S], or [T, L] with keyOffsets (written), or null
 };
 
 /**

@@ -5,7 +5,8 @@
 // bias of the per-item GEMM over [h, h*t] (K = 2D instead of 4D). Hidden layers are GEMMs with a
 // per-ISA activation pass; the last layer (width 1) is a dot product. Padded items are never
 // computed. Tasks are fixed (batch row x block of items), so results are bit-identical for any
-// thread count.
+// thread count. A jagged history (historyOffsets) makes one task per block of a user's own items:
+// the work and the scratch follow T = Σ lengths, not B·S.
 //
 // Half operands (attnkit/dtype.h): target, history and each layer's w, b and alpha may be float16
 // or bfloat16. The first layer's rearranged weights are formed from w's decoded rows; hidden
@@ -34,15 +35,18 @@ enum class DinAct : int { Relu = 0, Sigmoid = 1, Prelu = 2 };
 /** Arguments of {@link targetAttention_forward}; layers[0].inDim == 4D, chained, last outDim == 1. */
 struct TargetAttentionParams {
   Floats target;         ///< [B, D]
-  Floats history;        ///< [B, S, D]
+  Floats history;        ///< [B, S, D], or [T, D] with historyOffsets
   int64_t B, S, D;
   const DinLayer* layers;
   int64_t nLayers;
   DinAct activation;
   bool softmax;               ///< normalize: 'softmax' (else 'none')
   const int32_t* keyLengths;  ///< [B] in [0, S], or null
+  /// Jagged history (#17): [B+1] offsets (0, non-decreasing, last = T; S = the longest history),
+  /// user b's items the rows offsets[b] .. offsets[b+1]-1; keyLengths is then null. Null: padded.
+  const int32_t* historyOffsets;
   float* output;              ///< [B, D] (written)
-  float* weights;             ///< [B, S] (written) or null
+  float* weights;             ///< [B, S], or [T] with historyOffsets (written), or null
 };
 
 /**

@@ -29,13 +29,22 @@ Isa additiveAttention_forward(const AdditiveAttentionParams& p) {
   const bool halfValues = p.values.type != DType::f32;
   const ConvertFn widen = halfValues ? convert_table().get() : nullptr;
 
-  // kp[b*S + j, :] = keys·wk + b, then transposed per batch: kT[b][u][j].
-  std::vector<float> kp((size_t)(B * S * A)), kT((size_t)(B * S * A));
-  gemm(gk, B * S, A, p.Dk, p.keys, p.Dk, p.wk, A, false, kp.data(), A, bvec, GemmAct::None, false, true);
+  // Batch b's keys are key rows base(b) .. base(b) + n(b) - 1 (padded: b*S and S; jagged: the
+  // offsets, no padding rows at all).
+  const int32_t* offs = p.keyOffsets;
+  auto base = [&](int64_t b) -> int64_t { return offs ? (int64_t)offs[b] : b * S; };
+  auto count = [&](int64_t b) -> int64_t { return offs ? (int64_t)(offs[b + 1] - offs[b]) : S; };
+  const int64_t keyRows = offs ? (int64_t)offs[B] : B * S;
+  // kp[r, :] = keys_r·wk + b, then transposed per batch: batch b's block kT[A*base(b) ..] is
+  // [A, n(b)] (row stride n(b)).
+  std::vector<float> kp((size_t)(keyRows * A)), kT((size_t)(keyRows * A));
+  gemm(gk, keyRows, A, p.Dk, p.keys, p.Dk, p.wk, A, false, kp.data(), A, bvec, GemmAct::None, false, true);
   auto transpose = [&](int64_t b0, int64_t b1) {
-    for (int64_t b = b0; b < b1; b++)
-      for (int64_t j = 0; j < S; j++)
-        for (int64_t u = 0; u < A; u++) kT[(size_t)((b * A + u) * S + j)] = kp[(size_t)((b * S + j) * A + u)];
+    for (int64_t b = b0; b < b1; b++) {
+      const int64_t r0 = base(b), n = count(b);
+      for (int64_t j = 0; j < n; j++)
+        for (int64_t u = 0; u < A; u++) kT[(size_t)(A * r0 + u * n + j)] = kp[(size_t)((r0 + j) * A + u)];
+    }
   };
   parallel_for_each(B, transpose);
   std::vector<float> qp;
@@ -54,11 +63,12 @@ Isa additiveAttention_forward(const AdditiveAttentionParams& p) {
     std::vector<float> vrow((size_t)(halfValues ? Dv : 0));  // a half value row, widened
     for (int64_t row = r0; row < r1; row++) {
       const int64_t b = row / L, i = row % L;
-      const int64_t len = p.keyLengths ? p.keyLengths[b] : S;
-      score(qp.empty() ? nullptr : qp.data() + row * A, kT.data() + b * A * S, S, vvec, A, S, logits.data());
+      const int64_t r0 = base(b), n = count(b);  // n: the keys of this row (jagged: no padding)
+      const int64_t len = p.keyLengths ? p.keyLengths[b] : n;
+      score(qp.empty() ? nullptr : qp.data() + row * A, kT.data() + A * r0, n, vvec, A, n, logits.data());
       bool any = false, nan = false;
       double mx = -std::numeric_limits<double>::infinity();
-      for (int64_t j = 0; j < S; j++) {
+      for (int64_t j = 0; j < n; j++) {
         bool ok = j < len;
         if (ok && p.mask) ok = p.mask[b * p.maskStrides[0] + i * p.maskStrides[1] + j * p.maskStrides[2]] != 0;
         const double s = logits[(size_t)j];
@@ -70,39 +80,42 @@ Isa additiveAttention_forward(const AdditiveAttentionParams& p) {
         else if (s > mx) mx = s;
       }
       float* out = p.output + row * Dv;
-      float* w = p.weights ? p.weights + row * S : nullptr;
+      // This row's weights: w[j * wstride] (padded: [B,L,S] row; jagged: column i of [T,L] from row r0).
+      float* w = !p.weights ? nullptr : offs ? p.weights + r0 * L + i : p.weights + row * S;
+      const int64_t wstride = offs ? L : 1;
       if (!any) {
         std::fill(out, out + Dv, 0.0f);
-        if (w) std::fill(w, w + S, 0.0f);
+        if (w)
+          for (int64_t j = 0; j < n; j++) w[j * wstride] = 0.0f;
         continue;
       }
       if (nan || mx == std::numeric_limits<double>::infinity()) {
         // A NaN or +inf logit makes this row (and only this row) NaN.
         std::fill(out, out + Dv, std::numeric_limits<float>::quiet_NaN());
         if (w)
-          for (int64_t j = 0; j < S; j++) w[j] = allowed[(size_t)j] ? std::numeric_limits<float>::quiet_NaN() : 0.0f;
+          for (int64_t j = 0; j < n; j++) w[j * wstride] = allowed[(size_t)j] ? std::numeric_limits<float>::quiet_NaN() : 0.0f;
         continue;
       }
       double sum = 0;
-      for (int64_t j = 0; j < S; j++) {
+      for (int64_t j = 0; j < n; j++) {
         if (!allowed[(size_t)j]) continue;
         pr[(size_t)j] = std::exp((double)logits[(size_t)j] - mx);
         sum += pr[(size_t)j];
       }
       std::fill(acc.begin(), acc.end(), 0.0);
-      for (int64_t j = 0; j < S; j++) {
+      for (int64_t j = 0; j < n; j++) {
         if (!allowed[(size_t)j]) {
-          if (w) w[j] = 0.0f;
+          if (w) w[j * wstride] = 0.0f;
           continue;
         }
         const double pj = pr[(size_t)j] / sum;
-        if (w) w[j] = (float)pj;
+        if (w) w[j * wstride] = (float)pj;
         const float* vv;
         if (halfValues) {
-          widen(p.values.u16() + (b * S + j) * Dv, vrow.data(), Dv, p.values.type);
+          widen(p.values.u16() + (r0 + j) * Dv, vrow.data(), Dv, p.values.type);
           vv = vrow.data();
         } else {
-          vv = p.values.f32() + (b * S + j) * Dv;
+          vv = p.values.f32() + (r0 + j) * Dv;
         }
         for (int64_t d = 0; d < Dv; d++) acc[(size_t)d] += pj * vv[d];
       }

@@ -67,17 +67,37 @@ Isa targetAttention_forward(const TargetAttentionParams& p) {
   int64_t maxW = 2 * D;
   for (int64_t l = 0; l < NL; l++) maxW = std::max(maxW, p.layers[l].outDim);
 
-  std::vector<float> scores((size_t)(B * S));
+  // User b's items are history rows base(b) .. base(b) + len(b) - 1 (padded: b*S, keyLengths or S;
+  // jagged: the offsets). scores[] follows the history's rows.
+  const int32_t* offs = p.historyOffsets;
+  auto base = [&](int64_t b) -> int64_t { return offs ? (int64_t)offs[b] : b * S; };
+  auto length = [&](int64_t b) -> int64_t { return offs ? (int64_t)(offs[b + 1] - offs[b]) : p.keyLengths ? (int64_t)p.keyLengths[b] : S; };
+  const int64_t rowsTotal = offs ? (int64_t)offs[B] : B * S;
+  std::vector<float> scores((size_t)rowsTotal);
   const int64_t CH = 64;  // items per task (fixed)
   const int64_t chunks = (S + CH - 1) / CH;
+  // Jagged: the tasks are each user's own blocks of CH items (taskFirst[b] = the first task of
+  // user b), so no task exists for padding; the partition depends on the offsets only.
+  std::vector<int64_t> taskFirst(offs ? (size_t)(B + 1) : 0);
+  if (offs) {
+    for (int64_t b = 0; b < B; b++) taskFirst[(size_t)(b + 1)] = taskFirst[(size_t)b] + (length(b) + CH - 1) / CH;
+  }
+  const int64_t tasks = offs ? taskFirst[(size_t)B] : B * chunks;
   auto phase1 = [&](int64_t t0, int64_t t1) {
     std::vector<float> bufA((size_t)(CH * maxW)), bufB((size_t)(CH * maxW));
     // Half target row / history rows of the task, widened.
     std::vector<float> tbuf((size_t)(halfT ? D : 0)), hbuf((size_t)(halfH ? CH * D : 0));
     for (int64_t t = t0; t < t1; t++) {
-      const int64_t b = t / chunks, j0 = (t % chunks) * CH;
-      const int64_t len = p.keyLengths ? p.keyLengths[b] : S;
-      const int64_t n = std::min(std::min(CH, S - j0), len - j0);
+      int64_t b, j0;
+      if (offs) {
+        b = (int64_t)(std::upper_bound(taskFirst.begin(), taskFirst.end(), t) - taskFirst.begin()) - 1;
+        j0 = (t - taskFirst[(size_t)b]) * CH;
+      } else {
+        b = t / chunks;
+        j0 = (t % chunks) * CH;
+      }
+      const int64_t len = length(b);
+      const int64_t n = offs ? std::min(CH, len - j0) : std::min(std::min(CH, S - j0), len - j0);
       if (n <= 0) continue;
       const float* tv;
       if (halfT) {
@@ -88,10 +108,10 @@ Isa targetAttention_forward(const TargetAttentionParams& p) {
       }
       const float* hist;
       if (halfH) {
-        widen(p.history.u16() + (b * S + j0) * D, hbuf.data(), n * D, p.history.type);
+        widen(p.history.u16() + (base(b) + j0) * D, hbuf.data(), n * D, p.history.type);
         hist = hbuf.data();
       } else {
-        hist = p.history.f32() + (b * S + j0) * D;
+        hist = p.history.f32() + (base(b) + j0) * D;
       }
       float* x = bufA.data();
       for (int64_t r = 0; r < n; r++) {
@@ -113,7 +133,7 @@ Isa targetAttention_forward(const TargetAttentionParams& p) {
         std::swap(cur, nxt);
         width = ly.outDim;
       }
-      float* sc = scores.data() + b * S + j0;
+      float* sc = scores.data() + base(b) + j0;
       if (oneLayer) {
         for (int64_t r = 0; r < n; r++) sc[r] = cur[r];
       } else {
@@ -125,17 +145,17 @@ Isa targetAttention_forward(const TargetAttentionParams& p) {
       }
     }
   };
-  parallel_for_each(B * chunks, phase1);
+  parallel_for_each(tasks, phase1);
 
   auto phase2 = [&](int64_t b0, int64_t b1) {
     std::vector<double> pr((size_t)S), acc((size_t)D);
     std::vector<uint8_t> allowed((size_t)S);
     std::vector<float> hrow((size_t)(halfH ? D : 0));  // a half history row, widened
     for (int64_t b = b0; b < b1; b++) {
-      const int64_t len = p.keyLengths ? p.keyLengths[b] : S;
-      const float* sc = scores.data() + b * S;
+      const int64_t len = length(b), n = offs ? len : S;  // n: the items of this row (jagged: no padding)
+      const float* sc = scores.data() + base(b);
       bool nanRow = false, any = false;
-      for (int64_t j = 0; j < S; j++) allowed[(size_t)j] = j < len;
+      for (int64_t j = 0; j < n; j++) allowed[(size_t)j] = j < len;
       if (p.softmax) {
         double mx = -std::numeric_limits<double>::infinity();
         for (int64_t j = 0; j < len; j++) {
@@ -166,16 +186,16 @@ Isa targetAttention_forward(const TargetAttentionParams& p) {
         const double pj = pr[(size_t)j];
         const float* h;
         if (halfH) {
-          widen(p.history.u16() + (b * S + j) * D, hrow.data(), D, p.history.type);
+          widen(p.history.u16() + (base(b) + j) * D, hrow.data(), D, p.history.type);
           h = hrow.data();
         } else {
-          h = p.history.f32() + (b * S + j) * D;
+          h = p.history.f32() + (base(b) + j) * D;
         }
         for (int64_t d = 0; d < D; d++) acc[(size_t)d] += pj * h[d];
       }
       for (int64_t d = 0; d < D; d++) p.output[b * D + d] = (float)acc[(size_t)d];
       if (p.weights)
-        for (int64_t j = 0; j < S; j++) p.weights[b * S + j] = allowed[(size_t)j] ? (float)pr[(size_t)j] : 0.0f;
+        for (int64_t j = 0; j < n; j++) p.weights[base(b) + j] = allowed[(size_t)j] ? (float)pr[(size_t)j] : 0.0f;
     }
   };
   parallel_for_each(B, phase2, 16);

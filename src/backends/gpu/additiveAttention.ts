@@ -9,9 +9,53 @@ import { fn, type Runtime } from './runtime';
 import { exclusionLines, pvSrc, tanhInline } from './sources';
 import { SPECIAL, lensArg, operand3, scoped, type Src } from './pipeline';
 import { linear, softmaxTail } from './stages';
+import { jaggedProbsSrc, jaggedStatsSrc, jaggedSumSrc, sequenceTextures } from './jaggedPool';
+
+/**
+ * additiveAttention over jagged keys / values (keyOffsets): keys projected over their T rows,
+ * scores `[L, T, 1]` (the weights' own [T, L] layout), softmax and weighted sum over each batch
+ * row's own keys. No padded texture exists.
+ */
+function additiveAttentionJaggedGpu(rt: Runtime, a: Widened<AdditiveAttentionArgs>, offsets: Int32Array): PoolResult {
+  const { B, L, Dq, Dk, Dv, A } = a;
+  const T = offsets[B];
+  // No key at all: every row is empty (output zeros, no weights).
+  if (T === 0) return a.returnWeights ? { output: new Float32Array(B * L * Dv), weights: new Float32Array(0) } : { output: new Float32Array(B * L * Dv) };
+  return scoped((scope) => {
+    const seq = sequenceTextures(offsets);
+    const ka = linear(rt, scope, rt.input(a.keys, [Dk, T, 1]), T, 1, Dk, A, a.wk, a.b);
+    const pooled = a.query === null;
+    const params = ['ka', 'vv', 'rs'];
+    const args: Src[] = [ka, a.v, seq.rowSeq];
+    if (!pooled) {
+      params.push('qa');
+      args.push(linear(rt, scope, rt.input(a.query!, [Dq, L, B]), L, B, Dq, A, a.wq!, null));
+    }
+    const src = fn(
+      params,
+      `  let i = this.thread.x;
+  let r = this.thread.y;
+  let b = rs[r];
+  let s = 0.0;
+  for (let c = 0; c < this.constants.A; c++) {
+${tanhInline(pooled ? 'ka[0][r][c]' : 'qa[b][i][c] + ka[0][r][c]', 'th')}
+    s += vv[c] * th;
+  }
+  return s;`,
+    );
+    const lg = rt.run(scope, { name: 'additiveAttention.jagged.scores', src, output: [L, T, 1], constants: { B, T, A } }, args);
+    const st = rt.run(scope, { name: 'additiveAttention.jagged.stats', src: jaggedStatsSrc(), output: [2, L, B], constants: { B, T, S: seq.loop } }, [lg, SPECIAL, seq.start, seq.length]);
+    const p = rt.run(scope, { name: 'additiveAttention.jagged.probs', src: jaggedProbsSrc(), output: [L, T, 1], constants: { B, T } }, [lg, st, seq.rowSeq]);
+    const out = rt.run(scope, { name: 'additiveAttention.jagged.pv', src: jaggedSumSrc(), output: [Dv, L, B], constants: { B, T, S: seq.loop } }, [p, rt.input(a.values, [Dv, T, 1]), seq.start, seq.length]);
+    const res: { output: Float32Array; weights?: Float32Array } = { output: rt.read(out, B * L * Dv) };
+    if (a.returnWeights) res.weights = rt.read(p, T * L, true);
+    return res;
+  });
+}
 
 /** additiveAttention (and pooling when there is no query). */
 export function additiveAttentionGpu(rt: Runtime, a: Widened<AdditiveAttentionArgs>): PoolResult {
+  if (a.keyOffsets) return additiveAttentionJaggedGpu(rt, a, a.keyOffsets);
   return scoped((scope) => {
     const { B, L, S, Dq, Dk, Dv, A } = a;
     const ka = linear(rt, scope, rt.input(a.keys, [Dk, S, B]), S, B, Dk, A, a.wk, a.b);
