@@ -63,6 +63,15 @@ export interface HstuPlan {
   alpha: number;
 }
 
+/**
+ * The exclusive end of row i's possibly visible keys: `i + 1` when causal without a contextual
+ * prefix (ids never decrease along a sequence, so a later key has dist <= 0 and only i itself
+ * passes), else the sequence's length n. Loops stop there: half the work of a causal call.
+ */
+export function keyEnd(p: HstuPlan, i: string): string {
+  return p.causal && p.ctx === 0 ? `(${i} + 1.0)` : 'n';
+}
+
 /** Class of a timestamp for the NaN-pair rule: 0 finite, ±1 ±Infinity, 2 NaN. */
 function timeClass(x: number): number {
   if (Number.isNaN(x)) return 2;
@@ -276,7 +285,7 @@ export function hstuAttentionGpu(rt: Runtime, a: Widened<HstuAttentionArgs>): Fl
 ${rowLines('t')}
   let acc = 0.0;
   for (let j = 0; j < this.constants.S; j++) {
-    if (j >= n) { break; }
+    if (j >= ${keyEnd(p, 'i')}) { break; }
 ${visibleLines(p, 'i', 'j', 'vis')}
     if (vis > 0.5) {
 ${logitLines(p, 't', 'h', 'i', 'j', 'o')}

@@ -20,7 +20,7 @@ import type { HstuAttentionBackwardArgs, HstuAttentionBackwardResult, Widened } 
 import { GPU_MAX_OUTPUT_VALUES, GpuLimitError, fn, type Arg, type Runtime, type Scope } from './runtime';
 import { scoped, texture, type Src } from './pipeline';
 import type { GpuJsTexture } from './host';
-import { hstuPlan, logitLines, planArgs, rowLines, siluLines, visibleLines, type HstuPlan } from './hstuAttention';
+import { hstuPlan, keyEnd, logitLines, planArgs, rowLines, siluLines, visibleLines, type HstuPlan } from './hstuAttention';
 
 /** Rows per group of the bias-gradient kernels (each thread sums one group, then the groups are summed). */
 const GROUP = 64;
@@ -180,10 +180,10 @@ ${visibleLines(p, 'i', 'j', 'vis')}
 ${rowLines('t')}
   let acc = 0.0;
   for (let c = 0; c < this.constants.NCH; c++) {
-    if (c * this.constants.W >= n) { break; }
+    if (c * this.constants.W >= ${keyEnd(p, 'i')}) { break; }
     for (let x = 0; x < this.constants.W; x++) {
       let j = c * this.constants.W + x;
-      if (j < n) {
+      if (j < ${keyEnd(p, 'i')}) {
 ${visibleLines(p, 'i', 'j', 'vis')}
         if (vis > 0.5) { acc += ${at('dz', 'h', 'i', 'c', 'x')} * k[o + j][h][dd]; }
       }
@@ -193,7 +193,8 @@ ${visibleLines(p, 'i', 'j', 'vis')}
       const dq = rt.run(scope, { name: 'hstuAttentionBackward.dq', src: dqSrc, output: [D, H, T], constants: consts }, [dz, k, rbA, ...args] as Src[]);
       res.dq = rt.read(dq, T * H * D);
     }
-    // dk_j, dv_j: over the rows r of the key's sequence that see it.
+    // dk_j, dv_j: over the rows r of the key's sequence that see it (from r = j on when only
+    // earlier keys are visible, see keyEnd).
     const overRows = (params2: string[], term: string, pre: string): string =>
       fn([...params2, 'rb', ...params], `  let dd = this.thread.x;
   let h = this.thread.y;
@@ -203,7 +204,8 @@ ${rowLines('t')}
   let cj = Math.floor((jj + 0.5) / this.constants.W);
   let xj = jj - cj * this.constants.W;
   let acc = 0.0;
-  for (let r = 0; r < this.constants.S; r++) {
+  for (let rr = 0; rr < this.constants.S; rr++) {
+    let r = rr + ${p.causal && p.ctx === 0 ? 'jj' : '0.0'};
     if (r >= n) { break; }
 ${visibleLines(p, 'r', 'jj', 'vis')}
     if (vis > 0.5) {
