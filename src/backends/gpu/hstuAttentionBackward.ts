@@ -9,7 +9,7 @@
  * ({@link GpuLimitError}). Kernels: the logits z and dZ = (dOut_i·v_j)/norm·SiLU'(z) per pair
  * (0 where M hides the pair; nothing is read there), then dq over each row's keys, dk and dv over
  * each key's rows (visible pairs only: NaN in a hidden position does not leak), dPositionBias per
- * diagonal and dTimeBias per bucket (each over groups of 64 rows, then summed over the groups).
+ * diagonal and dTimeBias per bucket (each over groups of 64 rows, more when the partial sums would pass 2^24 values, then summed over the groups).
  * dTimeBias visits each bucket's keys directly: the keys of a bucket are two runs of the
  * sequence's timestamps in sorted order (see hstuAttention.ts), so the work is the pair count,
  * not pairs times buckets.
@@ -22,8 +22,10 @@ import { scoped, texture, type Src } from './pipeline';
 import type { GpuJsTexture } from './host';
 import { hstuPlan, keyEnd, logitLines, planArgs, rowLines, siluLines, visibleLines, type HstuPlan } from './hstuAttention';
 
-/** Rows per group of the bias-gradient kernels (each thread sums one group, then the groups are summed). */
+/** Rows per group of the bias-gradient kernels (each thread sums one group, then the groups are summed), at least. */
 const GROUP = 64;
+/** Largest partial-sum texture of the bias gradients: groups grow (doubling) until it fits. */
+const MAX_PARTIALS = 2 ** 24;
 /** Entries one thread of the group sum adds at most (sums of 64-term blocks); more take several passes. */
 const PASS = 1024;
 
@@ -80,17 +82,17 @@ function pairLayout(p: HstuPlan, offsets: Int32Array, B: number): Pairs {
   return { W, R, NCH: Math.ceil(p.NM / W), rb, pr };
 }
 
-/** Rows grouped for the bias gradients: sequences longest first, rows concatenated, groups of GROUP (-1 pads the last). */
-function rowGroups(offsets: Int32Array, B: number, T: number): { pm: Float32Array; gm: Float32Array; NG: number } {
+/** Rows grouped for the bias gradients: sequences longest first, rows concatenated, groups of GS (-1 pads the last). */
+function rowGroups(offsets: Int32Array, B: number, T: number, GS: number): { pm: Float32Array; gm: Float32Array; NG: number } {
   const seqs = Array.from({ length: B }, (_, b) => b).sort((x, y) => offsets[y + 1] - offsets[y] - (offsets[x + 1] - offsets[x]) || x - y);
-  const NG = Math.max(1, Math.ceil(T / GROUP));
-  const pm = new Float32Array(NG * GROUP).fill(-1);
+  const NG = Math.max(1, Math.ceil(T / GS));
+  const pm = new Float32Array(NG * GS).fill(-1);
   const gm = new Float32Array(NG);
   let s = 0;
   for (const b of seqs) {
     const n = offsets[b + 1] - offsets[b];
     for (let t = offsets[b]; t < offsets[b + 1]; t++) {
-      if (s % GROUP === 0) gm[s / GROUP] = n;
+      if (s % GS === 0) gm[s / GS] = n;
       pm[s++] = t;
     }
   }
@@ -223,7 +225,11 @@ ${pre}
       res.dv = rt.read(rt.run(scope, { name: 'hstuAttentionBackward.dv', src: dvSrc, output: [Dv, H, T], constants: consts }, [zt, dy, rbA, ...args] as Src[]), T * H * Dv);
     }
     if (!p.pb && !p.tb) return res;
-    const g = rowGroups(a.offsets, a.B, T);
+    // Partial sums per group: [2·NM-1, Hp, groups] and [K+1, Ht, groups]; larger groups keep them small.
+    const widest = Math.max(p.pb ? (2 * NM - 1) * p.Hp : 0, p.tb ? (K + 1) * p.Ht : 0);
+    let GS = GROUP;
+    while (GS < T && widest * Math.ceil(T / GS) > MAX_PARTIALS) GS *= 2;
+    const g = rowGroups(a.offsets, a.B, T, GS);
     const pmA = rt.input(g.pm, [g.pm.length]);
     const riA = rt.input(p.ri, [4, T]);
     // Heads summed by a thread when the bias is shared, else the thread's own head.
@@ -232,8 +238,8 @@ ${pre}
     const groupLoop = (body: string): string => `  let hs = this.thread.y;
   let gi = this.thread.z;
   let acc = 0.0;
-  for (let s = 0; s < ${GROUP}; s++) {
-    let t = pm[gi * ${GROUP}.0 + s];
+  for (let s = 0; s < ${GS}; s++) {
+    let t = pm[gi * ${GS}.0 + s];
     if (t < 0.0) { break; }
 ${rowLines('t')}
 ${body}
