@@ -150,6 +150,23 @@ if (!info || !info.available) {
     for (let t = 0; t < 4; t++) for (let x = 0; x < H * Dv; x++) assert.is(Number.isNaN(r.y.values.data[t * H * Dv + x]), t === 3, `target output row ${t}`);
   });
 
+  test('forward past the pair limit (5800² pairs > 2^25): the pair-free kernel, verified against reference', () => {
+    const lengths = [5800, 3, 0, 1];
+    const q = jaggedOf(lengths, 1, 2, 61);
+    const k = jaggedOf(lengths, 1, 2, 62);
+    const v = jaggedOf(lengths, 1, 1, 63);
+    const T = q.offsets[lengths.length];
+    const options = { numTargets: Int32Array.from([7, 1, 0, 0]), positionBias: rnd([2 * 5800 - 1], 64, 0.3), timestamps: Float64Array.from({ length: T }, (_, t) => 1.7e9 + 17 * t), timeBias: rnd([30], 65, 0.3) };
+    const before = ak.gpuStats().calls;
+    const reports = [];
+    const y = ak.hstuAttention(q, k, v, options, { backend: 'gpu', verify: true, onReport: (r) => reports.push(r) });
+    assert.ok(reports[0].verify.passed, JSON.stringify(reports[0].verify.worst));
+    assert.ok(reports[0].verify.rowsChecked > 0);
+    assert.ok(ak.gpuStats().calls > before, 'GL kernels ran');
+    for (const c of ak.gpuStats().kernelClasses) assert.is(c, 'HeadlessGLKernel');
+    assert.is(y.values.data.length, T);
+  });
+
   test('limits refused with GpuLimitError: longest sequence, pair count, row count', () => {
     const G = { backend: 'gpu' };
     // A sequence longer than MAX_ROW_LENGTH (32767).

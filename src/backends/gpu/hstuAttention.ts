@@ -5,7 +5,10 @@
  * Jagged, no padding: every thread knows its own sequence from per-row uploads (`ri`: the
  * sequence's first row, its length, its max id and its divisor) and loops over that sequence's
  * keys only (the loop bound is the longest sequence, a compile-time constant; shorter sequences
- * leave the loop early). Indices travel as float32, exact below 2^24: T = offsets[B] must be
+ * leave the loop early). The forward computes A = SiLU(z)/norm once per visible pair into "pair
+ * rows" of each sequence's own length (see {@link pairLayout}), then each output element sums
+ * A·v over its row's visible keys; past 2^25 pair slots it falls back to one kernel whose output
+ * elements recompute their logits (slower, no pair limit). Indices travel as float32, exact below 2^24: T = offsets[B] must be
  * below 2^24 ({@link GpuLimitError} `MAX_EXACT_INDEX`), and the longest sequence at most
  * `MAX_ROW_LENGTH` (the bound every gpu loop over a row keeps).
  *
@@ -22,7 +25,7 @@
  * @module
  */
 import type { HstuAttentionArgs, HstuAttentionBackwardArgs, Widened } from '../../kernels';
-import { GPU_MAX_ROW_LENGTH, GpuLimitError, fn, type Arg, type Runtime } from './runtime';
+import { GPU_MAX_OUTPUT_VALUES, GPU_MAX_ROW_LENGTH, GpuLimitError, fn, type Arg, type Runtime } from './runtime';
 import { SPECIAL, scoped, texture, type Src } from './pipeline';
 
 /** Row and key indices travel as float32: exact below 2^24. */
@@ -267,23 +270,134 @@ export const siluLines = `  let ee = Math.exp(-Math.abs(zz));
   if (zz < 0.0) { sg = ee * sg; }
   let av = zz * sg / nrm;`;
 
-/** hstuAttention on the gpu: one kernel, each output element (row, head, column) a loop over its sequence's visible keys. */
+/**
+ * The pair layout (see hstuAttentionBackward.ts): width W, rows R, loop chunks NCH, per row (its
+ * pair rows' base, texture rows per pair row) and per texture row (t, h, chunk).
+ */
+export interface Pairs {
+  W: number;
+  R: number;
+  NCH: number;
+  rb: Float32Array;
+  pr: Float32Array;
+}
+
+/**
+ * Lay out every (sequence, head, row)'s pairs in texture rows of width W (the power of two from 4
+ * to 128 that wastes least). More than MAX_OUTPUT_VALUES slots: null when `refuse` is null (the
+ * caller has a pair-free path), else a GpuLimitError naming the op `refuse`.
+ */
+export function pairLayout(p: HstuPlan, offsets: Int32Array, B: number, refuse: string | null): Pairs | null {
+  const { H } = p;
+  let best = 0;
+  let bestSlots = Infinity;
+  for (const W of [4, 8, 16, 32, 64, 128]) {
+    let slots = 0;
+    for (let b = 0; b < B; b++) {
+      const n = offsets[b + 1] - offsets[b];
+      slots += H * n * Math.ceil(n / W) * W;
+    }
+    if (slots <= bestSlots) {
+      best = W;
+      bestSlots = slots;
+    }
+  }
+  const W = best;
+  if (bestSlots > GPU_MAX_OUTPUT_VALUES) {
+    if (refuse === null) return null;
+    throw new GpuLimitError('MAX_OUTPUT_VALUES', `${refuse} on gpu materialises its per-pair values (H·Σ n_b² = ${bestSlots} slots with rows of ${W}), more than the ${GPU_MAX_OUTPUT_VALUES} (2^25) one kernel output is verified to read back correctly; split the batch or use another backend`);
+  }
+  const R = bestSlots / W;
+  const rb = new Float32Array(2 * p.T);
+  const pr = new Float32Array(3 * Math.max(R, 1));
+  let base = 0;
+  for (let b = 0; b < B; b++) {
+    const o = offsets[b];
+    const n = offsets[b + 1] - o;
+    const cpr = Math.ceil(n / W);
+    for (let t = o; t < o + n; t++) {
+      rb[2 * t] = base;
+      rb[2 * t + 1] = cpr;
+    }
+    for (let h = 0; h < H; h++) {
+      for (let i = 0; i < n; i++) {
+        for (let c = 0; c < cpr; c++) {
+          const y = base + (h * n + i) * cpr + c;
+          pr.set([o + i, h, c], 3 * y);
+        }
+      }
+    }
+    base += H * n * cpr;
+  }
+  return { W, R, NCH: Math.ceil(p.NM / W), rb, pr };
+}
+
+/**
+ * Source lines decoding the thread of a pair kernel (output `[W, R, 1]`): texture row y holds
+ * chunk c of the pair row of (row t, head h), key j = c·W + x; returns 0 for slots past the
+ * sequence and for pairs M hides (nothing else is read for them). Params: pr, ri.
+ */
+export function pairHeadLines(p: HstuPlan): string {
+  return `  let x = this.thread.x;
+  let y = this.thread.y;
+  let t = pr[y][0];
+  let h = pr[y][1];
+  let c = pr[y][2];
+${rowLines('t')}
+  let j = c * this.constants.W + x;
+  if (j >= n) { return 0.0; }
+${visibleLines(p, 'i', 'j', 'vis')}
+  if (vis < 0.5) { return 0.0; }`;
+}
+
+/** Read of pair (row r, key at chunk cj / column xj) of head h in pair texture `name`, for a thread of row t's sequence (`rb`, `n` in scope). */
+export const pairAt = (name: string, h: string, r: string, cj: string, xj: string): string => `${name}[0][rb[t][0] + (${h} * n + ${r}) * rb[t][1] + ${cj}][${xj}]`;
+
+/**
+ * hstuAttention on the gpu. When the batch's pairs fit one kernel output (H·Σ n_b² slots, see
+ * {@link pairLayout}): A = SiLU(z)/norm per visible pair (each logit once), then each output
+ * element (row, head, column) sums A·v over its row's visible keys. Otherwise one kernel whose
+ * output elements each compute their logits again (no size limit but the longest sequence's).
+ */
 export function hstuAttentionGpu(rt: Runtime, a: Widened<HstuAttentionArgs>): Float32Array {
   const p = hstuPlan(a, 'hstuAttention');
   const { T, H, D, Dv, NM } = p;
   if (T * H * Dv === 0) return new Float32Array(T * H * Dv);
+  const pairs = pairLayout(p, a.offsets, a.B, null);
   return scoped((scope) => {
     // D = 0: the dot products are empty sums (the loop over d runs 0 times); a 1-wide zero upload.
     const q = texture(rt, scope, D === 0 ? new Float32Array(H * T) : a.q, [Math.max(D, 1), H, T]);
     const k = texture(rt, scope, D === 0 ? new Float32Array(H * T) : a.k, [Math.max(D, 1), H, T]);
     const v = texture(rt, scope, a.v, [Dv, H, T]);
     const { params, args } = planArgs(rt, p);
-    // Each key of the row's sequence: visible keys only (q, k, v, biases never read otherwise).
-    const src = fn(['q', 'k', 'v', ...params], `  let e = this.thread.x;
+    const head = `  let e = this.thread.x;
   let h = this.thread.y;
   let t = this.thread.z;
 ${rowLines('t')}
-  let acc = 0.0;
+  let acc = 0.0;`;
+    if (pairs) {
+      const { W, R, NCH } = pairs;
+      const consts = { S: NM, D, W, NCH };
+      const prA = rt.input(pairs.pr, [3, Math.max(R, 1)]);
+      const at = rt.run(scope, { name: 'hstuAttention.a', src: fn(['q', 'k', 'pr', ...params], `${pairHeadLines(p)}\n${logitLines(p, 't', 'h', 'i', 'j', 'o')}\n${siluLines}\n  return av;`), output: [W, R, 1], constants: consts }, [q, k, prA, ...args] as Src[]);
+      // Visible keys only: a hidden key's v is never read (A is 0 there, but v may be NaN).
+      const src = fn(['at', 'v', 'rb', ...params], `${head}
+  for (let c = 0; c < this.constants.NCH; c++) {
+    if (c * this.constants.W >= ${keyEnd(p, 'i')}) { break; }
+    for (let x = 0; x < this.constants.W; x++) {
+      let j = c * this.constants.W + x;
+      if (j < ${keyEnd(p, 'i')}) {
+${visibleLines(p, 'i', 'j', 'vis')}
+        if (vis > 0.5) { acc += ${pairAt('at', 'h', 'i', 'c', 'x')} * v[o + j][h][e]; }
+      }
+    }
+  }
+  return acc;`);
+      const out = rt.run(scope, { name: 'hstuAttention.av', src, output: [Dv, H, T], constants: consts }, [at, v, rt.input(pairs.rb, [2, T]), ...args] as Src[]);
+      return rt.read(out, T * H * Dv);
+    }
+    // Each key of the row's sequence: visible keys only (q, k, v, biases never read otherwise).
+    const src = fn(['q', 'k', 'v', ...params], `${head}
   for (let j = 0; j < this.constants.S; j++) {
     if (j >= ${keyEnd(p, 'i')}) { break; }
 ${visibleLines(p, 'i', 'j', 'vis')}

@@ -17,10 +17,10 @@
  * @module
  */
 import type { HstuAttentionBackwardArgs, HstuAttentionBackwardResult, Widened } from '../../kernels';
-import { GPU_MAX_OUTPUT_VALUES, GpuLimitError, fn, type Arg, type Runtime, type Scope } from './runtime';
+import { fn, type Arg, type Runtime, type Scope } from './runtime';
 import { scoped, texture, type Src } from './pipeline';
 import type { GpuJsTexture } from './host';
-import { hstuPlan, keyEnd, logitLines, planArgs, rowLines, siluLines, visibleLines, type HstuPlan } from './hstuAttention';
+import { hstuPlan, keyEnd, logitLines, pairAt as at, pairHeadLines, pairLayout, planArgs, rowLines, siluLines, visibleLines, type Pairs } from './hstuAttention';
 
 /** Rows per group of the bias-gradient kernels (each thread sums one group, then the groups are summed), at least. */
 const GROUP = 64;
@@ -28,59 +28,6 @@ const GROUP = 64;
 const MAX_PARTIALS = 2 ** 24;
 /** Entries one thread of the group sum adds at most (sums of 64-term blocks); more take several passes. */
 const PASS = 1024;
-
-/** The pair layout: width W, rows R, per-row (pair row base, texture rows per pair row) and per texture row (t, h, chunk). */
-interface Pairs {
-  W: number;
-  R: number;
-  NCH: number;
-  rb: Float32Array;
-  pr: Float32Array;
-}
-
-function pairLayout(p: HstuPlan, offsets: Int32Array, B: number): Pairs {
-  const { H } = p;
-  let best = 0;
-  let bestSlots = Infinity;
-  for (const W of [4, 8, 16, 32, 64, 128]) {
-    let slots = 0;
-    for (let b = 0; b < B; b++) {
-      const n = offsets[b + 1] - offsets[b];
-      slots += H * n * Math.ceil(n / W) * W;
-    }
-    if (slots <= bestSlots) {
-      best = W;
-      bestSlots = slots;
-    }
-  }
-  const W = best;
-  if (bestSlots > GPU_MAX_OUTPUT_VALUES) {
-    throw new GpuLimitError('MAX_OUTPUT_VALUES', `hstuAttentionBackward on gpu materialises its per-pair values (H·Σ n_b² = ${bestSlots} slots with rows of ${W}), more than the ${GPU_MAX_OUTPUT_VALUES} (2^25) one kernel output is verified to read back correctly; split the batch or use another backend`);
-  }
-  const R = bestSlots / W;
-  const rb = new Float32Array(2 * p.T);
-  const pr = new Float32Array(3 * Math.max(R, 1));
-  let base = 0;
-  for (let b = 0; b < B; b++) {
-    const o = offsets[b];
-    const n = offsets[b + 1] - o;
-    const cpr = Math.ceil(n / W);
-    for (let t = o; t < o + n; t++) {
-      rb[2 * t] = base;
-      rb[2 * t + 1] = cpr;
-    }
-    for (let h = 0; h < H; h++) {
-      for (let i = 0; i < n; i++) {
-        for (let c = 0; c < cpr; c++) {
-          const y = base + (h * n + i) * cpr + c;
-          pr.set([o + i, h, c], 3 * y);
-        }
-      }
-    }
-    base += H * n * cpr;
-  }
-  return { W, R, NCH: Math.ceil(p.NM / W), rb, pr };
-}
 
 /** Rows grouped for the bias gradients: sequences longest first, rows concatenated, groups of GS (-1 pads the last). */
 function rowGroups(offsets: Int32Array, B: number, T: number, GS: number): { pm: Float32Array; gm: Float32Array; NG: number } {
@@ -134,7 +81,7 @@ export function hstuAttentionBackwardGpu(rt: Runtime, a: Widened<HstuAttentionBa
   if (a.positionBias) res.dPositionBias = new Float32Array(a.positionBias.length);
   if (a.timeBias) res.dTimeBias = new Float32Array(a.timeBias.length);
   if (T * H === 0) return res;
-  const pairs = pairLayout(p, a.offsets, a.B);
+  const pairs = pairLayout(p, a.offsets, a.B, 'hstuAttentionBackward') as Pairs;
   const { W, R, NCH } = pairs;
   return scoped((scope) => {
     // An empty width (D or Dv = 0) is uploaded as one zero column: its loops run 0 times.
@@ -147,17 +94,7 @@ export function hstuAttentionBackwardGpu(rt: Runtime, a: Widened<HstuAttentionBa
     const prA = rt.input(pairs.pr, [3, Math.max(R, 1)]);
     const rbA = rt.input(pairs.rb, [2, T]);
     const consts = { S: NM, D, DV: Dv, W, NCH, H };
-    // The thread's pair: texture row y holds chunk c of the pair row of (row t, head h).
-    const pairHead = `  let x = this.thread.x;
-  let y = this.thread.y;
-  let t = pr[y][0];
-  let h = pr[y][1];
-  let c = pr[y][2];
-${rowLines('t')}
-  let j = c * this.constants.W + x;
-  if (j >= n) { return 0.0; }
-${visibleLines(p, 'i', 'j', 'vis')}
-  if (vis < 0.5) { return 0.0; }`;
+    const pairHead = pairHeadLines(p);
     const zt = rt.run(scope, { name: 'hstuAttentionBackward.z', src: fn(['q', 'k', 'pr', ...params], `${pairHead}\n${logitLines(p, 't', 'h', 'i', 'j', 'o')}\n  return zz;`), output: [W, R, 1], constants: consts }, [q, k, prA, ...args] as Src[]);
     // dZ = (dOut_i·v_j)/norm · SiLU'(z); SiLU'(z) = s + z·e/(1+e)² with e = exp(-|z|), s the
     // sigmoid (no cancellation); ±Infinity gives NaN (z·0), as in float64.
@@ -172,8 +109,6 @@ ${visibleLines(p, 'i', 'j', 'vis')}
   let g = sg + zz * (ee * dd * dd);
   return da / nrm * g;`);
     const dz = rt.run(scope, { name: 'hstuAttentionBackward.dz', src: dzSrc, output: [W, R, 1], constants: consts }, [dy, v, zt, prA, ...args] as Src[]);
-    // Where pair (row r, key jj) of head h sits: texture row rb0 + (h·n + r)·cpr + floor(jj / W), column jj mod W.
-    const at = (name: string, h: string, r: string, cj: string, xj: string): string => `${name}[0][rb[t][0] + (${h} * n + ${r}) * rb[t][1] + ${cj}][${xj}]`;
     if (D > 0) {
       // dq_i = alpha·Σ_j dZ_ij k_j over the row's visible keys.
       const dqSrc = fn(['dz', 'k', 'rb', ...params], `  let dd = this.thread.x;
