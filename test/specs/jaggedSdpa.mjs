@@ -8,6 +8,7 @@
 // form, windows, softcap, masks, huge / tiny logits, NaN in one sequence that must not leak into
 // the others; the padded + keyLengths path of the same data agrees row by row; on native, every
 // thread count gives the same bits and async the same as sync.
+import { createRequire } from 'module';
 import { oracleSdpa } from './oracle.mjs';
 
 /** A seeded uniform generator in [0, 1). */
@@ -280,6 +281,61 @@ export default function jaggedSdpaSpec({ backend, suite, d, tolFor, assertClose,
       } finally {
         ak.setThreads(n0);
       }
+    });
+
+    test('native addon: hostile jagged arguments are errors, never a crash (sync and async)', async () => {
+      // The kernel args an sdpa call on jagged rows builds, captured by a throw-away backend.
+      let captured = null;
+      const SPY = '__jagged_spy__';
+      ak.registerBackend({ name: SPY, probe: () => ({ available: true }), kernels: { sdpa: (a) => { captured = a; throw new Error('captured'); } }, tolerances: { default: { rtol: 0, atol: 0 } } });
+      const R = rng(37);
+      const q = randJagged(R, [3, 0, 5], 2, 4), k = randJagged(R, [2, 4, 6], 1, 4), v = randJagged(R, [2, 4, 6], 1, 3);
+      try {
+        assert.throws(() => sdpa(q, k, v, { causal: true, mask: new Uint8Array(3 * 2 + 5 * 6).fill(1), returnLse: true }, { backend: SPY }), /captured/);
+      } finally {
+        ak.unregisterBackend(SPY);
+      }
+      const addon = createRequire(import.meta.url)(ak.nativeInfo().path);
+      const good = addon.sdpa({ ...captured });
+      assert.ok(good.output instanceof Float32Array && good.output.length === 8 * 2 * 3, 'the captured args run');
+      const I = (xs) => Int32Array.from(xs);
+      const variants = [
+        ['qOffsets decreasing', { qOffsets: I([0, 5, 3, 8]) }],
+        ['qOffsets not starting at 0', { qOffsets: I([1, 3, 3, 8]) }],
+        ['qOffsets past the rows', { qOffsets: I([0, 3, 3, 9]) }],
+        ['qOffsets short of the rows', { qOffsets: I([0, 3, 3, 7]) }],
+        ['a sequence longer than L', { qOffsets: I([0, 0, 0, 8]) }],
+        ['kvOffsets too long a sequence', { kvOffsets: I([0, 0, 0, 12]) }],
+        ['qOffsets of the wrong length', { qOffsets: I([0, 3, 8]) }],
+        ['qOffsets a Float64Array', { qOffsets: Float64Array.from([0, 3, 3, 8]) }],
+        ['qOffsets huge values', { qOffsets: I([0, 2 ** 31 - 1, 2 ** 31 - 1, 2 ** 31 - 1]) }],
+        ['kvOffsets missing', { kvOffsets: undefined }],
+        ['qOffsets missing', { qOffsets: null }],
+        ['jaggedMask of the wrong size', { jaggedMask: new Uint8Array(5) }],
+        ['a dense mask with jagged rows', { mask: { data: new Uint8Array(1), strides: [0, 0, 0, 0] } }],
+        ['keyLengths with jagged rows', { keyLengths: I([1, 1, 1]) }],
+        ['returnWeights with jagged rows', { returnWeights: true }],
+        ["layout 'bhld' with jagged rows", { layout: 'bhld' }],
+        ['B larger than the offsets', { B: 4 }],
+        ['q detached', { q: (() => { const x = captured.q.slice(); structuredClone(x.buffer, { transfer: [x.buffer] }); return x; })() }],
+      ];
+      const run = async (what, args) => {
+        for (const mode of ['sync', 'async']) {
+          try {
+            const r = mode === 'sync' ? addon.sdpa(args) : await addon.sdpaAsync(args);
+            assert.unreachable(`${what} (${mode}): expected an error, got ${Object.keys(r)}`);
+          } catch (e) {
+            assert.ok(e instanceof Error && !/expected an error/.test(e.message), `${what} (${mode}): ${e && e.message}`);
+          }
+        }
+      };
+      for (const [what, over] of variants) await run(what, { ...captured, ...over });
+      // A getter read after the offsets that rewrites them: the kernel reads the addon's checked copy.
+      const qo = captured.qOffsets.slice();
+      const args = { ...captured, qOffsets: qo };
+      Object.defineProperty(args, 'scale', { enumerable: true, get() { qo[1] = 1e9; qo[3] = -5; return captured.scale; } });
+      const r = addon.sdpa(args);
+      assert.equal(Array.from(r.output), Array.from(good.output), 'the result of the offsets as checked');
     });
   }
   test.run();
