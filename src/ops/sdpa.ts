@@ -358,7 +358,7 @@ const QUICK_SHAPES: typeof BENCH_SHAPES = [BENCH_SHAPES[0], ['causal', 1, 8, 256
 /** The sdpa descriptor. */
 export const sdpaOp: OpDescriptor<'sdpa'> = defineOp({
   name: 'sdpa',
-  summary: 'scaled dot-product attention: self, cross, multi-head, grouped-query, causal, masked, biased, key padding; weights and lse on request',
+  summary: 'scaled dot-product attention: self, cross, multi-head, grouped-query, causal, masked, biased, key padding, jagged batches; weights and lse on request',
   signature: 'sdpa(q, k, v, options?, dispatch?)',
   params: [tensor('q', Q), tensor('k', K), tensor('v', V), 'options'],
   options: {
