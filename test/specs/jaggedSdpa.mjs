@@ -111,6 +111,24 @@ export default function jaggedSdpaSpec({ backend, suite, d, tolFor, assertClose,
 
   const CAUSAL = [undefined, true, 'bottom-right', 'top-left', { offset: 2 }, { offset: -1 }];
 
+  test('closed form: zero queries weigh every visible key alike (the mean of its sequence\'s values)', () => {
+    // Sequences of 3, 0, 1 and 4 events; v[t] = t + 10·h so every row's expected mean is exact.
+    const lens = [3, 0, 1, 4];
+    const offsets = offsetsOf(lens);
+    const T = offsets[4], Hq = 2, D = 3;
+    const q = { values: { data: new Float32Array(T * Hq * D), shape: [T, Hq, D] }, offsets };
+    const k = { values: { data: Float32Array.from({ length: T * D }, (_, i) => i % 7), shape: [T, 1, D] }, offsets };
+    const v = { values: { data: Float32Array.from({ length: T }, (_, t) => t), shape: [T, 1, 1] }, offsets };
+    const o = d();
+    const r = sdpa(q, k, v, { causal: true }, o);
+    o.check();
+    for (let b = 0; b < 4; b++)
+      for (let i = 0; i < lens[b]; i++) {
+        const t0 = offsets[b], want = t0 + i / 2; // the mean of rows t0..t0+i
+        for (let h = 0; h < Hq; h++) assertClose([r.values.data[(t0 + i) * Hq + h]], [want], tol, `sequence ${b} row ${i} head ${h}`);
+      }
+  });
+
   test('random batches: self and cross attention, GQA, every causal form, windows, softcap, masks', () => {
     const R = rng(17);
     for (let n = 0; n < 24; n++) {
