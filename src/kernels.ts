@@ -137,7 +137,7 @@ export interface SdpaArgs extends AttentionLimits {
    * `Lq_b` (at least 1) and `layout` is 'blhd'. Sequence b is attention over its own keys with
    * `Lq_b` queries and `S_b` keys, every rule above applied as for a batch of `L = Lq_b`,
    * `S = S_b`: query row i sits at key position `i + offsets[b]` (the op resolves 'bottom-right' to
-   * `S_b - Lq_b`). With jagged rows: `mask` and `bias` null (see `jaggedMask`), `keyLengths` null,
+   * `S_b - Lq_b`). With jagged rows: `mask` and `bias` null (see `jaggedMask`, `jaggedBias`), `keyLengths` null,
    * `returnWeights` and `returnLogits` false; lse is `[ΣLq, Hq]` (row-major, like the output).
    * Row space: `ΣLq·Hq` rows `(t, h)`, row `t·Hq + h`.
    */
@@ -153,6 +153,11 @@ export interface SdpaArgs extends AttentionLimits {
    * array holds exactly `Σ_b Lq_b·S_b` elements.
    */
   readonly jaggedMask?: Uint8Array | null;
+  /**
+   * With jagged rows only: a float32 bias per sequence added to the (capped) scaled logits,
+   * broadcast over the heads, laid out as `jaggedMask` (-Infinity excludes a key).
+   */
+  readonly jaggedBias?: Float32Array | null;
 }
 
 /** Result of attention kernels: output, and weights / lse when asked for. */

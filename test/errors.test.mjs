@@ -238,7 +238,7 @@ const cases = {
       return () => fn(a.q, a.k, a.v, opts, spy);
     };
     return {
-      ok: () => ak.sdpa(q, k, v, { causal: true, mask: new Uint8Array(2 * 4 + 3 * 2).fill(1), returnLse: true }, spy),
+      ok: () => ak.sdpa(q, k, v, { causal: true, mask: new Uint8Array(2 * 4 + 3 * 2).fill(1), bias: new Float32Array(14), returnLse: true }, spy),
       bad: [
         ['k dense with jagged q', call({ k: r([2, 2, 4, 3]) }), DTypeError, 'k'],
         ['v dense with jagged q', call({ v: r([2, 2, 4, 7]) }), DTypeError, 'v'],
@@ -255,7 +255,8 @@ const cases = {
         ['v offsets differ from k', call({ v: jt(6, 2, 7, [0, 3, 6]) }), ValueError, 'v.offsets'],
         ['v batch count differs', call({ v: jt(6, 2, 7, [0, 6]) }), ShapeError, 'v.offsets'],
         ['keyLengths with jagged keys', call({}, { keyLengths: new Int32Array([4, 2]) }), ValueError, 'options.keyLengths'],
-        ['bias with jagged rows', call({}, { bias: r([4, 5, 6]) }), ValueError, 'options.bias'],
+        ['bias a dense tensor', call({}, { bias: r([4, 5, 6]) }), DTypeError, 'options.bias'],
+        ['bias of the wrong size', call({}, { bias: new Float32Array(15) }), ShapeError, 'options.bias'],
         ['returnWeights with jagged rows', call({}, { returnWeights: true }), ValueError, 'options.returnWeights'],
         ['returnLogits with jagged rows', call({}, { returnLogits: true }), ValueError, 'options.returnLogits'],
         ["layout 'bhld'", call({}, { layout: 'bhld' }), ValueError, 'options.layout'],

@@ -27,7 +27,7 @@ const int32_t* checked_offsets(Args& a, ForwardJob<SdpaParams, sdpa_forward>& jo
 }
 
 // Jagged q / k / v (SdpaArgs.qOffsets / kvOffsets): rows [t, H, D], lse [ΣLq, Hq], no weights,
-// logits, mask, bias or keyLengths (a per-sequence jaggedMask instead).
+// logits, mask, bias or keyLengths (a per-sequence jaggedMask / jaggedBias instead).
 void fill_jagged(Args& a, ForwardJob<SdpaParams, sdpa_forward>& job) {
   SdpaParams& p = job.p;
   const int64_t B = p.B;
@@ -48,7 +48,7 @@ void fill_jagged(Args& a, ForwardJob<SdpaParams, sdpa_forward>& job) {
   p.scale = static_cast<float>(a.number("scale", true));
   a.attention_limits(p.B, p.causal, p.offsets, p.window_left, p.window_right, p.softcap);
   for (const char* f : {"mask", "bias", "keyLengths"}) {
-    if (!a.absent(f)) a.range_error(f, "must be null with jagged rows (qOffsets / kvOffsets): use jaggedMask");
+    if (!a.absent(f)) a.range_error(f, "must be null with jagged rows (qOffsets / kvOffsets): use jaggedMask / jaggedBias");
   }
   if (a.boolean("returnWeights")) a.range_error("returnWeights", "must be false with jagged rows");
   if (a.boolean("returnLogits")) a.range_error("returnLogits", "must be false with jagged rows");
@@ -64,6 +64,7 @@ void fill_jagged(Args& a, ForwardJob<SdpaParams, sdpa_forward>& job) {
   }
   if (maskN > kMaxElements) a.range_error("jaggedMask", "Σ Lq_b·S_b is too large");
   p.jagged_mask = a.u8_opt("jaggedMask", maskN);
+  p.jagged_bias = a.f32_opt("jaggedBias", maskN);
   p.jagged_mask_starts = starts;
   sdpa_token_major_strides(p);
   p.out = a.into_output_f32("out", "output", outN);

@@ -539,10 +539,10 @@ export const sdpaOp: OpDescriptor<'sdpa'> = defineOp({
  * The options of {@link sdpa} on jagged q, k, v: those of {@link SdpaOptions} applied per
  * sequence, with these differences. `causal: true` / `'bottom-right'` aligns each sequence's last
  * query with its own last key (query i of sequence b sits at key `i + S_b - Lq_b`); `'top-left'`
- * at key i; `{ offset }` at `i + offset[b]`; `window` around that position. `mask` is per
- * sequence (see below). Refused with a ValueError naming the option: `keyLengths` (the key
- * offsets are the lengths), `bias`, `returnWeights`, `returnLogits` (not supported on jagged
- * inputs), a `layout` other than 'blhd' (jagged rows are `[t, H, D]`).
+ * at key i; `{ offset }` at `i + offset[b]`; `window` around that position. `mask` and `bias`
+ * are per sequence (see below). Refused with a ValueError naming the option: `keyLengths` (the
+ * key offsets are the lengths), `returnWeights`, `returnLogits` (not supported on jagged inputs),
+ * a `layout` other than 'blhd' (jagged rows are `[t, H, D]`).
  */
 export interface JaggedSdpaOptions extends Pick<SdpaOptions, 'scale' | 'causal' | 'window' | 'softcap' | 'returnLse' | 'outputDtype'> {
   /**
@@ -551,6 +551,11 @@ export interface JaggedSdpaOptions extends Pick<SdpaOptions, 'scale' | 'causal' 
    * the sequences before it (the jagged counterpart of a `[B,1,L,S]` mask).
    */
   mask?: Uint8Array | null;
+  /**
+   * A float bias per sequence added to the scaled (and soft-capped) logits, broadcast over the
+   * heads: a Float32Array laid out as `mask` (`Σ_b Lq_b·S_b` entries); -Infinity excludes a key.
+   */
+  bias?: Float32Array | null;
   /** Write the `[ΣLq,Hq,Dv]` output into this Float32Array (as {@link SdpaOptions.out}). */
   out?: Float32Array | null;
   /** Only 'blhd' (the jagged rows' own order `[t, H, D]`); any other value is a ValueError. */
@@ -601,7 +606,6 @@ function prepareJaggedSdpa(q: unknown, k: unknown, v: unknown, options: unknown)
   }
   const o = optionsFor<SdpaOptions>(sdpaOp, options);
   if (o.keyLengths !== undefined && o.keyLengths !== null) throw new ValueError('options.keyLengths', "has no meaning with jagged keys (k.offsets are the key lengths): leave it out");
-  if (o.bias !== undefined && o.bias !== null) throw new ValueError('options.bias', 'is not supported with jagged q, k, v (a boolean options.mask per sequence is): leave it out, or pad (toPadded) and pass keyLengths');
   if (o.returnWeights === true) throw new ValueError('options.returnWeights', 'is not supported with jagged q, k, v (the weights would be jagged in two dims): pad (toPadded) and pass keyLengths');
   if (o.returnLogits === true) throw new ValueError('options.returnLogits', 'is not supported with jagged q, k, v: pad (toPadded) and pass keyLengths');
   if (o.layout !== undefined && o.layout !== 'blhd') throw new ValueError('options.layout', `jagged rows are [t,H,D] ('blhd' per sequence): leave layout out, received '${String(o.layout)}'`);
@@ -632,9 +636,15 @@ function prepareJaggedSdpa(q: unknown, k: unknown, v: unknown, options: unknown)
     jaggedMask = liveTypedArray(o.mask, 'options.mask', Uint8Array, `a Uint8Array of Σ Lq_b·S_b = ${maskSize} entries (sequence b's [Lq_b,S_b] block after those before it; 1 = may attend)`);
     if (jaggedMask.length !== maskSize) throw new ShapeError('options.mask', `Uint8Array(Σ Lq_b·S_b = ${maskSize}) (one [Lq_b,S_b] block per sequence, broadcast over heads)`, `Uint8Array(${jaggedMask.length})`);
   }
+  let jaggedBias: Float32Array | null = null;
+  if (o.bias !== undefined && o.bias !== null) {
+    if (maskSize > MAX_INT32) throw new ValueError('options.bias', `a jagged bias of Σ Lq_b·S_b = ${maskSize} entries exceeds 2^31-1`);
+    jaggedBias = liveTypedArray(o.bias, 'options.bias', Float32Array, `a Float32Array of Σ Lq_b·S_b = ${maskSize} entries (sequence b's [Lq_b,S_b] block after those before it)`);
+    if (jaggedBias.length !== maskSize) throw new ShapeError('options.bias', `Float32Array(Σ Lq_b·S_b = ${maskSize}) (one [Lq_b,S_b] block per sequence, broadcast over heads)`, `Float32Array(${jaggedBias.length})`);
+  }
   const T = qOffsets[B];
   const outShape = [T, Hq, Dv];
-  const inputs = [['q.values', qj.data], ['k.values', kj.data], ['v.values', vj.data], ['options.mask', jaggedMask]] as const;
+  const inputs = [['q.values', qj.data], ['k.values', kj.data], ['v.values', vj.data], ['options.mask', jaggedMask], ['options.bias', jaggedBias]] as const;
   const out = optionalOut(o.out, 'options.out', T * Hq * Dv, `[ΣLq,Hq,Dv]=${formatShape(outShape)}`, inputs);
   const outputDtype: DType = readOption(sdpaOp, o, 'outputDtype');
   if (out && outputDtype !== 'float32') throw new ValueError('options.outputDtype', `a ${outputDtype} output cannot be written into options.out (a Float32Array): leave one of them out`);
@@ -648,7 +658,7 @@ function prepareJaggedSdpa(q: unknown, k: unknown, v: unknown, options: unknown)
     mask: null, bias: null, keyLengths: null,
     returnWeights, returnLse, returnLogits,
     layout: 'blhd', out, dtypes: half.dtypes,
-    qOffsets, kvOffsets, jaggedMask,
+    qOffsets, kvOffsets, jaggedMask, jaggedBias,
   };
   const rows = T * Hq;
   const layoutOf = (): OutputLayout => ({

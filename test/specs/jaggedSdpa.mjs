@@ -3,7 +3,7 @@
 // The oracle is the dense float64 oracleSdpa of oracle.mjs (written from the definitions, not
 // from src/) run per sequence on that sequence's own slice: queries [1, Lq_b, Hq, D], keys
 // [1, S_b, Hkv, D] ('blhd', which is the jagged rows' order), the causal form of that sequence,
-// its mask block [Lq_b, S_b]. Random and adversarial: empty sequences on either side or both,
+// its mask and bias blocks [Lq_b, S_b]. Random and adversarial: empty sequences on either side or both,
 // length 1, one ~500-long sequence among short ones, Lq_b != S_b both ways, GQA, every causal
 // form, windows, softcap, masks, huge / tiny logits, NaN in one sequence that must not leak into
 // the others; the padded + keyLengths path of the same data agrees row by row; on native, every
@@ -39,9 +39,10 @@ function randJagged(R, lengths, H, X, amp = 1) {
 }
 
 /** Per sequence b: the dense options of that sequence's slice. */
-function sequenceOptions(opts, b, maskBlock) {
+function sequenceOptions(opts, b, maskBlock, biasBlock) {
   const o = { layout: 'blhd' };
   for (const key of ['scale', 'softcap', 'window']) if (opts[key] !== undefined) o[key] = opts[key];
+  if (biasBlock) o.bias = biasBlock;
   const c = opts.causal;
   if (c !== undefined) o.causal = typeof c === 'object' && c !== null ? { offset: typeof c.offset === 'number' ? c.offset : c.offset[b] } : c;
   if (maskBlock) o.mask = maskBlock;
@@ -64,14 +65,13 @@ export function oracleJaggedSdpa(q, k, v, opts = {}) {
   for (let b = 0; b < B; b++) {
     const q0 = q.offsets[b], Lb = q.offsets[b + 1] - q0;
     const k0 = k.offsets[b], Sb = k.offsets[b + 1] - k0;
-    let maskBlock = null;
-    if (opts.mask) {
-      maskBlock = { data: opts.mask.subarray(maskAt, maskAt + Lb * Sb), shape: [Lb, Sb] };
-      maskAt += Lb * Sb;
-    }
+    let maskBlock = null, biasBlock = null;
+    if (opts.mask) maskBlock = { data: opts.mask.subarray(maskAt, maskAt + Lb * Sb), shape: [Lb, Sb] };
+    if (opts.bias) biasBlock = { data: opts.bias.subarray(maskAt, maskAt + Lb * Sb), shape: [Lb, Sb] };
+    maskAt += Lb * Sb;
     if (Lb === 0) continue;
     const slice = (t, r0, n, H, X) => ({ data: t.values.data.subarray(r0 * H * X, (r0 + n) * H * X), shape: [1, n, H, X] });
-    const r = oracleSdpa(slice(q, q0, Lb, Hq, D), slice(k, k0, Sb, Hkv, D), slice(v, k0, Sb, Hkv, Dv), sequenceOptions(opts, b, maskBlock));
+    const r = oracleSdpa(slice(q, q0, Lb, Hq, D), slice(k, k0, Sb, Hkv, D), slice(v, k0, Sb, Hkv, Dv), sequenceOptions(opts, b, maskBlock, biasBlock));
     output.set(r.output, q0 * Hq * Dv);
     // The dense lse is [1, Hq, Lb] (head-major); the jagged one [Lb, Hq].
     for (let h = 0; h < Hq; h++) for (let i = 0; i < Lb; i++) lse[(q0 + i) * Hq + h] = r.lse[h * Lb + i];
@@ -154,7 +154,13 @@ export default function jaggedSdpaSpec({ backend, suite, d, tolFor, assertClose,
         opts.mask = Uint8Array.from({ length: size }, () => (R() < 0.7 ? 1 : 0));
       }
       if (n % 7 === 4) opts.scale = 0.37;
-      check(q, k, v, opts, `case ${n}: B=${B} Hq=${Hq} Hkv=${Hkv} D=${D} Dv=${Dv} ${cross ? 'cross' : 'self'} Lq=[${qLens}] S=[${sLens}] ${JSON.stringify(opts, (key, x) => (x instanceof Uint8Array ? `mask(${x.length})` : ArrayBuffer.isView(x) ? Array.from(x) : x))}`);
+      if (n % 4 === 1 || n % 5 === 3) {
+        // A bias per sequence, some keys excluded by -Infinity.
+        let size = 0;
+        for (let b = 0; b < B; b++) size += qLens[b] * sLens[b];
+        opts.bias = Float32Array.from({ length: size }, () => (R() < 0.1 ? -Infinity : (R() * 2 - 1) * 3));
+      }
+      check(q, k, v, opts, `case ${n}: B=${B} Hq=${Hq} Hkv=${Hkv} D=${D} Dv=${Dv} ${cross ? 'cross' : 'self'} Lq=[${qLens}] S=[${sLens}] ${JSON.stringify(opts, (key, x) => (x instanceof Uint8Array ? `mask(${x.length})` : x instanceof Float32Array ? `bias(${x.length})` : ArrayBuffer.isView(x) ? Array.from(x) : x))}`);
     }
   });
 
@@ -194,6 +200,22 @@ export default function jaggedSdpaSpec({ backend, suite, d, tolFor, assertClose,
     check(q, k, v, { softcap: 30 }, 'softcap 30 over ±1e4');
     const qt = randJagged(R, lens, 2, 8, 1e-20);
     check(qt, k, v, { causal: 'top-left' }, 'tiny logits');
+  });
+
+  test('a ±1e4 bias per sequence (the logits rounding is compared at the derived bound)', () => {
+    const R = rng(41);
+    const lens = [7, 0, 12, 3];
+    const q = randJagged(R, lens, 2, 8), k = randJagged(R, lens, 1, 8), v = randJagged(R, lens, 1, 8);
+    const size = lens.reduce((a, n) => a + n * n, 0);
+    const bias = Float32Array.from({ length: size }, () => (R() * 2 - 1) * 1e4);
+    // As the dense checks with logitMagnitude 1e4: the logit's float32 rounding (8·1e4·2^-24) on top.
+    const cond = 8 * 1e4 * 2 ** -24;
+    const wide = { rtol: Math.max(tol.rtol, cond), atol: Math.max(tol.atol, cond) };
+    const o = d({ verify: wide });
+    const r = sdpa(q, k, v, { causal: true, bias, returnLse: true }, o);
+    o.check();
+    const want = oracleJaggedSdpa(q, k, v, { causal: true, bias });
+    assertClose(r.output.values, want.output, wide, 'output vs the per-sequence float64 oracle');
   });
 
   test('NaN / Inf in one sequence does not leak into the others', () => {
@@ -330,6 +352,9 @@ export default function jaggedSdpaSpec({ backend, suite, d, tolFor, assertClose,
         ['kvOffsets missing', { kvOffsets: undefined }],
         ['qOffsets missing', { qOffsets: null }],
         ['jaggedMask of the wrong size', { jaggedMask: new Uint8Array(5) }],
+        ['jaggedBias of the wrong size', { jaggedBias: new Float32Array(5) }],
+        ['jaggedBias a Float64Array', { jaggedBias: new Float64Array(3 * 2 + 5 * 6) }],
+        ['a dense bias with jagged rows', { bias: { data: new Float32Array(1), strides: [0, 0, 0, 0] } }],
         ['a dense mask with jagged rows', { mask: { data: new Uint8Array(1), strides: [0, 0, 0, 0] } }],
         ['keyLengths with jagged rows', { keyLengths: I([1, 1, 1]) }],
         ['returnWeights with jagged rows', { returnWeights: true }],

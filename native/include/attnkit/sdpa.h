@@ -31,7 +31,7 @@
 // kv_offsets[b+1]-1, element (row t, h, d) at q[t*q_si + h*q_sh + d] (k, v, out alike; the *_sb
 // strides are unused); each sequence is the problem above with L = Lq_b, S = S_b (offsets[b] then
 // required: the op resolves every causal form per sequence). lse is [ΣLq, Hq]. Only the block path
-// runs (no weights, logits, mask, bias or key_lengths; jagged_mask instead of mask); tasks are
+// runs (no weights, logits, mask, bias or key_lengths; jagged_mask / jagged_bias instead of mask / bias); tasks are
 // (sequence, head, block of query rows) over the sequences' own rows: no padding computed.
 //
 // Half operands (src/kernels.ts DTypes): q, k, v and bias may each be float16 or bfloat16
@@ -89,6 +89,8 @@ struct SdpaParams {
   /// Jagged only: per-sequence [Lq_b, S_b] boolean blocks back to back (broadcast over heads),
   /// block b starting at jagged_mask_starts[b] (= Σ_{c<b} Lq_c·S_c, [B] entries).
   const uint8_t* jagged_mask = nullptr;
+  /// Jagged only: a float32 bias per sequence laid out as jagged_mask (broadcast over heads).
+  const float* jagged_bias = nullptr;
   const int64_t* jagged_mask_starts = nullptr;
 };
 

@@ -339,7 +339,7 @@ inline bool softmax_tile(const SdpaParams& p, const Geo& g, int64_t i0, int64_t 
   const V::F scale = V::set1(p.scale);  // logit = (q·k)·scale, in the reference's order
   const bool capped = p.softcap > 0.0f;
   const V::F cap = V::set1(capped ? p.softcap : 1.0f);
-  const int64_t ms2 = g.ms2, ms3 = g.ms3, bs2 = p.bias_s[2], bs3 = p.bias_s[3];
+  const int64_t ms2 = g.ms2, ms3 = g.ms3, bs2 = g.bs2, bs3 = g.bs3;
   const bool hasb = has_bias(g);
   if constexpr (FUSED) {  // pass 1 was done in the QK epilogue
     for (int r = 0; r < RV; ++r) {
@@ -594,7 +594,7 @@ inline void block_task(const SdpaParams& p, int64_t b, int64_t h, int64_t blk0, 
       const bool need_causal = g.upper && (j0 + nc - 1 > ib + g.hi_off);
       const bool need_lower = g.lower && (j0 < ib + nru - 1 + g.lo_off);
       const int64_t vis_base = ib + g.hi_off - j0;  // row r sees tile keys c <= r + vis_base
-      if (!vbad && !capped && !g.mask && !has_bias(p)) {
+      if (!vbad && !capped && !g.mask && !has_bias(g)) {
         // Common case: scale, flags, max and the band's edges folded into the QK epilogue.
         V::F mx[RV];
         V::M nf[RV];
@@ -711,7 +711,7 @@ inline bool sdpa_jagged_path(const SdpaParams& p) {
   if (ntasks == 0) return true;
   std::vector<int64_t> starts;
   SdpaParams pj = p;
-  if (p.jagged_mask && !p.jagged_mask_starts) {  // (the binding passes them; a C++ caller may not)
+  if ((p.jagged_mask || p.jagged_bias) && !p.jagged_mask_starts) {  // (the binding passes them; a C++ caller may not)
     starts.assign(static_cast<size_t>(B), 0);
     int64_t at = 0;
     for (int64_t b = 0; b < B; ++b) {

@@ -55,6 +55,7 @@ struct Geo {
   int64_t lrows;   // query rows of this (b, h): L, or a jagged sequence's Lq_b
   int64_t vrows;   // key rows that belong to this b (V rows a tile may read): S, or S_b
   int64_t ms2, ms3;  // mask strides of a row and a key within this (b, h)
+  int64_t bs2, bs3;  // bias strides alike
   int64_t lse0, lse_si;  // lse of row i at lse[lse0 + i * lse_si]
   bool upper;      // causal or a right window: row i sees keys j <= i + hi_off
   bool lower;      // a left window: row i sees keys j >= i + lo_off
@@ -89,6 +90,10 @@ inline Geo geo(const SdpaParams& p, int64_t b, int64_t h) {
     g.mask = p.jagged_mask ? p.jagged_mask + p.jagged_mask_starts[b] : nullptr;
     g.ms2 = g.vrows;
     g.ms3 = 1;
+    g.bias = p.jagged_bias ? p.jagged_bias + p.jagged_mask_starts[b] : nullptr;
+    g.bias16 = nullptr;
+    g.bs2 = g.vrows;
+    g.bs3 = 1;
     g.lse0 = qs * p.Hq + h;
     g.lse_si = p.Hq;
   } else {
@@ -98,6 +103,8 @@ inline Geo geo(const SdpaParams& p, int64_t b, int64_t h) {
     g.mask = p.mask ? p.mask + b * p.mask_s[0] + h * p.mask_s[1] : nullptr;
     g.ms2 = p.mask_s[2];
     g.ms3 = p.mask_s[3];
+    g.bs2 = p.bias_s[2];
+    g.bs3 = p.bias_s[3];
     g.lse0 = (b * p.Hq + h) * p.L;
     g.lse_si = 1;
   }

@@ -29,6 +29,7 @@ export function sdpaJaggedGpu(rt: Runtime, a: Widened<SdpaArgs>, qo: Int32Array,
   // (clamped to [0, S_b-1]; hi < lo when none), small exact integers in float32.
   const kstart = new Float32Array(T), klo = new Float32Array(T), khi = new Float32Array(T);
   const maskRows = a.jaggedMask ? new Float32Array(T * S) : null;
+  const biasRows = a.jaggedBias ? new Float32Array(T * S) : null;
   let maskAt = 0;
   for (let b = 0; b < B; b++) {
     const Lb = qo[b + 1] - qo[b], Sb = ko[b + 1] - ko[b];
@@ -43,6 +44,7 @@ export function sdpaJaggedGpu(rt: Runtime, a: Widened<SdpaArgs>, qo: Int32Array,
       klo[t] = Math.min(lo, S);
       khi[t] = Math.max(hi, -1);
       if (maskRows && a.jaggedMask) for (let j = 0; j < Sb; j++) maskRows[t * S + j] = a.jaggedMask[maskAt + i * Sb + j] ? 1 : 0;
+      if (biasRows && a.jaggedBias) biasRows.set(a.jaggedBias.subarray(maskAt + i * Sb, maskAt + (i + 1) * Sb), t * S);
     }
     maskAt += Lb * Sb;
   }
@@ -58,29 +60,51 @@ export function sdpaJaggedGpu(rt: Runtime, a: Widened<SdpaArgs>, qo: Int32Array,
       params.push('mk');
       args.push(rt.input(maskRows, [S, T]));
     }
+    if (biasRows) {
+      params.push('bs');
+      args.push(rt.input(biasRows, [S, T]));
+    }
     const cap = a.softcap > 0;
     const capped = cap ? `${tanhInline('s / this.constants.CAP', 'th')}
   s = this.constants.CAP * th;
 ` : '';
+    // part 'hi': the fp32 logit softcap(scale·q·k) + bias, -Inf where excluded; 'lo' (only with a
+    // bias): the rounding error of that sum (TwoSum, as the dense core: a ±1e4 bias would
+    // otherwise round away the differences between logits), 0 where excluded.
+    const tail = (part: 'hi' | 'lo'): string =>
+      !biasRows
+        ? `${capped}  return s;`
+        : part === 'hi'
+          ? `${capped}  return s + bs[t][j];`
+          : `${capped}  let one = sp[2];
+  let bv = bs[t][j];
+  let u1 = (s + bv) * one;
+  let bt = (u1 - s) * one;
+  let u = (u1 - bt) * one;
+  let e = (s - u) + (bv - bt);
+  if (Math.abs(e) * 9007199254740992.0 < Math.abs(u1)) { return 0.0; }
+  if (e != e) { return 0.0; }
+  return e;`;
     // Logits [S, T, Hq]: thread (key j of the row's sequence, query row t, head h).
-    const logitsSrc = fn(
+    const logitsSrc = (part: 'hi' | 'lo'): string => fn(
       params,
       `  let j = this.thread.x;
   let t = this.thread.y;
   let h = this.thread.z;
   let hk = ${idiv('h', 'this.constants.G')};
-  if (j < klo[t]) { return sp[0]; }
-  if (j > khi[t]) { return sp[0]; }
-${maskRows ? '  if (mk[t][j] == 0.0) { return sp[0]; }\n' : ''}  let kr = ks[t] + j;
+  if (j < klo[t]) { return ${part === 'hi' ? 'sp[0]' : '0.0'}; }
+  if (j > khi[t]) { return ${part === 'hi' ? 'sp[0]' : '0.0'}; }
+${maskRows ? `  if (mk[t][j] == 0.0) { return ${part === 'hi' ? 'sp[0]' : '0.0'}; }\n` : ''}  let kr = ks[t] + j;
   let dot = 0.0;
   for (let d = 0; d < this.constants.D; d++) { dot += q[0][t][h * this.constants.D + d] * k[0][kr][hk * this.constants.D + d]; }
   let s = dot * this.constants.SCALE;
-${capped}  return s;`,
+${tail(part)}`,
     );
     const constants: Record<string, number> = { G: Hq / Hkv, D, SCALE: a.scale };
     if (cap) constants.CAP = a.softcap;
-    const lg = rt.run(scope, { name: 'attention.jagged.logits', src: logitsSrc, output: [S, T, Hq], constants }, args);
-    const { st, p } = softmaxTail(rt, scope, lg, S, T, Hq, null);
+    const lg = rt.run(scope, { name: 'attention.jagged.logits', src: logitsSrc('hi'), output: [S, T, Hq], constants }, args);
+    const lo = biasRows ? rt.run(scope, { name: 'attention.jagged.logits.lo', src: logitsSrc('lo'), output: [S, T, Hq], constants }, args) : null;
+    const { st, p } = softmaxTail(rt, scope, lg, S, T, Hq, lo);
     // Output [Hq·Dv, T, 1]: thread (h·Dv + d, row t); excluded keys have p = -1.
     const pvSrc = fn(
       ['p', 'v', 'ks', 'khi'],

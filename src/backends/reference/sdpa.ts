@@ -79,12 +79,13 @@ export function sdpaReference(a: Widened<SdpaArgs>, rows: RowFilter = null): Att
 
 /**
  * Jagged sdpa (SdpaArgs.qOffsets / kvOffsets): sequence b is the dense formula above over its own
- * `Lq_b` query rows and `S_b` keys (rows `[t, H, D]`, no padding), its mask block `[Lq_b, S_b]`
- * broadcast over the heads. Output `[ΣLq, Hq, Dv]`, lse `[ΣLq, Hq]`; row (t, h) is `t·Hq + h`.
+ * `Lq_b` query rows and `S_b` keys (rows `[t, H, D]`, no padding), its mask and bias blocks
+ * `[Lq_b, S_b]` broadcast over the heads. Output `[ΣLq, Hq, Dv]`, lse `[ΣLq, Hq]`; row (t, h) is `t·Hq + h`.
  */
 function sdpaJaggedReference(a: Widened<SdpaArgs>, qo: Int32Array, ko: Int32Array, rows: RowFilter): AttentionResult {
   const { B, Hq, Hkv, S, D, Dv, scale, causal, offsets, windowLeft, windowRight, softcap } = a;
   const mask = a.jaggedMask ?? null;
+  const bias = a.jaggedBias ?? null;
   const group = Hq / Hkv;
   const T = qo[B];
   const output = new Float32Array(T * Hq * Dv);
@@ -116,6 +117,7 @@ function sdpaJaggedReference(a: Widened<SdpaArgs>, qo: Int32Array, ko: Int32Arra
           for (let d = 0; d < D; d++) dot += a.q[qOff + d] * a.k[kOff + d];
           let s = dot * scale;
           if (softcap > 0) s = softcap * Math.tanh(s / softcap);
+          if (bias) s += bias[maskStart + i * Sb + j];
           if (s === -Infinity) continue;
           logits[j] = s;
           allowed[j] = 1;
