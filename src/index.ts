@@ -139,7 +139,7 @@ export {
   type VerifyOptions,
 } from './dispatch';
 export { KvCache, type KvCacheOptions, type KvAppendOptions } from './kvCache';
-export { sdpa, sdpaAsync, type SdpaOptions, type AttentionOutput, type WithExtras } from './ops/sdpa';
+export { sdpa, sdpaAsync, type SdpaOptions, type AttentionOutput, type WithExtras, type JaggedSdpaOptions, type JaggedAttentionOutput } from './ops/sdpa';
 export type { CausalOption, WindowOption } from './ops/attentionLimits';
 export { multiHeadAttention, multiHeadAttentionAsync, type MultiHeadAttentionParams, type MultiHeadAttentionOptions } from './ops/multiHeadAttention';
 export { additiveAttention, additiveAttentionAsync, type AdditiveAttentionParams, type AdditiveAttentionOptions, type PoolOutput } from './ops/additiveAttention';

@@ -129,6 +129,35 @@ export interface SdpaArgs extends AttentionLimits {
   readonly out?: Float32Array | null;
   /** The element types of the half-precision operands (see {@link DTypes}); absent: all float32. */
   readonly dtypes?: DTypes;
+  /**
+   * Jagged queries (with {@link SdpaArgs.kvOffsets}; both or neither). `[B+1]` offsets
+   * (FBGEMM / torchrec): sequence b's queries are rows `qOffsets[b] .. qOffsets[b+1]-1` of q
+   * `[ΣLq, Hq, D]`, its output rows the same rows of the output `[ΣLq, Hq, Dv]` (the 'blhd'
+   * layout of one sequence, sequences back to back, no padding). `L` is then only the longest
+   * `Lq_b` (at least 1) and `layout` is 'blhd'. Sequence b is attention over its own keys with
+   * `Lq_b` queries and `S_b` keys, every rule above applied as for a batch of `L = Lq_b`,
+   * `S = S_b`: query row i sits at key position `i + offsets[b]` (the op resolves 'bottom-right' to
+   * `S_b - Lq_b`). With jagged rows: `mask` and `bias` null (see `jaggedMask`, `jaggedBias`), `keyLengths` null,
+   * `returnWeights` and `returnLogits` false; lse is `[ΣLq, Hq]` (row-major, like the output).
+   * Row space: `ΣLq·Hq` rows `(t, h)`, row `t·Hq + h`.
+   */
+  readonly qOffsets?: Int32Array | null;
+  /**
+   * Jagged keys and values: `[B+1]` offsets over the rows of k `[ΣS, Hkv, D]` and v
+   * `[ΣS, Hkv, Dv]` (same B as `qOffsets`); `S` is then only the longest `S_b` (at least 1).
+   */
+  readonly kvOffsets?: Int32Array | null;
+  /**
+   * With jagged rows only: a boolean mask per sequence, broadcast over the heads: sequence b's
+   * `[Lq_b, S_b]` block (row-major, 1 = may attend) starts at element `Σ_{c<b} Lq_c·S_c`; the
+   * array holds exactly `Σ_b Lq_b·S_b` elements.
+   */
+  readonly jaggedMask?: Uint8Array | null;
+  /**
+   * With jagged rows only: a float32 bias per sequence added to the (capped) scaled logits,
+   * broadcast over the heads, laid out as `jaggedMask` (-Infinity excludes a key).
+   */
+  readonly jaggedBias?: Float32Array | null;
 }
 
 /** Result of attention kernels: output, and weights / lse when asked for. */

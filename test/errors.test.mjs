@@ -229,6 +229,47 @@ const cases = {
       ['largest null', () => ak.topK(r([2, 3]), r([9, 3]), 2, { largest: null }, spy), DTypeError, 'options.largest'],
     ],
   },
+  // sdpa on jagged q, k, v (#17): q [ΣLq=5,Hq=4,D=3] over 2 sequences (2, 3 rows), k/v [ΣS=6,Hkv=2,.] (4, 2 rows).
+  'sdpa (jagged)': (() => {
+    const jt = (rows, H, X, offsets, seed = 1) => ({ values: r([rows, H, X], seed), offsets: Int32Array.from(offsets) });
+    const q = jt(5, 4, 3, [0, 2, 5]), k = jt(6, 2, 3, [0, 4, 6], 2), v = jt(6, 2, 7, [0, 4, 6], 3);
+    const call = (over, opts = {}, fn = ak.sdpa) => {
+      const a = { q, k, v, ...over };
+      return () => fn(a.q, a.k, a.v, opts, spy);
+    };
+    return {
+      ok: () => ak.sdpa(q, k, v, { causal: true, mask: new Uint8Array(2 * 4 + 3 * 2).fill(1), bias: new Float32Array(14), returnLse: true }, spy),
+      bad: [
+        ['k dense with jagged q', call({ k: r([2, 2, 4, 3]) }), DTypeError, 'k'],
+        ['v dense with jagged q', call({ v: r([2, 2, 4, 7]) }), DTypeError, 'v'],
+        ['k jagged with dense q', () => ak.sdpa(r([2, 4, 3, 3]), k, v, {}, spy), DTypeError, 'k'],
+        ['q offsets not starting at 0', call({ q: jt(5, 4, 3, [1, 2, 5]) }), ValueError, 'q.offsets'],
+        ['q offsets decreasing', call({ q: jt(5, 4, 3, [0, 3, 2, 5]) }), ValueError, 'q.offsets'],
+        ['q last offset != rows', call({ q: jt(5, 4, 3, [0, 2, 4]) }), ShapeError, 'q.offsets'],
+        ['q offsets a plain array', call({ q: { values: r([5, 4, 3]), offsets: [0, 2, 5] } }), DTypeError, 'q.offsets'],
+        ['q values rank 4', call({ q: { values: r([5, 4, 3, 1]), offsets: Int32Array.from([0, 2, 5]) } }), ShapeError, 'q.values'],
+        ['k batch count differs from q', call({ k: jt(6, 2, 3, [0, 1, 4, 6]), v: jt(6, 2, 7, [0, 1, 4, 6]) }), ShapeError, 'k.offsets'],
+        ['k head dim differs from q', call({ k: jt(6, 2, 4, [0, 4, 6]) }), ShapeError, 'k.values'],
+        ['Hq % Hkv != 0', call({ k: jt(6, 3, 3, [0, 4, 6]), v: jt(6, 3, 7, [0, 4, 6]) }), ShapeError, 'k.values'],
+        ['v heads differ from k', call({ v: jt(6, 1, 7, [0, 4, 6]) }), ShapeError, 'v.values'],
+        ['v offsets differ from k', call({ v: jt(6, 2, 7, [0, 3, 6]) }), ValueError, 'v.offsets'],
+        ['v batch count differs', call({ v: jt(6, 2, 7, [0, 6]) }), ShapeError, 'v.offsets'],
+        ['keyLengths with jagged keys', call({}, { keyLengths: new Int32Array([4, 2]) }), ValueError, 'options.keyLengths'],
+        ['bias a dense tensor', call({}, { bias: r([4, 5, 6]) }), DTypeError, 'options.bias'],
+        ['bias of the wrong size', call({}, { bias: new Float32Array(15) }), ShapeError, 'options.bias'],
+        ['returnWeights with jagged rows', call({}, { returnWeights: true }), ValueError, 'options.returnWeights'],
+        ['returnLogits with jagged rows', call({}, { returnLogits: true }), ValueError, 'options.returnLogits'],
+        ["layout 'bhld'", call({}, { layout: 'bhld' }), ValueError, 'options.layout'],
+        ['mask of the wrong size', call({}, { mask: new Uint8Array(13) }), ShapeError, 'options.mask'],
+        ['mask a dense MaskLike', call({}, { mask: m([2, 1, 3, 4]) }), DTypeError, 'options.mask'],
+        ['causal offsets of the wrong length', call({}, { causal: { offset: new Int32Array(3) } }), ShapeError, 'options.causal.offset'],
+        ['scale NaN', call({}, { scale: NaN }), ValueError, 'options.scale'],
+        ['out of the wrong size', call({}, { out: new Float32Array(5 * 4 * 7 - 1) }), ShapeError, 'options.out'],
+        ['a KvCache as keys', () => ak.sdpa(q, new ak.KvCache({ batch: 2, kvHeads: 2, headDim: 3, capacity: 4 }), {}, spy), DTypeError, 'k'],
+        ['sdpaBackward on jagged', () => ak.sdpaBackward(q, q, k, v, q, q, {}, spy), ValueError, 'dOut'],
+      ],
+    };
+  })(),
   sdpaBackward: (() => {
     // q [2,4,3,5], k [2,2,7,5], v [2,2,7,6]: out and dOut [2,4,3,6], lse [2,4,3].
     const q = r([2, 4, 3, 5]), k = r([2, 2, 7, 5], 2), v = r([2, 2, 7, 6], 3);

@@ -26,4 +26,4 @@ s('same results for 1 and 2 threads', () => {
   assert.equal(Array.from(a), Array.from(b));
 });
 s.run();
-if (info.available) runSpecs('native', { only: ['sdpa', 'primitives'] });
+if (info.available) runSpecs('native', { only: ['sdpa', 'jaggedSdpa', 'primitives'] });

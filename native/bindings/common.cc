@@ -259,6 +259,10 @@ void Args::dtypes_only(std::initializer_list<const char*> fields) {
   }
 }
 
+const uint8_t* Args::u8_opt(const char* name, uint64_t expected) {
+  return typed<uint8_t, napi_uint8_array>(name, expected, true, "Uint8Array");
+}
+
 const int32_t* Args::i32(const char* name, uint64_t expected, int64_t lo, int64_t hi, bool optional) {
   const int32_t* p = typed<int32_t, napi_int32_array>(name, expected, optional, "Int32Array");
   if (!p) return nullptr;

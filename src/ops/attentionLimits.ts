@@ -42,9 +42,10 @@ function int32(value: unknown, argument: string, min: number): number {
  * Check `options.causal` and `options.window` and resolve them into per-batch offsets. `align` is
  * what `true` (and a window without causal) means: 'bottom-right' for sdpa and
  * multiHeadAttention; 'top-left' for transformerEncoderLayer, whose queries are its keys (a
- * padded sequence starts at position 0).
+ * padded sequence starts at position 0). `queryLengths` (jagged queries: `[B]` rows per
+ * sequence) replaces L in the bottom-right alignment: `keyLengths[b] - queryLengths[b]`.
  */
-export function attentionLimits(o: { causal?: unknown; window?: unknown }, B: number, L: number, S: number, keyLengths: Int32Array | null, softcap: number, align: 'bottom-right' | 'top-left' = 'bottom-right'): AttentionLimits {
+export function attentionLimits(o: { causal?: unknown; window?: unknown }, B: number, L: number, S: number, keyLengths: Int32Array | null, softcap: number, align: 'bottom-right' | 'top-left' = 'bottom-right', queryLengths: Int32Array | null = null): AttentionLimits {
   const c = o.causal;
   let causal = false;
   let offsets: Int32Array | null = null;
@@ -83,7 +84,7 @@ export function attentionLimits(o: { causal?: unknown; window?: unknown }, B: nu
   }
   if ((causal || windowLeft >= 0 || windowRight >= 0) && !offsets) {
     offsets = new Int32Array(B);
-    if (form === 'bottom-right') for (let b = 0; b < B; b++) offsets[b] = (keyLengths ? keyLengths[b] : S) - L;
+    if (form === 'bottom-right') for (let b = 0; b < B; b++) offsets[b] = (keyLengths ? keyLengths[b] : S) - (queryLengths ? queryLengths[b] : L);
   }
   if (softcap !== 0 && !(softcap >= SOFTCAP_MIN && softcap <= SOFTCAP_MAX)) {
     throw new ValueError('options.softcap', `expected a cap within ${SOFTCAP_MIN}..${SOFTCAP_MAX} (float32 kernels divide by it and multiply by it), received ${softcap}`);

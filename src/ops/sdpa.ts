@@ -4,7 +4,10 @@
  * @module
  */
 import type { DispatchOptions, OutputLayout } from '../dispatch';
-import { ShapeError, ValueError, formatShape } from '../errors';
+import { DTypeError, ShapeError, ValueError, describeType, formatShape } from '../errors';
+import { asJagged, type JaggedLike, type JaggedTensor } from '../jagged';
+import { liveTypedArray } from '../buffers';
+import { toBFloat16, toFloat16 } from '../half';
 import { KvCache } from '../kvCache';
 import type { AttentionLimits, AttentionResult, SdpaArgs, DType, HalfDType, Strided } from '../kernels';
 import type { MaskLike, Tensor, FloatTensorLike } from '../tensor';
@@ -159,6 +162,9 @@ export function checkSdpaCall<Bias>(
   options: unknown,
   readBias: (value: unknown, target: number[]) => Bias | null,
 ): SdpaCallChecked<Bias> {
+  for (const [name, x] of [['k', k], ['v', v]] as const) {
+    if (isJaggedArg(x)) throw new DTypeError(name, 'a dense float tensor like q (or q, k and v all jagged)', 'a jagged tensor', 'jagged attention takes q, k and v all jagged');
+  }
   const qt = tensorParam(d, 'q', q);
   const kt = tensorParam(d, 'k', k);
   const vt = tensorParam(d, 'v', v);
@@ -209,6 +215,7 @@ export function headMajorRow(layout: 'bhld' | 'blhd', H: number, L: number, cols
 
 /** Check sdpa's arguments and build its kernel call. */
 export function prepareSdpa(q: FloatTensorLike, k: FloatTensorLike, v: FloatTensorLike, options?: SdpaOptions | null): Prepared<'sdpa', Tensor | AttentionOutput> {
+  if (isJaggedArg(q)) return prepareJaggedSdpa(q, k, v, options) as unknown as Prepared<'sdpa', Tensor | AttentionOutput>;
   const half = new HalfFields();
   const c = checkSdpaCall(sdpaOp, q, k, v, options, (value, target) => half.strided('bias', optionalFloatBias(value, 'options.bias', target, '[B,Hq,L,S]')));
   const { qt, kt, vt, B, Hq, Hkv, L, S, D, Dv, layout, outShape, target, scale, mask, bias, keyLengths, limits, o } = c;
@@ -248,7 +255,8 @@ function isCache(k: unknown): k is KvCache<DType> {
   }
 }
 
-function overCache(k: FloatTensorLike | KvCache<DType>, v: unknown, options: unknown, dispatch: unknown): [FloatTensorLike, FloatTensorLike, SdpaOptions | null | undefined, DispatchOptions | undefined] {
+function overCache(k: FloatTensorLike | KvCache<DType>, v: unknown, options: unknown, dispatch: unknown, q?: unknown): [FloatTensorLike, FloatTensorLike, SdpaOptions | null | undefined, DispatchOptions | undefined] {
+  if (isCache(k) && isJaggedArg(q)) throw new DTypeError('k', 'a jagged tensor like q (a KvCache holds dense [B,Hkv,capacity,D] keys)', 'a KvCache', 'jagged queries attend over jagged keys and values');
   if (!isCache(k)) return [k, v as FloatTensorLike, options as SdpaOptions | null | undefined, dispatch as DispatchOptions | undefined];
   const o = optionsFor<SdpaOptions>(sdpaOp, v);
   if (o.keyLengths !== undefined && o.keyLengths !== null) throw new ValueError('options.keyLengths', "is the cache's lengths when sdpa runs over a KvCache: leave it out");
@@ -266,13 +274,25 @@ function overCache(k: FloatTensorLike | KvCache<DType>, v: unknown, options: unk
  * for. A row with no key to attend to gives zeros. `sdpa(q, cache, options?, dispatch?)` attends
  * over a {@link KvCache}.
  *
+ * Jagged batches (see {@link JaggedSdpaOptions}): q `{ values: [ΣLq,Hq,D], offsets: [B+1] }`,
+ * k `[ΣS,Hkv,D]` and v `[ΣS,Hkv,Dv]` with their own (shared) offsets over the same B: sequence b's
+ * queries attend to sequence b's keys only (self-attention when q shares k's offsets, cross
+ * attention otherwise), no padding computed or stored. Returns a {@link JaggedTensor} output
+ * `[ΣLq,Hq,Dv]` with q's offsets, or `{ output, lse }` (lse `[ΣLq,Hq]`) with `returnLse`.
+ *
  * @example
  * const out = sdpa(q, k, v, { causal: true });
  * const { output, weights } = sdpa(q, k, v, { returnWeights: true }, { backend: 'native', verify: true });
  * const gemma = sdpa(q, k, v, { causal: true, window: { left: 4095 }, softcap: 50 });
  * cache.append(kNew, vNew);
  * const next = sdpa(qNew, cache, { causal: true });
+ * // Jagged self-attention: two users of 3 and 1 events, 2 heads of 4 dims.
+ * const x = jagged(new Float32Array(4 * 2 * 4), [0, 3, 4], [2, 4]);
+ * const y = sdpa(x, x, x, { causal: true }); // y.values [4,2,4], y.offsets [0,3,4]
  */
+export function sdpa(q: JaggedLike, k: JaggedLike, v: JaggedLike, options: JaggedSdpaOptions & { returnLse: true }, dispatchOptions?: DispatchOptions): JaggedAttentionOutput;
+export function sdpa(q: JaggedLike, k: JaggedLike, v: JaggedLike, options?: (JaggedSdpaOptions & { returnLse?: false }) | null, dispatchOptions?: DispatchOptions): JaggedTensor;
+export function sdpa(q: JaggedLike, k: JaggedLike, v: JaggedLike, options?: JaggedSdpaOptions | null, dispatchOptions?: DispatchOptions): JaggedTensor | JaggedAttentionOutput;
 export function sdpa(q: FloatTensorLike, cache: KvCache<DType>, options: SdpaOptions & { outputDtype: HalfDType }, dispatchOptions?: DispatchOptions): Narrowed<Tensor | AttentionOutput>;
 export function sdpa(q: FloatTensorLike, cache: KvCache<DType>, options: SdpaOptions & WithExtras, dispatchOptions?: DispatchOptions): AttentionOutput;
 export function sdpa(q: FloatTensorLike, cache: KvCache<DType>, options?: (SdpaOptions & { returnWeights?: false; returnLse?: false; returnLogits?: false }) | null, dispatchOptions?: DispatchOptions): Tensor;
@@ -281,12 +301,15 @@ export function sdpa(q: FloatTensorLike, k: FloatTensorLike, v: FloatTensorLike,
 export function sdpa(q: FloatTensorLike, k: FloatTensorLike, v: FloatTensorLike, options: SdpaOptions & WithExtras, dispatchOptions?: DispatchOptions): AttentionOutput;
 export function sdpa(q: FloatTensorLike, k: FloatTensorLike, v: FloatTensorLike, options?: (SdpaOptions & { returnWeights?: false; returnLse?: false; returnLogits?: false }) | null, dispatchOptions?: DispatchOptions): Tensor;
 export function sdpa(q: FloatTensorLike, k: FloatTensorLike, v: FloatTensorLike, options?: SdpaOptions | null, dispatchOptions?: DispatchOptions): Tensor | AttentionOutput;
-export function sdpa(q: FloatTensorLike, k: FloatTensorLike | KvCache<DType>, v?: unknown, options?: unknown, dispatchOptions?: DispatchOptions): Tensor | AttentionOutput | Narrowed<Tensor | AttentionOutput> {
-  const [kk, vv, o, d] = overCache(k, v, options, dispatchOptions);
-  return run(prepareSdpa(q, kk, vv, o), d);
+export function sdpa(q: FloatTensorLike | JaggedLike, k: FloatTensorLike | JaggedLike | KvCache<DType>, v?: unknown, options?: unknown, dispatchOptions?: DispatchOptions): Tensor | AttentionOutput | Narrowed<Tensor | AttentionOutput> | JaggedTensor | JaggedAttentionOutput {
+  const [kk, vv, o, d] = overCache(k as FloatTensorLike | KvCache<DType>, v, options, dispatchOptions, q);
+  return run(prepareSdpa(q as FloatTensorLike, kk, vv, o), d);
 }
 
 /** The async twin of {@link sdpa}: runs off the main thread where the backend can. */
+export function sdpaAsync(q: JaggedLike, k: JaggedLike, v: JaggedLike, options: JaggedSdpaOptions & { returnLse: true }, dispatchOptions?: DispatchOptions): Promise<JaggedAttentionOutput>;
+export function sdpaAsync(q: JaggedLike, k: JaggedLike, v: JaggedLike, options?: (JaggedSdpaOptions & { returnLse?: false }) | null, dispatchOptions?: DispatchOptions): Promise<JaggedTensor>;
+export function sdpaAsync(q: JaggedLike, k: JaggedLike, v: JaggedLike, options?: JaggedSdpaOptions | null, dispatchOptions?: DispatchOptions): Promise<JaggedTensor | JaggedAttentionOutput>;
 export function sdpaAsync(q: FloatTensorLike, cache: KvCache<DType>, options: SdpaOptions & { outputDtype: HalfDType }, dispatchOptions?: DispatchOptions): Promise<Narrowed<Tensor | AttentionOutput>>;
 export function sdpaAsync(q: FloatTensorLike, cache: KvCache<DType>, options: SdpaOptions & WithExtras, dispatchOptions?: DispatchOptions): Promise<AttentionOutput>;
 export function sdpaAsync(q: FloatTensorLike, cache: KvCache<DType>, options?: (SdpaOptions & { returnWeights?: false; returnLse?: false; returnLogits?: false }) | null, dispatchOptions?: DispatchOptions): Promise<Tensor>;
@@ -295,10 +318,10 @@ export function sdpaAsync(q: FloatTensorLike, k: FloatTensorLike, v: FloatTensor
 export function sdpaAsync(q: FloatTensorLike, k: FloatTensorLike, v: FloatTensorLike, options: SdpaOptions & WithExtras, dispatchOptions?: DispatchOptions): Promise<AttentionOutput>;
 export function sdpaAsync(q: FloatTensorLike, k: FloatTensorLike, v: FloatTensorLike, options?: (SdpaOptions & { returnWeights?: false; returnLse?: false; returnLogits?: false }) | null, dispatchOptions?: DispatchOptions): Promise<Tensor>;
 export function sdpaAsync(q: FloatTensorLike, k: FloatTensorLike, v: FloatTensorLike, options?: SdpaOptions | null, dispatchOptions?: DispatchOptions): Promise<Tensor | AttentionOutput>;
-export function sdpaAsync(q: FloatTensorLike, k: FloatTensorLike | KvCache<DType>, v?: unknown, options?: unknown, dispatchOptions?: DispatchOptions): Promise<Tensor | AttentionOutput | Narrowed<Tensor | AttentionOutput>> {
+export function sdpaAsync(q: FloatTensorLike | JaggedLike, k: FloatTensorLike | JaggedLike | KvCache<DType>, v?: unknown, options?: unknown, dispatchOptions?: DispatchOptions): Promise<Tensor | AttentionOutput | Narrowed<Tensor | AttentionOutput> | JaggedTensor | JaggedAttentionOutput> {
   return runAsync(() => {
-    const [kk, vv, o] = overCache(k, v, options, dispatchOptions);
-    return prepareSdpa(q, kk, vv, o);
+    const [kk, vv, o] = overCache(k as FloatTensorLike | KvCache<DType>, v, options, dispatchOptions, q);
+    return prepareSdpa(q as FloatTensorLike, kk, vv, o);
   }, (isCache(k) ? options : dispatchOptions) as DispatchOptions | undefined);
 }
 
@@ -335,7 +358,7 @@ const QUICK_SHAPES: typeof BENCH_SHAPES = [BENCH_SHAPES[0], ['causal', 1, 8, 256
 /** The sdpa descriptor. */
 export const sdpaOp: OpDescriptor<'sdpa'> = defineOp({
   name: 'sdpa',
-  summary: 'scaled dot-product attention: self, cross, multi-head, grouped-query, causal, masked, biased, key padding; weights and lse on request',
+  summary: 'scaled dot-product attention: self, cross, multi-head, grouped-query, causal, masked, biased, key padding, jagged batches; weights and lse on request',
   signature: 'sdpa(q, k, v, options?, dispatch?)',
   params: [tensor('q', Q), tensor('k', K), tensor('v', V), 'options'],
   options: {
@@ -511,3 +534,144 @@ export const sdpaOp: OpDescriptor<'sdpa'> = defineOp({
     },
   },
 });
+
+/**
+ * The options of {@link sdpa} on jagged q, k, v: those of {@link SdpaOptions} applied per
+ * sequence, with these differences. `causal: true` / `'bottom-right'` aligns each sequence's last
+ * query with its own last key (query i of sequence b sits at key `i + S_b - Lq_b`); `'top-left'`
+ * at key i; `{ offset }` at `i + offset[b]`; `window` around that position. `mask` and `bias`
+ * are per sequence (see below). Refused with a ValueError naming the option: `keyLengths` (the
+ * key offsets are the lengths), `returnWeights`, `returnLogits` (not supported on jagged inputs),
+ * a `layout` other than 'blhd' (jagged rows are `[t, H, D]`).
+ */
+export interface JaggedSdpaOptions extends Pick<SdpaOptions, 'scale' | 'causal' | 'window' | 'softcap' | 'returnLse' | 'outputDtype'> {
+  /**
+   * A boolean mask per sequence, broadcast over the heads (1 = may attend): a Uint8Array of
+   * exactly `Σ_b Lq_b·S_b` entries, sequence b's row-major `[Lq_b, S_b]` block after the blocks of
+   * the sequences before it (the jagged counterpart of a `[B,1,L,S]` mask).
+   */
+  mask?: Uint8Array | null;
+  /**
+   * A float bias per sequence added to the scaled (and soft-capped) logits, broadcast over the
+   * heads: a Float32Array laid out as `mask` (`Σ_b Lq_b·S_b` entries); -Infinity excludes a key.
+   */
+  bias?: Float32Array | null;
+  /** Write the `[ΣLq,Hq,Dv]` output into this Float32Array (as {@link SdpaOptions.out}). */
+  out?: Float32Array | null;
+  /** Only 'blhd' (the jagged rows' own order `[t, H, D]`); any other value is a ValueError. */
+  layout?: 'blhd';
+}
+
+/** The result of jagged {@link sdpa} with `returnLse`. */
+export interface JaggedAttentionOutput {
+  /** `[ΣLq,Hq,Dv]` with q's offsets. */
+  output: JaggedTensor;
+  /** `[ΣLq,Hq]` log-sum-exp per query row and head (-Infinity for a row with no key), q's offsets. */
+  lse?: JaggedTensor;
+}
+
+/**
+ * Whether `x` is passed as a jagged tensor (an object with an `offsets` field), without reading
+ * anything a getter could throw from (internal).
+ */
+export function isJaggedArg(x: unknown): boolean {
+  if (x === null || typeof x !== 'object' || Array.isArray(x) || ArrayBuffer.isView(x)) return false;
+  try {
+    return 'offsets' in x;
+  } catch {
+    return false; // a hostile Proxy: the checks that follow name it
+  }
+}
+
+const MAX_INT32 = 0x7fffffff;
+
+/** Check jagged sdpa's arguments (typed errors naming each one) and build its kernel call. */
+function prepareJaggedSdpa(q: unknown, k: unknown, v: unknown, options: unknown): Prepared<'sdpa', JaggedTensor | JaggedAttentionOutput> {
+  const qj = asJagged(q, 'q', ['Hq', 'D']);
+  for (const [name, x, what] of [['k', k, '[ΣS,Hkv,D]'], ['v', v, '[ΣS,Hkv,Dv]']] as const) {
+    if (!isJaggedArg(x)) throw new DTypeError(name, `a jagged tensor ({ values: ${what}, offsets: Int32Array [B+1] }) like q`, describeType(x), 'jagged queries attend over jagged keys and values');
+  }
+  const B = qj.batch;
+  const [, Hq, D] = qj.shape;
+  if (!(Hq >= 1 && D >= 1)) throw new ShapeError('q.values', '[ΣLq,Hq,D] with Hq >= 1 and D >= 1', formatShape(qj.shape));
+  const kj = asJagged(k, 'k', ['Hkv', 'D'], { batch: B, inner: [null, D] });
+  const Hkv = kj.shape[1];
+  if (!(Hkv >= 1)) throw new ShapeError('k.values', '[ΣS,Hkv,D] with Hkv >= 1', formatShape(kj.shape));
+  if (Hq % Hkv !== 0) throw new ShapeError('k.values', `[ΣS,Hkv,D=${D}] with Hq % Hkv == 0 (Hq=${Hq})`, formatShape(kj.shape), `${Hq} query heads cannot be grouped over ${Hkv} kv heads`);
+  const vj = asJagged(v, 'v', ['Hkv', 'Dv'], { batch: B, inner: [Hkv, null] });
+  const Dv = vj.shape[2];
+  if (!(Dv >= 1)) throw new ShapeError('v.values', '[ΣS,Hkv,Dv] with Dv >= 1', formatShape(vj.shape));
+  for (let b = 1; b <= B; b++) {
+    if (vj.offsets[b] !== kj.offsets[b]) throw new ValueError('v.offsets', `expected k's offsets (each key has its value), received v.offsets[${b}] = ${vj.offsets[b]} != k.offsets[${b}] = ${kj.offsets[b]}`);
+  }
+  const o = optionsFor<SdpaOptions>(sdpaOp, options);
+  if (o.keyLengths !== undefined && o.keyLengths !== null) throw new ValueError('options.keyLengths', "has no meaning with jagged keys (k.offsets are the key lengths): leave it out");
+  if (o.returnWeights === true) throw new ValueError('options.returnWeights', 'is not supported with jagged q, k, v (the weights would be jagged in two dims): pad (toPadded) and pass keyLengths');
+  if (o.returnLogits === true) throw new ValueError('options.returnLogits', 'is not supported with jagged q, k, v: pad (toPadded) and pass keyLengths');
+  if (o.layout !== undefined && o.layout !== 'blhd') throw new ValueError('options.layout', `jagged rows are [t,H,D] ('blhd' per sequence): leave layout out, received '${String(o.layout)}'`);
+  // A value of the wrong type is still a typed error (false is accepted).
+  const returnWeights: boolean = readOption(sdpaOp, o, 'returnWeights');
+  const returnLogits: boolean = readOption(sdpaOp, o, 'returnLogits');
+  const returnLse: boolean = readOption(sdpaOp, o, 'returnLse');
+  const scale: number = readOption(sdpaOp, o, 'scale', 1 / Math.sqrt(D));
+  const softcap: number = readOption(sdpaOp, o, 'softcap', 0);
+  // Private copies of the offsets: the kernels (and async calls) read them after this returns.
+  const qOffsets = Int32Array.from(qj.offsets);
+  const kvOffsets = Int32Array.from(kj.offsets);
+  const qLens = new Int32Array(B);
+  const sLens = new Int32Array(B);
+  let maxL = 0, maxS = 0, maskSize = 0;
+  for (let b = 0; b < B; b++) {
+    qLens[b] = qOffsets[b + 1] - qOffsets[b];
+    sLens[b] = kvOffsets[b + 1] - kvOffsets[b];
+    maxL = Math.max(maxL, qLens[b]);
+    maxS = Math.max(maxS, sLens[b]);
+    maskSize += qLens[b] * sLens[b];
+  }
+  const L = Math.max(1, maxL), S = Math.max(1, maxS);
+  const limits = attentionLimits(o, B, L, S, sLens, softcap, 'bottom-right', qLens);
+  let jaggedMask: Uint8Array | null = null;
+  if (o.mask !== undefined && o.mask !== null) {
+    if (maskSize > MAX_INT32) throw new ValueError('options.mask', `a jagged mask of Σ Lq_b·S_b = ${maskSize} entries exceeds 2^31-1`);
+    jaggedMask = liveTypedArray(o.mask, 'options.mask', Uint8Array, `a Uint8Array of Σ Lq_b·S_b = ${maskSize} entries (sequence b's [Lq_b,S_b] block after those before it; 1 = may attend)`);
+    if (jaggedMask.length !== maskSize) throw new ShapeError('options.mask', `Uint8Array(Σ Lq_b·S_b = ${maskSize}) (one [Lq_b,S_b] block per sequence, broadcast over heads)`, `Uint8Array(${jaggedMask.length})`);
+  }
+  let jaggedBias: Float32Array | null = null;
+  if (o.bias !== undefined && o.bias !== null) {
+    if (maskSize > MAX_INT32) throw new ValueError('options.bias', `a jagged bias of Σ Lq_b·S_b = ${maskSize} entries exceeds 2^31-1`);
+    jaggedBias = liveTypedArray(o.bias, 'options.bias', Float32Array, `a Float32Array of Σ Lq_b·S_b = ${maskSize} entries (sequence b's [Lq_b,S_b] block after those before it)`);
+    if (jaggedBias.length !== maskSize) throw new ShapeError('options.bias', `Float32Array(Σ Lq_b·S_b = ${maskSize}) (one [Lq_b,S_b] block per sequence, broadcast over heads)`, `Float32Array(${jaggedBias.length})`);
+  }
+  const T = qOffsets[B];
+  const outShape = [T, Hq, Dv];
+  const inputs = [['q.values', qj.data], ['k.values', kj.data], ['v.values', vj.data], ['options.mask', jaggedMask], ['options.bias', jaggedBias]] as const;
+  const out = optionalOut(o.out, 'options.out', T * Hq * Dv, `[ΣLq,Hq,Dv]=${formatShape(outShape)}`, inputs);
+  const outputDtype: DType = readOption(sdpaOp, o, 'outputDtype');
+  if (out && outputDtype !== 'float32') throw new ValueError('options.outputDtype', `a ${outputDtype} output cannot be written into options.out (a Float32Array): leave one of them out`);
+  const half = new HalfFields();
+  const checked = (j: typeof qj): FloatChecked => ({ data: j.data, shape: j.shape, dtype: j.dtype });
+  const args: SdpaArgs = {
+    q: half.take('q', checked(qj)),
+    k: half.take('k', checked(kj)),
+    v: half.take('v', checked(vj)),
+    B, Hq, Hkv, L, S, D, Dv, scale, ...limits,
+    mask: null, bias: null, keyLengths: null,
+    returnWeights, returnLse, returnLogits,
+    layout: 'blhd', out, dtypes: half.dtypes,
+    qOffsets, kvOffsets, jaggedMask, jaggedBias,
+  };
+  const rows = T * Hq;
+  const layoutOf = (): OutputLayout => ({
+    rows,
+    rowOf: (name, flat) => (name === 'lse' ? flat : Math.floor(flat / Dv)),
+    shapeOf: (name) => (name === 'lse' ? [T, Hq] : outShape),
+  });
+  const wrap = (r: AttentionResult): JaggedTensor | JaggedAttentionOutput => {
+    const res = intoOutAttention(r, out);
+    const t: Tensor = { data: res.output, shape: outShape };
+    const output: JaggedTensor = { values: outputDtype === 'float16' ? toFloat16(t) : outputDtype === 'bfloat16' ? toBFloat16(t) : t, offsets: qOffsets };
+    if (!returnLse) return output;
+    return { output, lse: { values: { data: res.lse as Float32Array, shape: [T, Hq] }, offsets: qOffsets } };
+  };
+  return { op: 'sdpa', args, layout: layoutOf, wrap };
+}

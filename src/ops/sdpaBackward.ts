@@ -12,7 +12,7 @@ import { broadcastStrides, expectDim } from '../validate';
 import { broadcastShape, maskOf, normalLogits, optionsArg, randLengths, randMask, randT, rnd, shapeOf, someLengths, tensorOf } from './cases';
 import { run, runAsync, type Prepared } from './common';
 import { defineOp, readOption, tensor, tensorParam, type BenchCase, type KnownAnswer, type OpCase, type OpDescriptor } from './descriptor';
-import { ATTENTION_OPTIONS, checkSdpaCall, headMajorRow, sdpa, sdpaOp, visiblePairs, type AttentionOutput, type SdpaOptions } from './sdpa';
+import { ATTENTION_OPTIONS, checkSdpaCall, headMajorRow, isJaggedArg, sdpa, sdpaOp, visiblePairs, type AttentionOutput, type SdpaOptions } from './sdpa';
 
 /**
  * Options of {@link sdpaBackward}: the forward's semantic options, exactly as the forward call
@@ -51,6 +51,9 @@ function forwardOptions(o: SdpaBackwardOptions | null | undefined): SdpaOptions 
 
 /** Check sdpaBackward's arguments and build its kernel call. */
 function prepareSdpaBackward(dOut: TensorLike, q: TensorLike, k: TensorLike, v: TensorLike, out: TensorLike, lse: TensorLike, options?: SdpaBackwardOptions | null): Prepared<'sdpaBackward', SdpaBackwardOutput> {
+  for (const [name, x] of [['dOut', dOut], ['q', q], ['k', k], ['v', v], ['out', out], ['lse', lse]] as const) {
+    if (isJaggedArg(x)) throw new ValueError(name, 'sdpaBackward does not take jagged tensors yet (jagged sdpa is forward only): pass dense [B,H,L,D] tensors (toPadded) with keyLengths');
+  }
   const gt = tensorParam(sdpaBackwardOp, 'dOut', dOut);
   let biasShape: number[] = [];
   const c = checkSdpaCall(sdpaBackwardOp, q, k, v, options, (value, target) => {

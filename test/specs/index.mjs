@@ -6,6 +6,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as ak from 'attnkit';
 import sdpaSpec from './sdpa.mjs';
+import jaggedSdpaSpec from './jaggedSdpa.mjs';
 import mhaSpec from './multiHeadAttention.mjs';
 import additiveSpec from './additiveAttention.mjs';
 import targetSpec from './targetAttention.mjs';
@@ -17,7 +18,7 @@ import halfSpec from './half.mjs';
 import hstuSpec from './hstuAttention.mjs';
 import { toleranceOf } from './util.mjs';
 
-export const SPECS = { sdpa: sdpaSpec, multiHeadAttention: mhaSpec, additiveAttention: additiveSpec, targetAttention: targetSpec, transformerEncoderLayer: encoderSpec, primitives: primitivesSpec, topK: topKSpec, descriptors: descriptorSpec, half: halfSpec, hstuAttention: hstuSpec };
+export const SPECS = { sdpa: sdpaSpec, jaggedSdpa: jaggedSdpaSpec, multiHeadAttention: mhaSpec, additiveAttention: additiveSpec, targetAttention: targetSpec, transformerEncoderLayer: encoderSpec, primitives: primitivesSpec, topK: topKSpec, descriptors: descriptorSpec, half: halfSpec, hstuAttention: hstuSpec };
 
 /** Assert every element of got is within atol + rtol*|want| of want; non-finite must match exactly. */
 export function assertClose(got, want, { atol = 1e-6, rtol = 1e-5 } = {}, what = 'value') {

@@ -26,6 +26,14 @@
 // per row, two passes (the returned weights are the probabilities the output is summed with).
 // Task boundaries never depend on the thread count: results are bit-identical for any count.
 //
+// Jagged rows (src/kernels.ts SdpaArgs.qOffsets / kvOffsets): with q_offsets and kv_offsets set,
+// sequence b's query rows are q_offsets[b] .. q_offsets[b+1]-1 and its keys kv_offsets[b] ..
+// kv_offsets[b+1]-1, element (row t, h, d) at q[t*q_si + h*q_sh + d] (k, v, out alike; the *_sb
+// strides are unused); each sequence is the problem above with L = Lq_b, S = S_b (offsets[b] then
+// required: the op resolves every causal form per sequence). lse is [ΣLq, Hq]. Only the block path
+// runs (no weights, logits, mask, bias or key_lengths; jagged_mask / jagged_bias instead of mask / bias); tasks are
+// (sequence, head, block of query rows) over the sequences' own rows: no padding computed.
+//
 // Half operands (src/kernels.ts DTypes): q, k, v and bias may each be float16 or bfloat16
 // (q_type, k_type, v_type, bias_type; any subset, independently). Such an operand's 16-bit
 // patterns are at q16 (k16, v16, bias16) with the same strides, and its float pointer is null.
@@ -74,6 +82,16 @@ struct SdpaParams {
   const uint16_t* k16 = nullptr;
   const uint16_t* v16 = nullptr;
   const uint16_t* bias16 = nullptr;  ///< strides bias_s, like bias
+  /// Jagged rows (both or neither; see the file comment): [B+1] offsets of each sequence's query
+  /// rows in q / out and of its key rows in k / v; L and S are then the longest lengths.
+  const int32_t* q_offsets = nullptr;
+  const int32_t* kv_offsets = nullptr;
+  /// Jagged only: per-sequence [Lq_b, S_b] boolean blocks back to back (broadcast over heads),
+  /// block b starting at jagged_mask_starts[b] (= Σ_{c<b} Lq_c·S_c, [B] entries).
+  const uint8_t* jagged_mask = nullptr;
+  /// Jagged only: a float32 bias per sequence laid out as jagged_mask (broadcast over heads).
+  const float* jagged_bias = nullptr;
+  const int64_t* jagged_mask_starts = nullptr;
 };
 
 /// One ISA variant. Throws std::bad_alloc when scratch memory cannot be allocated.

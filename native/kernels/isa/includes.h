@@ -1,11 +1,13 @@
 // What every per-ISA file of the generic families includes, before it opens its ISA region (no
 // header may be included inside a region: see attnkit/isa_region.h).
 #pragma once
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <new>
+#include <vector>
 
 #include "attnkit/adamStep.h"
 #include "attnkit/additiveAttention.h"

@@ -339,7 +339,7 @@ inline bool softmax_tile(const SdpaParams& p, const Geo& g, int64_t i0, int64_t 
   const V::F scale = V::set1(p.scale);  // logit = (q·k)·scale, in the reference's order
   const bool capped = p.softcap > 0.0f;
   const V::F cap = V::set1(capped ? p.softcap : 1.0f);
-  const int64_t ms2 = p.mask_s[2], ms3 = p.mask_s[3], bs2 = p.bias_s[2], bs3 = p.bias_s[3];
+  const int64_t ms2 = g.ms2, ms3 = g.ms3, bs2 = g.bs2, bs3 = g.bs3;
   const bool hasb = has_bias(g);
   if constexpr (FUSED) {  // pass 1 was done in the QK epilogue
     for (int r = 0; r < RV; ++r) {
@@ -369,7 +369,7 @@ inline bool softmax_tile(const SdpaParams& p, const Geo& g, int64_t i0, int64_t 
         } else {
           for (int t = 0; t < W; ++t) {
             const int64_t i = ib + t;
-            if (i < p.L && !g.mask[i * ms2 + j * ms3]) ex |= 1u << t;
+            if (i < g.lrows && !g.mask[i * ms2 + j * ms3]) ex |= 1u << t;
           }
         }
       }
@@ -382,7 +382,7 @@ inline bool softmax_tile(const SdpaParams& p, const Geo& g, int64_t i0, int64_t 
           alignas(64) float tmp[W];
           for (int t = 0; t < W; ++t) {
             const int64_t i = ib + t;
-            tmp[t] = i < p.L ? bias_at(p, g, i * bs2 + j * bs3) : 0.0f;
+            tmp[t] = i < g.lrows ? bias_at(p, g, i * bs2 + j * bs3) : 0.0f;
           }
           b = V::load(tmp);
         }
@@ -488,7 +488,7 @@ inline bool range_v_bad(uint8_t* vflags, const SdpaParams& p, const Geo& g, int 
   bool bad = false;
   for (int64_t t = j0 / bcx; t <= (j0 + nc - 1) / bcx; ++t) {
     const int64_t t0 = t * bcx;
-    bad |= tile_v_bad(vflags + t, p, g, t0, static_cast<int>(imin(bcx, p.S - t0)));
+    bad |= tile_v_bad(vflags + t, p, g, t0, static_cast<int>(imin(bcx, g.vrows - t0)));
   }
   return bad;
 }
@@ -545,7 +545,7 @@ inline void block_task(const SdpaParams& p, int64_t b, int64_t h, int64_t blk0, 
   BlockState ss[kGroupMax];
   for (int u = 0; u < nb; ++u) {
     i0s[u] = (blk0 + u) * BR;
-    nrs[u] = static_cast<int>(imin(BR, p.L - i0s[u]));
+    nrs[u] = static_cast<int>(imin(BR, g.lrows - i0s[u]));
     transpose_q(p, g, i0s[u], nrs[u], w.qt + u * D * BR);
     float* o = w.o + u * BR * w.ldo;
     for (int64_t e = 0; e < BR * w.ldo; ++e) o[e] = 0.0f;
@@ -594,7 +594,7 @@ inline void block_task(const SdpaParams& p, int64_t b, int64_t h, int64_t blk0, 
       const bool need_causal = g.upper && (j0 + nc - 1 > ib + g.hi_off);
       const bool need_lower = g.lower && (j0 < ib + nru - 1 + g.lo_off);
       const int64_t vis_base = ib + g.hi_off - j0;  // row r sees tile keys c <= r + vis_base
-      if (!vbad && !capped && !p.mask && !has_bias(p)) {
+      if (!vbad && !capped && !g.mask && !has_bias(g)) {
         // Common case: scale, flags, max and the band's edges folded into the QK epilogue.
         V::F mx[RV];
         V::M nf[RV];
@@ -683,6 +683,67 @@ inline bool sdpa_block_path(const SdpaParams& p) {
     std::free(mem);
   };
   attnkit::parallel_for_each(B * Hq * ngroups, body, 1);
+  std::free(vflags);
+  return !oom;
+}
+
+
+// Jagged rows (SdpaParams q_offsets / kv_offsets): the block path's tasks over each sequence's
+// own rows, (sequence, head, block of BR query rows), no task for padding. The task list depends
+// on the offsets only; each task writes its own rows, so any thread count gives the same bits.
+// Blocks of longer sequences are listed first (descending length, stable), so a long causal
+// sequence does not end the region on one thread.
+inline bool sdpa_jagged_path(const SdpaParams& p) {
+  const int64_t B = p.B, Hq = p.Hq, Hkv = p.Hkv, S = p.S, Dv = p.Dv;
+  std::vector<int64_t> order(static_cast<size_t>(B));
+  for (int64_t b = 0; b < B; ++b) order[b] = b;
+  const int32_t* qo = p.q_offsets;
+  std::stable_sort(order.begin(), order.end(), [qo](int64_t a, int64_t c) { return qo[a + 1] - qo[a] > qo[c + 1] - qo[c]; });
+  // first[n]: the first task of the n-th sequence in that order; tasks of one sequence are
+  // (head, block) in head-major order.
+  std::vector<int64_t> first(static_cast<size_t>(B + 1), 0);
+  for (int64_t n = 0; n < B; ++n) {
+    const int64_t b = order[n];
+    const int64_t nblk = (qo[b + 1] - qo[b] + BR - 1) / BR;
+    first[n + 1] = first[n] + Hq * nblk;
+  }
+  const int64_t ntasks = first[B];
+  if (ntasks == 0) return true;
+  std::vector<int64_t> starts;
+  SdpaParams pj = p;
+  if ((p.jagged_mask || p.jagged_bias) && !p.jagged_mask_starts) {  // (the binding passes them; a C++ caller may not)
+    starts.assign(static_cast<size_t>(B), 0);
+    int64_t at = 0;
+    for (int64_t b = 0; b < B; ++b) {
+      starts[b] = at;
+      at += static_cast<int64_t>(qo[b + 1] - qo[b]) * (p.kv_offsets[b + 1] - p.kv_offsets[b]);
+    }
+    pj.jagged_mask_starts = starts.data();
+  }
+  const bool khalf = p.k == nullptr, vhalf = p.v == nullptr;
+  const size_t bytes = block_scratch_bytes(p.D, Dv, khalf, vhalf, 1);
+  const int bcx = BC;
+  const int64_t ntiles = (S + bcx - 1) / bcx;
+  uint8_t* vflags = static_cast<uint8_t*>(std::calloc(static_cast<size_t>(B * Hkv * ntiles), 1));
+  if (!vflags) return false;
+  bool oom = false;
+  auto body = [&](int64_t t0, int64_t t1) {
+    void* mem = std::malloc(bytes);
+    if (!mem) {
+      __atomic_store_n(&oom, true, __ATOMIC_RELAXED);
+      return;
+    }
+    BlockScratch w = carve(mem, pj.D, Dv, khalf, vhalf, 1);
+    for (int64_t t = t0; t < t1; ++t) {
+      const int64_t n = std::upper_bound(first.begin(), first.end(), t) - first.begin() - 1;
+      const int64_t b = order[n];
+      const int64_t nblk = (qo[b + 1] - qo[b] + BR - 1) / BR;
+      const int64_t r = t - first[n];
+      block_task(pj, b, r / nblk, r % nblk, 1, w, vflags, ntiles, bcx);
+    }
+    std::free(mem);
+  };
+  attnkit::parallel_for_each(ntasks, body, 1);
   std::free(vflags);
   return !oom;
 }

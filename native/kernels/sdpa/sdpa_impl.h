@@ -51,7 +51,12 @@ struct Geo {
   const uint16_t* k16;
   const uint16_t* v16;
   const uint16_t* bias16;
-  int64_t kend;    // keys >= kend are padding (keyLengths)
+  int64_t kend;    // keys >= kend are padding (keyLengths), or past a jagged sequence's keys
+  int64_t lrows;   // query rows of this (b, h): L, or a jagged sequence's Lq_b
+  int64_t vrows;   // key rows that belong to this b (V rows a tile may read): S, or S_b
+  int64_t ms2, ms3;  // mask strides of a row and a key within this (b, h)
+  int64_t bs2, bs3;  // bias strides alike
+  int64_t lse0, lse_si;  // lse of row i at lse[lse0 + i * lse_si]
   bool upper;      // causal or a right window: row i sees keys j <= i + hi_off
   bool lower;      // a left window: row i sees keys j >= i + lo_off
   int64_t hi_off;
@@ -61,20 +66,49 @@ struct Geo {
 inline Geo geo(const SdpaParams& p, int64_t b, int64_t h) {
   const int64_t hk = h / (p.Hq / p.Hkv);
   Geo g;
-  const int64_t qo = b * p.q_sb + h * p.q_sh, ko = b * p.k_sb + hk * p.k_sh, vo = b * p.v_sb + hk * p.v_sh;
+  const bool jag = p.q_offsets != nullptr;
+  // Jagged: the sequence's first query / key row (its rows are [t, H, D], *_sb unused).
+  const int64_t qs = jag ? p.q_offsets[b] : 0, ks = jag ? p.kv_offsets[b] : 0;
+  const int64_t qo = jag ? qs * p.q_si + h * p.q_sh : b * p.q_sb + h * p.q_sh;
+  const int64_t ko = jag ? ks * p.k_sj + hk * p.k_sh : b * p.k_sb + hk * p.k_sh;
+  const int64_t vo = jag ? ks * p.v_sj + hk * p.v_sh : b * p.v_sb + hk * p.v_sh;
   g.q = p.q ? p.q + qo : nullptr;
   g.k = p.k ? p.k + ko : nullptr;
   g.v = p.v ? p.v + vo : nullptr;
   g.q16 = p.q16 ? p.q16 + qo : nullptr;
   g.k16 = p.k16 ? p.k16 + ko : nullptr;
   g.v16 = p.v16 ? p.v16 + vo : nullptr;
-  g.o = p.out ? p.out + b * p.o_sb + h * p.o_sh : nullptr;  // null: the backward reads no output here
-  g.mask = p.mask ? p.mask + b * p.mask_s[0] + h * p.mask_s[1] : nullptr;
+  const int64_t oo = jag ? qs * p.o_si + h * p.o_sh : b * p.o_sb + h * p.o_sh;
+  g.o = p.out ? p.out + oo : nullptr;  // null: the backward reads no output here
   const int64_t bo = b * p.bias_s[0] + h * p.bias_s[1];
   g.bias = p.bias ? p.bias + bo : nullptr;
   g.bias16 = p.bias16 ? p.bias16 + bo : nullptr;
-  g.kend = p.key_lengths ? imax(0, imin(p.S, p.key_lengths[b])) : p.S;
-  const int64_t off = p.offsets ? static_cast<int64_t>(p.offsets[b]) : p.S - p.L;  // row i sits at key i + off
+  if (jag) {
+    g.lrows = p.q_offsets[b + 1] - qs;
+    g.vrows = p.kv_offsets[b + 1] - ks;
+    g.kend = g.vrows;
+    g.mask = p.jagged_mask ? p.jagged_mask + p.jagged_mask_starts[b] : nullptr;
+    g.ms2 = g.vrows;
+    g.ms3 = 1;
+    g.bias = p.jagged_bias ? p.jagged_bias + p.jagged_mask_starts[b] : nullptr;
+    g.bias16 = nullptr;
+    g.bs2 = g.vrows;
+    g.bs3 = 1;
+    g.lse0 = qs * p.Hq + h;
+    g.lse_si = p.Hq;
+  } else {
+    g.lrows = p.L;
+    g.vrows = p.S;
+    g.kend = p.key_lengths ? imax(0, imin(p.S, p.key_lengths[b])) : p.S;
+    g.mask = p.mask ? p.mask + b * p.mask_s[0] + h * p.mask_s[1] : nullptr;
+    g.ms2 = p.mask_s[2];
+    g.ms3 = p.mask_s[3];
+    g.bs2 = p.bias_s[2];
+    g.bs3 = p.bias_s[3];
+    g.lse0 = (b * p.Hq + h) * p.L;
+    g.lse_si = 1;
+  }
+  const int64_t off = p.offsets ? static_cast<int64_t>(p.offsets[b]) : g.vrows - g.lrows;  // row i sits at key i + off
   constexpr int64_t kFar = int64_t(1) << 40;  // beyond any key index
   g.upper = p.causal || p.window_right >= 0;
   g.hi_off = imin(p.causal ? off : kFar, p.window_right >= 0 ? off + p.window_right : kFar);
@@ -202,7 +236,9 @@ inline void write_row_result(const SdpaParams& p, const Geo& g, int64_t b, int64
     const int rem = static_cast<int>(Dv - e);
     V::storep(out + e, copy ? V::div(V::loadp(o + e, rem), f) : f, rem);
   }
-  if (p.lse) p.lse[(b * p.Hq + h) * p.L + i] = lse;
+  (void)b;
+  (void)h;
+  if (p.lse) p.lse[g.lse0 + i * g.lse_si] = lse;
 }
 
 // The paths, one file each (included here: they share the constants and helpers above).
@@ -215,6 +251,7 @@ inline void write_row_result(const SdpaParams& p, const Geo& g, int64_t b, int64
 // The path is chosen from the problem, never from the thread count.
 inline bool sdpa_run(const SdpaParams& p) {
   if (p.B <= 0 || p.Hq <= 0 || p.L <= 0) return true;
+  if (p.q_offsets) return sdpa_jagged_path(p);
   if (p.weights || p.logits) return sdpa_weights_path(p);
   if (p.L >= BR / 2) return sdpa_block_path(p);
   return sdpa_row_path(p);

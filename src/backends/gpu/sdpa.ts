@@ -9,9 +9,11 @@ import type { AttentionResult, SdpaArgs, Widened } from '../../kernels';
 import type { Runtime } from './runtime';
 import { REUSE, scoped, texture, type Src } from './pipeline';
 import { attention, attentionResult } from './attentionCore';
+import { sdpaJaggedGpu } from './sdpaJagged';
 
 /** sdpa on the gpu: the attention core over q, k, v in their layout; output, and weights / lse / logits when asked for. */
 export function sdpaGpu(rt: Runtime, a: Widened<SdpaArgs>): AttentionResult {
+  if (a.qOffsets && a.kvOffsets) return sdpaJaggedGpu(rt, a, a.qOffsets, a.kvOffsets);
   return scoped((scope) => {
     const { B, Hq, Hkv, L, S, D, Dv } = a;
     // 'bhld' [B,H,L,D] is the core's 'heads' layout; 'blhd' [B,L,H,D] is its 'packed' one
