@@ -168,9 +168,9 @@ inline void visible_bits(const RowVis* vis, int nr, int64_t j0, int nc, uint32_t
 
 // ---------------------------------------------------------------- biases -------------------------
 
-/// The bucket of |delta| (count of thresholds <= it), -1 for NaN.
+/// The bucket of |delta|: the count of thresholds <= it (0 for a NaN delta, as the contract's
+/// count and the oracle give).
 inline int64_t bucket_of(double delta, const double* th, int64_t nb) {
-  if (delta != delta) return -1;
   int64_t lo = 0, hi = nb;
   while (lo < hi) {
     const int64_t m = lo + (hi - lo) / 2;
@@ -205,8 +205,8 @@ inline bool make_biases(const HstuAttentionParams& p, Biases& bz) {
   return true;
 }
 
-/// tt[c·BR + r] = timeBias(bucket of |tq_r - t_{j0+c}|) for rows r < nr (0 beyond; NaN for a NaN
-/// delta); with tu, the bucket index too (-1 for NaN).
+/// tt[c·BR + r] = timeBias(bucket of |tq_r - t_{j0+c}|) for rows r < nr (0 beyond); with tu, the
+/// bucket index too.
 inline void time_tile(const HstuAttentionParams& p, const double* ts, const double* tq, int nr, int64_t j0, int nc, const float* tb, float* tt, int32_t* tu) {
   const int64_t nb = p.num_buckets;
   for (int c = 0; c < nc; ++c) {
@@ -216,7 +216,7 @@ inline void time_tile(const HstuAttentionParams& p, const double* ts, const doub
       float x = 0.0f;
       if (r < nr) {
         u = bucket_of(__builtin_fabs(tq[r] - tj), p.thresholds, nb);
-        x = u < 0 ? qnan() : tb[u];
+        x = tb[u];
       }
       tt[c * BR + r] = x;
       if (tu) tu[c * BR + r] = static_cast<int32_t>(u);
@@ -233,6 +233,18 @@ inline V::F logit(const float* st, int c, int rv, const float* revj, const float
   return z;
 }
 
+/// SiLU(z) = z·sigmoid(z) with the definition's value at z = -Inf: -Inf·0 = NaN (vsilu gives the
+/// limit -0; the oracle, the reference and PyTorch's x·sigmoid(x) give NaN, and verify wants the
+/// same non-finite values on every backend).
+inline V::F hstu_silu(V::F z) { return V::blend(V::eq(z, V::set1(ninf())), vsilu(z), V::set1(qnan())); }
+
+/// SiLU'(z) = s·(1 + z·(1 - s)) with the definition's value at z = ±Inf: ±Inf·0 = NaN (vsilu_grad
+/// gives the limits 1 and 0).
+inline V::F hstu_silu_grad(V::F z) {
+  const V::M inf = V::eq(V::abs(z), V::set1(pinf()));
+  return V::blend(inf, vsilu_grad(z), V::set1(qnan()));
+}
+
 /// St (logits) -> A = SiLU(z)·inv_norm in place, 0 at hidden pairs when PART.
 /// revb: the reversed table at N-1+i0 (key j's row vector rv reads revb - j + rv·W).
 template <bool POS, bool TIME, bool PART>
@@ -242,7 +254,7 @@ inline void act_tile(float* st, int64_t j0, int nc, const float* revb, const flo
 #pragma GCC unroll 8
     for (int rv = 0; rv < RV; ++rv) {
       const V::F z = logit<POS, TIME>(st, c, rv, revj, tt, alpha);
-      V::F a = V::mul(vsilu(z), inv_norm);
+      V::F a = V::mul(hstu_silu(z), inv_norm);
       if constexpr (PART) a = V::blend(V::from_bits(~ab[c * RV + rv] & kLanes), a, V::zero());
       V::store(st + c * BR + rv * W, a);
     }

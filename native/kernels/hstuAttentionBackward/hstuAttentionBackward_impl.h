@@ -26,8 +26,8 @@ inline void grad_tile(float* st, float* dpt, int64_t i0, int nr, int64_t j0, int
     const float* revj = POS ? revb - (j0 + c) : nullptr;
     for (int rv = 0; rv < RV; ++rv) {
       const V::F z = logit<POS, TIME>(st, c, rv, revj, tt, alpha);
-      V::F a = V::mul(vsilu(z), inv_norm);
-      V::F dz = V::mul(V::mul(V::load(dpt + c * BR + rv * W), inv_norm), vsilu_grad(z));
+      V::F a = V::mul(hstu_silu(z), inv_norm);
+      V::F dz = V::mul(V::mul(V::load(dpt + c * BR + rv * W), inv_norm), hstu_silu_grad(z));
       uint32_t vis = kLanes;
       if constexpr (PART) {
         vis = ab[c * RV + rv] & kLanes;
@@ -46,8 +46,7 @@ inline void grad_tile(float* st, float* dpt, int64_t i0, int nr, int64_t j0, int
           const int r = rv * W + t;
           if (dpos) dpos[(j0 + c) - (i0 + r) + pc] += dzv[t];
           if (dtime) {
-            const int32_t u = tu[c * BR + r];
-            if (u >= 0) dtime[u] += dzv[t];
+            dtime[tu[c * BR + r]] += dzv[t];
           }
         }
       }
