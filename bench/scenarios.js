@@ -22,6 +22,7 @@
 // appends the new event, so every call does the same work.
 const ak = require('../dist/cjs/index.js');
 const { trainingScenarios } = require('./training-scenarios.js');
+const { hstuScenarios } = require('./hstu-scenarios.js');
 
 /** Deterministic [shape] tensor scaled by s. */
 function rnd(shape, seed, s = 1) {
@@ -285,6 +286,7 @@ function scenarios({ quick = false } = {}) {
     ...halfScenarios(quick),
     shardedTopK(quick),
     ...trainingScenarios(quick),
+    ...hstuScenarios(quick),
     require('./sasrec-step.js').sasrecStepScenario(quick),
   ];
 }
