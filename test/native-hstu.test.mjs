@@ -238,6 +238,20 @@ function hstuTests(addon) {
     const a = poisoned();
     viaVerify(a, randF32(a.offsets[a.B] * a.H * a.Dv), tolF, tolB, 'poisoned');
   });
+  nan('logits of -1e30 (SiLU(z) = -0, SiLU\'(z) = 0: every output exactly 0), +1e30 (SiLU(z) = z)', () => {
+    const a = makeArgs([5, 70], { H: 1, D: 1, Dv: 3, alpha: 1e30 });
+    a.q.fill(-1);
+    a.k.fill(1);
+    const y = checkForward(a, 'z = -1e30');
+    for (let i = 0; i < y.length; i++) assert.ok(y[i] === 0, `out[${i}] = ${y[i]}, want exactly 0`);
+    const { got } = checkBackward(a, 'z = -1e30');
+    for (const key of ['dq', 'dk', 'dv']) for (let i = 0; i < got[key].length; i++) assert.ok(got[key][i] === 0, `${key}[${i}] = ${got[key][i]}, want exactly 0`);
+    a.q.fill(1);
+    const up = addon.hstuAttention(a);
+    const want = oracleHstuAttention(a.q, a.k, a.v, a.offsets, a.H, a.D, a.Dv, oracleOpts(a));
+    // Each row sums at most N terms z·v/N with |z| = 1e30, |v| < 1: float32 rounding bounds the error by ~1e-6 of 1e30.
+    for (let i = 0; i < up.length; i++) if (!(Math.abs(up[i] - want[i]) <= 1e-6 * 1e30)) assert.unreachable(`z = +1e30: out[${i}] = ${up[i]}, want ${want[i]}`);
+  });
   nan('a NaN timestamp poisons only the pairs it takes part in', () => {
     const a = makeArgs([12, 9], { time: 'shared' });
     a.timestamps[15] = NaN;

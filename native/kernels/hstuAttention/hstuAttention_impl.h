@@ -234,27 +234,30 @@ inline V::F logit(const float* st, int c, int rv, const float* revj, const float
 }
 
 /// SiLU(z)·scale = z·scale / (1 + exp(-z)): one exp and one division (vsilu's branch-free
-/// sigmoid costs twice the operations; this is the hot elementwise pass). exp(-z) is clamped at
-/// e^88 by vexp, so z below -88 gives z·e^-88-ish instead of an underflow: |error| < 1e-36. At
-/// z = -Inf the definition's -Inf·0 = NaN (the oracle, the reference and PyTorch's x·sigmoid(x)
-/// give NaN, and verify wants the same non-finite values on every backend); +Inf gives +Inf and
-/// NaN stays NaN.
+/// sigmoid costs twice the operations; this is the hot elementwise pass). vexp clamps exp(-z) at
+/// e^88, so below z = -88 the quotient would be z·e^-88 (-6e-9 at z = -1e30): there SiLU is -0
+/// (as z/(1 + e^-z) gives in float64 once e^-z overflows). At z = -Inf the definition's -Inf·0 =
+/// NaN (the oracle, the reference and PyTorch's x·sigmoid(x) give NaN, and verify wants the same
+/// non-finite values on every backend); +Inf gives +Inf and NaN stays NaN.
 inline V::F hstu_silu_scaled(V::F z, V::F scale) {
   const V::F e = vexp(V::sub(V::zero(), z));
-  const V::F a = V::div(V::mul(z, scale), V::add(V::set1(1.0f), e));
+  V::F a = V::div(V::mul(z, scale), V::add(V::set1(1.0f), e));
+  a = V::blend(V::lt(z, V::set1(-88.0f)), a, V::set1(-0.0f));
   return V::blend(V::eq(z, V::set1(ninf())), a, V::set1(qnan()));
 }
 
 /// Both SiLU(z)·scale (into *a) and SiLU'(z) = s + z·s·(1 - s) with s = 1/(1 + e), e = exp(-z),
-/// 1 - s = e·s (no cancellation). At z = ±Inf the definition's ±Inf·0 = NaN for SiLU' (+Inf
-/// gives it by itself: s = 1, e·s = 0), and SiLU(-Inf) = NaN as above.
+/// 1 - s = e·s (no cancellation). Below z = -88 (e clamped, see above) both are 0 (SiLU -0; SiLU'
+/// = e^z·(1 + z) + ... is below 1e-36 there). At z = ±Inf the definition's ±Inf·0 = NaN for SiLU'
+/// (+Inf gives it by itself: s = 1, e·s = 0), and SiLU(-Inf) = NaN as above.
 inline V::F hstu_silu_and_grad(V::F z, V::F scale, V::F* a) {
   const V::F e = vexp(V::sub(V::zero(), z));
   const V::F sg = V::div(V::set1(1.0f), V::add(V::set1(1.0f), e));
   const V::F silu = V::mul(z, sg);
   const V::M minf = V::eq(z, V::set1(ninf()));
-  *a = V::blend(minf, V::mul(silu, scale), V::set1(qnan()));
-  return V::blend(minf, V::fmadd(silu, V::mul(e, sg), sg), V::set1(qnan()));
+  const V::M low = V::lt(z, V::set1(-88.0f));
+  *a = V::blend(minf, V::blend(low, V::mul(silu, scale), V::set1(-0.0f)), V::set1(qnan()));
+  return V::blend(minf, V::blend(low, V::fmadd(silu, V::mul(e, sg), sg), V::zero()), V::set1(qnan()));
 }
 
 /// St (logits) -> A = SiLU(z)·inv_norm in place, 0 at hidden pairs when PART.
