@@ -264,6 +264,7 @@ inline V::F hstu_silu_and_grad(V::F z, V::F scale, V::F* a) {
 /// revb: the reversed table at N-1+i0 (key j's row vector rv reads revb - j + rv·W).
 template <bool POS, bool TIME, bool PART>
 inline void act_tile(float* st, int64_t j0, int nc, const float* revb, const float* tt, const uint32_t* ab, V::F alpha, V::F inv_norm) {
+#pragma GCC unroll 2
   for (int c = 0; c < nc; ++c) {
     const float* revj = POS ? revb - (j0 + c) : nullptr;
 #pragma GCC unroll 8
