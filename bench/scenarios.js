@@ -23,6 +23,7 @@
 const ak = require('../dist/cjs/index.js');
 const { trainingScenarios } = require('./training-scenarios.js');
 const { jaggedSdpaScenario } = require('./jagged-scenarios.js');
+const { hstuScenarios } = require('./hstu-scenarios.js');
 
 /** Deterministic [shape] tensor scaled by s. */
 function rnd(shape, seed, s = 1) {
@@ -358,6 +359,7 @@ function scenarios({ quick = false } = {}) {
     jaggedTarget(quick),
     jaggedSdpaScenario(quick),
     ...trainingScenarios(quick),
+    ...hstuScenarios(quick),
     require('./sasrec-step.js').sasrecStepScenario(quick),
   ];
 }

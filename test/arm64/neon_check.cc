@@ -1,6 +1,6 @@
 // arm64 check of the NEON kernels (scripts/arm64-check.sh): cross-compiled for aarch64 and run
 // under qemu-user, once with ATTNKIT_ISA=neon and once with ATTNKIT_ISA=scalar. Each kernel family
-// that has a NEON file (sdpa, sdpaBackward, softmax, layerNorm, gelu, silu, the GEMM behind linear, topK, and the
+// that has a NEON file (sdpa, sdpaBackward, hstuAttention, hstuAttentionBackward, softmax, layerNorm, gelu, silu, the GEMM behind linear, topK, and the
 // backward ops: softmaxBackward, layerNormBackward, geluBackward, siluBackward, linearBackward, embeddingBackward, adamStep) runs on
 // adversarial sizes (odd, not multiples of 4 lanes, L != S, one key, grouped-query, causal, empty
 // rows) and is compared with a float64 loop written here, at the tolerance the native backend
@@ -24,6 +24,8 @@
 #include "attnkit/embeddingBackward.h"
 #include "attnkit/gelu.h"
 #include "attnkit/geluBackward.h"
+#include "attnkit/hstuAttention.h"
+#include "attnkit/hstuAttentionBackward.h"
 #include "attnkit/layerNormBackward.h"
 #include "attnkit/linearBackward.h"
 #include "attnkit/siluBackward.h"
@@ -768,9 +770,122 @@ void sdpa_backward_checks() {
   check_sdpa_backward(cases[1], true);  // dBias of a [L, S] bias summed over B and H
   check_sdpa_backward(cases[6], true);
 }
+/// One HSTU case: a jagged batch of `lengths`, the options as in HstuAttentionArgs.
+struct HstuCase {
+  std::vector<int> lengths;
+  int64_t H, D, Dv;
+  bool causal;
+  int64_t max_attn_len, contextual;
+  std::vector<int> targets;  // empty: none
+  bool pos, pos_per_head, time, time_per_head, by_length;
+};
+
+/// generative-recommenders' _get_valid_attn_mask for positions i, j of a sequence of length n,
+/// written from its definition (ids, maxId, dist), independently of the kernel's intervals.
+bool hstu_visible(const HstuCase& c, int n, int nt, int i, int j) {
+  auto id = [&](int p) {
+    int x = c.contextual > 0 ? std::max(p - int(c.contextual) + 1, 0) : p;
+    return c.targets.empty() ? x : std::min(x, n - (c.contextual > 0 ? int(c.contextual) - 1 : 0) - nt);
+  };
+  const int max_id = n - (c.contextual > 0 ? int(c.contextual) - 1 : 0) - nt;
+  int dist = id(i) - id(j);
+  if (!c.causal) dist = std::abs(dist);
+  bool ok = i == j || dist > 0;
+  if (c.max_attn_len > 0) ok = ok && dist <= c.max_attn_len;
+  if (c.contextual > 0) ok = ok || (id(i) == 0 && id(j) < max_id);
+  return ok;
+}
+
+/// The forward (or, `backward`, its gradients) against float64 loops over every (b, h, i, j).
+void check_hstu(const HstuCase& c, bool backward) {
+  const int64_t B = c.lengths.size(), H = c.H, D = c.D, Dv = c.Dv;
+  std::vector<int32_t> off(B + 1, 0);
+  int N = 1;
+  for (int64_t b = 0; b < B; ++b) off[b + 1] = off[b] + c.lengths[b], N = std::max(N, c.lengths[b]);
+  const int64_t T = off[B], nb = 10;
+  std::vector<float> q = randn(T * H * D, 0.6f), k = randn(T * H * D, 0.6f), v = randn(T * H * Dv), dout = randn(T * H * Dv);
+  std::vector<float> pos = randn((2 * N - 1) * (c.pos_per_head ? H : 1), 0.5f), tb = randn((nb + 1) * (c.time_per_head ? H : 1), 0.5f);
+  std::vector<double> ts(T), th(nb);
+  for (int64_t t = 0; t < T; ++t) ts[t] = double((t * 7919) % 1000) * 3.0 - double(t % 4) * 100.0;  // repeats and goes backwards
+  for (int64_t u = 0; u < nb; ++u) th[u] = std::exp(0.301 * double(u + 1));
+  std::vector<int32_t> tg(c.targets.begin(), c.targets.end());
+  HstuAttentionParams p;
+  p.q = q.data(), p.k = k.data(), p.v = v.data(), p.offsets = off.data();
+  p.B = B, p.H = H, p.D = D, p.Dv = Dv, p.max_length = N, p.alpha = float(1.0 / std::sqrt(double(D)));
+  p.norm_by_length = c.by_length, p.causal = c.causal, p.num_targets = tg.empty() ? nullptr : tg.data();
+  p.max_attn_len = c.max_attn_len, p.contextual_length = c.contextual;
+  p.pos_bias = c.pos ? pos.data() : nullptr, p.pos_per_head = c.pos_per_head;
+  if (c.time) p.timestamps = ts.data(), p.time_bias = tb.data(), p.time_per_head = c.time_per_head, p.num_buckets = nb, p.thresholds = th.data();
+  std::vector<float> out(T * H * Dv), dq(T * H * D), dk(T * H * D), dv(T * H * Dv), dpos(pos.size()), dtime(tb.size());
+  p.out = out.data();
+  if (!backward) expect_isa("hstuAttention", isa_name(hstu_attention(p)));
+  HstuAttentionBackwardParams bp;
+  bp.fwd = p, bp.dout = dout.data(), bp.dq = dq.data(), bp.dk = dk.data(), bp.dv = dv.data();
+  bp.dpos_bias = c.pos ? dpos.data() : nullptr, bp.dtime_bias = c.time ? dtime.data() : nullptr;
+  if (backward) expect_isa("hstuAttentionBackward", isa_name(hstu_attention_backward(bp)));
+  std::vector<double> wo(T * H * Dv, 0.0), wq(T * H * D, 0.0), wk(T * H * D, 0.0), wv(T * H * Dv, 0.0), wp(pos.size(), 0.0), wt(tb.size(), 0.0);
+  for (int64_t b = 0; b < B; ++b) {
+    const int n = c.lengths[b], o = off[b], nt = tg.empty() ? 0 : tg[b];
+    const double norm = c.by_length ? n : N;
+    for (int64_t h = 0; h < H; ++h)
+      for (int i = 0; i < n; ++i)
+        for (int j = 0; j < n; ++j) {
+          if (!hstu_visible(c, n, nt, i, j)) continue;
+          const int64_t qi = ((o + i) * H + h), kj = ((o + j) * H + h);
+          double z = 0;
+          for (int64_t d = 0; d < D; ++d) z += double(q[qi * D + d]) * k[kj * D + d];
+          z *= p.alpha;
+          const int64_t pi = (c.pos_per_head ? h * (2 * N - 1) : 0) + N - 1 + j - i;
+          if (c.pos) z += pos[pi];
+          int64_t ti = 0;
+          if (c.time) {
+            const double delta = std::fabs(ts[o + std::min(i + 1, n - 1)] - ts[o + j]);
+            int64_t u = 0;
+            while (u < nb && th[u] <= delta) ++u;
+            ti = (c.time_per_head ? h * (nb + 1) : 0) + u;
+            z += tb[ti];
+          }
+          const double s = 1.0 / (1.0 + std::exp(-z)), a = z * s / norm;
+          double dA = 0;
+          for (int64_t e = 0; e < Dv; ++e) {
+            wo[qi * Dv + e] += a * v[kj * Dv + e];
+            dA += double(dout[qi * Dv + e]) * v[kj * Dv + e];
+            wv[kj * Dv + e] += a * dout[qi * Dv + e];
+          }
+          const double dz = dA / norm * s * (1 + z * (1 - s));
+          for (int64_t d = 0; d < D; ++d) {
+            wq[qi * D + d] += p.alpha * dz * k[kj * D + d];
+            wk[kj * D + d] += p.alpha * dz * q[qi * D + d];
+          }
+          if (c.pos) wp[pi] += dz;
+          if (c.time) wt[ti] += dz;
+        }
+  }
+  char name[160];
+  std::snprintf(name, sizeof name, "hstu B=%lld H=%lld D=%lld Dv=%lld%s%s%s", (long long)B, (long long)H, (long long)D, (long long)Dv, c.causal ? " causal" : "", c.targets.empty() ? "" : " targets", c.contextual ? " ctx" : "");
+  if (!backward) {
+    expect_close("hstuAttention", (std::string(name) + " out").c_str(), out.data(), wo);
+    return;
+  }
+  expect_close("hstuAttentionBackward", (std::string(name) + " dq").c_str(), dq.data(), wq);
+  expect_close("hstuAttentionBackward", (std::string(name) + " dk").c_str(), dk.data(), wk);
+  expect_close("hstuAttentionBackward", (std::string(name) + " dv").c_str(), dv.data(), wv);
+  if (c.pos) expect_close("hstuAttentionBackward", (std::string(name) + " dPositionBias").c_str(), dpos.data(), wp);
+  if (c.time) expect_close("hstuAttentionBackward", (std::string(name) + " dTimeBias").c_str(), dtime.data(), wt);
+}
+
+void hstu_checks(bool backward) {
+  check_hstu({{0, 1, 130, 5, 17, 0, 65}, 2, 13, 7, true, 0, 0, {}, false, false, false, false, false}, backward);
+  check_hstu({{40, 3, 70, 1}, 2, 8, 8, true, 9, 2, {4, 3, 10, 0}, true, true, true, false, false}, backward);
+  check_hstu({{33, 50, 2}, 3, 5, 6, false, 7, 1, {2, 5, 1}, true, false, true, true, true}, backward);
+  check_hstu({{200, 9}, 1, 16, 16, false, 0, 0, {}, true, false, false, false, true}, backward);
+}
+
 const std::map<std::string, void (*)()> kChecks = {
     {"sdpa", sdpa_checks},
     {"sdpaBackward", sdpa_backward_checks},
+    {"hstuAttention", [] { hstu_checks(false); }},
+    {"hstuAttentionBackward", [] { hstu_checks(true); }},
     {"softmax", [] { check_softmax(37, 1000); check_softmax(5, 17); }},
     {"layerNorm", [] { check_layerNorm(33, 65); check_layerNorm(4, 1); }},
     {"gelu", [] { check_gelu(1001, false); check_gelu(1001, true); }},
