@@ -108,6 +108,9 @@ export type {
   TopKResult,
   SdpaBackwardArgs,
   SdpaBackwardResult,
+  HstuAttentionArgs,
+  HstuAttentionBackwardArgs,
+  HstuAttentionBackwardResult,
   OpArgs,
   OpResults,
   Kernel,
@@ -162,6 +165,8 @@ export { additiveAttentionBackward, additiveAttentionBackwardAsync, type Additiv
 export { targetAttentionBackward, targetAttentionBackwardAsync, type TargetAttentionSaved, type TargetAttentionGrads, type SavedTargetLayer } from './ops/targetAttentionBackward';
 export { embeddingBackward, embeddingBackwardAsync, type EmbeddingBackwardOptions } from './ops/embeddingBackward';
 export { adamStep, adamStepAsync, adamState, type AdamState, type AdamStepOptions } from './ops/adamStep';
+export { hstuAttention, hstuAttentionAsync, type HstuAttentionOptions, type HstuTimestamps } from './ops/hstuAttention';
+export { hstuAttentionBackward, hstuAttentionBackwardAsync, type HstuAttentionBackwardOptions, type HstuAttentionBackwardOutput } from './ops/hstuAttentionBackward';
 export { referenceKernels } from './backends/reference';
 export type { MhaArgs, EncoderArgs, TargetArgs, AdditiveArgs, MhaParams, MhaOptions, EncoderParams, EncoderOptions, TargetParams, TargetOptions, AdditiveParams, AdditiveOptions } from './aliases';
 export { disposeGpu, gpuStats, setGpuKernelCacheLimit, setGpuHostFactory, getGpuHostFactory, createWebGlHost, GpuHostUnavailable, GpuLimitError, GpuFallbackError, type GpuHost, type GpuHostFactory, type GpuJsModule, type GpuJsInstance, type RuntimeStats } from './backends/gpu';

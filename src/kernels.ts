@@ -722,6 +722,8 @@ export interface OpArgs {
   additiveScoresBackward: AdditiveScoresBackwardArgs;
   embeddingBackward: EmbeddingBackwardArgs;
   adamStep: AdamStepArgs;
+  hstuAttention: HstuAttentionArgs;
+  hstuAttentionBackward: HstuAttentionBackwardArgs;
 }
 
 /** Kernel result type per op. */
@@ -746,6 +748,8 @@ export interface OpResults {
   additiveScoresBackward: AdditiveScoresBackwardResult;
   embeddingBackward: Float32Array;
   adamStep: AdamStepResult;
+  hstuAttention: Float32Array;
+  hstuAttentionBackward: HstuAttentionBackwardResult;
 }
 
 /** A synchronous kernel for op `O`. */

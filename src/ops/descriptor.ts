@@ -28,7 +28,8 @@ import { floatOfRank, optBool, optEnum, optFinite, positiveInt, tensorOfRank, ty
  * How an option is checked, and (for the fuzzer) which values of the wrong kind it must refuse.
  * `boolean`, `finite`, `positiveInt`, `enum` and `cache` (a {@link KvCache}, checked by class and
  * state; its fit to the op's shapes is the op's check) are read by {@link readOption}; the
- * tensor-valued kinds (`mask`, `bias`, `lengths`, `out`, `exclude`) and the attention limits
+ * tensor-valued kinds (`mask`, `bias`, `lengths`, `out`, `exclude`, `timestamps`: per-event times
+ * as a Float64Array, Int32Array or Float32Array) and the attention limits
  * (`causal`, `window`) need the op's shapes, so the op checks them with the matching helper of
  * src/validate.ts or src/ops/attentionLimits.ts.
  */
@@ -37,7 +38,7 @@ export type OptionSpec =
   | { readonly kind: 'finite'; readonly default?: number; readonly greaterThan?: number; readonly doc: string }
   | { readonly kind: 'positiveInt'; readonly default?: number; readonly doc: string }
   | { readonly kind: 'enum'; readonly values: readonly string[]; readonly default: string; readonly doc: string }
-  | { readonly kind: 'mask' | 'bias' | 'lengths' | 'out' | 'exclude' | 'causal' | 'window' | 'cache'; readonly doc: string }
+  | { readonly kind: 'mask' | 'bias' | 'lengths' | 'out' | 'exclude' | 'causal' | 'window' | 'cache' | 'timestamps'; readonly doc: string }
   /** Accepted as a key only to refuse it with a clear message (`why`). */
   | { readonly kind: 'refused'; readonly why: string; readonly doc: string };
 
@@ -47,9 +48,10 @@ export interface ParamSpec {
   readonly name: string;
   /**
    * `tensor` with its dim names (rank = their count; `[]` = any rank >= 0), or another kind:
-   * `indices` an Int32Array of indices, `state` an optimizer's state object (adamStep's).
+   * `indices` an Int32Array of indices, `state` an optimizer's state object (adamStep's),
+   * `jagged` a jagged tensor (`{ values, offsets }`, src/jagged.ts) whose values have the dim names.
    */
-  readonly kind: 'tensor' | 'tensor?' | 'params' | 'options' | 'int' | 'indices' | 'state';
+  readonly kind: 'tensor' | 'tensor?' | 'params' | 'options' | 'int' | 'indices' | 'state' | 'jagged';
   /** Dim names of a tensor parameter (e.g. `['B','Hq','L','D']`); absent = any rank. */
   readonly dims?: readonly string[];
   /** For an `options` parameter: the option a bare number in its place stands for (layerNorm: `eps`). */
@@ -228,6 +230,7 @@ export const BAD_OPTION_VALUES: Readonly<Record<OptionSpec['kind'], readonly unk
   causal: [1, 'yes', 'upper-left', {}, { offset: 1.5 }, { offset: new Float32Array(1) }, { offset: 2 ** 31 }],
   window: [3, 'abc', { left: -1 }, { left: 1.5 }, { right: NaN }, { right: '2' }, { left: 2 ** 31 }, { size: 2 }],
   cache: ['abc', 3, {}, new Float32Array(4), { k: null, v: null, lengths: new Int32Array(1) }],
+  timestamps: ['abc', 3, [0, 1], new Uint32Array(2), new BigInt64Array(2), { length: 1 }],
   refused: [new Float32Array(4)],
 };
 

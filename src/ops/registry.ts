@@ -28,6 +28,8 @@ import { targetAttentionOp } from './targetAttention';
 import { topKOp } from './topK';
 import { transformerEncoderLayerOp } from './transformerEncoderLayer';
 import { additiveScoresBackwardOp } from './additiveScoresBackward';
+import { hstuAttentionOp } from './hstuAttention';
+import { hstuAttentionBackwardOp } from './hstuAttentionBackward';
 
 /** Every op's descriptor, by name, in a stable order (the order of the README's op table). */
 export const OPS: { readonly [O in OpName]: OpDescriptor<O> } = Object.freeze({
@@ -51,6 +53,8 @@ export const OPS: { readonly [O in OpName]: OpDescriptor<O> } = Object.freeze({
   additiveScoresBackward: additiveScoresBackwardOp,
   embeddingBackward: embeddingBackwardOp,
   adamStep: adamStepOp,
+  hstuAttention: hstuAttentionOp,
+  hstuAttentionBackward: hstuAttentionBackwardOp,
 });
 
 /** Every op name, in a stable order. */

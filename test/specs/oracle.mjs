@@ -10,6 +10,8 @@
  */
 export const ORACLE_TOL = { atol: 1e-7, rtol: 2 ** -18 };
 
+import { oracleHstuAttention, oracleHstuAttentionBackward } from './hstuOracle.mjs';
+
 /** Index of [b, h, i, j] in a tensor broadcast to [B, H, L, S] (shape right-aligned, size-1 axes repeat). */
 function bcastIndex(shape, idx4) {
   const off = 4 - shape.length;
@@ -648,6 +650,35 @@ export function oracleAdamStep(param, grad, state, opts = {}) {
 }
 
 /**
+ * hstuOracle.mjs's inputs from an HSTU call's public arguments (jagged q, k, v and the options):
+ * the flat arrays, the sizes and the option flags it takes (per-head tables told by their rank,
+ * numBuckets by the time table's length).
+ */
+export function hstuOracleArgs(q, k, v, o = {}) {
+  const [, H, D] = q.values.shape ?? q.values.dims;
+  const Dv = (v.values.shape ?? v.values.dims)[2];
+  const pb = o.positionBias ?? null;
+  const tb = o.timeBias ?? null;
+  const opts = {
+    maxLength: o.maxLength,
+    alpha: o.alpha,
+    normalization: o.normalization,
+    causal: o.causal,
+    numTargets: o.numTargets ?? null,
+    maxAttnLen: o.maxAttnLen,
+    contextualLength: o.contextualLength,
+    positionBias: pb ? pb.data : null,
+    positionBiasPerHead: pb ? (pb.shape ?? pb.dims).length === 2 : false,
+    timestamps: o.timestamps ? Float64Array.from(o.timestamps) : null,
+    timeBias: tb ? tb.data : null,
+    timeBiasPerHead: tb ? (tb.shape ?? tb.dims).length === 2 : false,
+    numBuckets: tb ? (tb.shape ?? tb.dims)[(tb.shape ?? tb.dims).length - 1] - 1 : 0,
+  };
+  for (const key of Object.keys(opts)) if (opts[key] === undefined) delete opts[key];
+  return { q: q.values.data, k: k.values.data, v: v.values.data, offsets: q.offsets, H, D, Dv, opts };
+}
+
+/**
  * Every op's oracle over the op's own call arguments (as the descriptors' cases give them):
  * `ORACLES[op](args)` is `{ output, weights?, lse? }` (topK: `{ indices, scores }`). The reference
  * backend is checked against these, since verify on it would compare reference with itself.
@@ -673,4 +704,16 @@ export const ORACLES = {
   additiveScoresBackward: ([g, vals, w, qa, ka, v]) => oracleAdditiveScoresBackward(g, vals, w, qa ?? null, ka, v),
   embeddingBackward: ([d, idx, n, o]) => oracleEmbeddingBackward(d, idx, n, o ?? {}),
   adamStep: ([p, g, s, o]) => oracleAdamStep(p, g, s, o ?? {}),
+  hstuAttention: ([q, k, v, o]) => {
+    const a = hstuOracleArgs(q, k, v, o ?? {});
+    return { values: oracleHstuAttention(a.q, a.k, a.v, a.offsets, a.H, a.D, a.Dv, a.opts) };
+  },
+  hstuAttentionBackward: ([g, q, k, v, o]) => {
+    const a = hstuOracleArgs(q, k, v, o ?? {});
+    const r = oracleHstuAttentionBackward(g.values.data, a.q, a.k, a.v, a.offsets, a.H, a.D, a.Dv, a.opts);
+    const out = { dq: r.dq, dk: r.dk, dv: r.dv };
+    if (r.dPositionBias) out.dPositionBias = r.dPositionBias;
+    if (r.dTimeBias) out.dTimeBias = r.dTimeBias;
+    return out;
+  },
 };

@@ -99,6 +99,14 @@ const kernels: { [O in OpName]: GpuKernel<O> } = {
   additiveScoresBackward: additiveScoresBackwardGpu,
   embeddingBackward: embeddingBackwardGpu,
   adamStep: adamStepGpu,
+  // TEMPORARY: replaced by branch hstu-gpu
+  hstuAttention: () => {
+    throw new Error('hstuAttention has no gpu kernel yet');
+  },
+  // TEMPORARY: replaced by branch hstu-gpu
+  hstuAttentionBackward: () => {
+    throw new Error('hstuAttentionBackward has no gpu kernel yet');
+  },
 };
 
 function wrap<O extends OpName>(f: GpuKernel<O>): Kernel<O> {

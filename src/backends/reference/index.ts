@@ -28,6 +28,8 @@ import { siluBackwardReference } from './siluBackward';
 import { layerNormBackwardReference } from './layerNormBackward';
 import { linearBackwardReference } from './linearBackward';
 import { additiveScoresBackwardReference } from './additiveScoresBackward';
+import { hstuAttentionReference } from './hstuAttention';
+import { hstuAttentionBackwardReference } from './hstuAttentionBackward';
 
 /**
  * Every reference kernel, by op (each may restrict itself to a row subset for sampled verify).
@@ -55,6 +57,8 @@ export const referenceKernels: Readonly<{ [O in OpName]?: ReferenceKernel<O> }> 
   additiveScoresBackward: additiveScoresBackwardReference,
   embeddingBackward: embeddingBackwardReference,
   adamStep: adamStepReference,
+  hstuAttention: hstuAttentionReference,
+  hstuAttentionBackward: hstuAttentionBackwardReference,
 });
 
 registerBackend({
