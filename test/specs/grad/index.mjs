@@ -24,4 +24,5 @@ export const GRAD_MODULES = {
   additiveAttentionBackward: () => import('./additiveAttentionBackward.mjs'),
   targetAttentionBackward: () => import('./targetAttentionBackward.mjs'),
   embeddingBackward: () => import('./embeddingBackward.mjs'),
+  hstuLayerBackward: () => import('./hstuLayerBackward.mjs'),
 };
