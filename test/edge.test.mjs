@@ -1,5 +1,5 @@
 // Numerical edge cases on every available backend, for sdpa, multiHeadAttention,
-// additiveAttention, targetAttention and softmax: logits of ±1e30 and ±1e4, denormal inputs,
+// additiveAttention, targetAttention, softmax and hstuAttention: logits of ±1e30 and ±1e4, denormal inputs,
 // all-equal rows, S = 1, rows whose bias is all -Infinity, NaN in a masked position (must not leak)
 // and NaN in an unmasked position (must reach only the rows that read it). Every call runs with
 // `verify: true` (cross-checked against reference by the dispatcher) and is then checked explicitly.
@@ -234,6 +234,30 @@ for (const { name: be, ops } of BACKENDS) {
     });
   }
 
+  if (has('hstuAttention')) {
+    test(`${be} hstuAttention: logits of ±1e4 and ±1e30 (SiLU saturates: z and -0, no NaN), NaN only where a row reads it`, () => {
+      const offsets = Int32Array.of(0, 2, 3);
+      const j = (data, X = 1) => ({ values: { data: Float32Array.from(data), shape: [data.length / X, 1, X] }, offsets });
+      const v = j([3, 5, 7]);
+      for (const big of [1e4, 1e15]) {
+        // Row 0: z = big·big·α; row 1: z_10 the same, z_11 = -(big²α): SiLU = -0; row 2 (its own sequence): z = big².
+        const alpha = 1e4 / (big * big);
+        const y = out(call(be, 'hstuAttention', j([big, big, big]), j([big, -big, big]), v, { alpha }).values);
+        const s = 1e4 / (1 + Math.exp(-1e4)); // SiLU(1e4) = 1e4
+        // Within 1e-6 relative: a float32 logit of 1e4 carries its rounding (and q = 1e15's).
+        near(y[0], (s / 2) * 3, 1e-6 * s * 3, `row 0 (|z| = 1e4 from q, k of ${big})`);
+        near(y[1], (s / 2) * 3, 1e-6 * s * 3, 'row 1 (the -1e4 logit adds -0·5)');
+        near(y[2], (s / 2) * 7, 1e-6 * s * 7, 'row 2 (its own sequence; N = 2)');
+      }
+      // A huge but finite logit (1e30): SiLU(1e30)/N·v stays finite in float32 (1e30·3/2).
+      const y = out(call(be, 'hstuAttention', j([1e15, 1, 1]), j([1e15, 1, 1]), v, { alpha: 1 }).values);
+      assert.ok(Number.isFinite(y[0]) && Math.abs(y[0] / 1.5e30 - 1) < 1e-5, `SiLU(1e30)/2·3 = ${y[0]}`);
+      // NaN in v of event 1 (row 1 of sequence 0): row 0 cannot see it (causal), row 1 reads it.
+      const yn = out(call(be, 'hstuAttention', j([1, 2, 3]), j([1, 1, 1]), j([3, NaN, 7]), {}).values);
+      assert.ok(Number.isFinite(yn[0]) && Number.isNaN(yn[1]) && Number.isFinite(yn[2]), `NaN reaches row 1 only: [${Array.from(yn)}]`);
+    });
+  }
+
   // The backward ops are linear in dy: dy·2^100 and dy·2^-60 (huge and tiny gradients, exact
   // scalings) must give exactly that multiple of the result for dy, every output, on every backend
   // (no overflow in the sums; 2^-60, not 2^-100, keeps every partial sum and native
@@ -253,6 +277,12 @@ for (const { name: be, ops } of BACKENDS) {
     linearBackward: (dy) => [dy, rnd([6, 29], 73), rnd([29, 37], 74, 0.2)],
     geluBackward: (dy) => [dy, rnd([6, 37], 75, 4), { approximate: 'tanh' }],
     siluBackward: (dy) => [dy, rnd([6, 37], 76, 4), {}],
+    // dOut of 6 events (sequences of 4 and 2) x 1 head x 37; q, k [6,1,5], a position table.
+    hstuAttentionBackward: (dy) => {
+      const offsets = Int32Array.of(0, 4, 6);
+      const j = (t) => ({ values: t, offsets });
+      return [j({ data: dy.data, shape: [6, 1, 37] }), j(rnd([6, 1, 5], 78)), j(rnd([6, 1, 5], 79)), j(rnd([6, 1, 37], 80)), { positionBias: rnd([7], 81) }];
+    },
   };
   for (const [op, argsOf] of Object.entries(BACKWARD)) {
     if (!has(op)) continue;

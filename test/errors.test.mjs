@@ -316,6 +316,81 @@ const cases = {
       ['betas (PyTorch spelling)', () => ak.adamStep(r([4, 3]), r([4, 3]), ak.adamState(r([4, 3])), { betas: [0.9, 0.99] }, spy), ValueError, 'options.betas'],
     ],
   },
+  hstuAttention: (() => {
+    // Jagged q, k [T=6,H=2,D=4], v [6,2,3] over lengths [2, 0, 4].
+    const offs = () => Int32Array.of(0, 2, 2, 6);
+    const jg = (X, seed = 1, o = offs()) => ({ values: r([o[o.length - 1], 2, X], seed), offsets: o });
+    const arg = (over, name, def) => (name in over ? over[name] : def);
+    const call = (o = {}, over = {}) => () => ak.hstuAttention(arg(over, 'q', jg(4, 1)), arg(over, 'k', jg(4, 2)), arg(over, 'v', jg(3, 3)), o, spy);
+    const times = () => new Float64Array([0, 5, 1, 2, 3, 4]);
+    return {
+      ok: call({ numTargets: Int32Array.of(1, 0, 2), positionBias: r([2, 7]), timestamps: times(), timeBias: r([5]), contextualLength: 1, maxAttnLen: 2 }),
+      bad: [
+        ['q null', call({}, { q: null }), DTypeError, 'q'],
+        ['q a plain tensor (not jagged)', call({}, { q: r([6, 2, 4]) }), DTypeError, 'q'],
+        ['q.offsets a plain array', call({}, { q: { values: r([6, 2, 4]), offsets: [0, 2, 2, 6] } }), DTypeError, 'q.offsets'],
+        ['q rank 2', call({}, { q: { values: r([6, 8]), offsets: offs() } }), ShapeError, 'q.values'],
+        ['q offsets past the rows', call({}, { q: { values: r([6, 2, 4]), offsets: Int32Array.of(0, 2, 2, 7) } }), ShapeError, 'q.offsets'],
+        ['q offsets decreasing', call({}, { q: { values: r([6, 2, 4]), offsets: Int32Array.of(0, 3, 2, 6) } }), ValueError, 'q.offsets'],
+        ['q float16', call({}, { q: { values: ak.toFloat16(r([6, 2, 4])), offsets: offs() } }), DTypeError, 'q.values'],
+        ['q zero heads', call({}, { q: { values: { data: new Float32Array(0), shape: [6, 0, 4] }, offsets: offs() } }), ShapeError, 'q.values'],
+        ['k head dim mismatch', call({}, { k: jg(5, 2) }), ShapeError, 'k.values'],
+        ['k heads mismatch', call({}, { k: { values: r([6, 3, 4]), offsets: offs() } }), ShapeError, 'k.values'],
+        ['k other offsets (same total)', call({}, { k: { values: r([6, 2, 4]), offsets: Int32Array.of(0, 3, 3, 6) } }), ValueError, 'k.offsets'],
+        ['k other batch size', call({}, { k: { values: r([6, 2, 4]), offsets: Int32Array.of(0, 6) } }), ShapeError, 'k.offsets'],
+        ['v other offsets', call({}, { v: { values: r([6, 2, 3]), offsets: Int32Array.of(0, 1, 2, 6) } }), ValueError, 'v.offsets'],
+        ['v heads mismatch', call({}, { v: { values: r([6, 1, 3]), offsets: offs() } }), ShapeError, 'v.values'],
+        ['alpha NaN', call({ alpha: NaN }), ValueError, 'options.alpha'],
+        ['maxLength below the longest sequence', call({ maxLength: 3 }), ValueError, 'options.maxLength'],
+        ['maxLength 0', call({ maxLength: 0 }), ValueError, 'options.maxLength'],
+        ['maxLength fractional', call({ maxLength: 4.5 }), ValueError, 'options.maxLength'],
+        ['normalization unknown', call({ normalization: 'sum' }), ValueError, 'options.normalization'],
+        ['causal a number', call({ causal: 1 }), DTypeError, 'options.causal'],
+        ['numTargets a plain array', call({ numTargets: [0, 0, 0] }), DTypeError, 'options.numTargets'],
+        ['numTargets of the wrong length', call({ numTargets: Int32Array.of(0, 0) }), ShapeError, 'options.numTargets'],
+        ['numTargets[2] past n_b', call({ numTargets: Int32Array.of(0, 0, 5) }), ValueError, 'options.numTargets[2]'],
+        ['numTargets[0] negative', call({ numTargets: Int32Array.of(-1, 0, 0) }), ValueError, 'options.numTargets[0]'],
+        ['maxAttnLen negative', call({ maxAttnLen: -1 }), ValueError, 'options.maxAttnLen'],
+        ['maxAttnLen fractional', call({ maxAttnLen: 1.5 }), ValueError, 'options.maxAttnLen'],
+        ['contextualLength NaN', call({ contextualLength: NaN }), ValueError, 'options.contextualLength'],
+        ['contextualLength negative', call({ contextualLength: -2 }), ValueError, 'options.contextualLength'],
+        ['positionBias of the wrong length', call({ positionBias: r([8]) }), ShapeError, 'options.positionBias'],
+        ['positionBias per head, wrong head count', call({ positionBias: r([3, 7]) }), ShapeError, 'options.positionBias'],
+        ['positionBias sized for a maxLength not given', call({ positionBias: r([9]) }), ShapeError, 'options.positionBias'],
+        ['positionBias Float64Array data', call({ positionBias: { data: new Float64Array(7), shape: [7] } }), DTypeError, 'options.positionBias.data'],
+        ['timestamps without timeBias', call({ timestamps: times() }), ValueError, 'options.timeBias'],
+        ['timeBias without timestamps', call({ timeBias: r([5]) }), ValueError, 'options.timestamps'],
+        ['timestamps of the wrong length', call({ timestamps: new Float64Array(5), timeBias: r([5]) }), ShapeError, 'options.timestamps'],
+        ['timestamps a plain array', call({ timestamps: [0, 1, 2, 3, 4, 5], timeBias: r([5]) }), DTypeError, 'options.timestamps'],
+        ['timestamps Uint32Array', call({ timestamps: new Uint32Array(6), timeBias: r([5]) }), DTypeError, 'options.timestamps'],
+        ['timestamps[3] NaN', call({ timestamps: Float64Array.of(0, 1, 2, NaN, 4, 5), timeBias: r([5]) }), ValueError, 'options.timestamps[3]'],
+        ['timestamps[1] Infinity (Float32Array)', call({ timestamps: Float32Array.of(0, Infinity, 2, 3, 4, 5), timeBias: r([5]) }), ValueError, 'options.timestamps[1]'],
+        ['timeBias empty', call({ timestamps: times(), timeBias: { data: new Float32Array(0), shape: [0] } }), ShapeError, 'options.timeBias'],
+        ['timeBias per head, wrong head count', call({ timestamps: times(), timeBias: r([3, 5]) }), ShapeError, 'options.timeBias'],
+        ['timeBias rank 3', call({ timestamps: times(), timeBias: r([1, 2, 5]) }), ShapeError, 'options.timeBias'],
+        ['out of the wrong length', call({ out: new Float32Array(35) }), ShapeError, 'options.out'],
+        ['out is v', () => { const v = jg(3, 3); return ak.hstuAttention(jg(4, 1), jg(4, 2), v, { out: v.values.data }, spy); }, ValueError, 'options.out'],
+        ['unknown option (sdpa spelling)', call({ scale: 0.5 }), ValueError, 'options.scale'],
+      ],
+    };
+  })(),
+  hstuAttentionBackward: (() => {
+    const offs = () => Int32Array.of(0, 2, 2, 6);
+    const jg = (X, seed = 1, o = offs()) => ({ values: r([o[o.length - 1], 2, X], seed), offsets: o });
+    const call = (o = {}, over = {}) => () => ak.hstuAttentionBackward('dOut' in over ? over.dOut : jg(3, 4), jg(4, 1), jg(4, 2), jg(3, 3), o, spy);
+    return {
+      ok: call({ positionBias: r([7]), timestamps: new Float64Array(6), timeBias: r([2, 4]) }),
+      bad: [
+        ['dOut null', call({}, { dOut: null }), DTypeError, 'dOut'],
+        ['dOut width != Dv', call({}, { dOut: jg(4, 4) }), ShapeError, 'dOut.values'],
+        ['dOut other offsets', call({}, { dOut: { values: r([6, 2, 3]), offsets: Int32Array.of(0, 1, 2, 6) } }), ValueError, 'dOut.offsets'],
+        ['dOut bfloat16', call({}, { dOut: { values: ak.toBFloat16(r([6, 2, 3])), offsets: offs() } }), DTypeError, 'dOut.values'],
+        ['numTargets[1] past n_b', call({ numTargets: Int32Array.of(0, 1, 0) }), ValueError, 'options.numTargets[1]'],
+        ['timestamps[0] -Infinity', call({ timestamps: Float64Array.of(-Infinity, 0, 0, 0, 0, 0), timeBias: r([3]) }), ValueError, 'options.timestamps[0]'],
+        ['out (the forward has it, the backward does not)', call({ out: new Float32Array(36) }), ValueError, 'options.out'],
+      ],
+    };
+  })(),
 };
 
 for (const [op, { ok, bad }] of Object.entries(cases)) {

@@ -104,8 +104,21 @@ export interface CheckedHstuCall {
   o: Record<string, unknown>;
 }
 
-/** A float32 jagged argument `[total, ...pattern]` (a half one is a DTypeError: HSTU takes float32 only). */
-function float32Jagged(value: unknown, argument: string, pattern: readonly string[], expect?: Parameters<typeof asJagged>[3]): CheckedJagged {
+/** `key in obj`, where a Proxy trap that throws is a DTypeError naming the argument. */
+function hasKey(obj: object, key: string, argument: string): boolean {
+  try {
+    return key in obj;
+  } catch (e) {
+    throw new DTypeError(argument, 'a jagged tensor ({ values, offsets })', 'an object whose property check throws', String((e as Error)?.message ?? e));
+  }
+}
+
+/** A float32 jagged argument `[total, ...pattern]` (a half one is a DTypeError: HSTU takes float32 only). Internal. */
+export function float32Jagged(value: unknown, argument: string, pattern: readonly string[], expect?: Parameters<typeof asJagged>[3]): CheckedJagged {
+  // A plain (padded or flat) tensor where a jagged one belongs: say how to make one.
+  if (value !== null && typeof value === 'object' && !hasKey(value, 'values', argument) && (hasKey(value, 'data', argument) || hasKey(value, 'dims', argument))) {
+    throw new DTypeError(argument, `a jagged float32 tensor ({ values: [T,${pattern.join(',')}], offsets: Int32Array [B+1] })`, 'a plain tensor', 'wrap it with jagged(values, offsets), or fromPadded(padded, lengths)');
+  }
   const j = asJagged(value, argument, pattern, expect);
   if (j.dtype !== 'float32') throw new DTypeError(`${argument}.values`, 'a float32 tensor', `a ${j.dtype} tensor`, 'HSTU attention takes float32 only: widen it with toFloat32');
   return j;
@@ -368,7 +381,7 @@ export function hstuChecks(quick: boolean): HstuCheck[] {
     contextualLength: 1, maxAttnLen: 3, normalization: 'length',
   }));
   // Logits of size ~80: SiLU(z) ~ z on the positive side and ~ z·e^z (tiny) on the negative side.
-  const big = add('large logits (|α·q·k| up to ~80)', [6, 4], 2, 4, 3, () => ({ alpha: 6 }), 2.2);
+  const big = add('large logits (|α·q·k| up to ~80)', [6, 4], 2, 4, 3, () => ({ alpha: 6 }), 2.7);
   big.logitMagnitude = largestLogit(big);
   // NaN / Inf in positions the mask hides from every other row: a target (seen only by itself)
   // in sequence 0, the last event (causal: seen only by itself) of sequence 1.

@@ -4,13 +4,12 @@
  * @module
  */
 import type { DispatchOptions, OutputLayout } from '../dispatch';
-import { DTypeError } from '../errors';
-import { asJagged, type JaggedLike, type JaggedTensor } from '../jagged';
+import { type JaggedLike, type JaggedTensor } from '../jagged';
 import type { HstuAttentionBackwardArgs, HstuAttentionBackwardResult } from '../kernels';
 import type { Tensor } from '../tensor';
 import { run, runAsync, type Prepared } from './common';
 import { defineOp, type KnownAnswer, type OpCase, type OpDescriptor } from './descriptor';
-import { HSTU_OPTIONS, checkHstuCall, hstuBenchShape, hstuChecks, invalidateHstu, jaggedParam, jaggedRnd, offsetsOf, randomHstuCall, sameOffsets, type HstuAttentionOptions } from './hstuAttention';
+import { HSTU_OPTIONS, checkHstuCall, float32Jagged, hstuBenchShape, hstuChecks, invalidateHstu, jaggedParam, jaggedRnd, offsetsOf, randomHstuCall, sameOffsets, type HstuAttentionOptions } from './hstuAttention';
 import { randT } from './cases';
 
 /** Options of {@link hstuAttentionBackward}: the forward call's options (all but `out`). */
@@ -35,11 +34,12 @@ export interface HstuAttentionBackwardOutput {
 }
 
 function prepareHstuAttentionBackward(dOut: JaggedLike, q: JaggedLike, k: JaggedLike, v: JaggedLike, options?: HstuAttentionBackwardOptions | null): Prepared<'hstuAttentionBackward', HstuAttentionBackwardOutput> {
+  // dOut first (the first argument), then its fit to q, k, v.
+  float32Jagged(dOut, 'dOut', ['H', 'Dv']);
   const c = checkHstuCall(hstuAttentionBackwardOp, q, k, v, options);
   const { T, positionBiasShape, timeBiasShape } = c;
   const { H, D, Dv } = c.args;
-  const g = asJagged(dOut, 'dOut', ['H', 'Dv'], { batch: c.args.B, inner: [H, Dv] });
-  if (g.dtype !== 'float32') throw new DTypeError('dOut.values', 'a float32 tensor', `a ${g.dtype} tensor`, 'HSTU attention takes float32 only: widen it with toFloat32');
+  const g = float32Jagged(dOut, 'dOut', ['H', 'Dv'], { batch: c.args.B, inner: [H, Dv] });
   sameOffsets(c.q, g, 'dOut');
   const args: HstuAttentionBackwardArgs = { ...c.args, dOut: g.data as Float32Array };
   const shapes: Record<string, number[]> = { dq: [T, H, D], dk: [T, H, D], dv: [T, H, Dv], dPositionBias: positionBiasShape, dTimeBias: timeBiasShape };

@@ -24,5 +24,6 @@ export const GRAD_MODULES = {
   additiveAttentionBackward: () => import('./additiveAttentionBackward.mjs'),
   targetAttentionBackward: () => import('./targetAttentionBackward.mjs'),
   embeddingBackward: () => import('./embeddingBackward.mjs'),
+  hstuAttentionBackward: () => import('./hstuAttentionBackward.mjs'),
   hstuLayerBackward: () => import('./hstuLayerBackward.mjs'),
 };
