@@ -61,6 +61,8 @@ module.exports = function jobs() {
     isaJob('native half GEMM (avx2)', 'test/native-half-gemm.test.mjs', 'avx2'),
     { label: 'native half GEMM (scalar)', file: 'test/native-half-gemm.test.mjs', env: { ATTNKIT_ISA: 'scalar' } },
     { label: 'gpu (headless-gl under Xvfb: shared specs + gpu-specific)', file: 'test/gpu.test.mjs', display: true },
+    // HSTU attention on the gpu (#17): float64 oracle on every option, a long sequence among short ones, exact time buckets, hidden NaN, limits.
+    { label: 'gpu hstu (hstuAttention forward/backward: oracle, long sequence, time buckets, NaN, limits)', file: 'test/gpu-hstu.test.mjs', display: true },
     // No display on purpose (DISPLAY emptied, not under xvfb-run): the unavailable path must be explicit.
     // KvCache semantics, then sdpa over a cache and incremental == all at once on reference, native and gpu.
     { label: 'kvCache (append, sdpa over a cache, incremental decoding; every backend)', file: 'test/kvCache.test.mjs', display: true },

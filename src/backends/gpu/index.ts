@@ -39,6 +39,8 @@ import { sdpaBackwardGpu } from './sdpaBackward';
 import { additiveScoresBackwardGpu } from './additiveScoresBackward';
 import { embeddingBackwardGpu } from './embeddingBackward';
 import { adamStepGpu } from './adamStep';
+import { hstuAttentionGpu } from './hstuAttention';
+import { hstuAttentionBackwardGpu } from './hstuAttentionBackward';
 import { Runtime, Scope, fn, type RuntimeStats } from './runtime';
 
 export { GpuLimitError, GpuFallbackError } from './runtime';
@@ -99,14 +101,8 @@ const kernels: { [O in OpName]: GpuKernel<O> } = {
   additiveScoresBackward: additiveScoresBackwardGpu,
   embeddingBackward: embeddingBackwardGpu,
   adamStep: adamStepGpu,
-  // TEMPORARY: replaced by branch hstu-gpu
-  hstuAttention: () => {
-    throw new Error('hstuAttention has no gpu kernel yet');
-  },
-  // TEMPORARY: replaced by branch hstu-gpu
-  hstuAttentionBackward: () => {
-    throw new Error('hstuAttentionBackward has no gpu kernel yet');
-  },
+  hstuAttention: hstuAttentionGpu,
+  hstuAttentionBackward: hstuAttentionBackwardGpu,
 };
 
 function wrap<O extends OpName>(f: GpuKernel<O>): Kernel<O> {
