@@ -102,7 +102,7 @@ function verified(call) {
 
 /** The test files whose comparisons are measured, per backend (besides the quick bench cases). */
 const TEST_FILES = {
-  native: ['test/native.test.mjs', 'test/native-composites.test.mjs', 'test/native-backward.test.mjs', 'test/edge.test.mjs'],
+  native: ['test/native.test.mjs', 'test/native-composites.test.mjs', 'test/native-backward.test.mjs', 'test/native-hstu.test.mjs', 'test/edge.test.mjs'],
   gpu: ['test/gpu.test.mjs', 'test/gpu-hstu.test.mjs', 'test/edge.test.mjs'],
 };
 

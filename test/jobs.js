@@ -50,6 +50,10 @@ module.exports = function jobs() {
     isaJob('native backward (avx512)', 'test/native-backward.test.mjs', 'avx512'),
     isaJob('native backward (avx2)', 'test/native-backward.test.mjs', 'avx2'),
     { label: 'native backward (scalar)', file: 'test/native-backward.test.mjs', env: { ATTNKIT_ISA: 'scalar' } },
+    // HSTU attention (#17): forward and backward against the float64 oracle, threads, async, the addon's checks.
+    isaJob('native hstu (avx512)', 'test/native-hstu.test.mjs', 'avx512'),
+    isaJob('native hstu (avx2)', 'test/native-hstu.test.mjs', 'avx2'),
+    { label: 'native hstu (scalar)', file: 'test/native-hstu.test.mjs', env: { ATTNKIT_ISA: 'scalar' } },
     // The cmake-js build of the same sources (npm run build:cmake), loaded explicitly.
     { label: 'native (cmake-js build)', file: 'test/native-cmake.test.mjs', env: { ATTNKIT_NATIVE_PATH: 'build-cmake/Release/attnkit.node' } },
     // linear, topK and the layers built on them: against reference, NaN/Inf, threads, async, addon checks.

@@ -47,7 +47,9 @@ namespace bind {
   X(siluBackward)      \
   X(additiveScoresBackward) \
   X(embeddingBackward) \
-  X(adamStep)
+  X(adamStep)          \
+  X(hstuAttention)     \
+  X(hstuAttentionBackward)
 #define ATTNKIT_DECLARE_OP(name) extern const OpEntry name##_op;
 ATTNKIT_OPS(ATTNKIT_DECLARE_OP)
 #define ATTNKIT_OP_ROW(name) &name##_op,

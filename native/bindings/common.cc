@@ -211,6 +211,9 @@ const float* Args::f32(const char* name, uint64_t expected) {
 const float* Args::f32_opt(const char* name, uint64_t expected) {
   return typed<float, napi_float32_array>(name, expected, true, "Float32Array");
 }
+const double* Args::f64_opt(const char* name, uint64_t expected) {
+  return typed<double, napi_float64_array>(name, expected, true, "Float64Array");
+}
 DType Args::dtype_of(const char* name) {
   Napi::Value d = obj_.Get("dtypes");
   if (d.IsUndefined() || d.IsNull()) return DType::f32;

@@ -163,6 +163,8 @@ class Args {
   void dtypes_only(std::initializer_list<const char*> fields);
   /// Same, or nullptr when the field is null/undefined.
   const float* f32_opt(const char* name, uint64_t expected);
+  /// Float64Array field of exactly `expected` elements, or nullptr when the field is null/undefined.
+  const double* f64_opt(const char* name, uint64_t expected);
   /// Int32Array field of exactly `expected` elements, every value in [lo, hi]; nullptr when absent
   /// and `optional`.
   const int32_t* i32(const char* name, uint64_t expected, int64_t lo, int64_t hi, bool optional);

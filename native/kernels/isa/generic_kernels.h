@@ -135,6 +135,11 @@ using Cfg = SdpaTiles;
 namespace backward {
 #include "../sdpaBackward/sdpaBackward_impl.h"
 }  // namespace backward
+// HSTU attention: the same Q·Kᵀ tile, transpose and accumulating products (nested: its own names).
+namespace hstu {
+#include "../hstuAttention/hstuAttention_impl.h"
+#include "../hstuAttentionBackward/hstuAttentionBackward_impl.h"
+}  // namespace hstu
 }  // namespace sdpa_k
 
 // The entry points the kernel tables hold, for ISA `isa` (outside the region: plain calls into it).
@@ -189,6 +194,12 @@ namespace backward {
   bool sdpaBackward_##isa(const SdpaBackwardParams& p) {                               \
     return sdpa_k::backward::sdpa_backward_run(p);                                     \
   }                                                                                    \
+  bool hstuAttention_##isa(const HstuAttentionParams& p) {                             \
+    return sdpa_k::hstu::hstu_forward_run(p);                                          \
+  }                                                                                    \
+  bool hstuAttentionBackward_##isa(const HstuAttentionBackwardParams& p) {             \
+    return sdpa_k::hstu::hstu_backward_run(p);                                         \
+  }                                                                                    \
   }                                                                                    \
   ATTNKIT_REGISTER(gelu_table, isa, &gelu_##isa);                                      \
   ATTNKIT_REGISTER(gemm_act_table, isa, &gemm_act_##isa);                              \
@@ -209,4 +220,6 @@ namespace backward {
   ATTNKIT_REGISTER(convert_table, isa, &convert_##isa);                                \
   ATTNKIT_REGISTER(sdpa_table, isa, &sdpa_##isa);                                      \
   ATTNKIT_REGISTER(sdpaBackward_table, isa, &sdpaBackward_##isa);                      \
+  ATTNKIT_REGISTER(hstuAttention_table, isa, &hstuAttention_##isa);                    \
+  ATTNKIT_REGISTER(hstuAttentionBackward_table, isa, &hstuAttentionBackward_##isa);    \
   }

@@ -16,6 +16,8 @@
 #include "attnkit/gelu.h"
 #include "attnkit/geluBackward.h"
 #include "attnkit/gemm.h"
+#include "attnkit/hstuAttention.h"
+#include "attnkit/hstuAttentionBackward.h"
 #include "attnkit/layerNorm.h"
 #include "attnkit/layerNormBackward.h"
 #include "attnkit/silu.h"

@@ -116,6 +116,8 @@ const kernelTable: { [O in OpName]?: NativeKernel<O> } = {
   additiveScoresBackward: nativeKernel('additiveScoresBackward'),
   embeddingBackward: nativeKernel('embeddingBackward'),
   adamStep: nativeKernel('adamStep'),
+  hstuAttention: nativeKernel('hstuAttention'),
+  hstuAttentionBackward: nativeKernel('hstuAttentionBackward'),
 };
 
 const kernels: { [O in OpName]?: Kernel<O> } = {};
