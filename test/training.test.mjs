@@ -44,12 +44,13 @@ function onBackend(c, dispatch) {
 
 /**
  * hstuLayer's gradients on a backend against reference's (its 12 dispatched steps, among them
- * hstuAttention's backward). NOT MEASURED YET: native and gpu have no hstuAttention kernels on
- * this branch (branches hstu-native / hstu-gpu); until they land these tests fail in CI and skip
- * visibly elsewhere. Then: measure (the printed line) and replace with 4x. Provisional: the
- * transformer composites' bound above.
+ * hstuAttention's backward). gpu (llvmpipe, every element of the hstu cases): max rel 1.71e-4
+ * over |g| > 1e-3, max abs 1.05e-5 (at a gradient of ~6), no atol needed at 4x that rtol: rtol
+ * 4x, atol the gradient floor. native: NOT MEASURED YET (no addon with the hstu kernels was built
+ * for this branch; provisional: the transformer composites' bound): measure (the printed line)
+ * and replace with 4x.
  */
-const HSTU_TOL = { native: { ...COMPOSITE_TOL.native }, gpu: { ...COMPOSITE_TOL.gpu } };
+const HSTU_TOL = { native: { ...COMPOSITE_TOL.native }, gpu: { rtol: 6.9e-4, atol: 1e-8 } };
 
 const measured = { maxRel: 0, maxAbs: 0 };
 /** hstuLayer's measured errors per backend (printed after each backend's suite). */
@@ -202,7 +203,7 @@ function backendSuite(backend) {
       const c = hstuCases()[0];
       const inputs32 = Object.fromEntries(Object.entries(c.inputs).map(([k, t]) => [k, to32(t)]));
       const { x, params, options } = c.callArgs(inputs32);
-      const { saved } = ak.hstuLayer(x, params, { ...options, returnSaved: true });
+      const { saved } = ak.hstuLayer(x, params, { ...options, returnSaved: true }, { backend: 'reference' });
       const [T, E] = x.values.shape;
       const good = { data: new Float32Array(T * E), shape: [T, E] };
       assert.throws(() => ak.hstuLayerBackward(good, { kind: 'transformerEncoderLayer' }), (e) => e instanceof ak.ValueError && e.argument === 'saved');

@@ -17,12 +17,14 @@ import { oracleAttentionOptions } from './grad/hstuLayerBackward.mjs';
  */
 export const HSTU_ORACLE_TOL = { rtol: 2.4e-4, atol: 1e-7 };
 /**
- * A backend's layer output against reference's. NOT MEASURED YET: the native and gpu
- * hstuAttention kernels land on branches hstu-native / hstu-gpu; until then these tests fail in CI
- * and skip visibly elsewhere (hasHstuKernel). When they land, measure (the spec prints the errors)
- * and replace these with 4x the measurement. Provisional: the transformer composites' bound.
+ * A backend's layer output against reference's: each step within its op's tolerance, the chain
+ * (two LayerNorms, the gate) compounding them; relative errors peak at outputs the residual brings
+ * near 0. gpu (llvmpipe, the cases below, every element): max rel 2.15e-4 over |y| > 1e-3, max
+ * abs 1.7e-6, no atol needed at 4x that rtol: rtol 4x, atol the oracle floor. native: NOT
+ * MEASURED YET (no addon with the hstu kernels was built for this branch; provisional: the
+ * transformer composites' bound): measure with the spec's printed line and replace (4x).
  */
-export const HSTU_LAYER_TOL = { native: { rtol: 5e-4, atol: 3.9e-6 }, gpu: { rtol: 2.8e-4, atol: 2.9e-6 } };
+export const HSTU_LAYER_TOL = { native: { rtol: 5e-4, atol: 3.9e-6 }, gpu: { rtol: 8.6e-4, atol: 1e-7 } };
 
 const offsetsOf = (lengths) => {
   const o = new Int32Array(lengths.length + 1);
