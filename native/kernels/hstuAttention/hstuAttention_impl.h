@@ -233,16 +233,28 @@ inline V::F logit(const float* st, int c, int rv, const float* revj, const float
   return z;
 }
 
-/// SiLU(z) = z·sigmoid(z) with the definition's value at z = -Inf: -Inf·0 = NaN (vsilu gives the
-/// limit -0; the oracle, the reference and PyTorch's x·sigmoid(x) give NaN, and verify wants the
-/// same non-finite values on every backend).
-inline V::F hstu_silu(V::F z) { return V::blend(V::eq(z, V::set1(ninf())), vsilu(z), V::set1(qnan())); }
+/// SiLU(z)·scale = z·scale / (1 + exp(-z)): one exp and one division (vsilu's branch-free
+/// sigmoid costs twice the operations; this is the hot elementwise pass). exp(-z) is clamped at
+/// e^88 by vexp, so z below -88 gives z·e^-88-ish instead of an underflow: |error| < 1e-36. At
+/// z = -Inf the definition's -Inf·0 = NaN (the oracle, the reference and PyTorch's x·sigmoid(x)
+/// give NaN, and verify wants the same non-finite values on every backend); +Inf gives +Inf and
+/// NaN stays NaN.
+inline V::F hstu_silu_scaled(V::F z, V::F scale) {
+  const V::F e = vexp(V::sub(V::zero(), z));
+  const V::F a = V::div(V::mul(z, scale), V::add(V::set1(1.0f), e));
+  return V::blend(V::eq(z, V::set1(ninf())), a, V::set1(qnan()));
+}
 
-/// SiLU'(z) = s·(1 + z·(1 - s)) with the definition's value at z = ±Inf: ±Inf·0 = NaN (vsilu_grad
-/// gives the limits 1 and 0).
-inline V::F hstu_silu_grad(V::F z) {
-  const V::M inf = V::eq(V::abs(z), V::set1(pinf()));
-  return V::blend(inf, vsilu_grad(z), V::set1(qnan()));
+/// Both SiLU(z)·scale (into *a) and SiLU'(z) = s + z·s·(1 - s) with s = 1/(1 + e), e = exp(-z),
+/// 1 - s = e·s (no cancellation). At z = ±Inf the definition's ±Inf·0 = NaN for SiLU' (+Inf
+/// gives it by itself: s = 1, e·s = 0), and SiLU(-Inf) = NaN as above.
+inline V::F hstu_silu_and_grad(V::F z, V::F scale, V::F* a) {
+  const V::F e = vexp(V::sub(V::zero(), z));
+  const V::F sg = V::div(V::set1(1.0f), V::add(V::set1(1.0f), e));
+  const V::F silu = V::mul(z, sg);
+  const V::M minf = V::eq(z, V::set1(ninf()));
+  *a = V::blend(minf, V::mul(silu, scale), V::set1(qnan()));
+  return V::blend(minf, V::fmadd(silu, V::mul(e, sg), sg), V::set1(qnan()));
 }
 
 /// St (logits) -> A = SiLU(z)·inv_norm in place, 0 at hidden pairs when PART.
@@ -254,7 +266,7 @@ inline void act_tile(float* st, int64_t j0, int nc, const float* revb, const flo
 #pragma GCC unroll 8
     for (int rv = 0; rv < RV; ++rv) {
       const V::F z = logit<POS, TIME>(st, c, rv, revj, tt, alpha);
-      V::F a = V::mul(hstu_silu(z), inv_norm);
+      V::F a = hstu_silu_scaled(z, inv_norm);
       if constexpr (PART) a = V::blend(V::from_bits(~ab[c * RV + rv] & kLanes), a, V::zero());
       V::store(st + c * BR + rv * W, a);
     }
@@ -343,6 +355,7 @@ struct QBlock {
   int64_t o, n, i0;
   int nr;
   BlockKeys keys;
+  int64_t reach;  // every row i of the block sees no key past i + reach (qk_tile's causal cut)
 };
 
 inline void load_qblock(const HstuAttentionParams& p, const SeqMask& m, int64_t o, int64_t i0, int nr, QBlock& qb, Scratch& w) {
@@ -352,6 +365,8 @@ inline void load_qblock(const HstuAttentionParams& p, const SeqMask& m, int64_t 
   qb.nr = nr;
   for (int r = 0; r < nr; ++r) row_vis(m, i0 + r, w.vis[r]);
   qb.keys = block_keys_of(w.vis, nr);
+  qb.reach = -(int64_t(1) << 40);
+  for (int r = 0; r < nr; ++r) qb.reach = imax(qb.reach, w.vis[r].b[w.vis[r].n - 1] - 1 - (i0 + r));
   if (p.timestamps && p.time_bias) {
     const double* ts = p.timestamps + o;
     for (int r = 0; r < nr; ++r) w.tq[r] = ts[imin(i0 + r + 1, m.n - 1)];
@@ -370,6 +385,19 @@ inline void store_rows(float* dst, int64_t dst_ld, const float* acc, int64_t ld,
 }
 
 // ---------------------------------------------------------------- forward ------------------------
+
+/// O += A·V over a partial tile: each chunk of MR rows stops at the last key one of its rows sees
+/// (A is 0 beyond; V is finite here, so stopping changes nothing): the diagonal tile of a causal
+/// block costs half a tile.
+inline void av_partial(float* acc, int64_t lda, const float* st, const float* vb, int64_t vs, int nc, int nr, int64_t Dv, const RowVis* vis, int64_t j0) {
+  for (int r0 = 0; r0 < nr; r0 += MR) {
+    const int rows = static_cast<int>(imin(MR, nr - r0));
+    int64_t last = j0;
+    for (int r = r0; r < r0 + rows; ++r) last = imax(last, vis[r].b[vis[r].n - 1]);
+    const int nk = static_cast<int>(imin(nc, last - j0));
+    backward::acc_rows<BR, 1>(acc + r0 * lda, lda, st + r0, vb, vs, nk, rows, Dv);
+  }
+}
 
 /// Rows [i0, i0 + nr) of sequence b (first row o, length n), head h.
 inline void forward_block(const HstuAttentionParams& p, const Biases& bz, int64_t b, int64_t o, int64_t n, int64_t i0, int64_t h, Scratch& w) {
@@ -393,7 +421,9 @@ inline void forward_block(const HstuAttentionParams& p, const Biases& bz, int64_
     const int nc = qb.keys.next(j0);
     const int cls = tile_class(w.vis, nr, j0, j0 + nc);
     if (cls != kNone) {
-      qk_tile<false>(w.qt, D, kbase + j0 * qs, qs, j0, nc, w.zero, w.st, false, 0, 0, unused, nullptr, nullptr);
+      // Partial tiles skip the row vectors that see none of a key group (their lanes are hidden
+      // pairs, selected to 0 below whatever St holds there).
+      qk_tile<false>(w.qt, D, kbase + j0 * qs, qs, j0, nc, w.zero, w.st, cls == kPartial, i0, qb.reach, unused, nullptr, nullptr);
       if (bz.time) time_tile(p, p.timestamps + o, w.tq, nr, j0, nc, tb, w.tt, nullptr);
       const float* vb = vbase + j0 * vs;
       if (cls == kFull) {
@@ -411,7 +441,7 @@ inline void forward_block(const HstuAttentionParams& p, const Biases& bz, int64_
               for (int64_t e = 0; e < Dv; ++e) w.acc[r * w.lda + e] += a * vb[c * vs + e];
             }
         } else {
-          backward::acc_rows<BR, 1>(w.acc, w.lda, w.st, vb, vs, nc, nr, Dv);
+          av_partial(w.acc, w.lda, w.st, vb, vs, nc, nr, Dv, w.vis, j0);
         }
       }
     }

@@ -26,8 +26,9 @@ inline void grad_tile(float* st, float* dpt, int64_t i0, int nr, int64_t j0, int
     const float* revj = POS ? revb - (j0 + c) : nullptr;
     for (int rv = 0; rv < RV; ++rv) {
       const V::F z = logit<POS, TIME>(st, c, rv, revj, tt, alpha);
-      V::F a = V::mul(hstu_silu(z), inv_norm);
-      V::F dz = V::mul(V::mul(V::load(dpt + c * BR + rv * W), inv_norm), hstu_silu_grad(z));
+      V::F a;
+      const V::F g = hstu_silu_and_grad(z, inv_norm, &a);
+      V::F dz = V::mul(V::mul(V::load(dpt + c * BR + rv * W), inv_norm), g);
       uint32_t vis = kLanes;
       if constexpr (PART) {
         vis = ab[c * RV + rv] & kLanes;
@@ -105,8 +106,10 @@ inline void backward_sequence(const HstuAttentionBackwardParams& bp, const Biase
       const int cls = tile_class(w.vis, nr, j0, j0 + nc);
       if (cls != kNone) {
         const float* kb = kbase + j0 * qs;
-        qk_tile<false>(w.qt, D, kb, qs, j0, nc, w.zero, w.st, false, 0, 0, unused, nullptr, nullptr);
-        qk_tile<false>(w.dot, Dv, vbase + j0 * vs, vs, j0, nc, w.zero, w.dpt, false, 0, 0, unused, nullptr, nullptr);
+        // Partial tiles skip the row vectors that see none of a key group (hidden lanes: selected to 0).
+        const bool cut = cls == kPartial;
+        qk_tile<false>(w.qt, D, kb, qs, j0, nc, w.zero, w.st, cut, i0, qb.reach, unused, nullptr, nullptr);
+        qk_tile<false>(w.dot, Dv, vbase + j0 * vs, vs, j0, nc, w.zero, w.dpt, cut, i0, qb.reach, unused, nullptr, nullptr);
         if (bz.time) time_tile(p, p.timestamps + o, w.tq, nr, j0, nc, tb, w.tt, w.tu);
         const bool part = cls == kPartial;
         if (part) {
