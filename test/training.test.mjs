@@ -44,13 +44,12 @@ function onBackend(c, dispatch) {
 
 /**
  * hstuLayer's gradients on a backend against reference's (its 12 dispatched steps, among them
- * hstuAttention's backward). gpu (llvmpipe, every element of the hstu cases): max rel 1.71e-4
- * over |g| > 1e-3, max abs 1.05e-5 (at a gradient of ~6), no atol needed at 4x that rtol: rtol
- * 4x, atol the gradient floor. native: NOT MEASURED YET (no addon with the hstu kernels was built
- * for this branch; provisional: the transformer composites' bound): measure (the printed line)
- * and replace with 4x.
+ * hstuAttention's backward), every element of the hstu cases: native (the hstu-native addon) max
+ * rel 1.40e-4 over |g| > 1e-3 (scalar; avx512 and avx2 1.14e-4), max abs 1.8e-5 (at a gradient
+ * of ~6); gpu (llvmpipe) max rel 1.71e-4, max abs 1.05e-5. No element needs atol at 4x those
+ * rtols: rtol 4x, atol the gradient floor for values 0 in theory.
  */
-const HSTU_TOL = { native: { ...COMPOSITE_TOL.native }, gpu: { rtol: 6.9e-4, atol: 1e-8 } };
+const HSTU_TOL = { native: { rtol: 5.6e-4, atol: 1e-8 }, gpu: { rtol: 6.9e-4, atol: 1e-8 } };
 
 const measured = { maxRel: 0, maxAbs: 0 };
 /** hstuLayer's measured errors per backend (printed after each backend's suite). */

@@ -7,24 +7,26 @@ import { rnd } from './util.mjs';
 import { oracleHstuLayer } from './hstuLayerOracle.mjs';
 import { oracleAttentionOptions } from './grad/hstuLayerBackward.mjs';
 
-/**
- * The reference composite against the float64 oracle. Each step is a float32 op (LayerNorm,
- * projection, SiLU, attention, LayerNorm, projection), so the result carries a few float32
- * roundings that the output LayerNorm amplifies; the residual add can cancel them down to small
- * outputs, where the relative error grows. Measured over the cases below (the spec prints it):
- * max rel 6.03e-5 over |y| > 1e-3 (the 200-event case, at an output of ~0.009), max abs 5.4e-7;
- * at 4x that rtol no element needs atol. Bound: rtol 4x, atol ORACLE_TOL's floor.
+/*
+ * How the forward bounds are set: the output is `x + proj`, of magnitude ~1 (x's), so a float32
+ * chain leaves an ABSOLUTE error set by the operands; where the residual cancels to an output near
+ * 0, that absolute error is a large relative one (measured up to 8.6e-4 relative at an output of
+ * 0.002 on native). So each bound is atol = 4x the measured max abs error and rtol = 4x the max
+ * relative error over outputs |y| > 0.1 (the project's 4x rule on both), every element of the
+ * cases below (the spec prints the errors of the run).
  */
-export const HSTU_ORACLE_TOL = { rtol: 2.4e-4, atol: 1e-7 };
+/**
+ * The reference composite against the float64 oracle: six float32 steps (LayerNorm, projection,
+ * SiLU, attention, LayerNorm, projection). Measured: max abs 5.45e-7, max rel 3.54e-6 over |y| > 0.1.
+ */
+export const HSTU_ORACLE_TOL = { rtol: 1.4e-5, atol: 2.2e-6 };
 /**
  * A backend's layer output against reference's: each step within its op's tolerance, the chain
- * (two LayerNorms, the gate) compounding them; relative errors peak at outputs the residual brings
- * near 0. gpu (llvmpipe, the cases below, every element): max rel 2.15e-4 over |y| > 1e-3, max
- * abs 1.7e-6, no atol needed at 4x that rtol: rtol 4x, atol the oracle floor. native: NOT
- * MEASURED YET (no addon with the hstu kernels was built for this branch; provisional: the
- * transformer composites' bound): measure with the spec's printed line and replace (4x).
+ * (two LayerNorms, the gate) compounding them. Measured: native (the hstu-native addon, every ISA)
+ * max abs 2.15e-6 (avx512, avx2; scalar 1.43e-6), max rel over |y| > 0.1 6.3e-6 (scalar; avx512
+ * 5.7e-6, avx2 4.6e-6); gpu (llvmpipe) max abs 1.67e-6, max rel over |y| > 0.1 9.8e-6.
  */
-export const HSTU_LAYER_TOL = { native: { rtol: 5e-4, atol: 3.9e-6 }, gpu: { rtol: 8.6e-4, atol: 1e-7 } };
+export const HSTU_LAYER_TOL = { native: { rtol: 2.5e-5, atol: 8.6e-6 }, gpu: { rtol: 3.9e-5, atol: 6.7e-6 } };
 
 const offsetsOf = (lengths) => {
   const o = new Int32Array(lengths.length + 1);
@@ -155,7 +157,7 @@ export default function hstuLayerSpec({ suite, d, assertClose, ak, assert, backe
         want.forEach((w, i) => {
           const e = Math.abs(out.values.data[i] - w);
           HSTU_ORACLE_MEASURED.maxAbs = Math.max(HSTU_ORACLE_MEASURED.maxAbs, e);
-          if (Math.abs(w) > 1e-3) HSTU_ORACLE_MEASURED.maxRel = Math.max(HSTU_ORACLE_MEASURED.maxRel, e / Math.abs(w));
+          if (Math.abs(w) > 0.1) HSTU_ORACLE_MEASURED.maxRel = Math.max(HSTU_ORACLE_MEASURED.maxRel, e / Math.abs(w));
         });
         assertClose(out.values, want, HSTU_ORACLE_TOL, `${label}: hstuLayer vs the float64 oracle`);
       } else {
@@ -163,7 +165,7 @@ export default function hstuLayerSpec({ suite, d, assertClose, ak, assert, backe
         want.values.data.forEach((w, i) => {
           const e = Math.abs(out.values.data[i] - w);
           HSTU_BACKEND_MEASURED.maxAbs = Math.max(HSTU_BACKEND_MEASURED.maxAbs, e);
-          if (Math.abs(w) > 1e-3) HSTU_BACKEND_MEASURED.maxRel = Math.max(HSTU_BACKEND_MEASURED.maxRel, e / Math.abs(w));
+          if (Math.abs(w) > 0.1) HSTU_BACKEND_MEASURED.maxRel = Math.max(HSTU_BACKEND_MEASURED.maxRel, e / Math.abs(w));
         });
         assertClose(out.values, want.values, HSTU_LAYER_TOL[backend], `${label}: ${backend} vs reference`);
       }
@@ -206,8 +208,8 @@ export default function hstuLayerSpec({ suite, d, assertClose, ak, assert, backe
   });
 
   test.after(() => {
-    if (backend === 'reference') console.log(`  hstuLayer vs float64 oracle: max rel ${HSTU_ORACLE_MEASURED.maxRel.toExponential(2)}, max abs ${HSTU_ORACLE_MEASURED.maxAbs.toExponential(2)} (bound ${JSON.stringify(HSTU_ORACLE_TOL)})`);
-    else console.log(`  hstuLayer ${backend} vs reference: max rel ${HSTU_BACKEND_MEASURED.maxRel.toExponential(2)}, max abs ${HSTU_BACKEND_MEASURED.maxAbs.toExponential(2)} (bound ${JSON.stringify(HSTU_LAYER_TOL[backend])})`);
+    if (backend === 'reference') console.log(`  hstuLayer vs float64 oracle: max rel (|y| > 0.1) ${HSTU_ORACLE_MEASURED.maxRel.toExponential(2)}, max abs ${HSTU_ORACLE_MEASURED.maxAbs.toExponential(2)} (bound ${JSON.stringify(HSTU_ORACLE_TOL)})`);
+    else console.log(`  hstuLayer ${backend} vs reference: max rel (|y| > 0.1) ${HSTU_BACKEND_MEASURED.maxRel.toExponential(2)}, max abs ${HSTU_BACKEND_MEASURED.maxAbs.toExponential(2)} (bound ${JSON.stringify(HSTU_LAYER_TOL[backend])})`);
   });
   test.run();
 }
