@@ -5,11 +5,11 @@
  */
 import type { DispatchOptions, OutputLayout } from '../dispatch';
 import { type JaggedLike, type JaggedTensor } from '../jagged';
-import type { HstuAttentionBackwardArgs, HstuAttentionBackwardResult } from '../kernels';
+import type { HstuAttentionBackwardResult } from '../kernels';
 import type { Tensor } from '../tensor';
 import { run, runAsync, type Prepared } from './common';
 import { defineOp, type KnownAnswer, type OpCase, type OpDescriptor } from './descriptor';
-import { HSTU_OPTIONS, checkHstuCall, float32Jagged, hstuBenchShape, hstuChecks, invalidateHstu, jaggedParam, jaggedRnd, offsetsOf, randomHstuCall, sameOffsets, type HstuAttentionOptions } from './hstuAttention';
+import { HSTU_OPTIONS, checkHstuCall, float32Jagged, hstuKernelArgs, hstuBenchShape, hstuChecks, invalidateHstu, jaggedParam, jaggedRnd, offsetsOf, randomHstuCall, sameOffsets, type HstuAttentionOptions } from './hstuAttention';
 import { randT } from './cases';
 
 /** Options of {@link hstuAttentionBackward}: the forward call's options (all but `out`). */
@@ -41,7 +41,7 @@ function prepareHstuAttentionBackward(dOut: JaggedLike, q: JaggedLike, k: Jagged
   const { H, D, Dv } = c.args;
   const g = float32Jagged(dOut, 'dOut', ['H', 'Dv'], { batch: c.args.B, inner: [H, Dv] });
   sameOffsets(c.q, g, 'dOut');
-  const args: HstuAttentionBackwardArgs = { ...c.args, dOut: g.data as Float32Array };
+  const args = hstuKernelArgs(c.args, null, g.data as Float32Array);
   const shapes: Record<string, number[]> = { dq: [T, H, D], dk: [T, H, D], dv: [T, H, Dv], dPositionBias: positionBiasShape, dTimeBias: timeBiasShape };
   // verify's rows (row t·H + h): dq's row is its query row; dk, dv and the bias gradients sum over
   // every row, so they sit in row 0, which every sample holds, and reference computes them whole.

@@ -8,18 +8,6 @@
 import type { HstuAttentionArgs, RowFilter } from '../../kernels';
 
 /**
- * SiLU as the contract and generative-recommenders (PyTorch's `F.silu`) compute it:
- * `z / (1 + e^-z)`. A logit of -Infinity gives NaN there (-Inf / Inf), and so here.
- */
-export const hstuSilu = (z: number): number => z / (1 + Math.exp(-z));
-
-/** d SiLU(z) / dz = σ(z)·(1 + z·(1 - σ(z))). */
-export function hstuSiluGrad(z: number): number {
-  const s = 1 / (1 + Math.exp(-z));
-  return s * (1 + z * (1 - s));
-}
-
-/**
  * The mask of one sequence (generative-recommenders' `_get_valid_attn_mask`, see
  * HstuAttentionArgs): `visible(i, j)` for row-in-sequence positions i, j < n.
  */
@@ -32,15 +20,17 @@ export function hstuSequenceMask(n: number, targets: number, causal: boolean, ma
   const c = contextualLength;
   let maxId = c > 0 ? n - c + 1 : n;
   if (targets > 0) maxId -= targets;
-  const idOf = (p: number): number => {
+  // The ids of the positions, computed once per sequence (the kernels call visible() n² times).
+  const ids = new Int32Array(n);
+  for (let p = 0; p < n; p++) {
     let id = c > 0 ? Math.max(p - c + 1, 0) : p;
     if (targets > 0) id = Math.min(id, maxId);
-    return id;
-  };
+    ids[p] = id;
+  }
   return {
     visible(i, j) {
-      const idI = idOf(i);
-      const idJ = idOf(j);
+      const idI = ids[i];
+      const idJ = ids[j];
       let dist = idI - idJ;
       if (!causal) dist = Math.abs(dist);
       let ok = i === j || dist > 0;
@@ -65,36 +55,42 @@ export function hstuBucketOf(delta: number, thresholds: Float64Array): number {
 }
 
 /**
- * Everything about pair (i, j) of one sequence and head besides q·k: its relative bias and the
- * indices of the bias entries it reads (for the backward's dPositionBias, dTimeBias; -1: none).
+ * Which bias entries a pair reads: the position table's `h·(2N-1) + N-1 + j - i` (per head) or
+ * `N-1 + j - i` (shared), and the time table's bucket of |t_q - t_j|, with the query time t_q the
+ * next event's (the last event's own at the end of its sequence), offset by `h·(numBuckets+1)` per
+ * head. -1 where there is no table. Built once per call from the args, so the kernels' pair loops
+ * read a few fields of one small object.
  */
-export interface HstuPairBias {
-  bias: number;
-  posIndex: number;
-  timeIndex: number;
-}
+export class HstuBiasIndex {
+  private readonly hasPos: boolean;
+  private readonly posOrigin: number;
+  private readonly posStride: number;
+  private readonly times: Float64Array | null;
+  private readonly thresholds: Float64Array;
+  private readonly timeStride: number;
 
-/**
- * The relative bias of pair (i, j) of the sequence starting at row `o` (length n), head h:
- * `posBias(h, j - i) + timeBias(h, bucket_ij)`, written into `out`.
- */
-export function hstuPairBias(a: Omit<HstuAttentionArgs, 'out'>, o: number, n: number, h: number, i: number, j: number, out: HstuPairBias): void {
-  let bias = 0;
-  out.posIndex = -1;
-  out.timeIndex = -1;
-  const N = a.maxLength;
-  if (a.positionBias) {
-    out.posIndex = (a.positionBiasPerHead ? h * (2 * N - 1) : 0) + N - 1 + j - i;
-    bias += a.positionBias[out.posIndex];
+  constructor(a: Omit<HstuAttentionArgs, 'out'>) {
+    const N = a.maxLength;
+    this.hasPos = a.positionBias !== null;
+    this.posOrigin = N - 1;
+    this.posStride = a.positionBiasPerHead ? 2 * N - 1 : 0;
+    this.times = a.timestamps && a.timeBias && a.timeBucketThresholds ? a.timestamps : null;
+    this.thresholds = a.timeBucketThresholds ?? new Float64Array(0);
+    this.timeStride = a.timeBiasPerHead ? a.numBuckets + 1 : 0;
   }
-  if (a.timestamps && a.timeBias && a.timeBucketThresholds) {
-    // The query time is the next event's (the last event's own at the end of the sequence).
-    const tq = a.timestamps[o + Math.min(i + 1, n - 1)];
-    const u = hstuBucketOf(Math.abs(tq - a.timestamps[o + j]), a.timeBucketThresholds);
-    out.timeIndex = (a.timeBiasPerHead ? h * (a.numBuckets + 1) : 0) + u;
-    bias += a.timeBias[out.timeIndex];
+
+  /** The position-table entry of pair (i, j), head h; -1 without a table. */
+  pos(h: number, i: number, j: number): number {
+    return this.hasPos ? h * this.posStride + this.posOrigin + j - i : -1;
   }
-  out.bias = bias;
+
+  /** The time-table entry of pair (i, j), head h, of the sequence at row `o` of length n; -1 without timestamps. */
+  time(o: number, n: number, h: number, i: number, j: number): number {
+    const t = this.times;
+    if (t === null) return -1;
+    const tq = t[o + Math.min(i + 1, n - 1)];
+    return h * this.timeStride + hstuBucketOf(Math.abs(tq - t[o + j]), this.thresholds);
+  }
 }
 
 /** The divisor of SiLU(z) for a sequence of length n. */
@@ -110,12 +106,15 @@ export function hstuAttentionReference(a: HstuAttentionArgs, rows: RowFilter = n
   const T = offsets[B];
   const out = new Float32Array(T * H * Dv);
   const acc = new Float64Array(Dv);
-  const pair: HstuPairBias = { bias: 0, posIndex: -1, timeIndex: -1 };
+  const pos = a.positionBias;
+  const time = a.timeBias;
+  const index = new HstuBiasIndex(a);
+  const { numTargets, causal, maxAttnLen, contextualLength } = a;
   for (let b = 0; b < B; b++) {
     const o = offsets[b];
     const n = offsets[b + 1] - o;
     if (n === 0) continue;
-    const mask = hstuSequenceMask(n, a.numTargets ? a.numTargets[b] : 0, a.causal, a.maxAttnLen, a.contextualLength);
+    const mask = hstuSequenceMask(n, numTargets ? numTargets[b] : 0, causal, maxAttnLen, contextualLength);
     const norm = hstuNorm(a, n);
     for (let i = 0; i < n; i++) {
       for (let h = 0; h < H; h++) {
@@ -126,8 +125,11 @@ export function hstuAttentionReference(a: HstuAttentionArgs, rows: RowFilter = n
           if (!mask.visible(i, j)) continue;
           let dot = 0;
           for (let d = 0; d < D; d++) dot += q[row * D + d] * k[((o + j) * H + h) * D + d];
-          hstuPairBias(a, o, n, h, i, j, pair);
-          const w = hstuSilu(alpha * dot + pair.bias) / norm;
+          const pi = index.pos(h, i, j);
+          const ti = index.time(o, n, h, i, j);
+          const z = alpha * dot + (pi >= 0 ? (pos as Float32Array)[pi] : 0) + (ti >= 0 ? (time as Float32Array)[ti] : 0);
+          // SiLU as the contract and PyTorch's F.silu compute it: z / (1 + e^-z), so SiLU(-Inf) is NaN.
+          const w = z / (1 + Math.exp(-z)) / norm;
           const vOff = ((o + j) * H + h) * Dv;
           for (let e = 0; e < Dv; e++) acc[e] += w * v[vOff + e];
         }

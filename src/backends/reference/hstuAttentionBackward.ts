@@ -5,7 +5,7 @@
  * @module
  */
 import type { HstuAttentionBackwardArgs, HstuAttentionBackwardResult, RowFilter } from '../../kernels';
-import { hstuNorm, hstuPairBias, hstuSequenceMask, hstuSilu, hstuSiluGrad, type HstuPairBias } from './hstuAttention';
+import { HstuBiasIndex, hstuNorm, hstuSequenceMask } from './hstuAttention';
 
 /**
  * The vector-Jacobian product of hstuAttention. For each visible pair (i, j) of a sequence and
@@ -26,12 +26,15 @@ export function hstuAttentionBackwardReference(a: HstuAttentionBackwardArgs, _ro
   const dPos = a.positionBias ? new Float64Array(a.positionBias.length) : null;
   const dTime = a.timeBias ? new Float64Array(a.timeBias.length) : null;
   const dqRow = new Float64Array(D);
-  const pair: HstuPairBias = { bias: 0, posIndex: -1, timeIndex: -1 };
+  const pos = a.positionBias;
+  const time = a.timeBias;
+  const index = new HstuBiasIndex(a);
+  const { numTargets, causal, maxAttnLen, contextualLength } = a;
   for (let b = 0; b < B; b++) {
     const o = offsets[b];
     const n = offsets[b + 1] - o;
     if (n === 0) continue;
-    const mask = hstuSequenceMask(n, a.numTargets ? a.numTargets[b] : 0, a.causal, a.maxAttnLen, a.contextualLength);
+    const mask = hstuSequenceMask(n, numTargets ? numTargets[b] : 0, causal, maxAttnLen, contextualLength);
     const norm = hstuNorm(a, n);
     for (let i = 0; i < n; i++) {
       for (let h = 0; h < H; h++) {
@@ -43,22 +46,24 @@ export function hstuAttentionBackwardReference(a: HstuAttentionBackwardArgs, _ro
           const vOff = ((o + j) * H + h) * Dv;
           let dot = 0;
           for (let d = 0; d < D; d++) dot += q[row * D + d] * k[kOff + d];
-          hstuPairBias(a, o, n, h, i, j, pair);
-          const z = alpha * dot + pair.bias;
-          const w = hstuSilu(z) / norm;
+          const pi = index.pos(h, i, j);
+          const ti = index.time(o, n, h, i, j);
+          const z = alpha * dot + (pi >= 0 ? (pos as Float32Array)[pi] : 0) + (ti >= 0 ? (time as Float32Array)[ti] : 0);
+          const sig = 1 / (1 + Math.exp(-z));
+          const w = z / (1 + Math.exp(-z)) / norm; // SiLU(z)/norm, as the forward
           let dA = 0;
           for (let e = 0; e < Dv; e++) {
             const g = dOut[row * Dv + e];
             dA += g * v[vOff + e];
             dv[vOff + e] += w * g;
           }
-          const dZ = (dA / norm) * hstuSiluGrad(z);
+          const dZ = (dA / norm) * sig * (1 + z * (1 - sig)); // SiLU'(z) = σ(1 + z(1 - σ))
           for (let d = 0; d < D; d++) {
             dqRow[d] += alpha * dZ * k[kOff + d];
             dk[kOff + d] += alpha * dZ * q[row * D + d];
           }
-          if (dPos && pair.posIndex >= 0) dPos[pair.posIndex] += dZ;
-          if (dTime && pair.timeIndex >= 0) dTime[pair.timeIndex] += dZ;
+          if (dPos && pi >= 0) dPos[pi] += dZ;
+          if (dTime && ti >= 0) dTime[ti] += dZ;
         }
         for (let d = 0; d < D; d++) dq[row * D + d] = dqRow[d];
       }
