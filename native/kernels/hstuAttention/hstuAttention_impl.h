@@ -318,14 +318,16 @@ struct Scratch {
   int64_t lda;
 };
 
-inline size_t scratch_bytes(int64_t D, int64_t Dv) {
+/// Bytes of a task's scratch; the forward (bwd false) has no dot, dpt or tu (keeps it under
+/// malloc's mmap threshold: a task's malloc then reuses freed memory instead of mapping pages).
+inline size_t scratch_bytes(int64_t D, int64_t Dv, bool bwd) {
   const int64_t lda = round_w(imax(D, Dv));
-  const int64_t floats = D * BR + Dv * BR + 2 * (BC + NJ) * BR + 2 * BC * BR + BC * RV + BR * lda + imax(D, Dv) + W + 2 * BR +
+  const int64_t floats = D * BR + (bwd ? Dv * BR : 0) + (bwd ? 2 : 1) * (BC + NJ) * BR + (bwd ? 2 : 1) * BC * BR + BC * RV + BR * lda + imax(D, Dv) + W + 2 * BR +
                          BR * static_cast<int64_t>(sizeof(RowVis) / sizeof(float) + 1) + 11 * 16;
   return static_cast<size_t>(floats) * sizeof(float) + 64;
 }
 
-inline Scratch carve(void* mem, int64_t D, int64_t Dv) {
+inline Scratch carve(void* mem, int64_t D, int64_t Dv, bool bwd) {
   Scratch s;
   s.lda = round_w(imax(D, Dv));
   float* f = reinterpret_cast<float*>((reinterpret_cast<uintptr_t>(mem) + 63) & ~uintptr_t(63));
@@ -335,18 +337,21 @@ inline Scratch carve(void* mem, int64_t D, int64_t Dv) {
     return r;
   };
   s.qt = take(D * BR);
-  s.dot = take(Dv * BR);
+  s.dot = bwd ? take(Dv * BR) : nullptr;
   s.st = take((BC + NJ) * BR);
-  s.dpt = take((BC + NJ) * BR);
+  s.dpt = bwd ? take((BC + NJ) * BR) : nullptr;
   s.tt = take(BC * BR);
-  s.tu = reinterpret_cast<int32_t*>(take(BC * BR));
+  s.tu = bwd ? reinterpret_cast<int32_t*>(take(BC * BR)) : nullptr;
   s.ab = reinterpret_cast<uint32_t*>(take(BC * RV));
   s.acc = take(BR * s.lda);
   s.zero = take(imax(D, Dv) + W);
   s.tq = reinterpret_cast<double*>(take(2 * BR));
   s.vis = reinterpret_cast<RowVis*>(take(BR * static_cast<int64_t>(sizeof(RowVis) / sizeof(float) + 1)));
   for (int64_t d = 0; d < imax(D, Dv) + W; ++d) s.zero[d] = 0.0f;
-  for (int64_t e = 0; e < (BC + NJ) * BR; ++e) s.st[e] = s.dpt[e] = 0.0f;  // keys past a tile: finite
+  // Rows of a tile past its keys and lanes qk_tile skips: finite (hidden pairs select them away).
+  for (int64_t e = 0; e < (BC + NJ) * BR; ++e) s.st[e] = 0.0f;
+  if (bwd)
+    for (int64_t e = 0; e < (BC + NJ) * BR; ++e) s.dpt[e] = 0.0f;
   return s;
 }
 
@@ -452,30 +457,42 @@ inline void forward_block(const HstuAttentionParams& p, const Biases& bz, int64_
 
 inline bool hstu_forward_run(const HstuAttentionParams& p) {
   if (p.B <= 0 || p.H <= 0 || p.offsets[p.B] <= 0) return true;
-  // Tasks: (query block, head) over the sequences' blocks, fixed by the lengths alone.
-  int64_t nblocks = 0;
-  for (int64_t b = 0; b < p.B; ++b) nblocks += (p.offsets[b + 1] - p.offsets[b] + BR - 1) / BR;
+  // Tasks: (query block, head) over the sequences' blocks, fixed by the lengths alone. Under a
+  // causal mask a sequence's later blocks cost the most: blocks are handed out by block index,
+  // the last first (a counting sort), so the region ends on cheap tasks.
+  int64_t nblocks = 0, maxblk = 0;
+  for (int64_t b = 0; b < p.B; ++b) {
+    const int64_t nbk = (p.offsets[b + 1] - p.offsets[b] + BR - 1) / BR;
+    nblocks += nbk;
+    maxblk = imax(maxblk, nbk);
+  }
   int64_t* blocks = static_cast<int64_t*>(std::malloc(static_cast<size_t>(imax(1, nblocks)) * 2 * sizeof(int64_t)));
+  int64_t* start = static_cast<int64_t*>(std::calloc(static_cast<size_t>(maxblk + 1), sizeof(int64_t)));
   Biases bz;
-  bool oom = !blocks || !make_biases(p, bz);
+  bool oom = !blocks || !start || !make_biases(p, bz);
   if (!oom) {
-    int64_t x = 0;
-    for (int64_t b = 0; b < p.B; ++b) {
-      const int64_t n = p.offsets[b + 1] - p.offsets[b];
-      for (int64_t i0 = 0; i0 < n; i0 += BR) {
-        blocks[2 * x] = b;
-        blocks[2 * x + 1] = i0;
-        ++x;
-      }
+    for (int64_t b = 0; b < p.B; ++b)  // start[x]: sequences with more than x blocks
+      for (int64_t x = 0; x < (p.offsets[b + 1] - p.offsets[b] + BR - 1) / BR; ++x) ++start[x];
+    int64_t at = 0;
+    for (int64_t x = maxblk - 1; x >= 0; --x) {  // block index x: its slots, sequences in order
+      const int64_t cnt = start[x];
+      start[x] = at;
+      at += cnt;
     }
-    const size_t bytes = scratch_bytes(p.D, p.Dv);
+    for (int64_t b = 0; b < p.B; ++b)
+      for (int64_t x = 0; x < (p.offsets[b + 1] - p.offsets[b] + BR - 1) / BR; ++x) {
+        const int64_t y = start[x]++;
+        blocks[2 * y] = b;
+        blocks[2 * y + 1] = x * BR;
+      }
+    const size_t bytes = scratch_bytes(p.D, p.Dv, false);
     auto body = [&](int64_t t0, int64_t t1) {
       void* mem = std::malloc(bytes);
       if (!mem) {
         __atomic_store_n(&oom, true, __ATOMIC_RELAXED);
         return;
       }
-      Scratch w = carve(mem, p.D, p.Dv);
+      Scratch w = carve(mem, p.D, p.Dv, false);
       for (int64_t t = t0; t < t1; ++t) {
         const int64_t blk = t / p.H, h = t % p.H, b = blocks[2 * blk];
         const int64_t o = p.offsets[b], n = p.offsets[b + 1] - o;
@@ -487,5 +504,6 @@ inline bool hstu_forward_run(const HstuAttentionParams& p) {
   }
   std::free(bz.rev);
   std::free(blocks);
+  std::free(start);
   return !oom;
 }

@@ -192,14 +192,14 @@ inline bool hstu_backward_run(const HstuAttentionBackwardParams& bp) {
     }
   }
   if (!oom) {
-    const size_t bytes = scratch_bytes(p.D, p.Dv);
+    const size_t bytes = scratch_bytes(p.D, p.Dv, true);
     auto body = [&](int64_t t0, int64_t t1) {
       void* mem = std::malloc(bytes);
       if (!mem) {
         __atomic_store_n(&oom, true, __ATOMIC_RELAXED);
         return;
       }
-      Scratch w = carve(mem, p.D, p.Dv);
+      Scratch w = carve(mem, p.D, p.Dv, true);
       for (int64_t t = t0; t < t1; ++t) {
         const int64_t g = t / H, h = t % H;
         const int64_t pc = gmax[g] - 1;
