@@ -149,6 +149,9 @@ export { transformerEncoderLayer, transformerEncoderLayerAsync, positionalEncodi
 export { multiHeadAttentionBackward, multiHeadAttentionBackwardAsync, type MultiHeadAttentionSaved, type MultiHeadAttentionGrads } from './ops/multiHeadAttentionBackward';
 export { transformerEncoderLayerBackward, transformerEncoderLayerBackwardAsync, type TransformerEncoderLayerSaved, type TransformerEncoderLayerGrads, type SavedNorm } from './ops/transformerEncoderLayerBackward';
 export type { AttentionBlockSaved, AttentionBlockGrads, AttentionBlockParamGrads } from './ops/attentionBlock';
+// The HSTU layer (issue #17 item 4): a jagged composite of layerNorm, linear, silu and hstuAttention, and its backward.
+export { hstuLayer, hstuLayerAsync, type HstuLayerParams, type HstuLayerOptions, type HstuLayerSaved } from './ops/hstuLayer';
+export { hstuLayerBackward, hstuLayerBackwardAsync, type HstuLayerGrads } from './ops/hstuLayerBackward';
 export { softmax, softmaxAsync, type SoftmaxOptions } from './ops/softmax';
 export { layerNorm, layerNormAsync, type LayerNormOptions, type LayerNormStatsOutput } from './ops/layerNorm';
 export { linear, linearAsync } from './ops/linear';

@@ -458,6 +458,71 @@ for (const [op, { ok, bad }] of Object.entries(cases)) {
   });
 }
 
+// hstuLayer (a composite: many kernels per call) checks everything, hstuAttention's options
+// included, before its first step.
+{
+  const E = 4, H = 2, D = 3, Dv = 2, C = 2 * H * Dv + 2 * H * D;
+  const offsets = Int32Array.of(0, 3, 3, 5);
+  const x = { values: r([5, E]), offsets };
+  const p = { inputNorm: { gamma: r([E], 2) }, uvqk: { weight: r([E, C], 3), bias: r([C], 4) }, outputNorm: { beta: r([H * Dv], 5) }, output: { weight: r([H * Dv, E], 6) } };
+  const o = { numHeads: H, headDim: D, valueDim: Dv };
+  const call = (over = {}, opts = o, xx = x) => () => ak.hstuLayer(xx, { ...p, ...over }, opts, spy);
+  const bad = [
+    ['x null', call({}, o, null), DTypeError, 'x'],
+    ['x a bare tensor', call({}, o, r([5, E])), DTypeError, 'x.values'],
+    ['x values rank 3', call({}, o, { values: r([5, 2, 2]), offsets }), ShapeError, 'x.values'],
+    ['x offsets end past the rows', call({}, o, { values: r([4, E]), offsets }), ShapeError, 'x.offsets'],
+    ['x offsets decreasing', call({}, o, { values: r([5, E]), offsets: Int32Array.of(0, 3, 2, 5) }), ValueError, 'x.offsets'],
+    ['x half values', call({}, o, { values: ak.toBFloat16(r([5, E])), offsets }), DTypeError, 'x.values'],
+    ['options missing numHeads', call({}, { headDim: D }), ValueError, 'options.numHeads'],
+    ['options.headDim 0', call({}, { ...o, headDim: 0 }), ValueError, 'options.headDim'],
+    ['options.valueDim fractional', call({}, { ...o, valueDim: 1.5 }), ValueError, 'options.valueDim'],
+    ['options.eps negative', call({}, { ...o, eps: -1e-6 }), ValueError, 'options.eps'],
+    ['options.returnSaved a number', call({}, { ...o, returnSaved: 1 }), DTypeError, 'options.returnSaved'],
+    ['unknown option', call({}, { ...o, numHead: 2 }), ValueError, 'options.numHead'],
+    ['params unknown key', call({ norm1: {} }), ValueError, 'params.norm1'],
+    ['params.uvqk missing', call({ uvqk: undefined }), DTypeError, 'params.uvqk.weight'],
+    ['params.uvqk.weight [E, C-1]', call({ uvqk: { weight: r([E, C - 1]) } }), ShapeError, 'params.uvqk.weight'],
+    ['params.uvqk.weight for another headDim', call({}, { ...o, headDim: 2 }), ShapeError, 'params.uvqk.weight'],
+    ['params.uvqk.bias [C+1]', call({ uvqk: { weight: r([E, C]), bias: r([C + 1]) } }), ShapeError, 'params.uvqk.bias'],
+    ['params.inputNorm.gamma [E+1]', call({ inputNorm: { gamma: r([E + 1]) } }), ShapeError, 'params.inputNorm.gamma'],
+    ['params.inputNorm unknown key', call({ inputNorm: { weight: r([E]) } }), ValueError, 'params.inputNorm.weight'],
+    ['params.outputNorm.beta [E] (not H·Dv)', call({ outputNorm: { beta: r([E + 1]) } }), ShapeError, 'params.outputNorm.beta'],
+    ['params.output.weight [H·Dv+1, E]', call({ output: { weight: r([H * Dv + 1, E]) } }), ShapeError, 'params.output.weight'],
+    // hstuAttention's options, through its own checks (before the layer's first step):
+    ['options.numTargets of the wrong length', call({}, { ...o, numTargets: new Int32Array(2) }), ShapeError, 'options.numTargets'],
+    ['options.numTargets[2] past its sequence', call({}, { ...o, numTargets: Int32Array.of(0, 0, 3) }), ValueError, 'options.numTargets[2]'],
+    ['options.timestamps of the wrong length', call({}, { ...o, timestamps: new Float64Array(4), timeBias: r([5]) }), ShapeError, 'options.timestamps'],
+    ['options.timestamps without timeBias', call({}, { ...o, timestamps: new Float64Array(5) }), ValueError, 'options.timeBias'],
+    ['options.positionBias for another N', call({}, { ...o, positionBias: r([6]) }), ShapeError, 'options.positionBias'],
+    ['options.maxLength below the longest sequence', call({}, { ...o, maxLength: 2 }), ValueError, 'options.maxLength'],
+    ['options.normalization unknown', call({}, { ...o, normalization: 'sum' }), ValueError, 'options.normalization'],
+    ['options.out (the attention output is internal)', call({}, { ...o, out: new Float32Array(5 * H * Dv) }), ValueError, 'options.out'],
+    ['params.output.bias [H·Dv]', call({ output: { weight: r([H * Dv, E]), bias: r([H * Dv + 1]) } }), ShapeError, 'params.output.bias'],
+  ];
+  test('hstuLayer: a valid call runs its steps', () => {
+    const before = kernelCalls;
+    call()();
+    assert.ok(kernelCalls >= before + 6, `the layer dispatched its steps (${kernelCalls - before})`);
+  });
+  test('hstuLayer: every bad argument is a typed error naming it, before any kernel runs', () => {
+    for (const [what, fn, cls, argument] of bad) {
+      const before = kernelCalls;
+      let err;
+      try {
+        fn();
+      } catch (e) {
+        err = e;
+      }
+      assert.ok(err, `hstuLayer / ${what}: expected an error`);
+      assert.ok(err instanceof cls, `hstuLayer / ${what}: expected ${cls.name}, got ${err?.name}: ${err?.message}`);
+      assert.ok(err.message.startsWith(`${argument}`) || err.message.includes(`${argument}:`), `hstuLayer / ${what}: message names '${argument}': ${err.message}`);
+      if (err.argument !== undefined) assert.is(err.argument, argument, `hstuLayer / ${what}: err.argument`);
+      assert.is(kernelCalls, before, `hstuLayer / ${what}: no kernel ran`);
+    }
+  });
+}
+
 test('ShapeError carries expected and received shapes', () => {
   try {
     ak.sdpa(r([2, 4, 3, 5]), r([2, 2, 7, 4]), r([2, 2, 7, 6]));

@@ -16,9 +16,10 @@ import topKSpec from './topK.mjs';
 import descriptorSpec from './descriptors.mjs';
 import halfSpec from './half.mjs';
 import hstuSpec from './hstuAttention.mjs';
+import hstuLayerSpec from './hstuLayer.mjs';
 import { toleranceOf } from './util.mjs';
 
-export const SPECS = { sdpa: sdpaSpec, jaggedSdpa: jaggedSdpaSpec, multiHeadAttention: mhaSpec, additiveAttention: additiveSpec, targetAttention: targetSpec, transformerEncoderLayer: encoderSpec, primitives: primitivesSpec, topK: topKSpec, descriptors: descriptorSpec, half: halfSpec, hstuAttention: hstuSpec };
+export const SPECS = { sdpa: sdpaSpec, jaggedSdpa: jaggedSdpaSpec, multiHeadAttention: mhaSpec, additiveAttention: additiveSpec, targetAttention: targetSpec, transformerEncoderLayer: encoderSpec, primitives: primitivesSpec, topK: topKSpec, descriptors: descriptorSpec, half: halfSpec, hstuAttention: hstuSpec, hstuLayer: hstuLayerSpec };
 
 /** Assert every element of got is within atol + rtol*|want| of want; non-finite must match exactly. */
 export function assertClose(got, want, { atol = 1e-6, rtol = 1e-5 } = {}, what = 'value') {

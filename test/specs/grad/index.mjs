@@ -25,4 +25,5 @@ export const GRAD_MODULES = {
   targetAttentionBackward: () => import('./targetAttentionBackward.mjs'),
   embeddingBackward: () => import('./embeddingBackward.mjs'),
   hstuAttentionBackward: () => import('./hstuAttentionBackward.mjs'),
+  hstuLayerBackward: () => import('./hstuLayerBackward.mjs'),
 };
