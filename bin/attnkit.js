@@ -15,9 +15,19 @@ if (!process.env.DISPLAY && !process.env.ATTNKIT_NO_XVFB && process.platform ===
   }
 }
 
+// Exit explicitly (a GL context or a worker may keep the loop alive), but only after stdout and
+// stderr have drained: on a pipe they are asynchronous, and an early process.exit cut `verify`'s
+// table at ~128 KB when its output outgrew the pipe.
+function exitAfterFlush(code) {
+  let pending = 2;
+  const done = () => { if (--pending === 0) process.exit(code); };
+  process.stdout.write('', done);
+  process.stderr.write('', done);
+}
+
 require('../bench/cli.js')
   .main()
-  .then((code) => process.exit(code), (e) => {
+  .then(exitAfterFlush, (e) => {
     console.error(e && e.stack ? e.stack : e);
-    process.exit(1);
+    exitAfterFlush(1);
   });
