@@ -267,10 +267,18 @@ export interface AdditiveAttentionArgs {
    * values `[T,Dv]` with `T = keyOffsets[B]`, batch b's keys the rows `keyOffsets[b] ..
    * keyOffsets[b+1]-1` (n_b of them). `S` is then the longest n_b (scratch size only); `mask` and
    * `keyLengths` are null; weights are `[T, L]` (jagged, same offsets: the weight of query i on
-   * key j of batch b at `(keyOffsets[b] + j)·L + i`). An empty batch row is an all-excluded row.
+   * key j of batch b at `(keyOffsets[b] + j)·L + i`); a per-user mask is `jaggedMask`. An empty
+   * batch row is an all-excluded row.
    * Absent or null: the padded layout above.
    */
   readonly keyOffsets?: Int32Array | null;
+  /**
+   * With `keyOffsets` only: a boolean mask per batch row (1 = may attend), `L·T` elements: batch
+   * b's row-major `[L, n_b]` block starts at `L·keyOffsets[b]` (element `(i, j)` at
+   * `L·keyOffsets[b] + i·n_b + j`). A masked key is excluded (its score is never formed, so a
+   * NaN in it does not leak); a row left with no key is an all-excluded row. Absent or null: no mask.
+   */
+  readonly jaggedMask?: Uint8Array | null;
   /** The element types of the half-precision operands (see {@link DTypes}); absent: all float32. */
   readonly dtypes?: DTypes;
 }

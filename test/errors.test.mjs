@@ -127,6 +127,23 @@ const cases = {
       ],
     };
   })(),
+  // additiveAttention over jagged keys / values (#17): 2 users of 2 and 3 keys, L = 3 queries each: a mask of 3·2 + 3·3 = 15 entries.
+  'additiveAttention (jagged)': (() => {
+    const p = { wq: r([4, 6]), wk: r([5, 6]), b: r([6]), v: r([6]) };
+    const offsets = Int32Array.from([0, 2, 5]);
+    const keys = { values: r([5, 5], 2), offsets }, values = { values: r([5, 2], 3), offsets };
+    const call = (opts) => () => ak.additiveAttention(r([2, 3, 4]), keys, values, p, opts, spy);
+    return {
+      ok: call({ mask: new Uint8Array(15).fill(1), returnWeights: true }),
+      bad: [
+        ['mask of the wrong size', call({ mask: new Uint8Array(14) }), ShapeError, 'options.mask'],
+        ['mask one entry too long', call({ mask: new Uint8Array(16) }), ShapeError, 'options.mask'],
+        ['mask a dense MaskLike', call({ mask: m([2, 3, 3]) }), DTypeError, 'options.mask'],
+        ['mask an Int32Array', call({ mask: new Int32Array(15) }), DTypeError, 'options.mask'],
+        ['keyLengths with jagged keys', call({ keyLengths: new Int32Array([2, 3]) }), ValueError, 'options.keyLengths'],
+      ],
+    };
+  })(),
   targetAttention: (() => {
     const layers = [{ w: r([12, 4]), b: r([4]) }, { w: r([4, 1]), b: r([1]) }];
     const call = (ls = layers, opts = {}, t = r([2, 3]), h = r([2, 5, 3])) => () => ak.targetAttention(t, h, { layers: ls }, opts, spy);

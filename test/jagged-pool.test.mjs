@@ -11,7 +11,11 @@
 // - Half-precision jagged histories equal the float32 call on the decoded values, bit for bit.
 // - Native: bit-identical at 1, 2 and 3 threads, async = sync, the addon refuses bad offsets
 //   (typed JS errors, no crash) with no TypeScript in front.
-// - Typed errors from TypeScript: bad offsets, keyLengths / mask / returnSaved with jagged inputs.
+// - additiveAttention with a per-user mask (Σ_b L·S_b entries): random masks, a fully masked row
+//   and user, a NaN key hidden by the mask, against the oracle with each user's [L,S_b] mask and
+//   the padded call with the equal padded mask.
+// - Typed errors from TypeScript: bad offsets, keyLengths / returnSaved with jagged inputs, a
+//   jagged mask of the wrong length or type.
 // - topK: the jagged exclusion list equals the array-of-lists form bit for bit (and the oracle),
 //   its typed errors; shardExclude of a jagged list equals the array form.
 // In CI an unavailable backend fails; elsewhere it is a visible skip. On gpu, gpu.js's CPU
@@ -86,13 +90,18 @@ function targetOracle(target, hist, offsets, params, opts) {
   return { output, weights };
 }
 
-/** Per-batch float64 oracle of additiveAttention over jagged keys / values; weights as [T, L]. */
-function additiveOracle(query, keys, values, offsets, params, L) {
+/**
+ * Per-batch float64 oracle of additiveAttention over jagged keys / values; weights as [T, L]. A
+ * jagged mask (Uint8Array of Σ_b L·n_b) gives each user its own [1, L, n_b] mask: the block
+ * starting at L·offsets[b].
+ */
+function additiveOracle(query, keys, values, offsets, params, L, jaggedMask = null) {
   const B = offsets.length - 1, Dv = values.shape[1];
   const output = new Float64Array(B * L * Dv), weights = new Float64Array(offsets[B] * L);
   for (let b = 0; b < B; b++) {
     const n = offsets[b + 1] - offsets[b];
-    const r = oracleAdditive(query ? rowOf(query, b) : null, slice(keys, offsets[b], offsets[b + 1]), slice(values, offsets[b], offsets[b + 1]), params);
+    const opts = jaggedMask ? { mask: { data: jaggedMask.slice(L * offsets[b], L * offsets[b + 1]), shape: [1, L, n] } } : {};
+    const r = oracleAdditive(query ? rowOf(query, b) : null, slice(keys, offsets[b], offsets[b + 1]), slice(values, offsets[b], offsets[b + 1]), params, opts);
     output.set(r.output, b * L * Dv);
     for (let i = 0; i < L; i++) for (let j = 0; j < n; j++) weights[(offsets[b] + j) * L + i] = r.weights[i * n + j];
   }
@@ -292,6 +301,96 @@ function backendSuites(backend) {
     }
   });
 
+  // Masked (#17 item 2, mask semantics per user): a Uint8Array of Σ_b L·n_b, user b's [L, n_b] block at L·offsets[b].
+  /** A random jagged mask (keep probability `keep`), with user `fullUser`'s block all 0 and row `fullRow` = [b, i] all 0. */
+  const jaggedMaskOf = (R, offsets, L, keep, fullUser, fullRow) => {
+    const B = offsets.length - 1, mask = new Uint8Array(L * offsets[B]);
+    for (let e = 0; e < mask.length; e++) mask[e] = R.next() < keep ? 1 : 0;
+    if (fullUser !== null) mask.fill(0, L * offsets[fullUser], L * offsets[fullUser + 1]);
+    if (fullRow) {
+      const [b, i] = fullRow, n = offsets[b + 1] - offsets[b];
+      mask.fill(0, L * offsets[b] + i * n, L * offsets[b] + (i + 1) * n);
+    }
+    return mask;
+  };
+  /** The padded [B, L, S] mask equal to a jagged one (padding positions 0). */
+  const paddedMaskOf = (mask, offsets, L, S) => {
+    const B = offsets.length - 1, out = new Uint8Array(B * L * S);
+    for (let b = 0; b < B; b++) {
+      const n = offsets[b + 1] - offsets[b];
+      for (let i = 0; i < L; i++) for (let j = 0; j < n; j++) out[(b * L + i) * S + j] = mask[L * offsets[b] + i * n + j];
+    }
+    return { data: out, shape: [B, L, S] };
+  };
+  /** The first user with at least `min` keys other than `not`, or null. */
+  const userWith = (lens, min, not = -1) => {
+    const b = lens.findIndex((n, c) => n >= min && c !== not);
+    return b < 0 ? null : b;
+  };
+  seed = 2500;
+  for (const c of lengthCases(13)) {
+    for (const [L, Dq, Dk, Dv, A] of [[1, 0, 3, 5, 4], [3, 5, 7, 2, 9], [2, 4, 16, 33, 24]]) {
+      for (const keep of [0.7, 0.15]) {
+        const s = seed++;
+        const pooled = Dq === 0;
+        as(`masked, ${c.label}: ${pooled ? 'pooling' : `L=${L} Dq=${Dq}`} Dk=${Dk} Dv=${Dv} A=${A} keep ${keep}, a fully masked user and row: the per-user oracle with its [L,S_b] mask, and the padded call with the padded mask`, () => {
+          const R = rng(s);
+          const offsets = offsetsOf(c.lens), B = c.lens.length, T = offsets[B];
+          const S = Math.max(1, ...c.lens);
+          const query = pooled ? null : rnd([B, L, Dq], s);
+          const keys = rnd([T, Dk], s + 1), values = rnd([T, Dv], s + 2);
+          const params = additiveParams(Dq, Dk, A, s + 3);
+          const fullUser = userWith(c.lens, 1);
+          const rowUser = userWith(c.lens, 1, fullUser ?? -1);
+          const mask = jaggedMaskOf(R, offsets, L, keep, fullUser, rowUser === null ? null : [rowUser, L - 1]);
+          const r = ak.additiveAttention(query, ak.jagged(keys, offsets), ak.jagged(values, offsets), params, { mask, returnWeights: true }, d);
+          assert.equal(r.output.shape, [B, L, Dv]);
+          assert.equal(r.weights.values.shape, [T, L]);
+          const want = additiveOracle(query, keys, values, offsets, params, L, mask);
+          close(r.output.data, want.output, tolA, 'output vs oracle');
+          close(r.weights.values.data, want.weights, tolA, 'weights vs oracle');
+          // The fully masked user and row: zeros, as an all-masked row is defined.
+          if (fullUser !== null) for (let e = fullUser * L * Dv; e < (fullUser + 1) * L * Dv; e++) assert.ok(Object.is(r.output.data[e], 0), `fully masked user ${fullUser}: output[${e}] = ${r.output.data[e]}`);
+          if (rowUser !== null) for (let e = 0; e < Dv; e++) assert.ok(Object.is(r.output.data[((rowUser * L) + L - 1) * Dv + e], 0), `fully masked row of user ${rowUser}: zeros`);
+          const keyLengths = Int32Array.from(c.lens);
+          const p = ak.additiveAttention(query, padded(keys, offsets, S, NaN), padded(values, offsets, S, NaN), params, { keyLengths, mask: paddedMaskOf(mask, offsets, L, S), returnWeights: true }, d);
+          close(r.output.data, p.output.data, backend === 'reference' ? { atol: 0, rtol: 0 } : tolA, 'jagged vs padded output');
+          for (let b = 0; b < B; b++)
+            for (let i = 0; i < L; i++)
+              for (let j = 0; j < c.lens[b]; j++) close([r.weights.values.data[(offsets[b] + j) * L + i]], [p.weights.data[(b * L + i) * S + j]], backend === 'reference' ? { atol: 0, rtol: 0 } : tolA, `weights[${b},${i},${j}]`);
+        });
+      }
+    }
+  }
+
+  as('masked: a NaN key / value hidden by the mask does not leak; async = sync', async () => {
+    const lens = [4, 0, 5, 2], offsets = offsetsOf(lens), T = offsets[4], L = 2;
+    const q = rnd([4, L, 3], 931), keys = rnd([T, 4], 932), values = rnd([T, 3], 933);
+    const params = additiveParams(3, 4, 6, 934);
+    const mask = new Uint8Array(L * T).fill(1);
+    // User 0's key 1 and user 2's key 4: NaN in their keys and values, masked for every query.
+    for (const [b, j] of [[0, 1], [2, 4]]) {
+      const n = lens[b];
+      for (let i = 0; i < L; i++) mask[L * offsets[b] + i * n + j] = 0;
+      keys.data.fill(NaN, (offsets[b] + j) * 4, (offsets[b] + j + 1) * 4);
+      values.data.fill(NaN, (offsets[b] + j) * 3, (offsets[b] + j + 1) * 3);
+    }
+    const r = ak.additiveAttention(q, ak.jagged(keys, offsets), ak.jagged(values, offsets), params, { mask, returnWeights: true }, d);
+    const want = additiveOracle(q, keys, values, offsets, params, L, mask);
+    for (const x of r.output.data) assert.ok(Number.isFinite(x), 'every output finite');
+    for (const x of r.weights.values.data) assert.ok(Number.isFinite(x), 'every weight finite');
+    close(r.output.data, want.output, tolA, 'output vs oracle');
+    close(r.weights.values.data, want.weights, tolA, 'weights vs oracle');
+    assert.is(r.weights.values.data[(offsets[0] + 1) * L], 0, 'the masked key\'s weight is 0');
+    const asy = await ak.additiveAttentionAsync(q, ak.jagged(keys, offsets), ak.jagged(values, offsets), params, { mask, returnWeights: true }, d);
+    sameBits(asy.output.data, r.output.data, 'async output');
+    sameBits(asy.weights.values.data, r.weights.values.data, 'async weights');
+    // Unmasked, the NaN key makes its user's rows NaN (and only its user's): the mask is what hid it.
+    const u = ak.additiveAttention(q, ak.jagged(keys, offsets), ak.jagged(values, offsets), params, {}, d);
+    assert.ok(Number.isNaN(u.data[0]), 'unmasked: user 0 NaN');
+    assert.ok(Number.isFinite(u.data[3 * L * 3]), 'unmasked: user 3 finite');
+  });
+
   as('half keys / values equal the float32 call on the decoded values, bit for bit; async = sync', async () => {
     const lens = [5, 0, 66, 1], offsets = offsetsOf(lens), T = offsets[4];
     const q = rnd([4, 2, 3], 911), keys = ak.toFloat16(rnd([T, 6], 912)), values = ak.toBFloat16(rnd([T, 5], 913));
@@ -351,14 +450,18 @@ errs('targetAttention: bad offsets, batch / dim mismatch, keyLengths and returnS
   throwsTyped(() => ak.targetAttention(target, j([0, 2, 5]), params, { keyLengths: new Int32Array([2, 3]) }), ValueError, 'options.keyLengths', 'keyLengths with jagged');
   throwsTyped(() => ak.targetAttention(target, j([0, 2, 5]), params, { returnSaved: true }), ValueError, 'options.returnSaved', 'returnSaved with jagged');
 });
-errs('additiveAttention: keys and values both jagged over the same offsets; mask, keyLengths, returnSaved refused', () => {
+errs('additiveAttention: keys and values both jagged over the same offsets; a jagged mask of exactly L·T; keyLengths, returnSaved refused', () => {
   const keys = rnd([5, 3], 1), values = rnd([5, 2], 2), params = additiveParams(0, 3, 4, 3);
   const off = new Int32Array([0, 2, 5]);
   throwsTyped(() => ak.additiveAttention(null, { values: keys, offsets: off }, rnd([2, 3, 2], 4), params), DTypeError, 'values', 'values padded, keys jagged');
   throwsTyped(() => ak.additiveAttention(null, { values: keys, offsets: off }, { values: values, offsets: new Int32Array([0, 3, 5]) }, params), ValueError, 'values.offsets', 'different offsets');
   throwsTyped(() => ak.additiveAttention(null, { values: keys, offsets: new Int32Array([0, 6, 5]) }, { values, offsets: off }, params), ValueError, 'keys.offsets', 'decreasing');
   throwsTyped(() => ak.additiveAttention(rnd([3, 1, 2], 5), { values: keys, offsets: off }, { values, offsets: off }, { ...params, wq: rnd([2, 4], 6) }), ShapeError, 'query', 'query batch mismatch');
-  throwsTyped(() => ak.additiveAttention(null, { values: keys, offsets: off }, { values, offsets: off }, params, { mask: { data: new Uint8Array([1]), shape: [1] } }), ValueError, 'options.mask', 'mask with jagged');
+  throwsTyped(() => ak.additiveAttention(null, { values: keys, offsets: off }, { values, offsets: off }, params, { mask: { data: new Uint8Array([1]), shape: [1] } }), DTypeError, 'options.mask', 'a padded MaskLike with jagged keys');
+  throwsTyped(() => ak.additiveAttention(null, { values: keys, offsets: off }, { values, offsets: off }, params, { mask: new Uint8Array(4) }), ShapeError, 'options.mask', 'a jagged mask of the wrong length (L·T = 5)');
+  throwsTyped(() => ak.additiveAttention(null, { values: keys, offsets: off }, { values, offsets: off }, params, { mask: new Float32Array(5) }), DTypeError, 'options.mask', 'a jagged mask not a Uint8Array');
+  assert.throws(() => ak.additiveAttention(null, { values: keys, offsets: off }, { values, offsets: off }, params, { mask: new Uint8Array(6) }), (e) => /5/.test(e.message), 'the error names the expected length');
+  ak.additiveAttention(null, { values: keys, offsets: off }, { values, offsets: off }, params, { mask: new Uint8Array(5).fill(1) });
   throwsTyped(() => ak.additiveAttention(null, { values: keys, offsets: off }, { values, offsets: off }, params, { keyLengths: new Int32Array([1, 1]) }), ValueError, 'options.keyLengths', 'keyLengths with jagged');
   throwsTyped(() => ak.additiveAttention(null, { values: keys, offsets: off }, { values, offsets: off }, params, { returnSaved: true }), ValueError, 'options.returnSaved', 'returnSaved with jagged');
 });
@@ -421,9 +524,11 @@ if (backendWanted('native') && native?.available) {
     const lens = Array.from({ length: 40 }, (_, b) => (b % 7 === 3 ? 0 : (b * 37) % 150)), offsets = offsetsOf(lens), T = offsets[40];
     const target = rnd([40, 16], 1), hist = rnd([T, 16], 2), params = mlp(16, [32, 8], 3);
     const q = rnd([40, 3, 8], 4), keys = rnd([T, 16], 5), values = rnd([T, 12], 6), ap = additiveParams(8, 16, 24, 7);
+    const jmask = Uint8Array.from({ length: 3 * T }, (_, e) => ((e * 7919) % 5 !== 0 ? 1 : 0));
     return [
       ['targetAttention', () => ak.targetAttention(target, ak.jagged(hist, offsets), params, { normalize: 'softmax', returnWeights: true }, NATIVE)],
       ['additiveAttention', () => ak.additiveAttention(q, ak.jagged(keys, offsets), ak.jagged(values, offsets), ap, { returnWeights: true }, NATIVE)],
+      ['additiveAttention masked', () => ak.additiveAttention(q, ak.jagged(keys, offsets), ak.jagged(values, offsets), ap, { mask: jmask, returnWeights: true }, NATIVE)],
     ];
   };
   nt('bit-identical at 1, 2 and 3 threads', () => {
@@ -473,6 +578,12 @@ if (backendWanted('native') && native?.available) {
       await refused(fn, fnAsync, make({ keyLengths: new Int32Array([1, 2]) }), TypeError, /must be null/, `${name}: keyLengths with offsets`);
       await refused(fn, fnAsync, make({ [key]: new Float32Array([0, 1, 3]) }), TypeError, /Int32Array/, `${name}: offsets not an Int32Array`);
     }
+    // The jagged mask: exactly L·T bytes (3 here), a Uint8Array, only with keyOffsets.
+    assert.is(addon.additiveAttention(additiveArgs({ jaggedMask: new Uint8Array([1, 0, 1]) })).weights[1], 0, 'a masked key weighs 0');
+    await refused(addon.additiveAttention, addon.additiveAttentionAsync, additiveArgs({ jaggedMask: new Uint8Array(2) }), RangeError, /jaggedMask: expected 3 elements/, 'additiveAttention: jaggedMask too short');
+    await refused(addon.additiveAttention, addon.additiveAttentionAsync, additiveArgs({ jaggedMask: new Uint8Array(4) }), RangeError, /jaggedMask: expected 3 elements/, 'additiveAttention: jaggedMask too long');
+    await refused(addon.additiveAttention, addon.additiveAttentionAsync, additiveArgs({ jaggedMask: new Float32Array(3) }), TypeError, /Uint8Array/, 'additiveAttention: jaggedMask not a Uint8Array');
+    await refused(addon.additiveAttention, addon.additiveAttentionAsync, additiveArgs({ keyOffsets: null, keys: new Float32Array(4 * 2), values: new Float32Array(4 * 2), jaggedMask: new Uint8Array(4) }), TypeError, /must be null without keyOffsets/, 'additiveAttention: jaggedMask without keyOffsets');
     // Random hostile offsets (any int32, any length), sync and async: a result or a typed error, never a crash.
     const R = rng(97);
     const anyInt = () => (R.next() < 0.5 ? R.int(-3, 8) : R.next() < 0.5 ? 2147483647 - R.int(0, 3) : -2147483648 + R.int(0, 3));

@@ -2,7 +2,8 @@
 // query, keys, values, wq, wk, b and v may be half: a Uint16Array of bit patterns when the args'
 // `dtypes` names it, else a Float32Array. keyOffsets (optional, #17): [B+1] Int32Array, jagged
 // keys [T, Dk] and values [T, Dv] (T = keyOffsets[B], S = the longest sequence), weights [T, L];
-// not with mask or keyLengths.
+// not with mask or keyLengths; jaggedMask (optional, with keyOffsets only): Uint8Array [L * T],
+// batch b's [L, n_b] block at L * keyOffsets[b].
 #include <memory>
 
 #include "attnkit/additiveAttention.h"
@@ -42,6 +43,9 @@ void fill_additiveAttention(Args& a, ForwardJob<AdditiveAttentionParams, additiv
   for (int i = 0; i < 3; i++) p.maskStrides[i] = m.data ? m.strides[(size_t)i] : 0;
   p.keyLengths = a.i32("keyLengths", B, 0, p.S, true);
   if (p.keyOffsets && (p.keyLengths || p.mask)) a.type_error(p.mask ? "mask" : "keyLengths", "must be null with keyOffsets (jagged keys)");
+  // The per-user mask: exactly L * T bytes (batch b's [L, n_b] block at L * offsets[b]).
+  p.jaggedMask = p.keyOffsets ? a.u8_opt("jaggedMask", a.product("jaggedMask", {L, keyRows})) : nullptr;
+  if (!p.keyOffsets && !a.absent("jaggedMask")) a.type_error("jaggedMask", "must be null without keyOffsets (padded keys take mask)");
   const bool weights = a.boolean("returnWeights");
   p.output = a.output_f32("output", a.product("output", {B, L, Dv}));
   if (weights) p.weights = a.output_f32("weights", p.keyOffsets ? keyRows * L : a.product("weights", {B, L, S}));

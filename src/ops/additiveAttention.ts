@@ -15,7 +15,8 @@ import { drive, driveAsync, type Steps } from './cached';
 import { refuseWithSaved, step } from './trainingSteps';
 import { additiveForwardSaved, type AdditiveAttentionSaved } from './additiveAttentionBackward';
 import { asJagged, type JaggedLike } from '../jagged';
-import { DTypeError, ValueError, describeType } from '../errors';
+import { DTypeError, ShapeError, ValueError, describeType } from '../errors';
+import { liveTypedArray } from '../buffers';
 import { isJaggedArg, longestOf, refuseWithJagged, sequenceOfRow, type JaggedPoolOutput } from './jaggedPool';
 
 /** Parameters of {@link additiveAttention}: `wq [Dq,A]` (omit for pooling), `wk [Dk,A]`, `b [A]`, `v [A]`. */
@@ -32,7 +33,13 @@ export interface AdditiveAttentionParams {
 
 /** Options of {@link additiveAttention}. */
 export interface AdditiveAttentionOptions {
-  /** Bool mask broadcastable to `[B,L,S]` (1 = may attend). Not with jagged keys (ValueError: a padded mask has no jagged meaning; exclude keys by leaving them out of the jagged batch). */
+  /**
+   * Bool mask broadcastable to `[B,L,S]` (1 = may attend). With jagged keys, a mask per user
+   * instead: a `Uint8Array` of exactly `Σ_b L·S_b` entries (L the dense query count, S_b batch
+   * b's key count), batch b's row-major `[L, S_b]` block after the blocks of the batches before it
+   * (so it starts at `L·offsets[b]`); a row with no key left outputs zeros, as an all-masked row
+   * does.
+   */
   mask?: MaskLike | null;
   /** `[B]` valid key counts. Not with jagged keys (ValueError: the offsets give the lengths). */
   keyLengths?: Int32Array | null;
@@ -62,6 +69,7 @@ export interface PoolOutput {
 }
 
 const KP = ['B', 'S', 'Dk'];
+const MAX_INT32 = 0x7fffffff;
 const VP = ['B', 'S', 'Dv'];
 const QP = ['B', 'L', 'Dq'];
 
@@ -76,6 +84,17 @@ function jaggedKeysValues(keys: unknown, values: unknown): { kt: FloatChecked; v
   expectNonEmpty('keys.values', jk.shape, 1, ['T', 'Dk']);
   expectNonEmpty('values.values', jv.shape, 1, ['T', 'Dv']);
   return { kt: { data: jk.data, shape: jk.shape, dtype: jk.dtype }, vt: { data: jv.data, shape: jv.shape, dtype: jv.dtype }, offsets: jk.offsets };
+}
+
+/** The per-user mask of jagged keys: null, or a Uint8Array of exactly `L·T` entries (user b's `[L, S_b]` block at `L·offsets[b]`). */
+function jaggedKeyMask(mask: unknown, offsets: Int32Array, L: number): Uint8Array | null {
+  if (mask === undefined || mask === null) return null;
+  const size = L * offsets[offsets.length - 1];
+  const expected = `Uint8Array(Σ_b L·S_b = ${size}) (batch b's row-major [L,S_b] block after those of the batches before it; 1 = may attend)`;
+  if (size > MAX_INT32) throw new ValueError('options.mask', `a jagged mask of Σ_b L·S_b = ${size} entries exceeds 2^31-1`);
+  const m = liveTypedArray(mask, 'options.mask', Uint8Array, `a ${expected}`);
+  if (m.length !== size) throw new ShapeError('options.mask', expected, `Uint8Array(${m.length})`);
+  return m;
 }
 
 function prepareAdditive(query: FloatTensorLike | null, keys: FloatTensorLike | JaggedLike, values: FloatTensorLike | JaggedLike, params: AdditiveAttentionParams, options?: AdditiveAttentionOptions | null): Prepared<'additiveAttention', Tensor | PoolOutput | JaggedPoolOutput> {
@@ -116,14 +135,15 @@ function prepareAdditive(query: FloatTensorLike | null, keys: FloatTensorLike | 
     wq = half.take('wq', floatMatrix(p.wq, 'params.wq', Dq, A, 'Dq', 'A'));
   }
   const o = optionsFor<AdditiveAttentionOptions>(d, options);
-  if (offsets) refuseWithJagged(o as Record<string, unknown>, 'keys', { mask: 'not with jagged keys: a padded [B,L,S] mask has no jagged meaning (leave excluded keys out of the jagged batch, or use the padded form)' });
+  const jaggedMask = offsets ? jaggedKeyMask(o.mask, offsets, L) : null;
+  if (offsets) refuseWithJagged(o as Record<string, unknown>, 'keys');
   const target = [B, L, S];
   const mask = offsets ? null : optionalMask(o.mask, 'options.mask', target, '[B,L,S]');
   const keyLengths = offsets ? null : optionalLengths(o.keyLengths, 'options.keyLengths', B, S);
   const returnWeights: boolean = readOption(d, o, 'returnWeights');
   const T = offsets ? offsets[B] : 0;
   weightsFit(returnWeights, offsets ? T * L : B * L * S, offsets ? '[T,L]' : '[B,L,S]');
-  const args: AdditiveAttentionArgs = { query: q, keys: half.take('keys', kt), values: half.take('values', vt), B, L, S, Dq, Dk, Dv, A, wq, wk: half.take('wk', wk), b: b!, v: v!, mask, keyLengths, returnWeights, dtypes: half.dtypes, ...(offsets ? { keyOffsets: offsets } : {}) };
+  const args: AdditiveAttentionArgs = { query: q, keys: half.take('keys', kt), values: half.take('values', vt), B, L, S, Dq, Dk, Dv, A, wq, wk: half.take('wk', wk), b: b!, v: v!, mask, keyLengths, returnWeights, dtypes: half.dtypes, ...(offsets ? { keyOffsets: offsets, jaggedMask } : {}) };
   // Jagged weights are [T,L]: element (r, i) is query i of the batch that holds key row r.
   const layout = (): OutputLayout => ({
     rows: B * L,
@@ -160,8 +180,9 @@ function prepareSavedAdditive(query: FloatTensorLike | null, keys: FloatTensorLi
  * `[T,Dk]`, values `[T,Dv]`, batch b's keys the rows `offsets[b] .. offsets[b+1]-1`; no work or
  * memory is spent on padding. The query stays dense `[B,L,Dq]` (or null) and the output `[B,L,Dv]`;
  * the weights come back jagged (`{ values: [T,L], offsets }`). An empty batch row has no allowed
- * key, as `keyLengths[b] = 0` does: output zeros. Not with `mask`, `keyLengths` or `returnSaved`
- * (ValueError). Half-precision keys / values are accepted as in the padded form.
+ * key, as `keyLengths[b] = 0` does: output zeros. `mask` is then per user: a `Uint8Array` of
+ * `Σ_b L·S_b` entries, batch b's row-major `[L, S_b]` block after those of the batches before it
+ * (a row left with no key outputs zeros). Not with `keyLengths` or `returnSaved` (ValueError). Half-precision keys / values are accepted as in the padded form.
  *
  * @example
  * const pooled = additiveAttention(null, h, h, { wk, b, v });
@@ -203,7 +224,7 @@ export const additiveAttentionOp: OpDescriptor<'additiveAttention'> = defineOp({
   params: [tensor('query', QP, true), tensor('keys', KP), tensor('values', VP), 'params', 'options'],
   options: {
     outputDtype: OUTPUT_DTYPE_OPTION,
-    mask: { kind: 'mask', doc: 'bool mask broadcastable to [B,L,S]' },
+    mask: { kind: 'mask', doc: 'bool mask broadcastable to [B,L,S]; with jagged keys a Uint8Array of Σ_b L·S_b entries (batch b\'s [L,S_b] block after those before it)' },
     keyLengths: { kind: 'lengths', doc: '[B] valid key counts' },
     returnWeights: { kind: 'boolean', default: false, doc: 'also return the [B,L,S] weights' },
     returnSaved: { kind: 'boolean', default: false, doc: 'training: return { output, saved } for additiveAttentionBackward' },

@@ -34,6 +34,9 @@ struct AdditiveAttentionParams {
   /// sequence): keys [T, Dk], values [T, Dv], batch b's keys the rows offsets[b] .. offsets[b+1]-1;
   /// mask and keyLengths are then null. Null: padded.
   const int32_t* keyOffsets;
+  /// With keyOffsets only: [L * T] bytes, batch b's row-major [L, n_b] block at L * offsets[b]
+  /// (1 = may attend), or null.
+  const uint8_t* jaggedMask;
   float* output;        ///< [B, L, Dv] (written)
   float* weights;       ///< [B, L, S], or [T, L] with keyOffsets (written), or null
 };

@@ -65,12 +65,15 @@ Isa additiveAttention_forward(const AdditiveAttentionParams& p) {
       const int64_t b = row / L, i = row % L;
       const int64_t r0 = base(b), n = count(b);  // n: the keys of this row (jagged: no padding)
       const int64_t len = p.keyLengths ? p.keyLengths[b] : n;
+      // This row's block of the jagged mask: batch b's [L, n] block starts at L * base(b).
+      const uint8_t* jmask = offs && p.jaggedMask ? p.jaggedMask + L * r0 : nullptr;
       score(qp.empty() ? nullptr : qp.data() + row * A, kT.data() + A * r0, n, vvec, A, n, logits.data());
       bool any = false, nan = false;
       double mx = -std::numeric_limits<double>::infinity();
       for (int64_t j = 0; j < n; j++) {
         bool ok = j < len;
         if (ok && p.mask) ok = p.mask[b * p.maskStrides[0] + i * p.maskStrides[1] + j * p.maskStrides[2]] != 0;
+        if (ok && jmask) ok = jmask[i * n + j] != 0;
         const double s = logits[(size_t)j];
         if (ok && s == -std::numeric_limits<double>::infinity()) ok = false;  // excluded, as if masked
         allowed[(size_t)j] = ok;

@@ -13,8 +13,8 @@ import { jaggedProbsSrc, jaggedStatsSrc, jaggedSumSrc, sequenceTextures } from '
 
 /**
  * additiveAttention over jagged keys / values (keyOffsets): keys projected over their T rows,
- * scores `[L, T, 1]` (the weights' own [T, L] layout), softmax and weighted sum over each batch
- * row's own keys. No padded texture exists.
+ * scores `[L, T, 1]` (the weights' own [T, L] layout; -Infinity where `jaggedMask` excludes a
+ * key), softmax and weighted sum over each batch row's own keys. No padded texture exists.
  */
 function additiveAttentionJaggedGpu(rt: Runtime, a: Widened<AdditiveAttentionArgs>, offsets: Int32Array): PoolResult {
   const { B, L, Dq, Dk, Dv, A } = a;
@@ -31,11 +31,21 @@ function additiveAttentionJaggedGpu(rt: Runtime, a: Widened<AdditiveAttentionArg
       params.push('qa');
       args.push(linear(rt, scope, rt.input(a.query!, [Dq, L, B]), L, B, Dq, A, a.wq!, null));
     }
+    // The per-user mask ([L·T] floats, batch b's [L, n_b] block at L·start[b]): a masked key
+    // scores -Infinity (excluded) before its tanh terms are read, so a NaN behind it stays out.
+    const masked = !!a.jaggedMask;
+    if (masked) {
+      params.push('mk', 'sst', 'sln', 'sp');
+      args.push(Float32Array.from(a.jaggedMask!), seq.start, seq.length, SPECIAL);
+    }
     const src = fn(
       params,
       `  let i = this.thread.x;
   let r = this.thread.y;
   let b = rs[r];
+${masked ? `  let n = sln[b];
+  let st = sst[b];
+  if (mk[this.constants.L * st + i * n + (r - st)] == 0.0) { return sp[0]; }` : ''}
   let s = 0.0;
   for (let c = 0; c < this.constants.A; c++) {
 ${tanhInline(pooled ? 'ka[0][r][c]' : 'qa[b][i][c] + ka[0][r][c]', 'th')}
@@ -43,7 +53,7 @@ ${tanhInline(pooled ? 'ka[0][r][c]' : 'qa[b][i][c] + ka[0][r][c]', 'th')}
   }
   return s;`,
     );
-    const lg = rt.run(scope, { name: 'additiveAttention.jagged.scores', src, output: [L, T, 1], constants: { B, T, A } }, args);
+    const lg = rt.run(scope, { name: 'additiveAttention.jagged.scores', src, output: [L, T, 1], constants: masked ? { B, T, A, L } : { B, T, A } }, args);
     const st = rt.run(scope, { name: 'additiveAttention.jagged.stats', src: jaggedStatsSrc(), output: [2, L, B], constants: { B, T, S: seq.loop } }, [lg, SPECIAL, seq.start, seq.length]);
     const p = rt.run(scope, { name: 'additiveAttention.jagged.probs', src: jaggedProbsSrc(), output: [L, T, 1], constants: { B, T } }, [lg, st, seq.rowSeq]);
     const out = rt.run(scope, { name: 'additiveAttention.jagged.pv', src: jaggedSumSrc(), output: [Dv, L, B], constants: { B, T, S: seq.loop } }, [p, rt.input(a.values, [Dv, T, 1]), seq.start, seq.length]);

@@ -8,12 +8,13 @@ import { softmaxRow } from './softmaxRow';
 
 /**
  * `score(i,j) = v · tanh(q_i·wq + k_j·wk + b)`, softmax over the allowed j, weighted sum of
- * values. Jagged keys / values (`keyOffsets`): batch b reads its own rows only, and the weights
- * are `[T, L]` in the keys' row order.
+ * values. Jagged keys / values (`keyOffsets`): batch b reads its own rows only (masked by its own
+ * `[L, n_b]` block of `jaggedMask`), and the weights are `[T, L]` in the keys' row order.
  */
 export function additiveAttentionReference(a: Widened<AdditiveAttentionArgs>, rows: RowFilter = null): PoolResult {
   const { B, L, S, Dq, Dk, Dv, A, mask, keyLengths } = a;
   const offsets = a.keyOffsets ?? null;
+  const jaggedMask = offsets ? (a.jaggedMask ?? null) : null;
   const keyRows = offsets ? offsets[B] : B * S;
   const output = new Float32Array(B * L * Dv);
   const weights = a.returnWeights ? new Float32Array(keyRows * L) : undefined;
@@ -46,6 +47,7 @@ export function additiveAttentionReference(a: Widened<AdditiveAttentionArgs>, ro
       for (let j = 0; j < n; j++) {
         let ok = j < len;
         if (ok && mask) ok = mask.data[b * mask.strides[0] + i * mask.strides[1] + j * mask.strides[2]] !== 0;
+        if (ok && jaggedMask) ok = jaggedMask[L * base + i * len + j] !== 0; // batch b's [L, len] block at L·offsets[b]
         allowed[j] = 0;
         if (!ok) continue;
         let s = 0;
