@@ -66,9 +66,22 @@ for (const b of ak.backends().filter((x) => x.available)) {
         f();
         if (i % 1000 === 999) await new Promise((res) => setImmediate(res)); // let finalizers run
       }
-      const growth = mib(rss() - before);
-      rows.push(`${op} ${growth.toFixed(2)}`);
-      assert.ok(growth <= RSS_BOUND_MIB, `${b.name} ${op}: RSS grew ${growth.toFixed(2)} MiB over ${n} calls`);
+      let growth = mib(rss() - before);
+      // A leak grows in every window; V8 doubling its young generation once (to 16+16 MiB: CI saw
+      // one reference sdpaBackward window grow 35.9 MiB, the same code 2.25 MiB locally) does not.
+      // So a window over the bound is measured once more, and the second window decides.
+      let note = '';
+      if (growth > RSS_BOUND_MIB) {
+        const again = rss();
+        for (let i = 0; i < n; i++) {
+          f();
+          if (i % 1000 === 999) await new Promise((res) => setImmediate(res));
+        }
+        note = ` (first window ${growth.toFixed(2)})`;
+        growth = mib(rss() - again);
+      }
+      rows.push(`${op} ${growth.toFixed(2)}${note}`);
+      assert.ok(growth <= RSS_BOUND_MIB, `${b.name} ${op}: RSS grew ${growth.toFixed(2)} MiB over ${n} calls${note}`);
     }
     console.log(`  ${b.name} RSS growth (MiB) over ${n} calls: ${rows.join(', ')}`);
   });

@@ -49,11 +49,15 @@ function forwardOptions(o: SdpaBackwardOptions | null | undefined): SdpaOptions 
   return f;
 }
 
+/** sdpaBackward takes dense tensors only: a jagged argument is a ValueError naming it. */
+function refuseJagged(name: string, x: unknown): void {
+  if (isJaggedArg(x)) throw new ValueError(name, 'sdpaBackward does not take jagged tensors yet (jagged sdpa is forward only): pass dense [B,H,L,D] tensors (toPadded) with keyLengths');
+}
+
 /** Check sdpaBackward's arguments and build its kernel call. */
 function prepareSdpaBackward(dOut: TensorLike, q: TensorLike, k: TensorLike, v: TensorLike, out: TensorLike, lse: TensorLike, options?: SdpaBackwardOptions | null): Prepared<'sdpaBackward', SdpaBackwardOutput> {
-  for (const [name, x] of [['dOut', dOut], ['q', q], ['k', k], ['v', v], ['out', out], ['lse', lse]] as const) {
-    if (isJaggedArg(x)) throw new ValueError(name, 'sdpaBackward does not take jagged tensors yet (jagged sdpa is forward only): pass dense [B,H,L,D] tensors (toPadded) with keyLengths');
-  }
+  // No per-call array here: this runs on every call (the memory test counts RSS over 10,000).
+  refuseJagged('dOut', dOut); refuseJagged('q', q); refuseJagged('k', k); refuseJagged('v', v); refuseJagged('out', out); refuseJagged('lse', lse);
   const gt = tensorParam(sdpaBackwardOp, 'dOut', dOut);
   let biasShape: number[] = [];
   const c = checkSdpaCall(sdpaBackwardOp, q, k, v, options, (value, target) => {
