@@ -41,6 +41,8 @@ ${wrapList(require('../dist/cjs/index.js').OP_NAMES, '  --op a,b          only t
   --quick           smaller shapes and shorter timing (CI smoke)
   --full            the whole matrix: every shape on every backend (a software gpu too), sdpa at
                     1 and 2 threads, 1.5 s of timing per row
+  --rounds N        interleaved rounds per duel (native against its peers), each of the mode's
+                    round length (default 4; --quick 2; --full 5): more rounds, a steadier median
   --no-peers        leave out onnxruntime-node and tfjs
   --serving         only the serving-under-load rows (bench/serving.js): 1000 concurrent async
                     requests of sdpa (DIN-sized), topK (one user, 100k items) and the SASRec block,
@@ -100,6 +102,9 @@ function checkFilters(opts, { peers }) {
   }
   if (!peers && named.includes('reference')) {
     throw new UsageError("reference is what verify compares every other backend with, so it is not verified here (it could not fail); npm test checks it against independent float64 oracles (test/specs/oracle.mjs)");
+  }
+  if (peers && opts.rounds !== undefined && !(Number.isInteger(Number(opts.rounds)) && Number(opts.rounds) >= 1 && Number(opts.rounds) <= 100)) {
+    throw new UsageError(`--rounds takes an integer from 1 to 100, got '${opts.rounds}'`);
   }
   const down = infos.filter((i) => named.includes(i.name) && !i.available);
   if (down.length) {

@@ -1,6 +1,7 @@
 'use strict';
-// The outside check of the bench's sdpa ratios against onnxruntime (issue #19 item 2): the same
-// shapes timed with plain loops (performance.now() around back-to-back calls, each async call
+// The outside check of the bench's ratios against onnxruntime (issue #19 item 2): the bench's
+// shapes of every op with an onnxruntime peer (sdpa's graphs: ./peers/onnx.js; the others':
+// ./peers/onnx-graphs.js) timed with plain loops (performance.now() around back-to-back calls, each async call
 // awaited before the next; no benchmark.js), in two ways:
 //   - separate processes: native alone in one, and each onnxruntime graph alone in its own (one
 //     session per process), its calls back to back in blocks of >= 300 ms;
@@ -10,15 +11,29 @@
 // A contender's time is the median over its 6 blocks of the per-call mean. Same inputs, same
 // thread count for the addon's pool and ORT's intra-op pool.
 //
-//   node bench/crosscheck.js [--threads 2] [--shape TEXT] [--blocks 6] [--json FILE]
+//   node bench/crosscheck.js [--op sdpa,topK,...] [--threads 2] [--shape TEXT] [--blocks 6] [--json FILE]
 //
-// The child processes: node bench/crosscheck.js --child native|ort-matmul|...|both --case INDEX ...
+// The child processes: node bench/crosscheck.js --child native|<ort graph name>|both --case INDEX ...
+// (INDEX into crossCases(): the default cases of the ops with a peer, in the bench's order).
 const path = require('path');
 const { spawnSync } = require('child_process');
 const ak = require('../dist/cjs/index.js');
 const { defaultCases } = require('./cases.js');
 const { ortPeers } = require('./peers/onnx.js');
+const { ortOpPeers, hasOrtPeer, flatArgs } = require('./peers/op-peers.js');
+const { onnxGraphs } = require('./peers/onnx-graphs.js');
 const { settle } = require('./timing.js');
+
+/** The cases checked: every default case of sdpa and of the ops with an onnxruntime graph. */
+const crossCases = () => defaultCases().filter((c) => c.op === 'sdpa' || hasOrtPeer(c.op));
+
+/** The names of a case's onnxruntime contenders (each timed alone in its own process). */
+function ortNames(c, inputs) {
+  if (c.op === 'sdpa') return ['ort-matmul', 'ort-matmul+out', 'ort-mha', 'ort-mha+out'];
+  const names = [];
+  for (const g of onnxGraphs(c.op, flatArgs(c.op, inputs.args))) names.push(g.name, ...(inputs.runOut ? [`${g.name}+out`] : []));
+  return names;
+}
 
 /** Idle time before each block (the bench's settleMs). */
 const SETTLE_MS = Number(process.env.CROSSCHECK_SETTLE_MS ?? 150);
@@ -56,10 +71,10 @@ async function contenders(c, inputs, threads, only) {
   const releases = [];
   if (!only || only === 'native') {
     fns.native = () => inputs.run({ backend: 'native' });
-    fns['native+out'] = () => inputs.runOut({ backend: 'native' });
+    if (inputs.runOut) fns['native+out'] = () => inputs.runOut({ backend: 'native' });
   }
   if (!only || only.startsWith('ort')) {
-    const res = await ortPeers(c.shape, inputs, threads);
+    const res = c.op === 'sdpa' ? await ortPeers(c.shape, inputs, threads) : await ortOpPeers(c.op, inputs, threads, { withOut: !!inputs.runOut });
     if (res.error) throw new Error(res.error);
     for (const p of res.peers) {
       if (only && p.name !== only) {
@@ -78,7 +93,7 @@ async function child() {
   const who = arg('child');
   const threads = Number(arg('threads', '2'));
   const blocks = Number(arg('blocks', '6'));
-  const c = defaultCases().filter((x) => x.op === 'sdpa')[Number(arg('case'))];
+  const c = crossCases()[Number(arg('case'))];
   const inputs = c.make();
   ak.setThreads(threads);
   const { fns, releases } = await contenders(c, inputs, threads, who === 'both' ? null : who);
@@ -120,17 +135,21 @@ const bestOrt = (m) => Math.min(...Object.entries(m).filter(([k]) => k.startsWit
 function main() {
   const o = { threads: Number(arg('threads', '2')), blocks: Number(arg('blocks', '6')) };
   const shapeFilter = arg('shape');
-  const cases = defaultCases().filter((x) => x.op === 'sdpa');
+  const opFilter = arg('op') ? arg('op').split(',') : null;
+  const cases = crossCases();
   const rows = [];
   cases.forEach((c, index) => {
     if (shapeFilter && !c.shapeText.includes(shapeFilter)) return;
+    if (opFilter && !opFilter.includes(c.op)) return;
     // Separate processes: native in one, each onnxruntime graph alone in its own (one session).
     const n = run('native', index, o);
     const ortAlone = {};
-    for (const g of ['ort-matmul', 'ort-matmul+out', 'ort-mha', 'ort-mha+out']) Object.assign(ortAlone, run(g, index, o));
-    const sep = { native: [n.native], 'native+out': [n['native+out']], ort: [bestOrt(ortAlone)], graphs: ortAlone };
+    for (const g of ortNames(c, c.make())) Object.assign(ortAlone, run(g, index, o));
+    const sep = { native: [n.native], 'native+out': [n['native+out'] ?? n.native], ort: [bestOrt(ortAlone)], graphs: ortAlone };
     const both = run('both', index, o);
+    both['native+out'] ??= both.native;
     const row = {
+      op: c.op,
       shape: c.shapeText,
       threads: o.threads,
       separate: { native: median(sep.native), nativeOut: median(sep['native+out']), ort: median(sep.ort), runs: sep },
@@ -142,7 +161,7 @@ function main() {
     row.oneProcess.ratioOut = row.oneProcess.ort / row.oneProcess.nativeOut;
     rows.push(row);
     const f = (x) => x.toFixed(3);
-    process.stderr.write(`${c.shapeText}: separate processes native ${f(row.separate.native)} (+out ${f(row.separate.nativeOut)}) ms, best ORT ${f(row.separate.ort)} ms: x${row.separate.ratio.toFixed(2)} (+out x${row.separate.ratioOut.toFixed(2)}); one process native ${f(row.oneProcess.native)} (+out ${f(row.oneProcess.nativeOut)}), ORT ${f(row.oneProcess.ort)}: x${row.oneProcess.ratio.toFixed(2)} (+out x${row.oneProcess.ratioOut.toFixed(2)})\n`);
+    process.stderr.write(`${c.op} ${c.shapeText}: separate processes native ${f(row.separate.native)} (+out ${f(row.separate.nativeOut)}) ms, best ORT ${f(row.separate.ort)} ms: x${row.separate.ratio.toFixed(2)} (+out x${row.separate.ratioOut.toFixed(2)}); one process native ${f(row.oneProcess.native)} (+out ${f(row.oneProcess.nativeOut)}), ORT ${f(row.oneProcess.ort)}: x${row.oneProcess.ratio.toFixed(2)} (+out x${row.oneProcess.ratioOut.toFixed(2)})\n`);
   });
   const out = arg('json');
   if (out) require('fs').writeFileSync(out, JSON.stringify({ threads: o.threads, blockMs: MIN_BLOCK_MS, blocks: o.blocks, rows }, null, 2));

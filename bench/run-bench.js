@@ -93,6 +93,12 @@ async function runBench(opts) {
   const mode = opts.quick ? 'quick' : opts.full ? 'full' : 'main';
   const quick = mode === 'quick';
   const set = modeSettings(mode);
+  if (opts.rounds !== undefined) {
+    // --rounds N: N rounds of the mode's round length (the duel's time grows with them).
+    const n = Number(opts.rounds); // an integer from 1 to 100: bench/cli.js checks it
+    set.duelTime = (set.duelTime / set.rounds) * n;
+    set.rounds = n;
+  }
   const maxTime = set.budget;
   const minSamples = set.minSamples;
   const ops = parseList(opts.op);

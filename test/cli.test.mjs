@@ -125,6 +125,19 @@ test('verify and bench: an unknown op or backend is a usage error (exit 2, the v
   }
 });
 
+test('bench --rounds: an integer from 1 to 100, anything else a usage error naming the flag', () => {
+  for (const bad of ['0', '101', '2.5', 'x']) {
+    const r = cli(['bench', '--quick', '--op', 'softmax', '--rounds', bad]);
+    assert.is(r.status, 2, `--rounds ${bad}: ${r.stdout}${r.stderr}`);
+    assert.match(r.stderr, new RegExp(`--rounds takes an integer from 1 to 100, got '${bad.replace('.', '\\.')}'`));
+  }
+  const ok = cli(['bench', '--quick', '--op', 'softmax', '--backend', 'native,peers', '--no-tfjs', '--no-serving', '--rounds', '3', '--json']);
+  assert.is(ok.status, 0, ok.stderr);
+  const duel = JSON.parse(ok.stdout).rows.filter((x) => x.op === 'softmax' && x.roundMedians);
+  assert.ok(duel.length >= 2, 'native and onnxruntime rows timed interleaved');
+  for (const x of duel) assert.is(x.roundMedians.length, 3, `${x.backend}: one median per round`);
+});
+
 test('a machine without an ISA level says so: attnkit info lists the levels it lacks, the test summary ends naming the jobs not run', () => {
   const info = JSON.parse(cli(['info', '--json']).stdout);
   if (info.isaLevels) {
