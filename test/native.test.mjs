@@ -727,6 +727,39 @@ function nativeTests() {
     assert.match(o.reason, /nonexistent/);
     assert.match(o.fix, /ATTNKIT_NATIVE_PATH/);
   });
+  env('scratch kept between calls (ATTNKIT_SCRATCH_MB): bit-identical to none kept, reused across sizes, bounded, async too', () => {
+    // The ops whose drivers keep intermediate rows (native/src/scratch.cc), each at its quick and
+    // its bench size, called big, small, big so a kept block serves a smaller call and a larger
+    // one grows; then the same calls async (libuv's threads keep their own blocks).
+    const code = `import * as ak from 'attnkit';
+      import { createHash } from 'crypto';
+      const outs = [];
+      const hex = (a) => createHash('sha256').update(Buffer.from(a.buffer, a.byteOffset, a.byteLength)).digest('hex');
+      for (const op of ['transformerEncoderLayer', 'multiHeadAttention', 'additiveAttention']) {
+        const big = ak.OPS[op].cases.bench(false)[0].make().args, small = ak.OPS[op].cases.bench(true)[0].make().args;
+        for (const args of [big, small, big]) outs.push(op + ' ' + hex(ak.OPS[op].call(args, { backend: 'native' }).data));
+        const kept = ak.nativeInfo().scratch;
+        outs.push(op + ' async ' + hex((await ak.OPS[op].callAsync(small, { backend: 'native' })).data));
+        outs.push(op + ' kept ' + (kept.keptBytes <= kept.boundBytes) + ' ' + (kept.keptBytes > 0));
+      }
+      console.log(JSON.stringify({ outs, bound: ak.nativeInfo().scratch.boundBytes }));`;
+    const runs = [{}, { ATTNKIT_SCRATCH_MB: '0' }, { ATTNKIT_SCRATCH_MB: '8' }].map((e) => {
+      const r = child(e, code);
+      assert.is(r.status, 0, `${JSON.stringify(e)}: exit ${r.status} ${r.stderr}`);
+      return JSON.parse(r.stdout.trim().split('\n').pop());
+    });
+    assert.is(runs[0].bound, 256 * 2 ** 20, 'default bound 256 MiB');
+    assert.is(runs[1].bound, 0);
+    assert.is(runs[2].bound, 8 * 2 ** 20);
+    const results = (r) => r.outs.filter((o) => !o.includes(' kept '));
+    assert.equal(results(runs[1]), results(runs[0]), 'nothing kept: the same bits');
+    assert.equal(results(runs[2]), results(runs[0]), 'an 8 MiB bound: the same bits');
+    for (const op of ['transformerEncoderLayer', 'multiHeadAttention', 'additiveAttention']) {
+      assert.ok(runs[0].outs.includes(`${op} kept true true`), `${op}: blocks kept, within the bound`);
+      assert.ok(runs[1].outs.includes(`${op} kept true false`), `${op}: ATTNKIT_SCRATCH_MB=0 keeps nothing`);
+    }
+    assert.ok(runs[2].outs.every((o) => !o.includes(' kept ') || o.includes(' kept true')), 'an 8 MiB bound is kept to');
+  });
   env('worker_threads can load the addon too (context-aware module)', () => {
     const code = `import { Worker } from 'worker_threads';
       const src = "import * as ak from '" + import.meta.resolve('attnkit') + "'; import { parentPort } from 'worker_threads'; const r = ak.sdpa(ak.random([1,1,3,4]), ak.random([1,1,5,4]), ak.random([1,1,5,4]), {}, { backend: 'native' }); parentPort.postMessage(r.data.length);";

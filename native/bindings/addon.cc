@@ -9,6 +9,7 @@
 #include <thread>
 #include <vector>
 
+#include "attnkit/scratch.h"
 #include "attnkit/isa.h"
 #include "attnkit/parallel.h"
 #include "attnkit/peak.h"
@@ -110,6 +111,10 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   o.Set("compiler", std::string("msvc ") + std::to_string(_MSC_VER));
 #endif
   o.Set("napiVersion", NAPI_VERSION);
+  Napi::Object scratch = Napi::Object::New(env);
+  scratch.Set("keptBytes", (double)scratch_kept_bytes());
+  scratch.Set("boundBytes", (double)scratch_keep_bytes());
+  o.Set("scratch", scratch);
   return o;
 }
 

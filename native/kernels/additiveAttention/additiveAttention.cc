@@ -11,6 +11,7 @@
 
 #include "attnkit/convert.h"
 #include "attnkit/gemm.h"
+#include "attnkit/scratch.h"
 #include "attnkit/parallel.h"
 
 namespace attnkit {
@@ -37,8 +38,11 @@ Isa additiveAttention_forward(const AdditiveAttentionParams& p) {
   const int64_t keyRows = offs ? (int64_t)offs[B] : B * S;
   // kp[r, :] = keys_r·wk + b, then transposed per batch: batch b's block kT[A*base(b) ..] is
   // [A, n(b)] (row stride n(b)).
-  std::vector<float> kp((size_t)(keyRows * A)), kT((size_t)(keyRows * A));
-  gemm(gk, keyRows, A, p.Dk, p.keys, p.Dk, p.wk, A, false, kp.data(), A, bvec, GemmAct::None, false, true);
+  // Both kept between calls (attnkit/scratch.h); each is written whole before it is read.
+  ScratchFloats kpS((size_t)(keyRows * A)), kTS((size_t)(keyRows * A));
+  float* const kp = kpS.data();
+  float* const kT = kTS.data();
+  gemm(gk, keyRows, A, p.Dk, p.keys, p.Dk, p.wk, A, false, kp, A, bvec, GemmAct::None, false, true);
   auto transpose = [&](int64_t b0, int64_t b1) {
     for (int64_t b = b0; b < b1; b++) {
       const int64_t r0 = base(b), n = count(b);
@@ -67,7 +71,7 @@ Isa additiveAttention_forward(const AdditiveAttentionParams& p) {
       const int64_t len = p.keyLengths ? p.keyLengths[b] : n;
       // This row's block of the jagged mask: batch b's [L, n] block starts at L * base(b).
       const uint8_t* jmask = offs && p.jaggedMask ? p.jaggedMask + L * r0 : nullptr;
-      score(qp.empty() ? nullptr : qp.data() + row * A, kT.data() + A * r0, n, vvec, A, n, logits.data());
+      score(qp.empty() ? nullptr : qp.data() + row * A, kT + A * r0, n, vvec, A, n, logits.data());
       bool any = false, nan = false;
       double mx = -std::numeric_limits<double>::infinity();
       for (int64_t j = 0; j < n; j++) {

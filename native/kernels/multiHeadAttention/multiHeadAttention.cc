@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "attnkit/gemm.h"
+#include "attnkit/scratch.h"
 #include "attnkit/sdpa.h"
 
 namespace attnkit {
@@ -45,12 +46,17 @@ const char* multiHeadAttention_attend(const MultiHeadAttentionParams& p, float* 
   sp.S = S;
   sp.D = p.D;
   sp.Dv = p.Dv;
-  std::vector<float> qbuf, kvbuf, vbuf, bcat, bs1, bs2;
+  std::vector<float> bcat, bs1, bs2;
   const bool self = same_operand(p.query, p.key) && same_operand(p.key, p.value) && L == S && p.E == p.Ek && p.E == p.Ev;
+  const bool kvShared = !self && same_operand(p.key, p.value) && p.Ek == p.Ev;
+  // The projections' rows (scratch kept between calls: attnkit/scratch.h). Self-attention: one
+  // [B·L, nq+nk+nv] block; shared key/value: [B·L, nq] and [B·S, nk+nv]; else three blocks.
+  ScratchFloats qbuf((size_t)(B * L * (self ? nq + nk + nv : nq)));
+  ScratchFloats kvbuf((size_t)(self ? 0 : B * S * (kvShared ? nk + nv : nk)));
+  ScratchFloats vbuf((size_t)(self || kvShared ? 0 : B * S * nv));
   if (self) {
     const int64_t nt = nq + nk + nv;
     const float* bc = concat_bias({{p.bq, nq}, {p.bk, nk}, {p.bv, nv}}, bcat);
-    qbuf.resize((size_t)(B * L * nt));
     // One GEMM against [wq | wk | wv], read / packed straight from the three matrices.
     gemm_cols(gk, B * L, p.E, p.query, p.E, {{p.wq, nq}, {p.wk, nk}, {p.wv, nv}}, qbuf.data(), nt, bc, GemmAct::None, false,
               true);
@@ -60,24 +66,20 @@ const char* multiHeadAttention_attend(const MultiHeadAttentionParams& p, float* 
     sp.q_sb = sp.k_sb = sp.v_sb = L * nt;
     sp.q_si = sp.k_sj = sp.v_sj = nt;
   } else {
-    qbuf.resize((size_t)(B * L * nq));
     gemm(gk, B * L, nq, p.E, p.query, p.E, p.wq, nq, false, qbuf.data(), nq, gemm_vector(p.bq, nq, bs1), GemmAct::None, false,
          true);
     sp.q = qbuf.data();
     sp.q_sb = L * nq;
     sp.q_si = nq;
-    if (same_operand(p.key, p.value) && p.Ek == p.Ev) {
+    if (kvShared) {
       const int64_t nt = nk + nv;
       const float* bc = concat_bias({{p.bk, nk}, {p.bv, nv}}, bcat);
-      kvbuf.resize((size_t)(B * S * nt));
       gemm_cols(gk, B * S, p.Ek, p.key, p.Ek, {{p.wk, nk}, {p.wv, nv}}, kvbuf.data(), nt, bc, GemmAct::None, false, true);
       sp.k = kvbuf.data();
       sp.v = kvbuf.data() + nk;
       sp.k_sb = sp.v_sb = S * nt;
       sp.k_sj = sp.v_sj = nt;
     } else {
-      kvbuf.resize((size_t)(B * S * nk));
-      vbuf.resize((size_t)(B * S * nv));
       gemm(gk, B * S, nk, p.Ek, p.key, p.Ek, p.wk, nk, false, kvbuf.data(), nk, gemm_vector(p.bk, nk, bs1), GemmAct::None,
            false, true);
       gemm(gk, B * S, nv, p.Ev, p.value, p.Ev, p.wv, nv, false, vbuf.data(), nv, gemm_vector(p.bv, nv, bs2), GemmAct::None,
@@ -126,7 +128,8 @@ Isa multiHeadAttention_forward(const MultiHeadAttentionParams& p) {
   Isa used = Isa::scalar;
   const GemmKernel& gk = gemm_kernel(&used);
   const int64_t rows = p.B * p.L, nav = p.Hq * p.Dv;
-  std::vector<float> att((size_t)(rows * nav)), bo;
+  std::vector<float> bo;
+  ScratchFloats att((size_t)(rows * nav));
   multiHeadAttention_attend(p, att.data());
   gemm(gk, rows, p.Eo, nav, Floats{att.data(), DType::f32}, nav, p.wo, p.Eo, false, p.output, p.Eo, gemm_vector(p.bo, p.Eo, bo),
        GemmAct::None, false, true);

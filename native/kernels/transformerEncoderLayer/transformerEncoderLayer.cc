@@ -11,6 +11,7 @@
 #include "attnkit/gemm.h"
 #include "attnkit/multiHeadAttention.h"
 #include "attnkit/parallel.h"
+#include "attnkit/scratch.h"
 
 namespace attnkit {
 
@@ -52,7 +53,8 @@ Isa transformerEncoderLayer_forward(const TransformerEncoderLayerParams& p) {
   const GemmKernel& gk = gemm_kernel(&used);
   const int64_t R = p.B * p.L, E = p.E, F = p.F;
   if (R == 0) return used;
-  std::vector<float> att((size_t)(R * E)), x1((size_t)(R * E)), hid((size_t)(R * F)), nrm;
+  // Intermediate rows, kept between calls (attnkit/scratch.h): each is written before it is read.
+  ScratchFloats att((size_t)(R * E)), x1((size_t)(R * E)), hid((size_t)(R * F)), nrm((size_t)(p.preNorm ? R * E : 0));
   // The small vectors' float32 values (half ones widened here, O(E + F)).
   std::vector<float> s_bo, s_g1, s_be1, s_b1, s_b2, s_g2, s_be2;
   const float* bo = gemm_vector(p.bo, E, s_bo);
@@ -106,7 +108,6 @@ Isa transformerEncoderLayer_forward(const TransformerEncoderLayerParams& p) {
   } else {
     // x1 = x first (the residual), so norm1 reads float32 rows whatever x's type.
     residual_from(p.x, x1.data(), R, E);
-    nrm.resize((size_t)(R * E));
     layer_norm_rows(x1.data(), nrm.data(), R, E, gamma1, beta1, p.eps);
     m.query = m.key = m.value = Floats{nrm.data(), DType::f32};
     multiHeadAttention_attend(m, att.data());

@@ -43,6 +43,11 @@ export interface NativeAddonInfo {
   compiler?: string;
   /** Node-API version built against. */
   napiVersion: number;
+  /**
+   * Scratch blocks kept between calls for the op drivers' intermediate rows (over all threads):
+   * `keptBytes` now, `boundBytes` the most ever kept (256 MiB unless `ATTNKIT_SCRATCH_MB` says).
+   */
+  scratch: { keptBytes: number; boundBytes: number };
 }
 
 /** Async queue counters: jobs waiting, running, the running limit, completed; pool regions. */
