@@ -2,7 +2,8 @@
 // Summarises a saved bench run (docs/bench.json from `attnkit bench --save-json`) as the Markdown
 // tables in the README: the sdpa targets against onnxruntime, and one row per op and backend.
 // With --peers: the peer table instead (every op against its onnxruntime graphs, same run, 2
-// threads, with the issue #19 targets the run judged).
+// threads, with the issue #19 targets the run judged). With --crosscheck=a.json,b.json: the
+// bench's ratios beside the outside check's (bench/crosscheck.js), and whether they agree.
 'use strict';
 const fs = require('fs');
 const argv = process.argv.slice(2);
@@ -31,6 +32,54 @@ const targets = [
 if (peersOnly) {
   process.stdout.write(`${peerTable().join('\n')}\n`);
   process.exit(0);
+}
+const crossArg = argv.find((a) => a.startsWith('--crosscheck='));
+if (crossArg) {
+  process.stdout.write(`${crossTable(crossArg.slice('--crosscheck='.length).split(',')).join('\n')}\n`);
+  process.exit(0);
+}
+
+/**
+ * --crosscheck=a.json,b.json: the bench's ratios beside the outside check's (bench/crosscheck.js
+ * runs, same sitting). Per op and shape at 2 threads: best ORT time / attnkit time, new output
+ * per call and into a reused output, from the bench run and from each check run by both of its
+ * methods (separate processes; one process). The bench agrees when its ratio (into `out`; new
+ * output where the op has no `out`) lies in the band of the outside ratios widened by their own
+ * noise: [min / (1 + n), max · (1 + n)], n = the largest change of one method's ratio between
+ * two check runs (how far the outside method moves by itself); with one check run, n = the gap
+ * between its two methods.
+ */
+function crossTable(files) {
+  const checks = files.map((f) => JSON.parse(fs.readFileSync(f, 'utf8')));
+  const T = 2;
+  const lines = [
+    `| op | shape | bench ×ORT: new / out | ${checks.map((_, i) => `check ${i + 1}: separate processes | check ${i + 1}: one process`).join(' | ')} | noise n | agree? |`,
+    `|---|---|---|${checks.map(() => '---|---').join('|')}|---|---|`,
+  ];
+  const best = (xs) => xs.reduce((a, b) => (a.median <= b.median ? a : b));
+  const shapes = [];
+  for (const c of checks) for (const r of c.rows) if (!shapes.some((x) => x.op === (r.op ?? 'sdpa') && x.shape === r.shape)) shapes.push({ op: r.op ?? 'sdpa', shape: r.shape });
+  for (const { op, shape } of shapes) {
+    const nat = rows.filter((x) => x.op === op && x.shape === shape && !x.peer && x.backend === 'native' && x.threads === T && x.median !== undefined);
+    const natOut = rows.filter((x) => x.op === op && x.shape === shape && !x.peer && x.backend === 'native+out' && x.threads === T && x.median !== undefined);
+    const ort = rows.filter((x) => x.op === op && x.shape === shape && x.peer && x.backend.startsWith('ort') && x.threads === T && x.median !== undefined);
+    const hasOut = natOut.length > 0;
+    const bench = nat.length && ort.length ? { r: best(ort).median / nat[0].median, ro: hasOut ? best(ort).median / natOut[0].median : null } : null;
+    const per = checks.map((c) => c.rows.find((r) => (r.op ?? 'sdpa') === op && r.shape === shape) ?? null);
+    const pick = (m) => (hasOut ? m.ratioOut : m.ratio);
+    const sep = per.filter(Boolean).map((r) => pick(r.separate));
+    const one = per.filter(Boolean).map((r) => pick(r.oneProcess));
+    const moved = (xs) => (xs.length > 1 ? Math.max(...xs) / Math.min(...xs) - 1 : 0);
+    const n = per.filter(Boolean).length > 1 ? Math.max(moved(sep), moved(one)) : Math.abs(sep[0] / one[0] - 1);
+    const all = [...sep, ...one];
+    const lo = Math.min(...all) / (1 + n), hi = Math.max(...all) * (1 + n);
+    const b = bench ? (hasOut ? bench.ro : bench.r) : null;
+    const pair = (m) => `${m.ratio.toFixed(2)} / ${hasOut ? m.ratioOut.toFixed(2) : '-'}`;
+    const cells = per.map((r) => (r ? `${pair(r.separate)} | ${pair(r.oneProcess)}` : '- | -'));
+    const agree = b === null ? 'not timed' : b >= lo && b <= hi ? 'yes' : `**no** (band ${lo.toFixed(2)}-${hi.toFixed(2)})`;
+    lines.push(`| ${op} | ${shape} | ${bench ? `${bench.r.toFixed(2)} / ${bench.ro === null ? '-' : bench.ro.toFixed(2)}` : '-'} | ${cells.join(' | ')} | ${(n * 100).toFixed(0)}% | ${agree} |`);
+  }
+  return lines;
 }
 
 /**
