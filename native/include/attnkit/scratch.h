@@ -32,6 +32,28 @@ class ScratchFloats {
   size_t cap_ = 0;  // floats
 };
 
+/**
+ * Consecutive 64-byte aligned float runs carved out of one block, in order (a task's tile
+ * scratch): each run starts on its own cache line, so the block needs 16 floats of slack per run
+ * plus 64 bytes for the first alignment.
+ */
+class AlignedCarver {
+ public:
+  explicit AlignedCarver(void* mem) : f_(align(static_cast<float*>(mem))) {}
+  /** The next `n` floats, 64-byte aligned. */
+  float* take(long long n) {
+    float* r = f_;
+    f_ = align(f_ + n);
+    return r;
+  }
+
+ private:
+  static float* align(float* p) {
+    return reinterpret_cast<float*>((reinterpret_cast<unsigned long long>(p) + 63) & ~0x3Full);
+  }
+  float* f_;
+};
+
 /** The bound on scratch kept between calls, over all threads (bytes). */
 size_t scratch_keep_bytes();
 /** Scratch kept between calls right now, over all threads (bytes; for tests and `info`). */

@@ -334,12 +334,8 @@ inline size_t scratch_bytes(int64_t D, int64_t Dv, bool bwd) {
 inline Scratch carve(void* mem, int64_t D, int64_t Dv, bool bwd) {
   Scratch s;
   s.lda = round_w(imax(D, Dv));
-  float* f = reinterpret_cast<float*>((reinterpret_cast<uintptr_t>(mem) + 63) & ~uintptr_t(63));
-  auto take = [&f](int64_t n) {
-    float* r = f;
-    f = reinterpret_cast<float*>((reinterpret_cast<uintptr_t>(f + n) + 63) & ~uintptr_t(63));
-    return r;
-  };
+  AlignedCarver c(mem);
+  auto take = [&c](int64_t n) { return c.take(n); };
   s.qt = take(D * BR);
   s.dot = bwd ? take(Dv * BR) : nullptr;
   s.st = take((BC + NJ) * BR);

@@ -22,6 +22,7 @@
 #include "attnkit/hstuAttentionBackward.h"
 #include "attnkit/layerNorm.h"
 #include "attnkit/layerNormBackward.h"
+#include "attnkit/scratch.h"
 #include "attnkit/silu.h"
 #include "attnkit/siluBackward.h"
 #include "attnkit/softmax.h"

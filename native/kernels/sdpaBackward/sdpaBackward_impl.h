@@ -72,12 +72,8 @@ inline Scratch carve(void* mem, int64_t D, int64_t Dv) {
   s.ldd = round_up_w(D);
   s.ldv = round_up_w(Dv);
   // Each piece starts on a 64-byte line.
-  float* f = reinterpret_cast<float*>((reinterpret_cast<uintptr_t>(mem) + 63) & ~uintptr_t(63));
-  auto take = [&f](int64_t n) {
-    float* r = f;
-    f = reinterpret_cast<float*>((reinterpret_cast<uintptr_t>(f + n) + 63) & ~uintptr_t(63));
-    return r;
-  };
+  AlignedCarver c(mem);
+  auto take = [&c](int64_t n) { return c.take(n); };
   s.qt = take(D * BR);
   s.dot = take(Dv * BR);
   s.st = take((BC + NJ) * BR);
