@@ -24,7 +24,8 @@ const { loadOrt } = require('../bench/peers/onnx.js');
 // max abs errors 1e-8 .. 4e-7 on these cases; the bound leaves room, a wrong term does not fit.
 const BOUND = 1e-5;
 
-const { ort } = loadOrt();
+const { ort, error: ortMissing } = loadOrt();
+if (!ort) throw new Error(ortMissing); // a devDependency: its absence fails this job loudly
 
 /** Runs the op's (only) graph on the flat args of `args`: { flat, graph, result (collected) }. */
 async function runGraph(op, args) {

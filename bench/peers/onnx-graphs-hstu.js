@@ -9,7 +9,9 @@
 // maxLength, by default the longest sequence) on the host, once, outside the timed call, then
 // dense [B,H,N,N] logits, SiLU, the mask and 1/norm as one multiplicative tensor, MatMul by v.
 // The padded graph does B·N² pairs where the jagged call does Σ n_b(n_b+1)/2 (the bench's
-// long-tailed batch: ~97x the pairs); its outputs are compared on the valid rows only.
+// long-tailed batch: ~97x the pairs); its outputs are compared on the valid rows only. A masked
+// pair is multiplied by 0, not skipped as attnkit skips it, so a non-finite logit there would leak
+// NaN into the padded graph where attnkit's output stays finite (the bench inputs are finite).
 //
 // Each graph also carries `collect(ortOutputs)` -> the op's result in attnkit's layout (for the
 // error check, never inside the timed call), and CHECKERS below compare every output the op
