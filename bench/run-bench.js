@@ -247,10 +247,17 @@ async function runBench(opts) {
             const checked = verifyOnce(call, 'native');
             contenders.push({ fn: () => call({ backend: 'native' }), before: setT, make: (t) => backendRow(name, p.threads, checked, t) });
           }
+          const slowPeers = [];
+          let slowVersion;
           if (p.peers && c.op !== 'sdpa') {
             const res = await opPeers(p.threads);
+            slowVersion = res.version;
             for (const peer of res.peers ?? []) {
               peers.push(peer);
+              if (peer.slow) {
+                slowPeers.push(peer); // seconds per call: timed after the rounds (op-peers.js SLOW_PEER_MS)
+                continue;
+              }
               contenders.push({ fn: peer.run, isAsync: true, make: (t) => peerRow(peer.name, p.threads, res.version, peer.err, t, peer.graph) });
             }
           } else if (p.peers) {
@@ -266,6 +273,12 @@ async function runBench(opts) {
           }
           const timings = await timeInterleaved(contenders, { rounds: set.rounds, maxTime: set.duelTime, minSamples: set.duelMinSamples });
           contenders.forEach((ct, i) => rows.push(ct.make(timings[i])));
+          for (const peer of slowPeers) {
+            const t = await timeWithin(peer.run, { budget: maxTime, minSamples, isAsync: true, firstMs: peer.firstMs });
+            const row = peerRow(peer.name, p.threads, slowVersion, peer.err, t, peer.graph);
+            row.note = [row.note, `one call takes ${fmt(peer.firstMs / 1e3)} s: timed after the interleaved rounds (${t.samples} call(s)), not interleaved`].filter(Boolean).join('; ');
+            rows.push(row);
+          }
         } finally {
           // Also on a failure: later native rows must run at the default thread count, and every
           // ORT session (each with its own thread pool) must go.

@@ -51,10 +51,10 @@ class Graph {
     const inputs = beta ? [x, scale, this.init([C], beta, 'beta')] : [x, scale];
     return this.op('LayerNormalization', inputs, { attrs: [attrInt('axis', -1), attrFloat('epsilon', eps)], out });
   }
-  /** The ModelProto bytes: inputs [[name, dims]], outputs [[name, dims, elem?]]. */
+  /** The ModelProto bytes: inputs [[name, dims, elem?]], outputs [[name, dims, elem?]]. */
   bytes(inputs, outputs) {
     const opsets = [['', OPSET], ...(this.ms ? [['com.microsoft', 1]] : [])];
-    return model(this.nodes, inputs.map(([n, d]) => valueInfo(n, d)), outputs.map(([n, d, e]) => valueInfo(n, d, e)), this.inits, opsets, IR_VERSION);
+    return model(this.nodes, inputs.map(([n, d, e]) => valueInfo(n, d, e)), outputs.map(([n, d, e]) => valueInfo(n, d, e)), this.inits, opsets, IR_VERSION);
   }
 }
 
@@ -268,6 +268,9 @@ const BUILDERS = {
     }];
   },
 };
+
+// sdpaBackward and the HSTU ops (padded dense): ./onnx-graphs-hstu.js.
+Object.assign(BUILDERS, require('./onnx-graphs-hstu.js')({ Graph, refuse, checkAttention, causalBias, attrInt, attrInts, attrStr }));
 
 /** The ONNX graphs of `op` for its flat kernel args; throws when the case has no graph here. */
 function onnxGraphs(op, args) {
