@@ -271,6 +271,8 @@ const BUILDERS = {
 
 // sdpaBackward and the HSTU ops (padded dense): ./onnx-graphs-hstu.js.
 Object.assign(BUILDERS, require('./onnx-graphs-hstu.js')({ Graph, refuse, checkAttention, causalBias, attrInt, attrInts, attrStr }));
+// The training ops' graphs (backward ops, adamStep): ./onnx-graphs-training.js.
+Object.assign(BUILDERS, require('./onnx-graphs-training.js')({ Graph, refuse, attrInt, attrStr, attrInts }));
 
 /** The ONNX graphs of `op` for its flat kernel args; throws when the case has no graph here. */
 function onnxGraphs(op, args) {

@@ -46,7 +46,7 @@ function node(opType, inputs, outputs, attrs = [], domain = '') {
   ]);
 }
 
-const ELEM = { float: 1, int64: 7, float16: 10 };
+const ELEM = { float: 1, int32: 6, int64: 7, float16: 10 };
 /** ValueInfoProto of a tensor (float unless said otherwise). */
 function valueInfo(name, dims, elem = 'float') {
   const shape = cat(dims.map((d) => fMsg(1, fInt(1, d))));

@@ -49,23 +49,79 @@ const ROW_SPACE = {
   gelu: (a) => a.rows,
   silu: (a) => a.rows,
   softmaxBackward: (a) => a.rows,
+  geluBackward: (a) => a.rows,
+  siluBackward: (a) => a.rows,
+  layerNormBackward: (a) => a.rows,
+  linearBackward: (a) => a.rows,
+  adamStep: (a) => a.rows,
+  additiveScoresBackward: (a) => a.B,
+  embeddingBackward: (a) => a.numItems,
 };
 
 /**
+ * The ops whose result has several outputs: each field, and how it is compared. 'rows': in the
+ * op's row space, on the sampled rows; 'all': every element (a sum over rows such as dW, or a
+ * small tensor; the reference computes it in full even when restricted to sampled rows).
+ */
+const OUTPUTS = {
+  layerNormBackward: { dx: 'rows', dGamma: 'all', dBeta: 'all' },
+  linearBackward: { dx: 'rows', dW: 'all', db: 'all' },
+  additiveScoresBackward: { dValues: 'all', dqa: 'all', dka: 'all', dv: 'all' },
+  adamStep: { param: 'rows', m: 'rows', v: 'rows' },
+};
+
+/**
+ * Ops checked on every row rather than a sample: embeddingBackward (its row space is the item
+ * table, mostly untouched rows; its full reference is one pass over dOut) and
+ * additiveScoresBackward (its reference has no row filter; the bench shapes are small).
+ */
+const CHECK_ALL_ROWS = new Set(['embeddingBackward', 'additiveScoresBackward']);
+
+/** The worse of two errors (NaN is worse than any number). */
+const worse = (a, b) => (Number.isNaN(a) ? a : Number.isNaN(b) ? b : Math.max(a, b));
+
+/**
  * A checker of peer outputs for one call: the float64 reference on CHECK_ROWS sampled rows of the
- * call's flat args, computed once; `check(got)` gives { maxAbs, maxRel, note? } of a peer's
- * output in attnkit's layout (a Float32Array; for topK { scores, indices }). NaN wins, as in the
- * bench's other error figures. topK's scores are compared at each rank; its indices are counted
- * where they differ (float32 near-ties can swap neighbours).
+ * call's flat args (every row for CHECK_ALL_ROWS), computed once; `check(got)` gives { maxAbs,
+ * maxRel, note? } of a peer's output in attnkit's layout (a Float32Array; for topK { scores,
+ * indices }; for the ops of OUTPUTS an object of every output by field name, each compared, the
+ * worst counting and each output's max abs error in the note). NaN wins, as in the bench's other
+ * error figures. topK's scores are compared at each rank; its indices are counted where they
+ * differ (float32 near-ties can swap neighbours). adamStep's reference runs out of place, so the
+ * caller's arrays are not touched.
  */
 function referenceChecker(op, flat) {
   const { maxErrors } = require('../run-bench.js');
-  const rows = ak.sampleRows(ROW_SPACE[op](flat), CHECK_ROWS);
-  const res = ak.referenceKernels[op](flat, rows);
+  const space = ROW_SPACE[op](flat);
+  const rows = CHECK_ALL_ROWS.has(op) ? new Uint8Array(space).fill(1) : ak.sampleRows(space, CHECK_ROWS);
+  const res = ak.referenceKernels[op](op === 'adamStep' ? { ...flat, inPlace: false } : flat, CHECK_ALL_ROWS.has(op) ? null : rows);
+  /** Every index of `want`, as a reusable iterable (no array of millions of numbers). */
+  const allIndices = (want) => ({ [Symbol.iterator]: () => want.keys() });
+  /** The indices of `want` (of one output) in the sampled rows. */
+  const rowIndices = (want) => {
+    if (CHECK_ALL_ROWS.has(op)) return allIndices(want);
+    const per = want.length / rows.length;
+    const idx = [];
+    for (let r = 0; r < rows.length; r++) if (rows[r]) for (let c = 0; c < per; c++) idx.push(r * per + c);
+    return idx;
+  };
+  if (OUTPUTS[op]) {
+    const fields = Object.entries(OUTPUTS[op]).filter(([f]) => res[f]);
+    const idx = Object.fromEntries(fields.map(([f, how]) => [f, how === 'all' ? allIndices(res[f]) : rowIndices(res[f])]));
+    return (got) => {
+      let maxAbs = 0, maxRel = 0;
+      const per = [];
+      for (const [f] of fields) {
+        const e = got[f] && got[f].length === res[f].length ? maxErrors(got[f], res[f], idx[f]) : { maxAbs: NaN, maxRel: NaN };
+        maxAbs = worse(maxAbs, e.maxAbs);
+        maxRel = worse(maxRel, e.maxRel);
+        per.push(`${f} ${got[f] ? Number(e.maxAbs.toPrecision(2)) : 'missing'}`);
+      }
+      return { maxAbs, maxRel, note: `max abs error per output: ${per.join(', ')}` };
+    };
+  }
   const want = op === 'topK' ? res.scores : res instanceof Float32Array ? res : res.output;
-  const per = want.length / rows.length;
-  const idx = [];
-  for (let r = 0; r < rows.length; r++) if (rows[r]) for (let c = 0; c < per; c++) idx.push(r * per + c);
+  const idx = rowIndices(want);
   return (got) => {
     const e = maxErrors(op === 'topK' ? got.scores : got, want, idx);
     if (op === 'topK') {
@@ -112,8 +168,9 @@ async function ortOpPeers(op, inputs, threads, { withOut = false } = {}) {
   const opts = { intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all' };
   const peers = [];
   const errors = [];
-  const toAttnkit = (out) => (op === 'topK' ? { scores: out.scores.data, indices: out.indices.data } : out.out.data);
   for (const gr of graphs) {
+    // One output 'out': the array; several: an object by the op's result fields (gr.fields renames).
+    const toAttnkit = (out) => (op === 'topK' ? { scores: out.scores.data, indices: out.indices.data } : gr.outputs.length === 1 && gr.outputs[0] === 'out' ? out.out.data : Object.fromEntries(gr.outputs.map((n) => [gr.fields?.[n] ?? n, out[n].data])));
     let sess;
     try {
       sess = await ort.InferenceSession.create(gr.model, { ...opts, ...(gr.sessionOptions ?? {}) });
@@ -147,23 +204,14 @@ async function ortOpPeers(op, inputs, threads, { withOut = false } = {}) {
 }
 
 /**
- * tfjs formulations: (tf, flat args) -> { run() -> the output in attnkit's layout, tensors }.
+ * tfjs formulations: (tf, flat args) -> { fn() -> the output in attnkit's layout (`multi`: topK's
+ * [scores, indices]; `fields`: an object by the op's result fields), tensors, what }.
  * Written with tfjs's own ops; the ops without a reasonable tfjs form here have none.
  */
 const TFJS = {
   linear: (tf, a) => {
     const x = tf.tensor2d(a.x, [a.rows, a.inDim]), w = tf.tensor2d(a.w, [a.inDim, a.outDim]), b = a.b ? tf.tensor1d(a.b) : null;
     return { tensors: [x, w, b], what: 'matMul + add', fn: () => (b ? tf.add(tf.matMul(x, w), b) : tf.matMul(x, w)) };
-  },
-  // softmax's vector-Jacobian product by tf.grad, at logits log(y) (y is their softmax: a row's
-  // logits are fixed up to a constant, which softmax ignores); the timed call recomputes the
-  // forward, as tf.grad does. A masked y = 0 has no finite logit: no formulation then.
-  softmaxBackward: (tf, a) => {
-    if (a.y.some((v) => !(v > 0))) throw new Error('softmaxBackward with y = 0 entries (masked) has no tf.grad formulation here');
-    const dy = tf.tensor2d(a.dy, [a.rows, a.cols]);
-    const logits = tf.tidy(() => tf.log(tf.tensor2d(a.y, [a.rows, a.cols])));
-    const vjp = tf.grad((x) => tf.softmax(x));
-    return { tensors: [dy, logits], what: 'tf.grad(softmax) at log(y)', fn: () => vjp(logits, dy) };
   },
   softmax: (tf, a) => {
     if (a.mask) throw new Error('softmax with a mask has no tfjs formulation here');
@@ -209,6 +257,9 @@ const TFJS = {
   },
 };
 
+// The training ops' tfjs forms (backward ops, adamStep): ./tfjs-training.js.
+Object.assign(TFJS, require('./tfjs-training.js'));
+
 const hasTfjsPeer = (op) => op in TFJS;
 
 /** A tfjs peer of `op` on backend `name` ('cpu' | 'wasm'): { peer: { name, threads, graph, err, run, release }, version } or { error }. */
@@ -225,6 +276,14 @@ async function tfjsOpPeer(name, op, inputs, threads) {
   }
   const run = () => {
     const out = tf.tidy(() => f.fn());
+    if (f.fields) {
+      // An object of outputs by the op's result fields.
+      return Object.fromEntries(Object.entries(out).map(([k, t]) => {
+        const data = t.dataSync();
+        t.dispose();
+        return [k, data];
+      }));
+    }
     if (f.multi) {
       const [s, i] = out;
       const r = { scores: s.dataSync(), indices: i.dataSync() };
@@ -298,7 +357,7 @@ function judgeTargets(rows, { noWorse }) {
 function printPeerSummary(result, out, fmt) {
   const graphs = new Map();
   for (const r of result.rows) if (r.peer && r.graph && !r.backend.endsWith('+out')) graphs.set(`${r.op} · ${r.backend}`, r.graph);
-  if (graphs.size) out.write(`peer graphs (same inputs; errors against attnkit's float64 reference on ${CHECK_ROWS} sampled rows; multi-output ops (sdpaBackward, hstuAttentionBackward): every element of every output, per output in the row's note): ${[...graphs].map(([k, g]) => `\n  ${k}: ${g}`).join('')}\n`);
+  if (graphs.size) out.write(`peer graphs (same inputs; errors against attnkit's float64 reference on ${CHECK_ROWS} sampled rows, every output of the op: sums over rows (dW, db, dGamma, dBeta, dv), ${[...CHECK_ALL_ROWS].join('\'s and ')}'s outputs and every output of sdpaBackward and hstuAttentionBackward whole; per output in the row's note): ${[...graphs].map(([k, g]) => `\n  ${k}: ${g}`).join('')}\n`);
   const targets = result.targets ?? [];
   if (!targets.length) return;
   out.write(`targets (issue #19 item 4: attnkit's fastest native row against the fastest onnxruntime row, ${TARGET_THREADS} threads, same run${result.quick ? '; --quick shapes, not the targets\' shapes' : ''}):\n`);
