@@ -41,6 +41,7 @@ module.exports = function jobs() {
     { label: 'jagged pool native (scalar)', file: 'test/jagged-pool.test.mjs', env: { ATTNKIT_ISA: 'scalar', ATTNKIT_TEST_BACKENDS: 'native' } },
     { label: 'cli', file: 'test/cli.test.mjs' },
     { label: 'peer graphs hstu (bench onnxruntime graphs of sdpaBackward, hstuAttention(Backward) vs float64 oracles)', file: 'test/peer-graphs-hstu.test.mjs' },
+    { label: 'peer graphs training (bench onnxruntime graphs and tfjs forms of the training ops vs reference)', file: 'test/peers.test.mjs' },
     // The SASRec example (examples/sasrec/): generator + oracle, ML-1M loader, metrics, report, CLI,
     // the model's gradients against finite differences and a quick training run (native when built).
     { label: 'sasrec (example: data, loader, metrics, a quick training run)', file: 'test/sasrec.test.mjs' },
