@@ -113,6 +113,23 @@ for (const [op, label, args, bound] of CASES) {
   });
 }
 
+when(haveOrt, 'a case a graph cannot express is refused with what is missing', async () => {
+  const xInf = x.slice();
+  xInf[5] = Infinity;
+  for (const op of ['geluBackward', 'siluBackward']) {
+    const res = await ortOpPeers(op, { args: [T(dy, [R, C]), T(xInf, [R, C]), {}] }, 1);
+    assert.is(res.peers.length, 0);
+    assert.match(res.errors.join(' '), /±Infinity/);
+  }
+  const args = CASES.find(([op, label]) => op === 'additiveScoresBackward' && /qa,/.test(label))[2].slice();
+  const ka = args[4].data.slice();
+  ka.fill(NaN, 4 * A, 5 * A); // batch 0, key 4, which row 0 excludes (weight 0): the dense graph would spread it
+  args[4] = T(ka, args[4].shape);
+  const res = await ortOpPeers('additiveScoresBackward', { args }, 1);
+  assert.is(res.peers.length, 0);
+  assert.match(res.errors.join(' '), /non-finite values or projections at excluded/);
+});
+
 test('the checker catches a wrong output in any one output (a reduction included) and a missing one', () => {
   const args = CASES.find(([op]) => op === 'linearBackward')[2];
   const flat = flatArgs('linearBackward', args);

@@ -72,9 +72,9 @@ module.exports = function trainingBuilders({ Graph, refuse, attrInt, attrStr, at
 
     // dx = dy·(Φ(x) + x·φ(x)) (exact), or the tanh form's derivative
     // 0.5(1 + t) + 0.5·x·(1 − t²)·k(1 + 3c·x²), t = tanh(k(x + c·x³)), k = √(2/π), c = 0.044715.
-    // At x = ±Infinity the graph gives NaN (Inf·0) where attnkit gives the limits 1 and 0; the
-    // bench's inputs are finite.
+    // At x = ±Infinity the graph gives NaN (Inf·0) where attnkit gives the limits 1 and 0: refused.
     geluBackward: (a) => {
+      refuseInfinite(a.x, 'geluBackward');
       const tanh = a.approximate === 'tanh';
       const body = (g, x, out) => {
         const x2 = g.op('Mul', [x, x]);
@@ -96,8 +96,9 @@ module.exports = function trainingBuilders({ Graph, refuse, attrInt, attrStr, at
       return [elementwiseVjp('ort-gelu-vjp', a, body, what)];
     },
 
-    // dx = dy·σ(x)·(1 + x·(1 − σ(x))).
+    // dx = dy·σ(x)·(1 + x·(1 − σ(x))); at x = ±Infinity NaN (Inf·0) where attnkit gives 1 and 0: refused.
     siluBackward: (a) => {
+      refuseInfinite(a.x, 'siluBackward');
       const body = (g, x, out) => {
         const s = g.op('Sigmoid', [x]);
         const d = g.op('Mul', [s, g.op('Add', [scalar(g, 1), g.op('Mul', [x, g.op('Sub', [scalar(g, 1), s])])])]);
@@ -175,6 +176,11 @@ module.exports = function trainingBuilders({ Graph, refuse, attrInt, attrStr, at
       }];
     },
   };
+
+  /** Refuses an x holding ±Infinity: the written-out derivative is Inf·0 = NaN there, attnkit's the limit. */
+  function refuseInfinite(x, op) {
+    if (x.some((t) => t === Infinity || t === -Infinity)) refuse(`${op} at x = ±Infinity (the closed form gives Inf·0 = NaN; attnkit gives the limits 1 and 0)`);
+  }
 
   /** An elementwise vector-Jacobian product: inputs dy and x [rows, cols], output out = body(g, 'x', 'out') (which reads 'dy'). */
   function elementwiseVjp(name, a, body, what) {

@@ -21,6 +21,11 @@ function cpuTooSlow(tf, op, elements, why) {
   if (tf.getBackend() === 'cpu' && elements > CPU_MAX_ELEMENTS) throw new Error(`${op} on tfjs-cpu at ${elements} elements: left out (${why}; more than a second per call in plain JS)`);
 }
 
+/** Throws for an x holding ±Infinity: tf.grad's product rule gives Inf·0 = NaN there, attnkit the limit 1 or 0. */
+function refuseInfinite(x, op) {
+  if (x.some((t) => t === Infinity || t === -Infinity)) throw new Error(`${op} at x = ±Infinity has no tfjs form here (tf.grad gives Inf·0 = NaN; attnkit gives the limits 1 and 0)`);
+}
+
 module.exports = {
   // softmax's vector-Jacobian product by tf.grad, at logits log(y) (y is their softmax: a row's
   // logits are fixed up to a constant, which softmax ignores); the timed call recomputes the
@@ -58,6 +63,7 @@ module.exports = {
     };
   },
   geluBackward: (tf, a) => {
+    refuseInfinite(a.x, 'geluBackward');
     cpuTooSlow(tf, 'geluBackward', a.rows * a.cols, 'tf.grad of the erf form runs ~12 elementwise kernels');
     const dy = tf.tensor2d(a.dy, [a.rows, a.cols]), x = tf.tensor2d(a.x, [a.rows, a.cols]);
     const k = Math.sqrt(2 / Math.PI);
@@ -68,6 +74,7 @@ module.exports = {
     return { tensors: [dy, x], what: `tf.grad of ${a.approximate === 'tanh' ? '0.5·x·(1 + tanh(√(2/π)(x + 0.044715x³)))' : '0.5·x·(1 + erf(x/√2))'}`, fn: () => vjp(x, dy) };
   },
   siluBackward: (tf, a) => {
+    refuseInfinite(a.x, 'siluBackward');
     cpuTooSlow(tf, 'siluBackward', a.rows * a.cols, 'tf.grad of x·sigmoid(x) runs ~6 elementwise kernels');
     const dy = tf.tensor2d(a.dy, [a.rows, a.cols]), x = tf.tensor2d(a.x, [a.rows, a.cols]);
     const vjp = tf.grad((t) => tf.mul(t, tf.sigmoid(t)));
