@@ -62,7 +62,9 @@ function statsOf(x, R, C) {
 // tfjs cpu/wasm: siluBackward at |x| up to 8; bound 2e-6, 3x); sums over rows of O(1) terms carry
 // float32 summation error growing with the row count (measured ≤ 9.5e-6 here at 300 rows: db of
 // linearBackward; bound 3e-4, loose, as the sum order is the library's). A wrong graph is off by
-// O(0.1-1): dropping the padding index's Where fails the embeddingBackward case (tried).
+// O(0.1-1): dropping the padding index's Where fails the embeddingBackward case, and ScatterND
+// (reduction 'add'), which races on duplicate indices at 2 threads, fails the 20000-position one
+// (tried: max abs 0.48).
 const ELEMENTWISE = 2e-6;
 const SUMS = 3e-4;
 
@@ -85,6 +87,8 @@ const CASES = [
   ['additiveScoresBackward', 'with qa, a zero weight', [T(rnd(B * L * Dv, 13), [B, L, Dv]), T(rnd(B * S * Dv, 14), [B, S, Dv]), T(weightsOf(15), [B, L, S]), T(rnd(B * L * A, 16), [B, L, A]), T(rnd(B * S * A, 17), [B, S, A]), T(rnd(A, 18), [A])], SUMS],
   ['additiveScoresBackward', 'pooled (qa null)', [T(rnd(B * L * Dv, 19), [B, L, Dv]), T(rnd(B * S * Dv, 20), [B, S, Dv]), T(weightsOf(21), [B, L, S]), null, T(rnd(B * S * A, 22), [B, S, A]), T(rnd(A, 23), [A])], SUMS],
   ['embeddingBackward', 'duplicates, padding index 3', [T(rnd(200 * 13, 24), [200, 13]), Int32Array.from({ length: 200 }, (_, i) => (i * 7) % 11), 11, { paddingIndex: 3 }], SUMS],
+  // ~400 positions per item: a scatter-add that races on duplicates at 2 threads loses updates.
+  ['embeddingBackward', '20000 positions into 50 items', [T(rnd(20000 * 64, 29, 0.1), [20000, 64]), Int32Array.from({ length: 20000 }, (_, i) => (i * 13) % 50), 50, {}], SUMS],
   ['adamStep', 'step 5, weight decay, maximize', [T(rnd(R * C, 25), [R, C]), T(rnd(R * C, 26, 0.1), [R, C]), { m: rnd(R * C, 27, 0.01), v: rnd(R * C, 28, 0.01).map((t) => t * t), step: 4 }, { lr: 0.01, weightDecay: 0.1, maximize: true }], ELEMENTWISE],
 ];
 
@@ -92,14 +96,22 @@ const CASES = [
 const when = (have, name, fn) => (have ? test : test.skip)(name, fn);
 
 for (const [op, label, args, bound] of CASES) {
-  when(haveOrt, `onnxruntime graphs of ${op} (${label}) within ${bound} of reference`, async () => {
-    const res = await ortOpPeers(op, { args }, 1);
+  // At 2 intra-op threads, as the bench runs them, and 8 calls each: a graph whose result changes
+  // from call to call (a race in a parallel kernel) fails as surely as a wrong one.
+  when(haveOrt, `onnxruntime graphs of ${op} (${label}) within ${bound} of reference, 8 calls at 2 threads`, async () => {
+    const res = await ortOpPeers(op, { args }, 2);
     assert.is(res.errors.length, 0, res.errors.join('; '));
     assert.ok(res.peers.length > 0, `${op}: a graph`);
+    const check = referenceChecker(op, flatArgs(op, args));
     for (const p of res.peers) {
+      let worst = p.err;
+      for (let i = 0; i < 7; i++) {
+        const e = check(await p.run());
+        if (!(e.maxAbs <= worst.maxAbs)) worst = e;
+      }
       p.release();
-      process.stdout.write(`  ${op} ${label} ${p.name}: max abs ${p.err.maxAbs.toPrecision(2)}${p.err.note ? ` (${p.err.note})` : ''}\n`);
-      assert.ok(p.err.maxAbs <= bound, `${op} ${label} ${p.name}: max abs error ${p.err.maxAbs} > ${bound} (${p.err.note ?? ''})`);
+      process.stdout.write(`  ${op} ${label} ${p.name}: max abs ${worst.maxAbs.toPrecision(2)}${worst.note ? ` (${worst.note})` : ''}\n`);
+      assert.ok(worst.maxAbs <= bound, `${op} ${label} ${p.name}: max abs error ${worst.maxAbs} > ${bound} (${worst.note ?? ''})`);
     }
   });
   when(haveTf, `tfjs forms of ${op} (${label}) within ${bound} of reference`, async () => {

@@ -135,20 +135,23 @@ module.exports = function trainingBuilders({ Graph, refuse, attrInt, attrStr, at
       }];
     },
 
-    // dTable = zeros [numItems, E], then ScatterND(reduction 'add') of dOut's rows at their
-    // indices (fed as int32, as attnkit takes them, and Cast to int64); positions at paddingIndex
-    // add zeros (Where).
+    // dTable = zeros [numItems, E], then ScatterElements (axis 0, reduction 'add') of dOut at its
+    // indices (fed as int32, as attnkit takes them, Cast to int64 and Expanded along E); positions
+    // at paddingIndex add zeros (Where). Not ScatterND (reduction 'add'), the direct form: on
+    // onnxruntime-node 1.30.0 at 2 intra-op threads it loses updates to duplicate indices (a race:
+    // at the bench shape 0.09-0.1 off in about half of 20 calls, 3e-8 at 1 thread; the peers test
+    // catches it); ScatterElements gave 3e-8 in every call at both thread counts.
     embeddingBackward: (a) => {
       const { N, E, numItems } = a;
       if (N === 0 || E === 0) refuse('embeddingBackward with no positions or width 0');
       const g = new Graph();
-      const idx = g.op('Cast', ['indices'], { attrs: [attrInt('to', 7)] }); // int64 [N,1]
+      const idx = g.op('Expand', [g.op('Cast', ['indices'], { attrs: [attrInt('to', 7)] }), g.ints([N, E])]); // int64 [N,E]
       let updates = 'dOut';
       if (a.paddingIndex >= 0) updates = g.op('Where', [g.op('Equal', ['indices', g.op('Cast', [g.ints([a.paddingIndex], 'pad')], { attrs: [attrInt('to', 6)] })]), scalar(g, 0), 'dOut']);
       const zeros = g.op('ConstantOfShape', [g.ints([numItems, E])]);
-      g.op('ScatterND', [zeros, idx, updates], { attrs: [attrStr('reduction', 'add')], out: 'out' });
+      g.op('ScatterElements', [zeros, idx, updates], { attrs: [attrInt('axis', 0), attrStr('reduction', 'add')], out: 'out' });
       return [{
-        name: 'ort-scatternd-add', what: `ConstantOfShape zeros, ScatterND (reduction 'add') of dOut's rows at Cast(indices)${a.paddingIndex >= 0 ? ', padding positions zeroed by Where' : ''}`,
+        name: 'ort-scatter-add', what: `ConstantOfShape zeros, ScatterElements (axis 0, reduction 'add') of dOut at Cast(indices) expanded along E${a.paddingIndex >= 0 ? ', padding positions zeroed by Where' : ''}`,
         model: g.bytes([['dOut', [N, E]], ['indices', [N, 1], 'int32']], [['out', [numItems, E]]]),
         feeds: { dOut: feed(a.dOut, [N, E]), indices: feed(a.indices, [N, 1], 'int32') }, outputs: ['out'],
       }];
