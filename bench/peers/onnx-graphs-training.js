@@ -8,9 +8,9 @@
 //
 // onnxruntime-node is an inference build: the com.microsoft *Grad kernels of ORT's training build
 // (SoftmaxGrad_13, GeluGrad, FastGeluGrad, LayerNormalizationGrad, SigmoidGrad, QuickGeluGrad,
-// BiasGeluGrad_dX) are not registered in it (session creation fails: "is not a registered
-// function/op", checked on 1.30.0), so every graph here is composed from standard ONNX ops: the
-// closed forms of the contract, written out.
+// BiasGeluGrad_dX) and its optimizers (AdamWOptimizer, AdamOptimizer) are not registered in it
+// (session creation fails: "is not a registered function/op", checked on 1.30.0), so every graph
+// here is composed from standard ONNX ops: the closed forms of the contract, written out.
 //
 // Exported as a function of ./onnx-graphs.js's helpers (no circular require): (lib) -> builders.
 
