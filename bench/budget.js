@@ -17,22 +17,35 @@ const { time, quantile } = require('./timing.js');
  * scenarioTime: seconds per contender of an interleaved duel / scenario pair, over `rounds`.
  */
 function modeSettings(mode) {
-  if (mode === 'quick') return { budget: 0.25, minSamples: 3, rounds: 2, duelTime: 0.375, scenarioTime: 0.25, scenarioRounds: 2, duelMinSamples: 2 };
-  if (mode === 'full') return { budget: 1.5, minSamples: 7, rounds: 5, duelTime: 2.25, scenarioTime: 1.5, scenarioRounds: 5, duelMinSamples: 3 };
-  // The scenarios keep the full mode's timing: their targets are ratios of a ~70 ms call and a ~2 ms
-  // one, and 0.6 s in 2 rounds (a handful of the slow calls) gave 15-17x where 1.5 s in 5 rounds
-  // gave 21-35x on the same code (incremental decode); three scenarios, ~10 s more in all.
-  // Duels: 4 rounds of 0.15 s, not 2 of 0.3 s. A contender's time is the median of its round
-  // medians, and the first round of a fresh onnxruntime session was its slowest in 5 of 5 quiet
-  // processes here ((1,8,512,512,64) into fetches: rounds 1-2 of 8 at 2.41/2.59, 2.74/1.89,
-  // 2.21/1.65, 2.34/2.17, 3.21/3.42 ms; the other six 1.9-2.0 ms): the mean of two rounds kept
-  // that slow start and read onnxruntime 20-60% slower than the outside check's median of six
-  // blocks (bench/crosscheck.js). The median of four leaves one slow round out.
-  return { budget: 0.4, minSamples: 3, rounds: 4, duelTime: 0.6, scenarioTime: 1.5, scenarioRounds: 5, duelMinSamples: 2 };
+  // settleMs: idle time before each interleaved round (timing.js); tfjsCpu: whether tfjs-cpu (plain
+  // JS kernels, seconds per call at most bench shapes) gets rows; slowTfjsCalls: timed calls of a
+  // tfjs row whose first call took over a second.
+  if (mode === 'quick') return { budget: 0.25, minSamples: 3, rounds: 2, duelTime: 0.375, duelWarmupRounds: 0, settleMs: 150, scenarioTime: 0.25, scenarioRounds: 2, scenarioWarmupRounds: 0, duelMinSamples: 2, tfjsCpu: true, slowTfjsCalls: 3 };
+  if (mode === 'full') return { budget: 1.5, minSamples: 7, rounds: 5, duelTime: 2.25, duelWarmupRounds: 1, settleMs: 150, scenarioTime: 1.5, scenarioRounds: 5, scenarioWarmupRounds: 1, duelMinSamples: 3, tfjsCpu: true, slowTfjsCalls: 7 };
+  // The default mode (npm run main) fits in 5 minutes with every op's peers (issue #19 item 6):
+  //   - duels: 3 rounds of 0.1 s after one warm-up round that is not recorded (timing.js
+  //     warmupRounds). A contender's time is the median of its round medians. The first round of
+  //     a fresh onnxruntime session was its slowest in 5 of 5 quiet processes here
+  //     ((1,8,512,512,64) into fetches: rounds 1-2 of 8 at 2.41/2.59, 2.74/1.89, 2.21/1.65,
+  //     2.34/2.17, 3.21/3.42 ms; the other six 1.9-2.0 ms) and again in 6 of 6 at (1,8,128,128,64)
+  //     (0.32-0.40 ms, the other rounds 0.16-0.38): the earlier mean of two 0.3 s rounds kept that
+  //     slow start and read onnxruntime 20-60% slower than the outside check (bench/crosscheck.js).
+  //   - 80 ms of idle before each round, not 150: onnxruntime's threads spin for up to ~50 ms
+  //     after a run (timing.js), and that is all the idle time has to outlast.
+  //   - a round ends after 0.1 s and one block (>= 50 ms) at least: a call of 50 ms or more is
+  //     timed once per round (5-6 calls per contender with the warm-ups).
+  //   - scenarios: 3 rounds of 0.1 s after a warm-up round (they had kept --full's 5 of 0.3 s
+  //     because 2 rounds without a warm-up round read incremental decode at 15-17x, 21-35x with
+  //     5: the slow first round again).
+  //   - tfjs-cpu rows only under --full (plain JS kernels: seconds per call at most bench
+  //     shapes); tfjs-wasm up to 2 GFLOP a call (topK's 13 GFLOP took 4.2 s a call), a tfjs call
+  //     of over a second timed once.
+  // The README's tables come from a run with more rounds (`--rounds`), same code.
+  return { budget: 0.4, minSamples: 3, rounds: 3, duelTime: 0.3, duelWarmupRounds: 1, settleMs: 80, scenarioTime: 0.3, scenarioRounds: 3, scenarioWarmupRounds: 1, duelMinSamples: 1, tfjsCpu: false, tfjsMaxFlops: 2e9, slowTfjsCalls: 1 };
 }
 
-/** Idle time before each interleaved round (timing.js timeInterleaved's settleMs). */
-const SETTLE_S = 0.15;
+/** Idle time before each interleaved round in seconds (the mode's settleMs), for the estimates. */
+const settleS = (set) => (set.settleMs ?? 150) / 1e3;
 
 /**
  * A-priori seconds of one planned step of bench/run-bench.js (the ETA's starting point; the
@@ -46,7 +59,7 @@ function estimateSeconds(p, set) {
     const slow = p.name === 'reference' ? flops / 2e8 : p.name === 'gpu' ? 0.5 + flops / 2e9 : flops / 5e10;
     return set.budget + 0.3 + 2 * slow;
   }
-  if (p.kind === 'duel') return (p.peers ? 6 : 2) * (set.duelTime + set.rounds * SETTLE_S) + (p.peers ? 1 : 0.2);
+  if (p.kind === 'duel') return (p.peers ? 6 : 2) * ((set.duelTime / set.rounds) * (set.rounds + set.duelWarmupRounds) + (set.rounds + set.duelWarmupRounds) * settleS(set)) + (p.peers ? 1 : 0.2);
   if (p.kind === 'ort') return 4 * (set.budget + 0.3) + 1;
   return set.budget + 0.5 + 2 * (p.name === 'cpu' ? flops / 1e9 : flops / 5e9); // tfjs
 }
@@ -55,12 +68,12 @@ function estimateSeconds(p, set) {
 function estimateScenarioSeconds({ sc, be }, set, referenceMaxFlops) {
   if (be === 'reference' && sc.baseFlops > referenceMaxFlops) return 0;
   const contenders = 2 + (sc.peerCount ?? 0);
-  const rounds = sc.timing?.rounds ?? set.scenarioRounds;
+  const rounds = (sc.timing?.rounds ?? set.scenarioRounds) + set.scenarioWarmupRounds;
   // A slow call (a second, not milliseconds) outlasts the time budget: each round's warm-up and
   // minimum samples set the time instead (native at ~2e11 FLOP/s, rough), plus the check's calls.
   const call = be === 'native' ? (sc.baseFlops ?? 0) / 2e11 : 0;
   const slow = call > 0.05 ? contenders * rounds * ((sc.timing?.warmupCalls ?? 3) + set.duelMinSamples) * call + 2 * call : 0;
-  return Math.max(contenders * (set.scenarioTime + rounds * SETTLE_S), slow) + 1 + (be === 'gpu' ? sc.baseFlops / 1e9 : 0);
+  return Math.max(contenders * ((set.scenarioTime * rounds) / (rounds - set.scenarioWarmupRounds) + rounds * settleS(set)), slow) + 1 + (be === 'gpu' ? sc.baseFlops / 1e9 : 0);
 }
 
 /**

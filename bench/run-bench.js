@@ -162,7 +162,8 @@ async function runBench(opts) {
       if (!backendsToRun.includes('native')) for (const t of threadList.length ? threadList : [defaultThreads ?? 2]) plan.push({ c, kind: 'ort', threads: t });
     }
     if (peersWanted && !opts.noTfjs && (c.op === 'sdpa' || hasTfjsPeer(c.op))) {
-      plan.push({ c, kind: 'tfjs', name: 'cpu' });
+      if (set.tfjsCpu) plan.push({ c, kind: 'tfjs', name: 'cpu' });
+      else notes.add('tfjs-cpu (plain JS kernels, seconds per call at most bench shapes) is timed under --full only; tfjs-wasm is here');
       plan.push({ c, kind: 'tfjs', name: 'wasm' });
     }
   }
@@ -170,7 +171,7 @@ async function runBench(opts) {
   // The scenarios (run after the rows, below): each with every backend it names.
   const scenarioPlan = [];
   const smallScenarios = swGpu ? scenarios({ quick: true }) : null; // a software gpu: the quick sizes
-  for (const [si, scDefault] of (servingOnly ? [] : scenarios({ quick })).entries()) {
+  for (const [si, scDefault] of (servingOnly ? [] : scenarios({ quick, tfjsCpu: set.tfjsCpu })).entries()) {
     for (const be of backendsToRun) {
       const sc = be === 'gpu' && smallScenarios ? smallScenarios[si] : scDefault;
       if (ops && !ops.includes(sc.op)) continue;
@@ -271,7 +272,7 @@ async function runBench(opts) {
               contenders.push({ fn: peer.run, isAsync: true, make: (t) => peerRow(peer.name, p.threads, res.version, err, t) });
             }
           }
-          const timings = await timeInterleaved(contenders, { rounds: set.rounds, maxTime: set.duelTime, minSamples: set.duelMinSamples });
+          const timings = await timeInterleaved(contenders, { rounds: set.rounds, maxTime: set.duelTime, minSamples: set.duelMinSamples, warmupRounds: set.duelWarmupRounds, settleMs: set.settleMs });
           contenders.forEach((ct, i) => rows.push(ct.make(timings[i])));
           for (const peer of slowPeers) {
             const t = await timeWithin(peer.run, { budget: maxTime, minSamples, isAsync: true, firstMs: peer.firstMs });
@@ -314,6 +315,10 @@ async function runBench(opts) {
           notes.add('tfjs-cpu (plain JS kernels) is left out of shapes above 2 GFLOP: one call takes many seconds');
           continue;
         }
+        if (set.tfjsMaxFlops && c.flops > set.tfjsMaxFlops) {
+          notes.add(`tfjs-${p.name} is left out of shapes above ${set.tfjsMaxFlops / 1e9} GFLOP here (seconds per call); attnkit bench --full times it`);
+          continue;
+        }
         const res = c.op === 'sdpa' ? await tfjsPeer(p.name, c.shape, inputs, defaultThreads ?? 1) : await tfjsOpPeer(p.name, c.op, inputs, defaultThreads ?? 1);
         if (res.error) {
           notes.add(res.error);
@@ -323,7 +328,8 @@ async function runBench(opts) {
         const out = res.peer.run();
         const firstMs = performance.now() - t0;
         const err = res.peer.err ?? sdpaError(inputs, out);
-        const t = await timeWithin(res.peer.run, { budget: maxTime, minSamples, firstMs });
+        // A call of over a second: set.slowTfjsCalls timed calls (one in the default mode).
+        const t = await timeWithin(res.peer.run, { budget: maxTime, minSamples: firstMs > 1000 ? set.slowTfjsCalls : minSamples, firstMs });
         rows.push(peerRow(res.peer.name, res.peer.threads, res.version, err, t, res.peer.graph));
         res.peer.release();
       }
@@ -368,7 +374,9 @@ async function runBench(opts) {
         const peerList = pr.peers ?? [];
         let timed;
         try {
-          timed = await timeInterleaved([{ fn: () => m.base(d) }, { fn: () => m.variant(d) }, ...peerList.map((p) => ({ fn: p.run, isAsync: true }))], { rounds: sc.timing?.rounds ?? set.scenarioRounds, maxTime: set.scenarioTime, minSamples: set.duelMinSamples, ...(sc.timing?.warmupCalls !== undefined ? { warmupCalls: sc.timing.warmupCalls } : {}) });
+          // A scenario's own timing (sc.timing: rounds, warm-up calls; slow calls) replaces the
+          // mode's rounds and warm-up round.
+          timed = await timeInterleaved([{ fn: () => m.base(d) }, { fn: () => m.variant(d) }, ...peerList.map((p) => ({ fn: p.run, isAsync: true }))], { rounds: sc.timing?.rounds ?? set.scenarioRounds, warmupRounds: sc.timing?.rounds !== undefined ? 0 : set.scenarioWarmupRounds, settleMs: set.settleMs, maxTime: set.scenarioTime, minSamples: sc.timing?.minSamples ?? set.duelMinSamples, ...(sc.timing?.warmupCalls !== undefined ? { warmupCalls: sc.timing.warmupCalls } : {}) });
         } finally {
           for (const p of peerList) p.release();
           if (m.release) m.release();

@@ -270,7 +270,7 @@ const CHECK_TEXT = `tfjs agreement: step-1 and step-2 loss within rel ${LOSS_RTO
  * backend beside without a target (quick) or noted (full). make() is async (tfjs backends
  * initialise asynchronously); without tfjs it returns `{ skip: reason }`.
  */
-function sasrecStepScenario(quick) {
+function sasrecStepScenario(quick, { tfjsCpu = true } = {}) {
   const s = stepShape(quick);
   const flops = stepFlops(s);
   return {
@@ -279,7 +279,9 @@ function sasrecStepScenario(quick) {
     label: `SASRec training step (forward + backward + AdamW): B=${s.B} L=${s.L} E=${s.E} H=${s.H}, ${s.blocks} blocks, vs tfjs`,
     shape: s,
     target: { kind: 'speedup', value: 10 },
-    timing: { rounds: 2, warmupCalls: 1 },
+    // A tfjs step takes seconds: 2 rounds with a warm-up call each; the default mode (no
+    // tfjs-cpu) one timed call of each after make()'s probe call (the warm-up).
+    timing: tfjsCpu ? { rounds: 2, warmupCalls: 1 } : { rounds: 1, warmupCalls: 0, minSamples: 1 },
     baseLabel: 'tfjs step (the faster tfjs backend; set by make)',
     variantLabel: 'attnkit step (examples/sasrec)',
     baseFlops: flops,
@@ -296,7 +298,8 @@ function sasrecStepScenario(quick) {
       // Both tfjs backends, each with its own copy of the initial parameters; errors noted.
       const steps = {};
       const problems = [];
-      for (const be of ['wasm', 'cpu']) {
+      // tfjs-cpu only where the mode times it (--full, --quick; a full-size cpu step takes ~28 s).
+      for (const be of tfjsCpu ? ['wasm', 'cpu'] : ['wasm']) {
         const err = await useBackend(be, threads);
         if (err) problems.push(`tfjs-${be}: ${err}`);
         else steps[be] = tfjsStep(tf, s, batch, mine.initial);
@@ -319,13 +322,16 @@ function sasrecStepScenario(quick) {
       const tfThreads = baseName === 'wasm' ? require('@tensorflow/tfjs-backend-wasm').getThreadsCount?.() ?? 1 : 1;
       this.baseLabel = `tfjs-${baseName} step, ${tfThreads} thread(s) (tf.variableGrads + AdamW in tfjs ops)`;
       await tf.setBackend(baseName);
-      const chk = agreement(tf, s, batch, d);
+      // The check (losses and gradients against tfjs, then one AdamW step) costs ~4 tfjs steps:
+      // in the default mode it runs at the quick shape (the same code paths; its text says so).
+      const chkShape = tfjsCpu ? s : stepShape(true);
+      const chk = agreement(tf, chkShape, tfjsCpu ? batch : makeBatch(chkShape), d);
       const probeText = names.map((n) => `tfjs-${n} ${(probe[n] / 1e3).toFixed(2)} s`).join(', ');
       const threadNote = tfThreads < threads ? `; tfjs runs ${tfThreads} thread(s), not ${threads}${baseName === 'wasm' ? `: ${WASM_THREADS_NOTE}` : ''}` : '';
       const check = () => ({
         maxAbs: chk.maxAbs,
         within: chk.within,
-        what: `${CHECK_TEXT} on tfjs-${baseName} (step-1 loss attnkit ${chk.loss1.attnkit.toFixed(6)} vs tfjs ${chk.loss1.tfjs.toFixed(6)}, rel ${chk.loss1.rel.toExponential(1)}; worst gradient ${chk.worstGrad.path} rel ${chk.worstGrad.rel.toExponential(1)}; the base is the faster tfjs backend, one call each: ${probeText}${threadNote})`,
+        what: `${CHECK_TEXT} on tfjs-${baseName}${chkShape === s ? '' : ` at the quick shape B=${chkShape.B} L=${chkShape.L}`} (step-1 loss attnkit ${chk.loss1.attnkit.toFixed(6)} vs tfjs ${chk.loss1.tfjs.toFixed(6)}, rel ${chk.loss1.rel.toExponential(1)}; worst gradient ${chk.worstGrad.path} rel ${chk.worstGrad.rel.toExponential(1)}; the base is the faster tfjs backend, one call each: ${probeText}${threadNote})`,
       });
       const peers = async () => {
         const errors = [...problems];

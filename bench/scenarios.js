@@ -4,7 +4,7 @@
 // { op, label, shape, target: { kind: 'speedup' (base / variant >= value) | 'slowdown'
 // (variant / base <= value), value } or null (the ratio is reported, not judged), baseLabel,
 // variantLabel, baseFlops, variantFlops, backends? (only these; default every backend),
-// timing? ({ rounds, warmupCalls }: fewer for calls that take a second), usesTfjs? (skipped
+// timing? ({ rounds, warmupCalls, minSamples? }: fewer for calls that take a second; replaces the mode's rounds and its warm-up round), usesTfjs? (skipped
 // under --no-tfjs), make(backend) -> { base(d), variant(d), check(), peers?(), release?() } or
 // { skip: reason } (make may be async) }. The SASRec training step against tfjs (issue #15) is
 // in bench/sasrec-step.js.
@@ -332,7 +332,7 @@ function jaggedTarget(quick) {
 }
 
 /** The scenarios for a bench run. */
-function scenarios({ quick = false } = {}) {
+function scenarios({ quick = false, tfjsCpu = true } = {}) {
   const L = quick ? 1024 : 4096;
   return [
     incrementalDecode(quick),
@@ -360,7 +360,7 @@ function scenarios({ quick = false } = {}) {
     jaggedSdpaScenario(quick),
     ...trainingScenarios(quick),
     ...hstuScenarios(quick),
-    require('./sasrec-step.js').sasrecStepScenario(quick),
+    require('./sasrec-step.js').sasrecStepScenario(quick, { tfjsCpu }),
   ];
 }
 

@@ -98,16 +98,22 @@ const MIN_BLOCK_MS = 50;
  * the duels' ratios did not survive an outside check with plain loops (README, "The sdpa ratios
  * checked from outside"; bench/crosscheck.js). This method is the outside check's own.
  */
-async function timeInterleaved(contenders, { rounds = 5, maxTime = 1, minSamples = 5, settleMs = 150, warmupCalls = WARMUP_CALLS } = {}) {
+async function timeInterleaved(contenders, { rounds = 5, maxTime = 1, minSamples = 5, settleMs = 150, warmupCalls = WARMUP_CALLS, warmupRounds = 0 } = {}) {
   const per = contenders.map(() => ({ medians: [], samples: [], calls: 0 }));
   const budgetMs = (maxTime / rounds) * 1e3;
-  for (let r = 0; r < rounds; r++) {
+  // `warmupRounds` whole rounds first, run like the others and not recorded: the first round of
+  // a contender read slowest (a fresh onnxruntime session's in 6 of 6 quiet processes here, by up
+  // to 2x at 0.2 ms calls; native's first round too, by less), whatever the warm-up calls before it.
+  for (let r = -warmupRounds; r < rounds; r++) {
     for (let i = 0; i < contenders.length; i++) {
-      const j = (i + r) % contenders.length;
+      const j = (((i + r) % contenders.length) + contenders.length) % contenders.length;
       const c = contenders[j];
       if (c.before) c.before();
       await settle(settleMs);
-      for (let w = 0; w < warmupCalls; w++) await c.fn();
+      // Up to warmupCalls untimed calls, no more than ~MIN_BLOCK_MS of them (one at least): a call
+      // of 0.1-0.4 s is warm after one.
+      const w0 = performance.now();
+      for (let w = 0; w < warmupCalls && (w === 0 || performance.now() - w0 < MIN_BLOCK_MS); w++) await c.fn();
       const samples = [];
       const t0 = performance.now();
       let calls = 0;
@@ -123,6 +129,7 @@ async function timeInterleaved(contenders, { rounds = 5, maxTime = 1, minSamples
         samples.push((performance.now() - b0) / n);
         calls += n;
       }
+      if (r < 0) continue; // a warm-up round
       samples.sort((a, b) => a - b);
       per[j].medians.push(quantile(samples, 0.5));
       per[j].samples.push(...samples);

@@ -69,11 +69,13 @@ export const linearBackwardOp: OpDescriptor<'linearBackward'> = defineOp({
   tolerances: {
     // The rule (README, Tolerances): 4x what node bench/tolerances.mjs measures over every
     // comparison with reference in the tests, the checks and the quick bench cases.
-    // Native, worst ISA: max rel error 4.3e-6, then 6.9e-6 of atol needed at 4x that rtol (max abs 1.7e-5).
-    // The atol comes from dW and db entries that are small sums of many terms (5000 rows).
-    native: { rtol: 1.8e-5, atol: 2.8e-5 },
-    // gpu on llvmpipe: max rel 1.9e-6, then 4.3e-6 of atol (max abs 1.5e-5).
-    gpu: { rtol: 7.5e-6, atol: 1.8e-5 },
+    // Native, worst ISA: max rel error 4.3e-6, then 2.9e-5 of atol needed at 4x that rtol (max abs
+    // 5.7e-5, scalar). The atol comes from dW and db entries that are small sums of many terms: the
+    // bench shape's 25,600 rows (a check case since the bench's verify of that shape failed at the
+    // earlier 2.8e-5, measured on 5000 rows at most).
+    native: { rtol: 1.8e-5, atol: 1.2e-4 },
+    // gpu on llvmpipe: max rel 2.7e-6, then 3.2e-5 of atol (max abs 1.4e-4, the 25,600-row sums).
+    gpu: { rtol: 1.1e-5, atol: 1.3e-4 },
   },
   // Two GEMMs (dx, dW) of 2·M·In·Out flops each, and the column sums of dy.
   cost: (s) => {
@@ -112,6 +114,8 @@ export const linearBackwardOp: OpDescriptor<'linearBackward'> = defineOp({
       // Long reductions: dx sums over Out, dW and db over the rows.
       cases.push({ label: '[5,17]x[17,4096] (dx sums 4096 terms)', args: [rnd([5, 4096], 84, 0.05), rnd([5, 17], 85), rnd([17, 4096], 86, 0.05)] });
       cases.push({ label: '[5000,13]x[13,3] (dW and db sum 5000 rows)', args: [rnd([5000, 3], 87), rnd([5000, 13], 88), rnd([13, 3], 89)] });
+      // The bench shape (25,600 rows: SASRec's B·L), which the bench verifies: the longest sums.
+      cases.push({ label: '[25600,64]x[64,64] (the bench shape: dW and db sum 25,600 rows)', args: [rnd([25600, 64], 93), rnd([25600, 64], 94), rnd([64, 64], 95, 0.1)] });
       cases.push({ label: '[9,6]x[6,5] tiny x (±1e-30)', args: [rnd([9, 5], 90), rnd([9, 6], 91, 1e-30), rnd([6, 5], 92)] });
       return cases;
     },
