@@ -23,7 +23,7 @@ function modeSettings(mode) {
   if (mode === 'quick') return { budget: 0.25, minSamples: 3, rounds: 2, duelTime: 0.375, duelWarmupRounds: 0, settleMs: 150, scenarioTime: 0.25, scenarioRounds: 2, scenarioWarmupRounds: 0, duelMinSamples: 2, tfjsCpu: true, slowTfjsCalls: 3 };
   if (mode === 'full') return { budget: 1.5, minSamples: 7, rounds: 5, duelTime: 2.25, duelWarmupRounds: 1, settleMs: 150, scenarioTime: 1.5, scenarioRounds: 5, scenarioWarmupRounds: 1, duelMinSamples: 3, tfjsCpu: true, slowTfjsCalls: 7 };
   // The default mode (npm run main) fits in 5 minutes with every op's peers (issue #19 item 6):
-  //   - duels: 3 rounds of 0.1 s after one warm-up round that is not recorded (timing.js
+  //   - duels: 2 rounds of 0.1 s after one warm-up round that is not recorded (timing.js
   //     warmupRounds). A contender's time is the median of its round medians. The first round of
   //     a fresh onnxruntime session was its slowest in 5 of 5 quiet processes here
   //     ((1,8,512,512,64) into fetches: rounds 1-2 of 8 at 2.41/2.59, 2.74/1.89, 2.21/1.65,
@@ -34,14 +34,15 @@ function modeSettings(mode) {
   //     after a run (timing.js), and that is all the idle time has to outlast.
   //   - a round ends after 0.1 s and one block (>= 50 ms) at least: a call of 50 ms or more is
   //     timed once per round (5-6 calls per contender with the warm-ups).
-  //   - scenarios: 3 rounds of 0.1 s after a warm-up round (they had kept --full's 5 of 0.3 s
+  //   - scenarios: 2 rounds of 0.1 s after a warm-up round (they had kept --full's 5 of 0.3 s
   //     because 2 rounds without a warm-up round read incremental decode at 15-17x, 21-35x with
   //     5: the slow first round again).
   //   - tfjs-cpu rows only under --full (plain JS kernels: seconds per call at most bench
   //     shapes); tfjs-wasm up to 2 GFLOP a call (topK's 13 GFLOP took 4.2 s a call), a tfjs call
   //     of over a second timed once.
-  // The README's tables come from a run with more rounds (`--rounds`), same code.
-  return { budget: 0.4, minSamples: 3, rounds: 3, duelTime: 0.3, duelWarmupRounds: 1, settleMs: 80, scenarioTime: 0.3, scenarioRounds: 3, scenarioWarmupRounds: 1, duelMinSamples: 1, tfjsCpu: false, tfjsMaxFlops: 2e9, slowTfjsCalls: 1 };
+  // With 2 rounds a contender's time is their mean: a steadier figure wants more (`--rounds 6`,
+  // how the README's tables are made; same code). Measured: npm run main 5:57 with 3 rounds.
+  return { budget: 0.4, minSamples: 3, rounds: 2, duelTime: 0.2, duelWarmupRounds: 1, settleMs: 80, scenarioTime: 0.2, scenarioRounds: 2, scenarioWarmupRounds: 1, duelMinSamples: 1, tfjsCpu: false, tfjsMaxFlops: 2e9, slowTfjsCalls: 1 };
 }
 
 /** Idle time before each interleaved round in seconds (the mode's settleMs), for the estimates. */

@@ -42,7 +42,7 @@ ${wrapList(require('../dist/cjs/index.js').OP_NAMES, '  --op a,b          only t
   --full            the whole matrix: every shape on every backend (a software gpu too), sdpa at
                     1 and 2 threads, 1.5 s of timing per row
   --rounds N        interleaved rounds per duel (native against its peers), each of the mode's
-                    round length (default 4; --quick 2; --full 5): more rounds, a steadier median
+                    round length (default 2 after a warm-up round; --quick 2; --full 5): more rounds, a steadier median
   --no-peers        leave out onnxruntime-node and tfjs
   --serving         only the serving-under-load rows (bench/serving.js): 1000 concurrent async
                     requests of sdpa (DIN-sized), topK (one user, 100k items) and the SASRec block,
