@@ -30,8 +30,9 @@ function modeSettings(mode) {
   //     2.34/2.17, 3.21/3.42 ms; the other six 1.9-2.0 ms) and again in 6 of 6 at (1,8,128,128,64)
   //     (0.32-0.40 ms, the other rounds 0.16-0.38): the earlier mean of two 0.3 s rounds kept that
   //     slow start and read onnxruntime 20-60% slower than the outside check (bench/crosscheck.js).
-  //   - 80 ms of idle before each round, not 150: onnxruntime's threads spin for up to ~50 ms
+  //   - 70 ms of idle before each round, not 150: onnxruntime's threads spin for up to ~50 ms
   //     after a run (timing.js), and that is all the idle time has to outlast.
+  //   - serving (bench/serving.js): 300-request bursts of sdpa and the encoder, not 1000.
   //   - a round ends after 0.1 s and one block (>= 50 ms) at least: a call of 50 ms or more is
   //     timed once per round (5-6 calls per contender with the warm-ups).
   //   - scenarios: 2 rounds of 0.1 s after a warm-up round (they had kept --full's 5 of 0.3 s
@@ -42,7 +43,7 @@ function modeSettings(mode) {
   //     of over a second timed once.
   // With 2 rounds a contender's time is their mean: a steadier figure wants more (`--rounds 6`,
   // how the README's tables are made; same code). Measured: npm run main 5:57 with 3 rounds.
-  return { budget: 0.4, minSamples: 3, rounds: 2, duelTime: 0.2, duelWarmupRounds: 1, settleMs: 80, scenarioTime: 0.2, scenarioRounds: 2, scenarioWarmupRounds: 1, duelMinSamples: 1, tfjsCpu: false, tfjsMaxFlops: 2e9, slowTfjsCalls: 1 };
+  return { budget: 0.4, minSamples: 3, rounds: 2, duelTime: 0.2, duelWarmupRounds: 1, settleMs: 70, scenarioTime: 0.2, scenarioRounds: 2, scenarioWarmupRounds: 1, duelMinSamples: 1, tfjsCpu: false, tfjsMaxFlops: 2e9, slowTfjsCalls: 1 };
 }
 
 /** Idle time before each interleaved round in seconds (the mode's settleMs), for the estimates. */

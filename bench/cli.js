@@ -47,7 +47,7 @@ ${wrapList(require('../dist/cjs/index.js').OP_NAMES, '  --op a,b          only t
   --serving         only the serving-under-load rows (bench/serving.js): 1000 concurrent async
                     requests of sdpa (DIN-sized), topK (one user, 100k items) and the SASRec block,
                     attnkit native beside onnxruntime's session.run; throughput, p50/p99/max latency,
-                    event-loop delay (the default run has them too, topK at 200 requests)
+                    event-loop delay (the default run has them too: 300 sdpa and encoder requests, topK 200)
   --no-serving      leave the serving rows out
   --no-tfjs         leave out tfjs (onnxruntime stays)
   --json            print JSON (rows + machine facts) instead of the table
