@@ -22,7 +22,7 @@ const { defaultCases } = require('./cases.js');
 const { ortPeers } = require('./peers/onnx.js');
 const { ortOpPeers, hasOrtPeer, flatArgs } = require('./peers/op-peers.js');
 const { onnxGraphs } = require('./peers/onnx-graphs.js');
-const { settle } = require('./timing.js');
+const { settle, zeroUsage, addUsage, usagePerCall, benchChildEnv } = require('./timing.js');
 
 /** The cases checked: every default case of sdpa and of the ops with an onnxruntime graph. */
 const crossCases = () => defaultCases().filter((c) => c.op === 'sdpa' || hasOrtPeer(c.op));
@@ -107,6 +107,7 @@ async function child() {
     perBlock[n] = Math.max(1, Math.ceil(MIN_BLOCK_MS / Math.max(performance.now() - t0, 1e-3)));
   }
   const per = Object.fromEntries(names.map((n) => [n, []]));
+  const usage = Object.fromEntries(names.map((n) => [n, { ...zeroUsage(), calls: 0 }]));
   for (let b = 0; b < blocks; b++) {
     for (const n of names) {
       // One process, several contenders: each block starts from a settled machine (a full GC, then
@@ -117,15 +118,21 @@ async function child() {
         await settle(SETTLE_MS);
         for (let i = 0; i < WARMUP_CALLS; i++) await fns[n]();
       }
+      const u0 = process.resourceUsage();
       per[n].push(await block(fns[n], perBlock[n]));
+      addUsage(usage[n], u0, process.resourceUsage());
+      usage[n].calls += perBlock[n];
     }
   }
   for (const r of releases) r();
-  process.stdout.write(JSON.stringify(Object.fromEntries(names.map((n) => [n, median(per[n])]))));
+  // The medians, and beside them (key "usage") each contender's faults and CPU ms per call.
+  const result = Object.fromEntries(names.map((n) => [n, median(per[n])]));
+  result.usage = Object.fromEntries(names.map((n) => [n, usagePerCall(usage[n], usage[n].calls)]));
+  process.stdout.write(JSON.stringify(result));
 }
 
 function run(who, index, o) {
-  const r = spawnSync(process.execPath, [__filename, '--child', who, '--case', String(index), '--threads', String(o.threads), '--blocks', String(o.blocks)], { encoding: 'utf8', cwd: path.join(__dirname, '..') });
+  const r = spawnSync(process.execPath, [__filename, '--child', who, '--case', String(index), '--threads', String(o.threads), '--blocks', String(o.blocks)], { encoding: 'utf8', cwd: path.join(__dirname, '..'), env: benchChildEnv() });
   if (r.status !== 0) throw new Error(`${who} child failed: ${r.stderr}`);
   return JSON.parse(r.stdout);
 }
@@ -142,18 +149,23 @@ function main() {
     if (shapeFilter && !c.shapeText.includes(shapeFilter)) return;
     if (opFilter && !opFilter.includes(c.op)) return;
     // Separate processes: native in one, each onnxruntime graph alone in its own (one session).
-    const n = run('native', index, o);
+    const { usage: nativeUsage, ...n } = run('native', index, o);
     const ortAlone = {};
-    for (const g of ortNames(c, c.make())) Object.assign(ortAlone, run(g, index, o));
+    const usageAlone = { ...nativeUsage };
+    for (const g of ortNames(c, c.make())) {
+      const { usage, ...t } = run(g, index, o);
+      Object.assign(ortAlone, t);
+      Object.assign(usageAlone, usage);
+    }
     const sep = { native: [n.native], 'native+out': [n['native+out'] ?? n.native], ort: [bestOrt(ortAlone)], graphs: ortAlone };
-    const both = run('both', index, o);
+    const { usage: usageBoth, ...both } = run('both', index, o);
     both['native+out'] ??= both.native;
     const row = {
       op: c.op,
       shape: c.shapeText,
       threads: o.threads,
-      separate: { native: median(sep.native), nativeOut: median(sep['native+out']), ort: median(sep.ort), runs: sep },
-      oneProcess: { native: both.native, nativeOut: both['native+out'], ort: bestOrt(both), all: both },
+      separate: { native: median(sep.native), nativeOut: median(sep['native+out']), ort: median(sep.ort), runs: sep, usage: usageAlone },
+      oneProcess: { native: both.native, nativeOut: both['native+out'], ort: bestOrt(both), all: both, usage: usageBoth },
     };
     row.separate.ratio = row.separate.ort / row.separate.native;
     row.separate.ratioOut = row.separate.ort / row.separate.nativeOut;

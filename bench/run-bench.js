@@ -9,6 +9,7 @@
 const ak = require('../dist/cjs/index.js');
 const { defaultCases } = require('./cases.js');
 const { timeInterleaved } = require('./timing.js');
+const { runDuel, runDuelInChild, verifyOnce, sdpaError, maxErrors, noWorse, timingFields, rowMakers, VERIFY_ROWS } = require('./duel.js');
 const { ortPeers } = require('./peers/onnx.js');
 const { tfjsPeer } = require('./peers/tfjs.js');
 const { printPeerSummary, flatArgs, referenceChecker, ortOpPeers, tfjsOpPeer, hasOrtPeer, hasTfjsPeer, judgeTargets } = require('./peers/op-peers.js');
@@ -21,8 +22,6 @@ const { measureBackwardMemory } = require('./sdpa-backward-memory.js');
 
 /** reference is float64 JS: run it only where one call takes well under a second. */
 const REFERENCE_MAX_FLOPS = 4e8;
-/** Rows compared with reference on big problems (a deterministic sample; see verify.rows). */
-const VERIFY_ROWS = 64;
 
 function fmt(x, digits = 3) {
   if (x === undefined || x === null) return '-';
@@ -33,56 +32,6 @@ function fmt(x, digits = 3) {
   if (a >= 1000) return x.toFixed(0);
   if (a >= 0.01) return x.toPrecision(digits);
   return x.toExponential(1);
-}
-
-/** Max abs/rel error of a [B,H,L,D] output against reference on sampled query rows (bench/peers/op-peers.js). */
-function sdpaError(inputs, got) {
-  if (!inputs.checkPeer) inputs.checkPeer = referenceChecker('sdpa', flatArgs('sdpa', inputs.args));
-  return inputs.checkPeer(got);
-}
-
-/** The larger of two errors, NaN (an error that is not a number: a wrong NaN or Inf) winning. */
-const worstOf = (a, b) => (Number.isNaN(a) || Number.isNaN(b) ? NaN : Math.max(a, b));
-
-/** Max abs / rel error of got against want at the indices `idx`; NaN wins (shown as NaN, never skipped). */
-function maxErrors(got, want, idx) {
-  let maxAbs = 0;
-  let maxRel = 0;
-  for (const i of idx) {
-    const e = Math.abs(got[i] - want[i]); // NaN when either is NaN, or for Inf - Inf
-    if (Object.is(got[i], want[i]) || (Number.isNaN(got[i]) && Number.isNaN(want[i]))) continue; // the same value, Inf included
-    maxAbs = worstOf(maxAbs, e);
-    if (want[i] !== 0) maxRel = worstOf(maxRel, e / Math.abs(want[i]));
-  }
-  return { maxAbs, maxRel };
-}
-
-/** Whether error a is no worse than error b (NaN is worse than any number). */
-const noWorse = (a, b) => (Number.isNaN(a) ? Number.isNaN(b) : Number.isNaN(b) || a <= b);
-
-/**
- * One verified call of `call` on `backend` (its default tolerance, sampled rows): the error
- * figures of its row. A failing check is reported in the row, loudly, and the timing still runs.
- */
-function verifyOnce(call, backend) {
-  const reports = [];
-  let note;
-  try {
-    call({ backend, verify: backend === 'reference' ? false : { rows: VERIFY_ROWS }, onReport: (r) => reports.push(r) });
-  } catch (e) {
-    if (!(e instanceof ak.NumericsMismatchError)) throw e;
-    reports.push({ verify: e.report });
-    note = `FAILS verify: ${String(e.message).slice(0, 160)}`;
-  }
-  const v = reports[0]?.verify;
-  // reference is what verify compares with: it has no error of its own to show here ('-').
-  return { maxAbs: v ? v.maxAbsError : undefined, maxRel: v ? v.maxRelError : undefined, note };
-}
-
-/** The timing fields a row keeps (not the raw samples); interleaved rows also keep their round medians. */
-function timingFields(t) {
-  const { median, p25, p75, spreadPct, samples, calls, roundMedians } = t;
-  return { median, p25, p75, spreadPct, samples, calls, ...(roundMedians ? { roundMedians } : {}) };
 }
 
 function parseList(s) {
@@ -203,34 +152,8 @@ async function runBench(opts) {
     }
     const what = p.kind === 'backend' ? `${p.name}${p.small ? ' (software, small)' : ''}` : p.kind === 'duel' ? `native, native+out${p.peers ? ' and onnxruntime, interleaved' : ''}` : p.kind === 'ort' ? 'onnxruntime' : `tfjs-${p.name}`;
     progress.step(`${label} · ${what}${p.threads ? ` · ${p.threads} thread(s)` : ''}`);
-    const inputs = c.make();
-    /** A backend row's fields from one verified call plus its timing. */
-    const backendRow = (name, threads, checked, t) => ({
-      op: c.op, shape: c.shapeText, backend: p.small ? `${name} (software, small)` : name, threads: threads ?? undefined, ...timingFields(t),
-      gflops: c.flops / (t.median * 1e6), gbps: c.bytes / (t.median * 1e6),
-      maxAbs: checked.maxAbs, maxRel: checked.maxRel,
-      flops: c.flops, bytes: c.bytes, seqLen: c.shape.L ?? null, caseShape: c.shape,
-      ...(checked.note ? { note: checked.note } : {}),
-    });
-    /** A peer row: its name, thread count, version, timing, and error against reference. */
-    const peerRow = (name, threads, version, err, t, graph) => ({
-      op: c.op, shape: c.shapeText, backend: name, threads, peer: true, version, ...timingFields(t),
-      gflops: c.flops / (t.median * 1e6), gbps: c.bytes / (t.median * 1e6), maxAbs: err.maxAbs, maxRel: err.maxRel, flops: c.flops, bytes: c.bytes, seqLen: c.shape.L, caseShape: c.shape,
-      ...(graph ? { graph } : {}), ...(err.note ? { note: err.note } : {}),
-    });
-    /** onnxruntime peers of a non-sdpa op (bench/peers/op-peers.js), its notes recorded. */
-    const opPeers = async (threads) => {
-      const res = await ortOpPeers(c.op, inputs, threads, { withOut: !!inputs.runOut });
-      if (res.error) notes.add(res.error);
-      for (const e of res.errors ?? []) notes.add(`${c.op} ${c.shapeText}: ${e}`);
-      return res;
-    };
-    /** ort-mha with unidirectional=1 aligns causal top-left: not comparable when L != S (noted). */
-    const incomparable = (peer) => {
-      if (!(peer.name.startsWith('ort-mha') && c.shape.causal && c.shape.L !== c.shape.S)) return false;
-      notes.add('ort-mha with unidirectional=1 aligns the causal mask top-left; rows with L != S are not comparable and are left out');
-      return true;
-    };
+    const inputs = p.kind === 'duel' ? null : c.make(); // a duel makes its inputs in its own process
+    const { backendRow, peerRow, opPeers, incomparable } = rowMakers(c, p, inputs, notes);
     try {
       if (p.kind === 'backend') {
         const t0 = performance.now();
@@ -238,54 +161,11 @@ async function runBench(opts) {
         const t = await timeWithin(() => inputs.run({ backend: p.name }), { budget: maxTime, minSamples, firstMs: performance.now() - t0 });
         rows.push(backendRow(p.name, p.threads, checked, t));
       } else if (p.kind === 'duel') {
-        const setT = () => ak.setThreads(p.threads);
-        const peers = [];
-        try {
-          setT();
-          const contenders = [];
-          for (const [name, call] of [['native', inputs.run], ['native+out', inputs.runOut]]) {
-            if (!call) continue;
-            const checked = verifyOnce(call, 'native');
-            contenders.push({ fn: () => call({ backend: 'native' }), before: setT, make: (t) => backendRow(name, p.threads, checked, t) });
-          }
-          const slowPeers = [];
-          let slowVersion;
-          if (p.peers && c.op !== 'sdpa') {
-            const res = await opPeers(p.threads);
-            slowVersion = res.version;
-            for (const peer of res.peers ?? []) {
-              peers.push(peer);
-              if (peer.slow) {
-                slowPeers.push(peer); // seconds per call: timed after the rounds (op-peers.js SLOW_PEER_MS)
-                continue;
-              }
-              contenders.push({ fn: peer.run, isAsync: true, make: (t) => peerRow(peer.name, p.threads, res.version, peer.err, t, peer.graph) });
-            }
-          } else if (p.peers) {
-            const res = await ortPeers(c.shape, inputs, p.threads);
-            if (res.error) notes.add(res.error);
-            for (const e of res.errors ?? []) notes.add(`${c.op} ${c.shapeText}: ${e}`);
-            for (const peer of res.peers ?? []) {
-              peers.push(peer);
-              if (incomparable(peer)) continue;
-              const err = sdpaError(inputs, peer.toBHLD(await peer.run()));
-              contenders.push({ fn: peer.run, isAsync: true, make: (t) => peerRow(peer.name, p.threads, res.version, err, t) });
-            }
-          }
-          const timings = await timeInterleaved(contenders, { rounds: set.rounds, maxTime: set.duelTime, minSamples: set.duelMinSamples, warmupRounds: set.duelWarmupRounds, settleMs: set.settleMs });
-          contenders.forEach((ct, i) => rows.push(ct.make(timings[i])));
-          for (const peer of slowPeers) {
-            const t = await timeWithin(peer.run, { budget: maxTime, minSamples, isAsync: true, firstMs: peer.firstMs });
-            const row = peerRow(peer.name, p.threads, slowVersion, peer.err, t, peer.graph);
-            row.note = [row.note, `one call takes ${fmt(peer.firstMs / 1e3)} s: timed after the interleaved rounds (${t.samples} call(s)), not interleaved`].filter(Boolean).join('; ');
-            rows.push(row);
-          }
-        } finally {
-          // Also on a failure: later native rows must run at the default thread count, and every
-          // ORT session (each with its own thread pool) must go.
-          for (const peer of peers) peer.release();
-          ak.setThreads(defaultThreads);
-        }
+        // In a child process of its own (bench/duel.js: why); ATTNKIT_BENCH_DUELS_IN_PROCESS=1
+        // runs it here instead, to show the difference.
+        const res = process.env.ATTNKIT_BENCH_DUELS_IN_PROCESS === '1' ? await runDuel(c, p, set) : await runDuelInChild(c, p, set, { quick });
+        rows.push(...res.rows);
+        for (const n of res.notes) notes.add(n);
       } else if (p.kind === 'ort' && c.op !== 'sdpa') {
         const res = await opPeers(p.threads);
         for (const peer of res.peers ?? []) {

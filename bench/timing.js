@@ -99,7 +99,10 @@ const MIN_BLOCK_MS = 50;
  * checked from outside"; bench/crosscheck.js). This method is the outside check's own.
  */
 async function timeInterleaved(contenders, { rounds = 5, maxTime = 1, minSamples = 5, settleMs = 150, warmupCalls = WARMUP_CALLS, warmupRounds = 0 } = {}) {
-  const per = contenders.map(() => ({ medians: [], samples: [], calls: 0 }));
+  const per = contenders.map(() => ({ medians: [], samples: [], calls: 0, usage: zeroUsage() }));
+  // The live JS heap the contenders ran beside (V8's major GC, which new outputs trigger, costs
+  // in proportion to it: bench/duel.js).
+  const heapUsedMB = process.memoryUsage().heapUsed / 2 ** 20;
   const budgetMs = (maxTime / rounds) * 1e3;
   // `warmupRounds` whole rounds first, run like the others and not recorded: the first round of
   // a contender read slowest (a fresh onnxruntime session's in 6 of 6 quiet processes here, by up
@@ -115,6 +118,7 @@ async function timeInterleaved(contenders, { rounds = 5, maxTime = 1, minSamples
       const w0 = performance.now();
       for (let w = 0; w < warmupCalls && (w === 0 || performance.now() - w0 < MIN_BLOCK_MS); w++) await c.fn();
       const samples = [];
+      const u0 = process.resourceUsage();
       const t0 = performance.now();
       let calls = 0;
       // At least minSamples blocks, and blocks until the round's time is spent.
@@ -130,6 +134,7 @@ async function timeInterleaved(contenders, { rounds = 5, maxTime = 1, minSamples
         calls += n;
       }
       if (r < 0) continue; // a warm-up round
+      addUsage(per[j].usage, u0, process.resourceUsage());
       samples.sort((a, b) => a - b);
       per[j].medians.push(quantile(samples, 0.5));
       per[j].samples.push(...samples);
@@ -139,8 +144,47 @@ async function timeInterleaved(contenders, { rounds = 5, maxTime = 1, minSamples
   return per.map((p) => {
     const s = [...p.samples].sort((a, b) => a - b);
     const median = quantile([...p.medians].sort((a, b) => a - b), 0.5);
-    return { ...spread(s, median), calls: p.calls, roundMedians: p.medians };
+    return { ...spread(s, median), calls: p.calls, roundMedians: p.medians, ...usagePerCall(p.usage, p.calls), heapUsedMB };
   });
 }
 
-module.exports = { time, timeInterleaved, quantile, settle };
+// What a contender's timed calls cost the process besides wall time (getrusage: the whole
+// process, every thread): minor page faults and CPU time. A call that takes fresh pages from the
+// kernel for its buffers pays a fault per 4 KiB page, so a contender's time can depend on the
+// allocator's state (glibc's dynamic mmap threshold), which differs between processes; these
+// figures show it beside the time (issue #19 item 2).
+const zeroUsage = () => ({ faults: 0, userUs: 0, sysUs: 0 });
+function addUsage(acc, u0, u1) {
+  acc.faults += u1.minorPageFault - u0.minorPageFault;
+  acc.userUs += u1.userCPUTime - u0.userCPUTime;
+  acc.sysUs += u1.systemCPUTime - u0.systemCPUTime;
+}
+/** Per call: minor page faults, user and system CPU ms (all threads of the process). */
+function usagePerCall(u, calls) {
+  if (!calls) return {};
+  return { faultsPerCall: u.faults / calls, userMsPerCall: u.userUs / 1e3 / calls, sysMsPerCall: u.sysUs / 1e3 / calls };
+}
+
+/**
+ * The environment of the bench's timing children (bench/duel.js, bench/crosscheck.js): this
+ * process's, plus glibc's malloc thresholds fixed (GLIBC_TUNABLES, Linux/glibc; ignored
+ * elsewhere), unless GLIBC_TUNABLES is already set or ATTNKIT_BENCH_MALLOC=default. Why: glibc
+ * serves a block above its mmap threshold with fresh pages from the kernel (a fault per 4 KiB) and
+ * raises that threshold, per process, each time such a block is freed. So a call that allocates
+ * big buffers costs what the process's history left behind: onnxruntime's AdamW graph (100000x64)
+ * took 33-54 ms a call in fresh processes here with 1,000-8,800 faults a call, and 33-37 ms with
+ * the thresholds fixed (0-360 faults). Fixed at 32 MiB (glibc's ceiling for the dynamic
+ * threshold) with trimming at 1 GiB, every child of both methods starts alike and no
+ * contender's buffers below 32 MiB fault after its first calls. It helps whoever allocates per call
+ * (onnxruntime's graphs more than native), so it lowers attnkit's ratios rather than raising them.
+ */
+function benchChildEnv() {
+  const env = { ...process.env };
+  if (process.platform === 'linux' && env.GLIBC_TUNABLES === undefined && env.ATTNKIT_BENCH_MALLOC !== 'default') {
+    env.GLIBC_TUNABLES = BENCH_GLIBC_TUNABLES;
+  }
+  return env;
+}
+const BENCH_GLIBC_TUNABLES = 'glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=1073741824';
+
+module.exports = { time, timeInterleaved, quantile, settle, zeroUsage, addUsage, usagePerCall, benchChildEnv, BENCH_GLIBC_TUNABLES };

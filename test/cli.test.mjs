@@ -57,6 +57,47 @@ test('bench --quick --json gives timed rows with GFLOP/s and errors; --report wr
   assert.match(html, /GFLOP\/s/);
 });
 
+test('bench: each native-vs-onnxruntime duel runs in a fresh child process (bench/duel.js) and its rows come back whole: both contenders, errors, page faults and CPU per call, the child\'s small heap', () => {
+  const r = cli(['bench', '--quick', '--op', 'linear', '--backend', 'native,peers', '--no-serving', '--json']);
+  assert.is(r.status, 0, r.stderr);
+  const rows = JSON.parse(r.stdout).rows.filter((x) => x.op === 'linear' && x.median !== undefined && !x.scenario);
+  const native = rows.find((x) => x.backend === 'native');
+  const ort = rows.find((x) => x.backend.startsWith('ort'));
+  assert.ok(native && ort, `native and onnxruntime rows: ${rows.map((x) => x.backend)}`);
+  for (const x of [native, ort]) {
+    assert.ok(x.median > 0 && x.roundMedians.length >= 1, `${x.backend}: timed in rounds`);
+    assert.ok(Number.isFinite(x.maxAbs) && x.maxAbs < 1e-3, `${x.backend}: error against reference ${x.maxAbs}`);
+    assert.ok(x.faultsPerCall >= 0 && x.userMsPerCall > 0 && x.sysMsPerCall >= 0, `${x.backend}: faults and CPU per call`);
+    // A fresh process: attnkit + onnxruntime + the case, not the bench's long-lived heap.
+    assert.ok(x.heapUsedMB > 0 && x.heapUsedMB < 64, `${x.backend}: heap ${x.heapUsedMB} MB`);
+  }
+});
+
+test('bench/duel.js: a NaN or Inf error figure crosses the process boundary as itself (JSON has neither), and the children get fixed malloc thresholds unless the user set their own', async () => {
+  const { encode, decode } = await import('../bench/duel.js').then((m) => m.default ?? m);
+  const back = JSON.parse(JSON.stringify({ maxAbs: NaN, xs: [Infinity, -Infinity, 1.5], note: 'x' }, encode), decode);
+  assert.ok(Number.isNaN(back.maxAbs));
+  assert.equal(back.xs, [Infinity, -Infinity, 1.5]);
+  assert.is(back.note, 'x');
+  const { benchChildEnv, BENCH_GLIBC_TUNABLES } = await import('../bench/timing.js').then((m) => m.default ?? m);
+  const saved = { t: process.env.GLIBC_TUNABLES, m: process.env.ATTNKIT_BENCH_MALLOC };
+  try {
+    delete process.env.GLIBC_TUNABLES;
+    delete process.env.ATTNKIT_BENCH_MALLOC;
+    if (process.platform === 'linux') assert.is(benchChildEnv().GLIBC_TUNABLES, BENCH_GLIBC_TUNABLES);
+    process.env.GLIBC_TUNABLES = 'glibc.malloc.arena_max=1';
+    assert.is(benchChildEnv().GLIBC_TUNABLES, 'glibc.malloc.arena_max=1', 'the user\'s own setting wins');
+    delete process.env.GLIBC_TUNABLES;
+    process.env.ATTNKIT_BENCH_MALLOC = 'default';
+    assert.is(benchChildEnv().GLIBC_TUNABLES, undefined, 'ATTNKIT_BENCH_MALLOC=default leaves glibc alone');
+  } finally {
+    if (saved.t === undefined) delete process.env.GLIBC_TUNABLES;
+    else process.env.GLIBC_TUNABLES = saved.t;
+    if (saved.m === undefined) delete process.env.ATTNKIT_BENCH_MALLOC;
+    else process.env.ATTNKIT_BENCH_MALLOC = saved.m;
+  }
+});
+
 test('bench --serving: only the serving rows (concurrent async requests, attnkit native beside onnxruntime), each checked; --no-serving leaves them out', () => {
   const r = cli(['bench', '--serving', '--quick', '--op', 'transformerEncoderLayer', '--json']);
   assert.is(r.status, 0, r.stderr.slice(-2000));
