@@ -41,9 +41,13 @@ function modeSettings(mode) {
   //   - tfjs-cpu rows only under --full (plain JS kernels: seconds per call at most bench
   //     shapes); tfjs-wasm up to 2 GFLOP a call (topK's 13 GFLOP took 4.2 s a call), a tfjs call
   //     of over a second timed once.
+  //   - the warm-up round (duels and scenarios) is 50 ms of calls with no idle time before it
+  //     (warmupRoundMs; timing.js): it records nothing and only has to get past a contender's first
+  //     calls. With each duel in its own child process (bench/duel.js) the full-length warm-up
+  //     round took npm run main past 5 minutes.
   // With 2 rounds a contender's time is their mean: a steadier figure wants more (`--rounds 6`,
   // how the README's tables are made; same code). Measured: npm run main 5:57 with 3 rounds.
-  return { budget: 0.4, minSamples: 3, rounds: 2, duelTime: 0.2, duelWarmupRounds: 1, settleMs: 70, scenarioTime: 0.2, scenarioRounds: 2, scenarioWarmupRounds: 1, duelMinSamples: 1, tfjsCpu: false, tfjsMaxFlops: 2e9, slowTfjsCalls: 1 };
+  return { budget: 0.4, minSamples: 3, rounds: 2, duelTime: 0.2, duelWarmupRounds: 1, warmupRoundMs: 50, settleMs: 70, scenarioTime: 0.2, scenarioRounds: 2, scenarioWarmupRounds: 1, duelMinSamples: 1, tfjsCpu: false, tfjsMaxFlops: 2e9, slowTfjsCalls: 1 };
 }
 
 /** Idle time before each interleaved round in seconds (the mode's settleMs), for the estimates. */
@@ -61,7 +65,10 @@ function estimateSeconds(p, set) {
     const slow = p.name === 'reference' ? flops / 2e8 : p.name === 'gpu' ? 0.5 + flops / 2e9 : flops / 5e10;
     return set.budget + 0.3 + 2 * slow;
   }
-  if (p.kind === 'duel') return (p.peers ? 6 : 2) * ((set.duelTime / set.rounds) * (set.rounds + set.duelWarmupRounds) + (set.rounds + set.duelWarmupRounds) * settleS(set)) + (p.peers ? 1 : 0.2);
+  if (p.kind === 'duel') {
+    const warm = set.duelWarmupRounds * (set.warmupRoundMs !== undefined ? set.warmupRoundMs / 1e3 : set.duelTime / set.rounds + settleS(set));
+    return (p.peers ? 6 : 2) * (set.duelTime + set.rounds * settleS(set) + warm) + (p.peers ? 1.2 : 0.4);
+  }
   if (p.kind === 'ort') return 4 * (set.budget + 0.3) + 1;
   return set.budget + 0.5 + 2 * (p.name === 'cpu' ? flops / 1e9 : flops / 5e9); // tfjs
 }

@@ -161,12 +161,12 @@ async function runDuel(c, p, set) {
         contenders.push({ fn: peer.run, isAsync: true, make: (t) => peerRow(peer.name, p.threads, res.version, err, t) });
       }
     }
-    const timings = await timeInterleaved(contenders, { rounds: set.rounds, maxTime: set.duelTime, minSamples: set.duelMinSamples, warmupRounds: set.duelWarmupRounds, settleMs: set.settleMs });
+    const timings = await timeInterleaved(contenders, { rounds: set.rounds, maxTime: set.duelTime, minSamples: set.duelMinSamples, warmupRounds: set.duelWarmupRounds, warmupRoundMs: set.warmupRoundMs, settleMs: set.settleMs });
     contenders.forEach((ct, i) => rows.push(ct.make(timings[i])));
     for (const peer of slowPeers) {
       const t = await timeWithin(peer.run, { budget: maxTime, minSamples, isAsync: true, firstMs: peer.firstMs });
       const row = peerRow(peer.name, p.threads, slowVersion, peer.err, t, peer.graph);
-      row.note = [row.note, `one call takes ${fmt(peer.firstMs / 1e3)} s: timed after the interleaved rounds (${t.samples} call(s)), not interleaved`].filter(Boolean).join('; ');
+      row.note = [row.note, `one call takes ${secs(peer.firstMs)} s: timed after the interleaved rounds (${t.samples} call(s)), not interleaved`].filter(Boolean).join('; ');
       rows.push(row);
     }
   } finally {

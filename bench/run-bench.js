@@ -256,7 +256,7 @@ async function runBench(opts) {
         try {
           // A scenario's own timing (sc.timing: rounds, warm-up calls; slow calls) replaces the
           // mode's rounds and warm-up round.
-          timed = await timeInterleaved([{ fn: () => m.base(d) }, { fn: () => m.variant(d) }, ...peerList.map((p) => ({ fn: p.run, isAsync: true }))], { rounds: sc.timing?.rounds ?? set.scenarioRounds, warmupRounds: sc.timing?.rounds !== undefined ? 0 : set.scenarioWarmupRounds, settleMs: set.settleMs, maxTime: set.scenarioTime, minSamples: sc.timing?.minSamples ?? set.duelMinSamples, ...(sc.timing?.warmupCalls !== undefined ? { warmupCalls: sc.timing.warmupCalls } : {}) });
+          timed = await timeInterleaved([{ fn: () => m.base(d) }, { fn: () => m.variant(d) }, ...peerList.map((p) => ({ fn: p.run, isAsync: true }))], { rounds: sc.timing?.rounds ?? set.scenarioRounds, warmupRounds: sc.timing?.rounds !== undefined ? 0 : set.scenarioWarmupRounds, warmupRoundMs: set.warmupRoundMs, settleMs: set.settleMs, maxTime: set.scenarioTime, minSamples: sc.timing?.minSamples ?? set.duelMinSamples, ...(sc.timing?.warmupCalls !== undefined ? { warmupCalls: sc.timing.warmupCalls } : {}) });
         } finally {
           for (const p of peerList) p.release();
           if (m.release) m.release();

@@ -98,7 +98,7 @@ const MIN_BLOCK_MS = 50;
  * the duels' ratios did not survive an outside check with plain loops (README, "The sdpa ratios
  * checked from outside"; bench/crosscheck.js). This method is the outside check's own.
  */
-async function timeInterleaved(contenders, { rounds = 5, maxTime = 1, minSamples = 5, settleMs = 150, warmupCalls = WARMUP_CALLS, warmupRounds = 0 } = {}) {
+async function timeInterleaved(contenders, { rounds = 5, maxTime = 1, minSamples = 5, settleMs = 150, warmupCalls = WARMUP_CALLS, warmupRounds = 0, warmupRoundMs } = {}) {
   const per = contenders.map(() => ({ medians: [], samples: [], calls: 0, usage: zeroUsage() }));
   // The live JS heap the contenders ran beside (V8's major GC, which new outputs trigger, costs
   // in proportion to it: bench/duel.js).
@@ -112,7 +112,9 @@ async function timeInterleaved(contenders, { rounds = 5, maxTime = 1, minSamples
       const j = (((i + r) % contenders.length) + contenders.length) % contenders.length;
       const c = contenders[j];
       if (c.before) c.before();
-      await settle(settleMs);
+      // A warm-up round (r < 0) records nothing, so it needs no idle time before it, and
+      // `warmupRoundMs` (ms) may shorten it: it only has to run the contender's first calls.
+      if (r >= 0) await settle(settleMs);
       // Up to warmupCalls untimed calls, no more than ~MIN_BLOCK_MS of them (one at least): a call
       // of 0.1-0.4 s is warm after one.
       const w0 = performance.now();
@@ -122,7 +124,8 @@ async function timeInterleaved(contenders, { rounds = 5, maxTime = 1, minSamples
       const t0 = performance.now();
       let calls = 0;
       // At least minSamples blocks, and blocks until the round's time is spent.
-      while (samples.length < minSamples || performance.now() - t0 < budgetMs) {
+      const roundMs = r < 0 && warmupRoundMs !== undefined ? warmupRoundMs : budgetMs;
+      while (samples.length < (r < 0 ? 1 : minSamples) || performance.now() - t0 < roundMs) {
         const b0 = performance.now();
         let n = 0;
         do {
