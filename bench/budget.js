@@ -41,9 +41,9 @@ function modeSettings(mode) {
   //   - tfjs-cpu rows only under --full (plain JS kernels: seconds per call at most bench
   //     shapes); tfjs-wasm up to 2 GFLOP a call (topK's 13 GFLOP took 4.2 s a call), a tfjs call
   //     of over a second timed once.
-  //   - the warm-up round (duels and scenarios) is 50 ms of calls with no idle time before it
-  //     (warmupRoundMs; timing.js): it records nothing and only has to get past a contender's first
-  //     calls. With each duel in its own child process (bench/duel.js) the full-length warm-up
+  //   - the warm-up round (duels and scenarios) is 50 ms of calls (warmupRoundMs; timing.js; in
+  //     every mode it has no idle time before it): it records nothing and only has to get past a
+  //     contender's first calls. With each duel in its own child process (bench/duel.js) the full-length warm-up
   //     round took npm run main past 5 minutes.
   // With 2 rounds a contender's time is their mean: a steadier figure wants more (`--rounds 6`,
   // how the README's tables are made; same code). Measured: npm run main 5:57 with 3 rounds.

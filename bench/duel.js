@@ -9,8 +9,8 @@
 // gpu.js / headless-gl / tfjs and the earlier rows, onnxruntime's linear (25600x64x64) read 2.6-4.0
 // ms a call against 1.2-1.6 ms in a fresh process; a fresh process holding 49 MB of plain JS
 // objects read 6.3 ms (native 1.0 -> 2.7 ms). The outside check (bench/crosscheck.js) times each
-// case in fresh processes, so the bench does too: a fresh `node` with attnkit and onnxruntime
-// loaded, the same for every duel and for both methods.
+// case in fresh processes, so the bench does too: a fresh `node` with attnkit, onnxruntime-node,
+// the bench's own modules and the case's inputs (8-13 MB of JS heap here), the same for every duel.
 //
 // The child's environment (benchChildEnv, bench/timing.js) also fixes glibc's malloc thresholds,
 // for both methods alike: see there.
@@ -167,15 +167,20 @@ async function runDuel(c, p, set) {
     const timings = await timeInterleaved(contenders, { rounds: set.rounds, maxTime: set.duelTime, minSamples: set.duelMinSamples, warmupRounds: set.duelWarmupRounds, warmupRoundMs: set.warmupRoundMs, settleMs: set.settleMs });
     contenders.forEach((ct, i) => rows.push(ct.make(timings[i])));
     for (const peer of slowPeers) {
-      // Settled, and warmed by SLOW_PEER_WARMUP_CALLS untimed calls: right after the rounds, the
-      // padded HSTU backward graph's next call took 4.3 s, as long as its first, where calls 3-6 of
-      // a session took 2.3-2.5 s (the outside check warms every contender with 5 calls).
-      await settle(set.settleMs);
-      for (let w = 0; w < SLOW_PEER_WARMUP_CALLS; w++) await peer.run();
-      const t = await timeWithin(peer.run, { budget: maxTime, minSamples, isAsync: true, firstMs: peer.firstMs });
-      const row = peerRow(peer.name, p.threads, slowVersion, peer.err, t, peer.graph);
-      row.note = [row.note, `one call takes ${secs(peer.firstMs)} s: timed after the interleaved rounds (${SLOW_PEER_WARMUP_CALLS} untimed calls, then ${t.samples} timed), not interleaved`].filter(Boolean).join('; ');
-      rows.push(row);
+      try {
+        // Settled, and warmed by SLOW_PEER_WARMUP_CALLS untimed calls: right after the rounds, the
+        // padded HSTU backward graph's next call took 4.3 s, as long as its first, where calls 3-6 of
+        // a session took 2.3-2.5 s (the outside check warms every contender with 5 calls).
+        await settle(set.settleMs);
+        for (let w = 0; w < SLOW_PEER_WARMUP_CALLS; w++) await peer.run();
+        const t = await timeWithin(peer.run, { budget: maxTime, minSamples, isAsync: true, firstMs: peer.firstMs });
+        const row = peerRow(peer.name, p.threads, slowVersion, peer.err, t, peer.graph);
+        row.note = [row.note, `one call takes ${secs(peer.firstMs)} s: timed after the interleaved rounds (${SLOW_PEER_WARMUP_CALLS} untimed calls, then ${t.samples} timed), not interleaved`].filter(Boolean).join('; ');
+        rows.push(row);
+      } catch (e) {
+        // The rows timed already stay; this peer gets an error row of its own.
+        rows.push({ op: c.op, shape: c.shapeText, backend: peer.name, threads: p.threads, peer: true, note: `error: ${String(e && e.message).split('\n')[0]}` });
+      }
     }
   } finally {
     // Also on a failure: later native rows must run at the default thread count, and every
@@ -195,17 +200,26 @@ const decode = (k, v) => (v && typeof v === 'object' && Object.keys(v).length ==
  * The duel of case `c` (a default or --quick case: found again in the child by op and shape text)
  * in a fresh child process: resolves { rows, notes }; rejects with the child's stderr on failure.
  */
-function runDuelInChild(c, p, set, { quick }) {
+function runDuelInChild(c, p, set, { quick, timeoutMs = 600e3 }) {
   const arg = JSON.stringify({ op: c.op, shapeText: c.shapeText, quick, threads: p.threads, peers: !!p.peers, set });
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [__filename, arg], { cwd: path.join(__dirname, '..'), env: benchChildEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
+    child.stdout.setEncoding('utf8');
+    child.stderr.setEncoding('utf8');
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (err += d));
     child.on('error', reject);
-    child.on('close', (code) => {
-      if (code !== 0) return reject(new Error(`duel child exited ${code}: ${err.trim().split('\n').slice(-3).join(' | ')}`));
+    // A stuck call must not hold `attnkit bench` forever.
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      if (code !== 0) {
+        // The child's last stderr line is its error's message (childMain).
+        const why = signal ? `killed by ${signal}${signal === 'SIGKILL' ? ` (no result within ${timeoutMs / 1e3} s?)` : ''}` : `exited ${code}`;
+        return reject(new Error(`duel child ${why}: ${err.trim().split('\n').slice(-1)[0] ?? ''}`));
+      }
       try {
         resolve(JSON.parse(out, decode));
       } catch (e) {
@@ -227,7 +241,8 @@ module.exports = { runDuel, runDuelInChild, encode, decode, verifyOnce, sdpaErro
 
 if (require.main === module) {
   childMain().catch((e) => {
-    process.stderr.write(`${e && e.stack ? e.stack : e}\n`);
+    // The stack, then the message alone as the last line (what the parent's row shows).
+    process.stderr.write(`${e && e.stack ? e.stack : e}\n${String(e && e.message).split('\n')[0]}\n`);
     process.exit(1);
   });
 }

@@ -163,7 +163,7 @@ async function runBench(opts) {
       } else if (p.kind === 'duel') {
         // In a child process of its own (bench/duel.js: why); ATTNKIT_BENCH_DUELS_IN_PROCESS=1
         // runs it here instead, to show the difference.
-        const res = process.env.ATTNKIT_BENCH_DUELS_IN_PROCESS === '1' ? await runDuel(c, p, set) : await runDuelInChild(c, p, set, { quick });
+        const res = process.env.ATTNKIT_BENCH_DUELS_IN_PROCESS === '1' ? await runDuel(c, p, set) : await runDuelInChild(c, p, set, { quick, timeoutMs: Math.max(300, 20 * estimateSeconds(p, set)) * 1e3 });
         rows.push(...res.rows);
         for (const n of res.notes) notes.add(n);
       } else if (p.kind === 'ort' && c.op !== 'sdpa') {

@@ -82,7 +82,8 @@ const MIN_BLOCK_MS = 50;
  * runs ahead of each of its rounds, e.g. to set a thread count). Returns per contender the median
  * of its round medians, p25/p75 and spread of all its samples pooled, and the round medians.
  *
- * Each round starts from a settled machine: a full garbage collection, then `settleMs` of idle
+ * Each timed round starts from a settled machine (a warm-up round, which records nothing, gets no
+ * settle and needs one block): a full garbage collection, then `settleMs` of idle
  * time, then WARMUP_CALLS untimed calls (`warmupCalls`: fewer for calls of a second, whose
  * first call already wakes the pool). Whatever the previous contender left running belongs to
  * it, not to the one timed next: a thread pool keeps spinning for a while after its last call

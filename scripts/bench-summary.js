@@ -46,7 +46,10 @@ if (crossArg) {
  * methods (separate processes; one process). The bench agrees when the band of its own rounds
  * meets the outside band: both methods' noise counts, not the outside method's alone.
  *   - the bench's band: its ratio (into `out`; new output where the op has no `out`) in each of
- *     its interleaved rounds (best ORT round median / attnkit round median, same round), min to max;
+ *     its interleaved rounds (the fastest ORT graph's round median in that round / attnkit's round
+ *     median, same round), min to max. Per round the fastest graph, not the graph with the best
+ *     overall median: the band is then no wider than the best graph's own (a stricter test);
+ *     a contender without rounds (a slow peer, timed apart) leaves the single figure;
  *   - the outside band: the outside ratios widened by their own noise, [min / (1 + n),
  *     max · (1 + n)], n = the largest change of one method's ratio between two check runs (how
  *     far the outside method moves by itself); with one check run, n = the gap between its two

@@ -98,6 +98,18 @@ test('bench/duel.js: a NaN or Inf error figure crosses the process boundary as i
   }
 });
 
+test('bench/duel.js: a failing duel child rejects with its error\'s message, and a child past its time limit is killed and says so', async () => {
+  const { runDuelInChild } = await import('../bench/duel.js').then((m) => m.default ?? m);
+  const set = { budget: 0.1, minSamples: 1, rounds: 1, duelTime: 0.05, duelWarmupRounds: 0, settleMs: 0, duelMinSamples: 1 };
+  const bogus = { op: 'linear', shapeText: 'no such shape' };
+  const failed = await runDuelInChild(bogus, { threads: 1, peers: false }, set, { quick: true }).then(() => null, (e) => e);
+  assert.ok(failed, 'rejected');
+  assert.match(failed.message, /duel child exited 1: no case linear no such shape$/);
+  const killed = await runDuelInChild(bogus, { threads: 1, peers: false }, set, { quick: true, timeoutMs: 1 }).then(() => null, (e) => e);
+  assert.ok(killed, 'rejected');
+  assert.match(killed.message, /killed by SIGKILL/);
+});
+
 test('bench --serving: only the serving rows (concurrent async requests, attnkit native beside onnxruntime), each checked; --no-serving leaves them out', () => {
   const r = cli(['bench', '--serving', '--quick', '--op', 'transformerEncoderLayer', '--json']);
   assert.is(r.status, 0, r.stderr.slice(-2000));
