@@ -332,7 +332,7 @@ function jaggedTarget(quick) {
 }
 
 /** The scenarios for a bench run. */
-function scenarios({ quick = false, tfjsCpu = true } = {}) {
+function scenarios({ quick = false, tfjsCpu = true, sasrecStep = true } = {}) {
   const L = quick ? 1024 : 4096;
   return [
     incrementalDecode(quick),
@@ -360,7 +360,7 @@ function scenarios({ quick = false, tfjsCpu = true } = {}) {
     jaggedSdpaScenario(quick),
     ...trainingScenarios(quick),
     ...hstuScenarios(quick),
-    require('./sasrec-step.js').sasrecStepScenario(quick, { tfjsCpu }),
+    ...(sasrecStep ? [require('./sasrec-step.js').sasrecStepScenario(quick, { tfjsCpu })] : []),
   ];
 }
 
